@@ -1,0 +1,13 @@
+package io.jxception.backend;
+
+/** One kind of backend (cpu, opencl, cuda): finds its devices and opens sessions on them. */
+public interface BackendProvider {
+    /** "cpu", "opencl" or "cuda": the name before the optional ":index" on the command line. */
+    String kind();
+
+    /** Looks for devices. Never throws: a missing driver or library is reported in the result. */
+    Probe probe();
+
+    /** Opens device {@code index} (as listed by {@link #probe()}) with the given precision. */
+    Backend open(int index, Precision precision);
+}

@@ -1,0 +1,21 @@
+package io.jxception.backend;
+
+/** Arithmetic mode of a backend session. */
+public enum Precision {
+    /** IEEE fp32 storage and arithmetic (the reference computes in fp64). */
+    FP32,
+    /** fp32 storage, tensor-core products with tf32 inputs (CUDA). */
+    TF32,
+    /** bf16 storage and tensor-core inputs, fp32 accumulation (CUDA). */
+    BF16,
+    /** fp16 storage and tensor-core inputs, fp32 accumulation (CUDA). */
+    FP16;
+
+    public static Precision parse(String s) {
+        try {
+            return valueOf(s.trim().toUpperCase(java.util.Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("unknown precision '" + s + "': expected fp32, tf32, bf16 or fp16");
+        }
+    }
+}

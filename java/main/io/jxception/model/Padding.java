@@ -1,0 +1,18 @@
+package io.jxception.model;
+
+/**
+ * TensorFlow's 'same' padding: out = ceil(in / stride), total pad = max((out-1)*stride + k - in, 0),
+ * split with the smaller half before (top/left) and the extra pixel after (bottom/right).
+ */
+public final class Padding {
+    private Padding() {}
+
+    public static int sameOutput(int in, int stride) { return (in + stride - 1) / stride; }
+
+    public static int sameTotal(int in, int k, int stride) {
+        return Math.max((sameOutput(in, stride) - 1) * stride + k - in, 0);
+    }
+
+    /** Padding before the first row/column (top or left). */
+    public static int sameBefore(int in, int k, int stride) { return sameTotal(in, k, stride) / 2; }
+}

@@ -1,0 +1,16 @@
+package io.jxception.model;
+
+import io.jxception.tensor.Shape;
+
+/**
+ * One weight tensor in its Keras layout, e.g. {@code block2_sepconv1/pointwise_kernel} (1,1,64,128).
+ *
+ * @param layer     Keras layer name; generated names (conv2d, batch_normalization_1, ...) are flagged
+ * @param weight    Keras weight name without the ":0" suffix (kernel, depthwise_kernel, gamma, moving_mean, ...)
+ * @param generated the layer has no explicit name in keras/src/applications/xception.py
+ */
+public record ParamSpec(String layer, String weight, Shape shape, boolean trainable, boolean generated) {
+    public String key() { return layer + "/" + weight; }
+
+    public long elements() { return shape.elements(); }
+}

@@ -1,0 +1,6 @@
+package io.jxception.model;
+
+/** One activation tensor of the graph, (N, h, w, c) NHWC; {@code id} indexes {@link XceptionGraph#values()}. */
+public record Value(int id, String name, int h, int w, int c) {
+    public long elementsPerImage() { return (long) h * w * c; }
+}

@@ -1,0 +1,82 @@
+package io.jxception.weights;
+
+import io.jxception.model.ParamSpec;
+import io.jxception.model.XceptionGraph;
+import io.jxception.tensor.Tensor;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * Every weight of one Xception, by Keras key ("block2_sepconv1/pointwise_kernel"), in Keras layouts.
+ * Construction checks that each key of the graph is present with the right shape and finite values.
+ */
+public final class XceptionWeights {
+    private final XceptionGraph graph;
+    private final Map<String, Tensor> tensors;
+
+    public XceptionWeights(XceptionGraph graph, Map<String, Tensor> tensors) {
+        this.graph = graph;
+        this.tensors = new LinkedHashMap<>();
+        for (ParamSpec p : graph.params()) {
+            Tensor t = tensors.get(p.key());
+            if (t == null) throw new IllegalArgumentException("missing weight " + p.key() + " " + p.shape());
+            if (!t.shape().equals(p.shape())) {
+                throw new IllegalArgumentException("weight " + p.key() + " has shape " + t.shape() + ", expected " + p.shape()
+                        + ": is this a weights file for the same Xception configuration?");
+            }
+            int bad = t.firstNonFinite();
+            if (bad >= 0) throw new IllegalArgumentException("weight " + p.key() + " holds a non-finite value (" + t.data()[bad] + ") at index " + bad);
+            if (p.weight().equals("moving_variance")) {
+                for (float v : t.data()) if (v < 0) throw new IllegalArgumentException("weight " + p.key() + " has a negative variance " + v);
+            }
+            this.tensors.put(p.key(), t);
+        }
+        if (tensors.size() != graph.params().size()) {
+            for (String k : tensors.keySet()) {
+                if (!this.tensors.containsKey(k)) throw new IllegalArgumentException("unexpected weight " + k + " for this Xception configuration");
+            }
+        }
+    }
+
+    public XceptionGraph graph() { return graph; }
+
+    public Tensor get(String key) {
+        Tensor t = tensors.get(key);
+        if (t == null) throw new IllegalArgumentException("no weight " + key);
+        return t;
+    }
+
+    public Tensor get(String layer, String weight) { return get(layer + "/" + weight); }
+
+    /** In Keras order. */
+    public Map<String, Tensor> asMap() { return java.util.Collections.unmodifiableMap(tensors); }
+
+    /**
+     * Random weights for benchmarks and tests: He-normal kernels, BN gamma near 1, beta and moving
+     * mean small, moving variance near 1, so activations stay in a sane range through the network.
+     */
+    public static XceptionWeights random(XceptionGraph graph, long seed) {
+        Random rnd = new Random(seed);
+        Map<String, Tensor> m = new LinkedHashMap<>();
+        for (ParamSpec p : graph.params()) {
+            float[] d = new float[p.shape().size()];
+            int[] s = p.shape().dims();
+            switch (p.weight()) {
+                case "kernel", "depthwise_kernel", "pointwise_kernel" -> {
+                    // fan-in: product of all dims but the last (for depthwise (3,3,C,1): 9)
+                    long fanIn = p.weight().equals("depthwise_kernel") ? 9 : p.shape().elements() / s[s.length - 1];
+                    double std = Math.sqrt(2.0 / fanIn);
+                    for (int i = 0; i < d.length; i++) d[i] = (float) (rnd.nextGaussian() * std);
+                }
+                case "gamma" -> { for (int i = 0; i < d.length; i++) d[i] = (float) (1 + 0.1 * rnd.nextGaussian()); }
+                case "beta", "moving_mean", "bias" -> { for (int i = 0; i < d.length; i++) d[i] = (float) (0.1 * rnd.nextGaussian()); }
+                case "moving_variance" -> { for (int i = 0; i < d.length; i++) d[i] = (float) (0.5 + rnd.nextDouble()); }
+                default -> throw new IllegalStateException("unknown weight kind " + p.key());
+            }
+            m.put(p.key(), new Tensor(p.shape(), d));
+        }
+        return new XceptionWeights(graph, m);
+    }
+}
