@@ -102,21 +102,7 @@ public final class InferenceSession implements AutoCloseable {
         if (bad >= 0) throw new IllegalArgumentException("input holds a non-finite value (" + input.data()[bad] + ") at flat index " + bad);
 
         backend.upload(input.data(), 0, slots[plan.slotOf(in.id())], 0, input.size());
-        List<Node> nodes = graph.nodes();
-        for (int i = 0; i < nodes.size(); i++) {
-            Node node = nodes.get(i);
-            Buffer x = value(node.input());
-            Buffer y = value(node.output());
-            if (node instanceof Node.Conv c) {
-                Buffer residual = c.residual() >= 0 ? value(c.residual()) : null;
-                backend.conv(NodeSpecs.conv(graph, c, n), x, w1[i], w2[i],
-                        new Epilogue(scale[i], shift[i], residual, c.postRelu()), y);
-            } else if (node instanceof Node.MaxPoolAdd p) {
-                backend.maxPoolAdd(NodeSpecs.pool(graph, p, n), x, value(p.residual()), y);
-            } else if (node instanceof Node.Head h) {
-                backend.head(NodeSpecs.head(graph, h, n), x, headKernel, headBias, y);
-            }
-        }
+        enqueueForward(n, null);
         Shape outShape = outputShape(n);
         float[] out = new float[outShape.size()];
         backend.download(value(graph.output().id()), 0, out, 0, out.length);
@@ -127,6 +113,43 @@ public final class InferenceSession implements AutoCloseable {
                     + ") on backend " + backend.name() + "; inputs and weights were finite, so the backend is faulty or overflowed");
         }
         return result;
+    }
+
+    /**
+     * Enqueues the fused launches of one forward pass over the {@code n} images that the last
+     * {@link #run} uploaded: no transfers, no checks, and it may return before the device finishes
+     * ({@link Backend#synchronize} waits). Benchmarks time this. A non-null {@code observer} is
+     * handed each launch in graph order and runs it itself.
+     */
+    public void enqueueForward(int n, LaunchObserver observer) {
+        if (closed) throw new IllegalStateException("session is closed");
+        if (n < 1 || n > maxBatch) throw new IllegalArgumentException("batch of " + n + " images; this session takes 1 to " + maxBatch);
+        List<Node> nodes = graph.nodes();
+        for (int i = 0; i < nodes.size(); i++) {
+            Runnable launch = launch(i, n);
+            if (observer == null) launch.run();
+            else observer.launch(i, nodes.get(i), launch);
+        }
+    }
+
+    /** Node {@code index}'s fused launch over this session's buffers for {@code n} images (see {@link #enqueueForward}). */
+    public Runnable launch(int index, int n) {
+        Node node = graph.nodes().get(index);
+        Buffer x = value(node.input());
+        Buffer y = value(node.output());
+        if (node instanceof Node.Conv c) {
+            Buffer residual = c.residual() >= 0 ? value(c.residual()) : null;
+            Epilogue epilogue = new Epilogue(scale[index], shift[index], residual, c.postRelu());
+            var spec = NodeSpecs.conv(graph, c, n);
+            return () -> backend.conv(spec, x, w1[index], w2[index], epilogue, y);
+        } else if (node instanceof Node.MaxPoolAdd p) {
+            var spec = NodeSpecs.pool(graph, p, n);
+            Buffer residual = value(p.residual());
+            return () -> backend.maxPoolAdd(spec, x, residual, y);
+        } else {
+            var spec = NodeSpecs.head(graph, (Node.Head) node, n);
+            return () -> backend.head(spec, x, headKernel, headBias, y);
+        }
     }
 
     private Buffer value(int id) { return slots[plan.slotOf(id)]; }

@@ -1,0 +1,195 @@
+package io.jxception.bench;
+
+import io.jxception.backend.Backend;
+import io.jxception.backend.BackendProvider;
+import io.jxception.backend.BackendUnavailableException;
+import io.jxception.backend.Backends;
+import io.jxception.backend.DeviceMemoryException;
+import io.jxception.backend.Precision;
+import io.jxception.exec.InferenceSession;
+import io.jxception.model.XceptionConfig;
+import io.jxception.model.XceptionGraph;
+import io.jxception.tensor.Tensor;
+import io.jxception.weights.XceptionWeights;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+import java.util.Set;
+
+/**
+ * The kernel comparison suite: for every backend × precision × batch it times whole forward passes
+ * and, with {@code perLayer}, every fused launch alone, against the device's measured peaks
+ * (cached per device); then the peers. Methodology, as the report states it:
+ * <ul>
+ * <li>random weights and inputs (speed does not depend on the values); the first forward runs
+ *     through {@link InferenceSession#run}, which checks the output is finite;</li>
+ * <li>{@code warmup} untimed forwards, then {@code iterations} timed ones with the
+ *     {@link DeviceClock} (device events where the backend has them), input already on the
+ *     device; the median is reported;</li>
+ * <li>per layer: {@code iterations} more forwards, each launch timed on its own in graph order, so
+ *     every launch sees the caches its predecessor left, as in a real forward.</li>
+ * </ul>
+ */
+public final class BenchSuite {
+    private final BenchOptions options;
+    private final Progress progress;
+    private final List<String> notes = new ArrayList<>();
+    private final List<Peaks> peaks = new ArrayList<>();
+    private final List<ThroughputResult> throughput = new ArrayList<>();
+    private final List<LayerResult> layers = new ArrayList<>();
+
+    public BenchSuite(BenchOptions options, Progress progress) {
+        this.options = options;
+        this.progress = progress;
+    }
+
+    /** The graph the suite measures: Keras' ImageNet Xception at the given input size. */
+    public static XceptionGraph graph(int size) {
+        return XceptionGraph.build(XceptionConfig.imagenet().withInputSize(size, size));
+    }
+
+    public BenchReport run(String command) {
+        Instant started = Instant.now();
+        double loadBefore = Machine.loadAverage();
+        checkBackendNames();
+        XceptionGraph graph = graph(options.size());
+        XceptionWeights weights = XceptionWeights.random(graph, options.seed());
+        PeakCache cache = PeakCache.load(options.peaksFile(), notes::add);
+        long unitsPerBatch = 1 + options.warmup() + options.iterations() + (options.perLayer() ? options.iterations() : 0);
+        progress.addTotal((long) options.backends().size() * options.precisions().size() * options.batches().size() * unitsPerBatch);
+        for (String name : options.backends()) {
+            for (Precision precision : options.precisions()) {
+                String what = name + " " + label(precision);
+                Backend backend;
+                try {
+                    backend = Backends.open(name, precision);
+                } catch (BackendUnavailableException | UnsupportedOperationException | IllegalArgumentException e) {
+                    notes.add(what + " unavailable: " + e.getMessage());
+                    progress.advance(options.batches().size() * unitsPerBatch, what + " unavailable");
+                    continue;
+                }
+                try (backend) {
+                    DeviceClock clock = DeviceClock.of(backend);
+                    Peaks p = peaksFor(backend, clock, cache);
+                    for (int batch : options.batches()) measure(backend, clock, p, graph, weights, batch, unitsPerBatch);
+                }
+            }
+        }
+        List<PeerResult> peerResults = runPeers(graph);
+        return new BenchReport(options, command, Machine.here(), started, Instant.now(), loadBefore, Machine.loadAverage(),
+                peaks, throughput, layers, peerResults, notes);
+    }
+
+    private void checkBackendNames() {
+        Set<String> kinds = new LinkedHashSet<>(List.of("auto"));
+        for (BackendProvider p : Backends.providers()) kinds.add(p.kind());
+        for (String name : options.backends()) {
+            String kind = name.trim().toLowerCase(Locale.ROOT).replaceFirst(":.*", "");
+            if (!kinds.contains(kind)) {
+                throw new IllegalArgumentException("unknown backend '" + name + "': this build knows " + String.join(", ", kinds));
+            }
+        }
+    }
+
+    private Peaks peaksFor(Backend backend, DeviceClock clock, PeakCache cache) {
+        if (!options.remeasure()) {
+            var cached = cache.get(backend.description());
+            if (cached.isPresent()) {
+                peaks.add(cached.get());
+                return cached.get();
+            }
+        }
+        progress.addTotal(PeakMeter.progressUnits());
+        Peaks p = new PeakMeter(backend, clock, progress).measure();
+        cache.put(p);
+        peaks.add(p);
+        return p;
+    }
+
+    private void measure(Backend backend, DeviceClock clock, Peaks p, XceptionGraph graph, XceptionWeights weights,
+                         int batch, long units) {
+        String what = backend.name() + " " + label(backend.precision()) + " batch " + batch;
+        InferenceSession session;
+        try {
+            session = new InferenceSession(backend, weights, batch);
+        } catch (DeviceMemoryException e) {
+            notes.add(what + " skipped: " + e.getMessage());
+            progress.advance(units, what + " does not fit");
+            return;
+        }
+        try (session) {
+            progress.advance(0, what + ": first forward");
+            session.run(randomInput(session, batch)); // uploads the input, checks the output is finite
+            progress.advance(1, what + ": warm-up");
+            Runnable forward = () -> session.enqueueForward(batch, null);
+            for (int i = 0; i < options.warmup(); i++) {
+                clock.seconds(forward);
+                progress.advance(1, what + ": warm-up");
+            }
+            double[] seconds = new double[options.iterations()];
+            for (int i = 0; i < seconds.length; i++) {
+                seconds[i] = clock.seconds(forward);
+                progress.advance(1, what + ": forward " + (i + 1) + "/" + seconds.length);
+            }
+            List<LayerResult> rows = LayerResult.count(graph, batch, backend.precision(), backend.name(), backend.description());
+            if (options.perLayer()) rows = timeLayers(session, clock, p, rows, batch, what);
+            long flopsPerImage = rows.stream().mapToLong(r -> r.cost().flops()).sum() / batch;
+            double floor = rows.stream().mapToDouble(r -> r.cost().floorSeconds(p)).sum();
+            throughput.add(new ThroughputResult(backend.name(), backend.description(), backend.precision(), batch,
+                    options.size(), Samples.of(seconds), clock.kind(), flopsPerImage, floor));
+            if (options.perLayer()) layers.addAll(rows);
+        }
+    }
+
+    private List<LayerResult> timeLayers(InferenceSession session, DeviceClock clock, Peaks p, List<LayerResult> rows,
+                                         int batch, String what) {
+        double[][] seconds = new double[rows.size()][options.iterations()];
+        for (int it = 0; it < options.iterations(); it++) {
+            int iteration = it;
+            session.enqueueForward(batch, (index, node, launch) -> seconds[index][iteration] = clock.seconds(launch));
+            progress.advance(1, what + ": per layer " + (it + 1) + "/" + options.iterations());
+        }
+        List<LayerResult> timed = new ArrayList<>(rows.size());
+        for (LayerResult r : rows) timed.add(r.timed(Samples.of(seconds[r.index()]), p, clock.kind()));
+        return timed;
+    }
+
+    private Tensor randomInput(InferenceSession session, int batch) {
+        Tensor t = Tensor.zeros(session.inputShape(batch));
+        Random rnd = new Random(options.seed() + batch);
+        float[] d = t.data();
+        for (int i = 0; i < d.length; i++) d[i] = rnd.nextFloat() * 2 - 1; // preprocessed pixels are in [-1, 1]
+        return t;
+    }
+
+    /** PyTorch on the CPU beside every non-CUDA backend, on the GPU beside CUDA; only what was measured here. */
+    private List<PeerResult> runPeers(XceptionGraph graph) {
+        if (!options.peers().enabled()) return List.of();
+        List<PeerResult> out = new ArrayList<>();
+        Set<String> cudaPrecisions = new LinkedHashSet<>();
+        boolean cpu = false;
+        for (ThroughputResult t : throughput) {
+            if (t.backend().startsWith("cuda")) cudaPrecisions.add(label(t.precision()));
+            else cpu = true;
+        }
+        if (cpu) out.addAll(peer("cpu", List.of("fp32"), graph));
+        if (!cudaPrecisions.isEmpty()) out.addAll(peer("cuda", new ArrayList<>(cudaPrecisions), graph));
+        return out;
+    }
+
+    private List<PeerResult> peer(String device, List<String> precisions, XceptionGraph graph) {
+        progress.addTotal(1);
+        progress.advance(0, "peer: pytorch " + device);
+        PeerRunner.Outcome o = PeerRunner.run(options.peers(), device, precisions, options.batches(), options.size(),
+                Math.max(1, options.warmup()), options.iterations(), graph.parameterCount());
+        notes.addAll(o.notes());
+        progress.advance(1, "peer: pytorch " + device + " done");
+        return o.results();
+    }
+
+    static String label(Precision p) { return p.name().toLowerCase(Locale.ROOT); }
+}
