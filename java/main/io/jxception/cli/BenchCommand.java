@@ -98,7 +98,7 @@ final class BenchCommand extends Subcommand {
     /** At least three significant digits, never an exponent: 0.0812, 8.12, 8123.4. */
     static String rate(double imagesPerSecond) {
         if (imagesPerSecond >= 100) return String.format(Locale.ROOT, "%.1f", imagesPerSecond);
-        return new java.math.BigDecimal(imagesPerSecond).round(new java.math.MathContext(3)).stripTrailingZeros().toPlainString();
+        return new java.math.BigDecimal(imagesPerSecond).round(new java.math.MathContext(3)).toPlainString();
     }
 
     private static String formatAll(double[] seconds) {
