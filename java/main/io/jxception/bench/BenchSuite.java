@@ -74,7 +74,16 @@ public final class BenchSuite {
                 }
                 try (backend) {
                     DeviceClock clock = DeviceClock.of(backend);
-                    Peaks p = peaksFor(backend, clock, cache);
+                    Peaks p = null;
+                    try {
+                        p = peaksFor(backend, clock, cache);
+                    } catch (RuntimeException e) {
+                        notes.add(what + ": peaks not measured (" + firstLine(e) + "); no floors for it");
+                    }
+                    if (backend.name().equals("cpu") && notes.stream().noneMatch(n -> n.startsWith("cpu: "))) {
+                        notes.add("cpu: the Java reference stores float64; its bytes and GB/s are counted at the fp32 size like every"
+                                + " fp32 backend's (half of what it moves), which leaves its floors unchanged (peak bandwidth is counted the same way)");
+                    }
                     for (int batch : options.batches()) measure(backend, clock, p, graph, weights, batch, unitsPerBatch);
                 }
             }
@@ -113,45 +122,58 @@ public final class BenchSuite {
     private void measure(Backend backend, DeviceClock clock, Peaks p, XceptionGraph graph, XceptionWeights weights,
                          int batch, long units) {
         String what = backend.name() + " " + label(backend.precision()) + " batch " + batch;
-        InferenceSession session;
-        try {
-            session = new InferenceSession(backend, weights, batch);
+        long[] advanced = {0};
+        Progress counted = new Progress() {
+            @Override public void addTotal(long u) { progress.addTotal(u); }
+
+            @Override public void advance(long u, String doing) {
+                advanced[0] += u;
+                progress.advance(u, what + ": " + doing);
+            }
+        };
+        try (InferenceSession session = new InferenceSession(backend, weights, batch)) {
+            measure(session, clock, p, graph, batch, counted);
         } catch (DeviceMemoryException e) {
             notes.add(what + " skipped: " + e.getMessage());
-            progress.advance(units, what + " does not fit");
-            return;
+        } catch (RuntimeException e) {
+            // one failing configuration (a kernel that does not build, a numeric fault) must not lose the others
+            notes.add(what + " failed: " + firstLine(e));
         }
-        try (session) {
-            progress.advance(0, what + ": first forward");
-            session.run(randomInput(session, batch)); // uploads the input, checks the output is finite
-            progress.advance(1, what + ": warm-up");
-            Runnable forward = () -> session.enqueueForward(batch, null);
-            for (int i = 0; i < options.warmup(); i++) {
-                clock.seconds(forward);
-                progress.advance(1, what + ": warm-up");
-            }
-            double[] seconds = new double[options.iterations()];
-            for (int i = 0; i < seconds.length; i++) {
-                seconds[i] = clock.seconds(forward);
-                progress.advance(1, what + ": forward " + (i + 1) + "/" + seconds.length);
-            }
-            List<LayerResult> rows = LayerResult.count(graph, batch, backend.precision(), backend.name(), backend.description());
-            if (options.perLayer()) rows = timeLayers(session, clock, p, rows, batch, what);
-            long flopsPerImage = rows.stream().mapToLong(r -> r.cost().flops()).sum() / batch;
-            double floor = rows.stream().mapToDouble(r -> r.cost().floorSeconds(p)).sum();
-            throughput.add(new ThroughputResult(backend.name(), backend.description(), backend.precision(), batch,
-                    options.size(), Samples.of(seconds), clock.kind(), flopsPerImage, floor));
-            if (options.perLayer()) layers.addAll(rows);
+        progress.advance(units - advanced[0], what + " done");
+    }
+
+    private void measure(InferenceSession session, DeviceClock clock, Peaks p, XceptionGraph graph, int batch, Progress progress) {
+        Backend backend = session.backend();
+        progress.advance(0, "first forward");
+        session.run(randomInput(session, batch)); // uploads the input, checks the output is finite
+        progress.advance(1, "warm-up");
+        Runnable forward = () -> session.enqueueForward(batch, null);
+        for (int i = 0; i < options.warmup(); i++) {
+            clock.seconds(forward);
+            progress.advance(1, "warm-up");
         }
+        double[] seconds = new double[options.iterations()];
+        for (int i = 0; i < seconds.length; i++) {
+            seconds[i] = clock.seconds(forward);
+            progress.advance(1, "forward " + (i + 1) + "/" + seconds.length);
+        }
+        List<LayerResult> rows = LayerResult.count(graph, batch, backend.precision(), backend.name(), backend.description());
+        if (options.perLayer()) rows = timeLayers(session, clock, p, rows, batch, progress);
+        session.output(batch); // the timed passes (and replayed launches) still end in a finite output
+        long flopsPerImage = rows.stream().mapToLong(r -> r.cost().flops()).sum() / batch;
+        double floor = p == null ? Double.NaN : rows.stream().mapToDouble(r -> r.cost().floorSeconds(p)).sum();
+        throughput.add(new ThroughputResult(backend.name(), backend.description(), backend.precision(), batch,
+                options.size(), Samples.of(seconds), clock.kind(), flopsPerImage, floor));
+        if (options.perLayer()) layers.addAll(rows);
     }
 
     private List<LayerResult> timeLayers(InferenceSession session, DeviceClock clock, Peaks p, List<LayerResult> rows,
-                                         int batch, String what) {
+                                         int batch, Progress progress) {
         double[][] seconds = new double[rows.size()][options.iterations()];
         for (int it = 0; it < options.iterations(); it++) {
             int iteration = it;
             session.enqueueForward(batch, (index, node, launch) -> seconds[index][iteration] = clock.seconds(launch));
-            progress.advance(1, what + ": per layer " + (it + 1) + "/" + options.iterations());
+            progress.advance(1, "per layer " + (it + 1) + "/" + options.iterations());
         }
         List<LayerResult> timed = new ArrayList<>(rows.size());
         for (LayerResult r : rows) timed.add(r.timed(Samples.of(seconds[r.index()]), p, clock.kind()));
@@ -189,6 +211,11 @@ public final class BenchSuite {
         notes.addAll(o.notes());
         progress.advance(1, "peer: pytorch " + device + " done");
         return o.results();
+    }
+
+    private static String firstLine(RuntimeException e) {
+        String m = String.valueOf(e.getMessage()).strip();
+        return e.getClass().getSimpleName() + ": " + (m.contains("\n") ? m.substring(0, m.indexOf('\n')) : m);
     }
 
     static String label(Precision p) { return p.name().toLowerCase(Locale.ROOT); }

@@ -53,7 +53,9 @@ public final class Plots {
         Map<String, List<LayerResult>> byConfig = report.layers().stream().filter(LayerResult::isTimed)
                 .collect(Collectors.groupingBy(r -> r.backend() + "-" + BenchSuite.label(r.precision()), LinkedHashMap::new, Collectors.toList()));
         for (Map.Entry<String, List<LayerResult>> e : byConfig.entrySet()) {
-            files.add(save(roofline(e.getValue()), dir.resolve("roofline-" + fileName(e.getKey()) + ".png")));
+            if (e.getValue().get(0).peaks() != null) {
+                files.add(save(roofline(e.getValue()), dir.resolve("roofline-" + fileName(e.getKey()) + ".png")));
+            }
             Map<Integer, List<LayerResult>> byBatch = e.getValue().stream()
                     .collect(Collectors.groupingBy(LayerResult::batch, LinkedHashMap::new, Collectors.toList()));
             for (Map.Entry<Integer, List<LayerResult>> b : byBatch.entrySet()) {

@@ -5,11 +5,12 @@ import java.util.Locale;
 
 /**
  * A one-line progress bar on a terminal stream (stderr), redrawn in place with '\r'. It stays
- * silent for the first {@link #QUIET_NANOS} so that quick runs print nothing, and redraws at most
+ * silent for the first {@link #QUIET_NANOS} (2 s) so that quick runs print nothing, and redraws at most
  * five times a second.
  */
 public final class ProgressBar implements Progress, AutoCloseable {
     static final long QUIET_NANOS = 2_000_000_000L;
+    private final long quietNanos;
     private static final int WIDTH = 30;
     private final PrintStream out;
     private final long start = System.nanoTime();
@@ -17,7 +18,12 @@ public final class ProgressBar implements Progress, AutoCloseable {
     private String what = "";
     private boolean shown;
 
-    public ProgressBar(PrintStream out) { this.out = out; }
+    public ProgressBar(PrintStream out) { this(out, QUIET_NANOS); }
+
+    ProgressBar(PrintStream out, long quietNanos) {
+        this.out = out;
+        this.quietNanos = quietNanos;
+    }
 
     @Override
     public synchronized void addTotal(long units) { total += units; }
@@ -27,7 +33,7 @@ public final class ProgressBar implements Progress, AutoCloseable {
         done += units;
         this.what = what;
         long now = System.nanoTime();
-        if (now - start < QUIET_NANOS || now - lastDraw < 200_000_000L) return;
+        if (now - start < quietNanos || now - lastDraw < 200_000_000L) return;
         lastDraw = now;
         draw(now);
     }

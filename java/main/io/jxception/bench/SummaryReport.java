@@ -100,11 +100,11 @@ public final class SummaryReport {
             md.append("## Launches with the most time above their floor\n\n");
             md.append("| config | launch | kernel | median ms | GFLOP/s | GB/s | floor ms | % of floor | bound |\n|---|---|---|---:|---:|---:|---:|---:|---|\n");
             for (Map.Entry<String, List<LayerResult>> e : configs.entrySet()) {
-                e.getValue().stream().sorted(Comparator.comparingDouble((LayerResult l) -> l.time().median() - l.floorSeconds()).reversed()).limit(6)
+                e.getValue().stream().sorted(Comparator.comparingDouble((LayerResult l) -> l.time().median() - (l.peaks() == null ? 0 : l.floorSeconds())).reversed()).limit(6)
                         .forEach(l -> md.append("| ").append(e.getKey()).append(" | ").append(l.node()).append(" | ").append(l.kernel().kernelName())
                                 .append(" | ").append(f(l.time().median() * 1e3, 3)).append(" | ").append(f(l.gflops(), 1)).append(" | ").append(f(l.gbps(), 1))
                                 .append(" | ").append(f(l.floorSeconds() * 1e3, 3)).append(" | ").append(pct(l.floorFraction()))
-                                .append(" | ").append(l.cost().bound(l.peaks())).append(" |\n"));
+                                .append(" | ").append(l.peaks() == null ? "–" : l.cost().bound(l.peaks())).append(" |\n"));
             }
             md.append('\n');
         }

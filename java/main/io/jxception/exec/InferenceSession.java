@@ -103,6 +103,16 @@ public final class InferenceSession implements AutoCloseable {
 
         backend.upload(input.data(), 0, slots[plan.slotOf(in.id())], 0, input.size());
         enqueueForward(n, null);
+        return output(n);
+    }
+
+    /**
+     * Downloads the output of the last forward over {@code n} images (waiting for it); a non-finite
+     * value is an error. {@link #run} ends with it; benchmarks call it after {@link #enqueueForward}.
+     */
+    public Tensor output(int n) {
+        if (closed) throw new IllegalStateException("session is closed");
+        if (n < 1 || n > maxBatch) throw new IllegalArgumentException("batch of " + n + " images; this session takes 1 to " + maxBatch);
         Shape outShape = outputShape(n);
         float[] out = new float[outShape.size()];
         backend.download(value(graph.output().id()), 0, out, 0, out.length);
