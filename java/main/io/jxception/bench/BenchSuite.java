@@ -33,6 +33,8 @@ import java.util.Set;
  * <li>per layer: {@code iterations} more forwards, each launch timed on its own in graph order, so
  *     every launch sees the caches its predecessor left, as in a real forward.</li>
  * </ul>
+ * The report has one {@link LayerResult} per fused launch of every measured configuration,
+ * timed with {@code perLayer}, counts only without.
  */
 public final class BenchSuite {
     private final BenchOptions options;
@@ -91,6 +93,23 @@ public final class BenchSuite {
         List<PeerResult> peerResults = runPeers(graph);
         return new BenchReport(options, command, Machine.here(), started, Instant.now(), loadBefore, Machine.loadAverage(),
                 peaks, throughput, layers, peerResults, notes);
+    }
+
+    /**
+     * The per-launch rows without running anything: FLOPs and minimum bytes of every fused launch
+     * for each backend name × precision × batch (the device column says "not run").
+     */
+    public BenchReport countOnly(String command) {
+        Instant started = Instant.now();
+        XceptionGraph graph = graph(options.size());
+        for (String name : options.backends()) {
+            for (Precision precision : options.precisions()) {
+                for (int batch : options.batches()) layers.addAll(LayerResult.count(graph, batch, precision, name, "not run"));
+            }
+        }
+        notes.add("counts only (--dry-run): nothing was run or timed");
+        return new BenchReport(options, command, Machine.here(), started, Instant.now(), Double.NaN, Double.NaN,
+                peaks, throughput, layers, List.of(), notes);
     }
 
     private void checkBackendNames() {
@@ -164,7 +183,7 @@ public final class BenchSuite {
         double floor = p == null ? Double.NaN : rows.stream().mapToDouble(r -> r.cost().floorSeconds(p)).sum();
         throughput.add(new ThroughputResult(backend.name(), backend.description(), backend.precision(), batch,
                 options.size(), Samples.of(seconds), clock.kind(), flopsPerImage, floor));
-        if (options.perLayer()) layers.addAll(rows);
+        layers.addAll(rows); // counted always, timed with perLayer
     }
 
     private List<LayerResult> timeLayers(InferenceSession session, DeviceClock clock, Peaks p, List<LayerResult> rows,

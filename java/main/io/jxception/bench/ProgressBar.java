@@ -1,6 +1,6 @@
 package io.jxception.bench;
 
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.util.Locale;
 
 /**
@@ -12,15 +12,15 @@ public final class ProgressBar implements Progress, AutoCloseable {
     static final long QUIET_NANOS = 2_000_000_000L;
     private final long quietNanos;
     private static final int WIDTH = 30;
-    private final PrintStream out;
+    private final PrintWriter out;
     private final long start = System.nanoTime();
     private long total, done, lastDraw;
     private String what = "";
     private boolean shown;
 
-    public ProgressBar(PrintStream out) { this(out, QUIET_NANOS); }
+    public ProgressBar(PrintWriter out) { this(out, QUIET_NANOS); }
 
-    ProgressBar(PrintStream out, long quietNanos) {
+    ProgressBar(PrintWriter out, long quietNanos) {
         this.out = out;
         this.quietNanos = quietNanos;
     }

@@ -19,11 +19,9 @@ public final class ReportFiles {
         Files.createDirectories(dir);
         String base = r.deviceSlug() + "-" + r.date();
         List<Path> written = new ArrayList<>();
-        if (!r.layers().isEmpty()) {
-            Path layers = dir.resolve("layers-" + base + ".csv");
-            Csv.writeLayers(layers, r.layers());
-            written.add(layers);
-        }
+        Path layers = dir.resolve("layers-" + base + ".csv");
+        Csv.writeLayers(layers, r.layers());
+        written.add(layers);
         Path throughput = dir.resolve("throughput-" + base + ".csv");
         Csv.writeThroughput(throughput, r.throughput(), r.peers());
         written.add(throughput);

@@ -125,7 +125,7 @@ public final class SummaryReport {
     }
 
     /** The peer of a throughput row: same batch and precision, PyTorch on the matching device class, eager mode. */
-    static Optional<PeerResult> matchingPeer(BenchReport r, ThroughputResult t) {
+    public static Optional<PeerResult> matchingPeer(BenchReport r, ThroughputResult t) {
         String deviceClass = t.backend().startsWith("cuda") ? "cuda" : "cpu";
         return r.peers().stream().filter(p -> p.batch() == t.batch() && p.precision().equals(BenchSuite.label(t.precision()))
                 && p.device().startsWith(deviceClass) && p.peer().contains(" eager")).findFirst();

@@ -2,16 +2,16 @@ package io.jxception.bench;
 
 import org.junit.jupiter.api.Test;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 
 import static org.junit.jupiter.api.Assertions.*;
 
 class ProgressBarTest {
     @Test
     void quickRunsPrintNothing() {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        try (ProgressBar bar = new ProgressBar(new PrintStream(bytes))) {
+        StringWriter bytes = new StringWriter();
+        try (ProgressBar bar = new ProgressBar(new PrintWriter(bytes))) {
             bar.addTotal(3);
             bar.advance(3, "done");
         }
@@ -20,8 +20,8 @@ class ProgressBarTest {
 
     @Test
     void longRunsRedrawOneLineAndEndIt() {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        try (ProgressBar bar = new ProgressBar(new PrintStream(bytes), 0)) {
+        StringWriter bytes = new StringWriter();
+        try (ProgressBar bar = new ProgressBar(new PrintWriter(bytes), 0)) {
             bar.addTotal(4);
             bar.advance(1, "cpu fp32 batch 1: forward 1/4");
         }
