@@ -65,7 +65,7 @@ class MainTest {
         assertTrue(v.out().startsWith("jxception "), v.toString());
         Cli.Result h = Cli.run("--help");
         assertEquals(0, h.exitCode());
-        for (String c : new String[]{"info", "bench"}) assertTrue(h.out().contains(c), h.toString());
+        for (String c : new String[]{"info", "infer", "classify", "bench"}) assertTrue(h.out().contains(c), h.toString());
     }
 
     @Test
