@@ -79,4 +79,12 @@ class MainTest {
         assertEquals("jxception: error: " + p.kind() + " unavailable: " + p.reason() + "\n", r.err(), r.toString());
         assertEquals("", r.out(), r.toString());
     }
+
+    @Test
+    void verboseRuntimeErrorAddsTheStackTrace() {
+        Cli.Result r = Cli.run("--verbose", "infer", "--weights", "w.h5", "--input", "no-such-input.npy", "--output", "y.npy");
+        assertEquals(Failure.RUNTIME, r.exitCode(), r.toString());
+        assertTrue(r.err().startsWith("jxception: error: input file not found: no-such-input.npy\n"), r.toString());
+        assertTrue(r.err().contains("\tat io.jxception.cli.InferCommand"), r.toString());
+    }
 }
