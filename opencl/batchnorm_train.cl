@@ -10,11 +10,11 @@
 // (one VWI channel vector, Kahan-compensated) into partial (S, C); bn_mean / bn_finalize add the S
 // partials per channel. Backward (same layout):
 //
-//   dym      = RELU ? dy * (y > 0) : dy                   xhat = (z - mean) * invstd
+//   dym      = POST_RELU ? dy * (y > 0) : dy                   xhat = (z - mean) * invstd
 //   dbeta[c] = sum_r dym                                   dgamma[c] = sum_r dym * xhat
 //   dz       = gamma * invstd * (dym - dbeta / ROWS - xhat * dgamma / ROWS)
 //
-// Compile-time: C, VWI, SLICE (rows per partial), RELU, HAS_RES, STORE_DYM, EPS, MOM (floats).
+// Compile-time: C, VWI, SLICE (rows per partial), POST_RELU, HAS_RES, STORE_DYM, EPS, MOM (floats).
 // rows and the slice count S are runtime arguments.
 
 // Kahan-compensated running sum of vectors: sum += v.
@@ -106,14 +106,14 @@ kernel void bn_apply(global const float* z,        // (rows, C)
 #if HAS_RES
     v += ILOAD(residual + (long)r * C + c);
 #endif
-#if RELU
+#if POST_RELU
     v = RELU(v);
 #endif
     store_tail_i(v, y + (long)r * C, vec, C);
 }
 
 inline floatI masked_dy(global const float* dy, global const float* y, long at) {
-#if RELU
+#if POST_RELU
     return select((floatI)(0.0f), ILOAD(dy + at), isgreater(ILOAD(y + at), (floatI)(0.0f)));
 #else
     return ILOAD(dy + at);

@@ -73,6 +73,9 @@ typedef int intI;
 #error "VWI must be 1, 2, 4, 8 or 16"
 #endif
 
+#ifdef RELU
+#error "RELU is common.h's function macro; a build option must say PRE_RELU or POST_RELU"
+#endif
 #define RELU(v) fmax((v), 0.0f)
 
 // First channel of vector number `vec` over C channels with vectors of width w (the shifted tail).

@@ -89,6 +89,7 @@ public final class OpenClBackend implements Backend {
     @Override
     public void conv(ConvSpec spec, Buffer x, Buffer w1, Buffer w2, Epilogue epilogue, Buffer y) {
         checkOpen();
+        if (epilogue == null) throw new IllegalArgumentException("conv: epilogue is null; pass Epilogue.NONE for a raw convolution");
         ClBuffer xb = buf(x, "conv x " + shape(spec.n(), spec.h(), spec.w(), spec.cin()), spec.inputElements());
         ClBuffer yb = buf(y, "conv y " + shape(spec.n(), spec.outH(), spec.outW(), spec.cout()), spec.outputElements());
         ClBuffer w1b = buf(w1, "conv w1", spec.w1Elements());
@@ -154,28 +155,38 @@ public final class OpenClBackend implements Backend {
         ClBuffer yb = buf(y, "head y", spec.outputElements());
         if (!spec.dense()) {
             if (spec.pooling() == Pooling.NONE) throw new IllegalArgumentException("a head without dense needs AVG or MAX pooling");
-            globalPool(spec, xb, spec.pooling() == Pooling.MAX, yb);
+            boolean max = spec.pooling() == Pooling.MAX;
+            globalPool(spec, xb, max, yb, headOptions(spec, max, false, false));
             return;
         }
         ClBuffer kb = buf(kernel, "head kernel (C,classes)", (long) spec.channels() * spec.classes());
         ClBuffer bb = bias == null ? null : buf(bias, "head bias (classes)", spec.classes());
         ClBuffer pooled = scratch(Scratch.POOLED, (long) spec.n() * spec.channels());
-        globalPool(spec, xb, false, pooled);
-        denseSoftmax(spec, pooled, kb, bb, yb, null, null);
+        String o = headOptions(spec, false, bb != null, false);
+        globalPool(spec, xb, false, pooled, o);
+        denseSoftmax(spec, pooled, kb, bb, yb, null, null, o);
     }
 
-    private void globalPool(HeadSpec spec, ClBuffer x, boolean max, ClBuffer out) {
+    /** One gap_dense_softmax program per head shape: both its kernels see the same options. */
+    private String headOptions(HeadSpec spec, boolean max, boolean bias, boolean loss) {
+        int classes = Math.max(1, spec.classes()); // a pooling-only head still compiles dense_softmax
+        return new BuildOptions().def("HW", (long) spec.h() * spec.w()).def("C", spec.channels()).def("VWI", vectorWidth(spec.channels()))
+                .def("POOL_MAX", max).def("CLASSES", classes).def("VW", vectorWidth(classes)).def("HAS_BIAS", bias)
+                .def("WG", headGroupSize()).def("LOSS", loss).toString();
+    }
+
+    private int headGroupSize() { return (int) Math.min(64, Long.highestOneBit(ctx.device.maxWorkGroupSize())); }
+
+    private void globalPool(HeadSpec spec, ClBuffer x, boolean max, ClBuffer out, String options) {
         int vwi = vectorWidth(spec.channels());
-        String o = new BuildOptions().def("HW", (long) spec.h() * spec.w()).def("C", spec.channels()).def("VWI", vwi).def("POOL_MAX", max).toString();
-        long k = ctx.programs.kernel("gap_dense_softmax.cl", "global_pool", o);
+        long k = ctx.programs.kernel("gap_dense_softmax.cl", "global_pool", options);
         ctx.launch(k, "global_pool").arg(x).arg(out).arg(spec.n()).run(new long[]{ceilDiv(spec.channels(), vwi), spec.n()}, null);
     }
 
-    private void denseSoftmax(HeadSpec spec, ClBuffer pooled, ClBuffer kernel, ClBuffer bias, ClBuffer probs, ClBuffer labels, ClBuffer loss) {
-        int wg = (int) Math.min(64, Long.highestOneBit(ctx.device.maxWorkGroupSize()));
-        String o = new BuildOptions().def("C", spec.channels()).def("CLASSES", spec.classes()).def("VW", vectorWidth(spec.classes()))
-                .def("HAS_BIAS", bias != null).def("WG", wg).def("LOSS", loss != null).toString();
-        long k = ctx.programs.kernel("gap_dense_softmax.cl", "dense_softmax", o);
+    private void denseSoftmax(HeadSpec spec, ClBuffer pooled, ClBuffer kernel, ClBuffer bias, ClBuffer probs, ClBuffer labels, ClBuffer loss,
+                              String options) {
+        int wg = headGroupSize();
+        long k = ctx.programs.kernel("gap_dense_softmax.cl", "dense_softmax", options);
         ctx.launch(k, "dense_softmax").arg(pooled).arg(kernel).argOrNull(bias).arg(probs).argOrNull(labels).argOrNull(loss)
                 .run(new long[]{(long) spec.n() * wg}, new long[]{wg});
     }
@@ -210,7 +221,7 @@ public final class OpenClBackend implements Backend {
 
     private static BuildOptions bnOptions(BatchNormSpec spec, int vwi) {
         return new BuildOptions().def("C", spec.channels()).def("VWI", vwi).def("SLICE", Tiles.REDUCE_SLICE)
-                .def("EPS", spec.epsilon()).def("MOM", spec.momentum()).def("RELU", spec.relu()).def("HAS_RES", spec.residual());
+                .def("EPS", spec.epsilon()).def("MOM", spec.momentum()).def("POST_RELU", spec.relu()).def("HAS_RES", spec.residual());
     }
 
     @Override
@@ -238,6 +249,17 @@ public final class OpenClBackend implements Backend {
                 .arg(dbb).arg(dgb).arg(dzb).arg(rows).run(new long[]{ceilDiv(c, vwi), rows}, null);
     }
 
+    /**
+     * The gradients of the three convolutions, with act(x) = preRelu ? relu(x) : x:
+     * <pre>
+     * separable:  d = DW(act(x)) recomputed (depthwise_backward.cl);  dpw = d^T dz (weight_gradient.cl);
+     *             dd = dz pw^T (transpose.cl, then conv1x1s2_bn.cl at stride 1);
+     *             ddw[t,c] = sum_p act(x)[p+t,c] dd[p,c];  dx = mask * DW^T(dd)  (depthwise_backward.cl)
+     * 1x1 s2:     dw = act(x)[strided]^T dz;  dx = scatter(dz w^T) * mask  (conv1x1_backward_data.cl)
+     * 3x3 valid:  dw = im2col(act(x))^T dz;   dx = conv3x3_backward_data.cl (gather form, no atomics)
+     * </pre>
+     * Weight gradients sum over pixel slices into partials that reduce_slices.cl adds in a fixed order.
+     */
     @Override
     public void convBackward(ConvSpec spec, Buffer x, Buffer w1, Buffer w2, Buffer dz, Buffer dx, Buffer dw1, Buffer dw2) {
         checkOpen();
@@ -254,29 +276,28 @@ public final class OpenClBackend implements Backend {
                 ClBuffer pw = buf(w2, "convBackward pointwise w2 (cin,cout)", spec.w2Elements());
                 ClBuffer dpw = buf(dw2, "convBackward dw2 (cin,cout)", spec.w2Elements());
                 int vwi = vectorWidth(cin);
+                int slice = Tiles.sliceLength(inPixels, 9L * cin);
+                int slices = ceilDiv(inPixels, slice);
                 String dwOpts = new BuildOptions().def("H", spec.h()).def("W", spec.w()).def("CIN", cin).def("VWI", vwi)
-                        .def("PRE_RELU", spec.preRelu()).toString();
+                        .def("PRE_RELU", spec.preRelu()).def("SLICE", slice).toString();
                 long[] pixelGrid = {ceilDiv(cin, vwi), inPixels};
                 // d = DW(act(x)), then dpw = d^T dz
                 ClBuffer d = scratch(Scratch.DEPTHWISE_OUT, (long) inPixels * cin);
-                ctx.launch(kernel("conv_backward.cl", "depthwise", dwOpts), "depthwise").arg(xb).arg(w1b).arg(d).arg(inPixels).run(pixelGrid, null);
+                ctx.launch(kernel("depthwise_backward.cl", "depthwise", dwOpts), "depthwise").arg(xb).arg(w1b).arg(d).arg(inPixels).run(pixelGrid, null);
                 weightGradient(spec, 0, d, dzb, cin, inPixels, false, dpw);
                 // dd = dz pw^T
                 ClBuffer pwT = scratch(Scratch.WEIGHTS_T, (long) cin * cout);
                 transpose(pw, pwT, 1, cin, cout);
                 ClBuffer dd = scratch(Scratch.GRAD_DEPTHWISE, (long) inPixels * cin);
                 rowsTimesMatrix(dzb, pwT, dd, inPixels, cout, cin);
-                // ddw = sum_p act(x)[p + t] dd[p]
-                int slice = Tiles.sliceLength(inPixels, 9L * cin);
-                int slices = ceilDiv(inPixels, slice);
+                // ddw[t, c] = sum_p act(x)[p + t, c] dd[p, c]
                 ClBuffer partial = scratch(Scratch.PARTIAL, (long) slices * 9 * cin);
-                String fOpts = dwOpts + " -DSLICE=" + slice;
-                ctx.launch(kernel("conv_backward.cl", "depthwise_filter_partial", fOpts), "depthwise_filter_partial").arg(xb).arg(dd).arg(partial)
-                        .arg(inPixels).run(new long[]{ceilDiv(cin, vwi), slices}, null);
+                ctx.launch(kernel("depthwise_backward.cl", "depthwise_filter_partial", dwOpts), "depthwise_filter_partial").arg(xb).arg(dd)
+                        .arg(partial).arg(inPixels).run(new long[]{ceilDiv(cin, vwi), slices}, null);
                 reduceSlices(partial, dw1b, slices, 9 * cin);
                 if (dxb != null) {
-                    ctx.launch(kernel("conv_backward.cl", "depthwise_backward_data", dwOpts), "depthwise_backward_data").arg(xb).arg(dd).arg(w1b)
-                            .arg(dxb).arg(inPixels).run(pixelGrid, null);
+                    ctx.launch(kernel("depthwise_backward.cl", "depthwise_backward_data", dwOpts), "depthwise_backward_data").arg(xb).arg(dd)
+                            .arg(w1b).arg(dxb).arg(inPixels).run(pixelGrid, null);
                 }
             }
             case CONV1X1_SAME -> {
@@ -290,7 +311,7 @@ public final class OpenClBackend implements Backend {
                     int vwi = vectorWidth(cin);
                     String o = new BuildOptions().def("H", spec.h()).def("W", spec.w()).def("CIN", cin).def("OH", spec.outH()).def("OW", spec.outW())
                             .def("STRIDE", spec.stride()).def("VWI", vwi).def("PRE_RELU", spec.preRelu()).toString();
-                    ctx.launch(kernel("conv_backward.cl", "scatter_strided", o), "scatter_strided").arg(xb).arg(g).arg(dxb).arg(inPixels)
+                    ctx.launch(kernel("conv1x1_backward_data.cl", "scatter_strided", o), "scatter_strided").arg(xb).arg(g).arg(dxb).arg(inPixels)
                             .run(new long[]{ceilDiv(cin, vwi), inPixels}, null);
                 }
             }
@@ -303,7 +324,7 @@ public final class OpenClBackend implements Backend {
                     int vw = vectorWidth(cin);
                     String o = new BuildOptions().def("H", spec.h()).def("W", spec.w()).def("CIN", cin).def("COUT", cout).def("OH", spec.outH())
                             .def("OW", spec.outW()).def("STRIDE", spec.stride()).def("RM", RM).def("VW", vw).def("PRE_RELU", spec.preRelu()).toString();
-                    long k = kernel("conv_backward.cl", "conv3x3_backward_data", o);
+                    long k = kernel("conv3x3_backward_data.cl", "conv3x3_backward_data", o);
                     launchRowTiled(ctx.launch(k, "conv3x3_backward_data").arg(xb).arg(dzb).arg(wT).arg(dxb).arg(inPixels), ceilDiv(cin, vw), inPixels);
                 }
             }
@@ -327,18 +348,18 @@ public final class OpenClBackend implements Backend {
         int maxWg = (int) Math.min(1024, ctx.device.maxWorkGroupSize());
         int l0 = Math.min(columnVectors, maxWg);
         int l1 = Math.max(1, Math.min(rowTiles, maxWg / l0));
-        ctx.launch(kernel("conv_backward.cl", "gemm_tn_partial", o), "gemm_tn_partial").arg(a).arg(dz).arg(partial).arg(pixels)
+        ctx.launch(kernel("weight_gradient.cl", "gemm_tn_partial", o), "gemm_tn_partial").arg(a).arg(dz).arg(partial).arg(pixels)
                 .run(new long[]{(long) ceilDiv(columnVectors, l0) * l0, (long) ceilDiv(rowTiles, l1) * l1, slices}, new long[]{l0, l1, 1});
         reduceSlices(partial, dw, slices, m * cout);
     }
 
     private void reduceSlices(ClBuffer partial, ClBuffer out, int slices, int len) {
-        ctx.launch(kernel("conv_backward.cl", "reduce_slices", ""), "reduce_slices").arg(partial).arg(out).arg(slices).arg(len).run(new long[]{len}, null);
+        ctx.launch(kernel("reduce_slices.cl", "reduce_slices", ""), "reduce_slices").arg(partial).arg(out).arg(slices).arg(len).run(new long[]{len}, null);
     }
 
     /** out (batches, cols, rows) = in (batches, rows, cols) transposed per batch. */
     private void transpose(ClBuffer in, ClBuffer out, int batches, int rows, int cols) {
-        ctx.launch(kernel("conv_backward.cl", "transpose", ""), "transpose").arg(in).arg(out).arg(rows).arg(cols).run(new long[]{cols, rows, batches}, null);
+        ctx.launch(kernel("transpose.cl", "transpose", ""), "transpose").arg(in).arg(out).arg(rows).arg(cols).run(new long[]{cols, rows, batches}, null);
     }
 
     /** c (rows, n) = a (rows, k) b (k, n): conv1x1s2_bn with stride 1 over a 1x1 "image" per row. */
@@ -367,9 +388,12 @@ public final class OpenClBackend implements Backend {
         ClBuffer dxb = buf(dX, "headTrain dX", xElements);
         ClBuffer dkb = buf(dKernel, "headTrain dKernel (C,classes)", (long) c * classes);
         ClBuffer dbb = dBias == null ? null : buf(dBias, "headTrain dBias (classes)", classes);
+        if (bb == null && dbb != null) throw new IllegalArgumentException("headTrain: dBias given but bias is null");
+        checkLabels(lb, n, classes);
         ClBuffer pooled = scratch(Scratch.POOLED, (long) n * c);
-        globalPool(spec, xb, false, pooled);
-        denseSoftmax(spec, pooled, kb, bb, pb, lb, lossb);
+        String ho = headOptions(spec, false, bb != null, true);
+        globalPool(spec, xb, false, pooled, ho);
+        denseSoftmax(spec, pooled, kb, bb, pb, lb, lossb, ho);
         ClBuffer dlogits = scratch(Scratch.DLOGITS, (long) n * classes);
         int vw = vectorWidth(classes);
         String o = new BuildOptions().def("C", c).def("CLASSES", classes).def("HW", (long) spec.h() * spec.w()).def("VW", vw).toString();
@@ -382,6 +406,17 @@ public final class OpenClBackend implements Backend {
         }
         ctx.launch(kernel("head_train.cl", "dense_backward_input", o), "dense_backward_input").arg(dlogits).arg(kb).arg(dxb).arg(n)
                 .run(new long[]{c, n}, null);
+    }
+
+    /** Labels are class indices stored as floats; reading n floats back is cheap next to the step. */
+    private void checkLabels(ClBuffer labels, int n, int classes) {
+        float[] v = new float[n];
+        ctx.download(labels, 0, v, 0, n);
+        for (int i = 0; i < n; i++) {
+            if (v[i] != Math.rint(v[i]) || v[i] < 0 || v[i] >= classes) {
+                throw new IllegalArgumentException("headTrain: label of example " + i + " is " + v[i] + ", expected a class index in [0, " + classes + ")");
+            }
+        }
     }
 
     @Override
