@@ -23,13 +23,14 @@ public enum WeightsFormat {
         if (!Files.isRegularFile(file)) throw new WeightsFileException(file, "no such file (" + file.toAbsolutePath() + ")");
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = ch.size();
+            if (size == 0) throw new WeightsFileException(file, "is empty");
+            if (size < 10) throw new WeightsFileException(file, "is only " + size + " bytes, too short for a weights file (truncated?)");
             byte[] head = read(ch, 0, 16);
             for (long at = 0; at < size && at <= MAX_USER_BLOCK; at = at == 0 ? 512 : at * 2) {
                 if (startsWith(at == 0 ? head : read(ch, at, HDF5_SIGNATURE.length), HDF5_SIGNATURE)) return KERAS_H5;
             }
-            if (head.length >= 9 && head[8] == '{') return SAFETENSORS;
-            if (head.length == 0) throw new WeightsFileException(file, "is empty");
-            if (head.length >= 2 && head[0] == 'P' && head[1] == 'K') {
+            if (head[8] == '{') return SAFETENSORS;
+            if (head[0] == 'P' && head[1] == 'K') {
                 throw new WeightsFileException(file, "is a zip archive (a Keras 3 .keras model or a PyTorch .pth?), not a weights file this"
                         + " library reads: give a Keras .h5 weights file or a safetensors file");
             }
