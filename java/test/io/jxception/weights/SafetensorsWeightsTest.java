@@ -34,7 +34,7 @@ class SafetensorsWeightsTest {
         WeightsFiles.save(file, w);
         XceptionWeights back = WeightsFiles.load(file, TINY);
         assertEquals(List.of(), Fixtures.mismatches(back.asMap(), w.asMap()));
-        assertEquals(WeightsFormat.SAFETENSORS, WeightsFiles.format(file));
+        assertEquals(WeightsFormat.SAFETENSORS, WeightsFormat.detect(file));
     }
 
     @Test
