@@ -34,7 +34,7 @@ class SafetensorsWeightsTest {
         WeightsFiles.save(file, w);
         XceptionWeights back = WeightsFiles.load(file, TINY);
         assertEquals(List.of(), Fixtures.mismatches(back.asMap(), w.asMap()));
-        assertEquals(WeightsFormat.SAFETENSORS, WeightsFiles.format(file));
+        assertEquals(WeightsFormat.SAFETENSORS, WeightsFormat.detect(file));
     }
 
     @Test
@@ -220,5 +220,20 @@ class SafetensorsWeightsTest {
         try (SafetensorsFile f = SafetensorsFile.open(file)) {
             assertEquals(TINY.params().stream().map(ParamSpec::key).toList(), f.entries().stream().map(SafetensorsHeader.Entry::name).toList());
         }
+    }
+
+    @Test
+    void anySafetensorsFileReadsWholeWithItsMetadata() throws IOException {
+        Map<String, Tensor> tensors = new LinkedHashMap<>();
+        tensors.put("velocity/block1_conv1/kernel", new Tensor(io.jxception.tensor.Shape.of(2, 3), new float[]{1, 2, 3, 4, 5, 6}));
+        tensors.put("step", new Tensor(io.jxception.tensor.Shape.of(), new float[]{42}));
+        Path file = tmp.resolve("checkpoint.safetensors");
+        SafetensorsWriter.write(file, tensors, Map.of("epoch", "3"));
+        SafetensorsReader.Contents c = SafetensorsReader.read(file);
+        assertEquals(List.of(), Fixtures.mismatches(c.tensors(), tensors));
+        assertEquals(Map.of("epoch", "3"), c.metadata());
+        // timm state dicts carry int64 counters, which are not float weights.
+        WeightsFileException e = assertThrows(WeightsFileException.class, () -> SafetensorsReader.read(Fixtures.h5("xception_micro_timm.safetensors")));
+        assertTrue(e.getMessage().contains("is I64; weights must be F32, F16, BF16 or F64"), e.getMessage());
     }
 }
