@@ -267,6 +267,18 @@ public final class TrainingSession implements AutoCloseable {
         return new XceptionWeights(graph, m);
     }
 
+    /**
+     * Replaces every weight, moving statistics included (e.g. with a checkpoint's). A backend that
+     * keeps wider state than fp32 (the float64 reference) continues from exactly these fp32 values.
+     */
+    public void setWeights(XceptionWeights w) {
+        if (closed) throw new IllegalStateException("session is closed");
+        if (!w.graph().config().equals(graph.config())) {
+            throw new IllegalArgumentException("weights are for " + w.graph().config() + ", this session runs " + graph.config());
+        }
+        for (ParamSpec p : graph.params()) backend.upload(w.get(p.key()).data(), params.get(p.key()));
+    }
+
     /** Momentum buffers by Keras key (zeros for weights not yet stepped), for checkpoints. */
     public Map<String, Tensor> velocities() {
         Map<String, Tensor> m = new LinkedHashMap<>();
