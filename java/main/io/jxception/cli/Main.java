@@ -14,7 +14,7 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "jxception", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Xception (Keras) inference on CUDA, OpenCL or the Java reference backend.",
-        subcommands = {InfoCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {InfoCommand.class, BenchCommand.class, TrainCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @Option(names = "--verbose", scope = ScopeType.INHERIT, description = "Print stack traces with errors.")
     boolean verbose;
