@@ -33,7 +33,7 @@ public final class TrainingPlot {
             loss.addSeries("validation", epochs, history.stream().mapToDouble(EpochRecord::valLoss).toArray());
             accuracy.addSeries("validation", epochs, history.stream().mapToDouble(EpochRecord::valAccuracy).toArray());
         }
-        accuracy.getStyler().setYAxisMin(0.0).setYAxisMax(1.0);
+        accuracy.getStyler().setYAxisMin(0.0).setYAxisMax(1.0).setLegendPosition(Styler.LegendPosition.InsideSE);
 
         BufferedImage image = new BufferedImage(2 * CHART_WIDTH, CHART_HEIGHT, BufferedImage.TYPE_INT_RGB);
         Graphics2D g = image.createGraphics();
