@@ -77,8 +77,9 @@ public final class Trainer {
         int trainImages = train.examples().size();
         int stepsPerEpoch = trainImages / batch;
         if (stepsPerEpoch == 0) throw new IllegalArgumentException("the training set has " + trainImages + " images, fewer than one batch of " + batch + ": lower the batch size");
-        long totalSteps = (long) o.epochs() * stepsPerEpoch;
-        if (o.maxSteps() > 0) totalSteps = Math.min(totalSteps, o.maxSteps());
+        // the schedule spans the planned epochs; maxSteps only stops early (a stopped run resumes on the same schedule)
+        long scheduleSteps = (long) o.epochs() * stepsPerEpoch;
+        long totalSteps = o.maxSteps() > 0 ? Math.min(scheduleSteps, o.maxSteps()) : scheduleSteps;
 
         Files.createDirectories(o.outputDir());
         Path checkpointFile = o.outputDir().resolve(CHECKPOINT);
@@ -133,7 +134,7 @@ public final class Trainer {
                     while (stream.hasNext() && step < totalSteps) {
                         long t0 = System.nanoTime(), wait0 = stream.waitNanos();
                         Batch b = stream.next();
-                        double lr = o.learningRate().rate(step, stepsPerEpoch, totalSteps);
+                        double lr = o.learningRate().rate(step, stepsPerEpoch, scheduleSteps);
                         float scale = scaler.scale();
                         double loss;
                         try {
