@@ -140,7 +140,8 @@ public final class Trainer {
                         try {
                             loss = session.forwardBackward(b.images(), b.labels(), scale);
                         } catch (ArithmeticException e) {
-                            throw diverged(step, epoch, batchInEpoch, "the loss is not finite", checkpointFile, e);
+                            throw diverged(step + 1, String.format(Locale.ROOT, "at step %d (epoch %d, batch %d)", step + 1, epoch + 1, batchInEpoch + 1),
+                                    e.getMessage(), checkpointFile, e);
                         }
                         boolean apply = !scaler.isDynamic() || scaler.update(session.unscaleGradients(scale));
                         if (apply) session.sgdStep((float) lr, (float) o.momentum(), (float) o.weightDecay());
@@ -152,7 +153,7 @@ public final class Trainer {
                         boolean midEpoch = batchInEpoch < plan.batches();
                         if (midEpoch && (step == totalSteps || (o.checkpointEvery() > 0 && step % o.checkpointEvery() == 0))) {
                             checkpoint(session, checkpointFile, new TrainerState(epoch, batchInEpoch, step, plan.rngStateAtStart(),
-                                    scaler.state(), meter.totals(), history, identity), epoch);
+                                    scaler.state(), meter.totals(), history, identity));
                         }
                     }
                 }
@@ -171,9 +172,9 @@ public final class Trainer {
                 rngState = plan.rngStateAfter();
                 totals = EpochMeter.Totals.ZERO;
                 AtomicFiles.write(o.outputDir().resolve(LOG), EpochRecord.csv(history).getBytes(StandardCharsets.UTF_8));
-                checkpoint(session, checkpointFile, new TrainerState(epoch, 0, step, rngState, scaler.state(), totals, history, identity), epoch - 1);
+                checkpoint(session, checkpointFile, new TrainerState(epoch, 0, step, rngState, scaler.state(), totals, history, identity));
             }
-            XceptionWeights last = finiteWeights(session, step, epoch, batchInEpoch, checkpointFile);
+            XceptionWeights last = finiteWeights(session, step, checkpointFile);
             if (!history.isEmpty()) TrainingPlot.write(history, describe(graph.config()) + " on " + backend.name(), o.outputDir().resolve(PLOT));
             boolean complete = epoch >= o.epochs();
             if (complete) io.jxception.weights.WeightsFiles.save(o.outputDir().resolve(WEIGHTS), last);
@@ -191,28 +192,31 @@ public final class Trainer {
      * Writes the state and reloads the saved fp32 values into the session, so that this run and one
      * resumed from the file continue from identical state.
      */
-    private void checkpoint(TrainingSession session, Path file, TrainerState state, int epoch) throws IOException {
-        XceptionWeights w = finiteWeights(session, state.step(), epoch, state.batchInEpoch(), file);
+    private void checkpoint(TrainingSession session, Path file, TrainerState state) throws IOException {
+        XceptionWeights w = finiteWeights(session, state.step(), file);
         Map<String, Tensor> v = session.velocities();
         new Checkpoint(w, v, state).write(file);
         session.setWeights(w);
         session.setVelocities(v);
     }
 
-    private XceptionWeights finiteWeights(TrainingSession session, long step, int epoch, int batch, Path checkpointFile) {
+    /**
+     * The session's weights after {@code steps} steps, or {@link TrainingDivergedException} when an
+     * update since the last check made one non-finite (the loss of its step was still finite).
+     */
+    private XceptionWeights finiteWeights(TrainingSession session, long steps, Path checkpointFile) {
         try {
             return session.weights();
         } catch (IllegalArgumentException e) {
-            // XceptionWeights refuses non-finite values: an update overflowed although its loss was finite
-            throw diverged(step - 1, epoch, batch - 1, "a weight is not finite after the update", checkpointFile, e);
+            throw diverged(steps, "after step " + steps, "an update made a weight non-finite: " + e.getMessage(), checkpointFile, e);
         }
     }
 
-    private TrainingDivergedException diverged(long step, int epoch, int batchInEpoch, String what, Path checkpointFile, Exception cause) {
+    /** @param step 1-based step number, as in the log's step column */
+    private TrainingDivergedException diverged(long step, String where, String what, Path checkpointFile, Exception cause) {
         String last = Files.exists(checkpointFile) ? "the last good checkpoint " + checkpointFile + " is kept" : "no checkpoint was written yet";
         return new TrainingDivergedException(String.format(Locale.ROOT,
-                "training diverged at step %d (epoch %d, batch %d): %s (%s); %s. Lower the learning rate or add warm-up, then resume or restart.",
-                step, epoch + 1, batchInEpoch, what, cause.getMessage(), last), step, cause);
+                "training diverged %s: %s; %s. Lower the learning rate or add warm-up, then resume or restart.", where, what, last), step, cause);
     }
 
     private record Validation(double loss, double accuracy) {
@@ -221,7 +225,7 @@ public final class Trainer {
 
     /** Loss and top-1 accuracy on the validation set with batch norm in inference mode (moving statistics). */
     private Validation validate(TrainingSession session, BatchLoader loader, ImageFolder validation, long step, int epoch) {
-        XceptionWeights w = finiteWeights(session, step, epoch, 0, o.outputDir().resolve(CHECKPOINT));
+        XceptionWeights w = finiteWeights(session, step, o.outputDir().resolve(CHECKPOINT));
         double lossSum = 0;
         long correct = 0, seen = 0;
         try (InferenceSession inference = new InferenceSession(backend, w, o.batchSize());

@@ -12,6 +12,6 @@ public final class TrainingDivergedException extends RuntimeException {
         this.step = step;
     }
 
-    /** The 0-based step whose loss or update was not finite. */
+    /** The step (1-based: the n-th SGD step of the run) whose loss or update was not finite. */
     public long step() { return step; }
 }
