@@ -13,8 +13,8 @@ import java.util.Optional;
 
 /**
  * Measured peaks per device, kept in a JSON file ({@link #defaultFile}: ~/.cache/jxception/peaks.json)
- * keyed by the backend's description, so each device is probed once. An unreadable file is
- * reported and ignored (the peaks are measured again and the file rewritten).
+ * keyed by the backend's description ({@link #key}), so each device is probed once. An unreadable
+ * file is reported and ignored (the peaks are measured again and the file rewritten).
  */
 public final class PeakCache {
     private final Path file;
@@ -33,7 +33,7 @@ public final class PeakCache {
         try {
             Map<String, Object> root = Json.parseObject(Files.readString(file, StandardCharsets.UTF_8));
             for (Map.Entry<String, Object> e : root.entrySet()) {
-                if (e.getValue() instanceof Map<?, ?> m) c.entries.put(e.getKey(), Peaks.fromJson(e.getKey(), m));
+                if (e.getValue() instanceof Map<?, ?> m) c.entries.put(key(e.getKey()), Peaks.fromJson(m.get("device") instanceof String d ? d : e.getKey(), m));
             }
         } catch (IOException | IllegalArgumentException e) {
             warnings.accept("ignoring the peaks cache " + file + " (" + e.getMessage() + "); peaks will be measured again");
@@ -44,13 +44,28 @@ public final class PeakCache {
 
     public Path file() { return file; }
 
-    public Optional<Peaks> get(String device) { return Optional.ofNullable(entries.get(device)); }
+    /** The peaks of the device a backend describes this way, if measured before. */
+    public Optional<Peaks> get(String description) { return Optional.ofNullable(entries.get(key(description))); }
+
+    /**
+     * The cache key of a backend description: the description without memory sizes ("6.6 GiB"),
+     * which some drivers report as the memory free at the moment (pocl does), so that the same
+     * device finds its entry from one run to the next.
+     */
+    static String key(String description) {
+        return description.replaceAll("\\s*\\d+(\\.\\d+)?\\s*[KMGT]i?B\\b,?", "").trim();
+    }
 
     /** Stores and writes the file at once (atomically), creating its folder. */
     public void put(Peaks peaks) {
-        entries.put(peaks.device(), peaks);
+        entries.put(key(peaks.device()), peaks);
         Map<String, Object> root = new LinkedHashMap<>();
-        entries.forEach((k, v) -> root.put(k, v.toJson()));
+        entries.forEach((k, v) -> {
+            Map<String, Object> entry = new LinkedHashMap<>();
+            entry.put("device", v.device());
+            entry.putAll(v.toJson());
+            root.put(k, entry);
+        });
         try {
             Path dir = file.toAbsolutePath().getParent();
             if (dir != null) Files.createDirectories(dir);

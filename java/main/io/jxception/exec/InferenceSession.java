@@ -90,6 +90,17 @@ public final class InferenceSession implements AutoCloseable {
      * {@link #outputShape}). Rejects wrong shapes and non-finite inputs; a non-finite output is an error.
      */
     public Tensor run(Tensor input) {
+        int n = upload(input);
+        enqueueForward(n, null);
+        return output(n);
+    }
+
+    /**
+     * Checks input (n, H, W, 3) NHWC like {@link #run} and copies it to the device for the next
+     * {@link #enqueueForward}; returns n. Each forward needs its own upload: the input's slot is
+     * reused by later values once the stem has read it.
+     */
+    public int upload(Tensor input) {
         if (closed) throw new IllegalStateException("session is closed");
         Shape s = input.shape();
         Value in = graph.input();
@@ -100,10 +111,8 @@ public final class InferenceSession implements AutoCloseable {
         if (n < 1 || n > maxBatch) throw new IllegalArgumentException("batch of " + n + " images; this session takes 1 to " + maxBatch);
         int bad = input.firstNonFinite();
         if (bad >= 0) throw new IllegalArgumentException("input holds a non-finite value (" + input.data()[bad] + ") at flat index " + bad);
-
         backend.upload(input.data(), 0, slots[plan.slotOf(in.id())], 0, input.size());
-        enqueueForward(n, null);
-        return output(n);
+        return n;
     }
 
     /**
@@ -126,10 +135,11 @@ public final class InferenceSession implements AutoCloseable {
     }
 
     /**
-     * Enqueues the fused launches of one forward pass over the {@code n} images that the last
-     * {@link #run} uploaded: no transfers, no checks, and it may return before the device finishes
+     * Enqueues the fused launches of one forward pass over the {@code n} images of the last
+     * {@link #upload}: no transfers, no checks, and it may return before the device finishes
      * ({@link Backend#synchronize} waits). Benchmarks time this. A non-null {@code observer} is
-     * handed each launch in graph order and runs it itself.
+     * handed each launch in graph order and runs it itself (or skips it: the launches after a
+     * skipped one then read stale values).
      */
     public void enqueueForward(int n, LaunchObserver observer) {
         if (closed) throw new IllegalStateException("session is closed");
@@ -142,7 +152,12 @@ public final class InferenceSession implements AutoCloseable {
         }
     }
 
-    /** Node {@code index}'s fused launch over this session's buffers for {@code n} images (see {@link #enqueueForward}). */
+    /**
+     * Node {@code index}'s fused launch over this session's buffers for {@code n} images. Its inputs
+     * hold the right values only while the forward is at that node: later launches may reuse their
+     * slots. To run one launch on its own, run the forward up to it first (an observer that skips
+     * the launches after it).
+     */
     public Runnable launch(int index, int n) {
         Node node = graph.nodes().get(index);
         Buffer x = value(node.input());

@@ -27,6 +27,19 @@ class PeakCacheTest {
     }
 
     @Test
+    void memorySizesInTheDescriptionDoNotSplitADevice(@TempDir Path dir) {
+        // pocl reports free memory as the device's global memory: it changes between runs
+        String before = "pthread-skylake-avx512-AMD EPYC (CPU, 2 compute units, 5.0 GiB, OpenCL 3.0 PoCL), fp32";
+        String after = "pthread-skylake-avx512-AMD EPYC (CPU, 2 compute units, 6.6 GiB, OpenCL 3.0 PoCL), fp32";
+        assertEquals("pthread-skylake-avx512-AMD EPYC (CPU, 2 compute units, OpenCL 3.0 PoCL), fp32", PeakCache.key(before));
+        Path file = dir.resolve("peaks.json");
+        PeakCache.load(file, w -> fail(w)).put(new Peaks(before, 78e9, 40e9, "gemm", "copy", "t"));
+        Peaks p = PeakCache.load(file, w -> fail(w)).get(after).orElseThrow();
+        assertEquals(before, p.device(), "the entry keeps the description it was measured with");
+        assertTrue(PeakCache.load(file, w -> fail(w)).get("pthread-skylake-avx512-AMD EPYC (CPU, 4 compute units, OpenCL 3.0 PoCL), fp32").isEmpty());
+    }
+
+    @Test
     void aCorruptFileIsReportedAndIgnored(@TempDir Path dir) throws Exception {
         Path file = dir.resolve("peaks.json");
         Files.writeString(file, "{\"x\": {\"gflops\": \"many\"}}");

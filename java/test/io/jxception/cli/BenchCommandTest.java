@@ -1,6 +1,10 @@
 package io.jxception.cli;
 
+import io.jxception.backend.Backend;
+import io.jxception.backend.Backends;
 import io.jxception.bench.Csv;
+import io.jxception.bench.PeakCache;
+import io.jxception.bench.Peaks;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -18,8 +22,12 @@ class BenchCommandTest {
     @Test
     void cpuBenchAt71PrintsImagesPerSecondAndWritesOneCsvRowPerLaunch(@TempDir Path dir) throws Exception {
         Path csv = dir.resolve("layers.csv");
+        Path peaks = dir.resolve("peaks.json");
+        try (Backend cpu = Backends.cpu()) { // a cached entry: the command must use it instead of measuring
+            PeakCache.load(peaks, w -> fail(w)).put(new Peaks(cpu.description(), 2e9, 10e9, "seeded", "seeded", "2026-01-01T00:00:00Z"));
+        }
         Cli.Result r = Cli.run("bench", "--backend", "cpu", "--size", "71", "--batch", "1", "--warmup", "0", "--iterations", "1",
-                "--no-peers", "--peaks-file", dir.resolve("peaks.json").toString(), "--per-layer", "--csv", csv.toString());
+                "--no-peers", "--peaks-file", peaks.toString(), "--per-layer", "--csv", csv.toString());
         assertEquals(0, r.exitCode(), r.toString());
         Matcher m = ROW.matcher(r.out());
         assertTrue(m.find(), r.toString());
@@ -27,6 +35,7 @@ class BenchCommandTest {
         assertTrue(imagesPerSecond > 0 && Double.isFinite(imagesPerSecond), r.toString());
         assertEquals(1000 / msPerBatch, imagesPerSecond, imagesPerSecond * 0.02, "img/s and ms/batch agree");
         assertTrue(r.out().contains("per launch: cpu fp32 batch 1"), r.toString());
+        assertTrue(r.out().contains(": 2.0 GFLOP/s, 10.0 GB/s (measured 2026-01-01T00:00:00Z)"), r.toString());
         assertTrue(r.out().contains("block14_sepconv2"), r.toString());
         assertEquals(1 + 45, Csv.read(csv).size(), "header + 45 fused launches");
     }
