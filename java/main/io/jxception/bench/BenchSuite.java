@@ -61,8 +61,10 @@ public final class BenchSuite {
         XceptionGraph graph = graph(options.size());
         XceptionWeights weights = XceptionWeights.random(graph, options.seed());
         PeakCache cache = PeakCache.load(options.peaksFile(), notes::add);
-        long unitsPerBatch = 1 + options.warmup() + options.iterations() + (options.perLayer() ? options.iterations() : 0);
-        progress.addTotal((long) options.backends().size() * options.precisions().size() * options.batches().size() * unitsPerBatch);
+        // progress counts images through forward passes, so a batch of 8 weighs 8 times a batch of 1
+        long forwardsPerBatch = 1 + options.warmup() + options.iterations() + (options.perLayer() ? options.iterations() : 0);
+        long imagesPerConfig = forwardsPerBatch * options.batches().stream().mapToLong(Integer::longValue).sum();
+        progress.addTotal((long) options.backends().size() * options.precisions().size() * imagesPerConfig);
         for (String name : options.backends()) {
             for (Precision precision : options.precisions()) {
                 String what = name + " " + label(precision);
@@ -71,7 +73,7 @@ public final class BenchSuite {
                     backend = Backends.open(name, precision);
                 } catch (BackendUnavailableException | UnsupportedOperationException | IllegalArgumentException e) {
                     notes.add(what + " unavailable: " + e.getMessage());
-                    progress.advance(options.batches().size() * unitsPerBatch, what + " unavailable");
+                    progress.advance(imagesPerConfig, what + " unavailable");
                     continue;
                 }
                 try (backend) {
@@ -86,7 +88,7 @@ public final class BenchSuite {
                         notes.add("cpu: the Java reference stores float64; its bytes and GB/s are counted at the fp32 size like every"
                                 + " fp32 backend's (half of what it moves), which leaves its floors unchanged (peak bandwidth is counted the same way)");
                     }
-                    for (int batch : options.batches()) measure(backend, clock, p, graph, weights, batch, unitsPerBatch);
+                    for (int batch : options.batches()) measure(backend, clock, p, graph, weights, batch, forwardsPerBatch * batch);
                 }
             }
         }
@@ -138,6 +140,7 @@ public final class BenchSuite {
         return p;
     }
 
+    /** One backend at one batch size; {@code units}: the progress it reports (images through forwards). */
     private void measure(Backend backend, DeviceClock clock, Peaks p, XceptionGraph graph, XceptionWeights weights,
                          int batch, long units) {
         String what = backend.name() + " " + label(backend.precision()) + " batch " + batch;
@@ -145,9 +148,9 @@ public final class BenchSuite {
         Progress counted = new Progress() {
             @Override public void addTotal(long u) { progress.addTotal(u); }
 
-            @Override public void advance(long u, String doing) {
-                advanced[0] += u;
-                progress.advance(u, what + ": " + doing);
+            @Override public void advance(long forwards, String doing) {
+                advanced[0] += forwards * batch;
+                progress.advance(forwards * batch, what + ": " + doing);
             }
         };
         try (InferenceSession session = new InferenceSession(backend, weights, batch)) {

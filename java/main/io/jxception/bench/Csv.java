@@ -24,7 +24,7 @@ public final class Csv {
             "floor_ms", "floor_fraction", "bound", "clock");
 
     public static final List<String> THROUGHPUT_HEADER = List.of("source", "backend", "device", "precision", "batch",
-            "size", "images_per_second", "forward_ms", "forward_min_ms", "samples", "gflops", "floor_images_per_second",
+            "size", "images_per_second", "best_images_per_second", "forward_ms", "forward_min_ms", "samples", "gflops", "floor_images_per_second",
             "floor_fraction", "clock");
 
     public static void writeLayers(Path file, List<LayerResult> rows) throws IOException {
@@ -46,14 +46,14 @@ public final class Csv {
         List<List<String>> out = new ArrayList<>();
         for (ThroughputResult t : ours) {
             out.add(List.of("jxception", t.backend(), t.device(), BenchSuite.label(t.precision()), String.valueOf(t.batch()),
-                    String.valueOf(t.size()), number(t.imagesPerSecond()), number(t.forward().median() * 1e3),
+                    String.valueOf(t.size()), number(t.imagesPerSecond()), number(t.bestImagesPerSecond()), number(t.forward().median() * 1e3),
                     number(t.forward().min() * 1e3), String.valueOf(t.forward().count()), number(t.gflops()),
                     number(t.floorImagesPerSecond()), number(t.floorImagesPerSecond() > 0 ? t.imagesPerSecond() / t.floorImagesPerSecond() : Double.NaN),
                     t.clock()));
         }
         for (PeerResult p : peers) {
             out.add(List.of("peer", p.peer(), p.device(), p.precision(), String.valueOf(p.batch()), String.valueOf(p.size()),
-                    number(p.imagesPerSecond()), number(p.forward().median() * 1e3), number(p.forward().min() * 1e3),
+                    number(p.imagesPerSecond()), number(p.bestImagesPerSecond()), number(p.forward().median() * 1e3), number(p.forward().min() * 1e3),
                     String.valueOf(p.forward().count()), "", "", "", p.device().startsWith("cuda") ? "CUDA events" : "host wall clock"));
         }
         write(file, THROUGHPUT_HEADER, out);

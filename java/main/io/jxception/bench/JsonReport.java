@@ -53,6 +53,7 @@ public final class JsonReport {
             m.put("batch", t.batch());
             m.put("size", t.size());
             m.put("images_per_second", t.imagesPerSecond());
+            m.put("best_images_per_second", t.bestImagesPerSecond());
             m.put("forward_ms", t.forward().median() * 1e3);
             m.put("forward_min_ms", t.forward().min() * 1e3);
             m.put("samples", t.forward().count());
@@ -72,7 +73,9 @@ public final class JsonReport {
             m.put("batch", p.batch());
             m.put("size", p.size());
             m.put("images_per_second", p.imagesPerSecond());
+            m.put("best_images_per_second", p.bestImagesPerSecond());
             m.put("forward_ms", p.forward().median() * 1e3);
+            m.put("forward_min_ms", p.forward().min() * 1e3);
             m.put("samples", p.forward().count());
             peers.add(m);
         }

@@ -10,4 +10,6 @@ package io.jxception.bench;
  */
 public record PeerResult(String peer, String device, String precision, int batch, int size, Samples forward) {
     public double imagesPerSecond() { return batch / forward.median(); }
+
+    public double bestImagesPerSecond() { return batch / forward.min(); }
 }

@@ -75,6 +75,7 @@ public final class Plots {
                 .xAxisTitle("arithmetic intensity (FLOP / minimum byte)").yAxisTitle("achieved GFLOP/s").build();
         chart.getStyler().setXAxisLogarithmic(true).setYAxisLogarithmic(true).setLegendPosition(Styler.LegendPosition.InsideSE)
                 .setChartBackgroundColor(Color.WHITE).setMarkerSize(9);
+        labelEveryLogTick(chart);
         List<LayerResult> points = rows.stream().filter(r -> r.cost().flops() > 0).toList();
         double xMin = points.stream().mapToDouble(r -> r.cost().intensity()).min().orElse(1) / 2;
         double xMax = points.stream().mapToDouble(r -> r.cost().intensity()).max().orElse(100) * 2;
@@ -128,6 +129,7 @@ public final class Plots {
                 .xAxisTitle("batch size").yAxisTitle("images / s").build();
         chart.getStyler().setXAxisLogarithmic(true).setYAxisLogarithmic(true).setLegendPosition(Styler.LegendPosition.OutsideS)
                 .setChartBackgroundColor(Color.WHITE).setMarkerSize(8);
+        labelEveryLogTick(chart);
         Map<String, Map<Integer, Double>> lines = new LinkedHashMap<>();
         for (ThroughputResult t : report.throughput()) {
             lines.computeIfAbsent("jxception " + t.backend() + " " + BenchSuite.label(t.precision()), k -> new LinkedHashMap<>())
@@ -144,10 +146,26 @@ public final class Plots {
             XYSeries s = chart.addSeries(e.getKey(), b.stream().mapToDouble(Integer::doubleValue).toArray(),
                     b.stream().mapToDouble(e.getValue()::get).toArray());
             s.setMarker(SeriesMarkers.CIRCLE);
+            for (int batch : b) {
+                double v = e.getValue().get(batch);
+                chart.addAnnotation(new AnnotationText(String.format(Locale.ROOT, v >= 100 ? "%.0f" : v >= 10 ? "%.1f" : "%.2f", v), batch, v * 1.08, false));
+            }
         }
         // a single batch size needs a range around it for the log axis
         chart.getStyler().setXAxisMin(allBatches.first() / 1.5).setXAxisMax(allBatches.last() * 1.5);
         return chart;
+    }
+
+    /** Log axes labelled at 1, 2, ... 9 × 10^k, not only at decades: the ranges here span one or two decades. */
+    private static void labelEveryLogTick(XYChart chart) {
+        chart.getStyler().setXAxisLogarithmicDecadeOnly(false).setYAxisLogarithmicDecadeOnly(false);
+        chart.getStyler().setxAxisTickLabelsFormattingFunction(Plots::tick).setyAxisTickLabelsFormattingFunction(Plots::tick);
+    }
+
+    static String tick(Double v) {
+        double mantissa = v / Math.pow(10, Math.floor(Math.log10(v) + 1e-9));
+        if (Math.round(mantissa) > 5 && Math.round(mantissa) != 8) return " "; // 6, 7, 9: unlabelled (XChart needs a non-empty label)
+        return v >= 1 ? String.format(Locale.ROOT, "%,.0f", v) : String.format(Locale.ROOT, "%.2g", v);
     }
 
     private static Path save(org.knowm.xchart.internal.chartpart.Chart<?, ?> chart, Path file) throws IOException {

@@ -1,6 +1,6 @@
 package io.jxception.bench;
 
-/** Where the suite reports how far it is: one unit per timed forward pass or probe. */
+/** Where the suite reports how far it is: one unit per image through a forward pass, one per peak probe. */
 public interface Progress {
     /** Planned units changed (the suite learns some counts only as it goes). */
     void addTotal(long units);

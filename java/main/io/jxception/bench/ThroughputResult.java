@@ -13,6 +13,9 @@ public record ThroughputResult(String backend, String device, Precision precisio
                                String clock, long flopsPerImage, double floorSeconds) {
     public double imagesPerSecond() { return batch / forward.median(); }
 
+    /** At the fastest repetition: on a shared machine the least disturbed one. */
+    public double bestImagesPerSecond() { return batch / forward.min(); }
+
     public double gflops() { return (double) flopsPerImage * batch / forward.median() / 1e9; }
 
     /** Images per second the floor allows. */

@@ -138,24 +138,27 @@ final class BenchCommand extends Subcommand {
 
     private void print(PrintWriter out, BenchReport r) {
         out.printf(Locale.ROOT, "model    Xception %dx%dx3, 1000 classes, random weights (seed %d)%n", r.options().size(), r.options().size(), seed);
+        if (!dryRun) {
+            out.printf(Locale.ROOT, "machine  %s; load average %.2f before, %.2f after%n", r.machine(), r.loadBefore(), r.loadAfter());
+        }
         for (Peaks p : r.peaks()) {
             out.printf(Locale.ROOT, "peaks    %s: %.1f GFLOP/s, %.1f GB/s (measured %s)%n", p.device(),
                     p.flopsPerSecond() / 1e9, p.bytesPerSecond() / 1e9, p.measuredAt());
         }
         if (!r.throughput().isEmpty()) {
-            out.printf("%-10s %-9s %6s %10s %11s %9s %11s %9s %11s%n", "backend", "precision", "batch", "img/s", "ms/batch", "GFLOP/s",
-                    "floor img/s", "of floor", "vs PyTorch");
+            out.printf("%-10s %-9s %6s %10s %10s %11s %9s %11s %9s %11s%n", "backend", "precision", "batch", "img/s", "best img/s", "ms/batch",
+                    "GFLOP/s", "floor img/s", "of floor", "vs PyTorch");
             for (ThroughputResult t : r.throughput()) {
                 var peer = io.jxception.bench.SummaryReport.matchingPeer(r, t);
-                out.printf(Locale.ROOT, "%-10s %-9s %6d %10s %11.2f %9.1f %11s %9s %11s%n", t.backend(), label(t.precision()), t.batch(),
-                        rate(t.imagesPerSecond()), t.forward().median() * 1e3, t.gflops(), rate(t.floorImagesPerSecond()),
+                out.printf(Locale.ROOT, "%-10s %-9s %6d %10s %10s %11.2f %9.1f %11s %9s %11s%n", t.backend(), label(t.precision()), t.batch(),
+                        rate(t.imagesPerSecond()), rate(t.bestImagesPerSecond()), t.forward().median() * 1e3, t.gflops(), rate(t.floorImagesPerSecond()),
                         percent(t.imagesPerSecond() / t.floorImagesPerSecond()),
                         peer.map(p -> String.format(Locale.ROOT, "%.2fx", t.imagesPerSecond() / p.imagesPerSecond())).orElse("-"));
             }
         }
         for (PeerResult p : r.peers()) {
-            out.printf(Locale.ROOT, "peer     %s %s batch %d on %s: %s img/s, %.2f ms/batch%n", p.peer(), p.precision(), p.batch(), p.device(),
-                    rate(p.imagesPerSecond()), p.forward().median() * 1e3);
+            out.printf(Locale.ROOT, "peer     %s %s batch %d on %s: %s img/s (best %s), %.2f ms/batch%n", p.peer(), p.precision(), p.batch(),
+                    p.device(), rate(p.imagesPerSecond()), rate(p.bestImagesPerSecond()), p.forward().median() * 1e3);
         }
         boolean timed = r.layers().stream().anyMatch(LayerResult::isTimed);
         if (timed || dryRun) printLayers(out, r.layers(), timed);
