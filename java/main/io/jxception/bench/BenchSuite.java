@@ -23,7 +23,8 @@ import java.util.Set;
 /**
  * The kernel comparison suite: for every backend × precision × batch it times whole forward passes
  * and, with {@code perLayer}, every fused launch alone, against the device's measured peaks
- * (cached per device); then the peers. Methodology, as the report states it:
+ * (cached per device), and the peers at the same batch right after. Methodology, as the report
+ * states it:
  * <ul>
  * <li>random weights and inputs (speed does not depend on the values); the first forward runs
  *     through {@link InferenceSession#run}, which checks the output is finite;</li>
@@ -43,6 +44,7 @@ public final class BenchSuite {
     private final List<Peaks> peaks = new ArrayList<>();
     private final List<ThroughputResult> throughput = new ArrayList<>();
     private final List<LayerResult> layers = new ArrayList<>();
+    private final Set<String> unavailablePeers = new java.util.HashSet<>();
 
     public BenchSuite(BenchOptions options, Progress progress) {
         this.options = options;
@@ -65,36 +67,57 @@ public final class BenchSuite {
         long forwardsPerBatch = 1 + options.warmup() + options.iterations() + (options.perLayer() ? options.iterations() : 0);
         long imagesPerConfig = forwardsPerBatch * options.batches().stream().mapToLong(Integer::longValue).sum();
         progress.addTotal((long) options.backends().size() * options.precisions().size() * imagesPerConfig);
-        for (String name : options.backends()) {
-            for (Precision precision : options.precisions()) {
-                String what = name + " " + label(precision);
-                Backend backend;
-                try {
-                    backend = Backends.open(name, precision);
-                } catch (BackendUnavailableException | UnsupportedOperationException | IllegalArgumentException e) {
-                    notes.add(what + " unavailable: " + e.getMessage());
-                    progress.advance(imagesPerConfig, what + " unavailable");
-                    continue;
-                }
-                try (backend) {
-                    DeviceClock clock = DeviceClock.of(backend);
-                    Peaks p = null;
-                    try {
-                        p = peaksFor(backend, clock, cache);
-                    } catch (RuntimeException e) {
-                        notes.add(what + ": peaks not measured (" + firstLine(e) + "); no floors for it");
-                    }
-                    if (backend.name().equals("cpu") && notes.stream().noneMatch(n -> n.startsWith("cpu: "))) {
-                        notes.add("cpu: the Java reference stores float64; its bytes and GB/s are counted at the fp32 size like every"
-                                + " fp32 backend's (half of what it moves), which leaves its floors unchanged (peak bandwidth is counted the same way)");
-                    }
-                    for (int batch : options.batches()) measure(backend, clock, p, graph, weights, batch, forwardsPerBatch * batch);
+        List<Opened> opened = new ArrayList<>();
+        List<PeerResult> peerResults = new ArrayList<>();
+        try {
+            for (String name : options.backends()) {
+                for (Precision precision : options.precisions()) {
+                    Opened o = open(name, precision, cache);
+                    if (o == null) progress.advance(imagesPerConfig, name + " " + label(precision) + " unavailable");
+                    else opened.add(o);
                 }
             }
+            // Batch by batch, every backend and then the peers: on a shared machine, numbers that are
+            // compared are measured minutes apart at most, not at the two ends of a long run.
+            for (int batch : options.batches()) {
+                for (Opened o : opened) measure(o.backend, o.clock, o.peaks, graph, weights, batch, forwardsPerBatch * batch);
+                peerResults.addAll(runPeers(graph, batch));
+            }
+        } finally {
+            for (int i = opened.size() - 1; i >= 0; i--) opened.get(i).backend.close();
         }
-        List<PeerResult> peerResults = runPeers(graph);
         return new BenchReport(options, command, Machine.here(), started, Instant.now(), loadBefore, Machine.loadAverage(),
                 peaks, throughput, layers, peerResults, notes);
+    }
+
+    private record Opened(Backend backend, DeviceClock clock, Peaks peaks) {}
+
+    /** Opens a backend and finds its peaks (cached or measured); null, with a note, when it cannot run here. */
+    private Opened open(String name, Precision precision, PeakCache cache) {
+        String what = name + " " + label(precision);
+        Backend backend;
+        try {
+            backend = Backends.open(name, precision);
+        } catch (BackendUnavailableException | UnsupportedOperationException | IllegalArgumentException e) {
+            notes.add(what + " unavailable: " + e.getMessage());
+            return null;
+        }
+        DeviceClock clock = DeviceClock.of(backend);
+        Peaks p = null;
+        try {
+            p = peaksFor(backend, clock, cache);
+        } catch (RuntimeException e) {
+            notes.add(what + ": peaks not measured (" + firstLine(e) + "); no floors for it");
+        }
+        if (backend.name().equals("cpu")) {
+            note("cpu: the Java reference stores float64; its bytes and GB/s are counted at the fp32 size like every"
+                    + " fp32 backend's (half of what it moves), which leaves its floors unchanged (peak bandwidth is counted the same way)");
+        }
+        return new Opened(backend, clock, p);
+    }
+
+    private void note(String n) {
+        if (!notes.contains(n)) notes.add(n);
     }
 
     /**
@@ -214,28 +237,35 @@ public final class BenchSuite {
         return t;
     }
 
-    /** PyTorch on the CPU beside every non-CUDA backend, on the GPU beside CUDA; only what was measured here. */
-    private List<PeerResult> runPeers(XceptionGraph graph) {
+    /**
+     * PyTorch at one batch size: on the CPU beside every non-CUDA backend measured at it, on the GPU
+     * beside CUDA in the precisions CUDA ran. A peer found unavailable once is not tried again.
+     */
+    private List<PeerResult> runPeers(XceptionGraph graph, int batch) {
         if (!options.peers().enabled()) return List.of();
         List<PeerResult> out = new ArrayList<>();
         Set<String> cudaPrecisions = new LinkedHashSet<>();
         boolean cpu = false;
         for (ThroughputResult t : throughput) {
+            if (t.batch() != batch) continue;
             if (t.backend().startsWith("cuda")) cudaPrecisions.add(label(t.precision()));
             else cpu = true;
         }
-        if (cpu) out.addAll(peer("cpu", List.of("fp32"), graph));
-        if (!cudaPrecisions.isEmpty()) out.addAll(peer("cuda", new ArrayList<>(cudaPrecisions), graph));
+        if (cpu) out.addAll(peer("cpu", List.of("fp32"), batch, graph));
+        if (!cudaPrecisions.isEmpty()) out.addAll(peer("cuda", new ArrayList<>(cudaPrecisions), batch, graph));
         return out;
     }
 
-    private List<PeerResult> peer(String device, List<String> precisions, XceptionGraph graph) {
-        progress.addTotal(1);
-        progress.advance(0, "peer: pytorch " + device);
-        PeerRunner.Outcome o = PeerRunner.run(options.peers(), device, precisions, options.batches(), options.size(),
+    private List<PeerResult> peer(String device, List<String> precisions, int batch, XceptionGraph graph) {
+        if (unavailablePeers.contains(device)) return List.of();
+        long units = (long) batch * (Math.max(1, options.warmup()) + options.iterations()) * precisions.size();
+        progress.addTotal(units);
+        progress.advance(0, "peer: pytorch " + device + " batch " + batch);
+        PeerRunner.Outcome o = PeerRunner.run(options.peers(), device, precisions, List.of(batch), options.size(),
                 Math.max(1, options.warmup()), options.iterations(), graph.parameterCount());
-        notes.addAll(o.notes());
-        progress.advance(1, "peer: pytorch " + device + " done");
+        o.notes().forEach(this::note);
+        if (o.notes().stream().anyMatch(n -> n.startsWith("peer unavailable"))) unavailablePeers.add(device);
+        progress.advance(units, "peer: pytorch " + device + " batch " + batch + " done");
         return o.results();
     }
 

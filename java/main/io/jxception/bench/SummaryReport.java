@@ -57,7 +57,8 @@ public final class SummaryReport {
                     .append(" | ").append(f(t.forward().median() * 1e3, 1))
                     .append(" | ").append(f(t.gflops(), 1)).append(" | ").append(f(t.floorImagesPerSecond(), 2))
                     .append(" | ").append(pct(t.imagesPerSecond() / t.floorImagesPerSecond()))
-                    .append(" | ").append(peer.map(p -> f(t.imagesPerSecond() / p.imagesPerSecond(), 2) + "×").orElse("–")).append(" |\n");
+                    .append(" | ").append(peer.map(p -> f(t.imagesPerSecond() / p.imagesPerSecond(), 2) + "× (best "
+                            + f(t.bestImagesPerSecond() / p.bestImagesPerSecond(), 2) + "×)").orElse("–")).append(" |\n");
         }
         for (PeerResult p : r.peers()) {
             long flops = r.throughput().stream().findFirst().map(ThroughputResult::flopsPerImage).orElse(0L);
@@ -69,7 +70,7 @@ public final class SummaryReport {
         md.append('\n');
         if (!r.peers().isEmpty()) {
             md.append("Peer GFLOP/s use our counted FLOPs per image (").append(f(r.throughput().isEmpty() ? 0 : r.throughput().get(0).flopsPerImage() / 1e9, 3))
-                    .append(" GFLOP), so every row is on the same scale. \"ours / PyTorch\" compares the same batch and precision on the same device class (CPU backends with PyTorch CPU, CUDA with PyTorch CUDA eager).\n\n");
+                    .append(" GFLOP), so every row is on the same scale. \"ours / PyTorch\" compares the same batch and precision on the same device class (CPU backends with PyTorch CPU, CUDA with PyTorch CUDA eager): medians, and in brackets the fastest repetitions.\n\n");
         }
 
         md.append("## Measured peaks\n\n");

@@ -26,6 +26,23 @@ class PeerRunnerTest {
     }
 
     @Test
+    void thePyTorchScriptBuildsKerasXceptionAndTimesIt() {
+        // Runs where python3 (or Debian's /usr/bin/python3) has torch; elsewhere the outcome is the note.
+        var options = new BenchOptions.PeerOptions(true, null, SCRIPT, 2, false);
+        PeerRunner.Outcome o = PeerRunner.run(options, "cpu", List.of("fp32"), List.of(1, 2), 71, 0, 2, BenchSuite.graph(71).parameterCount());
+        org.junit.jupiter.api.Assumptions.assumeTrue(o.notes().isEmpty() || !o.notes().get(0).contains("torch not found"),
+                "no python with torch here: " + o.notes());
+        assertEquals(List.of(), o.notes(), "the script's network has Keras' parameter count and every batch ran");
+        assertEquals(2, o.results().size());
+        for (PeerResult r : o.results()) {
+            assertEquals(71, r.size());
+            assertEquals(2, r.forward().count());
+            assertTrue(r.imagesPerSecond() > 0 && r.forward().min() <= r.forward().median(), r.toString());
+            assertTrue(r.peer().startsWith("pytorch ") && r.peer().endsWith("eager channels_last"), r.peer());
+        }
+    }
+
+    @Test
     void aPeerWithAnotherParameterCountIsNotTheSameNetwork() {
         List<String> notes = new ArrayList<>();
         var json = Json.parseObject("{\"peer\":\"pytorch\",\"torch\":\"1.13\",\"device\":\"cpu\",\"device_name\":\"x\",\"threads\":2,"
