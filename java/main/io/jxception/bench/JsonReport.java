@@ -61,6 +61,7 @@ public final class JsonReport {
             m.put("flops_per_image", t.flopsPerImage());
             m.put("floor_images_per_second", t.floorImagesPerSecond());
             m.put("clock", t.clock());
+            m.put("load_average", t.loadAverage());
             tp.add(m);
         }
         root.put("throughput", tp);
@@ -77,6 +78,7 @@ public final class JsonReport {
             m.put("forward_ms", p.forward().median() * 1e3);
             m.put("forward_min_ms", p.forward().min() * 1e3);
             m.put("samples", p.forward().count());
+            m.put("load_average", p.loadAverage());
             peers.add(m);
         }
         root.put("peers", peers);
