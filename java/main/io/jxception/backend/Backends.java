@@ -17,6 +17,7 @@ public final class Backends {
     public static List<BackendProvider> providers() {
         List<BackendProvider> list = new ArrayList<>();
         // providers are added here as backends land (cpu, opencl, cuda)
+        list.add(new io.jxception.backend.cuda.CudaBackendProvider());
         return list;
     }
 
