@@ -42,7 +42,7 @@ public final class CudaBackendProvider implements BackendProvider {
             if (driverLoadFailure != null) return Probe.unavailable("cuda", driverLoadFailure);
             return probeDevices();
         } catch (LinkageError e) {
-            String reason = "CUDA unavailable: the NVIDIA driver library (libcuda.so.1) could not be loaded: " + firstLine(e);
+            String reason = "CUDA unavailable: the NVIDIA driver library (libcuda.so.1) could not be loaded: " + loadFailureDetail(e);
             if (driverLoadFailure == null) driverLoadFailure = reason;
             return Probe.unavailable("cuda", driverLoadFailure);
         } catch (CudaException e) {
@@ -140,6 +140,18 @@ public final class CudaBackendProvider implements BackendProvider {
     }
 
     static String resultName(int code) { return CUresult.stringFor(code); }
+
+    /** JCuda's load error is a multi-line report; the useful line names the library that failed (libcuda.so.1). */
+    static String loadFailureDetail(Throwable t) {
+        String m = String.valueOf(t.getMessage());
+        for (String line : m.split("\n")) {
+            if (line.contains("libcuda") || line.contains("cannot open shared object")) {
+                int colon = line.indexOf(": ");
+                return colon >= 0 && line.startsWith("java.lang.") ? line.substring(colon + 2).trim() : line.trim();
+            }
+        }
+        return firstLine(t);
+    }
 
     private static String firstLine(Throwable t) {
         String m = String.valueOf(t.getMessage());
