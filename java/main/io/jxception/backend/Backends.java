@@ -1,6 +1,6 @@
 package io.jxception.backend;
 
-
+import io.jxception.backend.cpu.CpuBackendProvider;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -16,7 +16,8 @@ public final class Backends {
     /** Every backend kind this build knows, in the order "jxception info" lists them. */
     public static List<BackendProvider> providers() {
         List<BackendProvider> list = new ArrayList<>();
-        // providers are added here as backends land (cpu, opencl, cuda)
+        list.add(new CpuBackendProvider());
+        list.add(new io.jxception.backend.opencl.OpenClBackendProvider());
         list.add(new io.jxception.backend.cuda.CudaBackendProvider());
         return list;
     }

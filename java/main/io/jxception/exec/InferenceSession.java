@@ -1,0 +1,158 @@
+package io.jxception.exec;
+
+import io.jxception.backend.Backend;
+import io.jxception.backend.Buffer;
+import io.jxception.backend.Epilogue;
+import io.jxception.model.Node;
+import io.jxception.model.Value;
+import io.jxception.model.XceptionGraph;
+import io.jxception.tensor.Shape;
+import io.jxception.tensor.Tensor;
+import io.jxception.weights.XceptionWeights;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Forward passes of one Xception on one backend. Construction uploads the weights once, with batch
+ * norm folded into a per-channel scale/shift (scale = γ/√(var+ε), shift = β − mean·scale), and
+ * allocates the activation slots of the {@link ActivationPlan} for {@code maxBatch} images.
+ * Not thread-safe: one session per thread (or per device stream).
+ */
+public final class InferenceSession implements AutoCloseable {
+    private final Backend backend;
+    private final XceptionGraph graph;
+    private final int maxBatch;
+    private final ActivationPlan plan;
+    private final Buffer[] slots;              // slot -> (maxBatch · slotElementsPerImage)
+    private final List<Buffer> owned = new ArrayList<>();
+    private final Buffer[] w1, w2, scale, shift; // per node index; null where unused
+    private final Buffer headKernel, headBias;   // (C, classes), (classes) when the top is included
+    private boolean closed;
+
+    public InferenceSession(Backend backend, XceptionWeights weights, int maxBatch) {
+        if (maxBatch < 1) throw new IllegalArgumentException("maxBatch must be at least 1, got " + maxBatch);
+        this.backend = backend;
+        this.graph = weights.graph();
+        this.maxBatch = maxBatch;
+        this.plan = ActivationPlan.of(graph);
+        int nodes = graph.nodes().size();
+        w1 = new Buffer[nodes];
+        w2 = new Buffer[nodes];
+        scale = new Buffer[nodes];
+        shift = new Buffer[nodes];
+        Buffer hk = null, hb = null;
+        slots = new Buffer[plan.slots()];
+        try {
+            for (int i = 0; i < nodes; i++) {
+                Node n = graph.nodes().get(i);
+                if (n instanceof Node.Conv c) {
+                    FoldedConv f = FoldedConv.of(c, weights);
+                    w1[i] = upload(f.w1());
+                    w2[i] = f.w2() == null ? null : upload(f.w2());
+                    scale[i] = upload(f.scale());
+                    shift[i] = upload(f.shift());
+                } else if (n instanceof Node.Head h && h.dense()) {
+                    hk = upload(weights.get(h.name(), "kernel").data());
+                    hb = upload(weights.get(h.name(), "bias").data());
+                }
+            }
+            for (int s = 0; s < slots.length; s++) slots[s] = alloc(maxBatch * plan.slotElementsPerImage(s));
+        } catch (RuntimeException e) {
+            freeAll();
+            throw e;
+        }
+        headKernel = hk;
+        headBias = hb;
+    }
+
+    public XceptionGraph graph() { return graph; }
+
+    public Backend backend() { return backend; }
+
+    public int maxBatch() { return maxBatch; }
+
+    /** Shape of the input this session takes for {@code n} images: (n, H, W, 3). */
+    public Shape inputShape(int n) {
+        Value in = graph.input();
+        return Shape.of(n, in.h(), in.w(), in.c());
+    }
+
+    /** Shape of one batch's output: (n, classes), (n, C) pooled features, or (n, h, w, C). */
+    public Shape outputShape(int n) {
+        Value out = graph.output();
+        return out.h() == 1 && out.w() == 1 && graph.nodes().get(graph.nodes().size() - 1) instanceof Node.Head
+                ? Shape.of(n, out.c()) : Shape.of(n, out.h(), out.w(), out.c());
+    }
+
+    /**
+     * Runs input (n, H, W, 3) NHWC, preprocessed (x/127.5 − 1), n ≤ maxBatch → output (see
+     * {@link #outputShape}). Rejects wrong shapes and non-finite inputs; a non-finite output is an error.
+     */
+    public Tensor run(Tensor input) {
+        if (closed) throw new IllegalStateException("session is closed");
+        Shape s = input.shape();
+        Value in = graph.input();
+        if (s.rank() != 4 || s.dim(1) != in.h() || s.dim(2) != in.w() || s.dim(3) != 3) {
+            throw new IllegalArgumentException("input has shape " + s + ", expected (N, " + in.h() + ", " + in.w() + ", 3) NHWC");
+        }
+        int n = s.dim(0);
+        if (n < 1 || n > maxBatch) throw new IllegalArgumentException("batch of " + n + " images; this session takes 1 to " + maxBatch);
+        int bad = input.firstNonFinite();
+        if (bad >= 0) throw new IllegalArgumentException("input holds a non-finite value (" + input.data()[bad] + ") at flat index " + bad);
+
+        backend.upload(input.data(), 0, slots[plan.slotOf(in.id())], 0, input.size());
+        List<Node> nodes = graph.nodes();
+        for (int i = 0; i < nodes.size(); i++) {
+            Node node = nodes.get(i);
+            Buffer x = value(node.input());
+            Buffer y = value(node.output());
+            if (node instanceof Node.Conv c) {
+                Buffer residual = c.residual() >= 0 ? value(c.residual()) : null;
+                backend.conv(NodeSpecs.conv(graph, c, n), x, w1[i], w2[i],
+                        new Epilogue(scale[i], shift[i], residual, c.postRelu()), y);
+            } else if (node instanceof Node.MaxPoolAdd p) {
+                backend.maxPoolAdd(NodeSpecs.pool(graph, p, n), x, value(p.residual()), y);
+            } else if (node instanceof Node.Head h) {
+                backend.head(NodeSpecs.head(graph, h, n), x, headKernel, headBias, y);
+            }
+        }
+        Shape outShape = outputShape(n);
+        float[] out = new float[outShape.size()];
+        backend.download(value(graph.output().id()), 0, out, 0, out.length);
+        Tensor result = new Tensor(outShape, out);
+        int nf = result.firstNonFinite();
+        if (nf >= 0) {
+            throw new ArithmeticException("the network produced a non-finite output (" + out[nf] + " at flat index " + nf
+                    + ") on backend " + backend.name() + "; inputs and weights were finite, so the backend is faulty or overflowed");
+        }
+        return result;
+    }
+
+    private Buffer value(int id) { return slots[plan.slotOf(id)]; }
+
+    private Buffer upload(float[] data) {
+        Buffer b = alloc(data.length);
+        backend.upload(data, b);
+        return b;
+    }
+
+    private Buffer alloc(long elements) {
+        Buffer b = backend.allocate(elements);
+        owned.add(b);
+        return b;
+    }
+
+    private void freeAll() {
+        for (int i = owned.size() - 1; i >= 0; i--) owned.get(i).close();
+        owned.clear();
+    }
+
+    /** Frees this session's device memory; the backend stays open (the caller owns it). */
+    @Override
+    public void close() {
+        if (closed) return;
+        closed = true;
+        freeAll();
+    }
+}
