@@ -326,6 +326,17 @@ public final class CudaBackend implements Backend {
         JCudaDriver.cuStreamSynchronize(stream);
     }
 
+    /**
+     * Sets every byte of {@code b} to 0xFF: NaN in fp32, bf16 and fp16 alike, so an output element a
+     * kernel forgets to write shows up whatever the storage. The buffer's storage tag is unchanged.
+     */
+    public void fillNaN(Buffer b) {
+        requireNotCapturing("fillNaN");
+        CudaBuffer cb = own(b, "fillNaN target");
+        bind();
+        JCudaDriver.cuMemsetD8Async(cb.ptr, (byte) 0xff, cb.capacityBytes(), stream);
+    }
+
     // ------------------------------------------------------------------ CUDA graphs
 
     /** Starts recording launches on this backend's stream instead of running them. */
@@ -551,6 +562,7 @@ public final class CudaBackend implements Backend {
         private final Map<String, CUdeviceptr> ptrs = new HashMap<>();
         private final Map<String, CudaBuffer> conversions = new LinkedHashMap<>();
         private final Map<String, Storage> conversionTarget = new HashMap<>();
+        private final Map<String, Long> conversionElements = new HashMap<>();
         private final Map<CudaBuffer, Storage> outputs = new IdentityHashMap<>();
 
         Op(String what) {
@@ -569,6 +581,7 @@ public final class CudaBackend implements Backend {
             } else {
                 conversions.put(name, cb);
                 conversionTarget.put(name, want);
+                conversionElements.put(name, elements);
             }
         }
 
@@ -604,7 +617,7 @@ public final class CudaBackend implements Backend {
             long total = 0;
             for (Map.Entry<String, CudaBuffer> e : conversions.entrySet()) {
                 offsets.put("cvt:" + e.getKey(), total);
-                total += align(e.getValue().elements() * conversionTarget.get(e.getKey()).bytes);
+                total += align(conversionElements.get(e.getKey()) * conversionTarget.get(e.getKey()).bytes);
             }
             for (Map.Entry<String, Long> e : plan.scratchBytes().entrySet()) {
                 offsets.put(e.getKey(), total);
@@ -618,7 +631,7 @@ public final class CudaBackend implements Backend {
                 CudaBuffer src = e.getValue();
                 Storage to = conversionTarget.get(e.getKey());
                 CUdeviceptr dst = scratch.withByteOffset(offsets.get("cvt:" + e.getKey()));
-                Launch l = CudaLaunchPlan.convert(src.storage.suffix, to.suffix, src.elements(), limits);
+                Launch l = CudaLaunchPlan.convert(src.storage.suffix, to.suffix, conversionElements.get(e.getKey()), limits);
                 launch(l, Map.of("src", src.ptr, "dst", dst));
                 ptrs.put(e.getKey(), dst);
             }
