@@ -138,7 +138,7 @@ __device__ __forceinline__ void dense_softmax(const float* pooled, float* logits
         for (int ch = 0; ch < c; ch++) {
             const float kv = __ldg(kernel + (size_t)ch * classes + j);
 #pragma unroll
-            for (int ii = 0; ii < IPB; ii++) acc[ii] = fmaf(pooled[ii * c + ch], kv, acc[ii]);
+            for (int ii = 0; ii < IPB; ii++) acc[ii] = fmaf(ii < ipb ? pooled[ii * c + ch] : 0.f, kv, acc[ii]);  // pooled holds ipb rows
         }
 #pragma unroll
         for (int ii = 0; ii < IPB; ii++) if (ii < ipb) logits[ii * classes + j] = acc[ii];
