@@ -17,6 +17,7 @@ public final class Backends {
     public static List<BackendProvider> providers() {
         List<BackendProvider> list = new ArrayList<>();
         list.add(new CpuBackendProvider());
+        list.add(new io.jxception.backend.opencl.OpenClBackendProvider());
         return list;
     }
 

@@ -304,6 +304,16 @@ public final class TrainingSession implements AutoCloseable {
         }
     }
 
+    /** The device buffer of a weight, for float64 gradient checks on the reference backend. */
+    Buffer paramBuffer(String key) {
+        Buffer b = params.get(key);
+        if (b == null) throw new IllegalArgumentException("no weight " + key);
+        return b;
+    }
+
+    /** Per-example losses (batch) of the last forward pass, for float64 gradient checks. */
+    Buffer lossBuffer() { return loss; }
+
     private void checkInput(Tensor input, int[] labelIndices) {
         Value in = graph.input();
         Shape s = input.shape();

@@ -17,7 +17,9 @@ import java.util.Iterator;
 /**
  * Decodes image files (JPEG and PNG; also GIF, BMP and TIFF, which ImageIO reads) into 8-bit RGB,
  * converting as Pillow's {@code convert("RGB")} does for Keras' {@code load_img}: grayscale is
- * replicated to three channels and alpha is dropped (not composited). Every failure is an
+ * replicated to three channels, alpha is dropped (not composited), CMYK uses Pillow's formula
+ * without colour management. One deliberate difference: 16-bit grayscale is scaled to 8 bits,
+ * where Pillow clips it at 255 (which turns most such images white). Every failure is an
  * {@link IOException} whose message starts with the file name.
  */
 public final class ImageFiles {
@@ -67,13 +69,25 @@ public final class ImageFiles {
         return m;
     }
 
-    /** 8-bit RGB of any decoded image; grayscale is scaled from its bit depth, alpha dropped. */
+    /** 8-bit RGB of any decoded image; grayscale is scaled from its bit depth, alpha dropped, CMYK as Pillow converts it. */
     static RgbImage toRgb(BufferedImage image) {
         int h = image.getHeight(), w = image.getWidth();
         float[] out = new float[h * w * 3];
         ColorModel cm = image.getColorModel();
-        boolean gray = !(cm instanceof IndexColorModel) && cm.getColorSpace().getType() == ColorSpace.TYPE_GRAY;
-        if (gray) {
+        int space = cm instanceof IndexColorModel ? ColorSpace.TYPE_RGB : cm.getColorSpace().getType();
+        if (space == ColorSpace.TYPE_CMYK && image.getRaster().getNumBands() >= 4) {
+            // Pillow's cmyk2rgb, without colour management: r = (255 − k) − c·(255 − k)/255 (ImageIO has
+            // already undone the Adobe inversion, as Pillow's "CMYK;I" raw mode does)
+            Raster raster = image.getRaster();
+            int[] px = new int[raster.getNumBands()];
+            for (int y = 0; y < h; y++) {
+                for (int x = 0; x < w; x++) {
+                    raster.getPixel(x, y, px);
+                    int notK = 255 - px[3], o = (y * w + x) * 3;
+                    for (int c = 0; c < 3; c++) out[o + c] = Math.max(0, Math.min(255, notK - mulDiv255(px[c], notK)));
+                }
+            }
+        } else if (space == ColorSpace.TYPE_GRAY) {
             // getRGB would map linear gray to sRGB and brighten it; Pillow replicates the samples as they are
             Raster raster = image.getRaster();
             double max = (1L << cm.getComponentSize(0)) - 1;
@@ -101,5 +115,11 @@ public final class ImageFiles {
             }
         }
         return new RgbImage(h, w, out);
+    }
+
+    /** round(a·b/255) for bytes, exactly as Pillow's MULDIV255 computes it. */
+    private static int mulDiv255(int a, int b) {
+        int t = a * b + 128;
+        return ((t >> 8) + t) >> 8;
     }
 }

@@ -31,7 +31,7 @@ final class ConfigInference {
         KerasLayerMatcher.checkArchitecture(stored);
         StoredTensor predictionsBias = find(stored, KerasNames.PREDICTIONS, "bias");
         boolean includeTop = predictionsBias != null;
-        int classes = 1000; // Keras' default; unused without the top
+        int classes = ConfigMetadata.classes(stored.metadata()); // unused without the top
         if (includeTop) {
             Shape s = predictionsBias.shape();
             if (s.rank() != 1 || s.dim(0) < 1) throw new WeightsFileException(stored.file(), "predictions/bias has shape " + s + ", expected (classes,)");

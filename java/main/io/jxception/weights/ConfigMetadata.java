@@ -33,6 +33,16 @@ final class ConfigMetadata {
         return m;
     }
 
+    /** The classes recorded in the metadata (meaningful with a top only), else Keras' default 1000. */
+    static int classes(Map<String, String> metadata) {
+        try {
+            int c = Integer.parseInt(metadata.getOrDefault(PREFIX + "classes", "1000"));
+            return c >= 1 ? c : 1000;
+        } catch (NumberFormatException e) {
+            return 1000;
+        }
+    }
+
     /** The pooling recorded in the metadata, NONE (Keras' default) when absent or unknown. */
     static Pooling pooling(Map<String, String> metadata) {
         String p = metadata.get(PREFIX + "pooling");

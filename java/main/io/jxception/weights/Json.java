@@ -42,7 +42,7 @@ final class Json {
     }
 
     private Object value(int depth) throws SyntaxException {
-        if (depth > MAX_DEPTH) throw error("nested deeper than " + MAX_DEPTH + " levels");
+        if (depth >= MAX_DEPTH) throw error("nested deeper than " + MAX_DEPTH + " levels");
         if (at >= s.length()) throw error("unexpected end of input");
         char c = s.charAt(at);
         return switch (c) {

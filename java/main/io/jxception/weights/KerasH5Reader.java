@@ -89,7 +89,7 @@ final class KerasH5Reader {
     private static List<StoredTensor> layerWeights(Path file, Group root, String layer) throws WeightsFileException {
         Node node = root.getChildren().get(layer);
         if (!(node instanceof Group group)) {
-            throw new WeightsFileException(file, "layer_names lists '" + layer + "' but the file has no group of that name: the file is damaged");
+            throw new WeightsFileException(file, "layer_names lists '" + printable(layer) + "' but the file has no group of that name: the file is damaged");
         }
         List<StoredTensor> weights = new ArrayList<>();
         for (String weightName : strings(file, group, "weight_names", "layer " + layer)) {
@@ -166,9 +166,16 @@ final class KerasH5Reader {
                 + e.getClass().getSimpleName() + ": " + e.getMessage() + ")", e);
     }
 
+    /** Names from a damaged file may hold any bytes: show control and non-ASCII characters as \\uXXXX. */
+    static String printable(String name) {
+        StringBuilder sb = new StringBuilder();
+        for (char c : name.toCharArray()) sb.append(c >= 0x20 && c < 0x7f ? String.valueOf(c) : String.format("\\u%04x", (int) c));
+        return sb.toString();
+    }
+
     static String preview(List<String> names) {
         int n = Math.min(names.size(), 8);
-        String head = String.join(", ", names.subList(0, n));
+        String head = String.join(", ", names.subList(0, n).stream().map(KerasH5Reader::printable).toList());
         return names.size() > n ? head + ", ... (" + names.size() + " in all)" : head;
     }
 }

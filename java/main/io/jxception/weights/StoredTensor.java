@@ -14,7 +14,7 @@ import java.io.IOException;
  * @param source where the values are in the file, for messages ("block1_conv1/block1_conv1/kernel:0", "conv1.weight")
  * @param shape  Keras layout (kh,kw,cin,cout), (3,3,C,1), (1,1,cin,cout), (C,), (features,classes)
  */
-public record StoredTensor(String layer, String weight, String source, Shape shape, ValuesReader reader) {
+record StoredTensor(String layer, String weight, String source, Shape shape, ValuesReader reader) {
     /** Reads the values, row-major in {@link #shape()}, as float32. */
     public interface ValuesReader {
         float[] read() throws IOException;

@@ -15,7 +15,7 @@ import java.util.Map;
  *                       them to XceptionGraph's residual branches
  * @param metadata       free-form string metadata (safetensors {@code __metadata__}; HDF5 root attributes)
  */
-public record StoredWeights(Path file, String format, List<StoredLayer> layers, GeneratedOrder generatedOrder,
+record StoredWeights(Path file, String format, List<StoredLayer> layers, GeneratedOrder generatedOrder,
                             Map<String, String> metadata, Closeable closer) implements Closeable {
     /** Keras numbers generated names in creation order; a file may or may not keep that order. */
     public enum GeneratedOrder {

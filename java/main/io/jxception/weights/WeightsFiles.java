@@ -74,11 +74,6 @@ public final class WeightsFiles {
         SafetensorsWriter.write(file, weights.asMap(), ConfigMetadata.of(weights.graph().config()));
     }
 
-    /** The file's format, by its first bytes. */
-    public static WeightsFormat format(Path file) throws IOException {
-        return WeightsFormat.detect(file);
-    }
-
     /** The file's layers with weights in Keras names, values unread; close it after use. */
     static StoredWeights open(Path file) throws IOException {
         return switch (WeightsFormat.detect(file)) {

@@ -65,7 +65,7 @@ class MainTest {
         assertTrue(v.out().startsWith("jxception "), v.toString());
         Cli.Result h = Cli.run("--help");
         assertEquals(0, h.exitCode());
-        for (String c : new String[]{"info", "bench"}) assertTrue(h.out().contains(c), h.toString());
+        for (String c : new String[]{"info", "infer", "classify", "bench"}) assertTrue(h.out().contains(c), h.toString());
     }
 
     @Test
@@ -78,5 +78,13 @@ class MainTest {
         assertEquals(Failure.RUNTIME, r.exitCode(), r.toString());
         assertEquals("jxception: error: " + p.kind() + " unavailable: " + p.reason() + "\n", r.err(), r.toString());
         assertEquals("", r.out(), r.toString());
+    }
+
+    @Test
+    void verboseRuntimeErrorAddsTheStackTrace() {
+        Cli.Result r = Cli.run("--verbose", "infer", "--weights", "w.h5", "--input", "no-such-input.npy", "--output", "y.npy");
+        assertEquals(Failure.RUNTIME, r.exitCode(), r.toString());
+        assertTrue(r.err().startsWith("jxception: error: input file not found: no-such-input.npy\n"), r.toString());
+        assertTrue(r.err().contains("\tat io.jxception.cli.InferCommand"), r.toString());
     }
 }

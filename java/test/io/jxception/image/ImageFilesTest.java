@@ -88,6 +88,39 @@ class ImageFilesTest {
         assertEquals(0xc0, im.get(8, 8, 2), 3);
     }
 
+    /**
+     * An 8x6 CMYK JPEG written by Pillow 9.4 ({@code Image.fromarray(rgb).convert("CMYK").save(f, quality=95)},
+     * rgb = numpy.random.default_rng(1).integers(0, 256, (6, 8, 3))), and what
+     * {@code numpy.asarray(Image.open(f).convert("RGB"))} gives for it.
+     */
+    private static final String CMYK_JPEG = "/9j/7gAOQWRvYmUAZAAAAAAA/9sAQwACAQEBAQECAQEBAgICAgIEAwICAgIFBAQDBAYFBgYGBQYGBgcJCAYHCQcGBggLCAkKCgoK" +
+            "CgYICwwLCgwJCgoK/8AAFAgABgAIBEMRAE0RAFkRAEsRAP/EAB8AAAEFAQEBAQEBAAAAAAAAAAABAgMEBQYHCAkKC//EALUQAAIB" +
+            "AwMCBAMFBQQEAAABfQECAwAEEQUSITFBBhNRYQcicRQygZGhCCNCscEVUtHwJDNicoIJChYXGBkaJSYnKCkqNDU2Nzg5OkNERUZH" +
+            "SElKU1RVVldYWVpjZGVmZ2hpanN0dXZ3eHl6g4SFhoeIiYqSk5SVlpeYmZqio6Slpqeoqaqys7S1tre4ubrCw8TFxsfIycrS09TV" +
+            "1tfY2drh4uPk5ebn6Onq8fLz9PX29/j5+v/aAA4EQwBNAFkASwAAPwDy3wD+31qPi/wJr/xX8a/GLxm1z4y1a48I6ja+CfC9p4Wu" +
+            "tc167tVcalqd9ZXpE8ipcSW/2lbYbhZWEz2shjaE+V/CX/goRq/xi8IeFvj38YrjUfFdx4Ue5l1m4srFNEvdd0qS4mXTLm9m868N" +
+            "3e2E+lXk9sCY3t2SxaO7EqyTVb8Wabq/izwn8UvDmr/B3wxaap4R+JuseH/D8Oh+JpbSz0Tw7pFnYS3trbn7CxeSaw1+z0aXKRx3" +
+            "thAyyJbSQRO/7+V//9k=";
+    private static final int[] CMYK_AS_PILLOW_RGB = {
+            254, 229, 32, 120, 241, 192, 8, 132, 99, 169, 80, 195, 186, 151, 81, 244, 205, 24, 233, 8, 246, 165, 231, 35,
+            212, 111, 174, 212, 174, 174, 218, 241, 172, 112, 209, 58, 160, 46, 213, 77, 71, 114, 126, 223, 66, 29, 94, 111,
+            35, 108, 237, 67, 50, 81, 226, 212, 203, 63, 203, 68, 74, 68, 195, 104, 43, 247, 210, 164, 3, 44, 179, 137,
+            100, 2, 244, 22, 49, 28, 11, 4, 52, 50, 154, 220, 49, 62, 228, 190, 161, 157, 125, 216, 155, 194, 195, 139,
+            69, 153, 71, 209, 62, 77, 107, 85, 11, 214, 220, 117, 165, 117, 211, 203, 70, 27, 186, 30, 36, 44, 156, 75,
+            49, 13, 221, 32, 10, 111, 24, 117, 8, 129, 26, 248, 129, 141, 83, 32, 97, 178, 30, 97, 165, 105, 51, 102};
+
+    @Test
+    void cmykJpegConvertsLikePillow() throws IOException {
+        Path p = dir.resolve("cmyk.jpg");
+        Files.write(p, java.util.Base64.getDecoder().decode(CMYK_JPEG));
+        RgbImage im = ImageFiles.read(p);
+        assertEquals(6, im.height());
+        assertEquals(8, im.width());
+        float[] expected = new float[CMYK_AS_PILLOW_RGB.length];
+        for (int i = 0; i < expected.length; i++) expected[i] = CMYK_AS_PILLOW_RGB[i];
+        assertArrayEquals(expected, im.pixels());
+    }
+
     @Test
     void textFileIsNotAnImage() throws IOException {
         Path p = dir.resolve("notes.jpg");

@@ -1,0 +1,163 @@
+package io.jxception.backend.opencl;
+
+import io.jxception.backend.DeviceMemoryException;
+import org.lwjgl.PointerBuffer;
+import org.lwjgl.system.MemoryStack;
+import org.lwjgl.system.MemoryUtil;
+
+import java.nio.FloatBuffer;
+import java.nio.IntBuffer;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.Locale;
+import java.util.Set;
+
+import static org.lwjgl.opencl.CL10.*;
+
+/**
+ * The plumbing of one OpenCL device: context, in-order queue, program cache and the buffers allocated
+ * on it. {@link #close()} releases everything in reverse order of creation: buffers, kernels,
+ * programs, queue, context.
+ */
+final class ClContext implements AutoCloseable {
+    final ClDevice device;
+    private final OpenClBackend owner;
+    private long context;
+    private long queue;
+    final ClPrograms programs;
+    private final Set<ClBuffer> buffers = Collections.newSetFromMap(new IdentityHashMap<>());
+    private long allocatedBytes;
+
+    ClContext(ClDevice device, OpenClBackend owner) {
+        this.device = device;
+        this.owner = owner;
+        try (MemoryStack stack = MemoryStack.stackPush()) {
+            IntBuffer err = stack.mallocInt(1);
+            PointerBuffer props = stack.mallocPointer(3).put(CL_CONTEXT_PLATFORM).put(device.platform()).put(0).flip();
+            context = clCreateContext(props, device.device(), null, 0, err);
+            ClErrors.check(err.get(0), "clCreateContext(" + device.name() + ")");
+            ClObjects.created();
+            queue = clCreateCommandQueue(context, device.device(), 0, err);
+            if (err.get(0) != CL_SUCCESS) {
+                clReleaseContext(context);
+                ClObjects.released();
+                ClErrors.check(err.get(0), "clCreateCommandQueue(" + device.name() + ")");
+            }
+            ClObjects.created();
+        }
+        programs = new ClPrograms(context, device.device());
+    }
+
+    long queue() { return queue; }
+
+    ClLaunch launch(long kernel, String name) { return new ClLaunch(queue, kernel, name); }
+
+    /** Bytes currently allocated by this context's buffers. */
+    long allocatedBytes() { return allocatedBytes; }
+
+    int liveBuffers() { return buffers.size(); }
+
+    ClBuffer allocate(long elements) {
+        if (elements < 1) throw new IllegalArgumentException("buffer of " + elements + " elements: need at least 1");
+        long bytes = Math.multiplyExact(elements, (long) Float.BYTES);
+        if (bytes > device.maxAllocBytes()) throw outOfMemory(bytes, "exceeds the device's largest single allocation (CL_DEVICE_MAX_MEM_ALLOC_SIZE)");
+        if (allocatedBytes + bytes > device.globalMemBytes()) throw outOfMemory(bytes, "does not fit beside the " + allocatedBytes + " bytes already allocated");
+        try (MemoryStack stack = MemoryStack.stackPush()) {
+            IntBuffer err = stack.mallocInt(1);
+            long mem = clCreateBuffer(context, CL_MEM_READ_WRITE, bytes, err);
+            int status = err.get(0);
+            if (status == CL_MEM_OBJECT_ALLOCATION_FAILURE || status == CL_OUT_OF_RESOURCES || status == CL_OUT_OF_HOST_MEMORY
+                    || status == CL_INVALID_BUFFER_SIZE) {
+                throw outOfMemory(bytes, ClErrors.name(status));
+            }
+            ClErrors.check(status, "clCreateBuffer(" + bytes + " bytes)");
+            ClObjects.created();
+            ClBuffer b = new ClBuffer(owner, mem, elements);
+            buffers.add(b);
+            allocatedBytes += bytes;
+            return b;
+        }
+    }
+
+    private DeviceMemoryException outOfMemory(long bytes, String why) {
+        return new DeviceMemoryException(String.format(Locale.ROOT,
+                "OpenCL device %s: cannot allocate %d bytes (%s); device memory %d bytes (CL_DEVICE_GLOBAL_MEM_SIZE), "
+                        + "largest allocation %d bytes (CL_DEVICE_MAX_MEM_ALLOC_SIZE), %d bytes in use by this backend, %d available to it",
+                device.name(), bytes, why, device.globalMemBytes(), device.maxAllocBytes(), allocatedBytes,
+                Math.max(0, device.globalMemBytes() - allocatedBytes)));
+    }
+
+    void free(ClBuffer b) {
+        if (!b.isOpen()) return;
+        if (!buffers.remove(b)) throw new IllegalStateException("buffer " + b + " does not belong to this OpenCL context");
+        long mem = b.detach();
+        allocatedBytes -= b.bytes();
+        ClErrors.check(clReleaseMemObject(mem), "clReleaseMemObject");
+        ClObjects.released();
+    }
+
+    void upload(float[] src, int srcOffset, ClBuffer dst, long dstOffset, int count) {
+        checkRange(dst, dstOffset, count);
+        if (srcOffset < 0 || count < 0 || srcOffset + count > src.length) throw new IndexOutOfBoundsException("upload of " + count + " floats from offset " + srcOffset + " of a " + src.length + "-float array");
+        if (count == 0) return;
+        FloatBuffer staging = MemoryUtil.memAllocFloat(count);
+        try {
+            staging.put(src, srcOffset, count).flip();
+            ClErrors.check(clEnqueueWriteBuffer(queue, dst.mem(), true, dstOffset * Float.BYTES, staging, null, null), "clEnqueueWriteBuffer");
+        } finally {
+            MemoryUtil.memFree(staging);
+        }
+    }
+
+    void download(ClBuffer src, long srcOffset, float[] dst, int dstOffset, int count) {
+        checkRange(src, srcOffset, count);
+        if (dstOffset < 0 || count < 0 || dstOffset + count > dst.length) throw new IndexOutOfBoundsException("download of " + count + " floats to offset " + dstOffset + " of a " + dst.length + "-float array");
+        if (count == 0) return;
+        FloatBuffer staging = MemoryUtil.memAllocFloat(count);
+        try {
+            ClErrors.check(clEnqueueReadBuffer(queue, src.mem(), true, srcOffset * Float.BYTES, staging, null, null), "clEnqueueReadBuffer");
+            staging.get(dst, dstOffset, count);
+        } finally {
+            MemoryUtil.memFree(staging);
+        }
+    }
+
+    /** Copies {@code count} floats between device buffers (asynchronous, in queue order). */
+    void copy(ClBuffer src, long srcOffset, ClBuffer dst, long dstOffset, long count) {
+        checkRange(src, srcOffset, count);
+        checkRange(dst, dstOffset, count);
+        if (count == 0) return;
+        ClErrors.check(clEnqueueCopyBuffer(queue, src.mem(), dst.mem(), srcOffset * Float.BYTES, dstOffset * Float.BYTES,
+                count * Float.BYTES, null, null), "clEnqueueCopyBuffer");
+    }
+
+    private static void checkRange(ClBuffer b, long offset, long count) {
+        if (offset < 0 || count < 0 || offset + count > b.elements()) {
+            throw new IndexOutOfBoundsException("range [" + offset + ", " + (offset + count) + ") outside a buffer of " + b.elements() + " floats");
+        }
+    }
+
+    void finish() { ClErrors.check(clFinish(queue), "clFinish"); }
+
+    @Override
+    public void close() {
+        if (context == 0) return;
+        try {
+            if (queue != 0) clFinish(queue);
+        } finally {
+            for (ClBuffer b : buffers.toArray(new ClBuffer[0])) {
+                clReleaseMemObject(b.detach());
+                ClObjects.released();
+            }
+            buffers.clear();
+            allocatedBytes = 0;
+            programs.close();
+            clReleaseCommandQueue(queue);
+            ClObjects.released();
+            queue = 0;
+            clReleaseContext(context);
+            ClObjects.released();
+            context = 0;
+        }
+    }
+}
