@@ -8,6 +8,7 @@ import io.jxception.model.XceptionGraph;
 import io.jxception.tensor.Tensor;
 import io.jxception.weights.WeightsFiles;
 import io.jxception.weights.XceptionWeights;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -27,11 +28,22 @@ class TrainerConvergenceTest {
      */
     @Test
     void tinyXceptionLearnsMnistDigitsOnTheCpuReference(@TempDir Path out) throws IOException {
+        learnsMnist("cpu", out);
+    }
+
+    /** The same run on OpenCL (pocl on CI): about 10× faster than the reference there. */
+    @Test
+    void tinyXceptionLearnsMnistDigitsOnOpenCl(@TempDir Path out) throws IOException {
+        Assumptions.assumeTrue(Runs.otherAvailableBackends().contains("opencl"), "no OpenCL device here");
+        learnsMnist("opencl", out);
+    }
+
+    private static void learnsMnist(String backend, Path out) throws IOException {
         TrainOptions o = TrainOptions.builder(Runs.MNIST_TRAIN, out).validationData(Runs.MNIST_VAL)
                 .inputSize(71).widthMultiplier(1.0 / 16).middleRepeats(8).batchSize(16).epochs(6)
                 .learningRate(new LearningRateSchedule.Cosine(0.05, 0, 20)).checkpointEvery(50).build();
         StringBuilder log = new StringBuilder();
-        Trainer.Result r = Runs.train(o, log);
+        Trainer.Result r = Runs.train(backend, o, log);
         assertTrue(r.complete(), log.toString());
         assertEquals(6 * 37, r.steps());
         List<EpochRecord> h = r.history();
@@ -57,7 +69,7 @@ class TrainerConvergenceTest {
         // the saved weights classify the validation images as the trainer's validation pass did
         ImageFolder val = ImageFolder.scan(Runs.MNIST_VAL);
         int correct = 0;
-        try (Backend cpu = Backends.open("cpu", Precision.FP32); InferenceSession s = new InferenceSession(cpu, saved, 50);
+        try (Backend device = Backends.open(backend, Precision.FP32); InferenceSession s = new InferenceSession(device, saved, 50);
              BatchLoader loader = new BatchLoader(71, 71, 1, 1)) {
             BatchLoader.Stream st = loader.inOrder(val, 50);
             while (st.hasNext()) {
