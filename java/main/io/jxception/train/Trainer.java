@@ -11,7 +11,7 @@ import io.jxception.tensor.Tensor;
 import io.jxception.weights.XceptionWeights;
 
 import java.io.IOException;
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -43,7 +43,7 @@ public final class Trainer {
 
     private final Backend backend;
     private final TrainOptions o;
-    private PrintStream progress = System.err;
+    private PrintWriter progress = new PrintWriter(new java.io.OutputStreamWriter(System.err, java.nio.charset.Charset.defaultCharset()), true);
     private boolean redraw = ProgressBar.terminalAttached();
 
     /** The outcome of {@link #run}: {@code complete} is false when {@code maxSteps} stopped it early. */
@@ -55,7 +55,7 @@ public final class Trainer {
     }
 
     /** Where progress bars and epoch summaries go (stderr by default); {@code redraw}: carriage-return updates. */
-    public Trainer progressTo(PrintStream out, boolean redraw) {
+    public Trainer progressTo(PrintWriter out, boolean redraw) {
         this.progress = out;
         this.redraw = redraw;
         return this;

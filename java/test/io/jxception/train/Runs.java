@@ -7,10 +7,9 @@ import io.jxception.backend.Precision;
 import io.jxception.tensor.Tensor;
 import io.jxception.weights.XceptionWeights;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -43,11 +42,11 @@ final class Runs {
 
     /** Runs the trainer on the named backend (fp32), progress captured (returned in {@code log}). */
     static Trainer.Result train(String backend, TrainOptions options, StringBuilder log) throws IOException {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        StringWriter text = new StringWriter();
         try (Backend b = Backends.open(backend, Precision.FP32)) {
-            return new Trainer(b, options).progressTo(new PrintStream(bytes, true, StandardCharsets.UTF_8), false).run();
+            return new Trainer(b, options).progressTo(new PrintWriter(text, true), false).run();
         } finally {
-            if (log != null) log.append(bytes.toString(StandardCharsets.UTF_8));
+            if (log != null) log.append(text);
         }
     }
 
