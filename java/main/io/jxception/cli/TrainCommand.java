@@ -136,7 +136,8 @@ final class TrainCommand extends Subcommand {
             Trainer.Result r = new Trainer(backend, options).progressTo(err(), System.console() != null).run();
             var last = r.history().isEmpty() ? null : r.history().get(r.history().size() - 1);
             out().printf(Locale.ROOT, "%s after %d steps; %s%n", r.complete() ? "finished" : "stopped", r.steps(),
-                    last == null ? "no epoch completed" : String.format(Locale.ROOT, "epoch %d: train acc %.3f, val acc %.3f", last.epoch(), last.trainAccuracy(), last.valAccuracy()));
+                    last == null ? "no epoch completed" : String.format(Locale.ROOT, "epoch %d: train acc %.3f", last.epoch(), last.trainAccuracy())
+                            + (Double.isNaN(last.valAccuracy()) ? "" : String.format(Locale.ROOT, ", val acc %.3f", last.valAccuracy())));
             out().println("outputs in " + out.toAbsolutePath());
             return 0;
         }

@@ -87,6 +87,10 @@ public final class Trainer {
         TrainerState.RunIdentity identity = new TrainerState.RunIdentity(graph.config().toString(), classes, trainImages, batch, o.seed(), backend.name());
 
         Checkpoint resumed = null;
+        if (!o.resume() && Files.exists(checkpointFile)) {
+            throw new IllegalArgumentException("the output folder " + o.outputDir() + " already holds a training checkpoint: resume it (--resume) or choose another output folder");
+        }
+        if (o.resume() && !Files.exists(checkpointFile)) progress.println("no checkpoint in " + o.outputDir() + " yet: starting a new run");
         if (o.resume() && Files.exists(checkpointFile)) {
             resumed = Checkpoint.read(checkpointFile, graph);
             resumed.state().run().requireSame(identity);
