@@ -49,6 +49,9 @@ public final class OpenClBackend implements Backend {
 
     @Override public Precision precision() { return Precision.FP32; }
 
+    /** The device plumbing, for the kernel-variant harness in opencl/dev. */
+    ClContext context() { return ctx; }
+
     /** Programs built so far (one per kernel source and shape). */
     public int programsBuilt() { return ctx.programs.programCount(); }
 
@@ -105,14 +108,12 @@ public final class OpenClBackend implements Backend {
                 .def("HAS_RES", residual != null).def("POST_RELU", epilogue.relu());
         if (spec.kind() == ConvKind.SEPARABLE3X3_SAME) {
             ClBuffer pw = buf(w2, "sepconv pointwise w2 (cin,cout)", spec.w2Elements());
-            int tm = Tiles.SEPCONV_TM;
-            int kc = Tiles.sepconvChunk(spec.cin(), tm, ctx.device.localMemBytes());
-            int rowGroups = tm / RM;
-            int tnv = Tiles.columnVectorsPerGroup(columnVectors, rowGroups, ctx.device.maxWorkGroupSize());
-            o.def("TM", tm).def("KC", kc).def("VWI", Tiles.sepconvDepthwiseWidth(spec.cin(), kc));
+            Tiles.Sepconv t = Tiles.sepconv(pixels, spec.cin(), cout, ctx.device);
+            o.def("TM", t.tm()).def("KC", t.kc()).def("VWI", t.vwi());
             long k = ctx.programs.kernel("sepconv_bn.cl", "sepconv_bn", o.toString());
             ctx.launch(k, "sepconv_bn").arg(xb).arg(w1b).arg(pw).argOrNull(scale).argOrNull(shift).argOrNull(residual).arg(yb).arg(pixels)
-                    .run(new long[]{(long) ceilDiv(columnVectors, tnv) * tnv, (long) ceilDiv(pixels, tm) * rowGroups}, new long[]{tnv, rowGroups});
+                    .run(new long[]{(long) ceilDiv(pixels, t.tm()) * t.rowGroups(), (long) ceilDiv(columnVectors, t.tnv()) * t.tnv()},
+                            new long[]{t.rowGroups(), t.tnv()});
             return;
         }
         if (w2 != null) throw new IllegalArgumentException("w2 must be null for a " + spec.kind() + " conv");
