@@ -83,6 +83,12 @@ final class CudaTwin implements AutoCloseable {
         return new Pair(a, b, n);
     }
 
+    float[] cpuValues(Pair p) {
+        float[] out = new float[Math.toIntExact(p.elements())];
+        cpu.download(p.cpu(), out);
+        return out;
+    }
+
     float[] gpuValues(Pair p) {
         float[] out = new float[Math.toIntExact(p.elements())];
         gpu.download(p.gpu(), out);
