@@ -115,6 +115,8 @@ def main():
     ap.add_argument("--batches", default="1,32,256")
     ap.add_argument("--reps", type=int, default=20)
     ap.add_argument("--seconds", type=float, default=80)
+    ap.add_argument("--modes", default="fp32,tf32,bf16-amp", help="comma list of fp32, tf32, bf16-amp")
+    ap.add_argument("--models", default="keras,timm", help="comma list of keras, timm")
     args = ap.parse_args()
     deadline = time.time() + args.seconds
     torch.backends.cudnn.benchmark = True
@@ -125,17 +127,19 @@ def main():
     rows = [("ceiling", dev, "", "", "copy_bandwidth", "", "", f"{copy_gbs:.1f}", "", "device-to-device copy, read+write"),
             ("ceiling", dev, "bf16", "", "matmul_8192", "", "", "", f"{bf16_tflops:.1f}", "torch bf16 matmul")]
     summary = []
-    models = [("keras-xception", lambda: KerasXception())]
-    try:
-        import timm
-        models.append(("timm-legacy_xception", lambda: timm.create_model("legacy_xception", pretrained=False)))
-    except Exception as e:  # timm missing: report and go on
-        print(f"# timm unavailable: {e}")
+    wanted = set(args.models.split(","))
+    models = [("keras-xception", lambda: KerasXception())] if "keras" in wanted else []
+    if "timm" in wanted:
+        try:
+            import timm
+            models.append(("timm-legacy_xception", lambda: timm.create_model("legacy_xception", pretrained=False)))
+        except Exception as e:  # timm missing: report and go on
+            print(f"# timm unavailable: {e}")
     gflop_per_image = 2 * 8.36  # Keras Xception: 8.36 GMACs per 299x299 image
     for name, make in models:
         model = make().cuda().eval().to(memory_format=torch.channels_last)
         print(f"# {name}: {params(model):,} parameters")
-        for mode in ("fp32", "tf32", "bf16-amp"):
+        for mode in args.modes.split(","):
             if name.startswith("timm") and mode == "tf32":
                 continue
             torch.backends.cuda.matmul.allow_tf32 = mode == "tf32"
