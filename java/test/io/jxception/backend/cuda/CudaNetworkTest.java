@@ -170,7 +170,7 @@ class CudaNetworkTest {
                     den += (double) r[i] * r[i];
                 }
                 double tol = e.getKey().endsWith("kernel") ? kernelTol : otherTol;
-                if (!(err / tol <= worst)) { worst = err / tol; worstKey = e.getKey() + " (" + err + " > " + tol + ")"; }
+                if (!(err / tol <= worst)) { worst = err / tol; worstKey = e.getKey() + " (" + err + ", bound " + tol + ")"; }
             }
             double global = Math.sqrt(num / den);
             System.out.println(report);
