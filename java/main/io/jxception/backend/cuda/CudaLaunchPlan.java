@@ -33,8 +33,8 @@ public final class CudaLaunchPlan {
     public static final int CONV_BK = 32;
     /** Tile of the FFMA backward GEMMs (TILE in conv_bwd.cu). */
     public static final int BWD_TILE = 64;
-    /** Images per block of the head kernels (HEAD_IPB in pool_head.cu). */
-    public static final int HEAD_IPB = 8;
+    /** Images x classes per block of head_dense (DENSE_TI, DENSE_TJ in pool_head.cu). */
+    public static final int DENSE_TI = 32, DENSE_TJ = 64;
 
     /** What the planner needs to know about the device. */
     public record Limits(int smCount, int maxSharedBytesPerBlock) {
@@ -203,29 +203,39 @@ public final class CudaLaunchPlan {
                 new I32("n", s.n()), new I32("h", s.h()), new I32("w", s.w()), new I32("c", s.c()))));
     }
 
-    /** Images per block of the head kernels and their shared memory (pooled + logits, fp32). */
-    public static int headImagesPerBlock(HeadSpec s, Limits lim) {
-        long perImage = 4L * (s.channels() + s.classes());
-        int ipb = (int) Math.min(HEAD_IPB, Math.min(s.n(), lim.maxSharedBytesPerBlock() / perImage));
-        if (ipb < 1) throw new IllegalArgumentException("head with " + s.channels() + " channels and " + s.classes() + " classes needs " + perImage + " B of shared memory per image; the device has " + lim.maxSharedBytesPerBlock());
-        return ipb;
+    /** global_pool_*: y (n, c) fp32 = avg or max over h*w of x; one thread per (image, 8 channels). */
+    private static Launch globalPool(HeadSpec s, Precision p, Limits lim, String y, boolean max) {
+        return new Launch("global_pool_" + storageSuffix(p), gridFor((long) s.n() * ceilDiv(s.channels(), 8), lim), 1, 1, 0, List.of(
+                new Ptr("x", false), new Ptr(y, false), new I32("n", s.n()), new I32("hw", s.h() * s.w()), new I32("c", s.channels()),
+                new I32("isMax", max ? 1 : 0)));
     }
 
-    /** {@code Backend.head}: operands x, kernel, bias (optional), y (fp32). */
+    /** head_dense: y (n, classes) = pooled . kernel + bias, tiled over images x classes. */
+    private static Launch dense(HeadSpec s, String pooled, String y) {
+        if (ceilDiv(s.n(), DENSE_TI) > 65_535) throw new IllegalArgumentException("head over " + s.n() + " images: at most " + 65_535 * DENSE_TI + " per launch");
+        return new Launch("head_dense", ceilDiv(s.classes(), DENSE_TJ), ceilDiv(s.n(), DENSE_TI), 1, 0, List.of(
+                new Ptr(pooled, false), new Ptr("kernel", false), new Ptr("bias", true), new Ptr(y, false),
+                new I32("n", s.n()), new I32("c", s.channels()), new I32("classes", s.classes())));
+    }
+
+    /** Blocks of the one-warp-per-row softmax kernels. */
+    private static int softmaxGrid(HeadSpec s) { return ceilDiv(s.n(), THREADS / 32); }
+
+    /**
+     * {@code Backend.head}: operands x, kernel, bias (optional), y (fp32). The dense head pools into
+     * scratch:pooled, computes the logits into y and takes the softmax of y in place.
+     */
     public static OpPlan head(HeadSpec s, Precision p, Limits lim) {
-        String suf = storageSuffix(p);
-        int hw = s.h() * s.w();
         if (!s.dense()) {
             if (s.pooling() == io.jxception.model.Pooling.NONE) throw new IllegalArgumentException("head without dense needs AVG or MAX pooling");
-            return OpPlan.of(new Launch("global_pool_" + suf, ceilDiv(s.channels(), THREADS), s.n(), 1, 0, List.of(
-                    new Ptr("x", false), new Ptr("y", false), new I32("n", s.n()), new I32("hw", hw), new I32("c", s.channels()),
-                    new I32("isMax", s.pooling() == io.jxception.model.Pooling.MAX ? 1 : 0))));
+            return OpPlan.of(globalPool(s, p, lim, "y", s.pooling() == io.jxception.model.Pooling.MAX));
         }
-        int ipb = headImagesPerBlock(s, lim);
-        int smem = 4 * ipb * (s.channels() + s.classes());
-        return OpPlan.of(new Launch("gap_dense_softmax_" + suf, ceilDiv(s.n(), ipb), 1, 1, smem, List.of(
-                new Ptr("x", false), new Ptr("kernel", false), new Ptr("bias", true), new Ptr("y", false),
-                new I32("n", s.n()), new I32("hw", hw), new I32("c", s.channels()), new I32("classes", s.classes()), new I32("ipb", ipb))));
+        Map<String, Long> scratch = Map.of("scratch:pooled", 4L * s.n() * s.channels());
+        return new OpPlan(List.of(
+                globalPool(s, p, lim, "scratch:pooled", false),
+                dense(s, "scratch:pooled", "y"),
+                new Launch("head_softmax", softmaxGrid(s), 1, 1, 0, List.of(new Ptr("y", false), new I32("n", s.n()), new I32("classes", s.classes())))),
+                scratch);
     }
 
     /** {@code Backend.headTrain}: operands x, kernel, bias, labels, probs, loss, dX, dKernel, dBias; scratch pooled, dlogits. */
@@ -233,16 +243,15 @@ public final class CudaLaunchPlan {
         if (!s.dense()) throw new IllegalArgumentException("headTrain needs the dense head");
         String suf = storageSuffix(p);
         int hw = s.h() * s.w();
-        int ipb = headImagesPerBlock(s, lim);
-        int smem = 4 * ipb * (s.channels() + s.classes());
         Map<String, Long> scratch = new LinkedHashMap<>();
         scratch.put("scratch:pooled", 4L * s.n() * s.channels());
         scratch.put("scratch:dlogits", 4L * s.n() * s.classes());
         List<Launch> l = new ArrayList<>();
-        l.add(new Launch("head_train_forward_" + suf, ceilDiv(s.n(), ipb), 1, 1, smem, List.of(
-                new Ptr("x", false), new Ptr("kernel", false), new Ptr("bias", true), new Ptr("labels", false),
-                new Ptr("scratch:pooled", false), new Ptr("probs", false), new Ptr("loss", false), new Ptr("scratch:dlogits", false),
-                new I32("n", s.n()), new I32("hw", hw), new I32("c", s.channels()), new I32("classes", s.classes()), new I32("ipb", ipb))));
+        l.add(globalPool(s, p, lim, "scratch:pooled", false));
+        l.add(dense(s, "scratch:pooled", "probs"));
+        l.add(new Launch("head_softmax_xent", softmaxGrid(s), 1, 1, 0, List.of(
+                new Ptr("probs", false), new Ptr("labels", false), new Ptr("loss", false), new Ptr("scratch:dlogits", false),
+                new I32("n", s.n()), new I32("classes", s.classes()))));
         l.add(new Launch("head_train_dweights", ceilDiv(s.classes(), THREADS), s.channels() + 1, 1, 0, List.of(
                 new Ptr("scratch:pooled", false), new Ptr("scratch:dlogits", false), new Ptr("dKernel", false), new Ptr("dBias", true),
                 new I32("n", s.n()), new I32("c", s.channels()), new I32("classes", s.classes()))));

@@ -181,15 +181,23 @@ class CudaLaunchPlanTest {
     }
 
     @Test
-    void headPlansFitImagesPerBlockIntoSharedMemory() {
+    void denseHeadPoolsThenSpreadsTheDenseOverImagesAndClasses() {
         HeadSpec h = new HeadSpec(256, 10, 10, 2048, Pooling.AVG, true, 1000);
-        assertEquals(8, CudaLaunchPlan.headImagesPerBlock(h, H100));
-        Launch l = CudaLaunchPlan.head(h, Precision.BF16, H100).launches().get(0);
-        assertEquals("gap_dense_softmax_bf16", l.kernel());
-        assertEquals(32, l.gridX());
-        assertEquals(8 * (2048 + 1000) * 4, l.sharedBytes());
-        HeadSpec huge = new HeadSpec(1, 1, 1, 60_000, Pooling.AVG, true, 1000);
-        assertThrows(IllegalArgumentException.class, () -> CudaLaunchPlan.head(huge, Precision.FP32, H100));
+        OpPlan plan = CudaLaunchPlan.head(h, Precision.BF16, H100);
+        assertEquals(List.of("global_pool_bf16", "head_dense", "head_softmax"), plan.launches().stream().map(Launch::kernel).toList());
+        assertEquals(4L * 256 * 2048, plan.scratchBytes().get("scratch:pooled"));
+        Launch pool = plan.launches().get(0);
+        assertEquals(256 * 2048 / 8 / 256, pool.gridX(), "one thread per (image, 8 channels)");
+        Launch dense = plan.launches().get(1);
+        assertEquals(16, dense.gridX(), "1000 classes / 64");
+        assertEquals(8, dense.gridY(), "256 images / 32");
+        assertTrue(dense.gridX() * dense.gridY() >= 128, "about one block per SM");
+        assertEquals(32, plan.launches().get(2).gridX(), "one warp per image");
+        OpPlan train = CudaLaunchPlan.headTrain(h, Precision.BF16, H100);
+        assertEquals(List.of("global_pool_bf16", "head_dense", "head_softmax_xent", "head_train_dweights", "head_train_dx_bf16"),
+                train.launches().stream().map(Launch::kernel).toList());
+        HeadSpec pooled = new HeadSpec(3, 10, 10, 2048, Pooling.MAX, false, 0);
+        assertEquals(Map.of(), CudaLaunchPlan.head(pooled, Precision.FP32, H100).scratchBytes());
     }
 
     @Test
