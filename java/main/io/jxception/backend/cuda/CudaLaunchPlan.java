@@ -29,6 +29,8 @@ public final class CudaLaunchPlan {
     public static final int THREADS = 256;
     /** Output channels per tile of the convolution GEMM (BN in conv_fwd.cu). */
     public static final int CONV_BN = 128;
+    /** The narrow output-channel tile of the stem's MMA kernels ({@code _n64}), for cout <= 64 and BM >= 64. */
+    public static final int CONV_BN_NARROW = 64;
     /** Rows of B per pipeline stage (BK in conv_fwd.cu); A's resident K chunk is a multiple of it. */
     public static final int CONV_BK = 32;
     /** Tile of the FFMA backward GEMMs (TILE in conv_bwd.cu). */
@@ -112,8 +114,8 @@ public final class CudaLaunchPlan {
 
     // ------------------------------------------------------------------ forward convolution
 
-    /** The tile choice of one convolution launch (see conv_fwd.cu). */
-    public record ConvTiling(int blockM, int kChunk, int tilesPerBlock, int sharedBytes, int mTiles, int nTiles, int kPadded) {
+    /** The tile choice of one convolution launch (see conv_fwd.cu); blockN is 128, or 64 for the stem's {@code _n64} kernels. */
+    public record ConvTiling(int blockM, int blockN, int kChunk, int tilesPerBlock, int sharedBytes, int mTiles, int nTiles, int kPadded) {
         /** A columns are recomputed per output-channel tile when K does not fit in shared memory. */
         public boolean kResident() { return kChunk >= kPadded; }
     }
@@ -142,6 +144,14 @@ public final class CudaLaunchPlan {
             }
         }
         if (chosen < 0) chosen = candidates[candidates.length - 1];
+        // cout <= 64 (the stem): a 64-wide output tile, so no MMA runs on empty columns (the B stage
+        // shrinks, so everything chosen above still fits)
+        int bn = CONV_BN;
+        if (s.kind() == ConvKind.CONV3X3_VALID && p != Precision.FP32 && s.cout() <= CONV_BN_NARROW && chosen >= 64) {
+            bn = CONV_BN_NARROW;
+            nTiles = ceilDiv(s.cout(), bn);
+            smemB = 2 * CONV_BK * (bn + 8) * eA;
+        }
         int kChunk = Math.min(kPad, maxKChunk(chosen, eA, aPad, smemB, lim));
         if (kChunk < CONV_BK) throw new IllegalStateException("device shared memory (" + lim.maxSharedBytesPerBlock() + " B) too small for a " + chosen + "-row conv tile");
         int mTiles = (int) ceilDiv(m, chosen);
@@ -153,7 +163,7 @@ public final class CudaLaunchPlan {
             tilesPerBlock = ceilDiv(nTiles, groups);
         }
         int smem = chosen * (kChunk + aPad) * eA + smemB;
-        return new ConvTiling(chosen, kChunk, tilesPerBlock, smem, mTiles, nTiles, kPad);
+        return new ConvTiling(chosen, bn, kChunk, tilesPerBlock, smem, mTiles, nTiles, kPad);
     }
 
     private static int maxKChunk(int bm, int eA, int aPad, int smemB, Limits lim) {
@@ -175,7 +185,7 @@ public final class CudaLaunchPlan {
      */
     public static OpPlan conv(ConvSpec s, Precision p, Limits lim, boolean postRelu) {
         ConvTiling t = convTiling(s, p, lim);
-        String kernel = convFamily(s.kind()) + "_" + mathSuffix(p) + "_m" + t.blockM();
+        String kernel = convFamily(s.kind()) + "_" + mathSuffix(p) + "_m" + t.blockM() + (t.blockN() == CONV_BN ? "" : "_n" + t.blockN());
         List<Arg> args = List.of(
                 new Ptr("x", false), new Ptr("w1", false), new Ptr("w2", s.kind() != ConvKind.SEPARABLE3X3_SAME),
                 new Ptr("scale", true), new Ptr("shift", true), new Ptr("residual", true), new Ptr("y", false),
