@@ -160,31 +160,10 @@ public final class CudaLaunchPlan {
             tilesPerBlock = 1;  // A is rebuilt per tile anyway: spread the tiles over blocks
         } else {
             int groups = mTiles >= 2 * lim.smCount() ? 1 : Math.min(nTiles, ceilDiv(2 * lim.smCount(), mTiles));
-            int smemBlock = chosen * (kChunk + aPad) * eA + smemB;
-            if (mTiles < 4 * lim.smCount() && groups == 1 && 2 * smemBlock > lim.maxSharedBytesPerBlock()) {
-                groups = waveBalancedGroups(mTiles, nTiles, lim.smCount());
-            }
             tilesPerBlock = ceilDiv(nTiles, groups);
         }
         int smem = chosen * (kChunk + aPad) * eA + smemB;
         return new ConvTiling(chosen, bn, kChunk, tilesPerBlock, smem, mTiles, nTiles, kPad);
-    }
-
-    /**
-     * Output-tile groups for a grid of a few waves (2 to 4) of one-block-per-SM conv blocks: the
-     * count minimising waves x (tiles per block + 1), the 1 standing for the block's A production
-     * (repeated by every group). Exit flow at batch 256 (400 blocks of 64 rows, 3.03 waves): 2 groups
-     * of half the tiles, 7 shorter waves instead of 4 long ones whose last holds 4 blocks.
-     */
-    static int waveBalancedGroups(int mTiles, int nTiles, int sms) {
-        int best = 1;
-        long bestCost = Long.MAX_VALUE;
-        for (int g = 1; g <= nTiles; g++) {
-            if (g > 1 && ceilDiv(nTiles, g) == ceilDiv(nTiles, g - 1)) continue;
-            long cost = ceilDiv((long) mTiles * g, sms) * (ceilDiv(nTiles, g) + 1L);
-            if (cost < bestCost) { bestCost = cost; best = g; }
-        }
-        return best;
     }
 
     private static int maxKChunk(int bm, int eA, int aPad, int smemB, Limits lim) {

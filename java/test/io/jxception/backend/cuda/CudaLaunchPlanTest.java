@@ -138,20 +138,6 @@ class CudaLaunchPlanTest {
     }
 
     @Test
-    void exitFlowAtBatch256SplitsOutputTilesToBalanceWaves() {
-        ConvSpec s1 = new ConvSpec(ConvKind.SEPARABLE3X3_SAME, 256, 10, 10, 1024, 1536, 1, true);
-        ConvTiling t1 = CudaLaunchPlan.convTiling(s1, Precision.BF16, H100);
-        assertEquals(64, t1.blockM());
-        assertEquals(400, t1.mTiles());
-        assertEquals(6, t1.tilesPerBlock(), "7 waves of 6 tiles, not 4 waves (the last 4 blocks) of 12");
-        ConvSpec s2 = new ConvSpec(ConvKind.SEPARABLE3X3_SAME, 256, 10, 10, 1536, 2048, 1, true);
-        assertEquals(8, CudaLaunchPlan.convTiling(s2, Precision.BF16, H100).tilesPerBlock());
-        assertEquals(2, CudaLaunchPlan.conv(s2, Precision.BF16, H100, true).launches().get(0).gridY());
-        assertEquals(1, CudaLaunchPlan.waveBalancedGroups(361, 6, 132), "3 full-ish waves: no split");
-        assertEquals(2, CudaLaunchPlan.waveBalancedGroups(400, 12, 132));
-    }
-
-    @Test
     void stemsWithAtMost64OutputChannelsUseTheNarrowTile() {
         ConvSpec stem2 = new ConvSpec(ConvKind.CONV3X3_VALID, 256, 149, 149, 32, 64, 1, false);
         ConvTiling t = CudaLaunchPlan.convTiling(stem2, Precision.BF16, H100);
