@@ -99,6 +99,18 @@ final class BenchCommand extends Subcommand {
     @Option(names = "--seed", defaultValue = "1", description = "Seed of the random weights and input (default 1).")
     long seed;
 
+    /**
+     * Opens and closes one backend before anything is measured: a device index that does not exist
+     * is a usage error, an unavailable kind a runtime error with the probe's reason.
+     */
+    private void checkBackend(String name) {
+        try (io.jxception.backend.Backend b = io.jxception.backend.Backends.open(name, io.jxception.backend.Precision.FP32)) {
+            b.synchronize();
+        } catch (IllegalArgumentException e) {
+            throw usage(e.getMessage());
+        }
+    }
+
     @Override
     int execute() throws Exception {
         if (size < XceptionConfig.MIN_INPUT) throw usage("--size must be at least " + XceptionConfig.MIN_INPUT + " (Xception's minimum input), got " + size);
@@ -106,6 +118,7 @@ final class BenchCommand extends Subcommand {
         if (warmup != null && warmup < 0) throw usage("--warmup must be at least 0, got " + warmup);
         if (iterations != null && iterations < 1) throw usage("--iterations must be at least 1, got " + iterations);
         if (peerThreads != null && peerThreads < 1) throw usage("--peer-threads must be at least 1, got " + peerThreads);
+        if (!dryRun) for (String name : backends) checkBackend(name);
         boolean onlyCpu = backends.stream().allMatch(b -> b.equals("cpu"));
         BenchOptions options = new BenchOptions(backends, precisions, batches, size,
                 iterations != null ? iterations : onlyCpu ? 3 : 10, warmup != null ? warmup : onlyCpu ? 1 : 2,
