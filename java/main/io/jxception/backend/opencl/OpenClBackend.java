@@ -52,7 +52,7 @@ public final class OpenClBackend implements Backend {
     /** The device plumbing, for the kernel-variant harness in opencl/dev. */
     ClContext context() { return ctx; }
 
-    /** Programs built so far (one per kernel source and shape). */
+    /** Programs built so far on this device, by all its backends (one per kernel source and shape). */
     public int programsBuilt() { return ctx.programs.programCount(); }
 
     /** Bytes of device memory this backend holds now, scratch included. */
@@ -110,7 +110,7 @@ public final class OpenClBackend implements Backend {
             ClBuffer pw = buf(w2, "sepconv pointwise w2 (cin,cout)", spec.w2Elements());
             Tiles.Sepconv t = Tiles.sepconv(pixels, spec.cin(), cout, ctx.device);
             o.def("TM", t.tm()).def("KC", t.kc()).def("VWI", t.vwi());
-            long k = ctx.programs.kernel("sepconv_bn.cl", "sepconv_bn", o.toString());
+            long k = ctx.kernel("sepconv_bn.cl", "sepconv_bn", o.toString());
             ctx.launch(k, "sepconv_bn").arg(xb).arg(w1b).arg(pw).argOrNull(scale).argOrNull(shift).argOrNull(residual).arg(yb).arg(pixels)
                     .run(new long[]{(long) ceilDiv(pixels, t.tm()) * t.rowGroups(), (long) ceilDiv(columnVectors, t.tnv()) * t.tnv()},
                             new long[]{t.rowGroups(), t.tnv()});
@@ -119,7 +119,7 @@ public final class OpenClBackend implements Backend {
         if (w2 != null) throw new IllegalArgumentException("w2 must be null for a " + spec.kind() + " conv");
         o.def("STRIDE", spec.stride()).def("OH", spec.outH()).def("OW", spec.outW());
         String file = spec.kind() == ConvKind.CONV3X3_VALID ? "conv_bn_relu" : "conv1x1s2_bn";
-        long k = ctx.programs.kernel(file + ".cl", file, o.toString());
+        long k = ctx.kernel(file + ".cl", file, o.toString());
         launchRowTiled(ctx.launch(k, file).arg(xb).arg(w1b).argOrNull(scale).argOrNull(shift).argOrNull(residual).arg(yb).arg(pixels),
                 columnVectors, pixels);
     }
@@ -139,7 +139,7 @@ public final class OpenClBackend implements Backend {
         ClBuffer rb = residual == null ? null : buf(residual, "maxPoolAdd residual", spec.outputElements());
         ClBuffer yb = buf(y, "maxPoolAdd y " + shape(spec.n(), spec.outH(), spec.outW(), spec.c()), spec.outputElements());
         int vwi = vectorWidth(spec.c());
-        long k = ctx.programs.kernel("maxpool_add.cl", "maxpool_add", poolOptions(spec, vwi).def("HAS_RES", rb != null).toString());
+        long k = ctx.kernel("maxpool_add.cl", "maxpool_add", poolOptions(spec, vwi).def("HAS_RES", rb != null).toString());
         int pixels = Math.toIntExact((long) spec.n() * spec.outH() * spec.outW());
         ctx.launch(k, "maxpool_add").arg(xb).argOrNull(rb).arg(yb).arg(pixels).run(new long[]{ceilDiv(spec.c(), vwi), pixels}, null);
     }
@@ -180,14 +180,14 @@ public final class OpenClBackend implements Backend {
 
     private void globalPool(HeadSpec spec, ClBuffer x, boolean max, ClBuffer out, String options) {
         int vwi = vectorWidth(spec.channels());
-        long k = ctx.programs.kernel("gap_dense_softmax.cl", "global_pool", options);
+        long k = ctx.kernel("gap_dense_softmax.cl", "global_pool", options);
         ctx.launch(k, "global_pool").arg(x).arg(out).arg(spec.n()).run(new long[]{ceilDiv(spec.channels(), vwi), spec.n()}, null);
     }
 
     private void denseSoftmax(HeadSpec spec, ClBuffer pooled, ClBuffer kernel, ClBuffer bias, ClBuffer probs, ClBuffer labels, ClBuffer loss,
                               String options) {
         int wg = headGroupSize();
-        long k = ctx.programs.kernel("gap_dense_softmax.cl", "dense_softmax", options);
+        long k = ctx.kernel("gap_dense_softmax.cl", "dense_softmax", options);
         ctx.launch(k, "dense_softmax").arg(pooled).arg(kernel).argOrNull(bias).arg(probs).argOrNull(labels).argOrNull(loss)
                 .run(new long[]{(long) spec.n() * wg}, new long[]{wg});
     }
@@ -459,7 +459,7 @@ public final class OpenClBackend implements Backend {
 
     // ------------------------------------------------------------------------------------- plumbing
 
-    private long kernel(String file, String kernelName, String options) { return ctx.programs.kernel(file, kernelName, options); }
+    private long kernel(String file, String kernelName, String options) { return ctx.kernel(file, kernelName, options); }
 
     /** A scratch buffer of at least {@code elements} floats for one role, grown (never shrunk) as needed. */
     private ClBuffer scratch(Scratch role, long elements) {

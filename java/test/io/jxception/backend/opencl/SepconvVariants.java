@@ -107,7 +107,7 @@ public final class SepconvVariants {
                     local = new long[]{t.rowGroups(), t.tnv()};
                 }
             }
-            long kernel = ctx.programs.kernelFromSource("dev/sepconv_bn_v" + v + ".cl", () -> common + "\n" + source, "sepconv_bn", o + extraOptions);
+            long kernel = ctx.kernelFromSource("dev/sepconv_bn_v" + v + ".cl", () -> common + "\n" + source, "sepconv_bn", o + extraOptions);
             long[] g = global, l = local;
             Runnable launch = () -> ctx.launch(kernel, "sepconv_bn v" + v).arg((ClBuffer) xb).arg((ClBuffer) dwb).arg((ClBuffer) pwb)
                     .arg((ClBuffer) sb).arg((ClBuffer) hb).arg((ClBuffer) rb).arg((ClBuffer) yb).arg(pixels).run(g, l);
