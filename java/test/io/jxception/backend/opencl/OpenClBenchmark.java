@@ -29,10 +29,11 @@ import java.util.Random;
  * OpenCL benchmark: every kernel launch of the Keras Xception forward (299x299) timed alone with its
  * achieved GFLOP/s (FLOPs = 2 x MACs from the shapes) and GB/s (bytes = inputs + weights + outputs,
  * each once), then the whole forward through {@link InferenceSession} in images per second.
- * Warm-up first, then medians of repeated runs. Run (from the repository root):
+ * Warm-up first, then medians of repeated runs. GF/cpu-s divides by the process's CPU time instead of
+ * the elapsed time: on a machine shared with other jobs it shows what the kernel does per core-second.
+ * Run (from the repository root):
  * <pre>
- * mvn -o -q test-compile exec:java -Dexec.classpathScope=test \
- *     -Dexec.mainClass=io.jxception.backend.opencl.OpenClBenchmark -Dexec.args="--batches 1,8 --csv benchmarks/results/x.csv"
+ * benchmarks/opencl/run.sh OpenClBenchmark --batches 1,8 --csv benchmarks/results/x.csv
  * </pre>
  * Options: --size S (299), --batches 1,8, --reps R (5), --layers-batch B (8; 0 skips the per-kernel
  * table), --csv FILE, --device I (0).
@@ -74,8 +75,8 @@ public final class OpenClBenchmark {
         List<Row> out = new ArrayList<>();
         Random rnd = new Random(1);
         Map<String, double[]> byKind = new LinkedHashMap<>(); // kind -> {millis, flops, bytes}
-        System.out.printf(Locale.ROOT, "%n%-22s %-28s %9s %9s %8s%n", "layer (batch " + batch + ")", "shape", "ms", "GFLOP/s", "GB/s");
-        double totalMs = 0;
+        System.out.printf(Locale.ROOT, "%n%-22s %-28s %9s %9s %8s %9s%n", "layer (batch " + batch + ")", "shape", "ms", "GFLOP/s", "GB/s", "GF/cpu-s");
+        double totalMs = 0, totalCpuMs = 0;
         for (Node node : graph.nodes()) {
             List<Buffer> owned = new ArrayList<>();
             try {
@@ -122,25 +123,31 @@ public final class OpenClBenchmark {
                     shape = s.h() + "x" + s.w() + "x" + s.channels() + "->" + s.classes();
                     kind = "gap_dense_softmax";
                 }
-                double ms = medianMillis(cl, launch, reps);
+                Timing t = time(cl, launch, reps);
+                double ms = t.millis();
                 totalMs += ms;
-                System.out.printf(Locale.ROOT, "%-22s %-28s %9.3f %9.1f %8.1f%n", node.name(), shape, ms, flops / ms / 1e6, bytes / ms / 1e6);
+                totalCpuMs += t.cpuMillis();
+                System.out.printf(Locale.ROOT, "%-22s %-28s %9.3f %9.1f %8.1f %9.1f%n", node.name(), shape, ms, flops / ms / 1e6, bytes / ms / 1e6,
+                        flops / t.cpuMillis() / 1e6);
                 out.add(new Row("kernel " + node.name() + " " + shape, batch, ms, flops / ms / 1e6, bytes / ms / 1e6, 0));
-                double[] acc = byKind.computeIfAbsent(kind, x -> new double[3]);
+                double[] acc = byKind.computeIfAbsent(kind, x -> new double[4]);
                 acc[0] += ms;
                 acc[1] += flops;
                 acc[2] += bytes;
+                acc[3] += t.cpuMillis();
             } finally {
                 for (Buffer b : owned) b.close();
             }
         }
-        System.out.printf(Locale.ROOT, "%n%-22s %9s %6s %9s %8s%n", "kernel (sum of layers)", "ms", "share", "GFLOP/s", "GB/s");
+        System.out.printf(Locale.ROOT, "%n%-22s %9s %6s %9s %8s %9s %7s%n", "kernel (sum of layers)", "ms", "share", "GFLOP/s", "GB/s", "GF/cpu-s", "cpu ms");
         for (Map.Entry<String, double[]> e : byKind.entrySet()) {
             double[] a = e.getValue();
-            System.out.printf(Locale.ROOT, "%-22s %9.2f %5.1f%% %9.1f %8.1f%n", e.getKey(), a[0], 100 * a[0] / totalMs, a[1] / a[0] / 1e6, a[2] / a[0] / 1e6);
+            System.out.printf(Locale.ROOT, "%-22s %9.2f %5.1f%% %9.1f %8.1f %9.1f %7.1f%n", e.getKey(), a[0], 100 * a[0] / totalMs, a[1] / a[0] / 1e6,
+                    a[2] / a[0] / 1e6, a[1] / a[3] / 1e6, a[3]);
             out.add(new Row("kind " + e.getKey(), batch, a[0], a[1] / a[0] / 1e6, a[2] / a[0] / 1e6, 0));
         }
-        System.out.printf(Locale.ROOT, "%-22s %9.2f   -> %.2f img/s if launched back to back%n", "all layers", totalMs, batch * 1000 / totalMs);
+        System.out.printf(Locale.ROOT, "%-22s %9.2f   -> %.2f img/s if launched back to back (%.1f cpu ms: %.2f img/s on 2 free cores)%n",
+                "all layers", totalMs, batch * 1000 / totalMs, totalCpuMs, batch * 1000 / (totalCpuMs / 2));
         return out;
     }
 
@@ -189,18 +196,24 @@ public final class OpenClBenchmark {
         return new HeadSpec(batch, in.h(), in.w(), h.channels(), h.pooling(), h.dense(), h.classes());
     }
 
-    static double medianMillis(OpenClBackend cl, Runnable launch, int reps) {
+    /** Elapsed and CPU (all threads) milliseconds of one launch: the medians of {@code reps}. */
+    record Timing(double millis, double cpuMillis) {}
+
+    static Timing time(OpenClBackend cl, Runnable launch, int reps) {
         launch.run(); // build + warm
         cl.synchronize();
-        double[] ms = new double[reps];
+        double[] ms = new double[reps], cpu = new double[reps];
         for (int r = 0; r < reps; r++) {
+            long c = ProcessCpu.nanos();
             long t = System.nanoTime();
             launch.run();
             cl.synchronize();
             ms[r] = (System.nanoTime() - t) / 1e6;
+            cpu[r] = (ProcessCpu.nanos() - c) / 1e6;
         }
         Arrays.sort(ms);
-        return ms[reps / 2];
+        Arrays.sort(cpu);
+        return new Timing(ms[reps / 2], cpu[reps / 2]);
     }
 
     private static Buffer random(OpenClBackend cl, long n, Random rnd, List<Buffer> owned) {
