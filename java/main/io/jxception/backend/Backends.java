@@ -18,6 +18,7 @@ public final class Backends {
         List<BackendProvider> list = new ArrayList<>();
         list.add(new CpuBackendProvider());
         list.add(new io.jxception.backend.opencl.OpenClBackendProvider());
+        list.add(new io.jxception.backend.cuda.CudaBackendProvider());
         return list;
     }
 

@@ -113,7 +113,18 @@ public final class TrainingSession implements AutoCloseable {
      * are updated as in Keras.
      */
     public double forwardBackward(Tensor input, int[] labelIndices) {
+        return forwardBackward(input, labelIndices, 1f);
+    }
+
+    /**
+     * {@link #forwardBackward(Tensor, int[])} with the backward pass run on {@code lossScale}·loss
+     * (mixed-precision loss scaling: keeps fp16 gradients above the subnormal range). The gradients
+     * left on the device are those of the scaled loss; {@link #unscaleGradients} divides them back
+     * before {@link #sgdStep}. Returns the unscaled mean loss. A power-of-two scale is exact in fp32.
+     */
+    public double forwardBackward(Tensor input, int[] labelIndices, float lossScale) {
         if (closed) throw new IllegalStateException("session is closed");
+        if (!(lossScale > 0) || Float.isInfinite(lossScale)) throw new IllegalArgumentException("loss scale must be positive and finite, got " + lossScale);
         checkInput(input, labelIndices);
         float[] lab = new float[batch];
         for (int i = 0; i < batch; i++) lab[i] = labelIndices[i];
@@ -138,6 +149,12 @@ public final class TrainingSession implements AutoCloseable {
                 backend.headTrain(NodeSpecs.head(graph, h, batch), act[h.input()], params.get(h.name() + "/kernel"),
                         params.get(h.name() + "/bias"), labels, probs, loss, grad[h.input()],
                         grads.get(h.name() + "/kernel"), grads.get(h.name() + "/bias"));
+                if (lossScale != 1f) {
+                    // every gradient below the head derives from dX linearly, so scaling these three scales them all
+                    scaleOnHost(grad[h.input()], (long) batch * graph.values().get(h.input()).elementsPerImage(), lossScale);
+                    scaleOnHost(grads.get(h.name() + "/kernel"), graph.param(h.name() + "/kernel").elements(), lossScale);
+                    scaleOnHost(grads.get(h.name() + "/bias"), graph.param(h.name() + "/bias").elements(), lossScale);
+                }
                 has[h.input()] = true;
             }
         }
@@ -174,6 +191,36 @@ public final class TrainingSession implements AutoCloseable {
         double mean = sum / batch;
         if (!Double.isFinite(mean)) throw new ArithmeticException("the loss is not finite (" + mean + ")");
         return mean;
+    }
+
+    /**
+     * Divides every gradient by {@code lossScale} (undoing {@link #forwardBackward(Tensor, int[], float)})
+     * and reports whether all of them are finite; when not, the caller skips {@link #sgdStep}.
+     * Runs through the host (download, scale, upload): a device op belongs in the Backend once a
+     * reduced-precision backend needs the speed.
+     */
+    public boolean unscaleGradients(float lossScale) {
+        if (!haveGradients) throw new IllegalStateException("no gradients yet: call forwardBackward first");
+        boolean finite = true;
+        for (ParamSpec p : graph.params()) {
+            Buffer g = grads.get(p.key());
+            if (g == null) continue;
+            finite &= scaleOnHost(g, p.elements(), 1f / lossScale);
+        }
+        return finite;
+    }
+
+    /** b[i] *= factor for i &lt; count, through the host; returns whether every result is finite. */
+    private boolean scaleOnHost(Buffer b, long count, float factor) {
+        float[] d = new float[Math.toIntExact(count)];
+        backend.download(b, 0, d, 0, d.length);
+        boolean finite = true;
+        for (int i = 0; i < d.length; i++) {
+            d[i] *= factor;
+            finite &= Float.isFinite(d[i]);
+        }
+        backend.upload(d, 0, b, 0, d.length);
+        return finite;
     }
 
     /** Probabilities (batch, classes) of the last {@link #forwardBackward}. */
@@ -220,6 +267,18 @@ public final class TrainingSession implements AutoCloseable {
         return new XceptionWeights(graph, m);
     }
 
+    /**
+     * Replaces every weight, moving statistics included (e.g. with a checkpoint's). A backend that
+     * keeps wider state than fp32 (the float64 reference) continues from exactly these fp32 values.
+     */
+    public void setWeights(XceptionWeights w) {
+        if (closed) throw new IllegalStateException("session is closed");
+        if (!w.graph().config().equals(graph.config())) {
+            throw new IllegalArgumentException("weights are for " + w.graph().config() + ", this session runs " + graph.config());
+        }
+        for (ParamSpec p : graph.params()) backend.upload(w.get(p.key()).data(), params.get(p.key()));
+    }
+
     /** Momentum buffers by Keras key (zeros for weights not yet stepped), for checkpoints. */
     public Map<String, Tensor> velocities() {
         Map<String, Tensor> m = new LinkedHashMap<>();
@@ -244,6 +303,16 @@ public final class TrainingSession implements AutoCloseable {
             backend.upload(e.getValue().data(), b);
         }
     }
+
+    /** The device buffer of a weight, for float64 gradient checks on the reference backend. */
+    Buffer paramBuffer(String key) {
+        Buffer b = params.get(key);
+        if (b == null) throw new IllegalArgumentException("no weight " + key);
+        return b;
+    }
+
+    /** Per-example losses (batch) of the last forward pass, for float64 gradient checks. */
+    Buffer lossBuffer() { return loss; }
 
     private void checkInput(Tensor input, int[] labelIndices) {
         Value in = graph.input();

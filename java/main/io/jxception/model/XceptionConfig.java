@@ -22,7 +22,8 @@ public record XceptionConfig(int inputHeight, int inputWidth, int classes, boole
         }
         if (includeTop && classes < 1) throw new IllegalArgumentException("classes must be at least 1 with the top, got " + classes);
         if (!(widthMultiplier > 0) || widthMultiplier > 8) throw new IllegalArgumentException("widthMultiplier must be in (0, 8], got " + widthMultiplier);
-        if (middleRepeats < 0 || middleRepeats > 64) throw new IllegalArgumentException("middleRepeats must be in [0, 64], got " + middleRepeats);
+        // Keras names the exit block "block13", so more than 8 middle blocks would collide with it.
+        if (middleRepeats < 0 || middleRepeats > 8) throw new IllegalArgumentException("middleRepeats must be in [0, 8] (Keras has 8), got " + middleRepeats);
         if (pooling == null) pooling = Pooling.NONE;
     }
 

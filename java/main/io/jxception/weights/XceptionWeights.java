@@ -65,12 +65,21 @@ public final class XceptionWeights {
             int[] s = p.shape().dims();
             switch (p.weight()) {
                 case "kernel", "depthwise_kernel", "pointwise_kernel" -> {
-                    // fan-in: product of all dims but the last (for depthwise (3,3,C,1): 9)
+                    // Variance-preserving: He (2/fan-in) where a ReLU precedes the product, 1/fan-in for
+                    // the depthwise kernel (no ReLU between it and the pointwise one) and the dense layer,
+                    // so a random network keeps activations near unit scale and its softmax is not one-hot.
                     long fanIn = p.weight().equals("depthwise_kernel") ? 9 : p.shape().elements() / s[s.length - 1];
-                    double std = Math.sqrt(2.0 / fanIn);
+                    double gain = p.weight().equals("depthwise_kernel") || p.layer().equals("predictions") ? 1.0 : 2.0;
+                    double std = Math.sqrt(gain / fanIn);
                     for (int i = 0; i < d.length; i++) d[i] = (float) (rnd.nextGaussian() * std);
                 }
-                case "gamma" -> { for (int i = 0; i < d.length; i++) d[i] = (float) (1 + 0.1 * rnd.nextGaussian()); }
+                case "gamma" -> {
+                    // Moving statistics do not follow the data in a random network, so nothing renormalises
+                    // the residual stream: shrink the BNs that feed an add (≈ variance-preserving sums).
+                    double g = p.layer().endsWith("_sepconv3_bn") ? 0.3
+                            : p.layer().matches("block(2|3|4|13)_sepconv2_bn|batch_normalization(_\\d+)?") ? 0.7 : 1.0;
+                    for (int i = 0; i < d.length; i++) d[i] = (float) (g * (1 + 0.1 * rnd.nextGaussian()));
+                }
                 case "beta", "moving_mean", "bias" -> { for (int i = 0; i < d.length; i++) d[i] = (float) (0.1 * rnd.nextGaussian()); }
                 case "moving_variance" -> { for (int i = 0; i < d.length; i++) d[i] = (float) (0.5 + rnd.nextDouble()); }
                 default -> throw new IllegalStateException("unknown weight kind " + p.key());

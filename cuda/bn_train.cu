@@ -1,0 +1,205 @@
+// Batch norm in training mode over z (rows, c), rows = N*H*W (NHWC flattened), Keras semantics:
+//   mean = sum(z)/rows, var = sum((z-mean)^2)/rows (biased), invStd = 1/sqrt(var + eps)
+//   y = relu?( (z - mean)*invStd*gamma + beta + residual )
+//   moving = moving*momentum + batch*(1 - momentum)    (mean, and the biased variance)
+// Backward with g = dy * (relu ? y > 0 : 1), xhat = (z - mean)*invStd:
+//   dBeta = sum g, dGamma = sum g*xhat, dz = gamma*invStd/rows * (rows*g - dBeta - xhat*dGamma)
+// Reductions are two-level and deterministic: fixed-size row chunks give fp32 partial sums
+// (shifted by z[0, ch] so that sum of squares does not cancel), a final kernel adds the chunks in
+// order in double precision.
+#include "common.cuh"
+
+namespace {
+
+// Block = 32 channel lanes x 8 row lanes; grid (ceil(c/32), chunks).
+template <typename T>
+__device__ void bn_stats_partial_impl(const T* __restrict__ z, float* __restrict__ partial, int rows, int c, int rowsPerChunk) {
+    __shared__ float s1[8][33], s2[8][33];
+    const int lane = threadIdx.x & 31, rl = threadIdx.x >> 5;
+    const int ch = blockIdx.x * 32 + lane;
+    const int r0 = blockIdx.y * rowsPerChunk, r1 = min(rows, r0 + rowsPerChunk);
+    float a = 0.f, b = 0.f;
+    if (ch < c) {
+        const float shift = to_f32(z[ch]);
+        for (int r = r0 + rl; r < r1; r += 8) {
+            const float v = to_f32(z[(size_t)r * c + ch]) - shift;
+            a += v;
+            b = fmaf(v, v, b);
+        }
+    }
+    s1[rl][lane] = a;
+    s2[rl][lane] = b;
+    __syncthreads();
+    if (rl == 0 && ch < c) {
+        float sa = 0.f, sb = 0.f;
+#pragma unroll
+        for (int i = 0; i < 8; i++) { sa += s1[i][lane]; sb += s2[i][lane]; }
+        partial[((size_t)blockIdx.y * 2 + 0) * c + ch] = sa;
+        partial[((size_t)blockIdx.y * 2 + 1) * c + ch] = sb;
+    }
+}
+
+// Thread per 8 elements of one row.
+template <typename T>
+__device__ void bn_apply_impl(const T* __restrict__ z, const float* __restrict__ mean, const float* __restrict__ invStd,
+                              const float* __restrict__ gamma, const float* __restrict__ beta, const T* __restrict__ residual,
+                              T* __restrict__ y, int rows, int c, int reluOut) {
+    const int groups = (c + 7) / 8;
+    const bool vec = (c & 7) == 0;
+    const size_t total = (size_t)rows * groups;
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < total; i += (size_t)gridDim.x * blockDim.x) {
+        const int c0 = (int)(i % groups) * 8, cnt = min(8, c - c0);
+        const size_t o = (i / groups) * c + c0;
+        float v[8], r[8];
+        load8_any(z + o, cnt, vec, v);
+        if (residual) load8_any(residual + o, cnt, vec, r);
+#pragma unroll
+        for (int j = 0; j < 8; j++) {
+            if (j < cnt) {
+                const int ch = c0 + j;
+                float t = (v[j] - mean[ch]) * invStd[ch] * gamma[ch] + beta[ch];
+                if (residual) t += r[j];
+                v[j] = reluOut ? relu(t) : t;
+            }
+        }
+        store8_any(y + o, cnt, vec, v);
+    }
+}
+
+template <typename T>
+__device__ void bn_backward_partial_impl(const T* __restrict__ z, const T* __restrict__ y, const T* __restrict__ dy,
+                                         const float* __restrict__ mean, const float* __restrict__ invStd,
+                                         float* __restrict__ partial, int rows, int c, int rowsPerChunk, int reluOut) {
+    __shared__ float s1[8][33], s2[8][33];
+    const int lane = threadIdx.x & 31, rl = threadIdx.x >> 5;
+    const int ch = blockIdx.x * 32 + lane;
+    const int r0 = blockIdx.y * rowsPerChunk, r1 = min(rows, r0 + rowsPerChunk);
+    float a = 0.f, b = 0.f;
+    if (ch < c) {
+        const float mu = mean[ch], is = invStd[ch];
+        for (int r = r0 + rl; r < r1; r += 8) {
+            const size_t o = (size_t)r * c + ch;
+            float g = to_f32(dy[o]);
+            if (reluOut && !(to_f32(y[o]) > 0.f)) g = 0.f;
+            a += g;
+            b = fmaf(g, (to_f32(z[o]) - mu) * is, b);
+        }
+    }
+    s1[rl][lane] = a;
+    s2[rl][lane] = b;
+    __syncthreads();
+    if (rl == 0 && ch < c) {
+        float sa = 0.f, sb = 0.f;
+#pragma unroll
+        for (int i = 0; i < 8; i++) { sa += s1[i][lane]; sb += s2[i][lane]; }
+        partial[((size_t)blockIdx.y * 2 + 0) * c + ch] = sa;
+        partial[((size_t)blockIdx.y * 2 + 1) * c + ch] = sb;
+    }
+}
+
+template <typename T>
+__device__ void bn_backward_apply_impl(const T* __restrict__ z, const T* __restrict__ y, const T* __restrict__ dy,
+                                       const float* __restrict__ gamma, const float* __restrict__ mean,
+                                       const float* __restrict__ invStd, const float* __restrict__ dGamma,
+                                       const float* __restrict__ dBeta, T* __restrict__ dz, T* __restrict__ dyMasked, int rows,
+                                       int c, int reluOut) {
+    const int groups = (c + 7) / 8;
+    const bool vec = (c & 7) == 0;
+    const size_t total = (size_t)rows * groups;
+    const float invRows = 1.f / (float)rows;
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < total; i += (size_t)gridDim.x * blockDim.x) {
+        const int c0 = (int)(i % groups) * 8, cnt = min(8, c - c0);
+        const size_t o = (i / groups) * c + c0;
+        float zv[8], yv[8], g[8], out[8];
+        load8_any(z + o, cnt, vec, zv);
+        load8_any(dy + o, cnt, vec, g);
+        if (reluOut) {
+            load8_any(y + o, cnt, vec, yv);
+#pragma unroll
+            for (int j = 0; j < 8; j++) if (!(yv[j] > 0.f)) g[j] = 0.f;
+        }
+#pragma unroll
+        for (int j = 0; j < 8; j++) {
+            out[j] = 0.f;
+            if (j < cnt) {
+                const int ch = c0 + j;
+                const float is = invStd[ch];
+                const float xhat = (zv[j] - mean[ch]) * is;
+                out[j] = gamma[ch] * is * (g[j] - (dBeta[ch] + xhat * dGamma[ch]) * invRows);
+            }
+        }
+        store8_any(dz + o, cnt, vec, out);
+        if (dyMasked) store8_any(dyMasked + o, cnt, vec, g);
+    }
+}
+
+}  // namespace
+
+// mean, invStd (c) from the partial sums (chunks, 2, c) of z - z[0, ch]; updates the moving stats.
+// shiftSource is z itself (its first row holds the shift). Thread per channel.
+template <typename T>
+__device__ void bn_stats_final_impl(const float* __restrict__ partial, const T* __restrict__ shiftSource, int chunks, int rows, int c,
+                                    float eps, float momentum, float* __restrict__ mean, float* __restrict__ invStd,
+                                    float* __restrict__ movingMean, float* __restrict__ movingVar) {
+    const int ch = blockIdx.x * blockDim.x + threadIdx.x;
+    if (ch >= c) return;
+    double s = 0.0, ss = 0.0;
+    for (int k = 0; k < chunks; k++) {
+        s += partial[((size_t)k * 2 + 0) * c + ch];
+        ss += partial[((size_t)k * 2 + 1) * c + ch];
+    }
+    const double m = s / rows;
+    const double var = fmax(ss / rows - m * m, 0.0);
+    const double mu = (double)to_f32(shiftSource[ch]) + m;
+    mean[ch] = (float)mu;
+    invStd[ch] = (float)(1.0 / sqrt(var + (double)eps));
+    movingMean[ch] = (float)(movingMean[ch] * (double)momentum + mu * (1.0 - momentum));
+    movingVar[ch] = (float)(movingVar[ch] * (double)momentum + var * (1.0 - momentum));
+}
+
+// dGamma, dBeta (c) = ordered sums of the backward partials (chunks, 2, c).
+extern "C" __global__ void __launch_bounds__(JX_THREADS) bn_backward_final(const float* __restrict__ partial, int chunks, int c,
+                                                       float* __restrict__ dGamma, float* __restrict__ dBeta) {
+    const int ch = blockIdx.x * blockDim.x + threadIdx.x;
+    if (ch >= c) return;
+    double s1 = 0.0, s2 = 0.0;
+    for (int k = 0; k < chunks; k++) {
+        s1 += partial[((size_t)k * 2 + 0) * c + ch];
+        s2 += partial[((size_t)k * 2 + 1) * c + ch];
+    }
+    dBeta[ch] = (float)s1;
+    dGamma[ch] = (float)s2;
+}
+
+// Arguments follow Backend.batchNormTrain / batchNormTrainBackward; partial is backend scratch.
+#define JX_BN_KERNELS(SUF, T)                                                                                             \
+    extern "C" __global__ void __launch_bounds__(JX_THREADS) bn_stats_partial_##SUF(const T* __restrict__ z, float* __restrict__ partial, \
+                                                                int rows, int c, int rowsPerChunk) {                       \
+        bn_stats_partial_impl<T>(z, partial, rows, c, rowsPerChunk);                                                      \
+    }                                                                                                                     \
+    extern "C" __global__ void __launch_bounds__(JX_THREADS) bn_stats_final_##SUF(                                                 \
+        const float* __restrict__ partial, const T* __restrict__ z, int chunks, int rows, int c, float eps, float momentum,  \
+        float* __restrict__ mean, float* __restrict__ invStd, float* __restrict__ movingMean, float* __restrict__ movingVar) { \
+        bn_stats_final_impl<T>(partial, z, chunks, rows, c, eps, momentum, mean, invStd, movingMean, movingVar);          \
+    }                                                                                                                     \
+    extern "C" __global__ void __launch_bounds__(JX_THREADS) bn_apply_##SUF(                                                       \
+        const T* __restrict__ z, const float* __restrict__ mean, const float* __restrict__ invStd,                         \
+        const float* __restrict__ gamma, const float* __restrict__ beta, const T* __restrict__ residual, T* __restrict__ y, \
+        int rows, int c, int relu) {                                                                                      \
+        bn_apply_impl<T>(z, mean, invStd, gamma, beta, residual, y, rows, c, relu);                                       \
+    }                                                                                                                     \
+    extern "C" __global__ void __launch_bounds__(JX_THREADS) bn_backward_partial_##SUF(                                            \
+        const T* __restrict__ z, const T* __restrict__ y, const T* __restrict__ dy, const float* __restrict__ mean,       \
+        const float* __restrict__ invStd, float* __restrict__ partial, int rows, int c, int rowsPerChunk, int relu) {      \
+        bn_backward_partial_impl<T>(z, y, dy, mean, invStd, partial, rows, c, rowsPerChunk, relu);                        \
+    }                                                                                                                     \
+    extern "C" __global__ void __launch_bounds__(JX_THREADS) bn_backward_apply_##SUF(                                              \
+        const T* __restrict__ z, const T* __restrict__ y, const T* __restrict__ dy, const float* __restrict__ gamma,      \
+        const float* __restrict__ mean, const float* __restrict__ invStd, const float* __restrict__ dGamma,                \
+        const float* __restrict__ dBeta, T* __restrict__ dz, T* __restrict__ dyMasked, int rows, int c, int relu) {        \
+        bn_backward_apply_impl<T>(z, y, dy, gamma, mean, invStd, dGamma, dBeta, dz, dyMasked, rows, c, relu);             \
+    }
+
+JX_BN_KERNELS(f32, float)
+JX_BN_KERNELS(bf16, __nv_bfloat16)
+JX_BN_KERNELS(f16, __half)

@@ -1,0 +1,94 @@
+package io.jxception.cli;
+
+import io.jxception.backend.Backend;
+import io.jxception.exec.InferenceSession;
+import io.jxception.image.ImageFiles;
+import io.jxception.image.ImageNetLabels;
+import io.jxception.image.Interpolation;
+import io.jxception.image.KerasPreprocessing;
+import io.jxception.image.RgbImage;
+import io.jxception.image.TopK;
+import io.jxception.model.XceptionConfig;
+import io.jxception.tensor.Tensor;
+import io.jxception.weights.XceptionWeights;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * {@code jxception classify}: images → top-k classes with probabilities, as Keras'
+ * {@code decode_predictions(model.predict(preprocess_input(load_img(f, target_size))))} prints them.
+ * Every image is decoded before the network runs, so a bad file fails the command before any output.
+ */
+@Command(name = "classify", mixinStandardHelpOptions = true,
+        description = "Print the top classes of each image (ImageNet labels when the weights have 1000 classes).")
+final class ClassifyCommand extends Subcommand {
+    @Mixin BackendOptions backendOptions;
+
+    @Option(names = "--weights", required = true, paramLabel = "FILE", description = "Keras .h5 or safetensors weights with the classifier.")
+    Path weightsFile;
+
+    @Parameters(arity = "1..*", paramLabel = "IMAGE", description = "JPEG or PNG files.")
+    List<Path> images;
+
+    @Option(names = "--size", defaultValue = "299", paramLabel = "S", description = "Network input height and width (default 299, Keras' size).")
+    int size;
+
+    @Option(names = "--interpolation", defaultValue = "nearest", paramLabel = "I", converter = InterpolationConverter.class,
+            description = "Resize filter: nearest (default, as Keras' load_img) or bilinear (Pillow's antialiased bilinear).")
+    Interpolation interpolation;
+
+    @Option(names = "--top", defaultValue = "5", paramLabel = "K", description = "Classes per image (default 5).")
+    int top;
+
+    @Option(names = "--batch", defaultValue = "8", paramLabel = "N", description = "Images per forward pass (default 8).")
+    int batch;
+
+    @Override
+    int execute() throws IOException {
+        if (top < 1) throw usage("--top must be at least 1, got " + top);
+        if (batch < 1) throw usage("--batch must be at least 1, got " + batch);
+        if (size < XceptionConfig.MIN_INPUT) throw usage("--size must be at least " + XceptionConfig.MIN_INPUT + ", got " + size);
+        List<RgbImage> decoded = new ArrayList<>();
+        for (Path p : images) decoded.add(ImageFiles.read(p).resize(size, size, interpolation));
+        XceptionWeights weights = WeightsArgument.load(weightsFile, size, size, false);
+        int classes = weights.graph().config().classes();
+        ImageNetLabels labels = classes == ImageNetLabels.CLASSES ? ImageNetLabels.load() : null;
+        PrintWriter out = out();
+        try (Backend backend = backendOptions.open();
+             InferenceSession session = new InferenceSession(backend, weights, Math.min(batch, decoded.size()))) {
+            for (int start = 0; start < decoded.size(); start += batch) {
+                List<RgbImage> chunk = decoded.subList(start, Math.min(start + batch, decoded.size()));
+                Tensor probabilities = session.run(KerasPreprocessing.batch(chunk)); // (n, classes)
+                for (int i = 0; i < chunk.size(); i++) {
+                    out.println(images.get(start + i));
+                    for (TopK.Entry e : TopK.of(probabilities.data(), i * classes, classes, top)) {
+                        String name = labels == null ? "class " + e.index()
+                                : labels.get(e.index()).wnid() + "  " + labels.get(e.index()).label();
+                        out.printf(Locale.ROOT, "  %.4f  %s%n", e.value(), name);
+                    }
+                }
+                out.flush();
+            }
+        }
+        return 0;
+    }
+
+    static final class InterpolationConverter implements picocli.CommandLine.ITypeConverter<Interpolation> {
+        @Override public Interpolation convert(String value) {
+            try {
+                return Interpolation.parse(value);
+            } catch (IllegalArgumentException e) {
+                throw new picocli.CommandLine.TypeConversionException(e.getMessage());
+            }
+        }
+    }
+}

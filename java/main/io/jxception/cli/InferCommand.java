@@ -1,0 +1,107 @@
+package io.jxception.cli;
+
+import io.jxception.backend.Backend;
+import io.jxception.exec.InferenceSession;
+import io.jxception.model.XceptionConfig;
+import io.jxception.tensor.Npy;
+import io.jxception.tensor.Shape;
+import io.jxception.tensor.Tensor;
+import io.jxception.weights.XceptionWeights;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Locale;
+
+/**
+ * {@code jxception infer}: a preprocessed float32 batch (N, H, W, 3) in a .npy file → softmax
+ * probabilities (N, classes), or pooled features (N, 2048·width) with {@code --features}, in a
+ * .npy file. The output is written once, atomically, after every batch succeeded.
+ */
+@Command(name = "infer", mixinStandardHelpOptions = true,
+        description = {"Run Xception on a preprocessed batch in a .npy file: float32 (N, H, W, 3) NHWC, values x/127.5 - 1, H and W at least 71.",
+                "Writes softmax probabilities (N, classes), or pooled features (N, 2048*width) with --features, as float32 .npy."})
+final class InferCommand extends Subcommand {
+    @Mixin BackendOptions backendOptions;
+
+    @Option(names = "--weights", required = true, paramLabel = "FILE", description = "Keras .h5 or safetensors weights.")
+    Path weightsFile;
+
+    @Option(names = "--input", required = true, paramLabel = "FILE", description = ".npy input, float32 (N, H, W, 3).")
+    Path inputFile;
+
+    @Option(names = "--output", required = true, paramLabel = "FILE", description = ".npy output; written only when everything succeeded.")
+    Path outputFile;
+
+    @Option(names = "--batch", defaultValue = "8", paramLabel = "N", description = "Images per forward pass (default 8).")
+    int batch;
+
+    @Option(names = "--features", description = "Output global-average-pooled features instead of probabilities.")
+    boolean features;
+
+    @Override
+    int execute() throws IOException {
+        if (batch < 1) throw usage("--batch must be at least 1, got " + batch);
+        checkOutputFolder(outputFile);
+        Tensor input = readInput(inputFile);
+        Shape s = input.shape();
+        XceptionWeights weights = WeightsArgument.load(weightsFile, s.dim(1), s.dim(2), features);
+        int n = s.dim(0);
+        Tensor output;
+        try (Backend backend = backendOptions.open();
+             InferenceSession session = new InferenceSession(backend, weights, Math.min(batch, n))) {
+            output = Tensor.zeros(session.outputShape(n));
+            int perImageIn = s.dim(1) * s.dim(2) * 3, perImageOut = output.size() / n;
+            Progress progress = new Progress(err(), n, n > batch);
+            long t0 = System.nanoTime();
+            try {
+                for (int start = 0; start < n; start += batch) {
+                    int count = Math.min(batch, n - start);
+                    float[] slice = Arrays.copyOfRange(input.data(), start * perImageIn, (start + count) * perImageIn);
+                    Tensor y = session.run(new Tensor(Shape.of(count, s.dim(1), s.dim(2), 3), slice));
+                    System.arraycopy(y.data(), 0, output.data(), start * perImageOut, y.size());
+                    progress.advance(count);
+                }
+            } finally {
+                progress.finish();
+            }
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            Npy.write(outputFile, output);
+            out().printf(Locale.ROOT, "wrote %s: %s %s from %d images on %s in %.2f s (%.2f img/s)%n", outputFile, output.shape(),
+                    features ? "pooled features" : "probabilities", n, backend.name(), seconds, n / seconds);
+        }
+        return 0;
+    }
+
+    /** Fails before any work when the output could not be written at the end. */
+    static void checkOutputFolder(Path output) throws IOException {
+        Path folder = output.toAbsolutePath().getParent();
+        if (folder == null || !Files.isDirectory(folder)) throw new IOException("output folder does not exist: " + folder);
+        if (Files.isDirectory(output)) throw new IOException("output " + output + " is a folder; give a .npy file name");
+        if (!Files.isWritable(folder)) throw new IOException("output folder is not writable: " + folder);
+    }
+
+    /** Reads and checks the input: float32/float64, (N, H, W, 3) with N ≥ 1, H, W ≥ 71, all finite. */
+    static Tensor readInput(Path file) throws IOException {
+        if (!Files.exists(file)) throw new IOException("input file not found: " + file);
+        Tensor t = Npy.read(file);
+        Shape s = t.shape();
+        if (s.rank() != 4 || s.dim(3) != 3) {
+            throw new IOException("input " + file + " has shape " + s + ": expected (N, H, W, 3), float32 NHWC RGB images preprocessed with x/127.5 - 1");
+        }
+        if (s.dim(0) < 1) throw new IOException("input " + file + " holds no images (shape " + s + ")");
+        if (s.dim(1) < XceptionConfig.MIN_INPUT || s.dim(2) < XceptionConfig.MIN_INPUT) {
+            throw new IOException("input " + file + " has images of " + s.dim(1) + "x" + s.dim(2) + ": Xception needs H and W of at least " + XceptionConfig.MIN_INPUT);
+        }
+        int bad = t.firstNonFinite();
+        if (bad >= 0) {
+            int c = bad % 3, x = bad / 3 % s.dim(2), y = bad / 3 / s.dim(2) % s.dim(1), n = bad / 3 / s.dim(2) / s.dim(1);
+            throw new IOException("input " + file + " holds " + t.data()[bad] + " at [" + n + ", " + y + ", " + x + ", " + c + "]: every value must be finite");
+        }
+        return t;
+    }
+}

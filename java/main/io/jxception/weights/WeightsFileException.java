@@ -1,0 +1,31 @@
+package io.jxception.weights;
+
+import java.io.IOException;
+import java.nio.file.Path;
+
+/**
+ * A weights file that cannot be used: missing, truncated, corrupt, of another architecture or
+ * configuration. The message starts with the file name and says what was wrong and what to do.
+ */
+public final class WeightsFileException extends IOException {
+    private final Path file;
+    private final String reason;
+
+    public WeightsFileException(Path file, String reason) {
+        super(file.getFileName() + ": " + reason);
+        this.file = file;
+        this.reason = reason;
+    }
+
+    public WeightsFileException(Path file, String reason, Throwable cause) {
+        super(file.getFileName() + ": " + reason, cause);
+        this.file = file;
+        this.reason = reason;
+    }
+
+    /** The message without the file name. */
+    public String reason() { return reason; }
+
+    /** The file the problem is about. */
+    public Path file() { return file; }
+}
