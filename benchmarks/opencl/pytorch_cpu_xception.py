@@ -5,7 +5,9 @@ The architecture is keras/src/applications/xception.py layer for layer (stem val
 convs as depthwise + pointwise without bias, BatchNormalization eps 1e-3, TensorFlow 'same' padding
 for the stride-2 max pools and 1x1 convs, pre-activation blocks, 1000-class softmax top), random
 weights, eval mode, no_grad, channels_last, torch.set_num_threads(2): PyTorch's best CPU path here
-(oneDNN). Prints and appends CSV rows: implementation,what,batch,millis,gflops,gbytes_per_s,images_per_s
+(oneDNN). Prints and appends CSV rows: implementation,what,batch,millis,gflops,gbytes_per_s,images_per_s,load_1min
+(the machine's 1-minute load average: PyTorch's OpenMP threads slow down badly when another job takes
+a core, so compare rows taken at similar load).
 
 Run with Debian's interpreter (python3-torch):
     /usr/bin/python3 benchmarks/opencl/pytorch_cpu_xception.py --batches 1,8 --csv benchmarks/results/x.csv
@@ -143,12 +145,13 @@ def main():
         ips = batch * 1e3 / med
         gflops = 2.0 * macs * batch / med / 1e6
         print(f"forward {args.size} batch {batch}: median {med:.1f} ms (min {min(ms):.1f}, max {max(ms):.1f}) = {ips:.2f} img/s, {gflops:.1f} GFLOP/s")
-        rows.append(f"pytorch-{torch.__version__}-cpu-{args.threads}threads,forward {args.size},{batch},{med:.3f},{gflops:.1f},0.0,{ips:.2f}")
+        load = open("/proc/loadavg").read().split()[0]
+        rows.append(f"pytorch-{torch.__version__}-cpu-{args.threads}threads,forward {args.size},{batch},{med:.3f},{gflops:.1f},0.0,{ips:.2f},{load}")
     if args.csv:
         exists = os.path.exists(args.csv)
         with open(args.csv, "a") as f:
             if not exists:
-                f.write("implementation,what,batch,millis,gflops,gbytes_per_s,images_per_s\n")
+                f.write("implementation,what,batch,millis,gflops,gbytes_per_s,images_per_s,load_1min\n")
             for r in rows:
                 f.write(r + "\n")
         print(f"appended {len(rows)} rows to {args.csv}")

@@ -6,6 +6,7 @@ import io.jxception.backend.Epilogue;
 import io.jxception.backend.HeadSpec;
 import io.jxception.backend.PoolSpec;
 import io.jxception.exec.InferenceSession;
+import io.jxception.exec.TrainingSession;
 import io.jxception.model.Node;
 import io.jxception.model.XceptionConfig;
 import io.jxception.model.XceptionGraph;
@@ -36,7 +37,7 @@ import java.util.Random;
  * benchmarks/opencl/run.sh OpenClBenchmark --batches 1,8 --csv benchmarks/results/x.csv
  * </pre>
  * Options: --size S (299), --batches 1,8, --reps R (5), --layers-batch B (8; 0 skips the per-kernel
- * table), --csv FILE, --device I (0).
+ * table), --train-batch B (0: no training step), --csv FILE, --device I (0).
  */
 public final class OpenClBenchmark {
     private OpenClBenchmark() {}
@@ -45,7 +46,7 @@ public final class OpenClBenchmark {
     record Row(String what, int batch, double millis, double gflops, double gbytes, double imagesPerSecond) {}
 
     public static void main(String[] args) throws IOException {
-        int size = 299, reps = 5, layersBatch = 8, device = 0;
+        int size = 299, reps = 5, layersBatch = 8, device = 0, trainBatch = 0;
         int[] batches = {1, 8};
         String csv = null;
         for (int i = 0; i < args.length; i++) {
@@ -56,6 +57,7 @@ public final class OpenClBenchmark {
                 case "--layers-batch" -> layersBatch = Integer.parseInt(args[++i]);
                 case "--csv" -> csv = args[++i];
                 case "--device" -> device = Integer.parseInt(args[++i]);
+                case "--train-batch" -> trainBatch = Integer.parseInt(args[++i]);
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
@@ -66,6 +68,7 @@ public final class OpenClBenchmark {
             System.out.println("device: " + cl.description());
             if (layersBatch > 0) rows.addAll(perKernel(cl, graph, layersBatch, reps));
             for (int batch : batches) rows.add(wholeForward(cl, weights, batch, reps));
+            if (trainBatch > 0) rows.add(trainingStep(cl, weights, trainBatch, Math.max(2, reps / 2)));
         }
         if (csv != null) writeCsv(Path.of(csv), rows);
     }
@@ -196,6 +199,33 @@ public final class OpenClBenchmark {
         return new HeadSpec(batch, in.h(), in.w(), h.channels(), h.pooling(), h.dense(), h.classes());
     }
 
+    /** One training step (forward in training mode, backward, SGD) through {@link TrainingSession}. */
+    static Row trainingStep(OpenClBackend cl, XceptionWeights weights, int batch, int reps) {
+        try (TrainingSession session = new TrainingSession(cl, weights, batch)) {
+            XceptionGraph g = weights.graph();
+            float[] data = new float[batch * g.input().h() * g.input().w() * 3];
+            Random rnd = new Random(5);
+            for (int i = 0; i < data.length; i++) data[i] = rnd.nextFloat() * 2 - 1;
+            Tensor input = new Tensor(Shape.of(batch, g.input().h(), g.input().w(), 3), data);
+            int[] labels = new int[batch];
+            for (int i = 0; i < batch; i++) labels[i] = rnd.nextInt(g.config().classes());
+            session.forwardBackward(input, labels); // builds the programs
+            session.sgdStep(0.01f, 0.9f, 1e-4f);
+            double[] ms = new double[reps];
+            for (int r = 0; r < reps; r++) {
+                long t = System.nanoTime();
+                session.forwardBackward(input, labels);
+                session.sgdStep(0.01f, 0.9f, 1e-4f);
+                cl.synchronize();
+                ms[r] = (System.nanoTime() - t) / 1e6;
+            }
+            Arrays.sort(ms);
+            double median = ms[reps / 2];
+            System.out.printf(Locale.ROOT, "%ntraining step batch %d: median %.0f ms = %.2f img/s%n", batch, median, batch * 1000 / median);
+            return new Row("training step " + g.config().inputHeight(), batch, median, 0, 0, batch * 1000 / median);
+        }
+    }
+
     /** Elapsed and CPU (all threads) milliseconds of one launch: the medians of {@code reps}. */
     record Timing(double millis, double cpuMillis) {}
 
@@ -234,9 +264,11 @@ public final class OpenClBenchmark {
         if (file.getParent() != null) Files.createDirectories(file.getParent());
         boolean exists = Files.exists(file);
         try (PrintWriter w = new PrintWriter(Files.newBufferedWriter(file, exists ? java.nio.file.StandardOpenOption.APPEND : java.nio.file.StandardOpenOption.CREATE))) {
-            if (!exists) w.println("implementation,what,batch,millis,gflops,gbytes_per_s,images_per_s");
+            if (!exists) w.println("implementation,what,batch,millis,gflops,gbytes_per_s,images_per_s,load_1min");
+            String load = Files.readString(Path.of("/proc/loadavg")).split(" ")[0];
             for (Row r : rows) {
-                w.printf(Locale.ROOT, "jxception-opencl-pocl,%s,%d,%.3f,%.1f,%.1f,%.2f%n", r.what(), r.batch(), r.millis(), r.gflops(), r.gbytes(), r.imagesPerSecond());
+                w.printf(Locale.ROOT, "jxception-opencl-pocl,%s,%d,%.3f,%.1f,%.1f,%.2f,%s%n", r.what(), r.batch(), r.millis(), r.gflops(), r.gbytes(),
+                        r.imagesPerSecond(), load);
             }
         }
         System.out.println("appended " + rows.size() + " rows to " + file);
