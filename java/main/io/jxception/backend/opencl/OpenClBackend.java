@@ -124,12 +124,16 @@ public final class OpenClBackend implements Backend {
                 columnVectors, pixels);
     }
 
-    /** Launches a kernel whose work-items own RM rows x one column vector, rows grouped for cache reuse. */
+    /**
+     * Launches a kernel whose work-items own RM rows x one column vector: row tiles along dimension 0
+     * (pocl runs a group's work-items dim 0 fastest, so up to 8 row tiles reuse each column of
+     * weights from cache), all column vectors of the output in the group where the device allows.
+     */
     private void launchRowTiled(ClLaunch launch, int columnVectors, int rows) {
         int rowTiles = ceilDiv(rows, RM);
-        int tnv = Tiles.columnVectorsPerGroup(columnVectors, 1, Math.min(256, ctx.device.maxWorkGroupSize()));
-        int tmr = (int) Math.max(1, Math.min(Math.min(rowTiles, 16), Math.min(256, ctx.device.maxWorkGroupSize()) / tnv));
-        launch.run(new long[]{(long) ceilDiv(columnVectors, tnv) * tnv, (long) ceilDiv(rowTiles, tmr) * tmr}, new long[]{tnv, tmr});
+        int tmr = Math.min(8, rowTiles);
+        int tnv = Tiles.columnVectorsPerGroup(columnVectors, tmr, Math.min(1024, ctx.device.maxWorkGroupSize()));
+        launch.run(new long[]{(long) ceilDiv(rowTiles, tmr) * tmr, (long) ceilDiv(columnVectors, tnv) * tnv}, new long[]{tmr, tnv});
     }
 
     @Override

@@ -69,6 +69,8 @@ public final class OpenClBenchmark {
             if (layersBatch > 0) rows.addAll(perKernel(cl, graph, layersBatch, reps));
             for (int batch : batches) rows.add(wholeForward(cl, weights, batch, reps));
             if (trainBatch > 0) rows.add(trainingStep(cl, weights, trainBatch, Math.max(2, reps / 2)));
+            String profile = LaunchProfile.report();
+            if (!profile.isEmpty()) System.out.println("\nper-kernel totals (-Djxception.opencl.profile=true):\n" + profile);
         }
         if (csv != null) writeCsv(Path.of(csv), rows);
     }
