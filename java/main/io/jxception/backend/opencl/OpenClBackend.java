@@ -359,7 +359,8 @@ public final class OpenClBackend implements Backend {
     }
 
     private void reduceSlices(ClBuffer partial, ClBuffer out, int slices, int len) {
-        ctx.launch(kernel("reduce_slices.cl", "reduce_slices", ""), "reduce_slices").arg(partial).arg(out).arg(slices).arg(len).run(new long[]{len}, null);
+        ctx.launch(kernel("reduce_slices.cl", "reduce_slices", ""), "reduce_slices").arg(partial).arg(out).arg(slices).arg(len)
+                .run(new long[]{ceilDiv(len, 16)}, null);
     }
 
     /** out (batches, cols, rows) = in (batches, rows, cols) transposed per batch. */
