@@ -34,7 +34,7 @@ final class ClContext implements AutoCloseable {
     final ClPrograms programs;
     private final Map<String, Long> kernels = new HashMap<>();
     private final List<Long> kernelOrder = new ArrayList<>();
-    private final Set<ClBuffer> buffers = Collections.newSetFromMap(new IdentityHashMap<>());
+    private final Set<ClBuffer> buffers = Collections.newSetFromMap(new IdentityHashMap<>()); // every live buffer of this backend (their shapes are the callers')
     private long allocatedBytes;
 
     ClContext(ClDevice device, OpenClBackend owner) {

@@ -30,11 +30,20 @@ import static io.jxception.backend.opencl.Tiles.vectorWidth;
 public final class OpenClBackend implements Backend {
     private final ClContext ctx;
     private final String name;
-    private final ClBuffer[] scratch = new ClBuffer[Scratch.values().length];
+    private final ClBuffer[] scratch = new ClBuffer[Scratch.values().length]; // by Scratch role, shapes there
     private boolean closed;
 
-    /** Scratch buffers of the backward ops, by role. */
-    private enum Scratch { DEPTHWISE_OUT, GRAD_DEPTHWISE, WEIGHTS_T, PARTIAL, PARTIAL2, POOLED, DLOGITS, GRAD_ROWS, STATS }
+    /** Scratch buffers of the head and the backward ops, by role, with the shapes they hold. */
+    private enum Scratch {
+        DEPTHWISE_OUT,  // (N, H, W, CIN)   d = DW(act(x)) of a separable conv, recomputed for its backward
+        GRAD_DEPTHWISE, // (N, H, W, CIN)   dd = dz pw^T
+        WEIGHTS_T,      // (COUT, CIN) or (3, 3, COUT, CIN): weights with the last two axes swapped
+        PARTIAL,        // (S, ...)         per-slice partial sums: (S, C) batch norm, (S, M, COUT) weight gradients, (S, 9, CIN) depthwise
+        PARTIAL2,       // (S, C)           second batch-norm backward partial (dgamma)
+        POOLED,         // (N, C)           global average pool of the head
+        DLOGITS,        // (N, CLASSES)     gradient of the mean loss w.r.t. the logits
+        GRAD_ROWS       // (N, OH, OW, CIN) dz w^T of a strided 1x1 conv, before the scatter
+    }
 
     OpenClBackend(ClDevice device) {
         this.ctx = new ClContext(device, this);
