@@ -18,7 +18,8 @@
 //
 // The depthwise step takes whole pixels; interior pixels (all 9 taps inside the image) run 9
 // unrolled taps at fixed offsets from the centre, border pixels a guarded loop (dev v5: 2x on the
-// 147x147 layers, where the depthwise share of the work is largest).
+// 147x147 layers, where the depthwise share of the work is largest). When COUT is a multiple of VW
+// the outputs are stored as aligned vectors (dev v6; store_tail in common.h).
 //
 // Compile-time: H, W, CIN, COUT, TM (multiple of RM), KC, RM, VW (output vector), VWI (depthwise
 // vector, VWI <= min chunk), PRE_RELU, HAS_BN, HAS_RES, POST_RELU.

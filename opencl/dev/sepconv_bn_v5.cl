@@ -1,6 +1,5 @@
 // sepconv_bn v5 — v4 with a branch-free depthwise step for interior pixels (all 9 taps inside the
 // image: unrolled loads at fixed offsets from the centre pixel); border pixels keep v4's guarded loop.
-// This is opencl/sepconv_bn.cl.
 
 // sepconv_bn — Keras SeparableConv2D (depthwise 3x3 'same' stride 1, then pointwise 1x1, no bias)
 // fused with its batch norm, residual add and ReLUs:

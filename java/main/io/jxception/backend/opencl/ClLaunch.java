@@ -75,9 +75,14 @@ final class ClLaunch {
                 }
                 g.put(d, Math.max(gs, 1));
             }
+            long start = LaunchProfile.ENABLED ? System.nanoTime() : 0;
             ClErrors.check(clEnqueueNDRangeKernel(queue, kernel, dims, null, g, l, null, null),
                     "clEnqueueNDRangeKernel(" + name + ", global " + java.util.Arrays.toString(global)
                             + (local == null ? "" : ", local " + java.util.Arrays.toString(local)) + ")");
+            if (LaunchProfile.ENABLED) {
+                ClErrors.check(clFinish(queue), "clFinish");
+                LaunchProfile.add(name, (System.nanoTime() - start) / 1e6);
+            }
         }
     }
 }

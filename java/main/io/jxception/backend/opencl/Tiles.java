@@ -13,8 +13,13 @@ final class Tiles {
     static final int RM = 8;
     /** Most pixels per sepconv_bn work-group (multiple of RM). */
     static final int SEPCONV_MAX_TM = 64;
-    /** Rows per slice of the per-channel reductions (batch norm, weight gradients). */
+    /** Rows per slice of the per-channel batch-norm reductions. */
     static final int REDUCE_SLICE = 256;
+    /**
+     * Pixels per slice of a weight gradient: the slice's rows of A and dz (128 x (cin + cout) floats,
+     * 745 KB at 728 + 728) stay in a core's L2 while all of the group's work-items walk them.
+     */
+    static final int WEIGHT_GRADIENT_SLICE = 128;
     /** Cap on the partial sums of one weight gradient (floats), which sets the slice length. */
     static final long MAX_PARTIAL_FLOATS = 16L << 20;
 
@@ -67,9 +72,9 @@ final class Tiles {
         return (int) Math.min(columnVectors, limit);
     }
 
-    /** Pixel slices of a weight-gradient reduction: about REDUCE_SLICE pixels each, partials capped. */
+    /** Pixel slices of a weight-gradient reduction: about WEIGHT_GRADIENT_SLICE pixels each, partials capped. */
     static int sliceLength(long pixels, long outputsPerSlice) {
-        long slices = Math.max(1, Math.min(ceilDiv(pixels, REDUCE_SLICE), MAX_PARTIAL_FLOATS / Math.max(1, outputsPerSlice)));
+        long slices = Math.max(1, Math.min(ceilDiv(pixels, WEIGHT_GRADIENT_SLICE), MAX_PARTIAL_FLOATS / Math.max(1, outputsPerSlice)));
         return ceilDiv(pixels, slices);
     }
 }

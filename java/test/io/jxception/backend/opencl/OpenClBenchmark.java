@@ -6,6 +6,7 @@ import io.jxception.backend.Epilogue;
 import io.jxception.backend.HeadSpec;
 import io.jxception.backend.PoolSpec;
 import io.jxception.exec.InferenceSession;
+import io.jxception.exec.TrainingSession;
 import io.jxception.model.Node;
 import io.jxception.model.XceptionConfig;
 import io.jxception.model.XceptionGraph;
@@ -29,13 +30,14 @@ import java.util.Random;
  * OpenCL benchmark: every kernel launch of the Keras Xception forward (299x299) timed alone with its
  * achieved GFLOP/s (FLOPs = 2 x MACs from the shapes) and GB/s (bytes = inputs + weights + outputs,
  * each once), then the whole forward through {@link InferenceSession} in images per second.
- * Warm-up first, then medians of repeated runs. Run (from the repository root):
+ * Warm-up first, then medians of repeated runs. GF/cpu-s divides by the process's CPU time instead of
+ * the elapsed time: on a machine shared with other jobs it shows what the kernel does per core-second.
+ * Run (from the repository root):
  * <pre>
- * mvn -o -q test-compile exec:java -Dexec.classpathScope=test \
- *     -Dexec.mainClass=io.jxception.backend.opencl.OpenClBenchmark -Dexec.args="--batches 1,8 --csv benchmarks/results/x.csv"
+ * benchmarks/opencl/run.sh OpenClBenchmark --batches 1,8 --csv benchmarks/results/x.csv
  * </pre>
  * Options: --size S (299), --batches 1,8, --reps R (5), --layers-batch B (8; 0 skips the per-kernel
- * table), --csv FILE, --device I (0).
+ * table), --train-batch B (0: no training step), --csv FILE, --device I (0).
  */
 public final class OpenClBenchmark {
     private OpenClBenchmark() {}
@@ -44,7 +46,7 @@ public final class OpenClBenchmark {
     record Row(String what, int batch, double millis, double gflops, double gbytes, double imagesPerSecond) {}
 
     public static void main(String[] args) throws IOException {
-        int size = 299, reps = 5, layersBatch = 8, device = 0;
+        int size = 299, reps = 5, layersBatch = 8, device = 0, trainBatch = 0;
         int[] batches = {1, 8};
         String csv = null;
         for (int i = 0; i < args.length; i++) {
@@ -55,6 +57,7 @@ public final class OpenClBenchmark {
                 case "--layers-batch" -> layersBatch = Integer.parseInt(args[++i]);
                 case "--csv" -> csv = args[++i];
                 case "--device" -> device = Integer.parseInt(args[++i]);
+                case "--train-batch" -> trainBatch = Integer.parseInt(args[++i]);
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
@@ -65,6 +68,12 @@ public final class OpenClBenchmark {
             System.out.println("device: " + cl.description());
             if (layersBatch > 0) rows.addAll(perKernel(cl, graph, layersBatch, reps));
             for (int batch : batches) rows.add(wholeForward(cl, weights, batch, reps));
+            if (trainBatch > 0) {
+                LaunchProfile.report(); // the profile below covers the timed training steps only
+                rows.add(trainingStep(cl, weights, trainBatch, Math.max(2, reps / 2)));
+                String profile = LaunchProfile.report();
+                if (!profile.isEmpty()) System.out.println("\nper-kernel totals of the timed steps (-Djxception.opencl.profile=true):\n" + profile);
+            }
         }
         if (csv != null) writeCsv(Path.of(csv), rows);
     }
@@ -74,8 +83,8 @@ public final class OpenClBenchmark {
         List<Row> out = new ArrayList<>();
         Random rnd = new Random(1);
         Map<String, double[]> byKind = new LinkedHashMap<>(); // kind -> {millis, flops, bytes}
-        System.out.printf(Locale.ROOT, "%n%-22s %-28s %9s %9s %8s%n", "layer (batch " + batch + ")", "shape", "ms", "GFLOP/s", "GB/s");
-        double totalMs = 0;
+        System.out.printf(Locale.ROOT, "%n%-22s %-28s %9s %9s %8s %9s%n", "layer (batch " + batch + ")", "shape", "ms", "GFLOP/s", "GB/s", "GF/cpu-s");
+        double totalMs = 0, totalCpuMs = 0;
         for (Node node : graph.nodes()) {
             List<Buffer> owned = new ArrayList<>();
             try {
@@ -122,25 +131,31 @@ public final class OpenClBenchmark {
                     shape = s.h() + "x" + s.w() + "x" + s.channels() + "->" + s.classes();
                     kind = "gap_dense_softmax";
                 }
-                double ms = medianMillis(cl, launch, reps);
+                Timing t = time(cl, launch, reps);
+                double ms = t.millis();
                 totalMs += ms;
-                System.out.printf(Locale.ROOT, "%-22s %-28s %9.3f %9.1f %8.1f%n", node.name(), shape, ms, flops / ms / 1e6, bytes / ms / 1e6);
+                totalCpuMs += t.cpuMillis();
+                System.out.printf(Locale.ROOT, "%-22s %-28s %9.3f %9.1f %8.1f %9.1f%n", node.name(), shape, ms, flops / ms / 1e6, bytes / ms / 1e6,
+                        flops / t.cpuMillis() / 1e6);
                 out.add(new Row("kernel " + node.name() + " " + shape, batch, ms, flops / ms / 1e6, bytes / ms / 1e6, 0));
-                double[] acc = byKind.computeIfAbsent(kind, x -> new double[3]);
+                double[] acc = byKind.computeIfAbsent(kind, x -> new double[4]);
                 acc[0] += ms;
                 acc[1] += flops;
                 acc[2] += bytes;
+                acc[3] += t.cpuMillis();
             } finally {
                 for (Buffer b : owned) b.close();
             }
         }
-        System.out.printf(Locale.ROOT, "%n%-22s %9s %6s %9s %8s%n", "kernel (sum of layers)", "ms", "share", "GFLOP/s", "GB/s");
+        System.out.printf(Locale.ROOT, "%n%-22s %9s %6s %9s %8s %9s %7s%n", "kernel (sum of layers)", "ms", "share", "GFLOP/s", "GB/s", "GF/cpu-s", "cpu ms");
         for (Map.Entry<String, double[]> e : byKind.entrySet()) {
             double[] a = e.getValue();
-            System.out.printf(Locale.ROOT, "%-22s %9.2f %5.1f%% %9.1f %8.1f%n", e.getKey(), a[0], 100 * a[0] / totalMs, a[1] / a[0] / 1e6, a[2] / a[0] / 1e6);
+            System.out.printf(Locale.ROOT, "%-22s %9.2f %5.1f%% %9.1f %8.1f %9.1f %7.1f%n", e.getKey(), a[0], 100 * a[0] / totalMs, a[1] / a[0] / 1e6,
+                    a[2] / a[0] / 1e6, a[1] / a[3] / 1e6, a[3]);
             out.add(new Row("kind " + e.getKey(), batch, a[0], a[1] / a[0] / 1e6, a[2] / a[0] / 1e6, 0));
         }
-        System.out.printf(Locale.ROOT, "%-22s %9.2f   -> %.2f img/s if launched back to back%n", "all layers", totalMs, batch * 1000 / totalMs);
+        System.out.printf(Locale.ROOT, "%-22s %9.2f   -> %.2f img/s if launched back to back (%.1f cpu ms: %.2f img/s on 2 free cores)%n",
+                "all layers", totalMs, batch * 1000 / totalMs, totalCpuMs, batch * 1000 / (totalCpuMs / 2));
         return out;
     }
 
@@ -189,18 +204,53 @@ public final class OpenClBenchmark {
         return new HeadSpec(batch, in.h(), in.w(), h.channels(), h.pooling(), h.dense(), h.classes());
     }
 
-    static double medianMillis(OpenClBackend cl, Runnable launch, int reps) {
+    /** One training step (forward in training mode, backward, SGD) through {@link TrainingSession}. */
+    static Row trainingStep(OpenClBackend cl, XceptionWeights weights, int batch, int reps) {
+        try (TrainingSession session = new TrainingSession(cl, weights, batch)) {
+            XceptionGraph g = weights.graph();
+            float[] data = new float[batch * g.input().h() * g.input().w() * 3];
+            Random rnd = new Random(5);
+            for (int i = 0; i < data.length; i++) data[i] = rnd.nextFloat() * 2 - 1;
+            Tensor input = new Tensor(Shape.of(batch, g.input().h(), g.input().w(), 3), data);
+            int[] labels = new int[batch];
+            for (int i = 0; i < batch; i++) labels[i] = rnd.nextInt(g.config().classes());
+            session.forwardBackward(input, labels); // builds the programs
+            session.sgdStep(0.01f, 0.9f, 1e-4f);
+            cl.synchronize();
+            LaunchProfile.report(); // drop the warm-up step (first launches include pocl's compiles)
+            double[] ms = new double[reps];
+            for (int r = 0; r < reps; r++) {
+                long t = System.nanoTime();
+                session.forwardBackward(input, labels);
+                session.sgdStep(0.01f, 0.9f, 1e-4f);
+                cl.synchronize();
+                ms[r] = (System.nanoTime() - t) / 1e6;
+            }
+            Arrays.sort(ms);
+            double median = ms[reps / 2];
+            System.out.printf(Locale.ROOT, "%ntraining step batch %d: median %.0f ms = %.2f img/s%n", batch, median, batch * 1000 / median);
+            return new Row("training step " + g.config().inputHeight(), batch, median, 0, 0, batch * 1000 / median);
+        }
+    }
+
+    /** Elapsed and CPU (all threads) milliseconds of one launch: the medians of {@code reps}. */
+    record Timing(double millis, double cpuMillis) {}
+
+    static Timing time(OpenClBackend cl, Runnable launch, int reps) {
         launch.run(); // build + warm
         cl.synchronize();
-        double[] ms = new double[reps];
+        double[] ms = new double[reps], cpu = new double[reps];
         for (int r = 0; r < reps; r++) {
+            long c = ProcessCpu.nanos();
             long t = System.nanoTime();
             launch.run();
             cl.synchronize();
             ms[r] = (System.nanoTime() - t) / 1e6;
+            cpu[r] = (ProcessCpu.nanos() - c) / 1e6;
         }
         Arrays.sort(ms);
-        return ms[reps / 2];
+        Arrays.sort(cpu);
+        return new Timing(ms[reps / 2], cpu[reps / 2]);
     }
 
     private static Buffer random(OpenClBackend cl, long n, Random rnd, List<Buffer> owned) {
@@ -221,9 +271,11 @@ public final class OpenClBenchmark {
         if (file.getParent() != null) Files.createDirectories(file.getParent());
         boolean exists = Files.exists(file);
         try (PrintWriter w = new PrintWriter(Files.newBufferedWriter(file, exists ? java.nio.file.StandardOpenOption.APPEND : java.nio.file.StandardOpenOption.CREATE))) {
-            if (!exists) w.println("implementation,what,batch,millis,gflops,gbytes_per_s,images_per_s");
+            if (!exists) w.println("implementation,what,batch,millis,gflops,gbytes_per_s,images_per_s,load_1min");
+            String load = Files.readString(Path.of("/proc/loadavg")).split(" ")[0];
             for (Row r : rows) {
-                w.printf(Locale.ROOT, "jxception-opencl-pocl,%s,%d,%.3f,%.1f,%.1f,%.2f%n", r.what(), r.batch(), r.millis(), r.gflops(), r.gbytes(), r.imagesPerSecond());
+                w.printf(Locale.ROOT, "jxception-opencl-pocl,%s,%d,%.3f,%.1f,%.1f,%.2f,%s%n", r.what(), r.batch(), r.millis(), r.gflops(), r.gbytes(),
+                        r.imagesPerSecond(), load);
             }
         }
         System.out.println("appended " + rows.size() + " rows to " + file);

@@ -23,7 +23,7 @@ import java.util.Random;
  * shows what a kernel does per core-second regardless of how many cores it got (x2 = both cores).
  * Run from the repository root:
  * <pre>
- * benchmarks/opencl/run.sh SepconvVariants [--reps 7] [--variants 1,2,3,4] [--shapes 19,19] [--define NAME=VALUE]
+ * benchmarks/opencl/run.sh SepconvVariants [--reps 7] [--variants 1,2,3,4] [--shapes 19,19] [--shape n,h,w,cin,cout] [--define NAME=VALUE]
  * </pre>
  */
 public final class SepconvVariants {
@@ -41,6 +41,7 @@ public final class SepconvVariants {
     /** Extra -D options for every variant (experiments), and a substring filter on the shape label. */
     private static String extraOptions = "";
     private static String shapeFilter = null;
+    private static int[] customShape = null;
 
     public static void main(String[] args) throws IOException {
         int reps = 7;
@@ -49,6 +50,7 @@ public final class SepconvVariants {
             switch (args[i]) {
                 case "--define" -> extraOptions += " -D" + args[++i];
                 case "--shapes" -> shapeFilter = args[++i];
+                case "--shape" -> customShape = Arrays.stream(args[++i].split(",")).mapToInt(Integer::parseInt).toArray();
                 case "--reps" -> reps = Integer.parseInt(args[++i]);
                 case "--variants" -> variants = Arrays.stream(args[++i].split(",")).mapToInt(Integer::parseInt).toArray();
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
@@ -58,7 +60,8 @@ public final class SepconvVariants {
              CpuBackend cpu = new CpuBackend(2)) {
             System.out.println("device: " + cl.description());
             System.out.printf(Locale.ROOT, "%-26s %-8s %10s %10s %9s %8s %10s %9s%n", "shape (n,h,w,cin->cout)", "variant", "min ms", "median ms", "GFLOP/s", "GB/s", "rel err", "GF/cpu-s");
-            for (int[] s : SHAPES) if (shapeFilter == null || String.format(Locale.ROOT, "%d,%d,%d,%d->%d", s[0], s[1], s[2], s[3], s[4]).contains(shapeFilter)) run(cl, cpu, new ConvSpec(ConvKind.SEPARABLE3X3_SAME, s[0], s[1], s[2], s[3], s[4], 1, true), variants, reps);
+            int[][] shapes = customShape == null ? SHAPES : new int[][]{customShape};
+            for (int[] s : shapes) if (shapeFilter == null || String.format(Locale.ROOT, "%d,%d,%d,%d->%d", s[0], s[1], s[2], s[3], s[4]).contains(shapeFilter)) run(cl, cpu, new ConvSpec(ConvKind.SEPARABLE3X3_SAME, s[0], s[1], s[2], s[3], s[4], 1, true), variants, reps);
         }
     }
 
@@ -107,7 +110,7 @@ public final class SepconvVariants {
                     local = new long[]{t.rowGroups(), t.tnv()};
                 }
             }
-            long kernel = ctx.programs.kernelFromSource("dev/sepconv_bn_v" + v + ".cl", () -> common + "\n" + source, "sepconv_bn", o + extraOptions);
+            long kernel = ctx.kernelFromSource("dev/sepconv_bn_v" + v + ".cl", () -> common + "\n" + source, "sepconv_bn", o + extraOptions);
             long[] g = global, l = local;
             Runnable launch = () -> ctx.launch(kernel, "sepconv_bn v" + v).arg((ClBuffer) xb).arg((ClBuffer) dwb).arg((ClBuffer) pwb)
                     .arg((ClBuffer) sb).arg((ClBuffer) hb).arg((ClBuffer) rb).arg((ClBuffer) yb).arg(pixels).run(g, l);
