@@ -75,7 +75,6 @@ public final class Plots {
                 .xAxisTitle("arithmetic intensity (FLOP / minimum byte)").yAxisTitle("achieved GFLOP/s").build();
         chart.getStyler().setXAxisLogarithmic(true).setYAxisLogarithmic(true).setLegendPosition(Styler.LegendPosition.InsideSE)
                 .setChartBackgroundColor(Color.WHITE).setMarkerSize(9);
-        labelEveryLogTick(chart);
         List<LayerResult> points = rows.stream().filter(r -> r.cost().flops() > 0).toList();
         double xMin = points.stream().mapToDouble(r -> r.cost().intensity()).min().orElse(1) / 2;
         double xMax = points.stream().mapToDouble(r -> r.cost().intensity()).max().orElse(100) * 2;
@@ -88,6 +87,7 @@ public final class Plots {
                 new double[]{xMin, ridge, xMax}, new double[]{bandwidth * xMin, peak, peak});
         ceiling.setMarker(SeriesMarkers.NONE).setLineColor(Color.BLACK).setLineStyle(SeriesLines.SOLID);
         chart.getStyler().setYAxisMin(yMin).setYAxisMax(peak * 2).setXAxisMin(xMin).setXAxisMax(xMax);
+        labelLogTicks(chart, xMin, xMax, yMin, peak * 2);
         List<Integer> batches = points.stream().map(LayerResult::batch).distinct().sorted().toList();
         for (int bi = 0; bi < batches.size(); bi++) {
             for (Stage s : Stage.values()) {
@@ -129,7 +129,6 @@ public final class Plots {
                 .xAxisTitle("batch size").yAxisTitle("images / s").build();
         chart.getStyler().setXAxisLogarithmic(true).setYAxisLogarithmic(true).setLegendPosition(Styler.LegendPosition.OutsideS)
                 .setChartBackgroundColor(Color.WHITE).setMarkerSize(8);
-        labelEveryLogTick(chart);
         Map<String, Map<Integer, Double>> lines = new LinkedHashMap<>();
         for (ThroughputResult t : report.throughput()) {
             lines.computeIfAbsent("jxception " + t.backend() + " " + BenchSuite.label(t.precision()), k -> new LinkedHashMap<>())
@@ -151,21 +150,21 @@ public final class Plots {
                 chart.addAnnotation(new AnnotationText(String.format(Locale.ROOT, v >= 100 ? "%.0f" : v >= 10 ? "%.1f" : "%.2f", v), batch, v * 1.08, false));
             }
         }
-        // a single batch size needs a range around it for the log axis
-        chart.getStyler().setXAxisMin(allBatches.first() / 1.5).setXAxisMax(allBatches.last() * 1.5);
+        // ranges with room for the value labels (and around a single batch size)
+        double yMin = lines.values().stream().flatMap(m -> m.values().stream()).mapToDouble(Double::doubleValue).min().orElse(1) / 1.3;
+        double yMax = lines.values().stream().flatMap(m -> m.values().stream()).mapToDouble(Double::doubleValue).max().orElse(1) * 1.3;
+        chart.getStyler().setXAxisMin(allBatches.first() / 1.5).setXAxisMax(allBatches.last() * 1.5).setYAxisMin(yMin).setYAxisMax(yMax);
+        labelLogTicks(chart, allBatches.first() / 1.5, allBatches.last() * 1.5, yMin, yMax);
         return chart;
     }
 
-    /** Log axes labelled at 1, 2, ... 9 × 10^k, not only at decades: the ranges here span one or two decades. */
-    private static void labelEveryLogTick(XYChart chart) {
-        chart.getStyler().setXAxisLogarithmicDecadeOnly(false).setYAxisLogarithmicDecadeOnly(false);
-        chart.getStyler().setxAxisTickLabelsFormattingFunction(Plots::tick).setyAxisTickLabelsFormattingFunction(Plots::tick);
-    }
-
-    static String tick(Double v) {
-        double mantissa = v / Math.pow(10, Math.floor(Math.log10(v) + 1e-9));
-        if (Math.round(mantissa) > 5 && Math.round(mantissa) != 8) return " "; // 6, 7, 9: unlabelled (XChart needs a non-empty label)
-        return v >= 1 ? String.format(Locale.ROOT, "%,.0f", v) : String.format(Locale.ROOT, "%.2g", v);
+    /**
+     * A log axis spanning under two decades is labelled at 1, 2, ... 9 × 10^k, a wider one at
+     * decades only (the labels would overlap). No custom label formatter: XChart would switch to
+     * linear ticks.
+     */
+    private static void labelLogTicks(XYChart chart, double xMin, double xMax, double yMin, double yMax) {
+        chart.getStyler().setXAxisLogarithmicDecadeOnly(xMax / xMin >= 100).setYAxisLogarithmicDecadeOnly(yMax / yMin >= 100);
     }
 
     private static Path save(org.knowm.xchart.internal.chartpart.Chart<?, ?> chart, Path file) throws IOException {
