@@ -125,7 +125,7 @@ public final class Plots {
 
     static XYChart throughput(BenchReport report) {
         XYChart chart = new XYChartBuilder().width(1000).height(650)
-                .title("Forward throughput, " + report.options().size() + "x" + report.options().size() + ", " + report.machine().cpuModel())
+                .title("Forward throughput, " + report.options().size() + "x" + report.options().size() + ", " + report.deviceName())
                 .xAxisTitle("batch size").yAxisTitle("images / s").build();
         chart.getStyler().setXAxisLogarithmic(true).setYAxisLogarithmic(true).setLegendPosition(Styler.LegendPosition.OutsideS)
                 .setChartBackgroundColor(Color.WHITE).setMarkerSize(8);
