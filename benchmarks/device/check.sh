@@ -8,6 +8,9 @@
 #   5. PyTorch + cuDNN peer (Keras Xception in torch and timm legacy_xception), same card, same call
 # Writes at most 8 files to $OUT and prints a short table last.
 set -uo pipefail
+# STEPS picks steps (default: all): dev, tests, bench, peer, suite. PEER_ARGS and BENCH_ARGS override the defaults.
+STEPS="${STEPS:-dev,tests,bench,peer,suite}"
+want() { [[ ",$STEPS," == *",$1,"* ]]; }
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
 OUT="${OUT:-/tmp/jxception-out}"
@@ -44,7 +47,7 @@ echo "java: ${JAVA:-none} $($JAVA -version 2>&1 | head -1)" | tee -a "$OUT/env.t
 CP="target/classes:target/test-classes$(printf ':%s' .device/deps/*.jar)"
 
 # ---- 2. cuda/dev variants (dev.log)
-{
+if want dev; then {
     for v in 1 2 3; do
         src="cuda/dev/sepconv_bn_v$v.cu" bin=".device/bin/sepconv_bn_v$v" rc=127
         if [[ -x "$bin" ]]; then
@@ -65,11 +68,11 @@ CP="target/classes:target/test-classes$(printf ':%s' .device/deps/*.jar)"
         echo "## sepconv_bn_v$v exit $rc"
     done
 } > "$OUT/dev.log" 2>&1
-grep -E "^(INFO|CHECK|RESULT|SKIP)|exit [1-9]|rebuilding" "$OUT/dev.log"
+grep -E "^(INFO|CHECK|RESULT|SKIP)|exit [1-9]|rebuilding" "$OUT/dev.log"; fi
 echo "# step 2 done at $(elapsed) s"
 
 # ---- 3. gpu-tagged tests (gpu-tests.log)
-if [[ -n "$JAVA" ]]; then
+if [[ -n "$JAVA" ]] && want tests; then
     timeout 150 "$JAVA" -Xmx24g -jar .device/junit-console.jar execute --disable-banner --disable-ansi-colors --details=tree \
         --class-path "$CP" --select-package io.jxception.backend.cuda --include-tag gpu > "$OUT/gpu-tests.log" 2>&1
     echo "gpu tests: exit $? (124 = timed out)" >> "$OUT/gpu-tests.log"
@@ -78,18 +81,30 @@ fi
 echo "# step 3 done at $(elapsed) s"
 
 # ---- 4. Java end-to-end benchmark (cuda-bench.csv, cuda-bench.log)
-if [[ -n "$JAVA" ]]; then
+if [[ -n "$JAVA" ]] && want bench; then
     timeout 100 "$JAVA" -Xmx24g -cp "$CP" io.jxception.backend.cuda.CudaXceptionBenchmark --csv "$OUT/cuda-bench.csv" \
-        --precisions FP32,TF32,BF16 --batches 1,32,256 --reps 20 --layers BF16:256 --seconds 80 > "$OUT/cuda-bench.log" 2>&1
+        ${BENCH_ARGS:---precisions FP32,TF32,BF16 --batches 1,32,256 --reps 20 --layers BF16:256 --seconds 80} > "$OUT/cuda-bench.log" 2>&1
     echo "benchmark: exit $? (124 = timed out)" >> "$OUT/cuda-bench.log"
 fi
 echo "# step 4 done at $(elapsed) s"
 
 # ---- 5. PyTorch peer (pytorch.csv, pytorch.log)
-PYTHONUNBUFFERED=1 timeout 100 python3 benchmarks/device/pytorch_xception.py --csv "$OUT/pytorch.csv" --batches 1,32,256 --reps 20 --seconds 75 \
+if want peer; then
+PYTHONUNBUFFERED=1 timeout 170 python3 benchmarks/device/pytorch_xception.py --csv "$OUT/pytorch.csv" ${PEER_ARGS:---batches 1,32,256 --reps 20 --seconds 75} \
     > "$OUT/pytorch.log" 2>&1
 echo "pytorch: exit $? (124 = timed out)" >> "$OUT/pytorch.log"
+fi
 echo "# step 5 done at $(elapsed) s"
+
+# ---- 6. the comparison suite (issue 5): per-launch roofline with CUDA events, PyTorch peers in the same run
+if [[ -n "$JAVA" ]] && want suite; then
+    timeout 240 "$JAVA" -Xmx24g -Djava.awt.headless=true -cp "$CP" io.jxception.cli.Main bench --backend cuda \
+        ${SUITE_ARGS:---precision fp32,tf32,bf16 --batch 1,32,256 --size 299 --per-layer --iterations 20 --warmup 3} \
+        --peers --python python3 --peer-script benchmarks/peers/pytorch_xception.py \
+        --peaks-file "$OUT/peaks.json" --json "$OUT/suite.json" --csv "$OUT/suite-layers.csv" > "$OUT/suite.log" 2>&1
+    echo "suite: exit $? (124 = timed out)" >> "$OUT/suite.log"
+fi
+echo "# step 6 done at $(elapsed) s"
 
 # ---- short table, last
 {
@@ -105,6 +120,8 @@ echo "# step 5 done at $(elapsed) s"
     echo "-- PyTorch peer"
     grep -E "^# " "$OUT/pytorch.log" | head -3
     sed -n '/^PyTorch peer/,$p' "$OUT/pytorch.log" | tail -n +2
-    grep -E "Error|exit [1-9]" "$OUT/pytorch.log" | head -5
+    grep -E "Error|exit [1-9]" "$OUT/pytorch.log" 2>/dev/null | head -5
+    echo "-- comparison suite"
+    grep -vE "^ *[0-9]+ (block|conv2d|predictions)" "$OUT/suite.log" 2>/dev/null | tail -40
 } >> "$summary"
 cat "$summary"

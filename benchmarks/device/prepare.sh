@@ -17,13 +17,15 @@ echo "== mvn package (kernels + classes + test classes)"
 mvn -o -q -DskipTests package
 test -f target/classes/io/jxception/cuda/kernels.properties || { echo "prepare.sh: kernels were not built" >&2; exit 1; }
 
-# The device path (backend, cpu reference, exec, model, tensor, weights' XceptionWeights) imports no
-# third-party package but JCuda; the natives jar keeps only libJCudaDriver (the others need CUDA 12
+# The device path (backend, cpu reference, exec, model, tensor, weights' XceptionWeights, bench) imports
+# no third-party package but JCuda and picocli; the natives jar keeps only libJCudaDriver (the others need CUDA 12
 # libraries that the GPU machine does not have, and are 25 MB).
 echo "== jars for the device"
 rm -rf .device/deps && mkdir -p .device/deps .device/bin
 m2="$HOME/.m2/repository/org/jcuda"
 cp "$m2/jcuda/12.6.0/jcuda-12.6.0.jar" .device/deps/
+# picocli: the comparison suite runs through the CLI (jxception bench)
+cp "$HOME/.m2/repository/info/picocli/picocli/4.7.7/picocli-4.7.7.jar" .device/deps/
 tmp="$(mktemp -d)"
 (cd "$tmp" && unzip -q "$m2/jcuda-natives/12.6.0/jcuda-natives-12.6.0-linux-x86_64.jar" 'lib/libJCudaDriver-*' 'META-INF/MANIFEST.MF' \
     && "$jdk/bin/jar" --create --file "$OLDPWD/.device/deps/jcuda-natives-driver-12.6.0-linux-x86_64.jar" --manifest META-INF/MANIFEST.MF lib)

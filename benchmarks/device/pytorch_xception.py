@@ -14,6 +14,7 @@ copy bandwidth and a bf16 8192^3 matrix product.
 Usage: pytorch_xception.py --csv out.csv [--batches 1,32,256] [--reps 20] [--seconds 80]
 """
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -22,58 +23,13 @@ import torch
 import torch.nn as nn
 
 
-class SepConv(nn.Module):
-    """SeparableConv2D (depthwise 3x3 same, pointwise 1x1, no bias) + BatchNorm, with optional ReLUs."""
-
-    def __init__(self, cin, cout, pre_relu, post_relu=False):
-        super().__init__()
-        self.pre = nn.ReLU() if pre_relu else nn.Identity()
-        self.dw = nn.Conv2d(cin, cin, 3, padding=1, groups=cin, bias=False)
-        self.pw = nn.Conv2d(cin, cout, 1, bias=False)
-        self.bn = nn.BatchNorm2d(cout, eps=1e-3, momentum=0.01)
-        self.post = nn.ReLU() if post_relu else nn.Identity()
-
-    def forward(self, x):
-        return self.post(self.bn(self.pw(self.dw(self.pre(x)))))
+# The network itself is the suite's peer (benchmarks/peers/pytorch_xception.py): one PyTorch Keras-Xception.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "peers"))
+from pytorch_xception import Xception  # noqa: E402
 
 
-class DownBlock(nn.Module):
-    """Blocks 2, 3, 4, 13: two separable convs, max pool 3x3/2, plus a strided 1x1 conv residual."""
-
-    def __init__(self, cin, c1, c2, pre_relu1):
-        super().__init__()
-        self.sep1 = SepConv(cin, c1, pre_relu1)
-        self.sep2 = SepConv(c1, c2, True)
-        self.pool = nn.MaxPool2d(3, 2, padding=1)
-        self.res = nn.Sequential(nn.Conv2d(cin, c2, 1, stride=2, bias=False), nn.BatchNorm2d(c2, eps=1e-3, momentum=0.01))
-
-    def forward(self, x):
-        return self.pool(self.sep2(self.sep1(x))) + self.res(x)
-
-
-class MiddleBlock(nn.Module):
-    def __init__(self, c=728):
-        super().__init__()
-        self.seps = nn.Sequential(SepConv(c, c, True), SepConv(c, c, True), SepConv(c, c, True))
-
-    def forward(self, x):
-        return self.seps(x) + x
-
-
-class KerasXception(nn.Module):
-    def __init__(self, classes=1000):
-        super().__init__()
-        self.stem = nn.Sequential(
-            nn.Conv2d(3, 32, 3, stride=2, bias=False), nn.BatchNorm2d(32, eps=1e-3), nn.ReLU(),
-            nn.Conv2d(32, 64, 3, bias=False), nn.BatchNorm2d(64, eps=1e-3), nn.ReLU())
-        self.entry = nn.Sequential(DownBlock(64, 128, 128, False), DownBlock(128, 256, 256, True), DownBlock(256, 728, 728, True))
-        self.middle = nn.Sequential(*[MiddleBlock() for _ in range(8)])
-        self.exit = nn.Sequential(DownBlock(728, 728, 1024, True), SepConv(1024, 1536, False, True), SepConv(1536, 2048, False, True))
-        self.fc = nn.Linear(2048, classes)
-
-    def forward(self, x):
-        x = self.exit(self.middle(self.entry(self.stem(x))))
-        return torch.softmax(self.fc(x.mean((2, 3))), dim=1)
+def KerasXception():
+    return Xception(299)
 
 
 def params(model):
@@ -115,6 +71,8 @@ def main():
     ap.add_argument("--batches", default="1,32,256")
     ap.add_argument("--reps", type=int, default=20)
     ap.add_argument("--seconds", type=float, default=80)
+    ap.add_argument("--modes", default="fp32,tf32,bf16-amp", help="comma list of fp32, tf32, bf16-amp")
+    ap.add_argument("--models", default="keras,timm", help="comma list of keras, timm")
     args = ap.parse_args()
     deadline = time.time() + args.seconds
     torch.backends.cudnn.benchmark = True
@@ -125,17 +83,19 @@ def main():
     rows = [("ceiling", dev, "", "", "copy_bandwidth", "", "", f"{copy_gbs:.1f}", "", "device-to-device copy, read+write"),
             ("ceiling", dev, "bf16", "", "matmul_8192", "", "", "", f"{bf16_tflops:.1f}", "torch bf16 matmul")]
     summary = []
-    models = [("keras-xception", lambda: KerasXception())]
-    try:
-        import timm
-        models.append(("timm-legacy_xception", lambda: timm.create_model("legacy_xception", pretrained=False)))
-    except Exception as e:  # timm missing: report and go on
-        print(f"# timm unavailable: {e}")
+    wanted = set(args.models.split(","))
+    models = [("keras-xception", lambda: KerasXception())] if "keras" in wanted else []
+    if "timm" in wanted:
+        try:
+            import timm
+            models.append(("timm-legacy_xception", lambda: timm.create_model("legacy_xception", pretrained=False)))
+        except Exception as e:  # timm missing: report and go on
+            print(f"# timm unavailable: {e}")
     gflop_per_image = 2 * 8.36  # Keras Xception: 8.36 GMACs per 299x299 image
     for name, make in models:
         model = make().cuda().eval().to(memory_format=torch.channels_last)
         print(f"# {name}: {params(model):,} parameters")
-        for mode in ("fp32", "tf32", "bf16-amp"):
+        for mode in args.modes.split(","):
             if name.startswith("timm") and mode == "tf32":
                 continue
             torch.backends.cuda.matmul.allow_tf32 = mode == "tf32"

@@ -1,109 +1,239 @@
 package io.jxception.cli;
 
-import io.jxception.backend.Backend;
-import io.jxception.exec.InferenceSession;
+import io.jxception.backend.Precision;
+import io.jxception.bench.BenchOptions;
+import io.jxception.bench.BenchReport;
+import io.jxception.bench.BenchSuite;
+import io.jxception.bench.Csv;
+import io.jxception.bench.JsonReport;
+import io.jxception.bench.LayerResult;
+import io.jxception.bench.PeakCache;
+import io.jxception.bench.Peaks;
+import io.jxception.bench.PeerResult;
+import io.jxception.bench.Plots;
+import io.jxception.bench.ProgressBar;
+import io.jxception.bench.ReportFiles;
+import io.jxception.bench.ThroughputResult;
 import io.jxception.model.XceptionConfig;
-import io.jxception.model.XceptionGraph;
-import io.jxception.tensor.Tensor;
-import io.jxception.weights.XceptionWeights;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.PrintWriter;
-import java.util.Arrays;
+import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
-import java.util.SplittableRandom;
 
 /**
- * {@code jxception bench}: forward throughput of the full-width ImageNet Xception (1000 classes) at
- * the given input size, with random weights and random input, so it needs no downloads. Warm-up
- * runs are discarded; each timed run is one {@link InferenceSession#run} including the upload of
- * the input and the download of the probabilities; the median, min and max over runs are reported.
+ * {@code jxception bench}: the kernel comparison suite ({@link BenchSuite}) from the command line.
+ * Forward throughput of the full-width ImageNet Xception with random weights and inputs (no
+ * downloads) for every backend × precision × batch, each fused launch against the device's
+ * measured floor with {@code --per-layer}, PyTorch beside it where it is installed, and the
+ * results as tables on stdout and CSV / JSON / PNG / markdown files.
  */
-@Command(name = "bench", mixinStandardHelpOptions = true,
-        description = "Measure forward throughput in images/s with random weights and input (no downloads needed).")
+@Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Measure forward throughput (img/s) and, with --per-layer, every fused kernel launch against the device's",
+                "measured roofline, beside PyTorch where it is installed. Random weights and input: no downloads needed.",
+                "Example: jxception bench --backend cpu,opencl --batch 1,8 --per-layer --report benchmarks/results",
+                "Render a saved run: jxception bench --from-json suite.json --report benchmarks/results"})
 final class BenchCommand extends Subcommand {
-    @Mixin BackendOptions backendOptions;
+    @Option(names = "--backend", split = ",", defaultValue = "auto", paramLabel = "B", converter = BackendOptions.NameConverter.class,
+            description = "Backends to compare, comma separated: auto (default), cpu, opencl[:i], cuda[:i].")
+    List<String> backends;
 
-    @Option(names = "--batch", defaultValue = "1", paramLabel = "N", description = "Images per forward pass (default 1).")
-    int batch;
+    @Option(names = "--precision", split = ",", defaultValue = "fp32", paramLabel = "P", converter = BackendOptions.PrecisionConverter.class,
+            description = "Precisions, comma separated: fp32 (default), tf32, bf16, fp16 (where the backend has them).")
+    List<Precision> precisions;
+
+    @Option(names = "--batch", split = ",", defaultValue = "1", paramLabel = "N", description = "Batch sizes, comma separated (default 1), e.g. 1,8,32,256.")
+    List<Integer> batches;
 
     @Option(names = "--size", defaultValue = "299", paramLabel = "S", description = "Input height and width, at least 71 (default 299).")
     int size;
 
-    @Option(names = "--warmup", paramLabel = "K", description = "Untimed runs first (default 1 on cpu, 5 elsewhere).")
+    @Option(names = {"--iterations", "--runs"}, paramLabel = "K", description = "Timed repetitions; the median is reported (default 10; 3 when only cpu runs).")
+    Integer iterations;
+
+    @Option(names = "--warmup", paramLabel = "W", description = "Untimed forward passes first (default 2; 1 when only cpu runs).")
     Integer warmup;
 
-    @Option(names = "--runs", paramLabel = "R", description = "Timed runs (default 3 on cpu, 20 elsewhere).")
-    Integer runs;
+    @Option(names = "--per-layer", description = "Also time every fused launch alone and print it against its floor.")
+    boolean perLayer;
+
+    @Option(names = "--csv", paramLabel = "FILE", description = "Write one row per fused launch (counts; times with --per-layer).")
+    Path csv;
+
+    @Option(names = "--json", paramLabel = "FILE", description = "Write the whole report as JSON.")
+    Path json;
+
+    @Option(names = "--plot", paramLabel = "DIR", description = "Write PNG charts: roofline and per-launch times (with --per-layer), img/s against batch.")
+    Path plotDir;
+
+    @Option(names = "--report", paramLabel = "DIR", description = "Write everything, named by device and date: CSVs, JSON, plots, SUMMARY-<device>-<date>.md.")
+    Path reportDir;
+
+    @Option(names = "--remeasure", description = "Measure the devices' peak FLOP/s and bandwidth again instead of using the cache.")
+    boolean remeasure;
+
+    @Option(names = "--peaks-file", paramLabel = "FILE", description = "Peaks cache (default ~/.cache/jxception/peaks.json).")
+    Path peaksFile;
+
+    @Option(names = "--peers", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Run PyTorch beside us where python3 has torch (default on; --no-peers skips it).")
+    boolean peers;
+
+    @Option(names = "--python", paramLabel = "EXE", description = "Python for the peers (default: python3, then /usr/bin/python3).")
+    String python;
+
+    @Option(names = "--peer-script", defaultValue = "benchmarks/peers/pytorch_xception.py", paramLabel = "FILE",
+            description = "The PyTorch peer script (default benchmarks/peers/pytorch_xception.py, from the repository root).")
+    Path peerScript;
+
+    @Option(names = "--peer-threads", paramLabel = "T", description = "Threads of PyTorch CPU (default: every core, as our CPU backends use).")
+    Integer peerThreads;
+
+    @Option(names = "--compile", description = "Also time torch.compile on CUDA.")
+    boolean compile;
+
+    @Option(names = "--dry-run", description = "Count FLOPs and bytes of every launch (for --csv / --json); run nothing.")
+    boolean dryRun;
 
     @Option(names = "--seed", defaultValue = "1", description = "Seed of the random weights and input (default 1).")
     long seed;
 
+    @Option(names = "--from-json", paramLabel = "FILE",
+            description = "Measure nothing: read a report written by --json and print it / write its --report, --plot, --csv files.")
+    Path fromJson;
+
+    /** Options that only say what to measure: meaningless beside --from-json. */
+    private static final List<String> MEASURING = List.of("--backend", "--precision", "--batch", "--size", "--iterations", "--warmup",
+            "--per-layer", "--remeasure", "--peaks-file", "--peers", "--python", "--peer-script", "--peer-threads", "--compile",
+            "--dry-run", "--seed");
+
+    /**
+     * Opens and closes one backend before anything is measured: a device index that does not exist
+     * is a usage error, an unavailable kind a runtime error with the probe's reason.
+     */
+    private void checkBackend(String name) {
+        try (io.jxception.backend.Backend b = io.jxception.backend.Backends.open(name, io.jxception.backend.Precision.FP32)) {
+            b.synchronize();
+        } catch (IllegalArgumentException e) {
+            throw usage(e.getMessage());
+        }
+    }
+
     @Override
-    int execute() {
-        if (batch < 1) throw usage("--batch must be at least 1, got " + batch);
+    int execute() throws Exception {
+        if (fromJson != null) {
+            var parsed = spec.commandLine().getParseResult();
+            List<String> given = MEASURING.stream().filter(parsed::hasMatchedOption).toList();
+            if (!given.isEmpty()) throw usage("--from-json renders a saved report and measures nothing: drop " + String.join(", ", given));
+            if (!java.nio.file.Files.isRegularFile(fromJson)) throw new java.io.FileNotFoundException("--from-json: no such file: " + fromJson);
+            BenchReport report = JsonReport.read(fromJson);
+            writeAll(report);
+            return 0;
+        }
         if (size < XceptionConfig.MIN_INPUT) throw usage("--size must be at least " + XceptionConfig.MIN_INPUT + " (Xception's minimum input), got " + size);
+        for (int b : batches) if (b < 1) throw usage("--batch must be at least 1, got " + b);
         if (warmup != null && warmup < 0) throw usage("--warmup must be at least 0, got " + warmup);
-        if (runs != null && runs < 1) throw usage("--runs must be at least 1, got " + runs);
-        XceptionConfig config = XceptionConfig.imagenet().withInputSize(size, size);
-        XceptionGraph graph = XceptionGraph.build(config);
-        PrintWriter out = out();
-        try (Backend backend = backendOptions.open()) {
-            boolean cpu = backend.name().startsWith("cpu");
-            int warmupRuns = warmup != null ? warmup : cpu ? 1 : 5;
-            int timedRuns = runs != null ? runs : cpu ? 3 : 20;
-            out.printf("backend  %s: %s%n", backend.name(), backend.description());
-            out.printf(Locale.ROOT, "model    Xception %dx%dx3, %d classes, %,d parameters (random weights, seed %d)%n",
-                    size, size, config.classes(), graph.parameterCount(), seed);
-            out.printf("input    batch %d, uniform random in [-1, 1)%n", batch);
-            out.flush();
-            XceptionWeights weights = XceptionWeights.random(graph, seed);
-            Tensor input = randomInput(batch, size, seed);
-            try (InferenceSession session = new InferenceSession(backend, weights, batch)) {
-                long warmStart = System.nanoTime();
-                for (int i = 0; i < warmupRuns; i++) session.run(input);
-                out.printf(Locale.ROOT, "warm-up  %d run%s, %.3f s%n", warmupRuns, warmupRuns == 1 ? "" : "s", (System.nanoTime() - warmStart) / 1e9);
-                double[] seconds = new double[timedRuns];
-                for (int i = 0; i < timedRuns; i++) {
-                    long t0 = System.nanoTime();
-                    session.run(input);
-                    seconds[i] = (System.nanoTime() - t0) / 1e9;
-                }
-                out.println("runs     " + timedRuns + " x batch " + batch + ", seconds per run: " + formatAll(seconds));
-                Arrays.sort(seconds);
-                double median = median(seconds);
-                out.printf(Locale.ROOT, "result   %s img/s median (min %s, max %s img/s), %.3f ms per batch%n",
-                        rate(batch / median), rate(batch / seconds[seconds.length - 1]), rate(batch / seconds[0]), median * 1e3);
+        if (iterations != null && iterations < 1) throw usage("--iterations must be at least 1, got " + iterations);
+        if (peerThreads != null && peerThreads < 1) throw usage("--peer-threads must be at least 1, got " + peerThreads);
+        if (!dryRun) for (String name : backends) checkBackend(name);
+        boolean onlyCpu = backends.stream().allMatch(b -> b.equals("cpu"));
+        BenchOptions options = new BenchOptions(backends, precisions, batches, size,
+                iterations != null ? iterations : onlyCpu ? 3 : 10, warmup != null ? warmup : onlyCpu ? 1 : 2,
+                perLayer, remeasure, peaksFile != null ? peaksFile : PeakCache.defaultFile(),
+                new BenchOptions.PeerOptions(peers && !dryRun, python, peerScript,
+                        peerThreads != null ? peerThreads : Runtime.getRuntime().availableProcessors(), compile), seed);
+        String command = "jxception " + String.join(" ", spec.commandLine().getParseResult().originalArgs());
+        BenchReport report;
+        if (dryRun) {
+            report = new BenchSuite(options, io.jxception.bench.Progress.NONE).countOnly(command);
+        } else {
+            try (ProgressBar bar = new ProgressBar(err())) {
+                report = new BenchSuite(options, bar).run(command);
             }
+        }
+        writeAll(report);
+        if (!dryRun && report.throughput().isEmpty()) {
+            throw new IllegalStateException("nothing was measured: " + String.join("; ", report.notes()));
         }
         return 0;
     }
 
-    /** Uniform in [-1, 1): the range of preprocessed images, and never all zeros. */
-    static Tensor randomInput(int n, int size, long seed) {
-        SplittableRandom rnd = new SplittableRandom(seed ^ 0x5DEECE66DL);
-        Tensor t = Tensor.zeros(io.jxception.tensor.Shape.of(n, size, size, 3));
-        float[] d = t.data();
-        for (int i = 0; i < d.length; i++) d[i] = (float) (rnd.nextDouble() * 2 - 1);
-        return t;
+    /** The tables on stdout and every file asked for. */
+    private void writeAll(BenchReport report) throws java.io.IOException {
+        PrintWriter out = out();
+        print(out, report);
+        if (csv != null) Csv.writeLayers(csv, report.layers());
+        if (json != null) JsonReport.write(json, report);
+        if (plotDir != null) Plots.write(report, plotDir).forEach(p -> out.println("wrote    " + p));
+        if (reportDir != null) ReportFiles.write(report, reportDir).forEach(p -> out.println("wrote    " + p));
+        if (csv != null) out.println("wrote    " + csv);
+        if (json != null) out.println("wrote    " + json);
+        out.flush();
     }
 
-    private static double median(double[] sorted) {
-        int m = sorted.length / 2;
-        return sorted.length % 2 == 1 ? sorted[m] : (sorted[m - 1] + sorted[m]) / 2;
+    private void print(PrintWriter out, BenchReport r) {
+        out.printf(Locale.ROOT, "model    Xception %dx%dx3, 1000 classes, random weights%s%n", r.options().size(), r.options().size(),
+                fromJson != null ? " (report read from " + fromJson + ")" : " (seed " + seed + ")");
+        if (!dryRun) {
+            out.printf(Locale.ROOT, "machine  %s; load average %.2f before, %.2f after%n", r.machine(), r.loadBefore(), r.loadAfter());
+        }
+        for (Peaks p : r.peaks()) {
+            out.printf(Locale.ROOT, "peaks    %s: %.1f GFLOP/s, %.1f GB/s (measured %s)%n", p.device(),
+                    p.flopsPerSecond() / 1e9, p.bytesPerSecond() / 1e9, p.measuredAt());
+        }
+        if (!r.throughput().isEmpty()) {
+            out.printf("%-10s %-9s %6s %10s %10s %11s %9s %11s %9s %11s%n", "backend", "precision", "batch", "img/s", "best img/s", "ms/batch",
+                    "GFLOP/s", "floor img/s", "of floor", "vs PyTorch");
+            for (ThroughputResult t : r.throughput()) {
+                var peer = io.jxception.bench.SummaryReport.matchingPeer(r, t);
+                out.printf(Locale.ROOT, "%-10s %-9s %6d %10s %10s %11.2f %9.1f %11s %9s %11s%n", t.backend(), label(t.precision()), t.batch(),
+                        rate(t.imagesPerSecond()), rate(t.bestImagesPerSecond()), t.forward().median() * 1e3, t.gflops(), rate(t.floorImagesPerSecond()),
+                        percent(t.imagesPerSecond() / t.floorImagesPerSecond()),
+                        peer.map(p -> String.format(Locale.ROOT, "%.2fx", t.imagesPerSecond() / p.imagesPerSecond())).orElse("-"));
+            }
+        }
+        for (PeerResult p : r.peers()) {
+            out.printf(Locale.ROOT, "peer     %s %s batch %d on %s: %s img/s (best %s), %.2f ms/batch%n", p.peer(), p.precision(), p.batch(),
+                    p.device(), rate(p.imagesPerSecond()), rate(p.bestImagesPerSecond()), p.forward().median() * 1e3);
+        }
+        boolean timed = r.layers().stream().anyMatch(LayerResult::isTimed);
+        if (timed || dryRun) printLayers(out, r.layers(), timed);
+        for (String n : r.notes()) out.println("note     " + n);
+    }
+
+    private static void printLayers(PrintWriter out, List<LayerResult> rows, boolean timed) {
+        String config = "";
+        for (LayerResult l : rows) {
+            String c = l.backend() + " " + label(l.precision()) + " batch " + l.batch();
+            if (!c.equals(config)) {
+                config = c;
+                out.println();
+                out.println("per launch: " + c);
+                out.printf("%3s %-18s %-17s %-6s %12s %12s %10s %9s %8s %9s %8s %-7s%n", "#", "launch", "kernel", "stage", "MFLOP", "KB min",
+                        "ms", "GFLOP/s", "GB/s", "floor ms", "of floor", "bound");
+            }
+            out.printf(Locale.ROOT, "%3d %-18s %-17s %-6s %12.1f %12.1f %10s %9s %8s %9s %8s %-7s%n", l.index(), l.node(), l.kernel().kernelName(),
+                    l.stage().label(), l.cost().flops() / 1e6, l.cost().bytes() / 1e3,
+                    timed ? String.format(Locale.ROOT, "%.3f", l.time().median() * 1e3) : "-",
+                    timed ? String.format(Locale.ROOT, "%.1f", l.gflops()) : "-", timed ? String.format(Locale.ROOT, "%.1f", l.gbps()) : "-",
+                    l.peaks() == null ? "-" : String.format(Locale.ROOT, "%.3f", l.floorSeconds() * 1e3),
+                    timed ? percent(l.floorFraction()) : "-", l.peaks() == null ? "-" : l.cost().bound(l.peaks()));
+        }
+        out.println();
+    }
+
+    private static String label(Precision p) { return p.name().toLowerCase(Locale.ROOT); }
+
+    private static String percent(double fraction) {
+        return Double.isFinite(fraction) ? String.format(Locale.ROOT, "%.1f%%", fraction * 100) : "-";
     }
 
     /** At least three significant digits, never an exponent: 0.0812, 8.12, 8123.4. */
     static String rate(double imagesPerSecond) {
+        if (!Double.isFinite(imagesPerSecond)) return "-";
         if (imagesPerSecond >= 100) return String.format(Locale.ROOT, "%.1f", imagesPerSecond);
         return new java.math.BigDecimal(imagesPerSecond).round(new java.math.MathContext(3)).toPlainString();
-    }
-
-    private static String formatAll(double[] seconds) {
-        StringBuilder sb = new StringBuilder();
-        for (double s : seconds) sb.append(sb.length() == 0 ? "" : " ").append(String.format(Locale.ROOT, "%.4f", s));
-        return sb.toString();
     }
 }

@@ -90,6 +90,17 @@ public final class InferenceSession implements AutoCloseable {
      * {@link #outputShape}). Rejects wrong shapes and non-finite inputs; a non-finite output is an error.
      */
     public Tensor run(Tensor input) {
+        int n = upload(input);
+        enqueueForward(n, null);
+        return output(n);
+    }
+
+    /**
+     * Checks input (n, H, W, 3) NHWC like {@link #run} and copies it to the device for the next
+     * {@link #enqueueForward}; returns n. Each forward needs its own upload: the input's slot is
+     * reused by later values once the stem has read it.
+     */
+    public int upload(Tensor input) {
         if (closed) throw new IllegalStateException("session is closed");
         Shape s = input.shape();
         Value in = graph.input();
@@ -100,23 +111,17 @@ public final class InferenceSession implements AutoCloseable {
         if (n < 1 || n > maxBatch) throw new IllegalArgumentException("batch of " + n + " images; this session takes 1 to " + maxBatch);
         int bad = input.firstNonFinite();
         if (bad >= 0) throw new IllegalArgumentException("input holds a non-finite value (" + input.data()[bad] + ") at flat index " + bad);
-
         backend.upload(input.data(), 0, slots[plan.slotOf(in.id())], 0, input.size());
-        List<Node> nodes = graph.nodes();
-        for (int i = 0; i < nodes.size(); i++) {
-            Node node = nodes.get(i);
-            Buffer x = value(node.input());
-            Buffer y = value(node.output());
-            if (node instanceof Node.Conv c) {
-                Buffer residual = c.residual() >= 0 ? value(c.residual()) : null;
-                backend.conv(NodeSpecs.conv(graph, c, n), x, w1[i], w2[i],
-                        new Epilogue(scale[i], shift[i], residual, c.postRelu()), y);
-            } else if (node instanceof Node.MaxPoolAdd p) {
-                backend.maxPoolAdd(NodeSpecs.pool(graph, p, n), x, value(p.residual()), y);
-            } else if (node instanceof Node.Head h) {
-                backend.head(NodeSpecs.head(graph, h, n), x, headKernel, headBias, y);
-            }
-        }
+        return n;
+    }
+
+    /**
+     * Downloads the output of the last forward over {@code n} images (waiting for it); a non-finite
+     * value is an error. {@link #run} ends with it; benchmarks call it after {@link #enqueueForward}.
+     */
+    public Tensor output(int n) {
+        if (closed) throw new IllegalStateException("session is closed");
+        if (n < 1 || n > maxBatch) throw new IllegalArgumentException("batch of " + n + " images; this session takes 1 to " + maxBatch);
         Shape outShape = outputShape(n);
         float[] out = new float[outShape.size()];
         backend.download(value(graph.output().id()), 0, out, 0, out.length);
@@ -127,6 +132,49 @@ public final class InferenceSession implements AutoCloseable {
                     + ") on backend " + backend.name() + "; inputs and weights were finite, so the backend is faulty or overflowed");
         }
         return result;
+    }
+
+    /**
+     * Enqueues the fused launches of one forward pass over the {@code n} images of the last
+     * {@link #upload}: no transfers, no checks, and it may return before the device finishes
+     * ({@link Backend#synchronize} waits). Benchmarks time this. A non-null {@code observer} is
+     * handed each launch in graph order and runs it itself (or skips it: the launches after a
+     * skipped one then read stale values).
+     */
+    public void enqueueForward(int n, LaunchObserver observer) {
+        if (closed) throw new IllegalStateException("session is closed");
+        if (n < 1 || n > maxBatch) throw new IllegalArgumentException("batch of " + n + " images; this session takes 1 to " + maxBatch);
+        List<Node> nodes = graph.nodes();
+        for (int i = 0; i < nodes.size(); i++) {
+            Runnable launch = launch(i, n);
+            if (observer == null) launch.run();
+            else observer.launch(i, nodes.get(i), launch);
+        }
+    }
+
+    /**
+     * Node {@code index}'s fused launch over this session's buffers for {@code n} images. Its inputs
+     * hold the right values only while the forward is at that node: later launches may reuse their
+     * slots. To run one launch on its own, run the forward up to it first (an observer that skips
+     * the launches after it).
+     */
+    public Runnable launch(int index, int n) {
+        Node node = graph.nodes().get(index);
+        Buffer x = value(node.input());
+        Buffer y = value(node.output());
+        if (node instanceof Node.Conv c) {
+            Buffer residual = c.residual() >= 0 ? value(c.residual()) : null;
+            Epilogue epilogue = new Epilogue(scale[index], shift[index], residual, c.postRelu());
+            var spec = NodeSpecs.conv(graph, c, n);
+            return () -> backend.conv(spec, x, w1[index], w2[index], epilogue, y);
+        } else if (node instanceof Node.MaxPoolAdd p) {
+            var spec = NodeSpecs.pool(graph, p, n);
+            Buffer residual = value(p.residual());
+            return () -> backend.maxPoolAdd(spec, x, residual, y);
+        } else {
+            var spec = NodeSpecs.head(graph, (Node.Head) node, n);
+            return () -> backend.head(spec, x, headKernel, headBias, y);
+        }
     }
 
     private Buffer value(int id) { return slots[plan.slotOf(id)]; }

@@ -8,27 +8,27 @@ import io.jxception.model.Node;
 import io.jxception.model.Value;
 import io.jxception.model.XceptionGraph;
 
-/** Turns graph nodes plus a batch size into the launch geometry records the backends take. */
-final class NodeSpecs {
+/** Turns graph nodes plus a batch size into the launch geometry records the backends take (the executors and the benchmarks' cost model share it). */
+public final class NodeSpecs {
     private NodeSpecs() {}
 
-    static ConvSpec conv(XceptionGraph g, Node.Conv c, int batch) {
+    public static ConvSpec conv(XceptionGraph g, Node.Conv c, int batch) {
         Value x = g.values().get(c.input());
         return new ConvSpec(c.kind(), batch, x.h(), x.w(), c.cin(), c.cout(), c.stride(), c.preRelu());
     }
 
-    static BatchNormSpec batchNorm(XceptionGraph g, Node.Conv c, int batch) {
+    public static BatchNormSpec batchNorm(XceptionGraph g, Node.Conv c, int batch) {
         Value y = g.values().get(c.output());
         return new BatchNormSpec((long) batch * y.h() * y.w(), c.cout(), BatchNormSpec.KERAS_EPSILON,
                 BatchNormSpec.KERAS_MOMENTUM, c.postRelu(), c.residual() >= 0);
     }
 
-    static PoolSpec pool(XceptionGraph g, Node.MaxPoolAdd p, int batch) {
+    public static PoolSpec pool(XceptionGraph g, Node.MaxPoolAdd p, int batch) {
         Value x = g.values().get(p.input());
         return new PoolSpec(batch, x.h(), x.w(), x.c());
     }
 
-    static HeadSpec head(XceptionGraph g, Node.Head h, int batch) {
+    public static HeadSpec head(XceptionGraph g, Node.Head h, int batch) {
         Value x = g.values().get(h.input());
         return new HeadSpec(batch, x.h(), x.w(), h.channels(), h.pooling(), h.dense(), h.classes());
     }

@@ -1,6 +1,7 @@
 package io.jxception.backend.cuda;
 
 import io.jxception.backend.Backend;
+import io.jxception.backend.DeviceEvents;
 import io.jxception.backend.BatchNormSpec;
 import io.jxception.backend.Buffer;
 import io.jxception.backend.ConvSpec;
@@ -64,7 +65,7 @@ import java.util.Set;
  *
  * <p>Not thread-safe: use one backend from one thread at a time (each entry makes the context current).
  */
-public final class CudaBackend implements Backend {
+public final class CudaBackend implements Backend, DeviceEvents {
     /**
      * @param arenaBytes   one device allocation that every buffer is carved from (0: cuMemAlloc per buffer)
      * @param stagingBytes size of each of the two page-locked host buffers for copies
@@ -409,6 +410,15 @@ public final class CudaBackend implements Backend {
             JCudaDriver.cuEventDestroy(stop);
         }
     }
+
+    @Override public double elapsedSeconds(Runnable enqueue) {
+        try (Timer t = startTimer()) {
+            enqueue.run();
+            return t.elapsedMillis() / 1e3;
+        }
+    }
+
+    @Override public String eventKind() { return "CUDA events"; }
 
     /** Starts a CUDA-event timer on this backend's stream. */
     public Timer startTimer() {

@@ -20,17 +20,14 @@ import java.util.Properties;
  * The "cuda" backend kind: NVIDIA GPUs of compute capability 8.0 or newer through the driver API
  * (JCuda, needs only libcuda.so.1). {@link #probe()} never throws; it explains what is missing:
  * kernels not compiled, no driver library, no device, a driver older than the kernels' toolkit.
- * CUDA_VISIBLE_DEVICES is honoured by the driver; {@link #localDeviceIndex} maps a launcher's local
- * rank to a device for one-process-per-GPU jobs ("cuda:local").
+ * CUDA_VISIBLE_DEVICES is honoured by the driver; "cuda:local" picks the device from the launcher's local
+ * rank ({@link io.jxception.backend.LocalRank}) for one-process-per-GPU jobs.
  */
 public final class CudaBackendProvider implements BackendProvider {
     /** Rank of CUDA devices for "auto" (see {@link Probe}). */
     public static final int RANK = 300;
     /** Oldest architecture the kernels support (bf16 mma.sync, compute_80 PTX). */
     public static final int MIN_CC_MAJOR = 8;
-
-    /** Environment variables that carry a process's rank on its node, in the order they are consulted. */
-    public static final List<String> LOCAL_RANK_VARIABLES = List.of("SLURM_LOCALID", "OMPI_COMM_WORLD_LOCAL_RANK", "MV2_COMM_WORLD_LOCAL_RANK", "LOCAL_RANK");
 
     @Override public String kind() { return "cuda"; }
 
@@ -95,33 +92,6 @@ public final class CudaBackendProvider implements BackendProvider {
     }
 
     /** Opens the device that belongs to this process's local rank ("cuda:local"). */
-    public Backend openLocal(Precision precision) {
-        Probe p = probe();
-        if (!p.available()) throw new BackendUnavailableException(p.reason());
-        int i = localDeviceIndex(System.getenv(), p.devices().size());
-        return new CudaBackend(p.devices().get(i).index(), precision, CudaBackend.Options.DEFAULT);
-    }
-
-    /**
-     * Position in the device list for this process: its local rank (the first of
-     * {@link #LOCAL_RANK_VARIABLES} that is set) modulo the number of devices, 0 when none is set.
-     */
-    public static int localDeviceIndex(Map<String, String> env, int deviceCount) {
-        if (deviceCount < 1) throw new IllegalArgumentException("no devices to choose from");
-        for (String v : LOCAL_RANK_VARIABLES) {
-            String s = env.get(v);
-            if (s == null || s.isBlank()) continue;
-            try {
-                int rank = Integer.parseInt(s.trim());
-                if (rank < 0) throw new NumberFormatException();
-                return rank % deviceCount;
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException(v + "=" + s + " is not a local rank (a non-negative integer)");
-            }
-        }
-        return 0;
-    }
-
     // ------------------------------------------------------------------ driver helpers shared with CudaBackend
 
     static void initDriver() {

@@ -29,12 +29,14 @@ public final class CudaLaunchPlan {
     public static final int THREADS = 256;
     /** Output channels per tile of the convolution GEMM (BN in conv_fwd.cu). */
     public static final int CONV_BN = 128;
+    /** The narrow output-channel tile of the stem's MMA kernels ({@code _n64}), for cout <= 64 and BM >= 64. */
+    public static final int CONV_BN_NARROW = 64;
     /** Rows of B per pipeline stage (BK in conv_fwd.cu); A's resident K chunk is a multiple of it. */
     public static final int CONV_BK = 32;
     /** Tile of the FFMA backward GEMMs (TILE in conv_bwd.cu). */
     public static final int BWD_TILE = 64;
-    /** Images per block of the head kernels (HEAD_IPB in pool_head.cu). */
-    public static final int HEAD_IPB = 8;
+    /** Images x classes per block of head_dense (DENSE_TI, DENSE_TJ in pool_head.cu). */
+    public static final int DENSE_TI = 32, DENSE_TJ = 64;
 
     /** What the planner needs to know about the device. */
     public record Limits(int smCount, int maxSharedBytesPerBlock) {
@@ -112,8 +114,8 @@ public final class CudaLaunchPlan {
 
     // ------------------------------------------------------------------ forward convolution
 
-    /** The tile choice of one convolution launch (see conv_fwd.cu). */
-    public record ConvTiling(int blockM, int kChunk, int tilesPerBlock, int sharedBytes, int mTiles, int nTiles, int kPadded) {
+    /** The tile choice of one convolution launch (see conv_fwd.cu); blockN is 128, or 64 for the stem's {@code _n64} kernels. */
+    public record ConvTiling(int blockM, int blockN, int kChunk, int tilesPerBlock, int sharedBytes, int mTiles, int nTiles, int kPadded) {
         /** A columns are recomputed per output-channel tile when K does not fit in shared memory. */
         public boolean kResident() { return kChunk >= kPadded; }
     }
@@ -142,6 +144,14 @@ public final class CudaLaunchPlan {
             }
         }
         if (chosen < 0) chosen = candidates[candidates.length - 1];
+        // cout <= 64 (the stem): a 64-wide output tile, so no MMA runs on empty columns (the B stage
+        // shrinks, so everything chosen above still fits)
+        int bn = CONV_BN;
+        if (s.kind() == ConvKind.CONV3X3_VALID && p != Precision.FP32 && s.cout() <= CONV_BN_NARROW && chosen >= 64) {
+            bn = CONV_BN_NARROW;
+            nTiles = ceilDiv(s.cout(), bn);
+            smemB = 2 * CONV_BK * (bn + 8) * eA;
+        }
         int kChunk = Math.min(kPad, maxKChunk(chosen, eA, aPad, smemB, lim));
         if (kChunk < CONV_BK) throw new IllegalStateException("device shared memory (" + lim.maxSharedBytesPerBlock() + " B) too small for a " + chosen + "-row conv tile");
         int mTiles = (int) ceilDiv(m, chosen);
@@ -153,7 +163,7 @@ public final class CudaLaunchPlan {
             tilesPerBlock = ceilDiv(nTiles, groups);
         }
         int smem = chosen * (kChunk + aPad) * eA + smemB;
-        return new ConvTiling(chosen, kChunk, tilesPerBlock, smem, mTiles, nTiles, kPad);
+        return new ConvTiling(chosen, bn, kChunk, tilesPerBlock, smem, mTiles, nTiles, kPad);
     }
 
     private static int maxKChunk(int bm, int eA, int aPad, int smemB, Limits lim) {
@@ -175,7 +185,7 @@ public final class CudaLaunchPlan {
      */
     public static OpPlan conv(ConvSpec s, Precision p, Limits lim, boolean postRelu) {
         ConvTiling t = convTiling(s, p, lim);
-        String kernel = convFamily(s.kind()) + "_" + mathSuffix(p) + "_m" + t.blockM();
+        String kernel = convFamily(s.kind()) + "_" + mathSuffix(p) + "_m" + t.blockM() + (t.blockN() == CONV_BN ? "" : "_n" + t.blockN());
         List<Arg> args = List.of(
                 new Ptr("x", false), new Ptr("w1", false), new Ptr("w2", s.kind() != ConvKind.SEPARABLE3X3_SAME),
                 new Ptr("scale", true), new Ptr("shift", true), new Ptr("residual", true), new Ptr("y", false),
@@ -203,29 +213,39 @@ public final class CudaLaunchPlan {
                 new I32("n", s.n()), new I32("h", s.h()), new I32("w", s.w()), new I32("c", s.c()))));
     }
 
-    /** Images per block of the head kernels and their shared memory (pooled + logits, fp32). */
-    public static int headImagesPerBlock(HeadSpec s, Limits lim) {
-        long perImage = 4L * (s.channels() + s.classes());
-        int ipb = (int) Math.min(HEAD_IPB, Math.min(s.n(), lim.maxSharedBytesPerBlock() / perImage));
-        if (ipb < 1) throw new IllegalArgumentException("head with " + s.channels() + " channels and " + s.classes() + " classes needs " + perImage + " B of shared memory per image; the device has " + lim.maxSharedBytesPerBlock());
-        return ipb;
+    /** global_pool_*: y (n, c) fp32 = avg or max over h*w of x; one thread per (image, 8 channels). */
+    private static Launch globalPool(HeadSpec s, Precision p, Limits lim, String y, boolean max) {
+        return new Launch("global_pool_" + storageSuffix(p), gridFor((long) s.n() * ceilDiv(s.channels(), 8), lim), 1, 1, 0, List.of(
+                new Ptr("x", false), new Ptr(y, false), new I32("n", s.n()), new I32("hw", s.h() * s.w()), new I32("c", s.channels()),
+                new I32("isMax", max ? 1 : 0)));
     }
 
-    /** {@code Backend.head}: operands x, kernel, bias (optional), y (fp32). */
+    /** head_dense: y (n, classes) = pooled . kernel + bias, tiled over images x classes. */
+    private static Launch dense(HeadSpec s, String pooled, String y) {
+        if (ceilDiv(s.n(), DENSE_TI) > 65_535) throw new IllegalArgumentException("head over " + s.n() + " images: at most " + 65_535 * DENSE_TI + " per launch");
+        return new Launch("head_dense", ceilDiv(s.classes(), DENSE_TJ), ceilDiv(s.n(), DENSE_TI), 1, 0, List.of(
+                new Ptr(pooled, false), new Ptr("kernel", false), new Ptr("bias", true), new Ptr(y, false),
+                new I32("n", s.n()), new I32("c", s.channels()), new I32("classes", s.classes())));
+    }
+
+    /** Blocks of the one-warp-per-row softmax kernels. */
+    private static int softmaxGrid(HeadSpec s) { return ceilDiv(s.n(), THREADS / 32); }
+
+    /**
+     * {@code Backend.head}: operands x, kernel, bias (optional), y (fp32). The dense head pools into
+     * scratch:pooled, computes the logits into y and takes the softmax of y in place.
+     */
     public static OpPlan head(HeadSpec s, Precision p, Limits lim) {
-        String suf = storageSuffix(p);
-        int hw = s.h() * s.w();
         if (!s.dense()) {
             if (s.pooling() == io.jxception.model.Pooling.NONE) throw new IllegalArgumentException("head without dense needs AVG or MAX pooling");
-            return OpPlan.of(new Launch("global_pool_" + suf, ceilDiv(s.channels(), THREADS), s.n(), 1, 0, List.of(
-                    new Ptr("x", false), new Ptr("y", false), new I32("n", s.n()), new I32("hw", hw), new I32("c", s.channels()),
-                    new I32("isMax", s.pooling() == io.jxception.model.Pooling.MAX ? 1 : 0))));
+            return OpPlan.of(globalPool(s, p, lim, "y", s.pooling() == io.jxception.model.Pooling.MAX));
         }
-        int ipb = headImagesPerBlock(s, lim);
-        int smem = 4 * ipb * (s.channels() + s.classes());
-        return OpPlan.of(new Launch("gap_dense_softmax_" + suf, ceilDiv(s.n(), ipb), 1, 1, smem, List.of(
-                new Ptr("x", false), new Ptr("kernel", false), new Ptr("bias", true), new Ptr("y", false),
-                new I32("n", s.n()), new I32("hw", hw), new I32("c", s.channels()), new I32("classes", s.classes()), new I32("ipb", ipb))));
+        Map<String, Long> scratch = Map.of("scratch:pooled", 4L * s.n() * s.channels());
+        return new OpPlan(List.of(
+                globalPool(s, p, lim, "scratch:pooled", false),
+                dense(s, "scratch:pooled", "y"),
+                new Launch("head_softmax", softmaxGrid(s), 1, 1, 0, List.of(new Ptr("y", false), new I32("n", s.n()), new I32("classes", s.classes())))),
+                scratch);
     }
 
     /** {@code Backend.headTrain}: operands x, kernel, bias, labels, probs, loss, dX, dKernel, dBias; scratch pooled, dlogits. */
@@ -233,16 +253,15 @@ public final class CudaLaunchPlan {
         if (!s.dense()) throw new IllegalArgumentException("headTrain needs the dense head");
         String suf = storageSuffix(p);
         int hw = s.h() * s.w();
-        int ipb = headImagesPerBlock(s, lim);
-        int smem = 4 * ipb * (s.channels() + s.classes());
         Map<String, Long> scratch = new LinkedHashMap<>();
         scratch.put("scratch:pooled", 4L * s.n() * s.channels());
         scratch.put("scratch:dlogits", 4L * s.n() * s.classes());
         List<Launch> l = new ArrayList<>();
-        l.add(new Launch("head_train_forward_" + suf, ceilDiv(s.n(), ipb), 1, 1, smem, List.of(
-                new Ptr("x", false), new Ptr("kernel", false), new Ptr("bias", true), new Ptr("labels", false),
-                new Ptr("scratch:pooled", false), new Ptr("probs", false), new Ptr("loss", false), new Ptr("scratch:dlogits", false),
-                new I32("n", s.n()), new I32("hw", hw), new I32("c", s.channels()), new I32("classes", s.classes()), new I32("ipb", ipb))));
+        l.add(globalPool(s, p, lim, "scratch:pooled", false));
+        l.add(dense(s, "scratch:pooled", "probs"));
+        l.add(new Launch("head_softmax_xent", softmaxGrid(s), 1, 1, 0, List.of(
+                new Ptr("probs", false), new Ptr("labels", false), new Ptr("loss", false), new Ptr("scratch:dlogits", false),
+                new I32("n", s.n()), new I32("classes", s.classes()))));
         l.add(new Launch("head_train_dweights", ceilDiv(s.classes(), THREADS), s.channels() + 1, 1, 0, List.of(
                 new Ptr("scratch:pooled", false), new Ptr("scratch:dlogits", false), new Ptr("dKernel", false), new Ptr("dBias", true),
                 new I32("n", s.n()), new I32("c", s.channels()), new I32("classes", s.classes()))));

@@ -59,6 +59,9 @@ class CudaLaunchPlanTest {
         // small stems: 35x35 outputs (the smallest tile) and 98x98 (the middle tile)
         plans.add(CudaLaunchPlan.conv(new ConvSpec(ConvKind.CONV3X3_VALID, 1, 71, 71, 3, 32, 2, false), p, lim, true));
         plans.add(CudaLaunchPlan.conv(new ConvSpec(ConvKind.CONV3X3_VALID, 1, 100, 100, 32, 64, 1, false), p, lim, true));
+        // stems wider than 64 channels (not in Xception, which uses the _n64 kernels): the 128-wide tiles
+        plans.add(CudaLaunchPlan.conv(new ConvSpec(ConvKind.CONV3X3_VALID, 256, 149, 149, 32, 128, 1, false), p, lim, true));
+        plans.add(CudaLaunchPlan.conv(new ConvSpec(ConvKind.CONV3X3_VALID, 1, 100, 100, 32, 96, 1, false), p, lim, true));
         plans.add(CudaLaunchPlan.maxPoolAdd(new PoolSpec(2, 147, 147, 128), p, lim));
         plans.add(CudaLaunchPlan.maxPoolBackward(new PoolSpec(2, 147, 147, 128), p, lim));
         plans.add(CudaLaunchPlan.head(new HeadSpec(256, 10, 10, 2048, Pooling.AVG, true, 1000), p, lim));
@@ -131,7 +134,29 @@ class CudaLaunchPlanTest {
         ConvTiling t = CudaLaunchPlan.convTiling(stem1, Precision.BF16, H100);
         assertEquals(32, t.kPadded(), "K = 27 padded to 32");
         assertEquals(128, t.blockM());
-        assertEquals("conv_bn_relu_tf32_m64", CudaLaunchPlan.conv(stem1, Precision.TF32, H100, true).launches().get(0).kernel());
+        assertEquals("conv_bn_relu_tf32_m64_n64", CudaLaunchPlan.conv(stem1, Precision.TF32, H100, true).launches().get(0).kernel());
+    }
+
+    @Test
+    void stemsWithAtMost64OutputChannelsUseTheNarrowTile() {
+        ConvSpec stem2 = new ConvSpec(ConvKind.CONV3X3_VALID, 256, 149, 149, 32, 64, 1, false);
+        ConvTiling t = CudaLaunchPlan.convTiling(stem2, Precision.BF16, H100);
+        assertEquals(128, t.blockM());
+        assertEquals(64, t.blockN());
+        assertEquals(1, t.nTiles());
+        assertEquals(128 * (288 + 8) * 2 + 2 * 32 * (64 + 8) * 2, t.sharedBytes());
+        Launch l = CudaLaunchPlan.conv(stem2, Precision.BF16, H100, true).launches().get(0);
+        assertEquals("conv_bn_relu_bf16_m128_n64", l.kernel());
+        assertEquals(1, l.gridY());
+        assertEquals("conv_bn_relu_fp32_m64", CudaLaunchPlan.conv(stem2, Precision.FP32, H100, true).launches().get(0).kernel(), "FFMA keeps 128");
+        ConvSpec wide = new ConvSpec(ConvKind.CONV3X3_VALID, 256, 149, 149, 32, 65, 1, false);
+        assertEquals(128, CudaLaunchPlan.convTiling(wide, Precision.BF16, H100).blockN());
+        ConvSpec sep = new ConvSpec(ConvKind.SEPARABLE3X3_SAME, 256, 19, 19, 64, 64, 1, false);
+        assertEquals(128, CudaLaunchPlan.convTiling(sep, Precision.BF16, H100).blockN(), "only the stem has _n64 kernels");
+        ConvSpec tiny = new ConvSpec(ConvKind.CONV3X3_VALID, 1, 71, 71, 3, 32, 2, false);
+        ConvTiling tt = CudaLaunchPlan.convTiling(tiny, Precision.BF16, H100);
+        assertEquals(32, tt.blockM());
+        assertEquals(128, tt.blockN(), "no _n64 kernel for 32-row tiles");
     }
 
     @Test
@@ -181,15 +206,23 @@ class CudaLaunchPlanTest {
     }
 
     @Test
-    void headPlansFitImagesPerBlockIntoSharedMemory() {
+    void denseHeadPoolsThenSpreadsTheDenseOverImagesAndClasses() {
         HeadSpec h = new HeadSpec(256, 10, 10, 2048, Pooling.AVG, true, 1000);
-        assertEquals(8, CudaLaunchPlan.headImagesPerBlock(h, H100));
-        Launch l = CudaLaunchPlan.head(h, Precision.BF16, H100).launches().get(0);
-        assertEquals("gap_dense_softmax_bf16", l.kernel());
-        assertEquals(32, l.gridX());
-        assertEquals(8 * (2048 + 1000) * 4, l.sharedBytes());
-        HeadSpec huge = new HeadSpec(1, 1, 1, 60_000, Pooling.AVG, true, 1000);
-        assertThrows(IllegalArgumentException.class, () -> CudaLaunchPlan.head(huge, Precision.FP32, H100));
+        OpPlan plan = CudaLaunchPlan.head(h, Precision.BF16, H100);
+        assertEquals(List.of("global_pool_bf16", "head_dense", "head_softmax"), plan.launches().stream().map(Launch::kernel).toList());
+        assertEquals(4L * 256 * 2048, plan.scratchBytes().get("scratch:pooled"));
+        Launch pool = plan.launches().get(0);
+        assertEquals(256 * 2048 / 8 / 256, pool.gridX(), "one thread per (image, 8 channels)");
+        Launch dense = plan.launches().get(1);
+        assertEquals(16, dense.gridX(), "1000 classes / 64");
+        assertEquals(8, dense.gridY(), "256 images / 32");
+        assertTrue(dense.gridX() * dense.gridY() >= 128, "about one block per SM");
+        assertEquals(32, plan.launches().get(2).gridX(), "one warp per image");
+        OpPlan train = CudaLaunchPlan.headTrain(h, Precision.BF16, H100);
+        assertEquals(List.of("global_pool_bf16", "head_dense", "head_softmax_xent", "head_train_dweights", "head_train_dx_bf16"),
+                train.launches().stream().map(Launch::kernel).toList());
+        HeadSpec pooled = new HeadSpec(3, 10, 10, 2048, Pooling.MAX, false, 0);
+        assertEquals(Map.of(), CudaLaunchPlan.head(pooled, Precision.FP32, H100).scratchBytes());
     }
 
     @Test

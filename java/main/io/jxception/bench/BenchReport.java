@@ -1,0 +1,44 @@
+package io.jxception.bench;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Everything one run of the suite measured, as the CSV, JSON, plot and summary writers read it.
+ *
+ * @param command      the command line that produced it (for the summary's "how to reproduce")
+ * @param loadBefore   1-minute load average before the run; {@code loadAfter} after it
+ * @param notes        what could not be measured and why ("opencl fp32 unavailable: ...", "peer unavailable: ...")
+ */
+public record BenchReport(BenchOptions options, String command, Machine machine, Instant started, Instant finished,
+                          double loadBefore, double loadAfter, List<Peaks> peaks, List<ThroughputResult> throughput,
+                          List<LayerResult> layers, List<PeerResult> peers, List<String> notes) {
+    public BenchReport {
+        peaks = List.copyOf(peaks);
+        throughput = List.copyOf(throughput);
+        layers = List.copyOf(layers);
+        peers = List.copyOf(peers);
+        notes = List.copyOf(notes);
+    }
+
+    /**
+     * The device the report is about: a CUDA device's name (its description up to the parenthesised
+     * details) where one was measured, else this machine's CPU model.
+     */
+    public String deviceName() {
+        return throughput.stream().filter(t -> t.backend().startsWith("cuda")).map(ThroughputResult::device)
+                .map(d -> d.replaceFirst(" \\(.*", "")).findFirst().orElse(machine.cpuModel());
+    }
+
+    /** {@link #deviceName} for file names: lower case, words joined by '-', "(R)" and "(TM)" dropped. */
+    public String deviceSlug() {
+        String slug = deviceName().toLowerCase(Locale.ROOT).replaceAll("\\(r\\)|\\(tm\\)", "").replaceAll("[^a-z0-9]+", "-")
+                .replaceAll("^-|-$", "");
+        if (slug.length() > 40) slug = slug.substring(0, 40).replaceAll("-$", "");
+        return slug.isEmpty() ? "unknown-device" : slug;
+    }
+
+    /** The start date, yyyy-mm-dd (UTC), for file names. */
+    public String date() { return started.toString().substring(0, 10); }
+}

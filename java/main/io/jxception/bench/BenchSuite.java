@@ -1,0 +1,278 @@
+package io.jxception.bench;
+
+import io.jxception.backend.Backend;
+import io.jxception.backend.BackendProvider;
+import io.jxception.backend.BackendUnavailableException;
+import io.jxception.backend.Backends;
+import io.jxception.backend.DeviceMemoryException;
+import io.jxception.backend.Precision;
+import io.jxception.exec.InferenceSession;
+import io.jxception.model.XceptionConfig;
+import io.jxception.model.XceptionGraph;
+import io.jxception.tensor.Tensor;
+import io.jxception.weights.XceptionWeights;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+import java.util.Set;
+
+/**
+ * The kernel comparison suite: for every backend × precision × batch it times whole forward passes
+ * and, with {@code perLayer}, every fused launch alone, against the device's measured peaks
+ * (cached per device), and the peers at the same batch right after. Methodology, as the report
+ * states it:
+ * <ul>
+ * <li>random weights and inputs (speed does not depend on the values); the first forward runs
+ *     through {@link InferenceSession#run}, which checks the output is finite;</li>
+ * <li>{@code warmup} untimed forwards, then {@code iterations} timed ones with the
+ *     {@link DeviceClock} (device events where the backend has them), input already on the
+ *     device; the median is reported;</li>
+ * <li>per layer: {@code iterations} more forwards, each launch timed on its own in graph order, so
+ *     every launch sees the caches its predecessor left, as in a real forward.</li>
+ * </ul>
+ * The report has one {@link LayerResult} per fused launch of every measured configuration,
+ * timed with {@code perLayer}, counts only without.
+ */
+public final class BenchSuite {
+    private final BenchOptions options;
+    private final Progress progress;
+    private final List<String> notes = new ArrayList<>();
+    private final List<Peaks> peaks = new ArrayList<>();
+    private final List<ThroughputResult> throughput = new ArrayList<>();
+    private final List<LayerResult> layers = new ArrayList<>();
+    private final Set<String> unavailablePeers = new java.util.HashSet<>();
+
+    public BenchSuite(BenchOptions options, Progress progress) {
+        this.options = options;
+        this.progress = progress;
+    }
+
+    /** The graph the suite measures: Keras' ImageNet Xception at the given input size. */
+    public static XceptionGraph graph(int size) {
+        return XceptionGraph.build(XceptionConfig.imagenet().withInputSize(size, size));
+    }
+
+    public BenchReport run(String command) {
+        Instant started = Instant.now();
+        double loadBefore = Machine.loadAverage();
+        checkBackendNames();
+        XceptionGraph graph = graph(options.size());
+        XceptionWeights weights = XceptionWeights.random(graph, options.seed());
+        PeakCache cache = PeakCache.load(options.peaksFile(), notes::add);
+        // progress counts images through forward passes, so a batch of 8 weighs 8 times a batch of 1
+        long forwardsPerBatch = 1 + options.warmup() + options.iterations() + (options.perLayer() ? options.iterations() : 0);
+        long imagesPerConfig = forwardsPerBatch * options.batches().stream().mapToLong(Integer::longValue).sum();
+        progress.addTotal((long) options.backends().size() * options.precisions().size() * imagesPerConfig);
+        List<Opened> opened = new ArrayList<>();
+        List<PeerResult> peerResults = new ArrayList<>();
+        try {
+            for (String name : options.backends()) {
+                for (Precision precision : options.precisions()) {
+                    Opened o = open(name, precision, cache);
+                    if (o == null) progress.advance(imagesPerConfig, name + " " + label(precision) + " unavailable");
+                    else opened.add(o);
+                }
+            }
+            // Batch by batch, every backend and then the peers: on a shared machine, numbers that are
+            // compared are measured minutes apart at most, not at the two ends of a long run.
+            for (int batch : options.batches()) {
+                for (Opened o : opened) measure(o.backend, o.clock, o.peaks, graph, weights, batch, forwardsPerBatch * batch);
+                peerResults.addAll(runPeers(graph, batch));
+            }
+        } finally {
+            for (int i = opened.size() - 1; i >= 0; i--) opened.get(i).backend.close();
+        }
+        return new BenchReport(options, command, Machine.here(), started, Instant.now(), loadBefore, Machine.loadAverage(),
+                peaks, throughput, layers, peerResults, notes);
+    }
+
+    private record Opened(Backend backend, DeviceClock clock, Peaks peaks) {}
+
+    /** Opens a backend and finds its peaks (cached or measured); null, with a note, when it cannot run here. */
+    private Opened open(String name, Precision precision, PeakCache cache) {
+        String what = name + " " + label(precision);
+        Backend backend;
+        try {
+            backend = Backends.open(name, precision);
+        } catch (BackendUnavailableException | UnsupportedOperationException | IllegalArgumentException e) {
+            notes.add(what + " unavailable: " + e.getMessage());
+            return null;
+        }
+        DeviceClock clock = DeviceClock.of(backend);
+        Peaks p = null;
+        try {
+            p = peaksFor(backend, clock, cache);
+        } catch (RuntimeException e) {
+            notes.add(what + ": peaks not measured (" + firstLine(e) + "); no floors for it");
+        }
+        if (backend.name().equals("cpu")) {
+            note("cpu: the Java reference stores float64; its bytes and GB/s are counted at the fp32 size like every"
+                    + " fp32 backend's (half of what it moves), which leaves its floors unchanged (peak bandwidth is counted the same way)");
+        }
+        return new Opened(backend, clock, p);
+    }
+
+    private void note(String n) {
+        if (!notes.contains(n)) notes.add(n);
+    }
+
+    /**
+     * The per-launch rows without running anything: FLOPs and minimum bytes of every fused launch
+     * for each backend name × precision × batch (the device column says "not run").
+     */
+    public BenchReport countOnly(String command) {
+        Instant started = Instant.now();
+        XceptionGraph graph = graph(options.size());
+        for (String name : options.backends()) {
+            for (Precision precision : options.precisions()) {
+                for (int batch : options.batches()) layers.addAll(LayerResult.count(graph, batch, precision, name, "not run"));
+            }
+        }
+        notes.add("counts only (--dry-run): nothing was run or timed");
+        return new BenchReport(options, command, Machine.here(), started, Instant.now(), Double.NaN, Double.NaN,
+                peaks, throughput, layers, List.of(), notes);
+    }
+
+    private void checkBackendNames() {
+        Set<String> kinds = new LinkedHashSet<>(List.of("auto"));
+        for (BackendProvider p : Backends.providers()) kinds.add(p.kind());
+        for (String name : options.backends()) {
+            String kind = name.trim().toLowerCase(Locale.ROOT).replaceFirst(":.*", "");
+            if (!kinds.contains(kind)) {
+                throw new IllegalArgumentException("unknown backend '" + name + "': this build knows " + String.join(", ", kinds));
+            }
+        }
+    }
+
+    private Peaks peaksFor(Backend backend, DeviceClock clock, PeakCache cache) {
+        if (!options.remeasure()) {
+            var cached = cache.get(backend.description());
+            if (cached.isPresent()) {
+                peaks.add(cached.get());
+                return cached.get();
+            }
+        }
+        progress.addTotal(PeakMeter.progressUnits());
+        Peaks p = new PeakMeter(backend, clock, progress).measure();
+        cache.put(p);
+        peaks.add(p);
+        return p;
+    }
+
+    /** One backend at one batch size; {@code units}: the progress it reports (images through forwards). */
+    private void measure(Backend backend, DeviceClock clock, Peaks p, XceptionGraph graph, XceptionWeights weights,
+                         int batch, long units) {
+        String what = backend.name() + " " + label(backend.precision()) + " batch " + batch;
+        long[] advanced = {0};
+        Progress counted = new Progress() {
+            @Override public void addTotal(long u) { progress.addTotal(u); }
+
+            @Override public void advance(long forwards, String doing) {
+                advanced[0] += forwards * batch;
+                progress.advance(forwards * batch, what + ": " + doing);
+            }
+        };
+        try (InferenceSession session = new InferenceSession(backend, weights, batch)) {
+            measure(session, clock, p, graph, batch, counted);
+        } catch (DeviceMemoryException e) {
+            notes.add(what + " skipped: " + e.getMessage());
+        } catch (RuntimeException e) {
+            // one failing configuration (a kernel that does not build, a numeric fault) must not lose the others
+            notes.add(what + " failed: " + firstLine(e));
+        }
+        progress.advance(units - advanced[0], what + " done");
+    }
+
+    private void measure(InferenceSession session, DeviceClock clock, Peaks p, XceptionGraph graph, int batch, Progress progress) {
+        Backend backend = session.backend();
+        Tensor input = randomInput(session, batch);
+        progress.advance(0, "first forward");
+        session.run(input); // checks the output is finite
+        progress.advance(1, "warm-up");
+        Runnable forward = () -> session.enqueueForward(batch, null);
+        for (int i = 0; i < options.warmup(); i++) {
+            session.upload(input); // every forward gets its input: later values reuse the input's slot
+            clock.seconds(forward);
+            progress.advance(1, "warm-up");
+        }
+        double[] seconds = new double[options.iterations()];
+        for (int i = 0; i < seconds.length; i++) {
+            session.upload(input); // not timed: the clock synchronizes before it starts
+            seconds[i] = clock.seconds(forward);
+            progress.advance(1, "forward " + (i + 1) + "/" + seconds.length);
+        }
+        List<LayerResult> rows = LayerResult.count(graph, batch, backend.precision(), backend.name(), backend.description());
+        if (options.perLayer()) rows = timeLayers(session, input, clock, p, rows, batch, progress);
+        session.output(batch); // the timed passes still end in a finite output
+        long flopsPerImage = rows.stream().mapToLong(r -> r.cost().flops()).sum() / batch;
+        double floor = p == null ? Double.NaN : rows.stream().mapToDouble(r -> r.cost().floorSeconds(p)).sum();
+        throughput.add(new ThroughputResult(backend.name(), backend.description(), backend.precision(), batch,
+                options.size(), Samples.of(seconds), clock.kind(), flopsPerImage, floor));
+        layers.addAll(rows); // counted always, timed with perLayer
+    }
+
+    private List<LayerResult> timeLayers(InferenceSession session, Tensor input, DeviceClock clock, Peaks p, List<LayerResult> rows,
+                                         int batch, Progress progress) {
+        double[][] seconds = new double[rows.size()][options.iterations()];
+        for (int it = 0; it < options.iterations(); it++) {
+            int iteration = it;
+            session.upload(input);
+            session.enqueueForward(batch, (index, node, launch) -> seconds[index][iteration] = clock.seconds(launch));
+            progress.advance(1, "per layer " + (it + 1) + "/" + options.iterations());
+        }
+        List<LayerResult> timed = new ArrayList<>(rows.size());
+        for (LayerResult r : rows) timed.add(r.timed(Samples.of(seconds[r.index()]), p, clock.kind()));
+        return timed;
+    }
+
+    private Tensor randomInput(InferenceSession session, int batch) {
+        Tensor t = Tensor.zeros(session.inputShape(batch));
+        Random rnd = new Random(options.seed() + batch);
+        float[] d = t.data();
+        for (int i = 0; i < d.length; i++) d[i] = rnd.nextFloat() * 2 - 1; // preprocessed pixels are in [-1, 1]
+        return t;
+    }
+
+    /**
+     * PyTorch at one batch size: on the CPU beside every non-CUDA backend measured at it, on the GPU
+     * beside CUDA in the precisions CUDA ran. A peer found unavailable once is not tried again.
+     */
+    private List<PeerResult> runPeers(XceptionGraph graph, int batch) {
+        if (!options.peers().enabled()) return List.of();
+        List<PeerResult> out = new ArrayList<>();
+        Set<String> cudaPrecisions = new LinkedHashSet<>();
+        boolean cpu = false;
+        for (ThroughputResult t : throughput) {
+            if (t.batch() != batch) continue;
+            if (t.backend().startsWith("cuda")) cudaPrecisions.add(label(t.precision()));
+            else cpu = true;
+        }
+        if (cpu) out.addAll(peer("cpu", List.of("fp32"), batch, graph));
+        if (!cudaPrecisions.isEmpty()) out.addAll(peer("cuda", new ArrayList<>(cudaPrecisions), batch, graph));
+        return out;
+    }
+
+    private List<PeerResult> peer(String device, List<String> precisions, int batch, XceptionGraph graph) {
+        if (unavailablePeers.contains(device)) return List.of();
+        long units = (long) batch * (Math.max(1, options.warmup()) + options.iterations()) * precisions.size();
+        progress.addTotal(units);
+        progress.advance(0, "peer: pytorch " + device + " batch " + batch);
+        PeerRunner.Outcome o = PeerRunner.run(options.peers(), device, precisions, List.of(batch), options.size(),
+                Math.max(1, options.warmup()), options.iterations(), graph.parameterCount());
+        o.notes().forEach(this::note);
+        if (o.notes().stream().anyMatch(n -> n.startsWith("peer unavailable"))) unavailablePeers.add(device);
+        progress.advance(units, "peer: pytorch " + device + " batch " + batch + " done");
+        return o.results();
+    }
+
+    private static String firstLine(RuntimeException e) {
+        String m = String.valueOf(e.getMessage()).strip();
+        return e.getClass().getSimpleName() + ": " + (m.contains("\n") ? m.substring(0, m.indexOf('\n')) : m);
+    }
+
+    static String label(Precision p) { return p.name().toLowerCase(Locale.ROOT); }
+}

@@ -1,0 +1,156 @@
+package io.jxception.bench;
+
+import io.jxception.tensor.AtomicFiles;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Collectors;
+
+/**
+ * The markdown summary of a report (benchmarks/results/SUMMARY-&lt;device&gt;-&lt;date&gt;.md), from
+ * which the README's performance section is built: throughput beside the peers, the measured
+ * peaks, time per stage and the launches furthest from their floor. Every number comes from the
+ * report.
+ */
+public final class SummaryReport {
+    private SummaryReport() {}
+
+    /** @param plots the chart files, linked relative to the summary's folder */
+    public static void write(Path file, BenchReport r, List<Path> plots) throws IOException {
+        AtomicFiles.write(file, render(r, file.toAbsolutePath().getParent(), plots).getBytes(StandardCharsets.UTF_8));
+    }
+
+    static String render(BenchReport r, Path folder, List<Path> plots) {
+        StringBuilder md = new StringBuilder();
+        int size = r.options().size();
+        md.append("# jxception benchmarks: ").append(r.deviceSlug()).append(", ").append(r.date()).append("\n\n");
+        md.append("Produced by `").append(r.command()).append("` (").append(r.started()).append(" to ").append(r.finished()).append(").\n\n");
+        md.append("Machine: ").append(r.machine()).append(". Load average (1 min) before / after the run: ")
+                .append(f(r.loadBefore(), 2)).append(" / ").append(f(r.loadAfter(), 2))
+                .append(" (compare numbers from one run, same machine, only).");
+        List<String> devices = r.throughput().stream().map(ThroughputResult::device).distinct().toList();
+        if (!devices.isEmpty()) md.append(" Measured on: ").append(String.join("; ", devices)).append('.');
+        if (r.loadBefore() > r.machine().cores() || r.loadAfter() > r.machine().cores()) {
+            md.append(" **The machine was busy** (load above its ").append(r.machine().cores())
+                    .append(" cores): other processes took CPU time during the run, so every CPU number is lower than on an idle machine,")
+                    .append(" by amounts that vary over the run; the \"best\" column (fastest repetition) is the least disturbed.");
+        }
+        md.append("\n\n");
+        md.append("Method: random weights and inputs; ").append(r.options().warmup()).append(" warm-up forward passes, then the median of ")
+                .append(r.options().iterations()).append(" timed ones, input already on the device, no transfers (the peers are timed the same way). ")
+                .append("Per launch: one more forward pass per iteration with every fused launch timed alone, in graph order. ")
+                .append("FLOPs = 2 × multiply-adds of the convolutions and the dense layer; minimum bytes = inputs read once + outputs written once + weights once; ")
+                .append("floor = max(FLOPs / peak FLOP/s, bytes / bandwidth) with both peaks measured on the device by the suite.\n\n");
+
+        md.append("## Throughput (forward pass, ").append(size).append("×").append(size).append(")\n\n");
+        md.append("| source | backend / peer | precision | batch | img/s (median) | img/s (best) | ms / batch | GFLOP/s | floor img/s | % of floor | ours / PyTorch |\n");
+        md.append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        for (ThroughputResult t : r.throughput()) {
+            Optional<PeerResult> peer = matchingPeer(r, t);
+            md.append("| jxception | ").append(t.backend()).append(" | ").append(BenchSuite.label(t.precision())).append(" | ").append(t.batch())
+                    .append(" | ").append(f(t.imagesPerSecond(), 2)).append(" | ").append(f(t.bestImagesPerSecond(), 2))
+                    .append(" | ").append(f(t.forward().median() * 1e3, 1))
+                    .append(" | ").append(f(t.gflops(), 1)).append(" | ").append(f(t.floorImagesPerSecond(), 2))
+                    .append(" | ").append(pct(t.imagesPerSecond() / t.floorImagesPerSecond()))
+                    .append(" | ").append(peer.map(p -> f(t.imagesPerSecond() / p.imagesPerSecond(), 2) + "× (best "
+                            + f(t.bestImagesPerSecond() / p.bestImagesPerSecond(), 2) + "×)").orElse("–")).append(" |\n");
+        }
+        for (PeerResult p : r.peers()) {
+            long flops = r.throughput().stream().findFirst().map(ThroughputResult::flopsPerImage).orElse(0L);
+            md.append("| peer | ").append(p.peer()).append(" | ").append(p.precision()).append(" | ").append(p.batch())
+                    .append(" | ").append(f(p.imagesPerSecond(), 2)).append(" | ").append(f(p.bestImagesPerSecond(), 2))
+                    .append(" | ").append(f(p.forward().median() * 1e3, 1))
+                    .append(" | ").append(flops > 0 ? f(flops * p.imagesPerSecond() / 1e9, 1) : "–").append(" | – | – | – |\n");
+        }
+        md.append('\n');
+        if (!r.peers().isEmpty()) {
+            md.append("Peer GFLOP/s use our counted FLOPs per image (").append(f(r.throughput().isEmpty() ? 0 : r.throughput().get(0).flopsPerImage() / 1e9, 3))
+                    .append(" GFLOP), so every row is on the same scale. \"ours / PyTorch\" compares the same batch and precision on the same device class (CPU backends with PyTorch CPU, CUDA with PyTorch CUDA eager): medians, and in brackets the fastest repetitions.\n\n");
+        }
+
+        md.append("## Measured peaks\n\n");
+        md.append("These ceilings are the best rates of our own kernels on the device, measured by the suite (compute: our largest separable-conv launch, ")
+                .append("a GEMM in all but name; bandwidth: our addInPlace), not the card's data-sheet peak or a vendor library's: ")
+                .append("100% of floor means as fast as our best kernel, not as fast as the hardware can go.\n\n");
+        md.append("| device | GFLOP/s | GB/s | ridge FLOP/B | compute probe | bandwidth probe | measured |\n|---|---:|---:|---:|---|---|---|\n");
+        for (Peaks p : r.peaks()) {
+            md.append("| ").append(p.device()).append(" | ").append(f(p.flopsPerSecond() / 1e9, 1)).append(" | ").append(f(p.bytesPerSecond() / 1e9, 1))
+                    .append(" | ").append(f(p.ridgeIntensity(), 1)).append(" | ").append(p.computeProbe()).append(" | ").append(p.bandwidthProbe())
+                    .append(" | ").append(p.measuredAt()).append(" |\n");
+        }
+        md.append('\n');
+
+        Map<String, List<LayerResult>> configs = r.layers().stream().filter(LayerResult::isTimed)
+                .collect(Collectors.groupingBy(l -> l.backend() + " " + BenchSuite.label(l.precision()) + " batch " + l.batch(),
+                        LinkedHashMap::new, Collectors.toList()));
+        if (!configs.isEmpty()) {
+            md.append("## Where the time goes, per stage\n\n");
+            md.append("entry = stem + blocks 2–4, middle = blocks 5–12, exit = blocks 13–14 + head.\n\n");
+            md.append("| config | stage | launches | GFLOP | median ms | share | floor ms | % of floor |\n|---|---|---:|---:|---:|---:|---:|---:|\n");
+            for (Map.Entry<String, List<LayerResult>> e : configs.entrySet()) {
+                double total = e.getValue().stream().mapToDouble(l -> l.time().median()).sum();
+                for (Stage s : Stage.values()) {
+                    List<LayerResult> sel = e.getValue().stream().filter(l -> l.stage() == s).toList();
+                    double t = sel.stream().mapToDouble(l -> l.time().median()).sum();
+                    double floor = sel.stream().mapToDouble(LayerResult::floorSeconds).sum();
+                    double gflop = sel.stream().mapToLong(l -> l.cost().flops()).sum() / 1e9;
+                    md.append("| ").append(e.getKey()).append(" | ").append(s.label()).append(" | ").append(sel.size()).append(" | ").append(f(gflop, 2))
+                            .append(" | ").append(f(t * 1e3, 2)).append(" | ").append(pct(t / total)).append(" | ").append(f(floor * 1e3, 2))
+                            .append(" | ").append(pct(floor / t)).append(" |\n");
+                }
+                double floor = e.getValue().stream().mapToDouble(LayerResult::floorSeconds).sum();
+                md.append("| ").append(e.getKey()).append(" | **all** | ").append(e.getValue().size()).append(" | ")
+                        .append(f(e.getValue().stream().mapToLong(l -> l.cost().flops()).sum() / 1e9, 2)).append(" | ").append(f(total * 1e3, 2))
+                        .append(" | 100% | ").append(f(floor * 1e3, 2)).append(" | ").append(pct(floor / total)).append(" |\n");
+            }
+            md.append('\n');
+            md.append("## Launches with the most time above their floor\n\n");
+            md.append("| config | launch | kernel | median ms | GFLOP/s | GB/s | floor ms | % of floor | bound |\n|---|---|---|---:|---:|---:|---:|---:|---|\n");
+            for (Map.Entry<String, List<LayerResult>> e : configs.entrySet()) {
+                e.getValue().stream().sorted(Comparator.comparingDouble((LayerResult l) -> l.time().median() - (l.peaks() == null ? 0 : l.floorSeconds())).reversed()).limit(6)
+                        .forEach(l -> md.append("| ").append(e.getKey()).append(" | ").append(l.node()).append(" | ").append(l.kernel().kernelName())
+                                .append(" | ").append(f(l.time().median() * 1e3, 3)).append(" | ").append(f(l.gflops(), 1)).append(" | ").append(f(l.gbps(), 1))
+                                .append(" | ").append(f(l.floorSeconds() * 1e3, 3)).append(" | ").append(pct(l.floorFraction()))
+                                .append(" | ").append(l.peaks() == null ? "–" : l.cost().bound(l.peaks())).append(" |\n"));
+            }
+            md.append('\n');
+        }
+
+        if (!plots.isEmpty()) {
+            md.append("## Plots\n\n");
+            for (Path p : plots) {
+                String rel = folder == null ? p.toString() : folder.relativize(p.toAbsolutePath()).toString();
+                md.append("![").append(p.getFileName()).append("](").append(rel.replace('\\', '/')).append(")\n\n");
+            }
+        }
+        if (!r.notes().isEmpty()) {
+            md.append("## Notes\n\n");
+            for (String n : r.notes()) md.append("- ").append(n).append('\n');
+            md.append('\n');
+        }
+        return md.toString();
+    }
+
+    /** The peer of a throughput row: same batch and precision, PyTorch on the matching device class, eager mode. */
+    public static Optional<PeerResult> matchingPeer(BenchReport r, ThroughputResult t) {
+        String deviceClass = t.backend().startsWith("cuda") ? "cuda" : "cpu";
+        return r.peers().stream().filter(p -> p.batch() == t.batch() && p.precision().equals(BenchSuite.label(t.precision()))
+                && p.device().startsWith(deviceClass) && p.peer().contains(" eager")).findFirst();
+    }
+
+    private static String f(double v, int decimals) {
+        if (Double.isNaN(v)) return "–";
+        return String.format(Locale.ROOT, "%,." + decimals + "f", v);
+    }
+
+    private static String pct(double v) {
+        return Double.isNaN(v) || Double.isInfinite(v) ? "–" : String.format(Locale.ROOT, "%.1f%%", v * 100);
+    }
+}

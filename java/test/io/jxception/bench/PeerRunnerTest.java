@@ -1,0 +1,70 @@
+package io.jxception.bench;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+class PeerRunnerTest {
+    private static final Path SCRIPT = Path.of("benchmarks/peers/pytorch_xception.py");
+
+    @Test
+    void aMissingScriptOrInterpreterIsAPeerUnavailableNoteNotAnError(@TempDir Path dir) {
+        var noScript = new BenchOptions.PeerOptions(true, null, dir.resolve("missing.py"), 2, false);
+        PeerRunner.Outcome o = PeerRunner.run(noScript, "cpu", List.of("fp32"), List.of(1), 71, 0, 1, 22_910_480L);
+        assertTrue(o.results().isEmpty());
+        assertTrue(o.notes().get(0).startsWith("peer unavailable: pytorch cpu: no script"), o.notes().get(0));
+
+        var noPython = new BenchOptions.PeerOptions(true, dir.resolve("no-such-python").toString(), SCRIPT, 2, false);
+        o = PeerRunner.run(noPython, "cpu", List.of("fp32"), List.of(1), 71, 0, 1, 22_910_480L);
+        assertTrue(o.results().isEmpty());
+        assertTrue(o.notes().get(0).contains("cannot start"), o.notes().get(0));
+    }
+
+    @Test
+    void thePyTorchScriptBuildsKerasXceptionAndTimesIt() {
+        // Runs where python3 (or Debian's /usr/bin/python3) has torch; elsewhere the outcome is the note.
+        var options = new BenchOptions.PeerOptions(true, null, SCRIPT, 2, false);
+        PeerRunner.Outcome o = PeerRunner.run(options, "cpu", List.of("fp32"), List.of(1, 2), 71, 0, 2, BenchSuite.graph(71).parameterCount());
+        org.junit.jupiter.api.Assumptions.assumeTrue(o.notes().isEmpty() || !o.notes().get(0).contains("torch not found"),
+                "no python with torch here: " + o.notes());
+        assertEquals(List.of(), o.notes(), "the script's network has Keras' parameter count and every batch ran");
+        assertEquals(2, o.results().size());
+        for (PeerResult r : o.results()) {
+            assertEquals(71, r.size());
+            assertEquals(2, r.forward().count());
+            assertTrue(r.imagesPerSecond() > 0 && r.forward().min() <= r.forward().median(), r.toString());
+            assertTrue(r.peer().startsWith("pytorch ") && r.peer().endsWith("eager channels_last"), r.peer());
+        }
+    }
+
+    @Test
+    void aPeerWithAnotherParameterCountIsNotTheSameNetwork() {
+        List<String> notes = new ArrayList<>();
+        var json = Json.parseObject("{\"peer\":\"pytorch\",\"torch\":\"1.13\",\"device\":\"cpu\",\"device_name\":\"x\",\"threads\":2,"
+                + "\"size\":71,\"parameters\":1000,\"results\":[]}");
+        PeerRunner.Outcome o = PeerRunner.parse(json, 22_910_480L, notes);
+        assertTrue(o.results().isEmpty());
+        assertTrue(notes.get(0).contains("not the same architecture"), notes.get(0));
+    }
+
+    @Test
+    void peerResultsCarryMedianAndFailuresBecomeNotes() {
+        List<String> notes = new ArrayList<>();
+        var json = Json.parseObject("{\"peer\":\"pytorch\",\"torch\":\"1.13.1\",\"device\":\"cuda\",\"device_name\":\"H100\",\"threads\":1,"
+                + "\"size\":299,\"parameters\":22910480,\"results\":["
+                + "{\"mode\":\"eager\",\"precision\":\"bf16\",\"batch\":256,\"median_ms\":40,\"min_ms\":39,\"max_ms\":45,\"samples\":10,\"images_per_second\":6400},"
+                + "{\"mode\":\"compile\",\"precision\":\"bf16\",\"batch\":256,\"error\":\"out of memory\"}]}");
+        PeerRunner.Outcome o = PeerRunner.parse(json, 22_910_480L, notes);
+        assertEquals(1, o.results().size());
+        PeerResult r = o.results().get(0);
+        assertEquals(6400, r.imagesPerSecond(), 1e-9);
+        assertEquals("pytorch 1.13.1 eager channels_last", r.peer());
+        assertEquals("cuda (H100)", r.device());
+        assertTrue(notes.get(0).contains("out of memory"));
+    }
+}
