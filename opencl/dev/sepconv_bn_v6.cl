@@ -1,5 +1,6 @@
 // sepconv_bn v6 — v5, storing outputs as aligned vectors when COUT is a multiple of VW (pocl splits
-// vstore16 into four 128-bit stores; the aligned store is one). This is opencl/sepconv_bn.cl.
+// vstore16 into four 128-bit stores; the aligned store is one). The library kernel opencl/sepconv_bn.cl
+// is this version, with the aligned store folded into store_tail (common.h) for every kernel.
 
 // sepconv_bn — Keras SeparableConv2D (depthwise 3x3 'same' stride 1, then pointwise 1x1, no bias)
 // fused with its batch norm, residual add and ReLUs:

@@ -54,8 +54,6 @@ final class ClContext implements AutoCloseable {
         }
     }
 
-    long queue() { return queue; }
-
     /** Kernel {@code kernelName} of packaged source {@code file} built with {@code options}; created once per backend. */
     long kernel(String file, String kernelName, String options) {
         return kernelOf(file + "|" + options + "|" + kernelName, () -> programs.program(file, options), kernelName);
@@ -84,8 +82,6 @@ final class ClContext implements AutoCloseable {
 
     /** Bytes currently allocated by this context's buffers. */
     long allocatedBytes() { return allocatedBytes; }
-
-    int liveBuffers() { return buffers.size(); }
 
     ClBuffer allocate(long elements) {
         if (elements < 1) throw new IllegalArgumentException("buffer of " + elements + " elements: need at least 1");
@@ -150,15 +146,6 @@ final class ClContext implements AutoCloseable {
         } finally {
             MemoryUtil.memFree(staging);
         }
-    }
-
-    /** Copies {@code count} floats between device buffers (asynchronous, in queue order). */
-    void copy(ClBuffer src, long srcOffset, ClBuffer dst, long dstOffset, long count) {
-        checkRange(src, srcOffset, count);
-        checkRange(dst, dstOffset, count);
-        if (count == 0) return;
-        ClErrors.check(clEnqueueCopyBuffer(queue, src.mem(), dst.mem(), srcOffset * Float.BYTES, dstOffset * Float.BYTES,
-                count * Float.BYTES, null, null), "clEnqueueCopyBuffer");
     }
 
     private static void checkRange(ClBuffer b, long offset, long count) {

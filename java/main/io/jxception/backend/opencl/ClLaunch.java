@@ -53,13 +53,6 @@ final class ClLaunch {
         return this;
     }
 
-    /** A {@code __local} buffer of the given size. */
-    ClLaunch localBytes(long bytes) {
-        ClErrors.check(clSetKernelArg(kernel, index, bytes), "clSetKernelArg(" + name + ", " + index + ", local " + bytes + " B)");
-        index++;
-        return this;
-    }
-
     /** Enqueues over {@code global} work-items in groups of {@code local} (null: the driver chooses). */
     void run(long[] global, long[] local) {
         try (MemoryStack stack = MemoryStack.stackPush()) {

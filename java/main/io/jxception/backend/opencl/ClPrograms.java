@@ -65,9 +65,6 @@ final class ClPrograms implements AutoCloseable {
         return program;
     }
 
-    /** Number of distinct programs built (one per source and option set). */
-    synchronized int programCount() { return programs.size(); }
-
     private long build(String name, String source, String options) {
         String binaryKey = deviceIdentity + "|" + name + "|" + options + "|" + source.hashCode() + "|" + source.length();
         byte[] binary;

@@ -61,9 +61,6 @@ public final class OpenClBackend implements Backend {
     /** The device plumbing, for the kernel-variant harness in opencl/dev. */
     ClContext context() { return ctx; }
 
-    /** Programs built so far on this device, by all its backends (one per kernel source and shape). */
-    public int programsBuilt() { return ctx.programs.programCount(); }
-
     /** Bytes of device memory this backend holds now, scratch included. */
     public long allocatedBytes() { return ctx.allocatedBytes(); }
 
