@@ -54,7 +54,7 @@ __device__ void dgrad_impl(const T* __restrict__ dz, const float* __restrict__ w
     __shared__ __align__(16) float Bk[DEPTH][TILE + 4];
     const Dims d = dims<MODE>(n, h, w, cin, cout, stride);
     const int M = n * h * w, N = cin, K = MODE == STEM ? 9 * cout : cout;
-    const int m0 = blockIdx.y * TILE, n0 = blockIdx.x * TILE;
+    const int m0 = blockIdx.x * TILE, n0 = blockIdx.y * TILE;
     float acc[4][4] = {};
     for (int k0 = 0; k0 < K; k0 += DEPTH) {
         // 64 rows x 16 k of A and 16 k x 64 columns of B, k fastest in global memory
@@ -282,7 +282,7 @@ __device__ void dw_backward_weight_impl(const T* __restrict__ x, const T* __rest
 
 }  // namespace
 
-// Data-gradient GEMMs: grid (ceil(cin/64), ceil(n*h*w/64)). Arguments: dz (n,oh,ow,cout); w = W2
+// Data-gradient GEMMs: grid (ceil(n*h*w/64), ceil(cin/64)). Arguments: dz (n,oh,ow,cout); w = W2
 // (cin,cout) for sep, W (cin,cout) for pw, W (3,3,cin,cout) for stem; x (n,h,w,cin) for the mask
 // (may be null without preRelu); out (n,h,w,cin). Weight-gradient GEMMs: grid (ceil(cout/64),
 // ceil(P/64), splits); a = d (n,h,w,cin) for sep, x for pw and stem; partial (splits, P, cout).

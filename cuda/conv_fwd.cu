@@ -20,15 +20,26 @@
 //   _fp32       : FFMA, IEEE fp32 throughout
 // 256 threads = 8 warps; MMA kernels arrange them 2 (M) x 4 (N), each warp 16*MT x 32 of the tile;
 // the FFMA kernel gives each warp BM/8 rows and each lane 4 columns.
-// Shared memory (dynamic): A [BM][kChunk + APAD] then B [2][32][128 + 8], in the arithmetic type.
+// Shared memory (dynamic): A [BM][kChunk + APAD] then B [2][32][BN + 8], in the arithmetic type.
 #include "common.cuh"
 
 namespace {
 
-constexpr int BN = 128;  // output channels per tile
 constexpr int BK = 32;   // rows of B per pipeline stage
 constexpr int BPAD = 8;  // B row padding (elements): conflict-free ldmatrix / fragment loads
-constexpr int LDB = BN + BPAD;
+
+// Output-channel tile BN = 128 (the default) or 64 (MMA kernels only, for cout <= 64: the stem).
+// The 8 warps of an MMA kernel form WM (M) x WN (N), each warp 32 columns wide and BM/WM rows tall
+// (WMT m16 tiles): 2 x 4 for BN = 128, 4 x 2 for BN = 64.
+template <int BN> struct NTile {
+    static_assert(BN == 128 || BN == 64, "BN is 128 or 64");
+    static constexpr int LDB = BN + BPAD;  // B row stride in shared memory (elements)
+    static constexpr int WN = BN / 32;
+    static constexpr int WM = 8 / WN;
+    static constexpr int BQ = BN / 4;      // float4 columns per B row
+    static constexpr int BQ_SHIFT = BN == 128 ? 5 : 4;  // log2(BQ)
+    static constexpr int WN_SHIFT = BN == 128 ? 2 : 1;  // log2(WN)
+};
 
 enum Producer { SEP = 0, STEM = 1, PW = 2 };
 enum Math { FP32 = 0, TF32 = 1, BF16 = 2, FP16 = 3 };
@@ -172,12 +183,15 @@ __device__ __forceinline__ void produce_a(typename Types<MATH>::S* As, int lda, 
     }
 }
 
-// Rows [k, k+32) x columns [n0, n0+128) of B (fp32 in global, row stride cout) into registers.
-__device__ __forceinline__ void load_b(float4 (&r)[4], const float* __restrict__ B, int k, int n0, const Geometry& g, bool bvec) {
+// Rows [k, k+32) x columns [n0, n0+BN) of B (fp32 in global, row stride cout) into registers.
+template <int BN>
+__device__ __forceinline__ void load_b(float4 (&r)[BK * BN / 4 / JX_THREADS], const float* __restrict__ B, int k, int n0, const Geometry& g,
+                                       bool bvec) {
+    constexpr int BQ = NTile<BN>::BQ;
 #pragma unroll
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < BK * BN / 4 / JX_THREADS; i++) {
         const int idx = threadIdx.x + i * JX_THREADS;
-        const int row = idx >> 5, col = n0 + (idx & 31) * 4;
+        const int row = idx >> NTile<BN>::BQ_SHIFT, col = n0 + (idx & (BQ - 1)) * 4;
         const int kk = k + row;
         float4 v = make_float4(0.f, 0.f, 0.f, 0.f);
         if (kk < g.K) {
@@ -194,20 +208,23 @@ __device__ __forceinline__ void load_b(float4 (&r)[4], const float* __restrict__
     }
 }
 
-template <int MATH, typename S>
-__device__ __forceinline__ void store_b(S* Bs, const float4 (&r)[4]) {
+template <int MATH, int BN, typename S>
+__device__ __forceinline__ void store_b(S* Bs, const float4 (&r)[BK * BN / 4 / JX_THREADS]) {
+    constexpr int BQ = NTile<BN>::BQ;
 #pragma unroll
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < BK * BN / 4 / JX_THREADS; i++) {
         const int idx = threadIdx.x + i * JX_THREADS;
-        store_s4<MATH>(Bs + (idx >> 5) * LDB + (idx & 31) * 4, r[i]);
+        store_s4<MATH>(Bs + (idx >> NTile<BN>::BQ_SHIFT) * NTile<BN>::LDB + (idx & (BQ - 1)) * 4, r[i]);
     }
 }
 
 // One 32-deep slice of the tile product on tensor cores: acc += A[:, acol .. acol+32) * Bs.
-template <int MATH, int MT, typename S>
+// MT = m16 tiles per warp; warp (wm, wn) owns rows wm*16*MT .. and columns wn*32 .. of the tile.
+template <int MATH, int MT, int BN, typename S>
 __device__ __forceinline__ void mma_chunk(float (&acc)[MT][4][4], const S* As, int lda, int acol, const S* Bs) {
+    constexpr int LDB = NTile<BN>::LDB;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    const int wm = warp >> 2, wn = warp & 3;
+    const int wm = warp >> NTile<BN>::WN_SHIFT, wn = warp & (NTile<BN>::WN - 1);
     if (MATH == TF32) {
         const float* Af = reinterpret_cast<const float*>(As);
         const float* Bf = reinterpret_cast<const float*>(Bs);
@@ -266,7 +283,7 @@ __device__ __forceinline__ void ffma_chunk(float (&acc)[TM][4], const float* As,
 #pragma unroll
         for (int i = 0; i < TM; i++) a[i] = *reinterpret_cast<const float4*>(As + (size_t)(warp * TM + i) * lda + acol + kk);
 #pragma unroll
-        for (int q = 0; q < 4; q++) b[q] = *reinterpret_cast<const float4*>(Bs + (kk + q) * LDB + lane * 4);
+        for (int q = 0; q < 4; q++) b[q] = *reinterpret_cast<const float4*>(Bs + (kk + q) * NTile<128>::LDB + lane * 4);
 #pragma unroll
         for (int i = 0; i < TM; i++) {
             const float av[4] = {a[i].x, a[i].y, a[i].z, a[i].w};
@@ -310,7 +327,7 @@ __device__ __forceinline__ void store_pair(T* __restrict__ y, const T* __restric
     }
 }
 
-template <int MATH, int PROD, int MT>
+template <int MATH, int PROD, int MT, int BN>
 __device__ __forceinline__ void conv_igemm(const typename Types<MATH>::T* __restrict__ x, const float* __restrict__ w1,
                                            const float* __restrict__ w2, const float* __restrict__ scale,
                                            const float* __restrict__ shift, const typename Types<MATH>::T* __restrict__ residual,
@@ -319,6 +336,9 @@ __device__ __forceinline__ void conv_igemm(const typename Types<MATH>::T* __rest
     using S = typename Types<MATH>::S;
     constexpr int BM = 32 * MT;
     constexpr int APAD = Types<MATH>::APAD;
+    constexpr int LDB = NTile<BN>::LDB;
+    constexpr int WMT = BM / (16 * NTile<BN>::WM);  // m16 tiles per warp (MMA); MT when BN = 128
+    static_assert(WMT >= 1 && (MATH != FP32 || BN == 128), "BN = 64 needs an MMA kernel with BM >= 64");
     extern __shared__ __align__(16) unsigned char smem_raw[];
     S* As = reinterpret_cast<S*>(smem_raw);                 // [BM][kChunk + APAD]
     const int lda = kChunk + APAD;
@@ -341,10 +361,10 @@ __device__ __forceinline__ void conv_igemm(const typename Types<MATH>::T* __rest
     constexpr int TM = BM / 8;  // FFMA rows per warp
     for (int nt = t0; nt < t1; nt++) {
         const int n0 = nt * BN;
-        float acc[MATH == FP32 ? 1 : MT][4][4];
+        float acc[MATH == FP32 ? 1 : WMT][4][4];
         float facc[MATH == FP32 ? TM : 1][4];
 #pragma unroll
-        for (int a = 0; a < (MATH == FP32 ? 1 : MT); a++)
+        for (int a = 0; a < (MATH == FP32 ? 1 : WMT); a++)
 #pragma unroll
             for (int b = 0; b < 4; b++)
 #pragma unroll
@@ -363,17 +383,17 @@ __device__ __forceinline__ void conv_igemm(const typename Types<MATH>::T* __rest
                 __syncthreads();
             }
             const int nk = kl / BK;
-            float4 breg[4];
-            load_b(breg, B, ks, n0, g, bvec);
-            store_b<MATH>(Bs, breg);
+            float4 breg[BK * BN / 4 / JX_THREADS];
+            load_b<BN>(breg, B, ks, n0, g, bvec);
+            store_b<MATH, BN>(Bs, breg);
             __syncthreads();
             for (int kc = 0; kc < nk; kc++) {
-                if (kc + 1 < nk) load_b(breg, B, ks + (kc + 1) * BK, n0, g, bvec);
+                if (kc + 1 < nk) load_b<BN>(breg, B, ks + (kc + 1) * BK, n0, g, bvec);
                 const S* stage = Bs + (kc & 1) * BK * LDB;
                 if (MATH == FP32) ffma_chunk<TM>(reinterpret_cast<float(&)[TM][4]>(facc), reinterpret_cast<const float*>(As), lda, kc * BK,
                                                  reinterpret_cast<const float*>(stage));
-                else mma_chunk<MATH, MT>(reinterpret_cast<float(&)[MT][4][4]>(acc), As, lda, kc * BK, stage);
-                if (kc + 1 < nk) store_b<MATH>(Bs + ((kc + 1) & 1) * BK * LDB, breg);
+                else mma_chunk<MATH, WMT, BN>(reinterpret_cast<float(&)[WMT][4][4]>(acc), As, lda, kc * BK, stage);
+                if (kc + 1 < nk) store_b<MATH, BN>(Bs + ((kc + 1) & 1) * BK * LDB, breg);
                 __syncthreads();
             }
         }
@@ -388,12 +408,12 @@ __device__ __forceinline__ void conv_igemm(const typename Types<MATH>::T* __rest
                 store_pair(y, residual, row, col + 2, facc[i][2], facc[i][3], g, scale, shift, postRelu != 0);
             }
         } else {
-            const int wm = warp >> 2, wn = warp & 3, gq = lane >> 2, tq = lane & 3;
+            const int wm = warp >> NTile<BN>::WN_SHIFT, wn = warp & (NTile<BN>::WN - 1), gq = lane >> 2, tq = lane & 3;
 #pragma unroll
-            for (int mt = 0; mt < MT; mt++)
+            for (int mt = 0; mt < WMT; mt++)
 #pragma unroll
                 for (int j = 0; j < 4; j++) {
-                    const int row = m0 + wm * 16 * MT + mt * 16 + gq;
+                    const int row = m0 + wm * 16 * WMT + mt * 16 + gq;
                     const int col = n0 + wn * 32 + j * 8 + 2 * tq;
                     store_pair(y, residual, row, col, acc[mt][j][0], acc[mt][j][1], g, scale, shift, postRelu != 0);
                     store_pair(y, residual, row + 8, col, acc[mt][j][2], acc[mt][j][3], g, scale, shift, postRelu != 0);
@@ -411,16 +431,17 @@ __device__ __forceinline__ void conv_igemm(const typename Types<MATH>::T* __rest
 //   w2       sepconv: pointwise (cin,cout); others: unused (may be null)                        fp32
 //   scale, shift (cout) fp32 or both null; residual (n, oh, ow, cout) or null; y (n, oh, ow, cout)
 //   kChunk   columns of K kept in shared memory at a time (multiple of 32, see CudaLaunchPlan)
-//   tilesPerBlock  128-wide output-channel tiles per block; grid = (ceil(M/BM), ceil(ceil(cout/128)/tilesPerBlock))
-#define JX_CONV_KERNEL(NAME, MATH, TYPE, PROD, MT)                                                                       \
+//   tilesPerBlock  BN-wide output-channel tiles per block (BN = 128, or 64 for _n64); grid = (ceil(M/BM), ceil(ceil(cout/BN)/tilesPerBlock))
+#define JX_CONV_KERNEL_N(NAME, MATH, TYPE, PROD, MT, BN)                                                                       \
     extern "C" __global__ void __launch_bounds__(JX_THREADS, 1)                                                          \
     NAME(const TYPE* __restrict__ x, const float* __restrict__ w1, const float* __restrict__ w2,                          \
          const float* __restrict__ scale, const float* __restrict__ shift, const TYPE* __restrict__ residual,             \
          TYPE* __restrict__ y, int n, int h, int w, int cin, int cout, int stride, int preRelu, int postRelu, int kChunk, \
          int tilesPerBlock) {                                                                                            \
-        conv_igemm<MATH, PROD, MT>(x, w1, w2, scale, shift, residual, y, n, h, w, cin, cout, stride, preRelu, postRelu,  \
+        conv_igemm<MATH, PROD, MT, BN>(x, w1, w2, scale, shift, residual, y, n, h, w, cin, cout, stride, preRelu, postRelu,  \
                                    kChunk, tilesPerBlock);                                                               \
     }
+#define JX_CONV_KERNEL(NAME, MATH, TYPE, PROD, MT) JX_CONV_KERNEL_N(NAME, MATH, TYPE, PROD, MT, 128)
 
 #define JX_CONV_FAMILY(PREFIX, PROD)                                  \
     JX_CONV_KERNEL(PREFIX##_bf16_m128, BF16, __nv_bfloat16, PROD, 4)   \
@@ -437,3 +458,11 @@ __device__ __forceinline__ void conv_igemm(const typename Types<MATH>::T* __rest
 JX_CONV_FAMILY(sepconv_bn, SEP)
 JX_CONV_FAMILY(conv_bn_relu, STEM)
 JX_CONV_FAMILY(conv1x1s2_bn, PW)
+
+// 64-wide output-channel tiles for the stem (cout 32 and 64): no MMA on empty columns, half the
+// accumulators. Named <op>_<math>_m<BM>_n64; the planner picks them when cout <= 64 and BM >= 64.
+JX_CONV_KERNEL_N(conv_bn_relu_bf16_m128_n64, BF16, __nv_bfloat16, STEM, 4, 64)
+JX_CONV_KERNEL_N(conv_bn_relu_bf16_m64_n64, BF16, __nv_bfloat16, STEM, 2, 64)
+JX_CONV_KERNEL_N(conv_bn_relu_fp16_m128_n64, FP16, __half, STEM, 4, 64)
+JX_CONV_KERNEL_N(conv_bn_relu_fp16_m64_n64, FP16, __half, STEM, 2, 64)
+JX_CONV_KERNEL_N(conv_bn_relu_tf32_m64_n64, TF32, float, STEM, 2, 64)

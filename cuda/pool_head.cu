@@ -3,8 +3,10 @@
 //   maxpool_add       y = maxpool(x) + residual                      forward of blocks 2, 3, 4, 13
 //   maxpool_backward  dx = route dy to the first maximum of each window (row-major within it)
 //   global_pool       y (n, c) fp32 = avg or max over h*w of x (n, h*w, c)
-//   gap_dense_softmax y (n, classes) fp32 = softmax(avgpool(x) . kernel + bias)
-//   head_train_*      the same forward, the per-example cross-entropy, and its gradients
+//   head_dense        logits (n, classes) = pooled (n, c) . kernel + bias (tiled over images x classes)
+//   head_softmax      softmax of each logits row in place (the dense head: global_pool, head_dense, head_softmax)
+//   head_softmax_xent training: softmax in place, per-example cross-entropy, dlogits
+//   head_train_*      the head's gradients (dKernel, dBias, dX)
 // Suffix = activation storage (_f32, _bf16, _f16); pooled values, logits, probabilities, losses and
 // weight gradients are fp32.
 #include "common.cuh"
@@ -98,116 +100,49 @@ __device__ void maxpool_backward_impl(const T* __restrict__ x, const T* __restri
     }
 }
 
-// y (n, c) = mean or max over hw of x (n, hw, c). grid (ceil(c/256), n).
+// y (n, c) = mean or max over hw of x (n, hw, c). One thread per (image, 8 channels), grid-stride;
+// each channel is summed (or maxed) in spatial order, then the mean divides by hw.
+template <bool MAX, bool VEC, typename T>
+__device__ __forceinline__ void pool_column(const T* __restrict__ p, int hw, int c, int cnt, float (&acc)[8]) {
+#pragma unroll
+    for (int j = 0; j < 8; j++) acc[j] = MAX ? -INFINITY : 0.f;
+    if (VEC) {
+#pragma unroll 4
+        for (int i = 0; i < hw; i++) {
+            float v[8];
+            load8(p + (size_t)i * c, v);
+#pragma unroll
+            for (int j = 0; j < 8; j++) acc[j] = MAX ? fmaxf(acc[j], v[j]) : acc[j] + v[j];
+        }
+    } else {
+#pragma unroll 1
+        for (int i = 0; i < hw; i++) {
+            float v[8];
+            load8_n(p + (size_t)i * c, cnt, v);
+#pragma unroll
+            for (int j = 0; j < 8; j++) acc[j] = MAX ? fmaxf(acc[j], v[j]) : acc[j] + v[j];
+        }
+    }
+}
+
 template <typename T>
 __device__ void global_pool_impl(const T* __restrict__ x, float* __restrict__ y, int n, int hw, int c, int isMax) {
-    const int ch = blockIdx.x * blockDim.x + threadIdx.x, ni = blockIdx.y;
-    if (ch >= c || ni >= n) return;
-    const T* p = x + (size_t)ni * hw * c + ch;
-    float acc = isMax ? -INFINITY : 0.f;
-    for (int i = 0; i < hw; i++) {
-        const float v = to_f32(p[(size_t)i * c]);
-        acc = isMax ? fmaxf(acc, v) : acc + v;
-    }
-    y[(size_t)ni * c + ch] = isMax ? acc : acc / (float)hw;
-}
-
-// Average-pools images [i0, i0+ipb) of x (n, hw, c) into pooled (ipb, c) in shared memory.
-template <typename T>
-__device__ __forceinline__ void pool_images(const T* __restrict__ x, float* pooled, int i0, int ipb, int n, int hw, int c) {
-    for (int idx = threadIdx.x; idx < ipb * c; idx += blockDim.x) {
-        const int ii = idx / c, ch = idx - ii * c;
-        float acc = 0.f;
-        if (i0 + ii < n) {
-            const T* p = x + (size_t)(i0 + ii) * hw * c + ch;
-            for (int i = 0; i < hw; i++) acc += to_f32(p[(size_t)i * c]);
-        }
-        pooled[idx] = acc / (float)hw;
-    }
-}
-
-// logits[ii][j] = bias[j] + sum_ch pooled[ii][ch] * kernel[ch][j] for the block's images, then
-// softmax in place over j. Dynamic shared memory: pooled (ipb, c) then logits (ipb, classes).
-template <int IPB>
-__device__ __forceinline__ void dense_softmax(const float* pooled, float* logits, const float* __restrict__ kernel,
-                                              const float* __restrict__ bias, int ipb, int c, int classes) {
-    for (int j = threadIdx.x; j < classes; j += blockDim.x) {
-        float acc[IPB];
+    const int groups = (c + 7) / 8;
+    const bool vec = (c & 7) == 0;
+    const size_t total = (size_t)n * groups;
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < total; i += (size_t)gridDim.x * blockDim.x) {
+        const int cg = (int)(i % groups), ni = (int)(i / groups);
+        const int c0 = cg * 8, cnt = min(8, c - c0);
+        const T* p = x + (size_t)ni * hw * c + c0;
+        float acc[8];
+        if (isMax) {
+            if (vec) pool_column<true, true>(p, hw, c, cnt, acc); else pool_column<true, false>(p, hw, c, cnt, acc);
+        } else {
+            if (vec) pool_column<false, true>(p, hw, c, cnt, acc); else pool_column<false, false>(p, hw, c, cnt, acc);
 #pragma unroll
-        for (int ii = 0; ii < IPB; ii++) acc[ii] = bias ? __ldg(bias + j) : 0.f;
-        for (int ch = 0; ch < c; ch++) {
-            const float kv = __ldg(kernel + (size_t)ch * classes + j);
-#pragma unroll
-            for (int ii = 0; ii < IPB; ii++) acc[ii] = fmaf(pooled[ii * c + ch], kv, acc[ii]);
+            for (int j = 0; j < 8; j++) acc[j] = acc[j] / (float)hw;
         }
-#pragma unroll
-        for (int ii = 0; ii < IPB; ii++) if (ii < ipb) logits[ii * classes + j] = acc[ii];
-    }
-    __syncthreads();
-    // softmax per image: one warp per image
-    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, warps = blockDim.x >> 5;
-    for (int ii = warp; ii < ipb; ii += warps) {
-        float* l = logits + ii * classes;
-        float mx = -INFINITY;
-        for (int j = lane; j < classes; j += 32) mx = fmaxf(mx, l[j]);
-        mx = warp_max(mx);
-        float s = 0.f;
-        for (int j = lane; j < classes; j += 32) { const float e = __expf(l[j] - mx); l[j] = e; s += e; }
-        s = warp_sum(s);
-        const float inv = 1.f / s;
-        for (int j = lane; j < classes; j += 32) l[j] *= inv;
-    }
-    __syncthreads();
-}
-
-constexpr int HEAD_IPB = 8;  // images per block in the head kernels (plan passes ipb <= HEAD_IPB)
-
-// grid ceil(n/ipb); dynamic smem (ipb*c + ipb*classes) floats.
-template <typename T>
-__device__ void gap_dense_softmax_impl(const T* __restrict__ x, const float* __restrict__ kernel, const float* __restrict__ bias,
-                                       float* __restrict__ y, int n, int hw, int c, int classes, int ipb) {
-    extern __shared__ float head_smem[];
-    float* pooled = head_smem;
-    float* logits = head_smem + ipb * c;
-    const int i0 = blockIdx.x * ipb;
-    pool_images(x, pooled, i0, ipb, n, hw, c);
-    __syncthreads();
-    dense_softmax<HEAD_IPB>(pooled, logits, kernel, bias, ipb, c, classes);
-    for (int idx = threadIdx.x; idx < ipb * classes; idx += blockDim.x) {
-        const int ii = idx / classes;
-        if (i0 + ii < n) y[(size_t)i0 * classes + idx] = logits[idx];
-    }
-}
-
-// Training head forward: pooled (n, c), probs (n, classes), loss (n) = -log p[label], and
-// dlogits (n, classes) = (p - onehot(label)) / n. A label outside [0, classes) gives loss NaN.
-template <typename T>
-__device__ void head_train_forward_impl(const T* __restrict__ x, const float* __restrict__ kernel, const float* __restrict__ bias,
-                                        const float* __restrict__ labels, float* __restrict__ pooledOut, float* __restrict__ probs,
-                                        float* __restrict__ loss, float* __restrict__ dlogits, int n, int hw, int c, int classes,
-                                        int ipb) {
-    extern __shared__ float head_smem[];
-    float* pooled = head_smem;
-    float* logits = head_smem + ipb * c;
-    const int i0 = blockIdx.x * ipb;
-    pool_images(x, pooled, i0, ipb, n, hw, c);
-    __syncthreads();
-    for (int idx = threadIdx.x; idx < ipb * c; idx += blockDim.x)
-        if (i0 + idx / c < n) pooledOut[(size_t)i0 * c + idx] = pooled[idx];
-    dense_softmax<HEAD_IPB>(pooled, logits, kernel, bias, ipb, c, classes);
-    const float invN = 1.f / (float)n;
-    for (int idx = threadIdx.x; idx < ipb * classes; idx += blockDim.x) {
-        const int ii = idx / classes, j = idx - ii * classes;
-        if (i0 + ii >= n) continue;
-        const float lab = labels[i0 + ii];
-        const int label = (int)lab;
-        const float p = logits[idx];
-        probs[(size_t)i0 * classes + idx] = p;
-        dlogits[(size_t)i0 * classes + idx] = (p - (j == label ? 1.f : 0.f)) * invN;
-        if (j == 0) {
-            const bool ok = lab == (float)label && label >= 0 && label < classes;
-            loss[i0 + ii] = ok ? -logf(fmaxf(logits[ii * classes + label], 1e-30f)) : __int_as_float(0x7fc00000);
-        }
+        store8_any(y + (size_t)ni * c + c0, cnt, vec, acc);
     }
 }
 
@@ -227,6 +162,114 @@ __device__ void head_train_dx_impl(const float* __restrict__ kernel, const float
 }
 
 }  // namespace
+
+// ------------------------------------------------------------------ head: dense and softmax
+// The head runs as global_pool_* (pooled (n, c) fp32 in scratch), head_dense (logits, many blocks)
+// and head_softmax / head_softmax_xent (one warp per row, in place on the logits).
+
+constexpr int DENSE_TI = 32;  // images per block tile
+constexpr int DENSE_TJ = 64;  // classes per block tile
+constexpr int DENSE_TK = 32;  // channels per shared-memory step
+
+// y (n, classes) = bias + pooled (n, c) . kernel (c, classes); every sum starts at the bias and adds
+// the channels in order with fmaf. grid (ceil(classes/64), ceil(n/32)); thread (ty, tx) = (tid/16,
+// tid%16) computes images ty*2 .. +1 by classes tx*4 .. +3.
+extern "C" __global__ void __launch_bounds__(JX_THREADS) head_dense(const float* __restrict__ pooled, const float* __restrict__ kernel,
+                                                                      const float* __restrict__ bias, float* __restrict__ y, int n, int c,
+                                                                      int classes) {
+    __shared__ __align__(16) float As[DENSE_TK][DENSE_TI + 2];  // As[k][i] = pooled[i0 + i][k0 + k]
+    __shared__ __align__(16) float Bs[DENSE_TK][DENSE_TJ];      // Bs[k][j] = kernel[k0 + k][j0 + j]
+    const int tid = threadIdx.x, tx = tid & 15, ty = tid >> 4;
+    const int i0 = blockIdx.y * DENSE_TI, j0 = blockIdx.x * DENSE_TJ;
+    float acc[2][4];
+#pragma unroll
+    for (int q = 0; q < 4; q++) {
+        const int j = j0 + tx * 4 + q;
+        const float b0 = (bias && j < classes) ? __ldg(bias + j) : 0.f;
+        acc[0][q] = b0;
+        acc[1][q] = b0;
+    }
+    for (int k0 = 0; k0 < c; k0 += DENSE_TK) {
+#pragma unroll
+        for (int r = 0; r < DENSE_TI * DENSE_TK / JX_THREADS; r++) {
+            const int idx = tid + r * JX_THREADS, i = idx / DENSE_TK, k = idx % DENSE_TK;
+            As[k][i] = (i0 + i < n && k0 + k < c) ? __ldg(pooled + (size_t)(i0 + i) * c + k0 + k) : 0.f;
+        }
+#pragma unroll
+        for (int r = 0; r < DENSE_TK * DENSE_TJ / JX_THREADS; r++) {
+            const int idx = tid + r * JX_THREADS, k = idx / DENSE_TJ, j = idx % DENSE_TJ;
+            Bs[k][j] = (k0 + k < c && j0 + j < classes) ? __ldg(kernel + (size_t)(k0 + k) * classes + j0 + j) : 0.f;
+        }
+        __syncthreads();
+#pragma unroll 8
+        for (int k = 0; k < DENSE_TK; k++) {
+            const float2 a = *reinterpret_cast<const float2*>(&As[k][ty * 2]);
+            const float4 b = *reinterpret_cast<const float4*>(&Bs[k][tx * 4]);
+            acc[0][0] = fmaf(a.x, b.x, acc[0][0]); acc[0][1] = fmaf(a.x, b.y, acc[0][1]);
+            acc[0][2] = fmaf(a.x, b.z, acc[0][2]); acc[0][3] = fmaf(a.x, b.w, acc[0][3]);
+            acc[1][0] = fmaf(a.y, b.x, acc[1][0]); acc[1][1] = fmaf(a.y, b.y, acc[1][1]);
+            acc[1][2] = fmaf(a.y, b.z, acc[1][2]); acc[1][3] = fmaf(a.y, b.w, acc[1][3]);
+        }
+        __syncthreads();
+    }
+#pragma unroll
+    for (int r = 0; r < 2; r++) {
+        const int i = i0 + ty * 2 + r;
+        if (i >= n) continue;
+#pragma unroll
+        for (int q = 0; q < 4; q++) {
+            const int j = j0 + tx * 4 + q;
+            if (j < classes) y[(size_t)i * classes + j] = acc[r][q];
+        }
+    }
+}
+
+namespace {
+// Softmax of one row in place, by one warp: max, exp(l - max), sum, scale. Returns 1/sum.
+__device__ __forceinline__ void softmax_row(float* l, int classes, int lane) {
+    float mx = -INFINITY;
+    for (int j = lane; j < classes; j += 32) mx = fmaxf(mx, l[j]);
+    mx = warp_max(mx);
+    float s = 0.f;
+    for (int j = lane; j < classes; j += 32) { const float e = __expf(l[j] - mx); l[j] = e; s += e; }
+    s = warp_sum(s);
+    const float inv = 1.f / s;
+    for (int j = lane; j < classes; j += 32) l[j] *= inv;
+}
+}  // namespace
+
+// y (n, classes) = softmax of each row of y, in place. One warp per row, grid ceil(n/8).
+extern "C" __global__ void __launch_bounds__(JX_THREADS) head_softmax(float* __restrict__ y, int n, int classes) {
+    const int lane = threadIdx.x & 31;
+    const int row = blockIdx.x * (JX_THREADS / 32) + (threadIdx.x >> 5);
+    if (row >= n) return;
+    softmax_row(y + (size_t)row * classes, classes, lane);
+}
+
+// Training: probs (n, classes) holds the logits and becomes the softmax, in place; loss (n) =
+// -log p[label]; dlogits (n, classes) = (p - onehot(label)) / n. A label outside [0, classes), or not
+// an integer, gives loss NaN. One warp per row, grid ceil(n/8).
+extern "C" __global__ void __launch_bounds__(JX_THREADS) head_softmax_xent(float* __restrict__ probs, const float* __restrict__ labels,
+                                                                             float* __restrict__ loss, float* __restrict__ dlogits, int n,
+                                                                             int classes) {
+    const int lane = threadIdx.x & 31;
+    const int row = blockIdx.x * (JX_THREADS / 32) + (threadIdx.x >> 5);
+    if (row >= n) return;
+    float* l = probs + (size_t)row * classes;
+    softmax_row(l, classes, lane);
+    const float lab = labels[row];
+    const int label = (int)lab;
+    const bool ok = lab == (float)label && label >= 0 && label < classes;
+    const float invN = 1.f / (float)n;
+    float* d = dlogits + (size_t)row * classes;
+    // each lane reads back only the probabilities it wrote itself
+    for (int j = lane; j < classes; j += 32) {
+        const float p = l[j];
+        d[j] = (p - (j == label ? 1.f : 0.f)) * invN;
+        if (ok && j == label) loss[row] = -logf(fmaxf(p, 1e-30f));
+    }
+    if (!ok && lane == 0) loss[row] = __int_as_float(0x7fc00000);
+}
 
 // dKernel (c, classes) = pooled^T (c, n) . dlogits (n, classes); dBias (classes) = column sums of dlogits.
 // One thread per (ch, j) with j fastest; a final row ch == c computes dBias. grid (ceil(classes/256), c + 1).
@@ -257,17 +300,6 @@ extern "C" __global__ void __launch_bounds__(JX_THREADS) head_train_dweights(con
     extern "C" __global__ void __launch_bounds__(JX_THREADS) global_pool_##SUF(const T* __restrict__ x, float* __restrict__ y, int n,   \
                                                            int hw, int c, int isMax) {                                       \
         global_pool_impl<T>(x, y, n, hw, c, isMax);                                                                          \
-    }                                                                                                                        \
-    extern "C" __global__ void __launch_bounds__(JX_THREADS) gap_dense_softmax_##SUF(                                                 \
-        const T* __restrict__ x, const float* __restrict__ kernel, const float* __restrict__ bias, float* __restrict__ y, int n, \
-        int hw, int c, int classes, int ipb) {                                                                               \
-        gap_dense_softmax_impl<T>(x, kernel, bias, y, n, hw, c, classes, ipb);                                               \
-    }                                                                                                                        \
-    extern "C" __global__ void __launch_bounds__(JX_THREADS) head_train_forward_##SUF(                                                \
-        const T* __restrict__ x, const float* __restrict__ kernel, const float* __restrict__ bias,                           \
-        const float* __restrict__ labels, float* __restrict__ pooled, float* __restrict__ probs, float* __restrict__ loss,   \
-        float* __restrict__ dlogits, int n, int hw, int c, int classes, int ipb) {                                           \
-        head_train_forward_impl<T>(x, kernel, bias, labels, pooled, probs, loss, dlogits, n, hw, c, classes, ipb);           \
     }                                                                                                                        \
     extern "C" __global__ void __launch_bounds__(JX_THREADS) head_train_dx_##SUF(const float* __restrict__ kernel,                    \
                                                              const float* __restrict__ dlogits, T* __restrict__ dX, int n,    \

@@ -66,7 +66,9 @@ inline float column_sum(global const float* partial, int slices, int c) {
 }
 
 // mean[c] = sum_s partial[s, c] / rows.   Launch: global (C).
-kernel void bn_mean(global const float* partial, global float* mean, int slices, int rows) {
+kernel void bn_mean(global const float* partial, // (S, C) sums of z
+                    global float* mean,          // (C)
+                    int slices, int rows) {
     const int c = get_global_id(0);
     if (c >= C) return;
     mean[c] = column_sum(partial, slices, c) / rows;
@@ -152,8 +154,11 @@ kernel void bn_backward_partial(global const float* z,      // (rows, C) forward
 }
 
 // dbeta, dgamma (C) from the partials.   Launch: global (C).
-kernel void bn_backward_reduce(global const float* partial_beta, global const float* partial_gamma,
-                               global float* dbeta, global float* dgamma, int slices)
+kernel void bn_backward_reduce(global const float* partial_beta,  // (S, C)
+                               global const float* partial_gamma, // (S, C)
+                               global float* dbeta,               // (C)
+                               global float* dgamma,              // (C)
+                               int slices)
 {
     const int c = get_global_id(0);
     if (c >= C) return;

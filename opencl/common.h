@@ -85,11 +85,15 @@ inline int vec_start(int vec, int w, int c) {
 }
 
 // Stores the lanes of v that vector number `vec` owns: all of them, except for a shifted tail
-// vector, which skips the lanes its left neighbour already stores.
+// vector, which skips the lanes its left neighbour already stores. `row` is a buffer (aligned by
+// OpenCL to at least 128 bytes) plus a multiple of c floats, so when c is a multiple of the vector
+// width every vector is aligned and goes out in one store (pocl splits vstore16 into four).
 inline void store_tail(floatV v, global float* row, int vec, int c) {
     int owned = vec * VW;
     int c0 = vec_start(vec, VW, c);
-    if (c0 == owned) {
+    if (c % VW == 0) {
+        *(global floatV*)(row + c0) = v;
+    } else if (c0 == owned) {
         VSTORE(v, row + c0);
     } else {
         float lanes[VW];
@@ -101,7 +105,9 @@ inline void store_tail(floatV v, global float* row, int vec, int c) {
 inline void store_tail_i(floatI v, global float* row, int vec, int c) {
     int owned = vec * VWI;
     int c0 = vec_start(vec, VWI, c);
-    if (c0 == owned) {
+    if (c % VWI == 0) {
+        *(global floatI*)(row + c0) = v;
+    } else if (c0 == owned) {
         ISTORE(v, row + c0);
     } else {
         float lanes[VWI];

@@ -9,7 +9,9 @@
 // backward passes use for dz x W^T.
 //
 // Compile-time: H, W, CIN, COUT, STRIDE, OH, OW, RM, VW, PRE_RELU, HAS_BN, HAS_RES, POST_RELU.
-// Launch: local (TNV, TMR), global (ceil(COUT/VW) rounded to TNV, ceil(pixels/RM) rounded to TMR).
+// Launch: local (TMR, TNV), global (ceil(pixels/RM) rounded to TMR, ceil(COUT/VW) rounded to TNV): row tiles
+// are the fastest dimension, so the TMR work-items that share a column of weights run back to back
+// on one pocl thread and find it in cache (as in sepconv_bn.cl).
 
 kernel void conv1x1s2_bn(global const float* x,        // (N, H, W, CIN) NHWC
                          global const float* w,        // (CIN, COUT)
@@ -19,10 +21,10 @@ kernel void conv1x1s2_bn(global const float* x,        // (N, H, W, CIN) NHWC
                          global float* y,              // (N, OH, OW, COUT) NHWC
                          int pixels)                   // N * OH * OW
 {
-    const int vec = get_global_id(0);
+    const int vec = get_global_id(1);
     if (vec * VW >= COUT) return;
     const int col = vec_start(vec, VW, COUT);
-    const int p0 = get_global_id(1) * RM;
+    const int p0 = get_global_id(0) * RM;
     if (p0 >= pixels) return;
 
     const global float* rows[RM];

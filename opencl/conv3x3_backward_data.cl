@@ -5,17 +5,17 @@
 // oy = (iy - ky) / STRIDE when that divides and lands inside the output. A GEMM over K = 9*COUT with
 // an RM x VW tile (RM input pixels, VW input channels); an invalid tap contributes through a 0 factor.
 // Compile-time: H, W, CIN, COUT, OH, OW, STRIDE, RM, VW, PRE_RELU.
-// Launch: global (ceil(CIN/VW), ceil(N*H*W/RM)).
+// Launch: local (TMR, TNV), global (ceil(N*H*W/RM) rounded to TMR, ceil(CIN/VW) rounded to TNV).
 kernel void conv3x3_backward_data(global const float* x,  // (N, H, W, CIN) forward input (for the mask)
                                   global const float* dz, // (N, OH, OW, COUT)
                                   global const float* wt, // (3, 3, COUT, CIN): w with the last two axes swapped
                                   global float* dx,       // (N, H, W, CIN)
                                   int in_pixels)
 {
-    const int vec = get_global_id(0);
+    const int vec = get_global_id(1);
     if (vec * VW >= CIN) return;
     const int col = vec_start(vec, VW, CIN);
-    const int p0 = get_global_id(1) * RM;
+    const int p0 = get_global_id(0) * RM;
     if (p0 >= in_pixels) return;
     int iy[RM], ix[RM], img[RM];
 #pragma unroll

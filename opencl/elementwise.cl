@@ -6,7 +6,9 @@
 //   fill:         dst[i] = value
 // Launch: global (ceil(count/16)).
 
-kernel void add_inplace(global float* dst, global const float* src, long count) {
+kernel void add_inplace(global float* dst,       // (count)
+                        global const float* src, // (count)
+                        long count) {
     const long i = (long)get_global_id(0) * 16;
     if (i + 16 <= count) {
         vstore16(vload16(0, dst + i) + vload16(0, src + i), 0, dst + i);
@@ -15,8 +17,10 @@ kernel void add_inplace(global float* dst, global const float* src, long count) 
     }
 }
 
-kernel void sgd_update(global float* param, global const float* grad, global float* velocity, long count,
-                       float lr, float momentum, float weight_decay) {
+kernel void sgd_update(global float* param,      // (count) updated in place
+                       global const float* grad, // (count)
+                       global float* velocity,   // (count) updated in place
+                       long count, float lr, float momentum, float weight_decay) {
     const long i = (long)get_global_id(0) * 16;
     if (i + 16 <= count) {
         const float16 p = vload16(0, param + i);
@@ -34,7 +38,8 @@ kernel void sgd_update(global float* param, global const float* grad, global flo
     }
 }
 
-kernel void fill(global float* dst, long count, float value) {
+kernel void fill(global float* dst, // (count)
+                 long count, float value) {
     const long i = (long)get_global_id(0) * 16;
     if (i + 16 <= count) {
         vstore16((float16)(value), 0, dst + i);

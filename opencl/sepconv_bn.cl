@@ -11,9 +11,19 @@
 // global memory), then every work-item multiplies its RM rows of d by the pointwise weights into an
 // RM x VW register tile (RM accumulators of floatV, weights loaded as one vector along COUT).
 //
+// Row groups are the FIRST work-group dimension: pocl runs a group's work-items in order, dim 0
+// fastest, so the TM/RM work-items that share one column of weights (CIN x VW floats) run back to
+// back and find it in cache; the d tile (TM x KC) stays in L2. Weights then come from memory once
+// per work-group instead of once per row group (opencl/dev/sepconv_bn_v4.cl keeps the other order).
+//
+// The depthwise step takes whole pixels; interior pixels (all 9 taps inside the image) run 9
+// unrolled taps at fixed offsets from the centre, border pixels a guarded loop (dev v5: 2x on the
+// 147x147 layers, where the depthwise share of the work is largest). When COUT is a multiple of VW
+// the outputs are stored as aligned vectors (dev v6; store_tail in common.h).
+//
 // Compile-time: H, W, CIN, COUT, TM (multiple of RM), KC, RM, VW (output vector), VWI (depthwise
 // vector, VWI <= min chunk), PRE_RELU, HAS_BN, HAS_RES, POST_RELU.
-// Launch: local (TNV, TM/RM), global (ceil(ceil(COUT/VW)/TNV)*TNV, ceil(pixels/TM)*TM/RM).
+// Launch: local (TM/RM, TNV), global (ceil(pixels/TM)*TM/RM, ceil(ceil(COUT/VW)/TNV)*TNV).
 
 #define CHUNKS ((CIN + KC - 1) / KC)
 
@@ -28,13 +38,16 @@ kernel void sepconv_bn(global const float* x,        // (N, H, W, CIN) NHWC
 {
     local float d[TM * KC]; // (TM, KC) depthwise outputs of this group's pixels, one channel chunk
 
-    const int vec = get_global_id(0);              // output channel vector of this work-item
+    const int vec = get_global_id(1);              // output channel vector of this work-item
     const int col = vec_start(vec, VW, COUT);
     const bool active_col = vec * VW < COUT;
-    const int row0 = get_local_id(1) * RM;         // first of this work-item's RM rows within the tile
-    const int p0 = get_group_id(1) * TM;           // first pixel of the group's tile
+    const int row0 = get_local_id(0) * RM;         // first of this work-item's RM rows within the tile
+    const int p0 = get_group_id(0) * TM;           // first pixel of the group's tile
     const int lid = get_local_id(1) * get_local_size(0) + get_local_id(0);
     const int lsize = get_local_size(0) * get_local_size(1);
+    const int dw_sharers = max(1, lsize / TM);        // work-items per pixel in the depthwise step
+    const int dw_share = lid / TM;                     // this work-item's share (idle if >= dw_sharers)
+    const int dw_stride = lsize < TM ? lsize : TM;     // pixel stride of one work-item
 
     floatV acc[RM];
 #pragma unroll
@@ -45,31 +58,50 @@ kernel void sepconv_bn(global const float* x,        // (N, H, W, CIN) NHWC
         const int kc = min(KC, CIN - k0);
         const int cvecs = (kc + VWI - 1) / VWI;
 
-        // Depthwise: TM pixels x kc channels, VWI channels per step, shared by all work-items.
-        for (int u = lid; u < TM * cvecs; u += lsize) {
-            const int pl = u / cvecs;
-            const int c = vec_start(u - pl * cvecs, VWI, kc);
-            const int p = p0 + pl;
-            floatI s = (floatI)(0.0f);
-            if (p < pixels) {
-                const int px = p % W;
-                const int py = (p / W) % H;
-                const int img = p / (W * H);
-                for (int dy = -1; dy <= 1; dy++) {
-                    const int yy = py + dy;
-                    if (yy < 0 || yy >= H) continue;
-                    for (int dx = -1; dx <= 1; dx++) {
-                        const int xx = px + dx;
-                        if (xx < 0 || xx >= W) continue;
-                        floatI v = ILOAD(x + ((long)(img * H + yy) * W + xx) * CIN + k0 + c);
+        // Depthwise: TM pixels x kc channels, VWI channels per step. Work-items take whole pixels
+        // (the pixel's coordinates cost three divisions, paid once); when the group has more
+        // work-items than pixels, several share a pixel and split its channel vectors.
+        if (dw_share < dw_sharers) {
+            for (int pl = lid % TM; pl < TM; pl += dw_stride) {
+                const int p = p0 + pl;
+                const int px = p % W, py = (p / W) % H, img = p / (W * H);
+                const bool interior = p < pixels && py > 0 && py < H - 1 && px > 0 && px < W - 1;
+                const global float* xc = x + (long)min(p, pixels - 1) * CIN + k0; // centre pixel
+                for (int cv = dw_share; cv < cvecs; cv += dw_sharers) {
+                    const int c = vec_start(cv, VWI, kc);
+                    floatI s = (floatI)(0.0f);
+                    if (interior) {
+                        const global float* w = dw + k0 + c;
+                        const global float* t = xc + c;
 #if PRE_RELU
-                        v = RELU(v);
+#define TAP(i, off) s = fma(RELU(ILOAD(t + (off))), ILOAD(w + (i) * CIN), s)
+#else
+#define TAP(i, off) s = fma(ILOAD(t + (off)), ILOAD(w + (i) * CIN), s)
 #endif
-                        s = fma(v, ILOAD(dw + ((dy + 1) * 3 + dx + 1) * CIN + k0 + c), s);
+                        TAP(0, -(W + 1) * CIN); TAP(1, -W * CIN); TAP(2, -(W - 1) * CIN);
+                        TAP(3, -CIN);           TAP(4, 0);        TAP(5, CIN);
+                        TAP(6, (W - 1) * CIN);  TAP(7, W * CIN);  TAP(8, (W + 1) * CIN);
+#undef TAP
+                    } else if (p < pixels) {
+                        for (int dy = -1; dy <= 1; dy++) {
+                            const int yy = py + dy;
+                            if (yy < 0 || yy >= H) continue;
+                            const global float* xrow = x + ((long)(img * H + yy) * W) * CIN + k0 + c;
+                            const global float* wrow = dw + (dy + 1) * 3 * CIN + k0 + c;
+                            for (int dx = -1; dx <= 1; dx++) {
+                                const int xx = px + dx;
+                                if (xx < 0 || xx >= W) continue;
+                                floatI v = ILOAD(xrow + xx * CIN);
+#if PRE_RELU
+                                v = RELU(v);
+#endif
+                                s = fma(v, ILOAD(wrow + (dx + 1) * CIN), s);
+                            }
+                        }
                     }
+                    ISTORE(s, d + pl * KC + c);
                 }
             }
-            ISTORE(s, d + pl * KC + c);
         }
         barrier(CLK_LOCAL_MEM_FENCE);
 

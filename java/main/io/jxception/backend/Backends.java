@@ -8,7 +8,8 @@ import java.util.Locale;
 
 /**
  * Finds and opens backends by name: {@code cpu}, {@code opencl[:i]}, {@code cuda[:i]}, or
- * {@code auto} (the fastest available device). Nothing here is global state: each call probes anew.
+ * {@code auto} (the fastest available device); {@code cuda:local} / {@code opencl:local} pick the
+ * device from the launcher's local rank ({@link LocalRank}) for one-process-per-device jobs. Nothing here is global state: each call probes anew.
  */
 public final class Backends {
     private Backends() {}
@@ -18,6 +19,7 @@ public final class Backends {
         List<BackendProvider> list = new ArrayList<>();
         list.add(new CpuBackendProvider());
         list.add(new io.jxception.backend.opencl.OpenClBackendProvider());
+        list.add(new io.jxception.backend.cuda.CudaBackendProvider());
         return list;
     }
 
@@ -37,26 +39,39 @@ public final class Backends {
         String s = spec.trim().toLowerCase(Locale.ROOT);
         if (s.equals("auto")) return openBest(precision);
         String kind = s;
-        int index = 0;
+        String indexText = null;
         int colon = s.indexOf(':');
         if (colon >= 0) {
             kind = s.substring(0, colon);
-            try {
-                index = Integer.parseInt(s.substring(colon + 1));
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("bad backend '" + spec + "': the part after ':' must be a device index, e.g. opencl:0");
-            }
+            indexText = s.substring(colon + 1);
         }
         for (BackendProvider p : providers()) {
             if (!p.kind().equals(kind)) continue;
             Probe probe = p.probe();
-            if (!probe.available()) throw new BackendUnavailableException(kind + " unavailable: " + probe.reason());
-            if (index < 0 || index >= probe.devices().size()) {
-                throw new IllegalArgumentException("no " + kind + " device " + index + ": " + probe.devices().size() + " found (see 'jxception info')");
+            if (!probe.available()) throw new BackendUnavailableException(unavailableMessage(probe));
+            int count = probe.devices().size();
+            int index;
+            if (indexText == null) index = 0;
+            else if (indexText.equals("local")) index = LocalRank.deviceIndex(System.getenv(), count);
+            else {
+                try {
+                    index = Integer.parseInt(indexText);
+                } catch (NumberFormatException e) {
+                    throw new IllegalArgumentException("bad backend '" + spec + "': the part after ':' must be a device index or 'local', e.g. opencl:0, cuda:local");
+                }
+            }
+            if (index < 0 || index >= count) {
+                throw new IllegalArgumentException("no " + kind + " device " + index + ": " + count + " found (see 'jxception info')");
             }
             return p.open(index, precision);
         }
         throw new IllegalArgumentException("unknown backend '" + spec + "': expected auto, cpu, opencl[:i] or cuda[:i]");
+    }
+
+    /** "cuda unavailable: why", without doubling the prefix when the probe's reason already has it. */
+    public static String unavailableMessage(Probe probe) {
+        String prefix = probe.kind() + " unavailable: ", reason = probe.reason();
+        return reason.regionMatches(true, 0, prefix, 0, prefix.length()) ? reason : prefix + reason;
     }
 
     /** The available device with the highest rank. */

@@ -23,13 +23,17 @@ public record BenchReport(BenchOptions options, String command, Machine machine,
     }
 
     /**
-     * The device the report is about, for file names: a CUDA device's description where one was
-     * measured, else this machine's CPU model; lower case, words joined by '-'.
+     * The device the report is about: a CUDA device's name (its description up to the parenthesised
+     * details) where one was measured, else this machine's CPU model.
      */
+    public String deviceName() {
+        return throughput.stream().filter(t -> t.backend().startsWith("cuda")).map(ThroughputResult::device)
+                .map(d -> d.replaceFirst(" \\(.*", "")).findFirst().orElse(machine.cpuModel());
+    }
+
+    /** {@link #deviceName} for file names: lower case, words joined by '-', "(R)" and "(TM)" dropped. */
     public String deviceSlug() {
-        String name = throughput.stream().filter(t -> t.backend().startsWith("cuda")).map(ThroughputResult::device)
-                .findFirst().orElse(machine.cpuModel());
-        String slug = name.toLowerCase(Locale.ROOT).replaceAll("\\(r\\)|\\(tm\\)", "").replaceAll("[^a-z0-9]+", "-")
+        String slug = deviceName().toLowerCase(Locale.ROOT).replaceAll("\\(r\\)|\\(tm\\)", "").replaceAll("[^a-z0-9]+", "-")
                 .replaceAll("^-|-$", "");
         if (slug.length() > 40) slug = slug.substring(0, 40).replaceAll("-$", "");
         return slug.isEmpty() ? "unknown-device" : slug;

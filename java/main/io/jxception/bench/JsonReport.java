@@ -1,16 +1,31 @@
 package io.jxception.bench;
 
+import io.jxception.backend.Precision;
 import io.jxception.tensor.AtomicFiles;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
-/** The whole report as one JSON document (times in ms, rates in GFLOP/s and GB/s, counts exact). */
+/**
+ * The whole report as one JSON document (times in ms, rates in GFLOP/s and GB/s, counts exact), and
+ * back: {@link #read} turns a file {@link #write} wrote into the report again, so that CSVs, plots
+ * and summary can be rendered later, measuring nothing ({@code jxception bench --from-json}).
+ * Reports written before the layer rows carried device, size, min time, samples and clock get them
+ * from their throughput row (same backend, precision and batch: the suite times both with one
+ * clock); their layer minimum times stay unknown (empty CSV cells).
+ */
 public final class JsonReport {
     private JsonReport() {}
 
@@ -86,8 +101,10 @@ public final class JsonReport {
         for (LayerResult l : r.layers()) {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("backend", l.backend());
+            m.put("device", l.device());
             m.put("precision", BenchSuite.label(l.precision()));
             m.put("batch", l.batch());
+            m.put("size", l.size());
             m.put("index", l.index());
             m.put("node", l.node());
             m.put("kernel", l.kernel().kernelName());
@@ -95,14 +112,169 @@ public final class JsonReport {
             m.put("flops", l.cost().flops());
             m.put("bytes", l.cost().bytes());
             m.put("time_ms", l.isTimed() ? l.time().median() * 1e3 : null);
+            m.put("time_min_ms", l.isTimed() ? l.time().min() * 1e3 : null);
+            m.put("samples", l.isTimed() ? l.time().count() : null);
             m.put("gflops", l.gflops());
             m.put("gbps", l.gbps());
             m.put("floor_ms", l.floorSeconds() * 1e3);
             m.put("floor_fraction", l.floorFraction());
+            m.put("clock", l.clock());
             layers.add(m);
         }
         root.put("layers", layers);
         root.put("notes", r.notes());
         return root;
+    }
+
+    /**
+     * The report a {@link #write} wrote. Options the JSON does not keep (peaks file, peer settings,
+     * seed) are left at neutral values: no writer reads them.
+     *
+     * @throws IllegalArgumentException naming the file, when it is not JSON or not such a report
+     */
+    public static BenchReport read(Path file) throws IOException {
+        String text = Files.readString(file, StandardCharsets.UTF_8);
+        try {
+            return fromJson(Json.parseObject(text));
+        } catch (IllegalArgumentException | ClassCastException | DateTimeParseException e) {
+            throw new IllegalArgumentException(file + " is not a report written by 'jxception bench --json': " + e.getMessage(), e);
+        }
+    }
+
+    private static final Pattern MACHINE = Pattern.compile("(.*), (\\d+) cores, (.*?), (.*)", Pattern.DOTALL);
+
+    static BenchReport fromJson(Map<String, Object> root) {
+        for (String key : List.of("command", "machine", "started", "options", "peaks", "throughput", "layers")) {
+            if (!root.containsKey(key)) throw new IllegalArgumentException("no '" + key + "' field");
+        }
+        Matcher mm = MACHINE.matcher(string(root, "machine"));
+        if (!mm.matches()) throw new IllegalArgumentException("'machine' is not \"<cpu>, <n> cores, <os>, <jvm>\": " + root.get("machine"));
+        Machine machine = new Machine(mm.group(1), Integer.parseInt(mm.group(2)), mm.group(3), mm.group(4));
+        Map<?, ?> o = object(root.get("options"), "options");
+        List<Object> peerRows = root.containsKey("peers") ? list(root.get("peers"), "peers") : List.of();
+        BenchOptions options = new BenchOptions(strings(o.get("backends"), "options.backends"),
+                strings(o.get("precisions"), "options.precisions").stream().map(JsonReport::precision).toList(),
+                list(o.get("batches"), "options.batches").stream().map(b -> (int) number(b, "options.batches")).toList(),
+                integer(o, "size"), integer(o, "iterations"), integer(o, "warmup"), Boolean.TRUE.equals(o.get("per_layer")), false, null,
+                new BenchOptions.PeerOptions(!peerRows.isEmpty(), null, null, 0, false), 0);
+
+        List<Peaks> peaks = new ArrayList<>();
+        for (Object x : list(root.get("peaks"), "peaks")) {
+            Map<?, ?> m = object(x, "peaks entry");
+            peaks.add(Peaks.fromJson(string(m, "device"), m));
+        }
+        List<ThroughputResult> throughput = new ArrayList<>();
+        for (Object x : list(root.get("throughput"), "throughput")) {
+            Map<?, ?> m = object(x, "throughput row");
+            int batch = integer(m, "batch");
+            double floorIps = optional(m, "floor_images_per_second");
+            throughput.add(new ThroughputResult(string(m, "backend"), string(m, "device"), precision(string(m, "precision")), batch,
+                    integer(m, "size"), samples(m, "forward_ms", "forward_min_ms", integer(m, "samples")), string(m, "clock"),
+                    (long) number(m.get("flops_per_image"), "flops_per_image"), batch / floorIps, optional(m, "load_average")));
+        }
+        List<PeerResult> peers = new ArrayList<>();
+        for (Object x : peerRows) {
+            Map<?, ?> m = object(x, "peer row");
+            peers.add(new PeerResult(string(m, "peer"), string(m, "device"), string(m, "precision"), integer(m, "batch"), integer(m, "size"),
+                    samples(m, "forward_ms", "forward_min_ms", integer(m, "samples")), optional(m, "load_average")));
+        }
+        List<LayerResult> layers = new ArrayList<>();
+        for (Object x : list(root.get("layers"), "layers")) {
+            Map<?, ?> m = object(x, "layer row");
+            String backend = string(m, "backend");
+            Precision precision = precision(string(m, "precision"));
+            int batch = integer(m, "batch");
+            // older reports: device, size and clock from the throughput row the same measurement wrote
+            Optional<ThroughputResult> config = throughput.stream()
+                    .filter(t -> t.backend().equals(backend) && t.precision() == precision && t.batch() == batch).findFirst();
+            String device = m.get("device") instanceof String d ? d : config.map(ThroughputResult::device).orElse("not run");
+            int size = m.get("size") != null ? integer(m, "size") : options.size();
+            LaunchCost cost = new LaunchCost((long) number(m.get("flops"), "flops"), (long) number(m.get("bytes"), "bytes"));
+            Samples time = m.get("time_ms") == null ? null : samples(m, "time_ms", "time_min_ms",
+                    m.get("samples") != null ? integer(m, "samples") : options.iterations());
+            String clock = time == null ? null : m.get("clock") instanceof String c ? c : config.map(ThroughputResult::clock).orElse(null);
+            layers.add(new LayerResult(backend, device, precision, batch, size, integer(m, "index"), string(m, "node"),
+                    kernel(string(m, "kernel")), stage(string(m, "stage")), cost, time,
+                    time == null ? null : peaksOf(peaks, device, cost, optional(m, "floor_ms") / 1e3), clock));
+        }
+        List<String> notes = root.containsKey("notes") ? strings(root.get("notes"), "notes") : List.of();
+        return new BenchReport(options, string(root, "command"), machine, Instant.parse(string(root, "started")),
+                Instant.parse(root.get("finished") instanceof String f ? f : string(root, "started")),
+                optional(root, "load_average_before"), optional(root, "load_average_after"), peaks, throughput, layers, peers, notes);
+    }
+
+    /**
+     * The peaks a layer row was measured against: those of its device, else (cached peaks keep the
+     * description they were measured under) the ones that give its recorded floor.
+     */
+    private static Peaks peaksOf(List<Peaks> peaks, String device, LaunchCost cost, double floorSeconds) {
+        if (Double.isNaN(floorSeconds)) return null;
+        for (Peaks p : peaks) if (p.device().equals(device)) return p;
+        for (Peaks p : peaks) if (Math.abs(cost.floorSeconds(p) - floorSeconds) <= 1e-9 * floorSeconds) return p;
+        throw new IllegalArgumentException("no peaks entry gives the floor of a layer row of " + device);
+    }
+
+    private static Samples samples(Map<?, ?> m, String medianKey, String minKey, int count) {
+        double median = number(m.get(medianKey), medianKey) / 1e3;
+        double min = m.get(minKey) == null ? Double.NaN : number(m.get(minKey), minKey) / 1e3;
+        return new Samples(median, min, Double.NaN, count);
+    }
+
+    private static Precision precision(String label) {
+        try {
+            return Precision.valueOf(label.toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("unknown precision '" + label + "'");
+        }
+    }
+
+    private static Kernel kernel(String name) {
+        for (Kernel k : Kernel.values()) if (k.kernelName().equals(name)) return k;
+        throw new IllegalArgumentException("unknown kernel '" + name + "'");
+    }
+
+    private static Stage stage(String label) {
+        for (Stage s : Stage.values()) if (s.label().equals(label)) return s;
+        throw new IllegalArgumentException("unknown stage '" + label + "'");
+    }
+
+    private static Map<?, ?> object(Object v, String what) {
+        if (v instanceof Map<?, ?> m) return m;
+        throw new IllegalArgumentException("'" + what + "' is not a JSON object");
+    }
+
+    private static List<Object> list(Object v, String what) {
+        if (v instanceof List<?> l) return new ArrayList<>(l);
+        throw new IllegalArgumentException("'" + what + "' is not a JSON array");
+    }
+
+    private static List<String> strings(Object v, String what) {
+        List<String> out = new ArrayList<>();
+        for (Object x : list(v, what)) {
+            if (!(x instanceof String s)) throw new IllegalArgumentException("'" + what + "' holds a non-string: " + x);
+            out.add(s);
+        }
+        return out;
+    }
+
+    private static String string(Map<?, ?> m, String key) {
+        if (m.get(key) instanceof String s) return s;
+        throw new IllegalArgumentException("'" + key + "' is missing or not a string");
+    }
+
+    private static double number(Object v, String what) {
+        if (v instanceof Double d) return d;
+        throw new IllegalArgumentException("'" + what + "' is missing or not a number");
+    }
+
+    private static int integer(Map<?, ?> m, String key) {
+        double d = number(m.get(key), key);
+        if (d != Math.rint(d) || Math.abs(d) > Integer.MAX_VALUE) throw new IllegalArgumentException("'" + key + "' is not an integer: " + d);
+        return (int) d;
+    }
+
+    /** A number written as null where it was NaN (not measured). */
+    private static double optional(Map<?, ?> m, String key) {
+        return m.get(key) == null ? Double.NaN : number(m.get(key), key);
     }
 }

@@ -83,7 +83,7 @@ public final class Plots {
         xMin = Math.min(xMin, ridge / 4);
         xMax = Math.max(xMax, ridge * 4);
         yMin = Math.min(yMin, bandwidth * xMin);
-        XYSeries ceiling = chart.addSeries(String.format(Locale.ROOT, "ceilings: %.1f GFLOP/s, %.1f GB/s (measured)", peak, bandwidth),
+        XYSeries ceiling = chart.addSeries(String.format(Locale.ROOT, "ceilings: %.1f GFLOP/s, %.1f GB/s (measured, our own kernels)", peak, bandwidth),
                 new double[]{xMin, ridge, xMax}, new double[]{bandwidth * xMin, peak, peak});
         ceiling.setMarker(SeriesMarkers.NONE).setLineColor(Color.BLACK).setLineStyle(SeriesLines.SOLID);
         chart.getStyler().setYAxisMin(yMin).setYAxisMax(peak * 2).setXAxisMin(xMin).setXAxisMax(xMax);
@@ -125,7 +125,7 @@ public final class Plots {
 
     static XYChart throughput(BenchReport report) {
         XYChart chart = new XYChartBuilder().width(1000).height(650)
-                .title("Forward throughput, " + report.options().size() + "x" + report.options().size() + ", " + report.machine().cpuModel())
+                .title("Forward throughput, " + report.options().size() + "x" + report.options().size() + ", " + report.deviceName())
                 .xAxisTitle("batch size").yAxisTitle("images / s").build();
         chart.getStyler().setXAxisLogarithmic(true).setYAxisLogarithmic(true).setLegendPosition(Styler.LegendPosition.OutsideS)
                 .setChartBackgroundColor(Color.WHITE).setMarkerSize(8);

@@ -35,6 +35,8 @@ public final class SummaryReport {
         md.append("Machine: ").append(r.machine()).append(". Load average (1 min) before / after the run: ")
                 .append(f(r.loadBefore(), 2)).append(" / ").append(f(r.loadAfter(), 2))
                 .append(" (compare numbers from one run, same machine, only; the \"load\" column is the 1-minute load average right after each row was measured).");
+        List<String> devices = r.throughput().stream().map(ThroughputResult::device).distinct().toList();
+        if (!devices.isEmpty()) md.append(" Measured on: ").append(String.join("; ", devices)).append('.');
         if (r.loadBefore() > r.machine().cores() || r.loadAfter() > r.machine().cores()) {
             md.append(" **The machine was busy** (load above its ").append(r.machine().cores())
                     .append(" cores): other processes took CPU time during the run, so every CPU number is lower than on an idle machine,")
@@ -75,6 +77,9 @@ public final class SummaryReport {
         }
 
         md.append("## Measured peaks\n\n");
+        md.append("These ceilings are the best rates of our own kernels on the device, measured by the suite (compute: our largest separable-conv launch, ")
+                .append("a GEMM in all but name; bandwidth: our addInPlace), not the card's data-sheet peak or a vendor library's: ")
+                .append("100% of floor means as fast as our best kernel, not as fast as the hardware can go.\n\n");
         md.append("| device | GFLOP/s | GB/s | ridge FLOP/B | compute probe | bandwidth probe | measured |\n|---|---:|---:|---:|---|---|---|\n");
         for (Peaks p : r.peaks()) {
             md.append("| ").append(p.device()).append(" | ").append(f(p.flopsPerSecond() / 1e9, 1)).append(" | ").append(f(p.bytesPerSecond() / 1e9, 1))

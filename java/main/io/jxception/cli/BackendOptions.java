@@ -13,10 +13,10 @@ import java.util.regex.Pattern;
 
 /** {@code --backend} and {@code --precision}, shared by the commands that run the network. */
 final class BackendOptions {
-    private static final Pattern NAME = Pattern.compile("auto|(cpu|opencl|cuda)(:\\d+)?");
+    private static final Pattern NAME = Pattern.compile("auto|(cpu|opencl|cuda)(:(\\d+|local))?");
 
     @Option(names = "--backend", defaultValue = "auto", paramLabel = "B", converter = NameConverter.class,
-            description = "auto (fastest available, the default), cpu, opencl[:i] or cuda[:i]; 'jxception info' lists them.")
+            description = "auto (fastest available, the default), cpu, opencl[:i] or cuda[:i] (i = local: the launcher's local rank); 'jxception info' lists them.")
     String backend;
 
     @Option(names = "--precision", defaultValue = "fp32", paramLabel = "P", converter = PrecisionConverter.class,

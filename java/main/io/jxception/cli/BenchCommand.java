@@ -33,7 +33,8 @@ import java.util.Locale;
 @Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Measure forward throughput (img/s) and, with --per-layer, every fused kernel launch against the device's",
                 "measured roofline, beside PyTorch where it is installed. Random weights and input: no downloads needed.",
-                "Example: jxception bench --backend cpu,opencl --batch 1,8 --per-layer --report benchmarks/results"})
+                "Example: jxception bench --backend cpu,opencl --batch 1,8 --per-layer --report benchmarks/results",
+                "Render a saved run: jxception bench --from-json suite.json --report benchmarks/results"})
 final class BenchCommand extends Subcommand {
     @Option(names = "--backend", split = ",", defaultValue = "auto", paramLabel = "B", converter = BackendOptions.NameConverter.class,
             description = "Backends to compare, comma separated: auto (default), cpu, opencl[:i], cuda[:i].")
@@ -99,13 +100,44 @@ final class BenchCommand extends Subcommand {
     @Option(names = "--seed", defaultValue = "1", description = "Seed of the random weights and input (default 1).")
     long seed;
 
+    @Option(names = "--from-json", paramLabel = "FILE",
+            description = "Measure nothing: read a report written by --json and print it / write its --report, --plot, --csv files.")
+    Path fromJson;
+
+    /** Options that only say what to measure: meaningless beside --from-json. */
+    private static final List<String> MEASURING = List.of("--backend", "--precision", "--batch", "--size", "--iterations", "--warmup",
+            "--per-layer", "--remeasure", "--peaks-file", "--peers", "--python", "--peer-script", "--peer-threads", "--compile",
+            "--dry-run", "--seed");
+
+    /**
+     * Opens and closes one backend before anything is measured: a device index that does not exist
+     * is a usage error, an unavailable kind a runtime error with the probe's reason.
+     */
+    private void checkBackend(String name) {
+        try (io.jxception.backend.Backend b = io.jxception.backend.Backends.open(name, io.jxception.backend.Precision.FP32)) {
+            b.synchronize();
+        } catch (IllegalArgumentException e) {
+            throw usage(e.getMessage());
+        }
+    }
+
     @Override
     int execute() throws Exception {
+        if (fromJson != null) {
+            var parsed = spec.commandLine().getParseResult();
+            List<String> given = MEASURING.stream().filter(parsed::hasMatchedOption).toList();
+            if (!given.isEmpty()) throw usage("--from-json renders a saved report and measures nothing: drop " + String.join(", ", given));
+            if (!java.nio.file.Files.isRegularFile(fromJson)) throw new java.io.FileNotFoundException("--from-json: no such file: " + fromJson);
+            BenchReport report = JsonReport.read(fromJson);
+            writeAll(report);
+            return 0;
+        }
         if (size < XceptionConfig.MIN_INPUT) throw usage("--size must be at least " + XceptionConfig.MIN_INPUT + " (Xception's minimum input), got " + size);
         for (int b : batches) if (b < 1) throw usage("--batch must be at least 1, got " + b);
         if (warmup != null && warmup < 0) throw usage("--warmup must be at least 0, got " + warmup);
         if (iterations != null && iterations < 1) throw usage("--iterations must be at least 1, got " + iterations);
         if (peerThreads != null && peerThreads < 1) throw usage("--peer-threads must be at least 1, got " + peerThreads);
+        if (!dryRun) for (String name : backends) checkBackend(name);
         boolean onlyCpu = backends.stream().allMatch(b -> b.equals("cpu"));
         BenchOptions options = new BenchOptions(backends, precisions, batches, size,
                 iterations != null ? iterations : onlyCpu ? 3 : 10, warmup != null ? warmup : onlyCpu ? 1 : 2,
@@ -121,6 +153,15 @@ final class BenchCommand extends Subcommand {
                 report = new BenchSuite(options, bar).run(command);
             }
         }
+        writeAll(report);
+        if (!dryRun && report.throughput().isEmpty()) {
+            throw new IllegalStateException("nothing was measured: " + String.join("; ", report.notes()));
+        }
+        return 0;
+    }
+
+    /** The tables on stdout and every file asked for. */
+    private void writeAll(BenchReport report) throws java.io.IOException {
         PrintWriter out = out();
         print(out, report);
         if (csv != null) Csv.writeLayers(csv, report.layers());
@@ -130,14 +171,11 @@ final class BenchCommand extends Subcommand {
         if (csv != null) out.println("wrote    " + csv);
         if (json != null) out.println("wrote    " + json);
         out.flush();
-        if (!dryRun && report.throughput().isEmpty()) {
-            throw new IllegalStateException("nothing was measured: " + String.join("; ", report.notes()));
-        }
-        return 0;
     }
 
     private void print(PrintWriter out, BenchReport r) {
-        out.printf(Locale.ROOT, "model    Xception %dx%dx3, 1000 classes, random weights (seed %d)%n", r.options().size(), r.options().size(), seed);
+        out.printf(Locale.ROOT, "model    Xception %dx%dx3, 1000 classes, random weights%s%n", r.options().size(), r.options().size(),
+                fromJson != null ? " (report read from " + fromJson + ")" : " (seed " + seed + ")");
         if (!dryRun) {
             out.printf(Locale.ROOT, "machine  %s; load average %.2f before, %.2f after%n", r.machine(), r.loadBefore(), r.loadAfter());
         }

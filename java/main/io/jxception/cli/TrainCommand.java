@@ -10,8 +10,6 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Locale;
 
@@ -134,12 +132,12 @@ final class TrainCommand extends Subcommand {
         } catch (IllegalArgumentException e) {
             throw usage(e.getMessage());
         }
-        PrintStream progress = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.err), true, StandardCharsets.UTF_8);
         try (Backend backend = backendOptions.open()) {
-            Trainer.Result r = new Trainer(backend, options).progressTo(progress, System.console() != null).run();
+            Trainer.Result r = new Trainer(backend, options).progressTo(err(), System.console() != null).run();
             var last = r.history().isEmpty() ? null : r.history().get(r.history().size() - 1);
             out().printf(Locale.ROOT, "%s after %d steps; %s%n", r.complete() ? "finished" : "stopped", r.steps(),
-                    last == null ? "no epoch completed" : String.format(Locale.ROOT, "epoch %d: train acc %.3f, val acc %.3f", last.epoch(), last.trainAccuracy(), last.valAccuracy()));
+                    last == null ? "no epoch completed" : String.format(Locale.ROOT, "epoch %d: train acc %.3f", last.epoch(), last.trainAccuracy())
+                            + (Double.isNaN(last.valAccuracy()) ? "" : String.format(Locale.ROOT, ", val acc %.3f", last.valAccuracy())));
             out().println("outputs in " + out.toAbsolutePath());
             return 0;
         }

@@ -1,6 +1,6 @@
 package io.jxception.train;
 
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.util.Locale;
 
 /**
@@ -10,13 +10,13 @@ import java.util.Locale;
  */
 public final class ProgressBar {
     private static final int WIDTH = 30;
-    private final PrintStream out;
+    private final PrintWriter out;
     private final boolean redraw;
     private final String label;
     private final int total;
     private int lastDecile = -1;
 
-    public ProgressBar(PrintStream out, boolean redraw, String label, int total) {
+    public ProgressBar(PrintWriter out, boolean redraw, String label, int total) {
         this.out = out;
         this.redraw = redraw;
         this.label = label;
@@ -36,6 +36,7 @@ public final class ProgressBar {
             if (decile != lastDecile) {
                 lastDecile = decile;
                 out.println(line);
+                out.flush();
             }
         }
     }

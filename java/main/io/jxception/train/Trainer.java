@@ -11,7 +11,7 @@ import io.jxception.tensor.Tensor;
 import io.jxception.weights.XceptionWeights;
 
 import java.io.IOException;
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -43,7 +43,7 @@ public final class Trainer {
 
     private final Backend backend;
     private final TrainOptions o;
-    private PrintStream progress = System.err;
+    private PrintWriter progress = new PrintWriter(new java.io.OutputStreamWriter(System.err, java.nio.charset.Charset.defaultCharset()), true);
     private boolean redraw = ProgressBar.terminalAttached();
 
     /** The outcome of {@link #run}: {@code complete} is false when {@code maxSteps} stopped it early. */
@@ -55,7 +55,7 @@ public final class Trainer {
     }
 
     /** Where progress bars and epoch summaries go (stderr by default); {@code redraw}: carriage-return updates. */
-    public Trainer progressTo(PrintStream out, boolean redraw) {
+    public Trainer progressTo(PrintWriter out, boolean redraw) {
         this.progress = out;
         this.redraw = redraw;
         return this;
@@ -87,6 +87,10 @@ public final class Trainer {
         TrainerState.RunIdentity identity = new TrainerState.RunIdentity(graph.config().toString(), classes, trainImages, batch, o.seed(), backend.name());
 
         Checkpoint resumed = null;
+        if (!o.resume() && Files.exists(checkpointFile)) {
+            throw new IllegalArgumentException("the output folder " + o.outputDir() + " already holds a training checkpoint: resume it (--resume) or choose another output folder");
+        }
+        if (o.resume() && !Files.exists(checkpointFile)) progress.println("no checkpoint in " + o.outputDir() + " yet: starting a new run");
         if (o.resume() && Files.exists(checkpointFile)) {
             resumed = Checkpoint.read(checkpointFile, graph);
             resumed.state().run().requireSame(identity);

@@ -230,7 +230,7 @@ class BadInputTest {
         var missing = io.jxception.backend.Backends.probeAll().stream().filter(p -> !p.available()).findFirst();
         org.junit.jupiter.api.Assumptions.assumeTrue(missing.isPresent(), "every backend kind is available here");
         Cli.Result r = Cli.run("infer", "--backend", missing.get().kind(), "--weights", tinyTop, "--input", input.toString(), "--output", output.toString());
-        assertFailed(r, Failure.RUNTIME, missing.get().kind() + " unavailable: " + missing.get().reason());
+        assertFailed(r, Failure.RUNTIME, io.jxception.backend.Backends.unavailableMessage(missing.get()));
     }
 
     // ---------------------------------------------------------------- classify

@@ -70,9 +70,44 @@ class BenchCommandTest {
 
     @Test
     void nothingMeasuredIsARuntimeFailureThatSaysWhy(@TempDir Path dir) {
-        Cli.Result r = Cli.run("bench", "--backend", "cpu:5", "--size", "71", "--no-peers", "--peaks-file", dir.resolve("p.json").toString());
+        // the reference runs fp32 only, so every configuration is skipped with its reason
+        Cli.Result r = Cli.run("bench", "--backend", "cpu", "--precision", "bf16", "--size", "71", "--no-peers", "--peaks-file", dir.resolve("p.json").toString());
         assertEquals(Failure.RUNTIME, r.exitCode(), r.toString());
-        assertTrue(r.err().contains("nothing was measured: cpu:5 fp32 unavailable"), r.toString());
+        assertTrue(r.err().contains("nothing was measured: cpu bf16 unavailable"), r.toString());
+    }
+
+    @Test
+    void fromJsonRendersASavedReportWithoutMeasuringAndRejectsOtherJson(@TempDir Path dir) throws Exception {
+        Path peaks = dir.resolve("peaks.json"), json = dir.resolve("suite.json");
+        try (Backend cpu = Backends.cpu()) {
+            PeakCache.load(peaks, w -> fail(w)).put(new Peaks(cpu.description(), 2e9, 10e9, "seeded", "seeded", "2026-01-01T00:00:00Z"));
+        }
+        Cli.Result run = Cli.run("bench", "--backend", "cpu", "--size", "71", "--warmup", "0", "--iterations", "1", "--no-peers",
+                "--peaks-file", peaks.toString(), "--per-layer", "--json", json.toString(), "--csv", dir.resolve("live.csv").toString());
+        assertEquals(0, run.exitCode(), run.toString());
+
+        Cli.Result r = Cli.run("bench", "--from-json", json.toString(), "--report", dir.resolve("out").toString(),
+                "--csv", dir.resolve("rendered.csv").toString());
+        assertEquals(0, r.exitCode(), r.toString());
+        assertEquals(Files.readString(dir.resolve("live.csv")), Files.readString(dir.resolve("rendered.csv")));
+        try (var files = Files.list(dir.resolve("out"))) {
+            List<String> names = files.map(f -> f.getFileName().toString()).sorted().toList();
+            assertEquals(5, names.size(), names.toString());
+            assertTrue(names.stream().anyMatch(n -> n.startsWith("SUMMARY-") && n.endsWith(".md")), names.toString());
+        }
+        String tables = "(?m)^(model|wrote) .*\\n";
+        assertEquals(run.out().replaceAll(tables, ""), r.out().replaceAll(tables, ""), "the same tables on stdout");
+        assertTrue(r.out().contains("(report read from " + json + ")"), r.toString());
+
+        Cli.Result foreign = Cli.run("bench", "--from-json", peaks.toString());
+        assertEquals(Failure.RUNTIME, foreign.exitCode(), foreign.toString());
+        assertTrue(foreign.err().contains(peaks + " is not a report written by 'jxception bench --json'"), foreign.toString());
+        Cli.Result missing = Cli.run("bench", "--from-json", dir.resolve("nope.json").toString());
+        assertEquals(Failure.RUNTIME, missing.exitCode(), missing.toString());
+        assertTrue(missing.err().contains("no such file"), missing.toString());
+        Cli.Result mixed = Cli.run("bench", "--from-json", json.toString(), "--backend", "cpu", "--per-layer");
+        assertEquals(Failure.USAGE, mixed.exitCode(), mixed.toString());
+        assertTrue(mixed.err().contains("measures nothing: drop --backend, --per-layer"), mixed.toString());
     }
 
     @Test

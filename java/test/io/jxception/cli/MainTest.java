@@ -76,7 +76,7 @@ class MainTest {
         Probe p = missing.get();
         Cli.Result r = Cli.run("bench", "--backend", p.kind(), "--size", "71");
         assertEquals(Failure.RUNTIME, r.exitCode(), r.toString());
-        assertEquals("jxception: error: " + p.kind() + " unavailable: " + p.reason() + "\n", r.err(), r.toString());
+        assertEquals("jxception: error: " + Backends.unavailableMessage(p) + "\n", r.err(), r.toString());
         assertEquals("", r.out(), r.toString());
     }
 

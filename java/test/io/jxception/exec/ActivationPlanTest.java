@@ -23,6 +23,7 @@ class ActivationPlanTest {
             for (int v : ActivationPlan.inputsOf(nodes.get(i))) dies[v] = Math.max(dies[v], i);
         }
         dies[g.output().id()] = Integer.MAX_VALUE;
+        dies[0] = Integer.MAX_VALUE;
         for (int a = 0; a < nv; a++) {
             assertTrue(plan.slotElementsPerImage(plan.slotOf(a)) >= g.values().get(a).elementsPerImage(), "slot too small for value " + a);
             for (int b = a + 1; b < nv; b++) {
@@ -32,6 +33,13 @@ class ActivationPlanTest {
                 assertFalse(overlap, "values " + g.values().get(a).name() + " and " + g.values().get(b).name() + " share slot " + plan.slotOf(a) + " while both live");
             }
         }
+    }
+
+    @Test
+    void theInputSlotIsNeverReusedSoAForwardCanBeReplayed() {
+        XceptionGraph g = XceptionGraph.build(XceptionConfig.imagenet());
+        ActivationPlan plan = ActivationPlan.of(g);
+        for (int v = 1; v < g.values().size(); v++) assertNotEquals(plan.slotOf(0), plan.slotOf(v), g.values().get(v).name());
     }
 
     @Test

@@ -5,10 +5,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -53,11 +52,11 @@ class LogAndPlotTest {
 
     @Test
     void progressBarPrintsTenthsWhenNotOnATerminal() {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        ProgressBar bar = new ProgressBar(new PrintStream(bytes, true, StandardCharsets.UTF_8), false, "epoch 1/2", 20);
+        StringWriter text = new StringWriter();
+        ProgressBar bar = new ProgressBar(new PrintWriter(text, true), false, "epoch 1/2", 20);
         for (int i = 1; i <= 20; i++) bar.update(i, 1.0 / i, 0.5, 100);
         bar.finish("done");
-        String[] lines = bytes.toString(StandardCharsets.UTF_8).split("\n");
+        String[] lines = text.toString().split("\n");
         assertEquals(12, lines.length, String.join("\n", lines));
         assertEquals("epoch 1/2 [==============================] 20/20 loss 0.0500 acc 0.500 100.0 img/s", lines[10]);
         assertEquals("done", lines[11]);

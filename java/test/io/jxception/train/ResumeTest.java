@@ -59,11 +59,13 @@ class ResumeTest {
     }
 
     @Test
-    void resumeRefusesACheckpointOfAnotherRun(@TempDir Path tmp) throws IOException {
+    void resumeRefusesACheckpointOfAnotherRunAndANewRunRefusesToOverwriteIt(@TempDir Path tmp) throws IOException {
         Runs.train(Runs.small(tmp).maxSteps(3).build(), null);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> Runs.train(Runs.small(tmp).batchSize(10).resume(true).build(), null));
         assertTrue(e.getMessage().contains("batch size 8 but this run has 10"), e.getMessage());
+        IllegalArgumentException fresh = assertThrows(IllegalArgumentException.class, () -> Runs.train(Runs.small(tmp).build(), null));
+        assertTrue(fresh.getMessage().contains("already holds a training checkpoint: resume it (--resume) or choose another output folder"), fresh.getMessage());
     }
 
     /**

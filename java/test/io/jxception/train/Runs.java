@@ -1,17 +1,19 @@
 package io.jxception.train;
 
 import io.jxception.backend.Backend;
+import io.jxception.backend.BackendProvider;
 import io.jxception.backend.Backends;
 import io.jxception.backend.Precision;
 import io.jxception.tensor.Tensor;
 import io.jxception.weights.XceptionWeights;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -35,12 +37,26 @@ final class Runs {
 
     /** Runs the trainer on the CPU reference, progress captured (returned in {@code log}). */
     static Trainer.Result train(TrainOptions options, StringBuilder log) throws IOException {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        try (Backend cpu = Backends.open("cpu", Precision.FP32)) {
-            return new Trainer(cpu, options).progressTo(new PrintStream(bytes, true, StandardCharsets.UTF_8), false).run();
+        return train("cpu", options, log);
+    }
+
+    /** Runs the trainer on the named backend (fp32), progress captured (returned in {@code log}). */
+    static Trainer.Result train(String backend, TrainOptions options, StringBuilder log) throws IOException {
+        StringWriter text = new StringWriter();
+        try (Backend b = Backends.open(backend, Precision.FP32)) {
+            return new Trainer(b, options).progressTo(new PrintWriter(text, true), false).run();
         } finally {
-            if (log != null) log.append(bytes.toString(StandardCharsets.UTF_8));
+            if (log != null) log.append(text);
         }
+    }
+
+    /** Kinds other than cpu that are available here ("opencl", "cuda"); each is opened as kind:0. */
+    static List<String> otherAvailableBackends() {
+        List<String> out = new ArrayList<>();
+        for (BackendProvider p : Backends.providers()) {
+            if (!p.kind().equals("cpu") && p.probe().available()) out.add(p.kind());
+        }
+        return out;
     }
 
     static void assertBitwiseEqual(XceptionWeights want, XceptionWeights got) {

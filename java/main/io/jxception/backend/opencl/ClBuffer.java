@@ -6,7 +6,7 @@ import io.jxception.backend.Buffer;
 final class ClBuffer implements Buffer {
     private final OpenClBackend owner;
     private final long elements;
-    private long mem; // cl_mem; 0 once released
+    private long mem; // cl_mem of (elements) fp32, the caller's shape flattened; 0 once released
 
     ClBuffer(OpenClBackend owner, long mem, long elements) {
         this.owner = owner;

@@ -1,61 +1,87 @@
 package io.jxception.backend.opencl;
 
 import io.jxception.backend.DeviceMemoryException;
-import org.lwjgl.PointerBuffer;
 import org.lwjgl.system.MemoryStack;
 import org.lwjgl.system.MemoryUtil;
 
 import java.nio.FloatBuffer;
 import java.nio.IntBuffer;
+import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.IdentityHashMap;
+import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
+import java.util.function.Supplier;
 
 import static org.lwjgl.opencl.CL10.*;
 
 /**
- * The plumbing of one OpenCL device: context, in-order queue, program cache and the buffers allocated
- * on it. {@link #close()} releases everything in reverse order of creation: buffers, kernels,
- * programs, queue, context.
+ * One backend's share of an OpenCL device: an in-order queue, the kernel objects it launches and the
+ * buffers it allocated, on the device's {@link SharedContext} (whose programs all backends share).
+ * {@link #close()} releases in reverse order of creation: buffers, kernels, queue, then its hold on
+ * the shared context (the last holder releases programs and context).
  */
 final class ClContext implements AutoCloseable {
     final ClDevice device;
     private final OpenClBackend owner;
-    private long context;
+    private final SharedContext shared;
+    private final long context;
     private long queue;
+    /** The programs of this device, shared with other backends. */
     final ClPrograms programs;
-    private final Set<ClBuffer> buffers = Collections.newSetFromMap(new IdentityHashMap<>());
+    private final Map<String, Long> kernels = new HashMap<>();
+    private final List<Long> kernelOrder = new ArrayList<>();
+    private final Set<ClBuffer> buffers = Collections.newSetFromMap(new IdentityHashMap<>()); // every live buffer of this backend (their shapes are the callers')
     private long allocatedBytes;
 
     ClContext(ClDevice device, OpenClBackend owner) {
         this.device = device;
         this.owner = owner;
+        this.shared = SharedContext.acquire(device);
+        this.context = shared.context;
+        this.programs = shared.programs;
         try (MemoryStack stack = MemoryStack.stackPush()) {
             IntBuffer err = stack.mallocInt(1);
-            PointerBuffer props = stack.mallocPointer(3).put(CL_CONTEXT_PLATFORM).put(device.platform()).put(0).flip();
-            context = clCreateContext(props, device.device(), null, 0, err);
-            ClErrors.check(err.get(0), "clCreateContext(" + device.name() + ")");
-            ClObjects.created();
             queue = clCreateCommandQueue(context, device.device(), 0, err);
             if (err.get(0) != CL_SUCCESS) {
-                clReleaseContext(context);
-                ClObjects.released();
+                shared.release();
                 ClErrors.check(err.get(0), "clCreateCommandQueue(" + device.name() + ")");
             }
             ClObjects.created();
         }
-        programs = new ClPrograms(context, device.device());
     }
 
-    long queue() { return queue; }
+    /** Kernel {@code kernelName} of packaged source {@code file} built with {@code options}; created once per backend. */
+    long kernel(String file, String kernelName, String options) {
+        return kernelOf(file + "|" + options + "|" + kernelName, () -> programs.program(file, options), kernelName);
+    }
+
+    /** As {@link #kernel} for source text not packaged in the jar (the opencl/dev variants). */
+    long kernelFromSource(String sourceKey, Supplier<String> source, String kernelName, String options) {
+        return kernelOf("src:" + sourceKey + "|" + options + "|" + kernelName, () -> programs.programFromSource(sourceKey, source, options), kernelName);
+    }
+
+    private long kernelOf(String key, Supplier<Long> program, String kernelName) {
+        Long k = kernels.get(key);
+        if (k != null) return k;
+        try (MemoryStack stack = MemoryStack.stackPush()) {
+            IntBuffer err = stack.mallocInt(1);
+            long kernel = clCreateKernel(program.get(), kernelName, err);
+            ClErrors.check(err.get(0), "clCreateKernel(" + kernelName + ")");
+            ClObjects.created();
+            kernels.put(key, kernel);
+            kernelOrder.add(kernel);
+            return kernel;
+        }
+    }
 
     ClLaunch launch(long kernel, String name) { return new ClLaunch(queue, kernel, name); }
 
     /** Bytes currently allocated by this context's buffers. */
     long allocatedBytes() { return allocatedBytes; }
-
-    int liveBuffers() { return buffers.size(); }
 
     ClBuffer allocate(long elements) {
         if (elements < 1) throw new IllegalArgumentException("buffer of " + elements + " elements: need at least 1");
@@ -122,15 +148,6 @@ final class ClContext implements AutoCloseable {
         }
     }
 
-    /** Copies {@code count} floats between device buffers (asynchronous, in queue order). */
-    void copy(ClBuffer src, long srcOffset, ClBuffer dst, long dstOffset, long count) {
-        checkRange(src, srcOffset, count);
-        checkRange(dst, dstOffset, count);
-        if (count == 0) return;
-        ClErrors.check(clEnqueueCopyBuffer(queue, src.mem(), dst.mem(), srcOffset * Float.BYTES, dstOffset * Float.BYTES,
-                count * Float.BYTES, null, null), "clEnqueueCopyBuffer");
-    }
-
     private static void checkRange(ClBuffer b, long offset, long count) {
         if (offset < 0 || count < 0 || offset + count > b.elements()) {
             throw new IndexOutOfBoundsException("range [" + offset + ", " + (offset + count) + ") outside a buffer of " + b.elements() + " floats");
@@ -141,7 +158,7 @@ final class ClContext implements AutoCloseable {
 
     @Override
     public void close() {
-        if (context == 0) return;
+        if (queue == 0) return;
         try {
             if (queue != 0) clFinish(queue);
         } finally {
@@ -151,13 +168,16 @@ final class ClContext implements AutoCloseable {
             }
             buffers.clear();
             allocatedBytes = 0;
-            programs.close();
+            for (int i = kernelOrder.size() - 1; i >= 0; i--) {
+                clReleaseKernel(kernelOrder.get(i));
+                ClObjects.released();
+            }
+            kernelOrder.clear();
+            kernels.clear();
             clReleaseCommandQueue(queue);
             ClObjects.released();
             queue = 0;
-            clReleaseContext(context);
-            ClObjects.released();
-            context = 0;
+            shared.release();
         }
     }
 }

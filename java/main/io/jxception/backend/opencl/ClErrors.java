@@ -9,16 +9,11 @@ final class ClErrors {
         if (status != 0) throw new ClException(status, call + " failed: " + name(status) + " (" + status + ")");
     }
 
-    /** An OpenCL call failed; {@link #status()} is the raw code. */
+    /** An OpenCL call failed; the message names the call and the status code. */
     static final class ClException extends RuntimeException {
-        private final int status;
-
         ClException(int status, String message) {
             super(message);
-            this.status = status;
         }
-
-        int status() { return status; }
     }
 
     static String name(int status) {

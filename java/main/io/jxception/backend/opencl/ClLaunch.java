@@ -53,13 +53,6 @@ final class ClLaunch {
         return this;
     }
 
-    /** A {@code __local} buffer of the given size. */
-    ClLaunch localBytes(long bytes) {
-        ClErrors.check(clSetKernelArg(kernel, index, bytes), "clSetKernelArg(" + name + ", " + index + ", local " + bytes + " B)");
-        index++;
-        return this;
-    }
-
     /** Enqueues over {@code global} work-items in groups of {@code local} (null: the driver chooses). */
     void run(long[] global, long[] local) {
         try (MemoryStack stack = MemoryStack.stackPush()) {
@@ -75,9 +68,14 @@ final class ClLaunch {
                 }
                 g.put(d, Math.max(gs, 1));
             }
+            long start = LaunchProfile.ENABLED ? System.nanoTime() : 0;
             ClErrors.check(clEnqueueNDRangeKernel(queue, kernel, dims, null, g, l, null, null),
                     "clEnqueueNDRangeKernel(" + name + ", global " + java.util.Arrays.toString(global)
                             + (local == null ? "" : ", local " + java.util.Arrays.toString(local)) + ")");
+            if (LaunchProfile.ENABLED) {
+                ClErrors.check(clFinish(queue), "clFinish");
+                LaunchProfile.add(name, (System.nanoTime() - start) / 1e6);
+            }
         }
     }
 }

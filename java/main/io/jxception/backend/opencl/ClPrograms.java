@@ -2,6 +2,7 @@ package io.jxception.backend.opencl;
 
 import org.lwjgl.PointerBuffer;
 import org.lwjgl.system.MemoryStack;
+import org.lwjgl.system.MemoryUtil;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -12,64 +13,68 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 
 import static org.lwjgl.opencl.CL10.*;
 
 /**
- * Builds OpenCL programs at first use and caches them with their kernels, per context. A program is
- * identified by its source name plus build options: sizes that shape the code (channel counts, tile
- * sizes, epilogue switches) are {@code -D} options, so each distinct layer shape gets a specialised
- * binary. Every source is prefixed with {@code common.h}. A failed build throws with the build log.
+ * Builds OpenCL programs at first use and caches them, per cl_context. A program is identified by its
+ * source name plus build options: sizes that shape the code (channel counts, tile sizes, epilogue
+ * switches) are {@code -D} options, so each distinct layer shape gets a specialised binary. Every
+ * packaged source is prefixed with {@code common.h}. A failed build throws with the build log.
+ * Thread-safe: backends on several threads share one context (see {@link SharedContext}).
  */
 final class ClPrograms implements AutoCloseable {
     static final String RESOURCE_DIR = "/io/jxception/opencl/";
 
+    /**
+     * Device binaries of programs built in this process, by device identity, source and options:
+     * a backend opened after another one closed rebuilds its programs from these in a few
+     * milliseconds instead of compiling again (pocl spends ~40 ms per build even when its own disk
+     * cache hits). Only bytes are kept; every cl_program is still released with its context.
+     */
+    private static final Map<String, byte[]> BINARIES = new HashMap<>();
+
     private final long context;
     private final long device;
+    private final String deviceIdentity;
     private final Map<String, String> sources = new HashMap<>();
     private final Map<String, Long> programs = new HashMap<>();
-    private final Map<String, Long> kernels = new HashMap<>();
-    /** Creation order, released in reverse. */
-    private final List<Long> programOrder = new ArrayList<>();
-    private final List<Long> kernelOrder = new ArrayList<>();
+    private final List<Long> creationOrder = new ArrayList<>();
 
-    ClPrograms(long context, long device) {
+    ClPrograms(long context, ClDevice device) {
         this.context = context;
-        this.device = device;
+        this.device = device.device();
+        this.deviceIdentity = device.platformName() + "/" + device.name() + "/" + device.version();
     }
 
-    /** Kernel {@code kernelName} from packaged source {@code file} (e.g. "sepconv_bn.cl") built with {@code options}. */
-    long kernel(String file, String kernelName, String options) {
-        return kernelFromSource(file, () -> resource("common.h") + "\n" + resource(file), kernelName, options);
+    /** The program of packaged source {@code file} (e.g. "sepconv_bn.cl") built with {@code options}. */
+    long program(String file, String options) {
+        return programFromSource(file, () -> resource("common.h") + "\n" + resource(file), options);
     }
 
-    /** As {@link #kernel} for source text not packaged in the jar (the opencl/dev variants). */
-    long kernelFromSource(String sourceKey, java.util.function.Supplier<String> source, String kernelName, String options) {
-        String programKey = sourceKey + "|" + options;
-        String kernelKey = programKey + "|" + kernelName;
-        Long k = kernels.get(kernelKey);
-        if (k != null) return k;
-        Long program = programs.get(programKey);
+    /** As {@link #program} for source text not packaged in the jar (the opencl/dev variants). */
+    synchronized long programFromSource(String sourceKey, Supplier<String> source, String options) {
+        String key = sourceKey + "|" + options;
+        Long program = programs.get(key);
         if (program == null) {
             program = build(sourceKey, source.get(), options);
-            programs.put(programKey, program);
-            programOrder.add(program);
+            programs.put(key, program);
+            creationOrder.add(program);
         }
-        try (MemoryStack stack = MemoryStack.stackPush()) {
-            IntBuffer err = stack.mallocInt(1);
-            long kernel = clCreateKernel(program, kernelName, err);
-            ClErrors.check(err.get(0), "clCreateKernel(" + kernelName + " in " + sourceKey + ")");
-            ClObjects.created();
-            kernels.put(kernelKey, kernel);
-            kernelOrder.add(kernel);
-            return kernel;
-        }
+        return program;
     }
 
-    /** Number of distinct programs built (one per source and option set). */
-    int programCount() { return programs.size(); }
-
     private long build(String name, String source, String options) {
+        String binaryKey = deviceIdentity + "|" + name + "|" + options + "|" + source.hashCode() + "|" + source.length();
+        byte[] binary;
+        synchronized (BINARIES) {
+            binary = BINARIES.get(binaryKey);
+        }
+        if (binary != null) {
+            long program = fromBinary(name, binary, options);
+            if (program != 0) return program;
+        }
         try (MemoryStack stack = MemoryStack.stackPush()) {
             IntBuffer err = stack.mallocInt(1);
             long program = clCreateProgramWithSource(context, source, err);
@@ -83,6 +88,53 @@ final class ClPrograms implements AutoCloseable {
                 throw new IllegalStateException("OpenCL build of " + name + " with options [" + options + "] failed: "
                         + ClErrors.name(status) + " (" + status + "). Build log:\n" + log);
             }
+            byte[] built = binaryOf(program);
+            if (built != null) {
+                synchronized (BINARIES) {
+                    BINARIES.put(binaryKey, built);
+                }
+            }
+            return program;
+        }
+    }
+
+    /** The device binary of a built program, or null when the driver offers none. */
+    private static byte[] binaryOf(long program) {
+        try (MemoryStack stack = MemoryStack.stackPush()) {
+            PointerBuffer size = stack.mallocPointer(1);
+            if (clGetProgramInfo(program, CL_PROGRAM_BINARY_SIZES, size, null) != CL_SUCCESS || size.get(0) == 0) return null;
+            ByteBuffer buf = MemoryUtil.memAlloc((int) size.get(0));
+            try {
+                PointerBuffer ptr = stack.mallocPointer(1).put(0, MemoryUtil.memAddress(buf));
+                if (clGetProgramInfo(program, CL_PROGRAM_BINARIES, ptr, null) != CL_SUCCESS) return null;
+                byte[] out = new byte[buf.remaining()];
+                buf.get(out);
+                return out;
+            } finally {
+                MemoryUtil.memFree(buf);
+            }
+        }
+    }
+
+    /** A program from a binary this process built before on the same kind of device; 0 if the driver refuses it. */
+    private long fromBinary(String name, byte[] binary, String options) {
+        try (MemoryStack stack = MemoryStack.stackPush()) {
+            IntBuffer err = stack.mallocInt(1), binaryStatus = stack.mallocInt(1);
+            ByteBuffer buf = MemoryUtil.memAlloc(binary.length);
+            long program;
+            try {
+                buf.put(binary).flip();
+                program = clCreateProgramWithBinary(context, stack.pointers(device), buf, binaryStatus, err);
+            } finally {
+                MemoryUtil.memFree(buf);
+            }
+            if (err.get(0) != CL_SUCCESS || binaryStatus.get(0) != CL_SUCCESS) return 0;
+            ClObjects.created();
+            if (clBuildProgram(program, device, options, null, 0) != CL_SUCCESS) {
+                clReleaseProgram(program);
+                ClObjects.released();
+                return 0;
+            }
             return program;
         }
     }
@@ -91,17 +143,17 @@ final class ClPrograms implements AutoCloseable {
         try (MemoryStack stack = MemoryStack.stackPush()) {
             PointerBuffer size = stack.mallocPointer(1);
             if (clGetProgramBuildInfo(program, device, CL_PROGRAM_BUILD_LOG, (ByteBuffer) null, size) != CL_SUCCESS) return "(no build log)";
-            ByteBuffer buf = org.lwjgl.system.MemoryUtil.memAlloc((int) size.get(0));
+            ByteBuffer buf = MemoryUtil.memAlloc((int) size.get(0));
             try {
                 if (clGetProgramBuildInfo(program, device, CL_PROGRAM_BUILD_LOG, buf, null) != CL_SUCCESS) return "(no build log)";
                 return ClDevice.decode(buf);
             } finally {
-                org.lwjgl.system.MemoryUtil.memFree(buf);
+                MemoryUtil.memFree(buf);
             }
         }
     }
 
-    private String resource(String file) {
+    private synchronized String resource(String file) {
         return sources.computeIfAbsent(file, f -> {
             try (InputStream in = ClPrograms.class.getResourceAsStream(RESOURCE_DIR + f)) {
                 if (in == null) throw new IllegalStateException("OpenCL source " + RESOURCE_DIR + f + " is not on the classpath: was the jar built with the opencl/ resources?");
@@ -112,19 +164,14 @@ final class ClPrograms implements AutoCloseable {
         });
     }
 
+    /** Releases the programs, newest first. Kernels created from them must be released before. */
     @Override
-    public void close() {
-        for (int i = kernelOrder.size() - 1; i >= 0; i--) {
-            clReleaseKernel(kernelOrder.get(i));
+    public synchronized void close() {
+        for (int i = creationOrder.size() - 1; i >= 0; i--) {
+            clReleaseProgram(creationOrder.get(i));
             ClObjects.released();
         }
-        for (int i = programOrder.size() - 1; i >= 0; i--) {
-            clReleaseProgram(programOrder.get(i));
-            ClObjects.released();
-        }
-        kernelOrder.clear();
-        programOrder.clear();
-        kernels.clear();
+        creationOrder.clear();
         programs.clear();
     }
 }

@@ -30,11 +30,20 @@ import static io.jxception.backend.opencl.Tiles.vectorWidth;
 public final class OpenClBackend implements Backend {
     private final ClContext ctx;
     private final String name;
-    private final ClBuffer[] scratch = new ClBuffer[Scratch.values().length];
+    private final ClBuffer[] scratch = new ClBuffer[Scratch.values().length]; // by Scratch role, shapes there
     private boolean closed;
 
-    /** Scratch buffers of the backward ops, by role. */
-    private enum Scratch { DEPTHWISE_OUT, GRAD_DEPTHWISE, WEIGHTS_T, PARTIAL, PARTIAL2, POOLED, DLOGITS, GRAD_ROWS, STATS }
+    /** Scratch buffers of the head and the backward ops, by role, with the shapes they hold. */
+    private enum Scratch {
+        DEPTHWISE_OUT,  // (N, H, W, CIN)   d = DW(act(x)) of a separable conv, recomputed for its backward
+        GRAD_DEPTHWISE, // (N, H, W, CIN)   dd = dz pw^T
+        WEIGHTS_T,      // (COUT, CIN) or (3, 3, COUT, CIN): weights with the last two axes swapped
+        PARTIAL,        // (S, ...)         per-slice partial sums: (S, C) batch norm, (S, M, COUT) weight gradients, (S, 9, CIN) depthwise
+        PARTIAL2,       // (S, C)           second batch-norm backward partial (dgamma)
+        POOLED,         // (N, C)           global average pool of the head
+        DLOGITS,        // (N, CLASSES)     gradient of the mean loss w.r.t. the logits
+        GRAD_ROWS       // (N, OH, OW, CIN) dz w^T of a strided 1x1 conv, before the scatter
+    }
 
     OpenClBackend(ClDevice device) {
         this.ctx = new ClContext(device, this);
@@ -49,8 +58,8 @@ public final class OpenClBackend implements Backend {
 
     @Override public Precision precision() { return Precision.FP32; }
 
-    /** Programs built so far (one per kernel source and shape). */
-    public int programsBuilt() { return ctx.programs.programCount(); }
+    /** The device plumbing, for the kernel-variant harness in opencl/dev. */
+    ClContext context() { return ctx; }
 
     /** Bytes of device memory this backend holds now, scratch included. */
     public long allocatedBytes() { return ctx.allocatedBytes(); }
@@ -105,30 +114,32 @@ public final class OpenClBackend implements Backend {
                 .def("HAS_RES", residual != null).def("POST_RELU", epilogue.relu());
         if (spec.kind() == ConvKind.SEPARABLE3X3_SAME) {
             ClBuffer pw = buf(w2, "sepconv pointwise w2 (cin,cout)", spec.w2Elements());
-            int tm = Tiles.SEPCONV_TM;
-            int kc = Tiles.sepconvChunk(spec.cin(), tm, ctx.device.localMemBytes());
-            int rowGroups = tm / RM;
-            int tnv = Tiles.columnVectorsPerGroup(columnVectors, rowGroups, ctx.device.maxWorkGroupSize());
-            o.def("TM", tm).def("KC", kc).def("VWI", Tiles.sepconvDepthwiseWidth(spec.cin(), kc));
-            long k = ctx.programs.kernel("sepconv_bn.cl", "sepconv_bn", o.toString());
+            Tiles.Sepconv t = Tiles.sepconv(pixels, spec.cin(), cout, ctx.device);
+            o.def("TM", t.tm()).def("KC", t.kc()).def("VWI", t.vwi());
+            long k = ctx.kernel("sepconv_bn.cl", "sepconv_bn", o.toString());
             ctx.launch(k, "sepconv_bn").arg(xb).arg(w1b).arg(pw).argOrNull(scale).argOrNull(shift).argOrNull(residual).arg(yb).arg(pixels)
-                    .run(new long[]{(long) ceilDiv(columnVectors, tnv) * tnv, (long) ceilDiv(pixels, tm) * rowGroups}, new long[]{tnv, rowGroups});
+                    .run(new long[]{(long) ceilDiv(pixels, t.tm()) * t.rowGroups(), (long) ceilDiv(columnVectors, t.tnv()) * t.tnv()},
+                            new long[]{t.rowGroups(), t.tnv()});
             return;
         }
         if (w2 != null) throw new IllegalArgumentException("w2 must be null for a " + spec.kind() + " conv");
         o.def("STRIDE", spec.stride()).def("OH", spec.outH()).def("OW", spec.outW());
         String file = spec.kind() == ConvKind.CONV3X3_VALID ? "conv_bn_relu" : "conv1x1s2_bn";
-        long k = ctx.programs.kernel(file + ".cl", file, o.toString());
+        long k = ctx.kernel(file + ".cl", file, o.toString());
         launchRowTiled(ctx.launch(k, file).arg(xb).arg(w1b).argOrNull(scale).argOrNull(shift).argOrNull(residual).arg(yb).arg(pixels),
                 columnVectors, pixels);
     }
 
-    /** Launches a kernel whose work-items own RM rows x one column vector, rows grouped for cache reuse. */
+    /**
+     * Launches a kernel whose work-items own RM rows x one column vector: row tiles along dimension 0
+     * (pocl runs a group's work-items dim 0 fastest, so up to 8 row tiles reuse each column of
+     * weights from cache), all column vectors of the output in the group where the device allows.
+     */
     private void launchRowTiled(ClLaunch launch, int columnVectors, int rows) {
         int rowTiles = ceilDiv(rows, RM);
-        int tnv = Tiles.columnVectorsPerGroup(columnVectors, 1, Math.min(256, ctx.device.maxWorkGroupSize()));
-        int tmr = (int) Math.max(1, Math.min(Math.min(rowTiles, 16), Math.min(256, ctx.device.maxWorkGroupSize()) / tnv));
-        launch.run(new long[]{(long) ceilDiv(columnVectors, tnv) * tnv, (long) ceilDiv(rowTiles, tmr) * tmr}, new long[]{tnv, tmr});
+        int tmr = Math.min(8, rowTiles);
+        int tnv = Tiles.columnVectorsPerGroup(columnVectors, tmr, Math.min(1024, ctx.device.maxWorkGroupSize()));
+        launch.run(new long[]{(long) ceilDiv(rowTiles, tmr) * tmr, (long) ceilDiv(columnVectors, tnv) * tnv}, new long[]{tmr, tnv});
     }
 
     @Override
@@ -138,9 +149,9 @@ public final class OpenClBackend implements Backend {
         ClBuffer rb = residual == null ? null : buf(residual, "maxPoolAdd residual", spec.outputElements());
         ClBuffer yb = buf(y, "maxPoolAdd y " + shape(spec.n(), spec.outH(), spec.outW(), spec.c()), spec.outputElements());
         int vwi = vectorWidth(spec.c());
-        long k = ctx.programs.kernel("maxpool_add.cl", "maxpool_add", poolOptions(spec, vwi).def("HAS_RES", rb != null).toString());
+        long k = ctx.kernel("maxpool_add.cl", "maxpool_add", poolOptions(spec, vwi).def("HAS_RES", rb != null).toString());
         int pixels = Math.toIntExact((long) spec.n() * spec.outH() * spec.outW());
-        ctx.launch(k, "maxpool_add").arg(xb).argOrNull(rb).arg(yb).arg(pixels).run(new long[]{ceilDiv(spec.c(), vwi), pixels}, null);
+        ctx.launch(k, "maxpool_add").arg(xb).argOrNull(rb).arg(yb).arg(pixels).run(new long[]{pixels}, null);
     }
 
     private static BuildOptions poolOptions(PoolSpec spec, int vwi) {
@@ -179,14 +190,14 @@ public final class OpenClBackend implements Backend {
 
     private void globalPool(HeadSpec spec, ClBuffer x, boolean max, ClBuffer out, String options) {
         int vwi = vectorWidth(spec.channels());
-        long k = ctx.programs.kernel("gap_dense_softmax.cl", "global_pool", options);
+        long k = ctx.kernel("gap_dense_softmax.cl", "global_pool", options);
         ctx.launch(k, "global_pool").arg(x).arg(out).arg(spec.n()).run(new long[]{ceilDiv(spec.channels(), vwi), spec.n()}, null);
     }
 
     private void denseSoftmax(HeadSpec spec, ClBuffer pooled, ClBuffer kernel, ClBuffer bias, ClBuffer probs, ClBuffer labels, ClBuffer loss,
                               String options) {
         int wg = headGroupSize();
-        long k = ctx.programs.kernel("gap_dense_softmax.cl", "dense_softmax", options);
+        long k = ctx.kernel("gap_dense_softmax.cl", "dense_softmax", options);
         ctx.launch(k, "dense_softmax").arg(pooled).arg(kernel).argOrNull(bias).arg(probs).argOrNull(labels).argOrNull(loss)
                 .run(new long[]{(long) spec.n() * wg}, new long[]{wg});
     }
@@ -354,7 +365,8 @@ public final class OpenClBackend implements Backend {
     }
 
     private void reduceSlices(ClBuffer partial, ClBuffer out, int slices, int len) {
-        ctx.launch(kernel("reduce_slices.cl", "reduce_slices", ""), "reduce_slices").arg(partial).arg(out).arg(slices).arg(len).run(new long[]{len}, null);
+        ctx.launch(kernel("reduce_slices.cl", "reduce_slices", ""), "reduce_slices").arg(partial).arg(out).arg(slices).arg(len)
+                .run(new long[]{ceilDiv(len, 16)}, null);
     }
 
     /** out (batches, cols, rows) = in (batches, rows, cols) transposed per batch. */
@@ -458,7 +470,7 @@ public final class OpenClBackend implements Backend {
 
     // ------------------------------------------------------------------------------------- plumbing
 
-    private long kernel(String file, String kernelName, String options) { return ctx.programs.kernel(file, kernelName, options); }
+    private long kernel(String file, String kernelName, String options) { return ctx.kernel(file, kernelName, options); }
 
     /** A scratch buffer of at least {@code elements} floats for one role, grown (never shrunk) as needed. */
     private ClBuffer scratch(Scratch role, long elements) {

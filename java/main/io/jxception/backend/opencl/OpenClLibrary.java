@@ -61,9 +61,12 @@ final class OpenClLibrary {
     static synchronized String loadedFrom() { return loadedFrom; }
 
     /** The first of libOpenCL.so, libOpenCL.so.1 found in LD_LIBRARY_PATH and the usual directories (absolute path). */
-    static String locate() {
+    static String locate() { return locate(searchDirs()); }
+
+    /** The unversioned name in any directory wins over the versioned one; null when neither exists. */
+    static String locate(List<String> dirs) {
         for (String name : NAMES) {
-            for (String dir : searchDirs()) {
+            for (String dir : dirs) {
                 File f = new File(dir, name);
                 if (f.isFile() && f.canRead()) return f.getAbsolutePath();
             }
@@ -71,7 +74,7 @@ final class OpenClLibrary {
         return null;
     }
 
-    private static List<String> searchDirs() {
+    static List<String> searchDirs() {
         Set<String> dirs = new LinkedHashSet<>();
         String ld = System.getenv("LD_LIBRARY_PATH");
         if (ld != null) for (String d : ld.split(File.pathSeparator)) if (!d.isBlank()) dirs.add(d);

@@ -11,12 +11,15 @@ final class Tiles {
 
     /** Rows (pixels) per work-item in the GEMM-shaped kernels. */
     static final int RM = 8;
-    /** Pixels per sepconv_bn work-group (multiple of RM). */
-    static final int SEPCONV_TM = 16;
-    /** Local memory a sepconv_bn work-group may use for its depthwise tile, at most. */
-    static final long SEPCONV_LOCAL_BYTES = 48 * 1024;
-    /** Rows per slice of the per-channel reductions (batch norm, weight gradients). */
+    /** Most pixels per sepconv_bn work-group (multiple of RM). */
+    static final int SEPCONV_MAX_TM = 64;
+    /** Rows per slice of the per-channel batch-norm reductions. */
     static final int REDUCE_SLICE = 256;
+    /**
+     * Pixels per slice of a weight gradient: the slice's rows of A and dz (128 x (cin + cout) floats,
+     * 745 KB at 728 + 728) stay in a core's L2 while all of the group's work-items walk them.
+     */
+    static final int WEIGHT_GRADIENT_SLICE = 128;
     /** Cap on the partial sums of one weight gradient (floats), which sets the slice length. */
     static final long MAX_PARTIAL_FLOATS = 16L << 20;
 
@@ -29,19 +32,35 @@ final class Tiles {
 
     static int ceilDiv(long a, long b) { return Math.toIntExact((a + b - 1) / b); }
 
-    /** Channel-chunk length of sepconv_bn's depthwise tile: whole CIN when it fits, else equal chunks. */
-    static int sepconvChunk(int cin, int tm, long localMemBytes) {
-        long budget = Math.min(SEPCONV_LOCAL_BYTES, localMemBytes / 2);
-        int kcMax = (int) Math.max(16, budget / ((long) tm * Float.BYTES) / 16 * 16);
-        if (cin <= kcMax) return cin;
-        int chunks = ceilDiv(cin, kcMax);
-        return ceilDiv(ceilDiv(cin, chunks), 16) * 16;
+    /**
+     * How sepconv_bn cuts a launch: {@code tm} pixels per work-group, depthwise tile chunks of {@code kc}
+     * channels, depthwise vectors of {@code vwi}, {@code tnv} output vectors of {@code vw} per group.
+     */
+    record Sepconv(int tm, int kc, int vwi, int vw, int tnv) {
+        int rowGroups() { return tm / RM; }
     }
 
-    /** Vector width of the depthwise step: no wider than the shortest chunk. */
-    static int sepconvDepthwiseWidth(int cin, int kc) {
-        int last = cin - (ceilDiv(cin, kc) - 1) * kc;
-        return vectorWidth(Math.min(kc, last));
+    /**
+     * Work-groups of up to 64 pixels, as many as a multiple of the compute units so the last wave is
+     * full; the depthwise tile (tm x kc floats) in local memory sized for the device: on CPUs local
+     * memory is ordinary cache-backed memory and 256 KiB keeps all of Xception's 728 channels in one
+     * chunk, on GPUs 32 KiB leaves room for several groups per compute unit.
+     */
+    static Sepconv sepconv(int pixels, int cin, int cout, ClDevice device) {
+        int groups = ceilDiv(pixels, SEPCONV_MAX_TM);
+        groups = ceilDiv(groups, device.computeUnits()) * device.computeUnits();
+        int tm = Math.min(SEPCONV_MAX_TM, ceilDiv(ceilDiv(pixels, groups), RM) * RM);
+        long budget = Math.min(device.localMemBytes() / 2, device.gpu() ? 32 * 1024 : 256 * 1024);
+        int kcMax = (int) Math.max(16, budget / ((long) tm * Float.BYTES) / 16 * 16);
+        int kc = cin;
+        if (cin > kcMax) {
+            int chunks = ceilDiv(cin, kcMax);
+            kc = ceilDiv(ceilDiv(cin, chunks), 16) * 16;
+        }
+        int lastChunk = cin - (ceilDiv(cin, kc) - 1) * kc;
+        int vw = vectorWidth(cout);
+        int tnv = columnVectorsPerGroup(ceilDiv(cout, vw), tm / RM, device.maxWorkGroupSize());
+        return new Sepconv(tm, kc, vectorWidth(Math.min(kc, lastChunk)), vw, tnv);
     }
 
     /**
@@ -53,9 +72,9 @@ final class Tiles {
         return (int) Math.min(columnVectors, limit);
     }
 
-    /** Pixel slices of a weight-gradient reduction: about REDUCE_SLICE pixels each, partials capped. */
+    /** Pixel slices of a weight-gradient reduction: about WEIGHT_GRADIENT_SLICE pixels each, partials capped. */
     static int sliceLength(long pixels, long outputsPerSlice) {
-        long slices = Math.max(1, Math.min(ceilDiv(pixels, REDUCE_SLICE), MAX_PARTIAL_FLOATS / Math.max(1, outputsPerSlice)));
+        long slices = Math.max(1, Math.min(ceilDiv(pixels, WEIGHT_GRADIENT_SLICE), MAX_PARTIAL_FLOATS / Math.max(1, outputsPerSlice)));
         return ceilDiv(pixels, slices);
     }
 }

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Prepares everything benchmarks/device/check.sh needs on the GPU machine, here (no device time):
+#   target/classes, target/test-classes   mvn package (kernels compiled by cuda/build.sh with nvcc)
+#   .device/deps                          the jars the GPU path needs: jcuda and its Linux driver binding only
+#   .device/jre.tar.xz                    a jlink'ed Java runtime (the GPU machine may have no java)
+#   .device/junit-console.jar             JUnit console launcher (runs the gpu-tagged tests)
+#   .device/bin/sepconv_bn_v{1,2,3}       cuda/dev variants built for sm_90 (check.sh rebuilds them there if these do not run)
+# .device/ and target/ are git-ignored; they travel with the run's `carry` (see README.md).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+cd "$root"
+jdk="${JLINK_JDK:-/usr/lib/jvm/temurin-25-jdk-amd64}"
+junit="${JUNIT_CONSOLE:-$HOME/.m2/repository/org/junit/platform/junit-platform-console-standalone/1.14.1/junit-platform-console-standalone-1.14.1.jar}"
+
+command -v nvcc >/dev/null || { echo "prepare.sh: nvcc is needed to build the kernels and the dev variants" >&2; exit 1; }
+echo "== mvn package (kernels + classes + test classes)"
+mvn -o -q -DskipTests package
+test -f target/classes/io/jxception/cuda/kernels.properties || { echo "prepare.sh: kernels were not built" >&2; exit 1; }
+
+# The device path (backend, cpu reference, exec, model, tensor, weights' XceptionWeights, bench) imports
+# no third-party package but JCuda and picocli; the natives jar keeps only libJCudaDriver (the others need CUDA 12
+# libraries that the GPU machine does not have, and are 25 MB).
+echo "== jars for the device"
+rm -rf .device/deps && mkdir -p .device/deps .device/bin
+m2="$HOME/.m2/repository/org/jcuda"
+cp "$m2/jcuda/12.6.0/jcuda-12.6.0.jar" .device/deps/
+# picocli: the comparison suite runs through the CLI (jxception bench)
+cp "$HOME/.m2/repository/info/picocli/picocli/4.7.7/picocli-4.7.7.jar" .device/deps/
+tmp="$(mktemp -d)"
+(cd "$tmp" && unzip -q "$m2/jcuda-natives/12.6.0/jcuda-natives-12.6.0-linux-x86_64.jar" 'lib/libJCudaDriver-*' 'META-INF/MANIFEST.MF' \
+    && "$jdk/bin/jar" --create --file "$OLDPWD/.device/deps/jcuda-natives-driver-12.6.0-linux-x86_64.jar" --manifest META-INF/MANIFEST.MF lib)
+rm -rf "$tmp"
+
+echo "== Java runtime (jlink from $jdk)"
+if [[ ! -f .device/jre.tar.xz || "$jdk/release" -nt .device/jre.tar.xz ]]; then
+    tmp="$(mktemp -d)"
+    "$jdk/bin/jlink" --add-modules java.base,java.logging,java.management,java.xml,jdk.unsupported \
+        --strip-debug --no-man-pages --no-header-files --compress=zip-9 --output "$tmp/jre"
+    rm -f "$tmp"/jre/lib/server/classes*.jsa
+    tar -cJf .device/jre.tar.xz -C "$tmp" jre
+    rm -rf "$tmp"
+fi
+echo "== JUnit console launcher"
+cp "$junit" .device/junit-console.jar
+
+echo "== cuda/dev variants for sm_90"
+for v in cuda/dev/sepconv_bn_v*.cu; do
+    b=".device/bin/$(basename "$v" .cu)"
+    if [[ ! -x "$b" || "$v" -nt "$b" || cuda/conv_fwd.cu -nt "$b" || cuda/common.cuh -nt "$b" || cuda/dev/dev_common.cuh -nt "$b" ]]; then
+        nvcc -std=c++17 -O3 --Werror all-warnings -gencode arch=compute_90,code=sm_90 -o "$b" "$v"
+    fi
+done
+
+echo "== carry sizes (limit 64 MiB in all, tracked files included)"
+du -sh target/classes target/test-classes/io .device | sed 's/^/   /'
+du -sc target/classes target/test-classes/io .device | tail -1 | awk '{printf "   carried: %.1f MiB (+ tracked files)\n", $1/1024}'
+echo "prepare.sh: done. Device call: see benchmarks/device/README.md"

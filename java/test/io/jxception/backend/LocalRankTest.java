@@ -1,0 +1,26 @@
+package io.jxception.backend;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+class LocalRankTest {
+    @Test
+    void launcherRankPicksTheDeviceModuloTheCount() {
+        assertEquals(0, LocalRank.deviceIndex(Map.of(), 4));
+        assertEquals(3, LocalRank.deviceIndex(Map.of("SLURM_LOCALID", "3"), 4));
+        assertEquals(1, LocalRank.deviceIndex(Map.of("OMPI_COMM_WORLD_LOCAL_RANK", "5"), 4));
+        assertEquals(2, LocalRank.deviceIndex(Map.of("SLURM_LOCALID", "2", "OMPI_COMM_WORLD_LOCAL_RANK", "1"), 8), "SLURM first");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> LocalRank.deviceIndex(Map.of("LOCAL_RANK", "x"), 2));
+        assertTrue(e.getMessage().contains("LOCAL_RANK=x"));
+    }
+
+    @Test
+    void cpuLocalOpensTheOnlyDevice() {
+        try (Backend b = Backends.open("cpu:local", Precision.FP32)) {
+            assertEquals("cpu", b.name());
+        }
+    }
+}

@@ -1,0 +1,58 @@
+package io.jxception.train;
+
+import io.jxception.cli.Main;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** {@code jxception train} through the real command line (the kill test in {@link ResumeTest} runs it in a child JVM). */
+class TrainCommandTest {
+    record Result(int exitCode, String out, String err) {}
+
+    static Result run(String... args) {
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        CommandLine cmd = Main.commandLine();
+        cmd.setOut(new PrintWriter(out, true));
+        cmd.setErr(new PrintWriter(err, true));
+        int code = cmd.execute(args);
+        return new Result(code, out.toString(), err.toString());
+    }
+
+    @Test
+    void trainsWithAValidationSplitAndReportsWhereOutputsAre(@TempDir Path out) throws Exception {
+        Result r = run("train", Runs.MNIST_VAL.toString(), "--out", out.toString(), "--backend", "cpu", "--size", "71",
+                "--width", "0.0625", "--middle-blocks", "1", "--batch", "8", "--epochs", "1", "--val-split", "0.2",
+                "--crop", "3", "--lr", "0.02", "--schedule", "cosine");
+        assertEquals(0, r.exitCode(), r.toString());
+        assertTrue(r.out().startsWith("finished after 20 steps; epoch 1: train acc "), r.out());
+        assertTrue(r.err().contains("160 training images (20 steps/epoch), 40 validation images"), r.err());
+        assertTrue(r.err().contains("epoch 1: loss "), r.err());
+        for (String f : new String[]{Trainer.CHECKPOINT, Trainer.LOG, Trainer.PLOT, Trainer.WEIGHTS}) assertTrue(Files.exists(out.resolve(f)), f);
+    }
+
+    @Test
+    void badOptionsAreUsageErrors(@TempDir Path out) {
+        Result crop = run("train", Runs.MNIST_VAL.toString(), "--out", out.toString(), "--backend", "cpu", "--crop", "-1");
+        assertEquals(2, crop.exitCode(), crop.toString());
+        assertTrue(crop.err().startsWith("jxception: error: crop padding must be in [0, 64] pixels, got -1"), crop.err());
+        Result schedule = run("train", Runs.MNIST_VAL.toString(), "--out", out.toString(), "--backend", "cpu", "--schedule", "linear");
+        assertEquals(2, schedule.exitCode(), schedule.toString());
+        assertTrue(schedule.err().contains("unknown learning-rate schedule 'linear'"), schedule.err());
+        Result both = run("train", Runs.MNIST_VAL.toString(), "--out", out.toString(), "--val", "x", "--val-split", "0.1");
+        assertEquals(2, both.exitCode(), both.toString());
+    }
+
+    @Test
+    void missingDataFolderIsARuntimeErrorNamingIt(@TempDir Path out) {
+        Result r = run("train", out.resolve("nope").toString(), "--out", out.resolve("o").toString(), "--backend", "cpu", "--size", "71");
+        assertEquals(1, r.exitCode(), r.toString());
+        assertTrue(r.err().startsWith("jxception: error: image folder " + out.resolve("nope") + " does not exist"), r.err());
+    }
+}
