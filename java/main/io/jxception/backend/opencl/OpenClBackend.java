@@ -153,7 +153,7 @@ public final class OpenClBackend implements Backend {
         int vwi = vectorWidth(spec.c());
         long k = ctx.kernel("maxpool_add.cl", "maxpool_add", poolOptions(spec, vwi).def("HAS_RES", rb != null).toString());
         int pixels = Math.toIntExact((long) spec.n() * spec.outH() * spec.outW());
-        ctx.launch(k, "maxpool_add").arg(xb).argOrNull(rb).arg(yb).arg(pixels).run(new long[]{pixels}, null);
+        ctx.launch(k, "maxpool_add").arg(xb).argOrNull(rb).arg(yb).arg(pixels).run(new long[]{ceilDiv(spec.c(), vwi), pixels}, null);
     }
 
     private static BuildOptions poolOptions(PoolSpec spec, int vwi) {
