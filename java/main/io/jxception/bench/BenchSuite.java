@@ -205,13 +205,14 @@ public final class BenchSuite {
             seconds[i] = clock.seconds(forward);
             progress.advance(1, "forward " + (i + 1) + "/" + seconds.length);
         }
+        double load = Machine.loadAverage();
         List<LayerResult> rows = LayerResult.count(graph, batch, backend.precision(), backend.name(), backend.description());
         if (options.perLayer()) rows = timeLayers(session, input, clock, p, rows, batch, progress);
         session.output(batch); // the timed passes still end in a finite output
         long flopsPerImage = rows.stream().mapToLong(r -> r.cost().flops()).sum() / batch;
         double floor = p == null ? Double.NaN : rows.stream().mapToDouble(r -> r.cost().floorSeconds(p)).sum();
         throughput.add(new ThroughputResult(backend.name(), backend.description(), backend.precision(), batch,
-                options.size(), Samples.of(seconds), clock.kind(), flopsPerImage, floor));
+                options.size(), Samples.of(seconds), clock.kind(), flopsPerImage, floor, load));
         layers.addAll(rows); // counted always, timed with perLayer
     }
 
@@ -266,7 +267,8 @@ public final class BenchSuite {
         o.notes().forEach(this::note);
         if (o.notes().stream().anyMatch(n -> n.startsWith("peer unavailable"))) unavailablePeers.add(device);
         progress.advance(units, "peer: pytorch " + device + " batch " + batch + " done");
-        return o.results();
+        double load = Machine.loadAverage();
+        return o.results().stream().map(r -> r.withLoadAverage(load)).toList();
     }
 
     private static String firstLine(RuntimeException e) {

@@ -25,7 +25,7 @@ public final class Csv {
 
     public static final List<String> THROUGHPUT_HEADER = List.of("source", "backend", "device", "precision", "batch",
             "size", "images_per_second", "best_images_per_second", "forward_ms", "forward_min_ms", "samples", "gflops", "floor_images_per_second",
-            "floor_fraction", "clock");
+            "floor_fraction", "clock", "load_average");
 
     public static void writeLayers(Path file, List<LayerResult> rows) throws IOException {
         List<List<String>> out = new ArrayList<>();
@@ -49,12 +49,12 @@ public final class Csv {
                     String.valueOf(t.size()), number(t.imagesPerSecond()), number(t.bestImagesPerSecond()), number(t.forward().median() * 1e3),
                     number(t.forward().min() * 1e3), String.valueOf(t.forward().count()), number(t.gflops()),
                     number(t.floorImagesPerSecond()), number(t.floorImagesPerSecond() > 0 ? t.imagesPerSecond() / t.floorImagesPerSecond() : Double.NaN),
-                    t.clock()));
+                    t.clock(), number(t.loadAverage())));
         }
         for (PeerResult p : peers) {
             out.add(List.of("peer", p.peer(), p.device(), p.precision(), String.valueOf(p.batch()), String.valueOf(p.size()),
                     number(p.imagesPerSecond()), number(p.bestImagesPerSecond()), number(p.forward().median() * 1e3), number(p.forward().min() * 1e3),
-                    String.valueOf(p.forward().count()), "", "", "", p.device().startsWith("cuda") ? "CUDA events" : "host wall clock"));
+                    String.valueOf(p.forward().count()), "", "", "", p.device().startsWith("cuda") ? "CUDA events" : "host wall clock", number(p.loadAverage())));
         }
         write(file, THROUGHPUT_HEADER, out);
     }

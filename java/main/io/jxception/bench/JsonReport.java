@@ -76,6 +76,7 @@ public final class JsonReport {
             m.put("flops_per_image", t.flopsPerImage());
             m.put("floor_images_per_second", t.floorImagesPerSecond());
             m.put("clock", t.clock());
+            m.put("load_average", t.loadAverage());
             tp.add(m);
         }
         root.put("throughput", tp);
@@ -92,6 +93,7 @@ public final class JsonReport {
             m.put("forward_ms", p.forward().median() * 1e3);
             m.put("forward_min_ms", p.forward().min() * 1e3);
             m.put("samples", p.forward().count());
+            m.put("load_average", p.loadAverage());
             peers.add(m);
         }
         root.put("peers", peers);
@@ -168,13 +170,13 @@ public final class JsonReport {
             double floorIps = optional(m, "floor_images_per_second");
             throughput.add(new ThroughputResult(string(m, "backend"), string(m, "device"), precision(string(m, "precision")), batch,
                     integer(m, "size"), samples(m, "forward_ms", "forward_min_ms", integer(m, "samples")), string(m, "clock"),
-                    (long) number(m.get("flops_per_image"), "flops_per_image"), batch / floorIps));
+                    (long) number(m.get("flops_per_image"), "flops_per_image"), batch / floorIps, optional(m, "load_average")));
         }
         List<PeerResult> peers = new ArrayList<>();
         for (Object x : peerRows) {
             Map<?, ?> m = object(x, "peer row");
             peers.add(new PeerResult(string(m, "peer"), string(m, "device"), string(m, "precision"), integer(m, "batch"), integer(m, "size"),
-                    samples(m, "forward_ms", "forward_min_ms", integer(m, "samples"))));
+                    samples(m, "forward_ms", "forward_min_ms", integer(m, "samples")), optional(m, "load_average")));
         }
         List<LayerResult> layers = new ArrayList<>();
         for (Object x : list(root.get("layers"), "layers")) {

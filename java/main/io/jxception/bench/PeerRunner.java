@@ -102,7 +102,7 @@ public final class PeerRunner {
             }
             Samples s = new Samples((Double) r.get("median_ms") / 1e3, (Double) r.get("min_ms") / 1e3,
                     (Double) r.get("max_ms") / 1e3, ((Double) r.get("samples")).intValue());
-            out.add(new PeerResult(label, device, String.valueOf(r.get("precision")), batch, size, s));
+            out.add(new PeerResult(label, device, String.valueOf(r.get("precision")), batch, size, s, Double.NaN));
         }
         return new Outcome(out, notes);
     }

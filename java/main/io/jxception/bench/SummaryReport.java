@@ -34,7 +34,7 @@ public final class SummaryReport {
         md.append("Produced by `").append(r.command()).append("` (").append(r.started()).append(" to ").append(r.finished()).append(").\n\n");
         md.append("Machine: ").append(r.machine()).append(". Load average (1 min) before / after the run: ")
                 .append(f(r.loadBefore(), 2)).append(" / ").append(f(r.loadAfter(), 2))
-                .append(" (compare numbers from one run, same machine, only).");
+                .append(" (compare numbers from one run, same machine, only; the \"load\" column is the 1-minute load average right after each row was measured).");
         List<String> devices = r.throughput().stream().map(ThroughputResult::device).distinct().toList();
         if (!devices.isEmpty()) md.append(" Measured on: ").append(String.join("; ", devices)).append('.');
         if (r.loadBefore() > r.machine().cores() || r.loadAfter() > r.machine().cores()) {
@@ -50,8 +50,8 @@ public final class SummaryReport {
                 .append("floor = max(FLOPs / peak FLOP/s, bytes / bandwidth) with both peaks measured on the device by the suite.\n\n");
 
         md.append("## Throughput (forward pass, ").append(size).append("×").append(size).append(")\n\n");
-        md.append("| source | backend / peer | precision | batch | img/s (median) | img/s (best) | ms / batch | GFLOP/s | floor img/s | % of floor | ours / PyTorch |\n");
-        md.append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        md.append("| source | backend / peer | precision | batch | img/s (median) | img/s (best) | ms / batch | GFLOP/s | floor img/s | % of floor | ours / PyTorch | load |\n");
+        md.append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         for (ThroughputResult t : r.throughput()) {
             Optional<PeerResult> peer = matchingPeer(r, t);
             md.append("| jxception | ").append(t.backend()).append(" | ").append(BenchSuite.label(t.precision())).append(" | ").append(t.batch())
@@ -60,14 +60,15 @@ public final class SummaryReport {
                     .append(" | ").append(f(t.gflops(), 1)).append(" | ").append(f(t.floorImagesPerSecond(), 2))
                     .append(" | ").append(pct(t.imagesPerSecond() / t.floorImagesPerSecond()))
                     .append(" | ").append(peer.map(p -> f(t.imagesPerSecond() / p.imagesPerSecond(), 2) + "× (best "
-                            + f(t.bestImagesPerSecond() / p.bestImagesPerSecond(), 2) + "×)").orElse("–")).append(" |\n");
+                            + f(t.bestImagesPerSecond() / p.bestImagesPerSecond(), 2) + "×)").orElse("–"))
+                    .append(" | ").append(f(t.loadAverage(), 1)).append(" |\n");
         }
         for (PeerResult p : r.peers()) {
             long flops = r.throughput().stream().findFirst().map(ThroughputResult::flopsPerImage).orElse(0L);
             md.append("| peer | ").append(p.peer()).append(" | ").append(p.precision()).append(" | ").append(p.batch())
                     .append(" | ").append(f(p.imagesPerSecond(), 2)).append(" | ").append(f(p.bestImagesPerSecond(), 2))
                     .append(" | ").append(f(p.forward().median() * 1e3, 1))
-                    .append(" | ").append(flops > 0 ? f(flops * p.imagesPerSecond() / 1e9, 1) : "–").append(" | – | – | – |\n");
+                    .append(" | ").append(flops > 0 ? f(flops * p.imagesPerSecond() / 1e9, 1) : "–").append(" | – | – | – | ").append(f(p.loadAverage(), 1)).append(" |\n");
         }
         md.append('\n');
         if (!r.peers().isEmpty()) {

@@ -8,9 +8,10 @@ import io.jxception.backend.Precision;
  *
  * @param flopsPerImage counted FLOPs of one image's forward (sum of its launches' {@link LaunchCost})
  * @param floorSeconds  the sum of every launch's floor for the batch (NaN without peaks)
+ * @param loadAverage   the machine's 1-minute load average right after the timed passes: how busy it was
  */
 public record ThroughputResult(String backend, String device, Precision precision, int batch, int size, Samples forward,
-                               String clock, long flopsPerImage, double floorSeconds) {
+                               String clock, long flopsPerImage, double floorSeconds, double loadAverage) {
     public double imagesPerSecond() { return batch / forward.median(); }
 
     /** At the fastest repetition: on a shared machine the least disturbed one. */

@@ -10,7 +10,6 @@ import io.jxception.tensor.Shape;
 import io.jxception.tensor.Tensor;
 import io.jxception.weights.XceptionWeights;
 
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -25,7 +24,7 @@ public final class InferenceSession implements AutoCloseable {
     private final int maxBatch;
     private final ActivationPlan plan;
     private final Buffer[] slots;              // slot -> (maxBatch · slotElementsPerImage)
-    private final List<Buffer> owned = new ArrayList<>();
+    private final SessionBuffers buffers;
     private final Buffer[] w1, w2, scale, shift; // per node index; null where unused
     private final Buffer headKernel, headBias;   // (C, classes), (classes) when the top is included
     private boolean closed;
@@ -33,6 +32,7 @@ public final class InferenceSession implements AutoCloseable {
     public InferenceSession(Backend backend, XceptionWeights weights, int maxBatch) {
         if (maxBatch < 1) throw new IllegalArgumentException("maxBatch must be at least 1, got " + maxBatch);
         this.backend = backend;
+        this.buffers = new SessionBuffers(backend);
         this.graph = weights.graph();
         this.maxBatch = maxBatch;
         this.plan = ActivationPlan.of(graph);
@@ -48,18 +48,18 @@ public final class InferenceSession implements AutoCloseable {
                 Node n = graph.nodes().get(i);
                 if (n instanceof Node.Conv c) {
                     FoldedConv f = FoldedConv.of(c, weights);
-                    w1[i] = upload(f.w1());
-                    w2[i] = f.w2() == null ? null : upload(f.w2());
-                    scale[i] = upload(f.scale());
-                    shift[i] = upload(f.shift());
+                    w1[i] = buffers.upload(f.w1());
+                    w2[i] = f.w2() == null ? null : buffers.upload(f.w2());
+                    scale[i] = buffers.upload(f.scale());
+                    shift[i] = buffers.upload(f.shift());
                 } else if (n instanceof Node.Head h && h.dense()) {
-                    hk = upload(weights.get(h.name(), "kernel").data());
-                    hb = upload(weights.get(h.name(), "bias").data());
+                    hk = buffers.upload(weights.get(h.name(), "kernel").data());
+                    hb = buffers.upload(weights.get(h.name(), "bias").data());
                 }
             }
-            for (int s = 0; s < slots.length; s++) slots[s] = alloc(maxBatch * plan.slotElementsPerImage(s));
+            for (int s = 0; s < slots.length; s++) slots[s] = buffers.alloc(maxBatch * plan.slotElementsPerImage(s));
         } catch (RuntimeException e) {
-            freeAll();
+            buffers.close();
             throw e;
         }
         headKernel = hk;
@@ -179,28 +179,14 @@ public final class InferenceSession implements AutoCloseable {
 
     private Buffer value(int id) { return slots[plan.slotOf(id)]; }
 
-    private Buffer upload(float[] data) {
-        Buffer b = alloc(data.length);
-        backend.upload(data, b);
-        return b;
-    }
 
-    private Buffer alloc(long elements) {
-        Buffer b = backend.allocate(elements);
-        owned.add(b);
-        return b;
-    }
 
-    private void freeAll() {
-        for (int i = owned.size() - 1; i >= 0; i--) owned.get(i).close();
-        owned.clear();
-    }
 
     /** Frees this session's device memory; the backend stays open (the caller owns it). */
     @Override
     public void close() {
         if (closed) return;
         closed = true;
-        freeAll();
+        buffers.close();
     }
 }

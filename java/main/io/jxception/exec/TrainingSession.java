@@ -13,7 +13,6 @@ import io.jxception.tensor.Shape;
 import io.jxception.tensor.Tensor;
 import io.jxception.weights.XceptionWeights;
 
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -29,7 +28,7 @@ public final class TrainingSession implements AutoCloseable {
     private final Backend backend;
     private final XceptionGraph graph;
     private final int batch;
-    private final List<Buffer> owned = new ArrayList<>();
+    private final SessionBuffers buffers;
     /** Device copy of every weight by Keras key, Keras memory order. */
     private final Map<String, Buffer> params = new LinkedHashMap<>();
     /** Gradient of every trainable weight by Keras key (same shape as the weight). */
@@ -57,6 +56,7 @@ public final class TrainingSession implements AutoCloseable {
     public TrainingSession(Backend backend, XceptionWeights weights, int batch, Set<String> frozenLayers) {
         if (batch < 1) throw new IllegalArgumentException("batch must be at least 1, got " + batch);
         this.backend = backend;
+        this.buffers = new SessionBuffers(backend);
         this.graph = weights.graph();
         this.batch = batch;
         this.frozen = Set.copyOf(frozenLayers);
@@ -73,32 +73,32 @@ public final class TrainingSession implements AutoCloseable {
         invStd = new Buffer[nn];
         try {
             for (ParamSpec p : graph.params()) {
-                params.put(p.key(), upload(weights.get(p.key()).data()));
-                if (p.trainable()) grads.put(p.key(), alloc(p.elements()));
+                params.put(p.key(), buffers.upload(weights.get(p.key()).data()));
+                if (p.trainable()) grads.put(p.key(), buffers.alloc(p.elements()));
             }
             long largest = 0, largestConv = 0;
             for (Value v : graph.values()) {
                 long e = batch * v.elementsPerImage();
-                act[v.id()] = alloc(e);
-                gradOwn[v.id()] = v.id() == 0 ? null : alloc(e);
+                act[v.id()] = buffers.alloc(e);
+                gradOwn[v.id()] = v.id() == 0 ? null : buffers.alloc(e);
                 largest = Math.max(largest, e);
             }
             for (int i = 0; i < nn; i++) {
                 if (graph.nodes().get(i) instanceof Node.Conv c) {
                     long e = batch * graph.values().get(c.output()).elementsPerImage();
-                    z[i] = alloc(e);
-                    mean[i] = alloc(c.cout());
-                    invStd[i] = alloc(c.cout());
+                    z[i] = buffers.alloc(e);
+                    mean[i] = buffers.alloc(c.cout());
+                    invStd[i] = buffers.alloc(c.cout());
                     largestConv = Math.max(largestConv, e);
                 }
             }
-            scratch = alloc(largest);
-            dz = alloc(largestConv);
-            labels = alloc(batch);
-            probs = alloc((long) batch * h.classes());
-            loss = alloc(batch);
+            scratch = buffers.alloc(largest);
+            dz = buffers.alloc(largestConv);
+            labels = buffers.alloc(batch);
+            probs = buffers.alloc((long) batch * h.classes());
+            loss = buffers.alloc(batch);
         } catch (RuntimeException e) {
-            freeAll();
+            buffers.close();
             throw e;
         }
     }
@@ -251,7 +251,7 @@ public final class TrainingSession implements AutoCloseable {
             if (!p.trainable() || frozen.contains(p.layer())) continue;
             Buffer v = velocity.get(p.key());
             if (v == null) {
-                v = upload(new float[p.shape().size()]);
+                v = buffers.upload(new float[p.shape().size()]);
                 velocity.put(p.key(), v);
             }
             boolean kernel = p.weight().endsWith("kernel");
@@ -297,7 +297,7 @@ public final class TrainingSession implements AutoCloseable {
             if (!e.getValue().shape().equals(p.shape())) throw new IllegalArgumentException("velocity " + p.key() + " has shape " + e.getValue().shape() + ", expected " + p.shape());
             Buffer b = velocity.get(p.key());
             if (b == null) {
-                b = alloc(p.elements());
+                b = buffers.alloc(p.elements());
                 velocity.put(p.key(), b);
             }
             backend.upload(e.getValue().data(), b);
@@ -360,27 +360,13 @@ public final class TrainingSession implements AutoCloseable {
         return new Tensor(shape, d);
     }
 
-    private Buffer upload(float[] data) {
-        Buffer b = alloc(data.length);
-        backend.upload(data, b);
-        return b;
-    }
 
-    private Buffer alloc(long elements) {
-        Buffer b = backend.allocate(elements);
-        owned.add(b);
-        return b;
-    }
 
-    private void freeAll() {
-        for (int i = owned.size() - 1; i >= 0; i--) owned.get(i).close();
-        owned.clear();
-    }
 
     @Override
     public void close() {
         if (closed) return;
         closed = true;
-        freeAll();
+        buffers.close();
     }
 }
