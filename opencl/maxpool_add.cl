@@ -3,34 +3,35 @@
 //   y[n, oy, ox, c] = max_{ky,kx in 0..2, tap inside x} x[n, 2*oy - PT + ky, 2*ox - PL + kx, c] + residual[n, oy, ox, c]
 //
 // TensorFlow 'same' padding: PT, PL = the smaller half of the total padding (padded taps never win).
-// One work-item per output pixel, looping over its VWI-channel vectors (the window's coordinates
-// and bounds are worked out once per pixel); memory-bound: 9 reads, 1-2 writes per vector.
+// One work-item per (output pixel, VWI-channel vector); memory-bound (9 reads, 1-2 writes per vector).
 //
 // Compile-time: H, W, C, OH, OW, PT, PL, VWI, HAS_RES.
-// Launch: global (pixels).
+// Launch: global (ceil(C/VWI), pixels).
 
 kernel void maxpool_add(global const float* x,        // (N, H, W, C) NHWC
                         global const float* residual, // (N, OH, OW, C) or NULL when !HAS_RES
                         global float* y,              // (N, OH, OW, C)
                         int pixels)                   // N * OH * OW
 {
-    const int p = get_global_id(0);
-    if (p >= pixels) return;
+    const int vec = get_global_id(0);
+    const int p = get_global_id(1);
+    if (vec * VWI >= C || p >= pixels) return;
+    const int c = vec_start(vec, VWI, C);
     const int ox = p % OW, oy = (p / OW) % OH, img = p / (OW * OH);
-    const int y0 = max(0, oy * 2 - PT), y1 = min(H - 1, oy * 2 - PT + 2);
-    const int x0 = max(0, ox * 2 - PL), x1 = min(W - 1, ox * 2 - PL + 2);
-    const global float* base = x + (long)img * H * W * C;
-    for (int vec = 0; vec * VWI < C; vec++) {
-        const int c = vec_start(vec, VWI, C);
-        floatI m = (floatI)(-INFINITY);
-        for (int iy = y0; iy <= y1; iy++) {
-            for (int ix = x0; ix <= x1; ix++) m = fmax(m, ILOAD(base + ((long)iy * W + ix) * C + c));
+    floatI m = (floatI)(-INFINITY);
+    for (int ky = 0; ky < 3; ky++) {
+        const int iy = oy * 2 - PT + ky;
+        if (iy < 0 || iy >= H) continue;
+        for (int kx = 0; kx < 3; kx++) {
+            const int ix = ox * 2 - PL + kx;
+            if (ix < 0 || ix >= W) continue;
+            m = fmax(m, ILOAD(x + ((long)(img * H + iy) * W + ix) * C + c));
         }
-#if HAS_RES
-        m += ILOAD(residual + (long)p * C + c);
-#endif
-        store_tail_i(m, y + (long)p * C, vec, C);
     }
+#if HAS_RES
+    m += ILOAD(residual + (long)p * C + c);
+#endif
+    store_tail_i(m, y + (long)p * C, vec, C);
 }
 
 // maxpool_backward — routes each dy to the FIRST maximum (row-major ky, kx order, strict >) of its

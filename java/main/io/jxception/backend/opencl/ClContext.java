@@ -1,6 +1,7 @@
 package io.jxception.backend.opencl;
 
 import io.jxception.backend.DeviceMemoryException;
+import org.lwjgl.PointerBuffer;
 import org.lwjgl.system.MemoryStack;
 import org.lwjgl.system.MemoryUtil;
 
@@ -33,6 +34,7 @@ final class ClContext implements AutoCloseable {
     /** The programs of this device, shared with other backends. */
     final ClPrograms programs;
     private final Map<String, Long> kernels = new HashMap<>();
+    private final Map<Long, Long> kernelGroupLimits = new HashMap<>(); // cl_kernel -> CL_KERNEL_WORK_GROUP_SIZE
     private final List<Long> kernelOrder = new ArrayList<>();
     private final Set<ClBuffer> buffers = Collections.newSetFromMap(new IdentityHashMap<>()); // every live buffer of this backend (their shapes are the callers')
     private long allocatedBytes;
@@ -62,6 +64,20 @@ final class ClContext implements AutoCloseable {
     /** As {@link #kernel} for source text not packaged in the jar (the opencl/dev variants). */
     long kernelFromSource(String sourceKey, Supplier<String> source, String kernelName, String options) {
         return kernelOf("src:" + sourceKey + "|" + options + "|" + kernelName, () -> programs.programFromSource(sourceKey, source, options), kernelName);
+    }
+
+    /**
+     * The largest work-group this kernel can run with on this device (CL_KERNEL_WORK_GROUP_SIZE: on GPUs
+     * registers and local memory can make it smaller than the device's maximum).
+     */
+    long maxWorkGroupSize(long kernel) {
+        return kernelGroupLimits.computeIfAbsent(kernel, k -> {
+            try (MemoryStack stack = MemoryStack.stackPush()) {
+                PointerBuffer size = stack.mallocPointer(1);
+                ClErrors.check(clGetKernelWorkGroupInfo(k, device.device(), CL_KERNEL_WORK_GROUP_SIZE, size, null), "clGetKernelWorkGroupInfo");
+                return Math.min(size.get(0), device.maxWorkGroupSize());
+            }
+        });
     }
 
     private long kernelOf(String key, Supplier<Long> program, String kernelName) {
@@ -174,6 +190,7 @@ final class ClContext implements AutoCloseable {
             }
             kernelOrder.clear();
             kernels.clear();
+            kernelGroupLimits.clear();
             clReleaseCommandQueue(queue);
             ClObjects.released();
             queue = 0;

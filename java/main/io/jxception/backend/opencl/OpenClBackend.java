@@ -117,16 +117,18 @@ public final class OpenClBackend implements Backend {
             Tiles.Sepconv t = Tiles.sepconv(pixels, spec.cin(), cout, ctx.device);
             o.def("TM", t.tm()).def("KC", t.kc()).def("VWI", t.vwi());
             long k = ctx.kernel("sepconv_bn.cl", "sepconv_bn", o.toString());
+            // column vectors per group are a launch choice, not compiled in: fit them to this kernel's limit
+            int tnv = Tiles.columnVectorsPerGroup(t.tnv(), t.rowGroups(), ctx.maxWorkGroupSize(k));
             ctx.launch(k, "sepconv_bn").arg(xb).arg(w1b).arg(pw).argOrNull(scale).argOrNull(shift).argOrNull(residual).arg(yb).arg(pixels)
-                    .run(new long[]{(long) ceilDiv(pixels, t.tm()) * t.rowGroups(), (long) ceilDiv(columnVectors, t.tnv()) * t.tnv()},
-                            new long[]{t.rowGroups(), t.tnv()});
+                    .run(new long[]{(long) ceilDiv(pixels, t.tm()) * t.rowGroups(), (long) ceilDiv(columnVectors, tnv) * tnv},
+                            new long[]{t.rowGroups(), tnv});
             return;
         }
         if (w2 != null) throw new IllegalArgumentException("w2 must be null for a " + spec.kind() + " conv");
         o.def("STRIDE", spec.stride()).def("OH", spec.outH()).def("OW", spec.outW());
         String file = spec.kind() == ConvKind.CONV3X3_VALID ? "conv_bn_relu" : "conv1x1s2_bn";
         long k = ctx.kernel(file + ".cl", file, o.toString());
-        launchRowTiled(ctx.launch(k, file).arg(xb).arg(w1b).argOrNull(scale).argOrNull(shift).argOrNull(residual).arg(yb).arg(pixels),
+        launchRowTiled(k, ctx.launch(k, file).arg(xb).arg(w1b).argOrNull(scale).argOrNull(shift).argOrNull(residual).arg(yb).arg(pixels),
                 columnVectors, pixels);
     }
 
@@ -135,10 +137,10 @@ public final class OpenClBackend implements Backend {
      * (pocl runs a group's work-items dim 0 fastest, so up to 8 row tiles reuse each column of
      * weights from cache), all column vectors of the output in the group where the device allows.
      */
-    private void launchRowTiled(ClLaunch launch, int columnVectors, int rows) {
+    private void launchRowTiled(long kernel, ClLaunch launch, int columnVectors, int rows) {
         int rowTiles = ceilDiv(rows, RM);
         int tmr = Math.min(8, rowTiles);
-        int tnv = Tiles.columnVectorsPerGroup(columnVectors, tmr, Math.min(1024, ctx.device.maxWorkGroupSize()));
+        int tnv = Tiles.columnVectorsPerGroup(columnVectors, tmr, Math.min(1024, ctx.maxWorkGroupSize(kernel)));
         launch.run(new long[]{(long) ceilDiv(rowTiles, tmr) * tmr, (long) ceilDiv(columnVectors, tnv) * tnv}, new long[]{tmr, tnv});
     }
 
@@ -151,7 +153,7 @@ public final class OpenClBackend implements Backend {
         int vwi = vectorWidth(spec.c());
         long k = ctx.kernel("maxpool_add.cl", "maxpool_add", poolOptions(spec, vwi).def("HAS_RES", rb != null).toString());
         int pixels = Math.toIntExact((long) spec.n() * spec.outH() * spec.outW());
-        ctx.launch(k, "maxpool_add").arg(xb).argOrNull(rb).arg(yb).arg(pixels).run(new long[]{pixels}, null);
+        ctx.launch(k, "maxpool_add").arg(xb).argOrNull(rb).arg(yb).arg(pixels).run(new long[]{ceilDiv(spec.c(), vwi), pixels}, null);
     }
 
     private static BuildOptions poolOptions(PoolSpec spec, int vwi) {
@@ -336,7 +338,7 @@ public final class OpenClBackend implements Backend {
                     String o = new BuildOptions().def("H", spec.h()).def("W", spec.w()).def("CIN", cin).def("COUT", cout).def("OH", spec.outH())
                             .def("OW", spec.outW()).def("STRIDE", spec.stride()).def("RM", RM).def("VW", vw).def("PRE_RELU", spec.preRelu()).toString();
                     long k = kernel("conv3x3_backward_data.cl", "conv3x3_backward_data", o);
-                    launchRowTiled(ctx.launch(k, "conv3x3_backward_data").arg(xb).arg(dzb).arg(wT).arg(dxb).arg(inPixels), ceilDiv(cin, vw), inPixels);
+                    launchRowTiled(k, ctx.launch(k, "conv3x3_backward_data").arg(xb).arg(dzb).arg(wT).arg(dxb).arg(inPixels), ceilDiv(cin, vw), inPixels);
                 }
             }
         }
@@ -356,10 +358,11 @@ public final class OpenClBackend implements Backend {
                 .def("VW", vw).def("PRE_RELU", preRelu).def("SLICE", slice).toString();
         ClBuffer partial = scratch(Scratch.PARTIAL, (long) slices * m * cout);
         int columnVectors = ceilDiv(cout, vw), rowTiles = ceilDiv(m, RM);
-        int maxWg = (int) Math.min(1024, ctx.device.maxWorkGroupSize());
+        long k = kernel("weight_gradient.cl", "gemm_tn_partial", o);
+        int maxWg = (int) Math.min(1024, ctx.maxWorkGroupSize(k));
         int l0 = Math.min(columnVectors, maxWg);
         int l1 = Math.max(1, Math.min(rowTiles, maxWg / l0));
-        ctx.launch(kernel("weight_gradient.cl", "gemm_tn_partial", o), "gemm_tn_partial").arg(a).arg(dz).arg(partial).arg(pixels)
+        ctx.launch(k, "gemm_tn_partial").arg(a).arg(dz).arg(partial).arg(pixels)
                 .run(new long[]{(long) ceilDiv(columnVectors, l0) * l0, (long) ceilDiv(rowTiles, l1) * l1, slices}, new long[]{l0, l1, 1});
         reduceSlices(partial, dw, slices, m * cout);
     }
@@ -380,7 +383,7 @@ public final class OpenClBackend implements Backend {
         String o = new BuildOptions().def("H", 1).def("W", 1).def("CIN", k).def("COUT", n).def("RM", RM).def("VW", vw).def("STRIDE", 1)
                 .def("OH", 1).def("OW", 1).toString();
         long kern = kernel("conv1x1s2_bn.cl", "conv1x1s2_bn", o);
-        launchRowTiled(ctx.launch(kern, "conv1x1s2_bn").arg(a).arg(b).argOrNull(null).argOrNull(null).argOrNull(null).arg(c).arg(rows),
+        launchRowTiled(kern, ctx.launch(kern, "conv1x1s2_bn").arg(a).arg(b).argOrNull(null).argOrNull(null).argOrNull(null).arg(c).arg(rows),
                 ceilDiv(n, vw), rows);
     }
 

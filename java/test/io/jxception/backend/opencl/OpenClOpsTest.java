@@ -52,7 +52,10 @@ class OpenClOpsTest {
                 arguments(new ConvSpec(ConvKind.SEPARABLE3X3_SAME, 3, 19, 19, 46, 46, 1, true), BN_RES),
                 arguments(new ConvSpec(ConvKind.SEPARABLE3X3_SAME, 1, 37, 37, 16, 8, 1, false), BN_RELU),
                 arguments(new ConvSpec(ConvKind.SEPARABLE3X3_SAME, 3, 10, 10, 96, 128, 1, false), BN_RELU),
-                arguments(new ConvSpec(ConvKind.SEPARABLE3X3_SAME, 1, 7, 7, 800, 24, 1, true), BN), // two channel chunks
+                arguments(new ConvSpec(ConvKind.SEPARABLE3X3_SAME, 1, 7, 7, 800, 24, 1, true), BN),
+                // depthwise tiles over the CPU local-memory budget: two channel chunks (768 + 768; 560 + 540)
+                arguments(new ConvSpec(ConvKind.SEPARABLE3X3_SAME, 2, 10, 10, 1536, 40, 1, true), BN_RES),
+                arguments(new ConvSpec(ConvKind.SEPARABLE3X3_SAME, 1, 16, 16, 1100, 24, 1, false), BN_RELU),
                 arguments(new ConvSpec(ConvKind.SEPARABLE3X3_SAME, 3, 74, 74, 8, 13, 1, true), RAW),
                 arguments(new ConvSpec(ConvKind.SEPARABLE3X3_SAME, 1, 7, 7, 5, 3, 1, true), ALL),
                 arguments(new ConvSpec(ConvKind.SEPARABLE3X3_SAME, 1, 10, 10, 37, 1, 1, true), BN),
