@@ -5,6 +5,7 @@ import io.jxception.backend.ConvSpec;
 import io.jxception.backend.Epilogue;
 import io.jxception.backend.HeadSpec;
 import io.jxception.backend.PoolSpec;
+import io.jxception.exec.NodeSpecs;
 import io.jxception.exec.InferenceSession;
 import io.jxception.exec.TrainingSession;
 import io.jxception.model.Node;
@@ -92,7 +93,7 @@ public final class OpenClBenchmark {
                 String shape, kind;
                 Runnable launch;
                 if (node instanceof Node.Conv c) {
-                    ConvSpec s = convSpec(graph, c, batch);
+                    ConvSpec s = NodeSpecs.conv(graph, c, batch);
                     Buffer x = random(cl, s.inputElements(), rnd, owned), w1 = random(cl, s.w1Elements(), rnd, owned);
                     Buffer w2 = s.w2Elements() == 0 ? null : random(cl, s.w2Elements(), rnd, owned);
                     Buffer scale = random(cl, s.cout(), rnd, owned), shift = random(cl, s.cout(), rnd, owned);
@@ -109,7 +110,7 @@ public final class OpenClBenchmark {
                         case CONV1X1_SAME -> "conv1x1s2_bn";
                     };
                 } else if (node instanceof Node.MaxPoolAdd p) {
-                    PoolSpec s = poolSpec(graph, p, batch);
+                    PoolSpec s = NodeSpecs.pool(graph, p, batch);
                     Buffer x = random(cl, s.inputElements(), rnd, owned), r = random(cl, s.outputElements(), rnd, owned);
                     Buffer y = alloc(cl, s.outputElements(), owned);
                     launch = () -> cl.maxPoolAdd(s, x, r, y);
@@ -119,7 +120,7 @@ public final class OpenClBenchmark {
                     kind = "maxpool_add";
                 } else {
                     Node.Head h = (Node.Head) node;
-                    HeadSpec s = headSpec(graph, h, batch);
+                    HeadSpec s = NodeSpecs.head(graph, h, batch);
                     long xe = (long) batch * s.h() * s.w() * s.channels();
                     Buffer x = random(cl, xe, rnd, owned);
                     Buffer k = s.dense() ? random(cl, (long) s.channels() * s.classes(), rnd, owned) : null;
@@ -180,28 +181,12 @@ public final class OpenClBenchmark {
             Arrays.sort(ms);
             double median = ms[reps / 2];
             double flops = 0;
-            for (Node node : weights.graph().nodes()) if (node instanceof Node.Conv c) flops += 2.0 * convSpec(weights.graph(), c, batch).macs();
+            for (Node node : weights.graph().nodes()) if (node instanceof Node.Conv c) flops += 2.0 * NodeSpecs.conv(weights.graph(), c, batch).macs();
             double ips = batch * 1000 / median;
             System.out.printf(Locale.ROOT, "forward batch %d: median %.1f ms (min %.1f, max %.1f) = %.2f img/s, %.1f GFLOP/s%n",
                     batch, median, ms[0], ms[reps - 1], ips, flops / median / 1e6);
             return new Row("forward " + weights.graph().config().inputHeight(), batch, median, flops / median / 1e6, 0, ips);
         }
-    }
-
-    // The launch shapes of the graph's nodes (as the executor derives them).
-    static ConvSpec convSpec(XceptionGraph g, Node.Conv c, int batch) {
-        io.jxception.model.Value in = g.values().get(c.input());
-        return new ConvSpec(c.kind(), batch, in.h(), in.w(), c.cin(), c.cout(), c.stride(), c.preRelu());
-    }
-
-    static PoolSpec poolSpec(XceptionGraph g, Node.MaxPoolAdd p, int batch) {
-        io.jxception.model.Value in = g.values().get(p.input());
-        return new PoolSpec(batch, in.h(), in.w(), in.c());
-    }
-
-    static HeadSpec headSpec(XceptionGraph g, Node.Head h, int batch) {
-        io.jxception.model.Value in = g.values().get(h.input());
-        return new HeadSpec(batch, in.h(), in.w(), h.channels(), h.pooling(), h.dense(), h.classes());
     }
 
     /** One training step (forward in training mode, backward, SGD) through {@link TrainingSession}. */
