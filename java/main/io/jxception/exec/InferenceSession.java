@@ -3,6 +3,7 @@ package io.jxception.exec;
 import io.jxception.backend.Backend;
 import io.jxception.backend.Buffer;
 import io.jxception.backend.Epilogue;
+import io.jxception.backend.LaunchRecording;
 import io.jxception.model.Node;
 import io.jxception.model.Value;
 import io.jxception.model.XceptionGraph;
@@ -10,12 +11,23 @@ import io.jxception.tensor.Shape;
 import io.jxception.tensor.Tensor;
 import io.jxception.weights.XceptionWeights;
 
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.BiConsumer;
 
 /**
  * Forward passes of one Xception on one backend. Construction uploads the weights once, with batch
  * norm folded into a per-channel scale/shift (scale = γ/√(var+ε), shift = β − mean·scale), and
  * allocates the activation slots of the {@link ActivationPlan} for {@code maxBatch} images.
+ *
+ * <p>On a backend that can record launches ({@link LaunchRecording}, CUDA graphs) the forward over
+ * a given batch size runs eagerly the first time, is recorded the second time and replayed from then
+ * on: one host call per forward instead of one per launch. {@link #runAll} streams many batches with
+ * the copy of the next batch overlapping the forward of this one ({@link BatchPipeline}).
  * Not thread-safe: one session per thread (or per device stream).
  */
 public final class InferenceSession implements AutoCloseable {
@@ -27,9 +39,24 @@ public final class InferenceSession implements AutoCloseable {
     private final SessionBuffers buffers;
     private final Buffer[] w1, w2, scale, shift; // per node index; null where unused
     private final Buffer headKernel, headBias;   // (C, classes), (classes) when the top is included
+    private final Buffer[] inputs = new Buffer[2]; // (maxBatch, H, W, 3): [0] the plan's input slot, [1] the pipeline's second, on first use
+    private int currentInput;                      // which of inputs[] the stem reads
+    private final LaunchRecording recorder;        // null: the backend cannot record, or replay is off
+    private final Set<Long> warmedUp = new HashSet<>();   // (batch, input) keys that ran eagerly once
+    private final Map<Long, LaunchRecording.Recording> recordings = new LinkedHashMap<>(); // oldest first
+    private static final int MAX_RECORDINGS = 8;   // distinct (batch, input) pairs kept recorded
     private boolean closed;
 
+    /** A session that replays recorded forwards where the backend can ({@link LaunchRecording}). */
     public InferenceSession(Backend backend, XceptionWeights weights, int maxBatch) {
+        this(backend, weights, maxBatch, true);
+    }
+
+    /**
+     * @param replayLaunches record each batch size's forward once and replay it, where the backend
+     *                       can; false runs every launch from the host each time (for comparisons)
+     */
+    public InferenceSession(Backend backend, XceptionWeights weights, int maxBatch, boolean replayLaunches) {
         if (maxBatch < 1) throw new IllegalArgumentException("maxBatch must be at least 1, got " + maxBatch);
         this.backend = backend;
         this.buffers = new SessionBuffers(backend);
@@ -64,7 +91,12 @@ public final class InferenceSession implements AutoCloseable {
         }
         headKernel = hk;
         headBias = hb;
+        inputs[0] = slots[plan.slotOf(graph.input().id())];
+        this.recorder = replayLaunches && backend instanceof LaunchRecording r ? r : null;
     }
+
+    /** Whether forwards are recorded once per batch size and replayed (see the class comment). */
+    public boolean replaysLaunches() { return recorder != null; }
 
     public XceptionGraph graph() { return graph; }
 
@@ -101,6 +133,14 @@ public final class InferenceSession implements AutoCloseable {
      * reused by later values once the stem has read it.
      */
     public int upload(Tensor input) {
+        int n = checkInput(input);
+        currentInput = 0;
+        backend.upload(input.data(), 0, inputs[0], 0, input.size());
+        return n;
+    }
+
+    /** Validates a batch like {@link #upload} without copying it; returns n. */
+    int checkInput(Tensor input) {
         if (closed) throw new IllegalStateException("session is closed");
         Shape s = input.shape();
         Value in = graph.input();
@@ -111,7 +151,6 @@ public final class InferenceSession implements AutoCloseable {
         if (n < 1 || n > maxBatch) throw new IllegalArgumentException("batch of " + n + " images; this session takes 1 to " + maxBatch);
         int bad = input.firstNonFinite();
         if (bad >= 0) throw new IllegalArgumentException("input holds a non-finite value (" + input.data()[bad] + ") at flat index " + bad);
-        backend.upload(input.data(), 0, slots[plan.slotOf(in.id())], 0, input.size());
         return n;
     }
 
@@ -124,8 +163,16 @@ public final class InferenceSession implements AutoCloseable {
         if (n < 1 || n > maxBatch) throw new IllegalArgumentException("batch of " + n + " images; this session takes 1 to " + maxBatch);
         Shape outShape = outputShape(n);
         float[] out = new float[outShape.size()];
-        backend.download(value(graph.output().id()), 0, out, 0, out.length);
-        Tensor result = new Tensor(outShape, out);
+        backend.download(outputBuffer(), 0, out, 0, out.length);
+        return checkedOutput(new Tensor(outShape, out));
+    }
+
+    /** The buffer the last node writes: (maxBatch, output elements per image). */
+    Buffer outputBuffer() { return value(graph.output().id()); }
+
+    /** {@code result} if it is finite; else the error {@link #output} describes. */
+    Tensor checkedOutput(Tensor result) {
+        float[] out = result.data();
         int nf = result.firstNonFinite();
         if (nf >= 0) {
             throw new ArithmeticException("the network produced a non-finite output (" + out[nf] + " at flat index " + nf
@@ -144,6 +191,28 @@ public final class InferenceSession implements AutoCloseable {
     public void enqueueForward(int n, LaunchObserver observer) {
         if (closed) throw new IllegalStateException("session is closed");
         if (n < 1 || n > maxBatch) throw new IllegalArgumentException("batch of " + n + " images; this session takes 1 to " + maxBatch);
+        if (observer == null && recorder != null) {
+            long key = 2L * n + currentInput;
+            LaunchRecording.Recording r = recordings.get(key);
+            if (r == null && warmedUp.contains(key)) {
+                // the eager run before allocated whatever the ops allocate on first use
+                if (recordings.size() == MAX_RECORDINGS) {
+                    Long oldest = recordings.keySet().iterator().next();
+                    recordings.remove(oldest).close();
+                }
+                r = recorder.record(() -> enqueueEagerly(n, null));
+                recordings.put(key, r);
+            }
+            if (r != null) {
+                r.replay();
+                return;
+            }
+            warmedUp.add(key);
+        }
+        enqueueEagerly(n, observer);
+    }
+
+    private void enqueueEagerly(int n, LaunchObserver observer) {
         List<Node> nodes = graph.nodes();
         for (int i = 0; i < nodes.size(); i++) {
             Runnable launch = launch(i, n);
@@ -160,7 +229,7 @@ public final class InferenceSession implements AutoCloseable {
      */
     public Runnable launch(int index, int n) {
         Node node = graph.nodes().get(index);
-        Buffer x = value(node.input());
+        Buffer x = node.input() == graph.input().id() ? inputs[currentInput] : value(node.input());
         Buffer y = value(node.output());
         if (node instanceof Node.Conv c) {
             Buffer residual = c.residual() >= 0 ? value(c.residual()) : null;
@@ -179,14 +248,36 @@ public final class InferenceSession implements AutoCloseable {
 
     private Buffer value(int id) { return slots[plan.slotOf(id)]; }
 
+    /**
+     * Runs every batch of {@code batches} and hands {@code outputs} each result with its index, in
+     * order. Where the backend has a copy queue ({@link io.jxception.backend.OverlappedTransfers})
+     * the copy of batch i+1 overlaps the forward of batch i; elsewhere batches run one after the
+     * other. A bad batch (shape, size, non-finite value) stops the run with an error after every
+     * earlier batch's output was handed over.
+     *
+     * @return the number of batches run
+     */
+    public int runAll(Iterator<Tensor> batches, BiConsumer<Integer, Tensor> outputs) {
+        if (closed) throw new IllegalStateException("session is closed");
+        return BatchPipeline.run(this, batches, outputs);
+    }
 
+    /** Input buffer {@code k} (0 or 1) for the pipeline; the second is allocated on first use. */
+    Buffer inputBuffer(int k) {
+        if (inputs[k] == null) inputs[k] = buffers.alloc(inputs[0].elements());
+        return inputs[k];
+    }
 
+    /** Makes the next forwards' stem read input buffer {@code k}. */
+    void selectInput(int k) { currentInput = k; }
 
     /** Frees this session's device memory; the backend stays open (the caller owns it). */
     @Override
     public void close() {
         if (closed) return;
         closed = true;
+        for (LaunchRecording.Recording r : recordings.values()) r.close();
+        recordings.clear();
         buffers.close();
     }
 }

@@ -8,6 +8,8 @@ import io.jxception.backend.ConvSpec;
 import io.jxception.backend.DeviceMemoryException;
 import io.jxception.backend.Epilogue;
 import io.jxception.backend.HeadSpec;
+import io.jxception.backend.LaunchRecording;
+import io.jxception.backend.OverlappedTransfers;
 import io.jxception.backend.PoolSpec;
 import io.jxception.backend.Precision;
 import io.jxception.backend.cuda.CudaBuffer.Storage;
@@ -65,7 +67,7 @@ import java.util.Set;
  *
  * <p>Not thread-safe: use one backend from one thread at a time (each entry makes the context current).
  */
-public final class CudaBackend implements Backend, DeviceEvents {
+public final class CudaBackend implements Backend, DeviceEvents, LaunchRecording, OverlappedTransfers {
     /**
      * @param arenaBytes   one device allocation that every buffer is carved from (0: cuMemAlloc per buffer)
      * @param stagingBytes size of each of the two page-locked host buffers for copies
@@ -106,6 +108,7 @@ public final class CudaBackend implements Backend, DeviceEvents {
     private CUdeviceptr scratch;               // (scratchBytes) bytes of per-op temporaries, grown on demand
     private long scratchBytes;
     private boolean streamCreated;
+    private CudaAsyncTransfers transfers;      // the copy stream and its page-locked memory, on first use
     private boolean capturing;
     private int capturedLaunches;
     private long launches;
@@ -251,7 +254,7 @@ public final class CudaBackend implements Backend, DeviceEvents {
         JCudaDriver.cuCtxSetCurrent(context);
     }
 
-    private CudaBuffer own(Buffer b, String role) {
+    CudaBuffer own(Buffer b, String role) {
         if (!(b instanceof CudaBuffer cb) || cb.owner() != this) {
             throw new IllegalArgumentException(role + " is not a buffer of this backend (" + name() + "): " + b);
         }
@@ -378,6 +381,66 @@ public final class CudaBackend implements Backend, DeviceEvents {
     }
 
     public boolean isCapturing() { return capturing; }
+
+    /** {@link LaunchRecording}: captures {@code enqueue}'s launches as a CUDA graph (see {@link #beginCapture()}). */
+    @Override public CudaGraph record(Runnable enqueue) {
+        beginCapture();
+        try {
+            enqueue.run();
+        } catch (RuntimeException | Error e) {
+            try {
+                endCapture().close();
+            } catch (RuntimeException suppressed) {
+                e.addSuppressed(suppressed);   // an invalidated capture cannot be instantiated; it is abandoned either way
+            }
+            throw e;
+        }
+        return endCapture();
+    }
+
+    // ------------------------------------------------------------------ overlapped transfers
+
+    private CudaAsyncTransfers transfers() {
+        if (transfers == null) transfers = new CudaAsyncTransfers(this, stream);
+        return transfers;
+    }
+
+    @Override public Fence fence() {
+        requireNotCapturing("fence");
+        bind();
+        return transfers().fence();
+    }
+
+    @Override public void uploadAsync(float[] src, int srcOffset, Buffer dst, long dstOffset, int count, Fence after) {
+        requireNotCapturing("uploadAsync");
+        CudaBuffer d = own(dst, "upload destination");
+        checkRange("upload", src.length, srcOffset, d, dstOffset, count);
+        boolean whole = dstOffset == 0 && count == d.elements();
+        if (!whole && d.storage != Storage.EMPTY && d.storage != Storage.F32) {
+            throw new IllegalArgumentException("uploadAsync writes fp32: a partial upload into a buffer holding " + d.storage + " would mix storages");
+        }
+        CudaAsyncTransfers.CudaFence f = null;
+        if (after != null) {
+            if (!(after instanceof CudaAsyncTransfers.CudaFence cf) || cf.owner() != transfers || cf.isClosed()) {
+                throw new IllegalArgumentException("fence is closed or from another backend");
+            }
+            f = cf;
+        }
+        bind();
+        transfers().upload(src, srcOffset, d, dstOffset, count, f);
+        d.storage = Storage.F32;
+    }
+
+    @Override public PendingDownload downloadAsync(Buffer src, long srcOffset, int count) {
+        requireNotCapturing("downloadAsync");
+        CudaBuffer s = own(src, "download source");
+        if (count < 0 || srcOffset < 0 || srcOffset + count > s.elements()) {
+            throw new IndexOutOfBoundsException("download of " + count + " values from a device buffer of " + s.elements() + " from " + srcOffset);
+        }
+        if (s.storage == Storage.EMPTY) throw new IllegalStateException("download of a buffer that nothing has written");
+        bind();
+        return transfers().download(s, srcOffset, count);
+    }
 
     private void requireNotCapturing(String what) {
         if (capturing) throw new IllegalStateException(what + " is not allowed while a CUDA graph is being captured");
@@ -739,6 +802,7 @@ public final class CudaBackend implements Backend, DeviceEvents {
                 }
             }
             if (streamCreated) JCudaDriver.cuStreamSynchronize(stream);
+            if (transfers != null) transfers.close();
             for (CudaGraph g : new ArrayList<>(graphs)) g.close();
             for (CudaBuffer b : new ArrayList<>(live)) b.close();
             if (scratch != null) JCudaDriver.cuMemFree(scratch);

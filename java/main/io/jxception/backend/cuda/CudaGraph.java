@@ -1,5 +1,6 @@
 package io.jxception.backend.cuda;
 
+import io.jxception.backend.LaunchRecording;
 import jcuda.driver.CUgraph;
 import jcuda.driver.CUgraphExec;
 import jcuda.driver.JCudaDriver;
@@ -10,7 +11,7 @@ import jcuda.driver.JCudaDriver;
  * launches read and write the same buffers each replay: upload new inputs into the captured input
  * buffer first. Closed by its backend's close() at the latest.
  */
-public final class CudaGraph implements AutoCloseable {
+public final class CudaGraph implements LaunchRecording.Recording {
     private final CudaBackend owner;
     final CUgraph graph;
     final CUgraphExec exec;
@@ -25,7 +26,10 @@ public final class CudaGraph implements AutoCloseable {
     }
 
     /** Kernel launches captured. */
-    public int launches() { return launches; }
+    @Override public int launches() { return launches; }
+
+    /** Enqueues the captured launches once on the owner's stream ({@link CudaBackend#replay}). */
+    @Override public void replay() { owner.replay(this); }
 
     boolean isClosed() { return closed; }
 
