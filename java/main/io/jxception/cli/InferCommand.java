@@ -15,6 +15,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.Iterator;
 import java.util.Locale;
 
 /**
@@ -59,13 +60,23 @@ final class InferCommand extends Subcommand {
             Progress progress = new Progress(err(), n, n > batch);
             long t0 = System.nanoTime();
             try {
-                for (int start = 0; start < n; start += batch) {
-                    int count = Math.min(batch, n - start);
-                    float[] slice = Arrays.copyOfRange(input.data(), start * perImageIn, (start + count) * perImageIn);
-                    Tensor y = session.run(new Tensor(Shape.of(count, s.dim(1), s.dim(2), 3), slice));
-                    System.arraycopy(y.data(), 0, output.data(), start * perImageOut, y.size());
-                    progress.advance(count);
-                }
+                // batches are cut as they are needed: runAll stages batch i+1 while the device runs batch i
+                Iterator<Tensor> slices = new Iterator<>() {
+                    int start;
+
+                    @Override public boolean hasNext() { return start < n; }
+
+                    @Override public Tensor next() {
+                        int count = Math.min(batch, n - start);
+                        float[] slice = Arrays.copyOfRange(input.data(), start * perImageIn, (start + count) * perImageIn);
+                        start += count;
+                        return new Tensor(Shape.of(count, s.dim(1), s.dim(2), 3), slice);
+                    }
+                };
+                session.runAll(slices, (index, y) -> {
+                    System.arraycopy(y.data(), 0, output.data(), index * batch * perImageOut, y.size());
+                    progress.advance(y.shape().dim(0));
+                });
             } finally {
                 progress.finish();
             }

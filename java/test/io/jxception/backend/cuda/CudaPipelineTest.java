@@ -1,0 +1,83 @@
+package io.jxception.backend.cuda;
+
+import io.jxception.backend.Precision;
+import io.jxception.backend.Probe;
+import io.jxception.exec.InferenceSession;
+import io.jxception.model.XceptionConfig;
+import io.jxception.model.XceptionGraph;
+import io.jxception.tensor.Shape;
+import io.jxception.tensor.Tensor;
+import io.jxception.weights.XceptionWeights;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * CUDA graph replay inside InferenceSession and the copy-stream pipeline (runAll) against eager,
+ * synchronous runs of the same kernels: same kernels, same inputs, so the outputs must be equal bit
+ * for bit; any race between the copy stream and the compute stream shows up as a difference.
+ */
+@Tag("gpu")
+class CudaPipelineTest {
+    @BeforeAll
+    static void requireDevice() {
+        Probe p = new CudaBackendProvider().probe();
+        Assumptions.assumeTrue(p.available(), p.reason());
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(value = Precision.class, names = {"FP32", "BF16"})
+    void pipelinedAndReplayedOutputsEqualEagerRunsBitForBit(Precision p) {
+        XceptionWeights w = XceptionWeights.random(XceptionGraph.build(XceptionConfig.tiny(99, 10)), new Random().nextLong());
+        Random rnd = new Random();
+        int[] sizes = {4, 4, 1, 4, 3, 4, 4, 2, 4};
+        List<Tensor> batches = new ArrayList<>();
+        for (int n : sizes) batches.add(CudaNetworkTest.randomImages(Shape.of(n, 99, 99, 3), rnd.nextLong()));
+        List<float[]> eager = new ArrayList<>();
+        try (CudaBackend cuda = (CudaBackend) new CudaBackendProvider().open(0, p)) {
+            try (InferenceSession s = new InferenceSession(cuda, w, 4, false)) {
+                assertFalse(s.replaysLaunches());
+                for (Tensor b : batches) eager.add(s.run(b).data());
+            }
+            try (InferenceSession s = new InferenceSession(cuda, w, 4)) {
+                assertTrue(s.replaysLaunches());
+                for (int i = 0; i < batches.size(); i++) assertArrayEquals(eager.get(i), s.run(batches.get(i)).data(), "replayed run " + i);
+                float[][] got = new float[batches.size()][];
+                for (int rep = 0; rep < 2; rep++) {   // the 2nd pass replays the recordings of both input buffers
+                    java.util.Arrays.fill(got, null);
+                    assertEquals(batches.size(), s.runAll(batches.iterator(), (i, y) -> got[i] = y.data()));
+                    for (int i = 0; i < batches.size(); i++) assertArrayEquals(eager.get(i), got[i], "pass " + rep + ", pipelined batch " + i);
+                }
+            }
+        }
+    }
+
+    @Test
+    void manyPipelinedBatchesLeaveDeviceMemoryWhereItStarted() {
+        XceptionWeights w = XceptionWeights.random(XceptionGraph.build(XceptionConfig.tiny(71, 10)), 5);
+        try (CudaBackend cuda = (CudaBackend) new CudaBackendProvider().open(0, Precision.BF16)) {
+            Tensor x = CudaNetworkTest.randomImages(Shape.of(2, 71, 71, 3), 9);
+            long before = -1;
+            for (int round = 0; round < 3; round++) {
+                try (InferenceSession s = new InferenceSession(cuda, w, 2)) {
+                    List<Tensor> many = new ArrayList<>();
+                    for (int i = 0; i < 100; i++) many.add(x);
+                    assertEquals(100, s.runAll(many.iterator(), (i, y) -> { }));
+                }
+                cuda.synchronize();
+                long free = cuda.memoryInfo()[0];
+                if (round == 0) before = free;   // after the first round: the copy stream and pinned buffers exist
+                else assertTrue(Math.abs(free - before) <= (4L << 20), "free device memory moved from " + before + " to " + free);
+            }
+        }
+    }
+}
