@@ -1,12 +1,10 @@
 package io.jxception.train;
 
-import io.jxception.cli.Main;
+import io.jxception.cli.Cli;
+import io.jxception.cli.Cli.Result;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -14,16 +12,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 /** {@code jxception train} through the real command line (the kill test in {@link ResumeTest} runs it in a child JVM). */
 class TrainCommandTest {
-    record Result(int exitCode, String out, String err) {}
-
-    static Result run(String... args) {
-        StringWriter out = new StringWriter(), err = new StringWriter();
-        CommandLine cmd = Main.commandLine();
-        cmd.setOut(new PrintWriter(out, true));
-        cmd.setErr(new PrintWriter(err, true));
-        int code = cmd.execute(args);
-        return new Result(code, out.toString(), err.toString());
-    }
+    static Result run(String... args) { return Cli.run(args); }
 
     @Test
     void trainsWithAValidationSplitAndReportsWhereOutputsAre(@TempDir Path out) throws Exception {
