@@ -11,6 +11,7 @@ import io.jxception.tensor.Shape;
 import io.jxception.tensor.Tensor;
 import io.jxception.weights.XceptionWeights;
 
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -71,20 +72,44 @@ public final class InferenceSession implements AutoCloseable {
         Buffer hk = null, hb = null;
         slots = new Buffer[plan.slots()];
         try {
+            // the whole working set, sized first and taken as one block where the backend can carve
+            // one: per conv w1, w2 (separable), scale, shift; the head's kernel and bias; the slots
+            List<WeightUpload> data = new ArrayList<>();
+            float[][] head = new float[2][];
             for (int i = 0; i < nodes; i++) {
                 Node n = graph.nodes().get(i);
                 if (n instanceof Node.Conv c) {
                     FoldedConv f = FoldedConv.of(c, weights);
-                    w1[i] = buffers.upload(f.w1());
-                    w2[i] = f.w2() == null ? null : buffers.upload(f.w2());
-                    scale[i] = buffers.upload(f.scale());
-                    shift[i] = buffers.upload(f.shift());
+                    data.add(new WeightUpload(f.w1(), w1, i));
+                    if (f.w2() != null) data.add(new WeightUpload(f.w2(), w2, i));
+                    data.add(new WeightUpload(f.scale(), scale, i));
+                    data.add(new WeightUpload(f.shift(), shift, i));
                 } else if (n instanceof Node.Head h && h.dense()) {
-                    hk = buffers.upload(weights.get(h.name(), "kernel").data());
-                    hb = buffers.upload(weights.get(h.name(), "bias").data());
+                    head[0] = weights.get(h.name(), "kernel").data();
+                    head[1] = weights.get(h.name(), "bias").data();
                 }
             }
-            for (int s = 0; s < slots.length; s++) slots[s] = buffers.alloc(maxBatch * plan.slotElementsPerImage(s));
+            int weightBuffers = data.size() + (head[0] != null ? 2 : 0);
+            long[] sizes = new long[weightBuffers + slots.length];
+            for (int k = 0; k < data.size(); k++) sizes[k] = data.get(k).values().length;
+            if (head[0] != null) {
+                sizes[data.size()] = head[0].length;
+                sizes[data.size() + 1] = head[1].length;
+            }
+            for (int s = 0; s < slots.length; s++) sizes[weightBuffers + s] = (long) maxBatch * plan.slotElementsPerImage(s);
+            Buffer[] all = buffers.allocAll(sizes);
+            for (int k = 0; k < data.size(); k++) {
+                WeightUpload u = data.get(k);
+                u.into()[u.node()] = all[k];
+                backend.upload(u.values(), all[k]);
+            }
+            if (head[0] != null) {
+                hk = all[data.size()];
+                hb = all[data.size() + 1];
+                backend.upload(head[0], hk);
+                backend.upload(head[1], hb);
+            }
+            System.arraycopy(all, weightBuffers, slots, 0, slots.length);
         } catch (RuntimeException e) {
             buffers.close();
             throw e;
@@ -94,6 +119,9 @@ public final class InferenceSession implements AutoCloseable {
         inputs[0] = slots[plan.slotOf(graph.input().id())];
         this.recorder = replayLaunches && backend instanceof LaunchRecording r ? r : null;
     }
+
+    /** Host values for one weight buffer, and where the buffer goes: {@code into[node]}. */
+    private record WeightUpload(float[] values, Buffer[] into, int node) {}
 
     /** Whether forwards are recorded once per batch size and replayed (see the class comment). */
     public boolean replaysLaunches() { return recorder != null; }

@@ -2,6 +2,7 @@ package io.jxception.exec;
 
 import io.jxception.backend.Backend;
 import io.jxception.backend.Buffer;
+import io.jxception.backend.BufferViews;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -9,7 +10,7 @@ import java.util.List;
 /** The device buffers one session owns; closing frees them in reverse order of allocation. */
 final class SessionBuffers implements AutoCloseable {
     private final Backend backend;
-    private final List<Buffer> owned = new ArrayList<>();
+    private final List<AutoCloseable> owned = new ArrayList<>();   // Buffers and BufferViews.Blocks
 
     SessionBuffers(Backend backend) { this.backend = backend; }
 
@@ -18,6 +19,21 @@ final class SessionBuffers implements AutoCloseable {
         Buffer b = backend.allocate(elements);
         owned.add(b);
         return b;
+    }
+
+    /**
+     * Uninitialised buffers of {@code sizes[i]} elements: views of one device allocation where the
+     * backend can carve one ({@link BufferViews}), else one allocation each.
+     */
+    Buffer[] allocAll(long[] sizes) {
+        if (backend instanceof BufferViews views) {
+            BufferViews.Block block = views.allocateBlock(sizes);
+            owned.add(block);
+            return block.views();
+        }
+        Buffer[] out = new Buffer[sizes.length];
+        for (int i = 0; i < sizes.length; i++) out[i] = alloc(sizes[i]);
+        return out;
     }
 
     /** A new buffer holding a copy of {@code data}. */
@@ -29,7 +45,15 @@ final class SessionBuffers implements AutoCloseable {
 
     @Override
     public void close() {
-        for (int i = owned.size() - 1; i >= 0; i--) owned.get(i).close();
+        RuntimeException first = null;
+        for (int i = owned.size() - 1; i >= 0; i--) {
+            try {
+                owned.get(i).close();
+            } catch (Exception e) {
+                if (first == null) first = e instanceof RuntimeException r ? r : new IllegalStateException(e);
+            }
+        }
         owned.clear();
+        if (first != null) throw first;
     }
 }

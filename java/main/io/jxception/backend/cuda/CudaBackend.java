@@ -4,6 +4,7 @@ import io.jxception.backend.Backend;
 import io.jxception.backend.DeviceEvents;
 import io.jxception.backend.BatchNormSpec;
 import io.jxception.backend.Buffer;
+import io.jxception.backend.BufferViews;
 import io.jxception.backend.ConvSpec;
 import io.jxception.backend.DeviceMemoryException;
 import io.jxception.backend.Epilogue;
@@ -67,7 +68,7 @@ import java.util.Set;
  *
  * <p>Not thread-safe: use one backend from one thread at a time (each entry makes the context current).
  */
-public final class CudaBackend implements Backend, DeviceEvents, LaunchRecording, OverlappedTransfers {
+public final class CudaBackend implements Backend, DeviceEvents, LaunchRecording, OverlappedTransfers, BufferViews {
     /**
      * @param arenaBytes   one device allocation that every buffer is carved from (0: cuMemAlloc per buffer)
      * @param stagingBytes size of each of the two page-locked host buffers for copies
@@ -224,6 +225,28 @@ public final class CudaBackend implements Backend, DeviceEvents, LaunchRecording
         return b;
     }
 
+    /** Views start on 256-byte boundaries (the alignment cuMemAlloc gives, which vector loads rely on). */
+    static final long VIEW_ALIGN_ELEMENTS = 64;
+
+    /** {@link BufferViews}: one allocation (through {@link #allocate}) and views into it. */
+    @Override public Block allocateBlock(long[] sizes) {
+        long total = 0;
+        long[] offsets = new long[sizes.length];
+        for (int i = 0; i < sizes.length; i++) {
+            if (sizes[i] < 1) throw new IllegalArgumentException("block buffer " + i + " needs at least one element, got " + sizes[i]);
+            offsets[i] = total;
+            total = Math.addExact(total, Math.addExact(sizes[i], VIEW_ALIGN_ELEMENTS - 1) / VIEW_ALIGN_ELEMENTS * VIEW_ALIGN_ELEMENTS);
+        }
+        CudaBuffer block = (CudaBuffer) allocate(Math.max(total, 1));
+        Buffer[] views = new Buffer[sizes.length];
+        for (int i = 0; i < sizes.length; i++) views[i] = new CudaBuffer(this, block.ptr.withByteOffset(4 * offsets[i]), sizes[i], -1, block);
+        return new Block() {
+            @Override public Buffer[] views() { return views.clone(); }
+
+            @Override public void close() { block.close(); }
+        };
+    }
+
     private void deviceAlloc(CUdeviceptr p, long bytes, String what) {
         try {
             JCudaDriver.cuMemAlloc(p, bytes);
@@ -238,6 +261,9 @@ public final class CudaBackend implements Backend, DeviceEvents, LaunchRecording
                     + " free on " + info.name() + " (" + e.getMessage() + ")");
         }
     }
+
+    /** Device allocations (buffers and blocks) this backend holds now. */
+    int liveAllocations() { return live.size(); }
 
     void release(CudaBuffer b) {
         if (!live.remove(b)) return;

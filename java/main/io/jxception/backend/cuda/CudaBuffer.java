@@ -25,15 +25,21 @@ public final class CudaBuffer implements Buffer {
     private final CudaBackend owner;
     final CUdeviceptr ptr;         // (elements) floats of capacity
     private final long elements;
-    final long arenaOffset;        // -1: own cuMemAlloc
+    final long arenaOffset;        // -1: own cuMemAlloc (or a view)
+    final CudaBuffer parent;       // the block this is a view of (BufferViews), or null
     Storage storage = Storage.EMPTY;
     private boolean closed;
 
     CudaBuffer(CudaBackend owner, CUdeviceptr ptr, long elements, long arenaOffset) {
+        this(owner, ptr, elements, arenaOffset, null);
+    }
+
+    CudaBuffer(CudaBackend owner, CUdeviceptr ptr, long elements, long arenaOffset, CudaBuffer parent) {
         this.owner = owner;
         this.ptr = ptr;
         this.elements = elements;
         this.arenaOffset = arenaOffset;
+        this.parent = parent;
     }
 
     @Override public long elements() { return elements; }
@@ -44,12 +50,12 @@ public final class CudaBuffer implements Buffer {
 
     CudaBackend owner() { return owner; }
 
-    boolean isClosed() { return closed; }
+    boolean isClosed() { return closed || (parent != null && parent.isClosed()); }
 
     @Override public void close() {
         if (closed) return;
         closed = true;
-        owner.release(this);
+        if (parent == null) owner.release(this);   // a view's memory goes with its block
     }
 
     @Override public String toString() { return "CudaBuffer[" + elements + " elements, " + storage + (closed ? ", closed" : "") + "]"; }

@@ -123,6 +123,7 @@ class CudaNetworkTest {
             try (InferenceSession s = new InferenceSession(cuda, w, 2)) {
                 Tensor x = randomImages(s.inputShape(2), 2);
                 s.run(x);                              // sizes the backend's scratch once
+                s.run(x);                              // records the forward as a CUDA graph
                 before = cuda.memoryInfo()[0];
                 for (int i = 0; i < 1000; i++) s.run(x);
                 assertEquals(before, cuda.memoryInfo()[0], "free device memory after 1000 inferences");

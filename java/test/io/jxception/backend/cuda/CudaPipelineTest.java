@@ -62,6 +62,20 @@ class CudaPipelineTest {
     }
 
     @Test
+    void aSessionTakesItsWorkingSetAsOneAllocation() {
+        XceptionWeights w = XceptionWeights.random(XceptionGraph.build(XceptionConfig.tiny(71, 10)), 3);
+        try (CudaBackend cuda = (CudaBackend) new CudaBackendProvider().open(0, Precision.FP32)) {
+            int before = cuda.liveAllocations();
+            try (InferenceSession s = new InferenceSession(cuda, w, 2)) {
+                assertEquals(before + 1, cuda.liveAllocations(), "weights and activation slots in one block");
+                Tensor x = CudaNetworkTest.randomImages(Shape.of(2, 71, 71, 3), 4);
+                assertEquals(2 * 10, s.run(x).size());
+            }
+            assertEquals(before, cuda.liveAllocations());
+        }
+    }
+
+    @Test
     void manyPipelinedBatchesLeaveDeviceMemoryWhereItStarted() {
         XceptionWeights w = XceptionWeights.random(XceptionGraph.build(XceptionConfig.tiny(71, 10)), 5);
         try (CudaBackend cuda = (CudaBackend) new CudaBackendProvider().open(0, Precision.BF16)) {
