@@ -4,7 +4,7 @@
 #   .device/deps                          the jars the GPU path needs: jcuda and its Linux driver binding only
 #   .device/jre.tar.xz                    a jlink'ed Java runtime (the GPU machine may have no java)
 #   .device/junit-console.jar             JUnit console launcher (runs the gpu-tagged tests)
-#   .device/bin/sepconv_bn_v{1,2,3}       cuda/dev variants built for sm_90 (check.sh rebuilds them there if these do not run)
+#   .device/bin/<variant>                 every cuda/dev/*_v<N>.cu built for sm_90 (numbered kernel variants + harness)
 # .device/ and target/ are git-ignored; they travel with the run's `carry` (see README.md).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -32,9 +32,9 @@ tmp="$(mktemp -d)"
 rm -rf "$tmp"
 
 echo "== Java runtime (jlink from $jdk)"
-if [[ ! -f .device/jre.tar.xz || "$jdk/release" -nt .device/jre.tar.xz ]]; then
+if [[ ! -f .device/jre.tar.xz || "$jdk/release" -nt .device/jre.tar.xz || "$0" -nt .device/jre.tar.xz ]]; then
     tmp="$(mktemp -d)"
-    "$jdk/bin/jlink" --add-modules java.base,java.logging,java.management,java.xml,jdk.unsupported \
+    "$jdk/bin/jlink" --add-modules java.base,java.desktop,java.logging,java.management,java.xml,jdk.unsupported \
         --strip-debug --no-man-pages --no-header-files --compress=zip-9 --output "$tmp/jre"
     rm -f "$tmp"/jre/lib/server/classes*.jsa
     tar -cJf .device/jre.tar.xz -C "$tmp" jre
@@ -44,9 +44,10 @@ echo "== JUnit console launcher"
 cp "$junit" .device/junit-console.jar
 
 echo "== cuda/dev variants for sm_90"
-for v in cuda/dev/sepconv_bn_v*.cu; do
+newest_cuda="$(ls -t cuda/*.cu cuda/*.cuh cuda/dev/*.cuh | head -1)"
+for v in cuda/dev/*_v[0-9]*.cu; do
     b=".device/bin/$(basename "$v" .cu)"
-    if [[ ! -x "$b" || "$v" -nt "$b" || cuda/conv_fwd.cu -nt "$b" || cuda/common.cuh -nt "$b" || cuda/dev/dev_common.cuh -nt "$b" ]]; then
+    if [[ ! -x "$b" || "$v" -nt "$b" || "$newest_cuda" -nt "$b" ]]; then
         nvcc -std=c++17 -O3 --Werror all-warnings -gencode arch=compute_90,code=sm_90 -o "$b" "$v"
     fi
 done
