@@ -571,7 +571,8 @@ public final class CudaBackend implements Backend, DeviceEvents, LaunchRecording
     // ------------------------------------------------------------------ training ops
 
     @Override public void headTrain(HeadSpec spec, Buffer x, Buffer kernel, Buffer bias, Buffer labels, Buffer probs, Buffer loss, Buffer dX,
-                                    Buffer dKernel, Buffer dBias) {
+                                    Buffer dKernel, Buffer dBias, float lossScale) {
+        if (!(lossScale > 0) || Float.isInfinite(lossScale)) throw new IllegalArgumentException("headTrain: loss scale must be positive and finite, got " + lossScale);
         Op op = new Op("headTrain");
         long xe = (long) spec.n() * spec.h() * spec.w() * spec.channels();
         long ke = (long) spec.channels() * spec.classes();
@@ -584,7 +585,7 @@ public final class CudaBackend implements Backend, DeviceEvents, LaunchRecording
         op.out("dX", dX, xe, actStorage);
         op.out("dKernel", dKernel, ke, Storage.F32);
         if (dBias != null) op.out("dBias", dBias, spec.classes(), Storage.F32);
-        op.run(CudaLaunchPlan.headTrain(spec, precision, limits));
+        op.run(CudaLaunchPlan.headTrain(spec, precision, limits, lossScale));
     }
 
     @Override public void batchNormTrainBackward(BatchNormSpec spec, Buffer z, Buffer y, Buffer dy, Buffer gamma, Buffer mean, Buffer invStd,
@@ -642,6 +643,13 @@ public final class CudaBackend implements Backend, DeviceEvents, LaunchRecording
         op.input("grad", grad, count, Storage.F32);
         op.inout("velocity", velocity, count, Storage.F32);
         op.run(CudaLaunchPlan.sgdUpdate(count, lr, momentum, weightDecay, limits));
+    }
+
+    @Override public void unscaleGradient(Buffer grad, long count, float factor, Buffer overflow) {
+        Op op = new Op("unscaleGradient");
+        op.inout("grad", grad, count, Storage.F32);
+        op.inout("overflow", overflow, 1, Storage.F32);
+        op.run(CudaLaunchPlan.unscaleGradient(count, factor, limits));
     }
 
     private static Buffer requireNonNull(Buffer b, String role) {

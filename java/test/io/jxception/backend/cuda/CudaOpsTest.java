@@ -217,8 +217,8 @@ class CudaOpsTest {
                 Pair labels = t.param(lab);
                 Pair probs = t.output((long) s.n() * s.classes()), loss = t.output(s.n()), dX = t.output(xe);
                 Pair dK = t.output((long) s.channels() * s.classes()), dB = t.output(s.classes());
-                t.cpu.headTrain(s, x.cpu(), k.cpu(), b.cpu(), labels.cpu(), probs.cpu(), loss.cpu(), dX.cpu(), dK.cpu(), dB.cpu());
-                t.gpu.headTrain(s, x.gpu(), k.gpu(), b.gpu(), labels.gpu(), probs.gpu(), loss.gpu(), dX.gpu(), dK.gpu(), dB.gpu());
+                t.cpu.headTrain(s, x.cpu(), k.cpu(), b.cpu(), labels.cpu(), probs.cpu(), loss.cpu(), dX.cpu(), dK.cpu(), dB.cpu(), 1f);
+                t.gpu.headTrain(s, x.gpu(), k.gpu(), b.gpu(), labels.gpu(), probs.gpu(), loss.gpu(), dX.gpu(), dK.gpu(), dB.gpu(), 1f);
                 t.assertClose("probs " + s, probs);
                 t.assertClose("loss " + s, loss);
                 t.assertClose("dX " + s, dX);

@@ -208,8 +208,8 @@ class OpenClOpsTest {
             Twin.Pair lab = t.of(labels);
             Twin.Pair probs = t.output((long) n * classes), loss = t.output(n), dx = t.output(xs), dk = t.output((long) c * classes);
             Twin.Pair db = bias ? t.output(classes) : null;
-            t.cpu.headTrain(spec, x.cpu(), k.cpu(), b == null ? null : b.cpu(), lab.cpu(), probs.cpu(), loss.cpu(), dx.cpu(), dk.cpu(), db == null ? null : db.cpu());
-            t.cl.headTrain(spec, x.cl(), k.cl(), b == null ? null : b.cl(), lab.cl(), probs.cl(), loss.cl(), dx.cl(), dk.cl(), db == null ? null : db.cl());
+            t.cpu.headTrain(spec, x.cpu(), k.cpu(), b == null ? null : b.cpu(), lab.cpu(), probs.cpu(), loss.cpu(), dx.cpu(), dk.cpu(), db == null ? null : db.cpu(), 1f);
+            t.cl.headTrain(spec, x.cl(), k.cl(), b == null ? null : b.cl(), lab.cl(), probs.cl(), loss.cl(), dx.cl(), dk.cl(), db == null ? null : db.cl(), 1f);
             t.assertClose(probs, "headTrain probs " + spec);
             t.assertClose(loss, "headTrain loss " + spec);
             t.assertClose(dx, "headTrain dX " + spec);
@@ -225,7 +225,7 @@ class OpenClOpsTest {
             Twin.Pair x = t.normal(72, 1), k = t.normal(32, 1), lab = t.of(new float[]{4});
             Twin.Pair probs = t.output(4), loss = t.output(1), dx = t.output(72), dk = t.output(32);
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> t.cl.headTrain(spec, x.cl(), k.cl(), null, lab.cl(), probs.cl(), loss.cl(), dx.cl(), dk.cl(), null));
+                    () -> t.cl.headTrain(spec, x.cl(), k.cl(), null, lab.cl(), probs.cl(), loss.cl(), dx.cl(), dk.cl(), null, 1f));
             assertTrue(e.getMessage().contains("label"), e.getMessage());
         }
     }
