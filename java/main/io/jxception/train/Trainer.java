@@ -179,7 +179,7 @@ public final class Trainer {
                 checkpoint(session, checkpointFile, new TrainerState(epoch, 0, step, rngState, scaler.state(), totals, history, identity));
             }
             XceptionWeights last = finiteWeights(session, step, checkpointFile);
-            if (!history.isEmpty()) TrainingPlot.write(history, describe(graph.config()) + " on " + backend.name(), o.outputDir().resolve(PLOT));
+            if (o.plot() && !history.isEmpty()) TrainingPlot.write(history, describe(graph.config()) + " on " + backend.name(), o.outputDir().resolve(PLOT));
             boolean complete = epoch >= o.epochs();
             if (complete) io.jxception.weights.WeightsFiles.save(o.outputDir().resolve(WEIGHTS), last);
             return new Result(classes, history, last, step, complete);
