@@ -94,6 +94,7 @@ public final class CudaBackend implements Backend, DeviceEvents, LaunchRecording
     private final CudaBackendProvider.DeviceInfo info;
     private final Limits limits;
     private final String imageDescription;
+    private final SeparableGemmPath.Choice sepconv = SeparableGemmPath.Choice.fromSystemProperties();   // fused or split 16-bit sepconvs
     private final CUdevice device = new CUdevice();
     private final CUcontext context = new CUcontext();
     private final CUstream stream = new CUstream();
@@ -183,7 +184,7 @@ public final class CudaBackend implements Backend, DeviceEvents, LaunchRecording
 
     @Override public String description() {
         return info.name() + " (" + info.details() + "), " + precision.name().toLowerCase(java.util.Locale.ROOT) + ", kernels: " + imageDescription
-                + (arena != null ? ", arena " + (arena.capacity() >> 20) + " MiB" : "");
+                + (arena != null ? ", arena " + (arena.capacity() >> 20) + " MiB" : "") + (sepconv.split() ? ", split sepconv" : "");
     }
 
     @Override public Precision precision() { return precision; }
@@ -530,7 +531,8 @@ public final class CudaBackend implements Backend, DeviceEvents, LaunchRecording
         }
         if (epilogue.residual() != null) op.act("residual", epilogue.residual(), spec.outputElements());
         op.out("y", y, spec.outputElements(), actStorage);
-        op.run(CudaLaunchPlan.conv(spec, precision, limits, epilogue.relu()));
+        op.run(sepconv.applies(spec, precision) ? SeparableGemmPath.plan(spec, precision, limits, epilogue.relu(), sepconv.chunkBytes())
+                : CudaLaunchPlan.conv(spec, precision, limits, epilogue.relu()));
     }
 
     @Override public void batchNormTrain(BatchNormSpec spec, Buffer z, Buffer gamma, Buffer beta, Buffer residual, Buffer y, Buffer mean,

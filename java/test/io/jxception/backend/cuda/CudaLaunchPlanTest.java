@@ -56,6 +56,9 @@ class CudaLaunchPlanTest {
             }
         }
         plans.add(CudaLaunchPlan.conv(new ConvSpec(ConvKind.SEPARABLE3X3_SAME, 3, 7, 10, 46, 46, 1, true), p, lim, false));
+        if (p == Precision.BF16 || p == Precision.FP16) {
+            plans.add(SeparableGemmPath.plan(new ConvSpec(ConvKind.SEPARABLE3X3_SAME, 3, 19, 19, 728, 728, 1, true), p, lim, false, SeparableGemmPath.DEFAULT_CHUNK_BYTES));
+        }
         // small stems: 35x35 outputs (the smallest tile) and 98x98 (the middle tile)
         plans.add(CudaLaunchPlan.conv(new ConvSpec(ConvKind.CONV3X3_VALID, 1, 71, 71, 3, 32, 2, false), p, lim, true));
         plans.add(CudaLaunchPlan.conv(new ConvSpec(ConvKind.CONV3X3_VALID, 1, 100, 100, 32, 64, 1, false), p, lim, true));
