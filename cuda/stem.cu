@@ -9,7 +9,7 @@
 // stem_cin3_<f32|bf16|f16>  block1_conv1 (cin 3): direct convolution in fp32 FFMA, memory bound.
 //   Work item = (output pixel m, group of 8 output channels), channel group fastest, so a warp writes
 //   consecutive 16-byte (bf16) or 32-byte (fp32) pieces of y. The 27*cout weights sit in shared memory
-//   (read as float4, broadcast to the threads of one channel group); each item reads its 27 inputs
+//   with scale and shift (read as float4, broadcast to the threads of one channel group); each item reads its 27 inputs
 //   through L1 (the 4 items of a pixel share them) and sums k = (ky*3+kx)*3+ci in order, as the
 //   FP32 conv_bn_relu does. Needs cin == 3, cout % 8 == 0, cout <= 256. Grid-stride loop.
 //
@@ -32,16 +32,24 @@ template <typename T>
 __device__ __forceinline__ void stem_cin3(const T* __restrict__ x, const float* __restrict__ w1, const float* __restrict__ scale,
                                           const float* __restrict__ shift, const T* __restrict__ residual, T* __restrict__ y, int n,
                                           int h, int w, int cout, int stride, int preRelu, int postRelu) {
-    extern __shared__ __align__(16) float wsm[];  // [27][cout]
+    extern __shared__ __align__(16) float wsm[];  // [27][cout] weights, then scale [cout], shift [cout] (when given)
+    const bool hasScale = scale != nullptr;
     for (int i = threadIdx.x; i < 27 * cout; i += JX_THREADS) wsm[i] = __ldg(w1 + i);
+    if (hasScale) {
+        for (int i = threadIdx.x; i < cout; i += JX_THREADS) {
+            wsm[27 * cout + i] = __ldg(scale + i);
+            wsm[28 * cout + i] = __ldg(shift + i);
+        }
+    }
     __syncthreads();
     const int oh = (h - 3) / stride + 1, ow = (w - 3) / stride + 1;
     const int ohw = oh * ow;
     const int G = cout >> 3;
-    const long long total = (long long)n * ohw * G;
+    const long long total = (long long)n * ohw * G;  // < 2^31 (StemConvPath checks): items index in int
     for (long long it = (long long)blockIdx.x * JX_THREADS + threadIdx.x; it < total; it += (long long)gridDim.x * JX_THREADS) {
-        const int m = (int)(it / G);
-        const int cg = (int)(it - (long long)m * G);
+        const int item = (int)it;
+        const int m = item / G;
+        const int cg = item - m * G;
         const int ni = m / ohw;
         const int r = m - ni * ohw;
         const int oy = r / ow;
@@ -66,9 +74,11 @@ __device__ __forceinline__ void stem_cin3(const T* __restrict__ x, const float* 
             }
         const size_t o = (size_t)m * cout + cg * 8;
         const int c0 = cg * 8;
-        if (scale) {
+        if (hasScale) {
+            const float* sc = wsm + 27 * cout + c0;
+            const float* sh = wsm + 28 * cout + c0;
 #pragma unroll
-            for (int j = 0; j < 8; j++) acc[j] = fmaf(acc[j], __ldg(scale + c0 + j), __ldg(shift + c0 + j));
+            for (int j = 0; j < 8; j++) acc[j] = fmaf(acc[j], sc[j], sh[j]);
         }
         if (residual) {
             float rv[8];
@@ -228,7 +238,7 @@ __device__ __forceinline__ void stem_mma(const T* __restrict__ x, const float* _
 
 }  // namespace
 
-// Entry points. stem_cin3: grid-stride over n*oh*ow*(cout/8) items; dynamic shared 27*cout*4 bytes.
+// Entry points. stem_cin3: grid-stride over n*oh*ow*(cout/8) items; dynamic shared 29*cout*4 bytes.
 #define JX_STEM_CIN3(NAME, T)                                                                                              \
     extern "C" __global__ void __launch_bounds__(JX_THREADS)                                                           \
     NAME(const T* __restrict__ x, const float* __restrict__ w1, const float* __restrict__ scale, const float* __restrict__ shift, \

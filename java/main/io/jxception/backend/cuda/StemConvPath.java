@@ -37,7 +37,7 @@ public enum StemConvPath {
     public static final int MMA_LDB = 72;
     /** Row padding of stem_mma's A, in elements (MMA_APAD). */
     public static final int MMA_APAD = 8;
-    /** Largest cout of stem_cin3 (its weights are 27*cout floats of shared memory). */
+    /** Largest cout of stem_cin3 (weights, scale and shift are 29*cout floats of shared memory). */
     public static final int CIN3_MAX_COUT = 256;
 
     /** The path named by {@value #PROPERTY} (old when unset). */
@@ -77,6 +77,9 @@ public enum StemConvPath {
                 && s.cout() % 8 == 0 && s.cout() <= 64 && !s.preRelu() && mmaSharedBytes(s.cin()) <= lim.maxSharedBytesPerBlock();
     }
 
+    /** stem_cin3's dynamic shared memory: weights [27][cout], scale and shift [cout], fp32. */
+    static int cin3SharedBytes(int cout) { return 29 * cout * 4; }
+
     /** stem_mma's dynamic shared memory: B [9*cin][72] and A [2][128][3*cin + 8], 16-bit. */
     static int mmaSharedBytes(int cin) { return 2 * (9 * cin * MMA_LDB + 2 * MMA_BM * (3 * cin + MMA_APAD)); }
 
@@ -92,7 +95,7 @@ public enum StemConvPath {
                 new Ptr("residual", true), new Ptr("y", false), new I32("n", s.n()), new I32("h", s.h()), new I32("w", s.w()),
                 new I32("cout", s.cout()), new I32("stride", s.stride()), new I32("preRelu", s.preRelu() ? 1 : 0),
                 new I32("postRelu", postRelu ? 1 : 0));
-        return new Launch("stem_cin3_" + CudaLaunchPlan.storageSuffix(p), CudaLaunchPlan.gridFor(items, lim), 1, 1, 27 * s.cout() * 4, args);
+        return new Launch("stem_cin3_" + CudaLaunchPlan.storageSuffix(p), CudaLaunchPlan.gridFor(items, lim), 1, 1, cin3SharedBytes(s.cout()), args);
     }
 
     static Launch mmaLaunch(ConvSpec s, Precision p, Limits lim, boolean postRelu) {
