@@ -93,6 +93,7 @@ public final class CudaBackend implements Backend, DeviceEvents, LaunchRecording
     private final Storage actStorage;
     private final CudaBackendProvider.DeviceInfo info;
     private final Limits limits;
+    private final StemConvPath stemPath;       // -Djxception.cuda.stem, read once here
     private final String imageDescription;
     private final SeparableGemmPath.Choice sepconv = SeparableGemmPath.Choice.fromSystemProperties();   // fused or split 16-bit sepconvs
     private final CUdevice device = new CUdevice();
@@ -131,7 +132,12 @@ public final class CudaBackend implements Backend, DeviceEvents, LaunchRecording
     }
 
     CudaBackend(int deviceIndex, Precision precision, Options options) {
+        this(deviceIndex, precision, options, StemConvPath.fromSystemProperty());
+    }
+
+    CudaBackend(int deviceIndex, Precision precision, Options options, StemConvPath stemPath) {
         this.deviceIndex = deviceIndex;
+        this.stemPath = stemPath;
         this.precision = precision;
         this.options = options;
         this.actStorage = switch (precision) {
@@ -188,6 +194,9 @@ public final class CudaBackend implements Backend, DeviceEvents, LaunchRecording
     }
 
     @Override public Precision precision() { return precision; }
+
+    /** Which kernels run the 3x3 stem convolutions ({@code -Djxception.cuda.stem}). */
+    StemConvPath stemPath() { return stemPath; }
 
     /** Planner limits of this device (SM count, shared memory per block). */
     public Limits limits() { return limits; }
@@ -532,7 +541,7 @@ public final class CudaBackend implements Backend, DeviceEvents, LaunchRecording
         if (epilogue.residual() != null) op.act("residual", epilogue.residual(), spec.outputElements());
         op.out("y", y, spec.outputElements(), actStorage);
         op.run(sepconv.applies(spec, precision) ? SeparableGemmPath.plan(spec, precision, limits, epilogue.relu(), sepconv.chunkBytes())
-                : CudaLaunchPlan.conv(spec, precision, limits, epilogue.relu()));
+                : stemPath.conv(spec, precision, limits, epilogue.relu()));
     }
 
     @Override public void batchNormTrain(BatchNormSpec spec, Buffer z, Buffer gamma, Buffer beta, Buffer residual, Buffer y, Buffer mean,

@@ -65,6 +65,7 @@ class CudaLaunchPlanTest {
         // stems wider than 64 channels (not in Xception, which uses the _n64 kernels): the 128-wide tiles
         plans.add(CudaLaunchPlan.conv(new ConvSpec(ConvKind.CONV3X3_VALID, 256, 149, 149, 32, 128, 1, false), p, lim, true));
         plans.add(CudaLaunchPlan.conv(new ConvSpec(ConvKind.CONV3X3_VALID, 1, 100, 100, 32, 96, 1, false), p, lim, true));
+        plans.addAll(StemConvPathTest.stemPlans(p, lim));
         plans.add(CudaLaunchPlan.maxPoolAdd(new PoolSpec(2, 147, 147, 128), p, lim));
         plans.add(CudaLaunchPlan.maxPoolBackward(new PoolSpec(2, 147, 147, 128), p, lim));
         plans.add(CudaLaunchPlan.head(new HeadSpec(256, 10, 10, 2048, Pooling.AVG, true, 1000), p, lim));
