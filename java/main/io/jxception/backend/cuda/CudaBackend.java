@@ -110,6 +110,9 @@ public final class CudaBackend implements Backend, DeviceEvents, LaunchRecording
     private DeviceArena arena;
     private CUdeviceptr scratch;               // (scratchBytes) bytes of per-op temporaries, grown on demand
     private long scratchBytes;
+    // Scratch blocks replaced by a larger one while recorded graphs still point into them: a graph
+    // replays the addresses it captured, so these live until no graph is left (or close()).
+    private final List<CUdeviceptr> retiredScratch = new ArrayList<>();
     private boolean streamCreated;
     private CudaAsyncTransfers transfers;      // the copy stream and its page-locked memory, on first use
     private boolean capturing;
@@ -282,7 +285,17 @@ public final class CudaBackend implements Backend, DeviceEvents, LaunchRecording
         else JCudaDriver.cuMemFree(b.ptr);
     }
 
-    void forget(CudaGraph g) { graphs.remove(g); }
+    void forget(CudaGraph g) {
+        graphs.remove(g);
+        if (graphs.isEmpty() && !retiredScratch.isEmpty()) {
+            JCudaDriver.cuStreamSynchronize(stream);
+            for (CUdeviceptr p : retiredScratch) JCudaDriver.cuMemFree(p);
+            retiredScratch.clear();
+        }
+    }
+
+    /** Bytes of per-op scratch memory now allocated (grows on demand; tests check graph safety with it). */
+    long scratchBytes() { return scratchBytes; }
 
     /** Makes this backend's context current on the calling thread. */
     void bind() {
@@ -806,7 +819,8 @@ public final class CudaBackend implements Backend, DeviceEvents, LaunchRecording
         long size = Math.max(bytes, scratchBytes + scratchBytes / 2);
         if (scratch != null) {
             JCudaDriver.cuStreamSynchronize(stream);
-            JCudaDriver.cuMemFree(scratch);
+            if (graphs.isEmpty()) JCudaDriver.cuMemFree(scratch);
+            else retiredScratch.add(scratch);   // a recorded graph may replay into it
             scratch = null;
             scratchBytes = 0;
         }
@@ -851,6 +865,8 @@ public final class CudaBackend implements Backend, DeviceEvents, LaunchRecording
             for (CudaGraph g : new ArrayList<>(graphs)) g.close();
             for (CudaBuffer b : new ArrayList<>(live)) b.close();
             if (scratch != null) JCudaDriver.cuMemFree(scratch);
+            for (CUdeviceptr p : retiredScratch) JCudaDriver.cuMemFree(p);
+            retiredScratch.clear();
             if (arena != null) JCudaDriver.cuMemFree(arenaBase);
             for (Staging s : staging) {
                 if (s == null) continue;
