@@ -36,6 +36,60 @@ __global__ void fill_uniform_f32(float* p, size_t n, float a, float bias, unsign
     }
 }
 
+// A producer candidate (not in the library yet): each thread makes 8 columns of PX consecutive rows
+// of A, keeping the 9x8 fp32 depthwise weights of its column group in registers across the rows
+// (the library's sepgemm_dw_* reloads them from L1 per row: 288 of the 432 bytes it reads per 16
+// bytes written). Same per-output FMA order as the library kernel, so the results are bit-identical.
+template <int PX>
+__global__ void __launch_bounds__(256) depthwise_px_bf16(const __nv_bfloat16* __restrict__ x, const float* __restrict__ dw,
+                                                         __nv_bfloat16* __restrict__ a, int h, int w, int cin, int kPad, long long row0,
+                                                         int rows, int preRelu) {
+    const int groups = kPad >> 3;
+    const bool vec = (cin & 7) == 0;
+    const size_t total = (size_t)((rows + PX - 1) / PX) * groups;
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < total; i += (size_t)gridDim.x * blockDim.x) {
+        const int c0 = (int)(i % groups) * 8;
+        const size_t r0 = (i / groups) * PX;
+        const int cnt = cin - c0;
+        float wv[9][8];
+#pragma unroll
+        for (int t = 0; t < 9; t++) {
+            if (cnt > 0) load8_any(dw + (size_t)t * cin + c0, min(8, cnt), vec, wv[t]);
+            else {
+#pragma unroll
+                for (int j = 0; j < 8; j++) wv[t][j] = 0.f;
+            }
+        }
+        for (int q = 0; q < PX; q++) {
+            const size_t r = r0 + q;
+            if (r >= (size_t)rows) break;
+            float v[8] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f};
+            if (cnt > 0) {
+                long long pix = row0 + (long long)r;
+                const int ox = (int)(pix % w);
+                pix /= w;
+                const int oy = (int)(pix % h);
+                const long long ni = pix / h;
+#pragma unroll
+                for (int ky = 0; ky < 3; ky++) {
+                    const int iy = oy + ky - 1;
+                    if (iy < 0 || iy >= h) continue;
+#pragma unroll
+                    for (int kx = 0; kx < 3; kx++) {
+                        const int ix = ox + kx - 1;
+                        if (ix < 0 || ix >= w) continue;
+                        float xv[8];
+                        load8_any(x + (((size_t)ni * h + iy) * w + ix) * cin + c0, min(8, cnt), vec, xv);
+#pragma unroll
+                        for (int j = 0; j < 8; j++) v[j] = fmaf(preRelu ? relu(xv[j]) : xv[j], wv[ky * 3 + kx][j], v[j]);
+                    }
+                }
+            }
+            store8(a + r * kPad + c0, v);
+        }
+    }
+}
+
 // Device buffers of one problem.
 struct Bufs {
     Problem p;
@@ -221,6 +275,28 @@ static void bench(const Problem& p, bool preRelu, bool residual, const std::vect
     free_bufs(b);
 }
 
+// The library producer against depthwise_px_bf16<4> over one chunk of A (bit-identical, then timed).
+static void bench_dw(const Problem& p) {
+    Bufs b = alloc(p, false);
+    fill(b);
+    set_chunk(b, 96);
+    int rows = (int)b.rowsPerChunk;
+    size_t an = (size_t)rows * b.kPad;
+    __nv_bfloat16* a2;
+    CK(cudaMalloc(&a2, an * 2));
+    auto lib = [&] { sepgemm_dw_bf16<<<grid_for((long long)rows * (b.kPad / 8)), 256>>>(b.x, b.dw, b.a, p.h, p.w, p.cin, b.kPad, 0, rows, 1); };
+    auto px4 = [&] { depthwise_px_bf16<4><<<grid_for((long long)(rows + 3) / 4 * (b.kPad / 8)), 256>>>(b.x, b.dw, a2, p.h, p.w, p.cin, b.kPad, 0, rows, 1); };
+    lib(); px4();
+    CK_LAUNCH();
+    bool same = download(b.a, an) == download(a2, an);
+    float t1 = time_median(lib), t2 = time_median(px4);
+    double bytes = 2.0 * rows * ((double)p.cin + b.kPad);  // x rows read once, A written
+    printf("TABLE  dw %3dx%-3d %4d ch, %d rows: library %.3f ms %.0f GB/s | px4 %.3f ms %.0f GB/s | bit-identical %s\n", p.h, p.w, p.cin, rows, t1,
+           bytes / (t1 * 1e6), t2, bytes / (t2 * 1e6), same ? "yes" : "NO");
+    cudaFree(a2);
+    free_bufs(b);
+}
+
 int main(int argc, char** argv) {
     int batch = argc > 1 ? atoi(argv[1]) : 256;
     CK(cudaDeviceGetAttribute(&g_smem, cudaDevAttrMaxSharedMemoryPerBlockOptin, 0));
@@ -243,5 +319,7 @@ int main(int argc, char** argv) {
     bench({batch, 10, 10, 728, 1024}, true, false, {96});
     bench({batch, 10, 10, 1024, 1536}, false, false, {96});
     bench({batch, 10, 10, 1536, 2048}, false, false, {96});
+    bench_dw({batch, 19, 19, 728, 728});
+    bench_dw({batch, 147, 147, 128, 128});
     return 0;
 }

@@ -7,7 +7,8 @@
 #      fused vs split per Xception sepconv shape at batch 256 (chunk-size sweep for middle flow/block2)
 #   2. CudaXceptionBenchmark BF16 batches 32,256 (graph replay, per-layer at 256) with
 #      -Djxception.cuda.sepconv=fused, then =split
-#   3. the comparison table, last (<= 23 lines)
+#   3. the comparison table, last (<= 24 lines; v4's TABLE lines include the depthwise producer vs a
+#      register-weights candidate, depthwise_px_bf16<4>)
 # Env (from check.sh): $JAVA, $CP, $WORK. Writes $WORK/sepgemm/{v4.log,fused.log,split.log,*.csv}.
 set -uo pipefail
 root="$(cd "$(dirname "$0")/../../.." && pwd)"
@@ -47,7 +48,7 @@ grep -E "^TABLE" "$out/v4.log" | sed 's/^TABLE  /v4 /'
 for b in 32 256; do echo "forward b$b  fused $(graph fused $b) | split $(graph split $b)"; done
 grep -hE "REPLAY DIFFERS|FAILED|Exception" "$out/fused.log" "$out/split.log" | head -3
 echo "b256 per-layer ms   fused   split   (all sepconvs: fused $(sepsum fused) ms, split $(sepsum split) ms)"
-for l in block2_sepconv2 block3_sepconv2 block4_sepconv2 block5_sepconv3 block14_sepconv2; do
+for l in block2_sepconv2 block4_sepconv2 block5_sepconv3 block14_sepconv2; do
     printf "  %-17s %7s %7s\n" "$l" "$(layer fused $l)" "$(layer split $l)"
 done
-tail -1 "$out/fused.log"; tail -1 "$out/split.log"
+echo "$(tail -1 "$out/fused.log"); $(tail -1 "$out/split.log")"
