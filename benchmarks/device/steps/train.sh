@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Device step "train" (run by benchmarks/device/check.sh; budget 75 s, every command under `timeout`):
 #   1. CudaTrainingBenchmark: training img/s (upload + forward + backward + [fp16: device unscale/check]
-#      + SGD, synchronized wall clock, 3 warm-up steps, median of 10) for FP32, TF32, BF16, FP16 at
-#      299x299 batch 32, full width and width 0.25                                   (<= 34 s)
+#      + SGD; synchronized wall clock, 2 warm-up steps, median of up to 10 steps within 4 s per run)
+#      for FP32, TF32, BF16, FP16 at 299x299 batch 32, full width and width 0.25     (<= 34 s)
 #   2. `jxception train` (the real CLI) on the committed MNIST fixture, the demo's configuration
 #      (benchmarks/results/train-mnist.md) with --backend cuda at BF16 and at FP16 (dynamic loss
 #      scaling): accuracy and img/s per epoch from its train_log.csv                  (<= 2 x 19 s)
@@ -15,7 +15,7 @@ mkdir -p "$out"
 t0=$(date +%s)
 
 timeout 34 "$JAVA" -Xmx16g -cp "$CP" io.jxception.backend.cuda.CudaTrainingBenchmark --csv "$out/bench.csv" \
-    --precisions FP32,TF32,BF16,FP16 --configs 299:32:1,299:32:0.25 --warmup 3 --reps 10 --seconds 26 > "$out/bench.log" 2>&1
+    --precisions FP32,TF32,BF16,FP16 --configs 299:32:1,299:32:0.25 --warmup 2 --reps 10 --run-seconds 4 --seconds 26 > "$out/bench.log" 2>&1
 echo "training benchmark: exit $? (124 = timed out) at $(( $(date +%s) - t0 )) s" >> "$out/bench.log"
 
 for p in bf16 fp16; do

@@ -1,5 +1,6 @@
 package io.jxception.backend.cuda;
 
+import io.jxception.backend.Backend;
 import io.jxception.backend.Precision;
 import io.jxception.exec.TrainingSession;
 import io.jxception.model.Pooling;
@@ -28,11 +29,13 @@ import java.util.Random;
  * the device, one 4-byte flag read, as {@link LossScaler#forPrecision} chooses) and SGD with momentum
  * and weight decay on the fp32 master weights; then a synchronize. Each step is timed by the
  * synchronized wall clock (the forward/backward already waits for its loss download) after warm-up
- * steps that load the kernels and size the scratch; the median step gives images/s. The data loader
- * is not part of it (the trainer's runs on background threads).
+ * steps that load the kernels and size the scratch; the median step gives images/s. A run stops
+ * timing after {@code --reps} steps or, with at least 3 timed, after {@code --run-seconds}, so slow
+ * precisions cannot eat the device step's budget. The data loader is not part of it (the trainer's
+ * runs on background threads).
  *
  * <pre>java -cp ... io.jxception.backend.cuda.CudaTrainingBenchmark [--csv train-bench.csv]
- *      [--precisions FP32,TF32,BF16,FP16] [--configs 299:32:1,299:32:0.25] [--warmup 3] [--reps 10] [--seconds 45]</pre>
+ *      [--precisions FP32,TF32,BF16,FP16] [--configs 299:32:1,299:32:0.25] [--warmup 3] [--reps 10] [--run-seconds 4] [--seconds 45]</pre>
  * A config is size:batch:widthMultiplier (all 8 middle blocks, 1000 classes).
  */
 public final class CudaTrainingBenchmark {
@@ -49,13 +52,13 @@ public final class CudaTrainingBenchmark {
     }
 
     /** Median step time, the median of its unscale-and-check part, and steps the loss scaler skipped. */
-    record Result(double medianStepMs, double medianScalingMs, long skipped, double imagesPerSecond) {}
+    record Result(double medianStepMs, double medianScalingMs, long skipped, double imagesPerSecond, int timedSteps) {}
 
     public static void main(String[] args) throws IOException {
         List<Precision> precisions = List.of(Precision.FP32, Precision.TF32, Precision.BF16, Precision.FP16);
         List<Config> configs = List.of(new Config(299, 32, 1), new Config(299, 32, 0.25));
         int warmup = 3, reps = 10;
-        double budgetSeconds = 45;
+        double budgetSeconds = 45, runSeconds = 4;
         Path csv = Path.of("train-bench.csv");
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
@@ -65,6 +68,7 @@ public final class CudaTrainingBenchmark {
                 case "--warmup" -> warmup = Integer.parseInt(args[++i]);
                 case "--reps" -> reps = Integer.parseInt(args[++i]);
                 case "--seconds" -> budgetSeconds = Double.parseDouble(args[++i]);
+                case "--run-seconds" -> runSeconds = Double.parseDouble(args[++i]);
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
@@ -83,12 +87,12 @@ public final class CudaTrainingBenchmark {
                     try (CudaBackend b = (CudaBackend) new CudaBackendProvider().open(0, p)) {
                         String dev = b.description().split(" \\(")[0].replace(',', ' ');
                         System.out.println("# " + c + " on " + b.description());
-                        Result r = run(b, w, c, warmup, reps);
+                        Result r = run(b, w, c, warmup, reps, runSeconds);
                         out.printf(Locale.ROOT, "train,%s,%s,%d,%d,%s,%.3f,%.1f,%.3f,%d,%d%n", dev, p, c.size(), c.batch(), c.width(),
-                                r.medianStepMs(), r.imagesPerSecond(), r.medianScalingMs(), r.skipped(), reps);
+                                r.medianStepMs(), r.imagesPerSecond(), r.medianScalingMs(), r.skipped(), r.timedSteps());
                         out.flush();
-                        summary.add(String.format(Locale.ROOT, "%-18s %-5s step %8.2f ms %8.1f img/s   unscale+check %6.3f ms, %d skipped",
-                                c, p, r.medianStepMs(), r.imagesPerSecond(), r.medianScalingMs(), r.skipped()));
+                        summary.add(String.format(Locale.ROOT, "%-18s %-5s step %8.2f ms %8.1f img/s   unscale+check %6.3f ms, %d skipped, %d timed",
+                                c, p, r.medianStepMs(), r.imagesPerSecond(), r.medianScalingMs(), r.skipped(), r.timedSteps()));
                     } catch (RuntimeException | OutOfMemoryError e) {
                         System.out.println("# " + c + " " + p + " FAILED: " + e);
                         e.printStackTrace(System.out);
@@ -101,7 +105,7 @@ public final class CudaTrainingBenchmark {
         summary.forEach(System.out::println);
     }
 
-    static Result run(CudaBackend b, XceptionWeights w, Config c, int warmup, int reps) {
+    static Result run(Backend b, XceptionWeights w, Config c, int warmup, int reps, double runSeconds) {
         Random r = new Random(c.batch());
         Shape inShape = Shape.of(c.batch(), c.size(), c.size(), 3);
         float[] img = new float[inShape.size()];
@@ -111,8 +115,12 @@ public final class CudaTrainingBenchmark {
         for (int i = 0; i < labels.length; i++) labels[i] = r.nextInt(1000);
         LossScaler scaler = LossScaler.forPrecision(b.precision());
         double[] stepMs = new double[reps], scalingMs = new double[reps];
+        int timed = 0;
         try (TrainingSession s = new TrainingSession(b, w, c.batch())) {
+            long stopAfter = Long.MAX_VALUE;
             for (int i = -warmup; i < reps; i++) {
+                if (i == 0) stopAfter = System.nanoTime() + (long) (runSeconds * 1e9);
+                if (i >= 3 && System.nanoTime() > stopAfter) break;
                 long t0 = System.nanoTime();
                 float scale = scaler.scale();
                 s.forwardBackward(x, labels, scale);
@@ -125,11 +133,12 @@ public final class CudaTrainingBenchmark {
                 if (i >= 0) {
                     stepMs[i] = (t3 - t0) * 1e-6;
                     scalingMs[i] = scaler.isDynamic() ? (t2 - t1) * 1e-6 : 0;
+                    timed++;
                 }
             }
         }
-        double median = median(stepMs);
-        return new Result(median, median(scalingMs), scaler.skippedSteps(), c.batch() / (median * 1e-3));
+        double median = median(Arrays.copyOf(stepMs, timed));
+        return new Result(median, median(Arrays.copyOf(scalingMs, timed)), scaler.skippedSteps(), c.batch() / (median * 1e-3), timed);
     }
 
     static double median(double[] v) {
