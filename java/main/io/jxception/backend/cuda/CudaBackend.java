@@ -54,7 +54,9 @@ import java.util.Set;
  * <p><b>Storage and precision.</b> {@link Precision} sets the arithmetic of the convolution GEMMs
  * (FP32: FFMA; TF32/BF16/FP16: tensor cores) and the storage of activations: fp32 for FP32/TF32,
  * bf16/fp16 for BF16/FP16, halving the bytes every memory-bound kernel moves. Parameters, batch
- * statistics, predictions, losses and all weight gradients stay fp32 (master weights for SGD). A
+ * statistics, predictions, losses and all weight gradients stay fp32 (master weights for SGD; fp16
+ * training scales the loss gradient in the head kernel and unscales the fp32 weight gradients with
+ * {@link #unscaleGradient}, which flags Inf/NaN on the device). A
  * buffer remembers what it holds ({@link CudaBuffer#storage()}): a whole-buffer upload stores exact
  * fp32, a kernel output stores its role's type, and when an op reads an fp32 buffer as an activation
  * (the network input, a test tensor) the backend first converts it into scratch memory, so every
