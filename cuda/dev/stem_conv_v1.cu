@@ -91,7 +91,7 @@ static void run(const char* name, Which which, const Stem& p, bool check) {
             CK(cudaLaunchKernel(k, grid, 256, args, smem, 0));
         };
     } else if (which == MMA) {
-        int smem = 2 * (9 * p.cin * 72 + 2 * 128 * (3 * p.cin + 8));
+        int smem = 2 * (9 * p.cin * 72 + 2 * 128 * (3 * p.cin + 8)) + 8 * 128;
         auto k = std::is_same<T, __half>::value ? (void*)stem_mma_fp16 : (void*)stem_mma_bf16;
         CK(cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
         int perSm = 0;
