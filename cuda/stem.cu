@@ -21,7 +21,8 @@
 //   The whole B = w1 (9*cin x 64, converted to 16 bits) stays in shared memory; blocks are
 //   persistent over 128-row M tiles, so B is read once per block. 8 warps = 4 (M) x 2 (N), each
 //   32 rows x 32 columns. Needs cin % 16 == 0, cout % 8 == 0, cout <= 64, no preRelu.
-//   Shared memory (dynamic): B [9*cin][72] then A [2][128][3*cin + 8], 16-bit (94,720 B for cin 32).
+//   Shared memory (dynamic): B [9*cin][72] then A [2][128][3*cin + 8], 16-bit, then the tile's 128 row
+//   offsets (int64): 95,744 B for cin 32.
 #include "common.cuh"
 
 namespace {
@@ -103,30 +104,41 @@ constexpr int MMA_APAD = 8;     // A row padding (elements): row stride 3*cin+8 
 
 __device__ __forceinline__ void cp_async16(void* smem, const void* gmem, bool valid) {
     // src-size 0 fills the 16 bytes with zeros (rows past M)
-    asm volatile("cp.async.ca.shared.global [%0], [%1], 16, %2;" ::"r"(smem_addr(smem)), "l"(gmem), "r"(valid ? 16 : 0));
+    asm volatile("cp.async.ca.shared.global [%0], [%1], 16, %2;" ::"r"(smem_addr(smem)), "l"(gmem), "r"(valid ? 16 : 0) : "memory");
 }
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;"); }
-template <int N> __device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;" ::"n"(N)); }
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
+template <int N> __device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;" ::"n"(N) : "memory"); }
 
-// Issues the copies of K stage ky of M tile `tile`: A[row][0 .. 3*cin) = x[ni, oy*s+ky, ox*s .. ox*s+2, 0 .. cin).
-template <typename T>
-__device__ __forceinline__ void stem_mma_load_a(T* As, int lda, const T* __restrict__ x, int tile, int ky, int M, int h, int w, int cin,
-                                                int stride, int ow, int ohw) {
-    const int cpr = (3 * cin) >> 3;  // 16-byte chunks per row
-    for (int i = threadIdx.x; i < MMA_BM * cpr; i += JX_THREADS) {
-        const int row = i / cpr;
-        const int c = i - row * cpr;
-        const int m = tile * MMA_BM + row;
-        const bool valid = m < M;
-        const T* src = x;
-        if (valid) {
+// rowBase[r] = element offset in x of input pixel (ni, oy*s, ox*s) for row r of M tile `tile`, -1 past M.
+__device__ __forceinline__ void stem_mma_rows(long long* rowBase, int tile, int M, int h, int w, int cin, int stride, int ow, int ohw) {
+    if (threadIdx.x < MMA_BM) {
+        const int m = tile * MMA_BM + threadIdx.x;
+        long long b = -1;
+        if (m < M) {
             const int ni = m / ohw;
             const int r = m - ni * ohw;
             const int oy = r / ow;
             const int ox = r - oy * ow;
-            src = x + (((size_t)ni * h + (size_t)oy * stride + ky) * w + (size_t)ox * stride) * cin + c * 8;
+            b = (((long long)ni * h + (long long)oy * stride) * w + (long long)ox * stride) * cin;
         }
-        cp_async16(As + row * lda + c * 8, src, valid);
+        rowBase[threadIdx.x] = b;
+    }
+}
+
+// Issues the copies of one K stage: A[row][0 .. 3*cin) = x[rowBase[row] + kyOff ..] (kyOff = ky*w*cin: the
+// 3 adjacent pixels ox*s .. ox*s+2 of input row oy*s+ky). Thread t copies 16-byte chunks t, t+256, ..;
+// (row, chunk) advance by increments, no division per chunk.
+template <typename T>
+__device__ __forceinline__ void stem_mma_load_a(T* As, int lda, const T* __restrict__ x, const long long* rowBase, long long kyOff, int cin) {
+    const int cpr = (3 * cin) >> 3;  // 16-byte chunks per row
+    const int dRow = JX_THREADS / cpr, dC = JX_THREADS - dRow * cpr;
+    int row = threadIdx.x / cpr, c = threadIdx.x - row * cpr;
+    while (row < MMA_BM) {
+        const long long b = rowBase[row];
+        cp_async16(As + row * lda + c * 8, b >= 0 ? x + b + kyOff + c * 8 : x, b >= 0);
+        row += dRow;
+        c += dC;
+        if (c >= cpr) { c -= cpr; row++; }
     }
 }
 
@@ -139,6 +151,7 @@ __device__ __forceinline__ void stem_mma(const T* __restrict__ x, const float* _
     const int lda = 3 * cin + MMA_APAD;
     T* Bs = reinterpret_cast<T*>(smem_raw);  // [K][MMA_LDB]
     T* As = Bs + (size_t)K * MMA_LDB;         // [2][MMA_BM][lda]
+    long long* rowBase = reinterpret_cast<long long*>(As + 2 * MMA_BM * lda);  // [MMA_BM], the rows of the tile being loaded
     const int oh = (h - 3) / stride + 1, ow = (w - 3) / stride + 1;
     const int ohw = oh * ow;
     const int M = n * ohw;
@@ -148,7 +161,10 @@ __device__ __forceinline__ void stem_mma(const T* __restrict__ x, const float* _
     if (stages == 0) return;
 
     // stage 0 in flight while B is converted
-    stem_mma_load_a(As, lda, x, blockIdx.x, 0, M, h, w, cin, stride, ow, ohw);
+    const long long rowStep = (long long)w * cin;  // kyOff per ky
+    stem_mma_rows(rowBase, blockIdx.x, M, h, w, cin, stride, ow, ohw);
+    __syncthreads();
+    stem_mma_load_a(As, lda, x, rowBase, 0, cin);
     cp_async_commit();
     for (int i = threadIdx.x; i < K * (MMA_BN / 4); i += JX_THREADS) {
         const int k = i / (MMA_BN / 4), c = (i % (MMA_BN / 4)) * 4;
@@ -175,7 +191,11 @@ __device__ __forceinline__ void stem_mma(const T* __restrict__ x, const float* _
         const int tile = blockIdx.x + tileIdx * gridDim.x;
         if (st + 1 < stages) {
             const int nt = (st + 1) / 3, nky = st + 1 - nt * 3;
-            stem_mma_load_a(As + ((st + 1) & 1) * MMA_BM * lda, lda, x, blockIdx.x + nt * gridDim.x, nky, M, h, w, cin, stride, ow, ohw);
+            if (nky == 0) {  // next tile: its rows (every read of the previous rows ended before the last barrier)
+                stem_mma_rows(rowBase, blockIdx.x + nt * gridDim.x, M, h, w, cin, stride, ow, ohw);
+                __syncthreads();
+            }
+            stem_mma_load_a(As + ((st + 1) & 1) * MMA_BM * lda, lda, x, rowBase, nky * rowStep, cin);
             cp_async_commit();
             cp_async_wait<1>();
         } else {
@@ -250,7 +270,7 @@ JX_STEM_CIN3(stem_cin3_bf16, __nv_bfloat16)
 JX_STEM_CIN3(stem_cin3_f16, __half)
 
 // stem_mma: grid = min(M tiles, resident blocks), persistent over 128-row tiles; dynamic shared
-// (9*cin*72 + 2*128*(3*cin+8)) * 2 bytes. Two blocks per SM at cin 32 on H100 (<= 128 registers).
+// (9*cin*72 + 2*128*(3*cin+8)) * 2 + 128*8 bytes. Two blocks per SM at cin 32 on H100 (<= 128 registers).
 #define JX_STEM_MMA(NAME, T, BF)                                                                                            \
     extern "C" __global__ void __launch_bounds__(JX_THREADS, 2)                                                        \
     NAME(const T* __restrict__ x, const float* __restrict__ w1, const float* __restrict__ scale, const float* __restrict__ shift, \

@@ -80,8 +80,8 @@ public enum StemConvPath {
     /** stem_cin3's dynamic shared memory: weights [27][cout], scale and shift [cout], fp32. */
     static int cin3SharedBytes(int cout) { return 29 * cout * 4; }
 
-    /** stem_mma's dynamic shared memory: B [9*cin][72] and A [2][128][3*cin + 8], 16-bit. */
-    static int mmaSharedBytes(int cin) { return 2 * (9 * cin * MMA_LDB + 2 * MMA_BM * (3 * cin + MMA_APAD)); }
+    /** stem_mma's dynamic shared memory: B [9*cin][72] and A [2][128][3*cin + 8], 16-bit, then 128 int64 row offsets. */
+    static int mmaSharedBytes(int cin) { return 2 * (9 * cin * MMA_LDB + 2 * MMA_BM * (3 * cin + MMA_APAD)) + 8 * MMA_BM; }
 
     /** Resident stem_mma blocks per SM as shared memory allows (1 KiB reserved per block), at most 2 (its launch bounds). */
     static int mmaBlocksPerSm(int sharedBytes, Limits lim) {
