@@ -149,7 +149,7 @@ class SeparableGemmPathTest {
         String old = System.getProperty("jxception.cuda.sepconv");
         try {
             System.clearProperty("jxception.cuda.sepconv");
-            assertFalse(Choice.fromSystemProperties().split(), "fused by default");
+            assertTrue(Choice.fromSystemProperties().split(), "split by default");
             System.setProperty("jxception.cuda.sepconv", "split");
             assertTrue(Choice.fromSystemProperties().split());
             System.setProperty("jxception.cuda.sepconv", "Fused");
