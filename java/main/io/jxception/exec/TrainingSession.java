@@ -120,8 +120,9 @@ public final class TrainingSession implements AutoCloseable {
 
     /**
      * {@link #forwardBackward(Tensor, int[])} with the backward pass run on {@code lossScale}·loss
-     * (mixed-precision loss scaling: keeps fp16 gradients above the subnormal range). The gradients
-     * left on the device are those of the scaled loss; {@link #unscaleGradients} divides them back
+     * (mixed-precision loss scaling: keeps fp16 gradients above the subnormal range). The head's
+     * training op applies the scale to d loss / d logits in fp32, before any 16-bit gradient is
+     * stored. The gradients left on the device are those of the scaled loss; {@link #unscaleGradients} divides them back
      * before {@link #sgdStep}. Returns the unscaled mean loss. A power-of-two scale is exact in fp32.
      */
     public double forwardBackward(Tensor input, int[] labelIndices, float lossScale) {
