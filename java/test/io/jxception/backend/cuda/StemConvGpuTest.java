@@ -61,7 +61,7 @@ class StemConvGpuTest {
             new Object[]{new ConvSpec(CONV3X3_VALID, 3, 31, 29, 3, 40, 1, true), new Epi(false, true, false)},
             new Object[]{new ConvSpec(CONV3X3_VALID, 1, 17, 23, 3, 8, 3, false), new Epi(true, true, true)},
             new Object[]{new ConvSpec(CONV3X3_VALID, 2, 9, 9, 3, 256, 2, true), new Epi(true, false, false)});
-    /** Shapes stem_mma covers in BF16/FP16 (FP32/TF32 run them on the generic kernel). */
+    /** Shapes stem_mma covers in BF16/FP16/TF32 where shared memory allows (FP32 runs them on the generic kernel). */
     static final List<Object[]> MMA = List.of(
             new Object[]{new ConvSpec(CONV3X3_VALID, 1, 149, 149, 32, 64, 1, false), new Epi(true, false, true)},  // block1_conv2
             new Object[]{new ConvSpec(CONV3X3_VALID, 3, 31, 29, 32, 64, 1, false), new Epi(true, false, true)},
@@ -83,9 +83,12 @@ class StemConvGpuTest {
         for (Precision p : Precision.values()) {
             for (Object[] s : CIN3) assertEquals("stem_cin3_" + CudaLaunchPlan.storageSuffix(p), StemConvPath.stemPlan((ConvSpec) s[0], p, CudaLaunchPlan.Limits.H100, true).launches().get(0).kernel());
             for (Object[] s : MMA) {
-                var plan = StemConvPath.stemPlan((ConvSpec) s[0], p, CudaLaunchPlan.Limits.H100, true);
-                if (p == Precision.BF16 || p == Precision.FP16) assertEquals("stem_mma_" + CudaLaunchPlan.mathSuffix(p), plan.launches().get(0).kernel());
-                else assertNull(plan, "fp32/tf32 keep the generic kernel");
+                ConvSpec c = (ConvSpec) s[0];
+                var plan = StemConvPath.stemPlan(c, p, CudaLaunchPlan.Limits.H100, true);
+                if (p == Precision.FP32) assertNull(plan, "fp32 keeps the generic kernel");
+                else if (StemConvPath.mmaSharedBytes(c.cin(), p) <= CudaLaunchPlan.Limits.H100.maxSharedBytesPerBlock()) {
+                    assertEquals("stem_mma_" + CudaLaunchPlan.mathSuffix(p), plan.launches().get(0).kernel(), c + " " + p);
+                } else assertNull(plan, c + " " + p + ": shared memory");
             }
         }
     }
