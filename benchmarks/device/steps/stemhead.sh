@@ -35,8 +35,13 @@ for path in old new; do
 done
 
 echo "==== stemhead ($(( $(date +%s) - t0 )) s)"
-grep -E "^(CHECK|RESULT|copy|  stem_mma)|FAIL|error|exit" "$out/dev.log" | sed -E 's/ +/ /g' | cut -c1-150
+echo "dev checks (CPU loop, small batch): $(grep -c '^CHECK.* OK$' "$out/dev.log") OK, $(grep -c '^CHECK.*FAIL$' "$out/dev.log") FAIL; $(grep -E '^dev binary|^rebuilt' "$out/dev.log" | tr '\n' ' ')"
+grep -E "^CHECK.*FAIL|error|rebuild" "$out/dev.log" | head -4 | cut -c1-150
+grep -E "^copy" "$out/dev.log"
+grep -E "^  stem_mma" "$out/dev.log" | sort -u | head -2
+grep -E "^RESULT" "$out/dev.log" | sed -E 's/ +/ /g' | cut -c8-150
 for path in old new; do
     echo "-- CudaXceptionBenchmark BF16 b256, -Djxception.cuda.stem=$path"
-    grep -E "^BF16 +batch|block1_conv[12] |FAILED|Exception|^exit|skipped" "$out/bench-$path.log" | head -6
+    grep -E "^BF16 +batch|block1_conv[12] |FAILED|Exception|skipped|^exit [1-9]" "$out/bench-$path.log" | head -6
 done
+exit 0
