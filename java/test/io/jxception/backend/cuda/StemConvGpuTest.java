@@ -64,6 +64,8 @@ class StemConvGpuTest {
     /** Shapes stem_mma covers in BF16/FP16/TF32 where shared memory allows (FP32 runs them on the generic kernel). */
     static final List<Object[]> MMA = List.of(
             new Object[]{new ConvSpec(CONV3X3_VALID, 1, 149, 149, 32, 64, 1, false), new Epi(true, false, true)},  // block1_conv2
+            // 36,864 rows = 288 tiles: more than the persistent grid (2 x 132 blocks bf16/fp16, 132 tf32), so blocks loop over tiles
+            new Object[]{new ConvSpec(CONV3X3_VALID, 16, 50, 50, 32, 16, 1, false), new Epi(true, false, true)},
             new Object[]{new ConvSpec(CONV3X3_VALID, 3, 31, 29, 32, 64, 1, false), new Epi(true, false, true)},
             new Object[]{new ConvSpec(CONV3X3_VALID, 3, 31, 29, 32, 48, 1, false), new Epi(false, true, false)},
             new Object[]{new ConvSpec(CONV3X3_VALID, 2, 20, 13, 16, 64, 2, false), new Epi(true, true, true)},
