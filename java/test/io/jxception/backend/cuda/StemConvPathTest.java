@@ -130,5 +130,9 @@ class StemConvPathTest {
         Launch s = StemConvPath.NEW.conv(small, Precision.BF16, H100, true).launches().get(0);
         assertEquals((int) CudaLaunchPlan.ceilDiv(3L * 29 * 27, 128), s.gridX());
         assertEquals(new I32("cin", 32), s.args().get(9));
+        // the gpu test's persistence case: 288 tiles over 264 blocks, so some blocks compute two
+        Launch p = StemConvPath.NEW.conv(new ConvSpec(ConvKind.CONV3X3_VALID, 16, 50, 50, 32, 16, 1, false), Precision.BF16, H100, true).launches().get(0);
+        assertEquals(264, p.gridX());
+        assertTrue(CudaLaunchPlan.ceilDiv(16L * 48 * 48, 128) > p.gridX());
     }
 }
