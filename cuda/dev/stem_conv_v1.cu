@@ -138,6 +138,7 @@ static void run(const char* name, Which which, const Stem& p, bool check) {
 
 int main(int argc, char** argv) {
     int batch = argc > 1 ? atoi(argv[1]) : 256;
+    setvbuf(stdout, nullptr, _IOLBF, 0);  // line-buffered: a timeout keeps what was printed
     printf("copy bandwidth %.0f GB/s\n", copy_bandwidth_gbs());
     const Stem c1s{2, 299, 299, 3, 32, 2}, c1o{3, 31, 29, 3, 32, 2}, c2s{2, 149, 149, 32, 64, 1}, c2o{3, 31, 29, 32, 64, 1};
     run<__nv_bfloat16>("stem_cin3_bf16", CIN3, c1s, true);
