@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Device step "stemhead" (issue #4): the stem convolutions' new kernels (cuda/stem.cu). Budget 40 s:
 #   1. .device/bin/stem_conv_v1 (cuda/dev/stem_conv_v1.cu; rebuilt with nvcc here if it does not run):
-#      stem_cin3 / stem_mma checked against a CPU loop (small batch), then timed at batch 256 beside
-#      (CUDA events, median); exit 2 = a check failed                              timeout 14 s
+#      stem_cin3 / stem_mma checked against a CPU loop (small batch, NaN-filled outputs, bitwise
+#      repeat), then timed at batch 256 (CUDA events, median); exit 2 = a check failed   timeout 14 s
 #      (a rebuild, only when the binary cannot run: nvcc 10 s + run 8 s, then the benchmarks may be skipped)
 #   2. CudaXceptionBenchmark BF16 batch 256 with -Djxception.cuda.stem=old and =new: graph replay of
 #      the whole forward and per-layer times (block1_conv1/2)                        timeout 12 s each
