@@ -120,6 +120,36 @@ class StemConvGpuTest {
         }
     }
 
+    /**
+     * FP32 stem_cin3 sums the same products in the same order as the generic FFMA conv_bn_relu_fp32
+     * (k = (ky*3+kx)*3+ci from 0, then fmaf(z, scale, shift), residual, ReLU): equal values.
+     */
+    @Test
+    void fp32Cin3EqualsTheGenericKernel() {
+        ConvSpec s = new ConvSpec(CONV3X3_VALID, 3, 41, 37, 3, 32, 2, false);
+        try (CudaBackend old = new CudaBackend(0, Precision.FP32, CudaBackend.Options.DEFAULT.withSyncEachLaunch(true), StemConvPath.OLD);
+             CudaTwin t = new CudaTwin(backend(Precision.FP32))) {
+            assertEquals("stem_cin3_f32", StemConvPath.stemPlan(s, Precision.FP32, CudaLaunchPlan.Limits.H100, true).launches().get(0).kernel());
+            float[] x = t.normal(s.inputElements(), 1), w = t.normal(s.w1Elements(), 0.3), sc = t.uniform(32, 0.5, 1.5), sh = t.normal(32, 0.1);
+            float[][] out = new float[2][];
+            CudaBackend[] both = {t.gpu, old};
+            for (int i = 0; i < 2; i++) {
+                CudaBackend b = both[i];
+                var bx = b.allocate(x.length); var bw = b.allocate(w.length); var bs = b.allocate(32); var bh = b.allocate(32);
+                var by = b.allocate(s.outputElements());
+                b.upload(x, bx); b.upload(w, bw); b.upload(sc, bs); b.upload(sh, bh);
+                b.fillNaN(by);
+                b.conv(s, bx, bw, null, new Epilogue(bs, bh, null, true), by);
+                out[i] = new float[(int) s.outputElements()];
+                b.download(by, out[i]);
+                for (var buf : List.of(bx, bw, bs, bh, by)) buf.close();
+            }
+            for (int i = 0; i < out[0].length; i++) {
+                if (!(out[0][i] == out[1][i])) throw new AssertionError("stem_cin3_f32 " + out[0][i] + " vs conv_bn_relu_fp32 " + out[1][i] + " at " + i);
+            }
+        }
+    }
+
     /** block1_conv1 and block1_conv2 at batch 3 through one backend: the whole stem as the network runs it. */
     @ParameterizedTest
     @EnumSource(Precision.class)
