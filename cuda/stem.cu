@@ -13,16 +13,17 @@
 //   through L1 (the 4 items of a pixel share them) and sums k = (ky*3+kx)*3+ci in order, as the
 //   FP32 conv_bn_relu does. Needs cin == 3, cout % 8 == 0, cout <= 256. Grid-stride loop.
 //
-// stem_mma_<bf16|fp16>  block1_conv2 (cin 32 -> cout 64, stride 1): implicit GEMM on tensor cores,
-//   mma.sync m16n8k16 with fp32 accumulation. M = output pixels, N = cout (one 64-wide tile, columns
+// stem_mma_<bf16|fp16|tf32>  block1_conv2 (cin 32 -> cout 64, stride 1): implicit GEMM on tensor cores,
+//   mma.sync m16n8k16 (bf16/fp16) or m16n8k8 (tf32: fp32 storage, operands rounded to tf32) with fp32
+//   accumulation. M = output pixels, N = cout (one 64-wide tile, columns
 //   >= cout are zero), K = 9*cin ordered k = ky*3*cin + (kx*cin + ci). For one ky the 3*cin values of
 //   a row are 3 adjacent input pixels, i.e. one contiguous 3*cin run of x: the A tile of a K stage
 //   (128 rows x 3*cin) is 128 contiguous runs, copied with 16-byte cp.async into a two-deep ring.
 //   The whole B = w1 (9*cin x 64, converted to 16 bits) stays in shared memory; blocks are
 //   persistent over 128-row M tiles, so B is read once per block. 8 warps = 4 (M) x 2 (N), each
 //   32 rows x 32 columns. Needs cin % 16 == 0, cout % 8 == 0, cout <= 64, no preRelu.
-//   Shared memory (dynamic): B [9*cin][72] then A [2][128][3*cin + 8], 16-bit, then the tile's 128 row
-//   offsets (int64): 95,744 B for cin 32.
+//   Shared memory (dynamic): B [9*cin][72] then A [2][128][3*cin + 8] in the storage type (tf32: fp32,
+//   A rows 3*cin + 4), then the tile's 128 row offsets (int64): 95,744 B (16-bit) / 186,368 B (tf32) for cin 32.
 #include "common.cuh"
 
 namespace {
@@ -101,6 +102,12 @@ constexpr int MMA_BM = 128;     // output pixels per tile
 constexpr int MMA_BN = 64;      // output channels (one tile; columns >= cout are zero)
 constexpr int MMA_LDB = MMA_BN + 8;  // B row stride (elements): conflict-free ldmatrix.trans
 constexpr int MMA_APAD = 8;     // A row padding (elements): row stride 3*cin+8 is conflict-free for ldmatrix
+constexpr int MMA_APAD_TF32 = 4;  // fp32 A (tf32): row stride 3*cin+4 words, conflict-free scalar fragment loads
+
+enum MmaMath { MMA_BF16 = 0, MMA_FP16 = 1, MMA_TF32 = 2 };
+template <int MATH> struct MmaTypes { using T = __nv_bfloat16; static constexpr int APAD = MMA_APAD; };
+template <> struct MmaTypes<MMA_FP16> { using T = __half; static constexpr int APAD = MMA_APAD; };
+template <> struct MmaTypes<MMA_TF32> { using T = float; static constexpr int APAD = MMA_APAD_TF32; };
 
 __device__ __forceinline__ void cp_async16(void* smem, const void* gmem, bool valid) {
     // src-size 0 fills the 16 bytes with zeros (rows past M)
@@ -130,25 +137,26 @@ __device__ __forceinline__ void stem_mma_rows(long long* rowBase, int tile, int 
 // (row, chunk) advance by increments, no division per chunk.
 template <typename T>
 __device__ __forceinline__ void stem_mma_load_a(T* As, int lda, const T* __restrict__ x, const long long* rowBase, long long kyOff, int cin) {
-    const int cpr = (3 * cin) >> 3;  // 16-byte chunks per row
+    constexpr int EPC = 16 / sizeof(T);  // elements per 16-byte chunk
+    const int cpr = 3 * cin / EPC;       // chunks per row
     const int dRow = JX_THREADS / cpr, dC = JX_THREADS - dRow * cpr;
     int row = threadIdx.x / cpr, c = threadIdx.x - row * cpr;
     while (row < MMA_BM) {
         const long long b = rowBase[row];
-        cp_async16(As + row * lda + c * 8, b >= 0 ? x + b + kyOff + c * 8 : x, b >= 0);
+        cp_async16(As + row * lda + c * EPC, b >= 0 ? x + b + kyOff + c * EPC : x, b >= 0);
         row += dRow;
         c += dC;
         if (c >= cpr) { c -= cpr; row++; }
     }
 }
 
-template <typename T, bool BF>
+template <int MATH, typename T = typename MmaTypes<MATH>::T>
 __device__ __forceinline__ void stem_mma(const T* __restrict__ x, const float* __restrict__ w1, const float* __restrict__ scale,
                                          const float* __restrict__ shift, const T* __restrict__ residual, T* __restrict__ y, int n, int h,
                                          int w, int cin, int cout, int stride, int postRelu) {
     extern __shared__ __align__(16) unsigned char smem_raw[];
     const int K = 9 * cin;
-    const int lda = 3 * cin + MMA_APAD;
+    const int lda = 3 * cin + MmaTypes<MATH>::APAD;
     T* Bs = reinterpret_cast<T*>(smem_raw);  // [K][MMA_LDB]
     T* As = Bs + (size_t)K * MMA_LDB;         // [2][MMA_BM][lda]
     long long* rowBase = reinterpret_cast<long long*>(As + 2 * MMA_BM * lda);  // [MMA_BM], the rows of the tile being loaded
@@ -172,7 +180,8 @@ __device__ __forceinline__ void stem_mma(const T* __restrict__ x, const float* _
 #pragma unroll
         for (int j = 0; j < 4; j++) v[j] = c + j < cout ? __ldg(w1 + (size_t)k * cout + c + j) : 0.f;
         T* d = Bs + k * MMA_LDB + c;
-        d[0] = from_f32<T>(v[0]); d[1] = from_f32<T>(v[1]); d[2] = from_f32<T>(v[2]); d[3] = from_f32<T>(v[3]);
+#pragma unroll
+        for (int j = 0; j < 4; j++) d[j] = from_f32<T>(MATH == MMA_TF32 ? round_tf32(v[j]) : v[j]);
     }
 
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
@@ -204,24 +213,49 @@ __device__ __forceinline__ void stem_mma(const T* __restrict__ x, const float* _
         __syncthreads();  // stage st (and, at st = 0, B) visible to every warp
         const T* A = As + (st & 1) * MMA_BM * lda;
         const T* B = Bs + (size_t)ky * 3 * cin * MMA_LDB;
-        for (int k16 = 0; k16 < nk16; k16++) {
-            uint32_t af[2][4];
+        if (MATH == MMA_TF32) {
+            // m16n8k8: A rounded to tf32 (rna) as it is loaded, as conv_bn_relu_tf32 rounds it into shared memory
+            const float* Af = reinterpret_cast<const float*>(A);
+            const float* Bf = reinterpret_cast<const float*>(B);
+            const int g = lane >> 2, t = lane & 3;
+            for (int k8 = 0; k8 < nk16 * 2; k8++) {
+                uint32_t af[2][4];
 #pragma unroll
-            for (int mt = 0; mt < 2; mt++) ldmatrix_x4(af[mt], A + (wm * 32 + mt * 16 + (lane & 15)) * lda + k16 * 16 + (lane >> 4) * 8);
-            uint32_t bf[4][2];
-#pragma unroll
-            for (int np = 0; np < 2; np++) {
-                uint32_t r[4];
-                ldmatrix_x4_trans(r, B + (k16 * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * MMA_LDB + wn * 32 + np * 16 + (lane >> 4) * 8);
-                bf[2 * np][0] = r[0]; bf[2 * np][1] = r[1]; bf[2 * np + 1][0] = r[2]; bf[2 * np + 1][1] = r[3];
-            }
-#pragma unroll
-            for (int mt = 0; mt < 2; mt++)
+                for (int mt = 0; mt < 2; mt++) {
+                    const float* a = Af + (wm * 32 + mt * 16 + g) * lda + k8 * 8 + t;
+                    af[mt][0] = __float_as_uint(round_tf32(a[0]));
+                    af[mt][1] = __float_as_uint(round_tf32(a[8 * lda]));
+                    af[mt][2] = __float_as_uint(round_tf32(a[4]));
+                    af[mt][3] = __float_as_uint(round_tf32(a[8 * lda + 4]));
+                }
 #pragma unroll
                 for (int j = 0; j < 4; j++) {
-                    if (BF) mma_bf16_16816(acc[mt][j], af[mt], bf[j][0], bf[j][1]);
-                    else mma_f16_16816(acc[mt][j], af[mt], bf[j][0], bf[j][1]);
+                    const float* b = Bf + (k8 * 8 + t) * MMA_LDB + wn * 32 + j * 8 + g;
+                    const uint32_t b0 = __float_as_uint(b[0]), b1 = __float_as_uint(b[4 * MMA_LDB]);
+#pragma unroll
+                    for (int mt = 0; mt < 2; mt++) mma_tf32_1688(acc[mt][j], af[mt], b0, b1);
                 }
+            }
+        } else {
+            for (int k16 = 0; k16 < nk16; k16++) {
+                uint32_t af[2][4];
+#pragma unroll
+                for (int mt = 0; mt < 2; mt++) ldmatrix_x4(af[mt], A + (wm * 32 + mt * 16 + (lane & 15)) * lda + k16 * 16 + (lane >> 4) * 8);
+                uint32_t bf[4][2];
+#pragma unroll
+                for (int np = 0; np < 2; np++) {
+                    uint32_t r[4];
+                    ldmatrix_x4_trans(r, B + (k16 * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * MMA_LDB + wn * 32 + np * 16 + (lane >> 4) * 8);
+                    bf[2 * np][0] = r[0]; bf[2 * np][1] = r[1]; bf[2 * np + 1][0] = r[2]; bf[2 * np + 1][1] = r[3];
+                }
+#pragma unroll
+                for (int mt = 0; mt < 2; mt++)
+#pragma unroll
+                    for (int j = 0; j < 4; j++) {
+                        if (MATH == MMA_BF16) mma_bf16_16816(acc[mt][j], af[mt], bf[j][0], bf[j][1]);
+                        else mma_f16_16816(acc[mt][j], af[mt], bf[j][0], bf[j][1]);
+                    }
+            }
         }
         if (ky == 2) {  // tile done: epilogue straight from the accumulators, then reset
             const int gq = lane >> 2, tq = lane & 3;
@@ -270,12 +304,14 @@ JX_STEM_CIN3(stem_cin3_bf16, __nv_bfloat16)
 JX_STEM_CIN3(stem_cin3_f16, __half)
 
 // stem_mma: grid = min(M tiles, resident blocks), persistent over 128-row tiles; dynamic shared
-// (9*cin*72 + 2*128*(3*cin+8)) * 2 + 128*8 bytes. Two blocks per SM at cin 32 on H100 (<= 128 registers).
-#define JX_STEM_MMA(NAME, T, BF)                                                                                            \
+// (9*cin*72 + 2*128*(3*cin+8)) * 2 + 128*8 bytes (16-bit), (9*cin*72 + 2*128*(3*cin+4)) * 4 + 128*8 (tf32).
+// Two 16-bit blocks per SM at cin 32 on H100, one tf32 block (<= 128 registers either way).
+#define JX_STEM_MMA(NAME, T, MATH)                                                                                          \
     extern "C" __global__ void __launch_bounds__(JX_THREADS, 2)                                                        \
     NAME(const T* __restrict__ x, const float* __restrict__ w1, const float* __restrict__ scale, const float* __restrict__ shift, \
          const T* __restrict__ residual, T* __restrict__ y, int n, int h, int w, int cin, int cout, int stride, int postRelu) { \
-        stem_mma<T, BF>(x, w1, scale, shift, residual, y, n, h, w, cin, cout, stride, postRelu);                            \
+        stem_mma<MATH>(x, w1, scale, shift, residual, y, n, h, w, cin, cout, stride, postRelu);                             \
     }
-JX_STEM_MMA(stem_mma_bf16, __nv_bfloat16, true)
-JX_STEM_MMA(stem_mma_fp16, __half, false)
+JX_STEM_MMA(stem_mma_bf16, __nv_bfloat16, MMA_BF16)
+JX_STEM_MMA(stem_mma_fp16, __half, MMA_FP16)
+JX_STEM_MMA(stem_mma_tf32, float, MMA_TF32)

@@ -20,8 +20,9 @@ import java.util.Locale;
  * <ul>
  * <li>{@code stem_cin3_<f32|bf16|f16>} (block1_conv1): cin == 3, cout % 8 == 0, cout <= 256, any
  *     stride and preRelu, every precision (fp32 FFMA; for TF32 that is more exact than the GEMM).</li>
- * <li>{@code stem_mma_<bf16|fp16>} (block1_conv2): BF16/FP16, cin % 16 == 0, cout % 8 == 0,
- *     cout <= 64, no preRelu, its shared memory within the device's limit.</li>
+ * <li>{@code stem_mma_<bf16|fp16|tf32>} (block1_conv2): BF16/FP16/TF32, cin % 16 == 0, cout % 8 == 0,
+ *     cout <= 64, no preRelu, its shared memory within the device's limit (tf32 at cin 32: 186,368 B,
+ *     so not on A100 or consumer cards). FP32 keeps the exact FFMA GEMM.</li>
  * </ul>
  * Same operands, argument names and epilogue as {@link CudaLaunchPlan#conv}. Chosen per backend by
  * {@code -Djxception.cuda.stem=old|new} (read once, when the backend is made), default new (block1_conv1 1.65 -> 1.08 ms,
@@ -36,8 +37,8 @@ public enum StemConvPath {
     public static final int MMA_BM = 128;
     /** Shared-memory row stride of stem_mma's B, in elements (MMA_LDB: 64 columns + 8 padding). */
     public static final int MMA_LDB = 72;
-    /** Row padding of stem_mma's A, in elements (MMA_APAD). */
-    public static final int MMA_APAD = 8;
+    /** Row padding of stem_mma's A, in elements (MMA_APAD; MMA_APAD_TF32 for the fp32 A of tf32). */
+    public static final int MMA_APAD = 8, MMA_APAD_TF32 = 4;
     /** Largest cout of stem_cin3 (weights, scale and shift are 29*cout floats of shared memory). */
     public static final int CIN3_MAX_COUT = 256;
 
@@ -74,15 +75,22 @@ public enum StemConvPath {
     }
 
     static boolean mmaCovers(ConvSpec s, Precision p, Limits lim) {
-        return s.kind() == ConvKind.CONV3X3_VALID && (p == Precision.BF16 || p == Precision.FP16) && s.cin() % 16 == 0
-                && s.cout() % 8 == 0 && s.cout() <= 64 && !s.preRelu() && mmaSharedBytes(s.cin()) <= lim.maxSharedBytesPerBlock();
+        return s.kind() == ConvKind.CONV3X3_VALID && p != Precision.FP32 && s.cin() % 16 == 0
+                && s.cout() % 8 == 0 && s.cout() <= 64 && !s.preRelu() && mmaSharedBytes(s.cin(), p) <= lim.maxSharedBytesPerBlock();
     }
 
     /** stem_cin3's dynamic shared memory: weights [27][cout], scale and shift [cout], fp32. */
     static int cin3SharedBytes(int cout) { return 29 * cout * 4; }
 
-    /** stem_mma's dynamic shared memory: B [9*cin][72] and A [2][128][3*cin + 8], 16-bit, then 128 int64 row offsets. */
-    static int mmaSharedBytes(int cin) { return 2 * (9 * cin * MMA_LDB + 2 * MMA_BM * (3 * cin + MMA_APAD)) + 8 * MMA_BM; }
+    /**
+     * stem_mma's dynamic shared memory: B [9*cin][72] and A [2][128][3*cin + pad] in the activation
+     * type (pad 8 for 16 bits, 4 for tf32's fp32), then 128 int64 row offsets.
+     */
+    static int mmaSharedBytes(int cin, Precision p) {
+        int e = CudaLaunchPlan.activationBytes(p);
+        int pad = e == 2 ? MMA_APAD : MMA_APAD_TF32;
+        return e * (9 * cin * MMA_LDB + 2 * MMA_BM * (3 * cin + pad)) + 8 * MMA_BM;
+    }
 
     /** Resident stem_mma blocks per SM as shared memory allows (1 KiB reserved per block), at most 2 (its launch bounds). */
     static int mmaBlocksPerSm(int sharedBytes, Limits lim) {
@@ -102,7 +110,7 @@ public enum StemConvPath {
     static Launch mmaLaunch(ConvSpec s, Precision p, Limits lim, boolean postRelu) {
         long m = (long) s.n() * s.outH() * s.outW();
         int tiles = (int) CudaLaunchPlan.ceilDiv(m, MMA_BM);
-        int smem = mmaSharedBytes(s.cin());
+        int smem = mmaSharedBytes(s.cin(), p);
         int grid = Math.min(tiles, mmaBlocksPerSm(smem, lim) * lim.smCount());
         List<Arg> args = List.of(new Ptr("x", false), new Ptr("w1", false), new Ptr("scale", true), new Ptr("shift", true),
                 new Ptr("residual", true), new Ptr("y", false), new I32("n", s.n()), new I32("h", s.h()), new I32("w", s.w()),

@@ -61,9 +61,11 @@ class StemConvGpuTest {
             new Object[]{new ConvSpec(CONV3X3_VALID, 3, 31, 29, 3, 40, 1, true), new Epi(false, true, false)},
             new Object[]{new ConvSpec(CONV3X3_VALID, 1, 17, 23, 3, 8, 3, false), new Epi(true, true, true)},
             new Object[]{new ConvSpec(CONV3X3_VALID, 2, 9, 9, 3, 256, 2, true), new Epi(true, false, false)});
-    /** Shapes stem_mma covers in BF16/FP16 (FP32/TF32 run them on the generic kernel). */
+    /** Shapes stem_mma covers in BF16/FP16/TF32 where shared memory allows (FP32 runs them on the generic kernel). */
     static final List<Object[]> MMA = List.of(
             new Object[]{new ConvSpec(CONV3X3_VALID, 1, 149, 149, 32, 64, 1, false), new Epi(true, false, true)},  // block1_conv2
+            // 36,864 rows = 288 tiles: more than the persistent grid (2 x 132 blocks bf16/fp16, 132 tf32), so blocks loop over tiles
+            new Object[]{new ConvSpec(CONV3X3_VALID, 16, 50, 50, 32, 16, 1, false), new Epi(true, false, true)},
             new Object[]{new ConvSpec(CONV3X3_VALID, 3, 31, 29, 32, 64, 1, false), new Epi(true, false, true)},
             new Object[]{new ConvSpec(CONV3X3_VALID, 3, 31, 29, 32, 48, 1, false), new Epi(false, true, false)},
             new Object[]{new ConvSpec(CONV3X3_VALID, 2, 20, 13, 16, 64, 2, false), new Epi(true, true, true)},
@@ -83,9 +85,12 @@ class StemConvGpuTest {
         for (Precision p : Precision.values()) {
             for (Object[] s : CIN3) assertEquals("stem_cin3_" + CudaLaunchPlan.storageSuffix(p), StemConvPath.stemPlan((ConvSpec) s[0], p, CudaLaunchPlan.Limits.H100, true).launches().get(0).kernel());
             for (Object[] s : MMA) {
-                var plan = StemConvPath.stemPlan((ConvSpec) s[0], p, CudaLaunchPlan.Limits.H100, true);
-                if (p == Precision.BF16 || p == Precision.FP16) assertEquals("stem_mma_" + CudaLaunchPlan.mathSuffix(p), plan.launches().get(0).kernel());
-                else assertNull(plan, "fp32/tf32 keep the generic kernel");
+                ConvSpec c = (ConvSpec) s[0];
+                var plan = StemConvPath.stemPlan(c, p, CudaLaunchPlan.Limits.H100, true);
+                if (p == Precision.FP32) assertNull(plan, "fp32 keeps the generic kernel");
+                else if (StemConvPath.mmaSharedBytes(c.cin(), p) <= CudaLaunchPlan.Limits.H100.maxSharedBytesPerBlock()) {
+                    assertEquals("stem_mma_" + CudaLaunchPlan.mathSuffix(p), plan.launches().get(0).kernel(), c + " " + p);
+                } else assertNull(plan, c + " " + p + ": shared memory");
             }
         }
     }
@@ -112,6 +117,36 @@ class StemConvGpuTest {
             Pair again = t.output(s.outputElements());
             conv(t, s, x, w1, scale, shift, res, e.relu(), again, false);
             assertArrayEquals(t.gpuValues(y), t.gpuValues(again), "two runs of " + s + " differ");
+        }
+    }
+
+    /**
+     * FP32 stem_cin3 sums the same products in the same order as the generic FFMA conv_bn_relu_fp32
+     * (k = (ky*3+kx)*3+ci from 0, then fmaf(z, scale, shift), residual, ReLU): equal values.
+     */
+    @Test
+    void fp32Cin3EqualsTheGenericKernel() {
+        ConvSpec s = new ConvSpec(CONV3X3_VALID, 3, 41, 37, 3, 32, 2, false);
+        try (CudaBackend old = new CudaBackend(0, Precision.FP32, CudaBackend.Options.DEFAULT.withSyncEachLaunch(true), StemConvPath.OLD);
+             CudaTwin t = new CudaTwin(backend(Precision.FP32))) {
+            assertEquals("stem_cin3_f32", StemConvPath.stemPlan(s, Precision.FP32, CudaLaunchPlan.Limits.H100, true).launches().get(0).kernel());
+            float[] x = t.normal(s.inputElements(), 1), w = t.normal(s.w1Elements(), 0.3), sc = t.uniform(32, 0.5, 1.5), sh = t.normal(32, 0.1);
+            float[][] out = new float[2][];
+            CudaBackend[] both = {t.gpu, old};
+            for (int i = 0; i < 2; i++) {
+                CudaBackend b = both[i];
+                var bx = b.allocate(x.length); var bw = b.allocate(w.length); var bs = b.allocate(32); var bh = b.allocate(32);
+                var by = b.allocate(s.outputElements());
+                b.upload(x, bx); b.upload(w, bw); b.upload(sc, bs); b.upload(sh, bh);
+                b.fillNaN(by);
+                b.conv(s, bx, bw, null, new Epilogue(bs, bh, null, true), by);
+                out[i] = new float[(int) s.outputElements()];
+                b.download(by, out[i]);
+                for (var buf : List.of(bx, bw, bs, bh, by)) buf.close();
+            }
+            for (int i = 0; i < out[0].length; i++) {
+                if (!(out[0][i] == out[1][i])) throw new AssertionError("stem_cin3_f32 " + out[0][i] + " vs conv_bn_relu_fp32 " + out[1][i] + " at " + i);
+            }
         }
     }
 

@@ -56,10 +56,11 @@ class StemConvPathTest {
         assertEquals("stem_cin3_f16", kernel(StemConvPath.NEW, CONV1_B256, Precision.FP16));
         assertEquals("stem_mma_bf16", kernel(StemConvPath.NEW, CONV2_B256, Precision.BF16));
         assertEquals("stem_mma_fp16", kernel(StemConvPath.NEW, CONV2_B256, Precision.FP16));
-        // no fp32/tf32 stem_mma: the generic GEMM keeps those
-        for (Precision p : List.of(Precision.FP32, Precision.TF32)) {
-            assertEquals(CudaLaunchPlan.conv(CONV2_B256, p, H100, true), StemConvPath.NEW.conv(CONV2_B256, p, H100, true));
-        }
+        assertEquals("stem_mma_tf32", kernel(StemConvPath.NEW, CONV2_B256, Precision.TF32));
+        // strict FP32 keeps the exact FFMA GEMM; tf32's 186,368 B do not fit an A100
+        assertEquals(CudaLaunchPlan.conv(CONV2_B256, Precision.FP32, H100, true), StemConvPath.NEW.conv(CONV2_B256, Precision.FP32, H100, true));
+        assertEquals(CudaLaunchPlan.conv(CONV2_B256, Precision.TF32, Limits.A100, true), StemConvPath.NEW.conv(CONV2_B256, Precision.TF32, Limits.A100, true));
+        assertEquals("stem_mma_bf16", StemConvPath.NEW.conv(CONV2_B256, Precision.BF16, Limits.A100, true).launches().get(0).kernel());
     }
 
     @Test
@@ -70,7 +71,7 @@ class StemConvPathTest {
                 assertEquals(CudaLaunchPlan.conv(s, p, H100, true), StemConvPath.OLD.conv(s, p, H100, true), s.toString());
                 if (s.kind() != ConvKind.CONV3X3_VALID) assertEquals(CudaLaunchPlan.conv(s, p, H100, false), StemConvPath.NEW.conv(s, p, H100, false), s.toString());
                 else {
-                    boolean mma = p == Precision.BF16 || p == Precision.FP16;
+                    boolean mma = p != Precision.FP32;
                     String want = s.cin() == 3 ? "stem_cin3_" : mma ? "stem_mma_" : "conv_bn_relu_";
                     assertTrue(kernel(StemConvPath.NEW, s, p).startsWith(want), s + " " + p + ": " + kernel(StemConvPath.NEW, s, p));
                 }
@@ -112,7 +113,11 @@ class StemConvPathTest {
 
     @Test
     void mmaLaunchGeometry() {
-        assertEquals(95_744, StemConvPath.mmaSharedBytes(32));
+        assertEquals(95_744, StemConvPath.mmaSharedBytes(32, Precision.BF16));
+        assertEquals(186_368, StemConvPath.mmaSharedBytes(32, Precision.TF32));
+        Launch tf32 = StemConvPath.NEW.conv(CONV2_B256, Precision.TF32, H100, true).launches().get(0);
+        assertEquals(186_368, tf32.sharedBytes());
+        assertEquals(132, tf32.gridX(), "one tf32 block per H100 SM");
         Launch l = StemConvPath.NEW.conv(CONV2_B256, Precision.BF16, H100, true).launches().get(0);
         assertEquals(95_744, l.sharedBytes());
         assertEquals(2 * 132, l.gridX(), "persistent: two blocks per H100 SM");
@@ -125,5 +130,9 @@ class StemConvPathTest {
         Launch s = StemConvPath.NEW.conv(small, Precision.BF16, H100, true).launches().get(0);
         assertEquals((int) CudaLaunchPlan.ceilDiv(3L * 29 * 27, 128), s.gridX());
         assertEquals(new I32("cin", 32), s.args().get(9));
+        // the gpu test's persistence case: 288 tiles over 264 blocks, so some blocks compute two
+        Launch p = StemConvPath.NEW.conv(new ConvSpec(ConvKind.CONV3X3_VALID, 16, 50, 50, 32, 16, 1, false), Precision.BF16, H100, true).launches().get(0);
+        assertEquals(264, p.gridX());
+        assertTrue(CudaLaunchPlan.ceilDiv(16L * 48 * 48, 128) > p.gridX());
     }
 }
