@@ -42,7 +42,7 @@ public enum StemConvPath {
     /** Largest cout of stem_cin3 (weights, scale and shift are 29*cout floats of shared memory). */
     public static final int CIN3_MAX_COUT = 256;
 
-    /** The path named by {@value #PROPERTY} (old when unset). */
+    /** The path named by {@value #PROPERTY} (new when unset). */
     public static StemConvPath fromSystemProperty() { return parse(System.getProperty(PROPERTY, "new")); }
 
     static StemConvPath parse(String v) {
