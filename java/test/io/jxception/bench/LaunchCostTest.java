@@ -32,6 +32,11 @@ class LaunchCostTest {
         System.out.printf("counted FLOPs per 299x299 image: %.4f GFLOP%n", sum / 1e9);
     }
 
+    private static Node residualConv(XceptionGraph g, int cin, int cout) {
+        return g.nodes().stream().filter(n -> n instanceof Node.Conv c && c.kind() == io.jxception.model.ConvKind.CONV1X1_SAME
+                && c.cin() == cin && c.cout() == cout).findFirst().orElseThrow();
+    }
+
     @Test
     void flopsAreTwicePerMultiplyAddAndScaleWithBatch() {
         // block5_sepconv1: (19,19,728) -> 728: depthwise 9*728 + pointwise 728*728 MACs per pixel
@@ -60,6 +65,9 @@ class LaunchCostTest {
         assertEquals(4 * (147L * 147 * 128 + 2L * 74 * 74 * 128), LaunchCost.of(FULL, node(FULL, "block2_pool"), 1, Precision.FP32).bytes());
         // head: x (10,10,2048), kernel (2048,1000), bias, probabilities (1000)
         assertEquals(4 * (100L * 2048 + 2048L * 1000 + 1000 + 1000), LaunchCost.of(FULL, node(FULL, "predictions"), 1, Precision.FP32).bytes());
+        // block2 residual conv 1x1 stride 2: reads only the (74,74,64) pixels on its stride grid of the (147,147,64) input
+        assertEquals(4 * (74L * 74 * 64 + 74L * 74 * 128 + 64L * 128 + 2 * 128),
+                LaunchCost.of(FULL, residualConv(FULL, 64, 128), 1, Precision.FP32).bytes());
         // bf16 storage halves every byte
         assertEquals(LaunchCost.of(FULL, node(FULL, "block5_sepconv1"), 4, Precision.FP32).bytes(),
                 2 * LaunchCost.of(FULL, node(FULL, "block5_sepconv1"), 4, Precision.BF16).bytes());
