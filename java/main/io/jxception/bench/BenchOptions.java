@@ -37,13 +37,19 @@ public record BenchOptions(List<String> backends, List<Precision> precisions, Li
     }
 
     /**
-     * @param enabled    run the peers at all
-     * @param python     interpreter to use, or null to try "python3" then "/usr/bin/python3" (Debian's torch)
-     * @param script     benchmarks/peers/pytorch_xception.py
-     * @param cpuThreads threads of the CPU peer (PyTorch's set_num_threads)
-     * @param compile    also time torch.compile on the GPU
+     * @param enabled        run the peers at all
+     * @param python         interpreter to use, or null to try "python3" then "/usr/bin/python3" (Debian's torch)
+     * @param script         benchmarks/peers/pytorch_xception.py
+     * @param cpuThreads     threads of the CPU peer (PyTorch's set_num_threads)
+     * @param compileSeconds wall-time budget of the torch.compile peer on the GPU (one child process after
+     *                       every batch is measured, killed at the budget); 0: not run
+     * @param gemmScript     benchmarks/peers/cublas_gemms.py (cuBLAS through torch on the pointwise GEMMs), or null
      */
-    public record PeerOptions(boolean enabled, String python, Path script, int cpuThreads, boolean compile) {
-        public static PeerOptions none() { return new PeerOptions(false, null, null, 0, false); }
+    public record PeerOptions(boolean enabled, String python, Path script, int cpuThreads, int compileSeconds, Path gemmScript) {
+        public PeerOptions {
+            if (compileSeconds < 0) throw new IllegalArgumentException("compile budget must be at least 0 s, got " + compileSeconds);
+        }
+
+        public static PeerOptions none() { return new PeerOptions(false, null, null, 0, 0, null); }
     }
 }
