@@ -77,8 +77,9 @@ public final class SummaryReport {
         }
 
         md.append("## Measured peaks\n\n");
-        md.append("These ceilings are the best rates of our own kernels on the device, measured by the suite (compute: our largest separable-conv launch, ")
-                .append("a GEMM in all but name; bandwidth: our addInPlace), not the card's data-sheet peak or a vendor library's: ")
+        md.append("These ceilings are the best rates of our own kernels on the device, measured by the suite (compute: the fastest of three large ")
+                .append("separable-conv launches, a GEMM in all but name, reading activations already in the precision's storage; bandwidth: our addInPlace ")
+                .append("on fp32 buffers, the same ceiling in every precision), not the card's data-sheet peak or a vendor library's: ")
                 .append("100% of floor means as fast as our best kernel, not as fast as the hardware can go.\n\n");
         md.append("| device | GFLOP/s | GB/s | ridge FLOP/B | compute probe | bandwidth probe | measured |\n|---|---:|---:|---:|---|---|---|\n");
         for (Peaks p : r.peaks()) {
@@ -124,6 +125,8 @@ public final class SummaryReport {
             md.append('\n');
         }
 
+        gemmSection(md, r);
+
         if (!plots.isEmpty()) {
             md.append("## Plots\n\n");
             for (Path p : plots) {
@@ -137,6 +140,68 @@ public final class SummaryReport {
             md.append('\n');
         }
         return md.toString();
+    }
+
+    /**
+     * "Pointwise GEMMs against cuBLAS": per CUDA configuration the time of the launches that hold a
+     * pointwise GEMM beside cuBLAS's time for those GEMMs alone, then per launch at the largest batch.
+     */
+    static void gemmSection(StringBuilder md, BenchReport r) {
+        md.append("## Pointwise GEMMs against cuBLAS\n\n");
+        if (r.gemmPeers().isEmpty()) {
+            List<String> why = r.notes().stream().filter(n -> n.startsWith("cuBLAS")).toList();
+            md.append(why.isEmpty() ? "No cuBLAS peer ran (it runs with --peers beside CUDA).\n\n" : String.join("\n\n", why) + "\n\n");
+            return;
+        }
+        md.append("Each separable conv's pointwise half and each 1×1 residual conv is a GEMM C (M × N) = A (M × K) · B (K × N), M = batch × H × W, ")
+                .append("N = Cout, K = Cin. The peer times that GEMM alone (")
+                .append(r.gemmPeers().stream().map(GemmPeerResult::peer).distinct().collect(Collectors.joining("; ")))
+                .append(") in the same precision: fp32 strict, tf32 tensor cores, bf16 in and out with fp32 accumulation. ")
+                .append("\"ours / cuBLAS\" = our fused launch's median time / cuBLAS's GEMM median time: our launch also does the depthwise conv, ")
+                .append("batch norm, residual and ReLU, so 1.0 means our whole launch costs what cuBLAS needs for its GEMM alone; above 1, cuBLAS is faster.\n\n");
+        md.append("| config | launches | our ms (fused launches) | cuBLAS ms (GEMMs alone) | ours / cuBLAS | cuBLAS GEMM TFLOP/s |\n|---|---:|---:|---:|---:|---:|\n");
+        Map<String, List<LayerResult>> configs = new LinkedHashMap<>();
+        for (LayerResult l : r.layers()) {
+            if (l.isTimed() && GemmPeerResult.of(r.gemmPeers(), l).isPresent()) {
+                configs.computeIfAbsent(l.backend() + " " + BenchSuite.label(l.precision()) + " batch " + l.batch(), k -> new java.util.ArrayList<>()).add(l);
+            }
+        }
+        for (Map.Entry<String, List<LayerResult>> e : configs.entrySet()) {
+            double ours = 0, peer = 0, flops = 0;
+            for (LayerResult l : e.getValue()) {
+                GemmPeerResult g = GemmPeerResult.of(r.gemmPeers(), l).orElseThrow();
+                ours += l.time().median();
+                peer += g.time().median();
+                flops += 2.0 * g.m() * g.n() * g.k();
+            }
+            md.append("| ").append(e.getKey()).append(" | ").append(e.getValue().size()).append(" | ").append(f(ours * 1e3, 3))
+                    .append(" | ").append(f(peer * 1e3, 3)).append(" | ").append(f(ours / peer, 2)).append("× | ").append(f(flops / peer / 1e12, 1)).append(" |\n");
+        }
+        md.append('\n');
+        int largest = r.gemmPeers().stream().mapToInt(GemmPeerResult::batch).max().orElse(0);
+        List<String> precisions = r.gemmPeers().stream().filter(g -> g.batch() == largest).map(GemmPeerResult::precision).distinct().toList();
+        List<LayerResult> rows = r.layers().stream().filter(l -> l.batch() == largest && l.isTimed() && GemmPeerResult.of(r.gemmPeers(), l).isPresent()).toList();
+        if (rows.isEmpty()) return;
+        md.append("Per launch at batch ").append(largest).append(" (ms: ours / cuBLAS, and the ratio):\n\n| launch | M × N × K |");
+        for (String p : precisions) md.append(' ').append(p).append(" ours | ").append(p).append(" cuBLAS | ").append(p).append(" ratio |");
+        md.append("\n|---|---|").append("---:|---:|---:|".repeat(precisions.size())).append('\n');
+        Map<Integer, String> shapes = new LinkedHashMap<>();
+        for (LayerResult l : rows) {
+            GemmPeerResult g = GemmPeerResult.of(r.gemmPeers(), l).orElseThrow();
+            shapes.putIfAbsent(l.index(), l.node() + " | " + g.m() + " × " + g.n() + " × " + g.k());
+        }
+        for (Map.Entry<Integer, String> s : shapes.entrySet()) {
+            md.append("| ").append(s.getValue()).append(" |");
+            for (String p : precisions) {
+                Optional<LayerResult> l = rows.stream().filter(x -> x.index() == s.getKey() && BenchSuite.label(x.precision()).equals(p)).findFirst();
+                Optional<GemmPeerResult> g = l.flatMap(x -> GemmPeerResult.of(r.gemmPeers(), x));
+                md.append(' ').append(l.map(x -> f(x.time().median() * 1e3, 3)).orElse("–")).append(" | ")
+                        .append(g.map(x -> f(x.time().median() * 1e3, 3)).orElse("–")).append(" | ")
+                        .append(g.map(x -> f(GemmPeerResult.ratio(l.get(), x), 2) + "×").orElse("–")).append(" |");
+            }
+            md.append('\n');
+        }
+        md.append('\n');
     }
 
     /** The peer of a throughput row: same batch and precision, PyTorch on the matching device class, eager mode. */

@@ -91,8 +91,14 @@ final class BenchCommand extends Subcommand {
     @Option(names = "--peer-threads", paramLabel = "T", description = "Threads of PyTorch CPU (default: every core, as our CPU backends use).")
     Integer peerThreads;
 
-    @Option(names = "--compile", description = "Also time torch.compile on CUDA.")
-    boolean compile;
+    @Option(names = "--compile-seconds", paramLabel = "S", defaultValue = "0",
+            description = "Also time torch.compile on CUDA, after everything else, in a child process killed after S seconds"
+                    + " (the rows it finished are kept; compiling takes tens of seconds per precision and batch). Default 0: not run.")
+    int compileSeconds;
+
+    @Option(names = "--gemm-script", defaultValue = "benchmarks/peers/cublas_gemms.py", paramLabel = "FILE",
+            description = "The cuBLAS peer script, torch.mm on every pointwise GEMM beside CUDA (default benchmarks/peers/cublas_gemms.py).")
+    Path gemmScript;
 
     @Option(names = "--dry-run", description = "Count FLOPs and bytes of every launch (for --csv / --json); run nothing.")
     boolean dryRun;
@@ -106,7 +112,7 @@ final class BenchCommand extends Subcommand {
 
     /** Options that only say what to measure: meaningless beside --from-json. */
     private static final List<String> MEASURING = List.of("--backend", "--precision", "--batch", "--size", "--iterations", "--warmup",
-            "--per-layer", "--remeasure", "--peaks-file", "--peers", "--python", "--peer-script", "--peer-threads", "--compile",
+            "--per-layer", "--remeasure", "--peaks-file", "--peers", "--python", "--peer-script", "--peer-threads", "--compile-seconds", "--gemm-script",
             "--dry-run", "--seed");
 
     /**
@@ -137,13 +143,14 @@ final class BenchCommand extends Subcommand {
         if (warmup != null && warmup < 0) throw usage("--warmup must be at least 0, got " + warmup);
         if (iterations != null && iterations < 1) throw usage("--iterations must be at least 1, got " + iterations);
         if (peerThreads != null && peerThreads < 1) throw usage("--peer-threads must be at least 1, got " + peerThreads);
+        if (compileSeconds < 0) throw usage("--compile-seconds must be at least 0, got " + compileSeconds);
         if (!dryRun) for (String name : backends) checkBackend(name);
         boolean onlyCpu = backends.stream().allMatch(b -> b.equals("cpu"));
         BenchOptions options = new BenchOptions(backends, precisions, batches, size,
                 iterations != null ? iterations : onlyCpu ? 3 : 10, warmup != null ? warmup : onlyCpu ? 1 : 2,
                 perLayer, remeasure, peaksFile != null ? peaksFile : PeakCache.defaultFile(),
                 new BenchOptions.PeerOptions(peers && !dryRun, python, peerScript,
-                        peerThreads != null ? peerThreads : Runtime.getRuntime().availableProcessors(), compile), seed);
+                        peerThreads != null ? peerThreads : Runtime.getRuntime().availableProcessors(), compileSeconds, gemmScript), seed);
         String command = "jxception " + String.join(" ", spec.commandLine().getParseResult().originalArgs());
         BenchReport report;
         if (dryRun) {
@@ -164,7 +171,7 @@ final class BenchCommand extends Subcommand {
     private void writeAll(BenchReport report) throws java.io.IOException {
         PrintWriter out = out();
         print(out, report);
-        if (csv != null) Csv.writeLayers(csv, report.layers());
+        if (csv != null) Csv.writeLayers(csv, report.layers(), report.gemmPeers());
         if (json != null) JsonReport.write(json, report);
         if (plotDir != null) Plots.write(report, plotDir).forEach(p -> out.println("wrote    " + p));
         if (reportDir != null) ReportFiles.write(report, reportDir).forEach(p -> out.println("wrote    " + p));

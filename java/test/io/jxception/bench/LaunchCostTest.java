@@ -22,7 +22,7 @@ class LaunchCostTest {
     void fullNetworkCountsKerasFlopsInTheCsvFlopsColumn(@TempDir Path dir) throws Exception {
         // The CSV the suite writes, from counts-only rows (the same rows the suite times), summed back.
         Path csv = dir.resolve("layers.csv");
-        Csv.writeLayers(csv, LayerResult.count(FULL, 1, Precision.FP32, "counts", "no device"));
+        Csv.writeLayers(csv, LayerResult.count(FULL, 1, Precision.FP32, "counts", "no device"), List.of());
         List<List<String>> rows = Csv.read(csv);
         int flops = rows.get(0).indexOf("flops");
         assertTrue(flops >= 0, "CSV has a flops column");
