@@ -276,6 +276,9 @@ public final class BenchSuite {
         return o.results().stream().map(r -> r.withLoadAverage(load)).toList();
     }
 
+    /** Below this, torch.compile of Xception cannot finish one configuration: not started. */
+    static final long MIN_COMPILE_SECONDS = 20;
+
     /** Seconds the cuBLAS script may take for one batch size before it is killed (a few seconds is usual). */
     static final long GEMM_PEER_BUDGET_SECONDS = 180;
 
@@ -332,9 +335,17 @@ public final class BenchSuite {
             return List.of();
         }
         if (unavailablePeers.contains("cuda")) return List.of();
-        progress.advance(0, "peer: pytorch cuda compile (at most " + options.peers().compileSeconds() + " s)");
-        PeerRunner.Outcome o = PeerRunner.run(options.peers(), "cuda", "compile", new ArrayList<>(precisions), new ArrayList<>(batches),
-                options.size(), Math.max(1, options.warmup()), options.iterations(), options.peers().compileSeconds(), graph.parameterCount());
+        long budget = options.peers().compileBudgetSeconds(Instant.now());
+        if (budget < MIN_COMPILE_SECONDS) {
+            note("peer pytorch compile: not run: " + budget + " s were left of the run's time budget, under the " + MIN_COMPILE_SECONDS
+                    + " s a first compile needs");
+            return List.of();
+        }
+        // the largest batch first: where the compiled graph's fusion matters most, and what a short budget should reach
+        List<Integer> largestFirst = batches.stream().sorted(java.util.Comparator.reverseOrder()).toList();
+        progress.advance(0, "peer: pytorch cuda compile (at most " + budget + " s)");
+        PeerRunner.Outcome o = PeerRunner.run(options.peers(), "cuda", "compile", new ArrayList<>(precisions), largestFirst,
+                options.size(), Math.max(1, options.warmup()), options.iterations(), budget, graph.parameterCount());
         o.notes().forEach(this::note);
         double load = Machine.loadAverage();
         return o.results().stream().map(r -> r.withLoadAverage(load)).toList();

@@ -147,6 +147,7 @@ public final class SummaryReport {
      * pointwise GEMM beside cuBLAS's time for those GEMMs alone, then per launch at the largest batch.
      */
     static void gemmSection(StringBuilder md, BenchReport r) {
+        if (r.gemmPeers().isEmpty() && r.throughput().stream().noneMatch(t -> t.backend().startsWith("cuda"))) return; // cuBLAS runs beside CUDA only
         md.append("## Pointwise GEMMs against cuBLAS\n\n");
         if (r.gemmPeers().isEmpty()) {
             List<String> why = r.notes().stream().filter(n -> n.startsWith("cuBLAS")).toList();
@@ -160,22 +161,10 @@ public final class SummaryReport {
                 .append("\"ours / cuBLAS\" = our fused launch's median time / cuBLAS's GEMM median time: our launch also does the depthwise conv, ")
                 .append("batch norm, residual and ReLU, so 1.0 means our whole launch costs what cuBLAS needs for its GEMM alone; above 1, cuBLAS is faster.\n\n");
         md.append("| config | launches | our ms (fused launches) | cuBLAS ms (GEMMs alone) | ours / cuBLAS | cuBLAS GEMM TFLOP/s |\n|---|---:|---:|---:|---:|---:|\n");
-        Map<String, List<LayerResult>> configs = new LinkedHashMap<>();
-        for (LayerResult l : r.layers()) {
-            if (l.isTimed() && GemmPeerResult.of(r.gemmPeers(), l).isPresent()) {
-                configs.computeIfAbsent(l.backend() + " " + BenchSuite.label(l.precision()) + " batch " + l.batch(), k -> new java.util.ArrayList<>()).add(l);
-            }
-        }
-        for (Map.Entry<String, List<LayerResult>> e : configs.entrySet()) {
-            double ours = 0, peer = 0, flops = 0;
-            for (LayerResult l : e.getValue()) {
-                GemmPeerResult g = GemmPeerResult.of(r.gemmPeers(), l).orElseThrow();
-                ours += l.time().median();
-                peer += g.time().median();
-                flops += 2.0 * g.m() * g.n() * g.k();
-            }
-            md.append("| ").append(e.getKey()).append(" | ").append(e.getValue().size()).append(" | ").append(f(ours * 1e3, 3))
-                    .append(" | ").append(f(peer * 1e3, 3)).append(" | ").append(f(ours / peer, 2)).append("× | ").append(f(flops / peer / 1e12, 1)).append(" |\n");
+        for (GemmTotal t : gemmTotals(r)) {
+            md.append("| ").append(t.config()).append(" | ").append(t.launches()).append(" | ").append(f(t.oursSeconds() * 1e3, 3))
+                    .append(" | ").append(f(t.peerSeconds() * 1e3, 3)).append(" | ").append(f(t.ratio(), 2)).append("× | ")
+                    .append(f(t.peerTflops(), 1)).append(" |\n");
         }
         md.append('\n');
         int largest = r.gemmPeers().stream().mapToInt(GemmPeerResult::batch).max().orElse(0);
@@ -202,6 +191,28 @@ public final class SummaryReport {
             md.append('\n');
         }
         md.append('\n');
+    }
+
+    /** One CUDA configuration's launches that hold a pointwise GEMM: our summed median times and cuBLAS's for the GEMMs alone. */
+    public record GemmTotal(String config, int launches, double oursSeconds, double peerSeconds, double gemmFlops) {
+        public double ratio() { return oursSeconds / peerSeconds; }
+
+        public double peerTflops() { return gemmFlops / peerSeconds / 1e12; }
+    }
+
+    /** {@link GemmTotal}s in report order: timed CUDA layer rows that have a cuBLAS peer. */
+    public static List<GemmTotal> gemmTotals(BenchReport r) {
+        Map<String, double[]> sums = new LinkedHashMap<>(); // config -> launches, ours, peer, flops
+        for (LayerResult l : r.layers()) {
+            Optional<GemmPeerResult> g = GemmPeerResult.of(r.gemmPeers(), l);
+            if (!l.isTimed() || g.isEmpty()) continue;
+            double[] s = sums.computeIfAbsent(l.backend() + " " + BenchSuite.label(l.precision()) + " batch " + l.batch(), k -> new double[4]);
+            s[0]++;
+            s[1] += l.time().median();
+            s[2] += g.get().time().median();
+            s[3] += 2.0 * g.get().m() * g.get().n() * g.get().k();
+        }
+        return sums.entrySet().stream().map(e -> new GemmTotal(e.getKey(), (int) e.getValue()[0], e.getValue()[1], e.getValue()[2], e.getValue()[3])).toList();
     }
 
     /** The peer of a throughput row: same batch and precision, PyTorch on the matching device class, eager mode. */

@@ -96,6 +96,14 @@ final class BenchCommand extends Subcommand {
                     + " (the rows it finished are kept; compiling takes tens of seconds per precision and batch). Default 0: not run.")
     int compileSeconds;
 
+    @Option(names = "--time-budget", paramLabel = "S",
+            description = "Wall-time budget of the whole run in seconds: the torch.compile peer, which runs last, gets only what is left"
+                    + " of it less " + REPORT_RESERVE_SECONDS + " s for the report (the measurements before it are not cut short).")
+    Integer timeBudget;
+
+    /** Seconds kept after the compile peer for the report files. */
+    private static final int REPORT_RESERVE_SECONDS = 15;
+
     @Option(names = "--gemm-script", defaultValue = "benchmarks/peers/cublas_gemms.py", paramLabel = "FILE",
             description = "The cuBLAS peer script, torch.mm on every pointwise GEMM beside CUDA (default benchmarks/peers/cublas_gemms.py).")
     Path gemmScript;
@@ -112,7 +120,7 @@ final class BenchCommand extends Subcommand {
 
     /** Options that only say what to measure: meaningless beside --from-json. */
     private static final List<String> MEASURING = List.of("--backend", "--precision", "--batch", "--size", "--iterations", "--warmup",
-            "--per-layer", "--remeasure", "--peaks-file", "--peers", "--python", "--peer-script", "--peer-threads", "--compile-seconds", "--gemm-script",
+            "--per-layer", "--remeasure", "--peaks-file", "--peers", "--python", "--peer-script", "--peer-threads", "--compile-seconds", "--time-budget", "--gemm-script",
             "--dry-run", "--seed");
 
     /**
@@ -144,13 +152,15 @@ final class BenchCommand extends Subcommand {
         if (iterations != null && iterations < 1) throw usage("--iterations must be at least 1, got " + iterations);
         if (peerThreads != null && peerThreads < 1) throw usage("--peer-threads must be at least 1, got " + peerThreads);
         if (compileSeconds < 0) throw usage("--compile-seconds must be at least 0, got " + compileSeconds);
+        if (timeBudget != null && timeBudget < 1) throw usage("--time-budget must be at least 1 s, got " + timeBudget);
+        java.time.Instant compileBy = timeBudget == null ? null : java.time.Instant.now().plusSeconds(timeBudget - REPORT_RESERVE_SECONDS);
         if (!dryRun) for (String name : backends) checkBackend(name);
         boolean onlyCpu = backends.stream().allMatch(b -> b.equals("cpu"));
         BenchOptions options = new BenchOptions(backends, precisions, batches, size,
                 iterations != null ? iterations : onlyCpu ? 3 : 10, warmup != null ? warmup : onlyCpu ? 1 : 2,
                 perLayer, remeasure, peaksFile != null ? peaksFile : PeakCache.defaultFile(),
                 new BenchOptions.PeerOptions(peers && !dryRun, python, peerScript,
-                        peerThreads != null ? peerThreads : Runtime.getRuntime().availableProcessors(), compileSeconds, gemmScript), seed);
+                        peerThreads != null ? peerThreads : Runtime.getRuntime().availableProcessors(), compileSeconds, gemmScript, compileBy), seed);
         String command = "jxception " + String.join(" ", spec.commandLine().getParseResult().originalArgs());
         BenchReport report;
         if (dryRun) {
@@ -207,6 +217,15 @@ final class BenchCommand extends Subcommand {
         }
         boolean timed = r.layers().stream().anyMatch(LayerResult::isTimed);
         if (timed || dryRun) printLayers(out, r.layers(), timed);
+        var gemms = io.jxception.bench.SummaryReport.gemmTotals(r);
+        if (!gemms.isEmpty()) {
+            out.println("pointwise GEMMs against cuBLAS (ours: the whole fused launches; cuBLAS: their GEMMs alone; medians summed)");
+            out.printf("%-22s %8s %10s %10s %13s %13s%n", "config", "launches", "ours ms", "cuBLAS ms", "ours/cuBLAS", "cuBLAS TFLOP/s");
+            for (var g : gemms) {
+                out.printf(Locale.ROOT, "%-22s %8d %10.3f %10.3f %12.2fx %13.1f%n", g.config(), g.launches(), g.oursSeconds() * 1e3,
+                        g.peerSeconds() * 1e3, g.ratio(), g.peerTflops());
+            }
+        }
         for (String n : r.notes()) out.println("note     " + n);
     }
 

@@ -43,6 +43,17 @@ class PeerRunnerTest {
     }
 
     @Test
+    void theCompilePeerGetsOnlyWhatIsLeftOfTheRunsTimeBudget() {
+        java.time.Instant now = java.time.Instant.parse("2026-11-27T01:00:00Z");
+        var unbounded = new BenchOptions.PeerOptions(true, null, SCRIPT, 1, 120, null);
+        assertEquals(120, unbounded.compileBudgetSeconds(now));
+        var bounded = new BenchOptions.PeerOptions(true, null, SCRIPT, 1, 120, null, now.plusSeconds(45));
+        assertEquals(45, bounded.compileBudgetSeconds(now));
+        assertEquals(0, bounded.compileBudgetSeconds(now.plusSeconds(60)), "past the deadline");
+        assertEquals(120, bounded.compileBudgetSeconds(now.minusSeconds(600)), "never more than --compile-seconds");
+    }
+
+    @Test
     void aPeerWithAnotherParameterCountIsNotTheSameNetwork() {
         List<String> notes = new ArrayList<>();
         var json = Json.parseObject("{\"peer\":\"pytorch\",\"torch\":\"1.13\",\"device\":\"cpu\",\"device_name\":\"x\",\"threads\":2,"
