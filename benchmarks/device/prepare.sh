@@ -30,6 +30,9 @@ tmp="$(mktemp -d)"
 (cd "$tmp" && unzip -q "$m2/jcuda-natives/12.6.0/jcuda-natives-12.6.0-linux-x86_64.jar" 'lib/libJCudaDriver-*' 'META-INF/MANIFEST.MF' \
     && "$jdk/bin/jar" --create --file "$OLDPWD/.device/deps/jcuda-natives-driver-12.6.0-linux-x86_64.jar" --manifest META-INF/MANIFEST.MF lib)
 rm -rf "$tmp"
+# JCublas for the suite's in-process cuBLAS peer (0.5 MB; it loads only where libcublas.so.12 is installed, else the
+# report says "cuBLAS unavailable: JCublas: ..." and the torch.mm peer gives the cuBLAS numbers)
+cp "$m2/jcublas/12.6.0/jcublas-12.6.0.jar" "$m2/jcublas-natives/12.6.0/jcublas-natives-12.6.0-linux-x86_64.jar" .device/deps/
 
 echo "== Java runtime (jlink from $jdk)"
 if [[ ! -f .device/jre.tar.xz || "$jdk/release" -nt .device/jre.tar.xz || "$0" -nt .device/jre.tar.xz ]]; then

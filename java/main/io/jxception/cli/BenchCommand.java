@@ -242,10 +242,10 @@ final class BenchCommand extends Subcommand {
             }
             out.printf(Locale.ROOT, "%3d %-18s %-17s %-6s %12.1f %12.1f %10s %9s %8s %9s %8s %-7s%n", l.index(), l.node(), l.kernel().kernelName(),
                     l.stage().label(), l.cost().flops() / 1e6, l.cost().bytes() / 1e3,
-                    timed ? String.format(Locale.ROOT, "%.3f", l.time().median() * 1e3) : "-",
-                    timed ? String.format(Locale.ROOT, "%.1f", l.gflops()) : "-", timed ? String.format(Locale.ROOT, "%.1f", l.gbps()) : "-",
+                    l.isTimed() ? String.format(Locale.ROOT, "%.3f", l.time().median() * 1e3) : "-", // a report may mix timed and counted rows
+                    l.isTimed() ? String.format(Locale.ROOT, "%.1f", l.gflops()) : "-", l.isTimed() ? String.format(Locale.ROOT, "%.1f", l.gbps()) : "-",
                     l.peaks() == null ? "-" : String.format(Locale.ROOT, "%.3f", l.floorSeconds() * 1e3),
-                    timed ? percent(l.floorFraction()) : "-", l.peaks() == null ? "-" : l.cost().bound(l.peaks()));
+                    l.isTimed() ? percent(l.floorFraction()) : "-", l.peaks() == null ? "-" : l.cost().bound(l.peaks()));
         }
         out.println();
     }

@@ -15,11 +15,11 @@ import java.util.Map;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** A report written with --json and read back renders the same CSVs, summary and JSON as the original. */
-class JsonReportReadTest {
+public class JsonReportReadTest {
     private static final String GPU = "NVIDIA H100 80GB HBM3 (sm_90, 132 SMs), bf16, kernels: sm_90 cubin";
 
     /** Two timed configurations (one with peaks, one without), one counted only, peers and notes. */
-    static BenchReport report() {
+    public static BenchReport report() {
         XceptionGraph graph = BenchSuite.graph(71);
         Peaks peaks = new Peaks(GPU, 5.1961e13, 1.3329e12, "separable conv 3x3, \"best\"", "addInPlace", "2026-11-26T16:07:29Z");
         List<LayerResult> layers = new ArrayList<>();
