@@ -216,7 +216,7 @@ final class BenchCommand extends Subcommand {
                     p.device(), rate(p.imagesPerSecond()), rate(p.bestImagesPerSecond()), p.forward().median() * 1e3);
         }
         boolean timed = r.layers().stream().anyMatch(LayerResult::isTimed);
-        if (timed || dryRun) printLayers(out, r.layers(), timed);
+        if (timed || dryRun) printLayers(out, r.layers());
         var gemms = io.jxception.bench.SummaryReport.gemmTotals(r);
         if (!gemms.isEmpty()) {
             out.println("pointwise GEMMs against cuBLAS (ours: the whole fused launches; cuBLAS: their GEMMs alone; medians summed)");
@@ -229,7 +229,7 @@ final class BenchCommand extends Subcommand {
         for (String n : r.notes()) out.println("note     " + n);
     }
 
-    private static void printLayers(PrintWriter out, List<LayerResult> rows, boolean timed) {
+    private static void printLayers(PrintWriter out, List<LayerResult> rows) {
         String config = "";
         for (LayerResult l : rows) {
             String c = l.backend() + " " + label(l.precision()) + " batch " + l.batch();
