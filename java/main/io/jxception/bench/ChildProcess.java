@@ -51,9 +51,10 @@ final class ChildProcess {
             } catch (IOException e) {
                 // the child exited before reading its input: its status and stderr say why
             }
-            boolean done;
+            boolean done = true;
             try {
-                done = budgetSeconds > 0 ? p.waitFor(budgetSeconds, TimeUnit.SECONDS) : p.waitFor() >= Integer.MIN_VALUE;
+                if (budgetSeconds > 0) done = p.waitFor(budgetSeconds, TimeUnit.SECONDS);
+                else p.waitFor();
             } catch (InterruptedException e) {
                 kill(p);
                 throw e;
