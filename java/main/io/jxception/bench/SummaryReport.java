@@ -50,8 +50,10 @@ public final class SummaryReport {
                 .append("floor = max(FLOPs / peak FLOP/s, bytes / bandwidth) with both peaks measured on the device by the suite.\n\n");
 
         md.append("## Throughput (forward pass, ").append(size).append("×").append(size).append(")\n\n");
-        md.append("| source | backend / peer | precision | batch | img/s (median) | img/s (best) | ms / batch | GFLOP/s | floor img/s | % of floor | ours / PyTorch | load |\n");
-        md.append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        boolean compiled = r.peers().stream().anyMatch(p -> p.peer().contains(" compile"));
+        md.append("| source | backend / peer | precision | batch | img/s (median) | img/s (best) | ms / batch | GFLOP/s | floor img/s | % of floor | ours / PyTorch |")
+                .append(compiled ? " ours / compile |" : "").append(" load |\n");
+        md.append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|").append(compiled ? "---:|" : "").append("---:|\n");
         for (ThroughputResult t : r.throughput()) {
             Optional<PeerResult> peer = matchingPeer(r, t);
             md.append("| jxception | ").append(t.backend()).append(" | ").append(BenchSuite.label(t.precision())).append(" | ").append(t.batch())
@@ -60,20 +62,26 @@ public final class SummaryReport {
                     .append(" | ").append(f(t.gflops(), 1)).append(" | ").append(f(t.floorImagesPerSecond(), 2))
                     .append(" | ").append(pct(t.imagesPerSecond() / t.floorImagesPerSecond()))
                     .append(" | ").append(peer.map(p -> f(t.imagesPerSecond() / p.imagesPerSecond(), 2) + "× (best "
-                            + f(t.bestImagesPerSecond() / p.bestImagesPerSecond(), 2) + "×)").orElse("–"))
-                    .append(" | ").append(f(t.loadAverage(), 1)).append(" |\n");
+                            + f(t.bestImagesPerSecond() / p.bestImagesPerSecond(), 2) + "×)").orElse("–"));
+            if (compiled) {
+                md.append(" | ").append(matchingPeer(r, t, "compile").map(p -> f(t.imagesPerSecond() / p.imagesPerSecond(), 2) + "×").orElse("–"));
+            }
+            md.append(" | ").append(f(t.loadAverage(), 1)).append(" |\n");
         }
         for (PeerResult p : r.peers()) {
             long flops = r.throughput().stream().findFirst().map(ThroughputResult::flopsPerImage).orElse(0L);
             md.append("| peer | ").append(p.peer()).append(" | ").append(p.precision()).append(" | ").append(p.batch())
                     .append(" | ").append(f(p.imagesPerSecond(), 2)).append(" | ").append(f(p.bestImagesPerSecond(), 2))
                     .append(" | ").append(f(p.forward().median() * 1e3, 1))
-                    .append(" | ").append(flops > 0 ? f(flops * p.imagesPerSecond() / 1e9, 1) : "–").append(" | – | – | – | ").append(f(p.loadAverage(), 1)).append(" |\n");
+                    .append(" | ").append(flops > 0 ? f(flops * p.imagesPerSecond() / 1e9, 1) : "–").append(" | – | – | – | ").append(compiled ? "– | " : "")
+                    .append(f(p.loadAverage(), 1)).append(" |\n");
         }
         md.append('\n');
         if (!r.peers().isEmpty()) {
             md.append("Peer GFLOP/s use our counted FLOPs per image (").append(f(r.throughput().isEmpty() ? 0 : r.throughput().get(0).flopsPerImage() / 1e9, 3))
-                    .append(" GFLOP), so every row is on the same scale. \"ours / PyTorch\" compares the same batch and precision on the same device class (CPU backends with PyTorch CPU, CUDA with PyTorch CUDA eager): medians, and in brackets the fastest repetitions.\n\n");
+                    .append(" GFLOP), so every row is on the same scale. \"ours / PyTorch\" compares the same batch and precision on the same device class (CPU backends with PyTorch CPU, CUDA with PyTorch CUDA eager): medians, and in brackets the fastest repetitions.")
+                    .append(compiled ? " \"ours / compile\": the same against torch.compile, where it finished within its time budget (rows labelled compile)." : "")
+                    .append("\n\n");
         }
 
         md.append("## Measured peaks\n\n");
@@ -216,10 +224,13 @@ public final class SummaryReport {
     }
 
     /** The peer of a throughput row: same batch and precision, PyTorch on the matching device class, eager mode. */
-    public static Optional<PeerResult> matchingPeer(BenchReport r, ThroughputResult t) {
+    public static Optional<PeerResult> matchingPeer(BenchReport r, ThroughputResult t) { return matchingPeer(r, t, "eager"); }
+
+    /** The same for a PyTorch mode: "eager" or "compile". */
+    public static Optional<PeerResult> matchingPeer(BenchReport r, ThroughputResult t, String mode) {
         String deviceClass = t.backend().startsWith("cuda") ? "cuda" : "cpu";
         return r.peers().stream().filter(p -> p.batch() == t.batch() && p.precision().equals(BenchSuite.label(t.precision()))
-                && p.device().startsWith(deviceClass) && p.peer().contains(" eager")).findFirst();
+                && p.device().startsWith(deviceClass) && p.peer().contains(" " + mode + " ")).findFirst();
     }
 
     private static String f(double v, int decimals) {

@@ -50,7 +50,7 @@ public class JsonReportReadTest {
         }
         List<PeerResult> peers = List.of(
                 new PeerResult("pytorch 2.11.0+cu130 eager channels_last", "cuda (NVIDIA H100 80GB HBM3)", "bf16", 1, 71, new Samples(3.1e-3, 2.9e-3, 3.3e-3, 20), 0.9),
-                new PeerResult("pytorch 2.11.0+cu130 compile", "cuda (NVIDIA H100 80GB HBM3)", "bf16", 32, 71, new Samples(1.7e-2, 1.6e-2, 1.8e-2, 20), Double.NaN));
+                new PeerResult("pytorch 2.11.0+cu130 compile channels_last", "cuda (NVIDIA H100 80GB HBM3)", "bf16", 32, 71, new Samples(1.7e-2, 1.6e-2, 1.8e-2, 20), Double.NaN));
         BenchOptions options = new BenchOptions(List.of("cuda", "opencl"), List.of(Precision.BF16, Precision.FP32), List.of(1, 32), 71, 20, 3,
                 true, false, Path.of("peaks.json"), new BenchOptions.PeerOptions(true, "python3", Path.of("x.py"), 16, 120, Path.of("g.py")), 1);
         return new BenchReport(options, "jxception bench --backend cuda --precision bf16 --batch 1,32 --json \"a b.json\"",
