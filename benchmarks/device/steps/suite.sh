@@ -32,7 +32,7 @@ PYTHONUNBUFFERED=1 timeout -k 5 "$budget" "$JAVA" -Xmx24g -cp "$CP" io.jxception
     --json "$out/suite.json" --csv "$out/suite-layers.csv" > "$out/suite.log" 2> "$out/suite.err"
 rc=$?
 echo "jxception bench: exit $rc after $(( $(date +%s) - t0 )) s (124 = killed at the ${budget} s budget: no JSON)"
-grep -E "Exception|Error" "$out/suite.err" | grep -v "^\s*at " | head -3
+[[ $rc -ne 0 ]] && grep -vE "^\s+at " "$out/suite.err" | grep -E "error|Exception|Error" | tail -3
 [[ -f "$out/suite.json" ]] && echo "wrote $out/suite.json ($(wc -c < "$out/suite.json") bytes)"
 
 # The key tables, last: notes about peers, compile rows, throughput with ours / PyTorch, cuBLAS totals.
