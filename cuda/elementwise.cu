@@ -1,4 +1,5 @@
-// Element-wise kernels: storage conversions, gradient accumulation, SGD, ordered partial sums.
+// Element-wise kernels: storage conversions, gradient accumulation, SGD, loss-scaling's unscale,
+// ordered partial sums.
 #include "common.cuh"
 
 #define JX_GRID_STRIDE(i, count) \
@@ -34,6 +35,21 @@ extern "C" __global__ void __launch_bounds__(JX_THREADS) sgd_update_f32(float* _
         velocity[i] = v;
         param[i] = fmaf(-lr, v, param[i]);
     }
+}
+
+// grad (count) fp32 *= factor in place (loss-scaling's unscale); overflow (1) = 1 if any result is
+// Inf/NaN, else untouched, so one flag zeroed per step collects every gradient's check and the host
+// reads 4 bytes. Inf/NaN is tested on the exponent bits (immune to any fast-math flag); one store per
+// block that saw one (__syncthreads_or: every thread of the block reaches it after its loop).
+extern "C" __global__ void __launch_bounds__(JX_THREADS) unscale_gradient_f32(float* __restrict__ grad, float* __restrict__ overflow,
+                                                                                long long count, float factor) {
+    int bad = 0;
+    JX_GRID_STRIDE(i, count) {
+        const float g = grad[i] * factor;
+        grad[i] = g;
+        bad |= (__float_as_uint(g) & 0x7f800000u) == 0x7f800000u;
+    }
+    if (__syncthreads_or(bad) && threadIdx.x == 0) *overflow = 1.f;
 }
 
 // out[i] = sum over k of partial[k*count + i], k in order (deterministic split-K reduction).

@@ -247,11 +247,13 @@ extern "C" __global__ void __launch_bounds__(JX_THREADS) head_softmax(float* __r
 }
 
 // Training: probs (n, classes) holds the logits and becomes the softmax, in place; loss (n) =
-// -log p[label]; dlogits (n, classes) = (p - onehot(label)) / n. A label outside [0, classes), or not
-// an integer, gives loss NaN. One warp per row, grid ceil(n/8).
+// -log p[label] (unscaled); dlogits (n, classes) = (p - onehot(label)) / n * lossScale, the gradient
+// of lossScale * mean loss (mixed-precision loss scaling: every gradient below derives from dlogits,
+// so the fp16/bf16 dX and all that follows carry the scale; 1 for none). A label outside
+// [0, classes), or not an integer, gives loss NaN. One warp per row, grid ceil(n/8).
 extern "C" __global__ void __launch_bounds__(JX_THREADS) head_softmax_xent(float* __restrict__ probs, const float* __restrict__ labels,
                                                                              float* __restrict__ loss, float* __restrict__ dlogits, int n,
-                                                                             int classes) {
+                                                                             int classes, float lossScale) {
     const int lane = threadIdx.x & 31;
     const int row = blockIdx.x * (JX_THREADS / 32) + (threadIdx.x >> 5);
     if (row >= n) return;
@@ -265,7 +267,7 @@ extern "C" __global__ void __launch_bounds__(JX_THREADS) head_softmax_xent(float
     // each lane reads back only the probabilities it wrote itself
     for (int j = lane; j < classes; j += 32) {
         const float p = l[j];
-        d[j] = (p - (j == label ? 1.f : 0.f)) * invN;
+        d[j] = (p - (j == label ? 1.f : 0.f)) * invN * lossScale;
         if (ok && j == label) loss[row] = -logf(fmaxf(p, 1e-30f));
     }
     if (!ok && lane == 0) loss[row] = __int_as_float(0x7fc00000);

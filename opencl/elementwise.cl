@@ -4,6 +4,7 @@
 //   add_inplace:  dst[i] += src[i]                         (gradient accumulation at a residual fork)
 //   sgd_update:   g = grad + wd * param; vel = mom * vel + g; param -= lr * vel   (Keras/PyTorch SGD)
 //   fill:         dst[i] = value
+//   unscale_gradient: grad[i] *= factor; overflow[0] = 1 if any result is Inf/NaN (else untouched)
 // Launch: global (ceil(count/16)).
 
 kernel void add_inplace(global float* dst,       // (count)
@@ -46,4 +47,29 @@ kernel void fill(global float* dst, // (count)
     } else {
         for (long j = i; j < count; j++) dst[j] = value;
     }
+}
+
+// Inf and NaN have all exponent bits set; tested on the bits so no math option can fold it away.
+#define NOT_FINITE(v) ((as_uint(v) & 0x7f800000u) == 0x7f800000u)
+
+// Loss-scaling's unscale of one weight gradient. Every work-item that sees a non-finite result
+// stores the same 1.0f: a benign race, and the flag is read once after all gradients of the step.
+kernel void unscale_gradient(global float* grad,     // (count) fp32, scaled in place
+                             global float* overflow, // (1) set to 1 on Inf/NaN, never cleared here
+                             long count, float factor) {
+    const long i = (long)get_global_id(0) * 16;
+    int bad = 0;
+    if (i + 16 <= count) {
+        const float16 g = vload16(0, grad + i) * factor;
+        vstore16(g, 0, grad + i);
+        const uint16 e = as_uint16(g) & (uint16)(0x7f800000u);
+        bad = any(e == (uint16)(0x7f800000u));
+    } else {
+        for (long j = i; j < count; j++) {
+            const float g = grad[j] * factor;
+            grad[j] = g;
+            bad |= NOT_FINITE(g);
+        }
+    }
+    if (bad) overflow[0] = 1.0f;
 }

@@ -1,6 +1,6 @@
 // head_train — gradients of the head for softmax cross-entropy averaged over the batch of N:
 //
-//   dlogits[n, j] = (probs[n, j] - [j == label[n]]) / N
+//   dlogits[n, j] = (probs[n, j] - [j == label[n]]) / N * loss_scale   (mixed-precision loss scaling; 1: none)
 //   dkernel[c, j] = sum_n pooled[n, c] * dlogits[n, j]          dbias[j] = sum_n dlogits[n, j]
 //   dx[n, p, c]   = (sum_j dlogits[n, j] * kernel[c, j]) / HW   (average pool spreads it evenly)
 //
@@ -11,12 +11,12 @@
 kernel void softmax_xent_backward(global const float* probs,  // (N, CLASSES)
                                   global const float* labels, // (N) class indices as floats
                                   global float* dlogits,      // (N, CLASSES)
-                                  int n)
+                                  int n, float loss_scale)
 {
     const int j = get_global_id(0), img = get_global_id(1);
     if (j >= CLASSES || img >= n) return;
     const float onehot = (int)labels[img] == j ? 1.0f : 0.0f;
-    dlogits[(long)img * CLASSES + j] = (probs[(long)img * CLASSES + j] - onehot) / n;
+    dlogits[(long)img * CLASSES + j] = (probs[(long)img * CLASSES + j] - onehot) / n * loss_scale;
 }
 
 // dkernel[c, j..] over VW classes per work-item.   Launch: global (ceil(CLASSES/VW), C).

@@ -63,11 +63,14 @@ public interface Backend extends AutoCloseable {
     /**
      * Head in training: logits = dense(avgpool(x)) over x (n,h,w,C); then softmax cross-entropy
      * against {@code labels} (n class indices stored as floats). Writes probs (n,classes),
-     * per-example loss (n), and the gradients: dX (n,h,w,C), dKernel (C,classes), dBias (classes),
-     * all for the loss averaged over the batch.
+     * per-example loss (n, unscaled), and the gradients: dX (n,h,w,C), dKernel (C,classes), dBias
+     * (classes), all for {@code lossScale}·(the loss averaged over the batch). The scale multiplies
+     * d loss / d logits in fp32 before anything is stored, so a reduced-precision dX and every
+     * gradient derived from it keep small values above the storage type's underflow (mixed-precision
+     * loss scaling; 1 for none; a power of two keeps the scaling exact).
      */
     void headTrain(HeadSpec spec, Buffer x, Buffer kernel, Buffer bias, Buffer labels, Buffer probs, Buffer loss,
-                   Buffer dX, Buffer dKernel, Buffer dBias);
+                   Buffer dX, Buffer dKernel, Buffer dBias, float lossScale);
 
     /**
      * Backward of {@link #batchNormTrain}: given dy (rows,c) and the forward's z, y, mean, invStd,
@@ -96,6 +99,14 @@ public interface Backend extends AutoCloseable {
      * g = grad + weightDecay·param; velocity = momentum·velocity + g; param -= lr·velocity.
      */
     void sgdUpdate(Buffer param, Buffer grad, Buffer velocity, long count, float lr, float momentum, float weightDecay);
+
+    /**
+     * Unscaling for mixed-precision loss scaling, in place: grad[i] *= factor for i &lt; count (fp32
+     * weight gradients). If any result is Inf or NaN it sets {@code overflow[0] = 1}, otherwise it
+     * leaves {@code overflow} (1 float) as it is, so one flag, zeroed once and passed to the calls for
+     * every gradient of a step, answers "did this step overflow?" with one small download.
+     */
+    void unscaleGradient(Buffer grad, long count, float factor, Buffer overflow);
 
     @Override
     void close();

@@ -11,7 +11,6 @@ import io.jxception.bench.PeakCache;
 import io.jxception.bench.Peaks;
 import io.jxception.bench.PeerResult;
 import io.jxception.bench.Plots;
-import io.jxception.bench.ProgressBar;
 import io.jxception.bench.ReportFiles;
 import io.jxception.bench.ThroughputResult;
 import io.jxception.model.XceptionConfig;
@@ -166,8 +165,9 @@ final class BenchCommand extends Subcommand {
         if (dryRun) {
             report = new BenchSuite(options, io.jxception.bench.Progress.NONE).countOnly(command);
         } else {
-            try (ProgressBar bar = new ProgressBar(err())) {
-                report = new BenchSuite(options, bar).run(command);
+            try (io.jxception.progress.ProgressBar bar = new io.jxception.progress.ProgressBar(err(), "", 0, true,
+                    io.jxception.progress.ProgressBar.TWO_SECONDS)) {
+                report = new BenchSuite(options, io.jxception.bench.Progress.drawnBy(bar)).run(command);
             }
         }
         writeAll(report);

@@ -1,5 +1,6 @@
 package io.jxception.cli;
 
+import io.jxception.progress.ProgressBar;
 import io.jxception.backend.Backend;
 import io.jxception.exec.InferenceSession;
 import io.jxception.model.XceptionConfig;
@@ -57,7 +58,8 @@ final class InferCommand extends Subcommand {
              InferenceSession session = new InferenceSession(backend, weights, Math.min(batch, n))) {
             output = Tensor.zeros(session.outputShape(n));
             int perImageIn = s.dim(1) * s.dim(2) * 3, perImageOut = output.size() / n;
-            Progress progress = new Progress(err(), n, n > batch);
+            // one batch shows no bar; several: a bar, redrawn on a terminal, a line per tenth in a log
+            ProgressBar progress = new ProgressBar(err(), "", n, ProgressBar.terminalAttached(), n > batch ? 0 : Long.MAX_VALUE);
             long t0 = System.nanoTime();
             try {
                 // batches are cut as they are needed: runAll stages batch i+1 while the device runs batch i
@@ -75,10 +77,10 @@ final class InferCommand extends Subcommand {
                 };
                 session.runAll(slices, (index, y) -> {
                     System.arraycopy(y.data(), 0, output.data(), index * batch * perImageOut, y.size());
-                    progress.advance(y.shape().dim(0));
+                    progress.advanceWithRate(y.shape().dim(0), "img/s");
                 });
             } finally {
-                progress.finish();
+                progress.close();
             }
             double seconds = (System.nanoTime() - t0) / 1e9;
             Npy.write(outputFile, output);

@@ -97,6 +97,9 @@ final class TrainCommand extends Subcommand {
             description = "auto (dynamic for fp16, default), none or dynamic.")
     String lossScaling;
 
+    @Option(names = "--no-plot", description = "Skip the loss/accuracy PNG at the end (the CSV log is still written).")
+    boolean noPlot;
+
     @Option(names = "--loader-threads", paramLabel = "N", description = "Image decoding threads (default: half the cores, 1 to 4).")
     Integer loaderThreads;
 
@@ -126,7 +129,7 @@ final class TrainCommand extends Subcommand {
                     .momentum(momentum).weightDecay(weightDecay)
                     .augmentation(new Augmentation(crop, flip))
                     .lossScaling(parseLossScaling(lossScaling))
-                    .prefetchBatches(prefetch).seed(seed).checkpointEvery(checkpointEvery).resume(resume);
+                    .prefetchBatches(prefetch).seed(seed).checkpointEvery(checkpointEvery).resume(resume).plot(!noPlot);
             if (loaderThreads != null) b.loaderThreads(loaderThreads);
             options = b.build();
         } catch (IllegalArgumentException e) {

@@ -42,6 +42,7 @@ public final class TrainingSession implements AutoCloseable {
     private final Buffer scratch;        // (largest value) for gradient accumulation
     private final Buffer dz;             // (largest conv output)
     private final Buffer labels, probs, loss; // (batch), (batch, classes), (batch)
+    private final Buffer overflow;       // (1) set to 1 by unscaleGradient when a gradient is Inf/NaN
     private final Node.Head head;
     private boolean haveGradients, closed;
 
@@ -97,6 +98,7 @@ public final class TrainingSession implements AutoCloseable {
             labels = buffers.alloc(batch);
             probs = buffers.alloc((long) batch * h.classes());
             loss = buffers.alloc(batch);
+            overflow = buffers.alloc(1);
         } catch (RuntimeException e) {
             buffers.close();
             throw e;
@@ -148,13 +150,7 @@ public final class TrainingSession implements AutoCloseable {
             } else if (node instanceof Node.Head h) {
                 backend.headTrain(NodeSpecs.head(graph, h, batch), act[h.input()], params.get(h.name() + "/kernel"),
                         params.get(h.name() + "/bias"), labels, probs, loss, grad[h.input()],
-                        grads.get(h.name() + "/kernel"), grads.get(h.name() + "/bias"));
-                if (lossScale != 1f) {
-                    // every gradient below the head derives from dX linearly, so scaling these three scales them all
-                    scaleOnHost(grad[h.input()], (long) batch * graph.values().get(h.input()).elementsPerImage(), lossScale);
-                    scaleOnHost(grads.get(h.name() + "/kernel"), graph.param(h.name() + "/kernel").elements(), lossScale);
-                    scaleOnHost(grads.get(h.name() + "/bias"), graph.param(h.name() + "/bias").elements(), lossScale);
-                }
+                        grads.get(h.name() + "/kernel"), grads.get(h.name() + "/bias"), lossScale);
                 has[h.input()] = true;
             }
         }
@@ -194,33 +190,22 @@ public final class TrainingSession implements AutoCloseable {
     }
 
     /**
-     * Divides every gradient by {@code lossScale} (undoing {@link #forwardBackward(Tensor, int[], float)})
-     * and reports whether all of them are finite; when not, the caller skips {@link #sgdStep}.
-     * Runs through the host (download, scale, upload): a device op belongs in the Backend once a
-     * reduced-precision backend needs the speed.
+     * Divides every gradient by {@code lossScale} on the device (undoing {@link #forwardBackward(Tensor,
+     * int[], float)}) and reports whether all of them are finite; when not, the caller skips
+     * {@link #sgdStep}. One flag collects the check of every gradient: the host reads 4 bytes.
      */
     public boolean unscaleGradients(float lossScale) {
         if (!haveGradients) throw new IllegalStateException("no gradients yet: call forwardBackward first");
-        boolean finite = true;
+        if (!(lossScale > 0) || Float.isInfinite(lossScale)) throw new IllegalArgumentException("loss scale must be positive and finite, got " + lossScale);
+        backend.upload(new float[]{0f}, overflow);
+        float factor = 1f / lossScale;
         for (ParamSpec p : graph.params()) {
             Buffer g = grads.get(p.key());
-            if (g == null) continue;
-            finite &= scaleOnHost(g, p.elements(), 1f / lossScale);
+            if (g != null) backend.unscaleGradient(g, p.elements(), factor, overflow);
         }
-        return finite;
-    }
-
-    /** b[i] *= factor for i &lt; count, through the host; returns whether every result is finite. */
-    private boolean scaleOnHost(Buffer b, long count, float factor) {
-        float[] d = new float[Math.toIntExact(count)];
-        backend.download(b, 0, d, 0, d.length);
-        boolean finite = true;
-        for (int i = 0; i < d.length; i++) {
-            d[i] *= factor;
-            finite &= Float.isFinite(d[i]);
-        }
-        backend.upload(d, 0, b, 0, d.length);
-        return finite;
+        float[] flag = new float[1];
+        backend.download(overflow, flag);
+        return flag[0] == 0f;
     }
 
     /** Probabilities (batch, classes) of the last {@link #forwardBackward}. */

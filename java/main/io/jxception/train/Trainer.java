@@ -1,5 +1,6 @@
 package io.jxception.train;
 
+import io.jxception.progress.ProgressBar;
 import io.jxception.backend.Backend;
 import io.jxception.exec.InferenceSession;
 import io.jxception.exec.TrainingSession;
@@ -133,7 +134,7 @@ public final class Trainer {
             while (epoch < o.epochs() && step < totalSteps) {
                 EpochPlan plan = EpochPlan.draw(epoch, rngState, trainImages, batch);
                 EpochMeter meter = new EpochMeter(totals, batchInEpoch);
-                ProgressBar bar = new ProgressBar(progress, redraw, String.format(Locale.ROOT, "epoch %d/%d", epoch + 1, o.epochs()), plan.batches());
+                ProgressBar bar = new ProgressBar(progress, String.format(Locale.ROOT, "epoch %d/%d", epoch + 1, o.epochs()), plan.batches(), redraw, 0);
                 try (BatchLoader.Stream stream = loader.training(train, plan, batchInEpoch, o.augmentation())) {
                     while (stream.hasNext() && step < totalSteps) {
                         long t0 = System.nanoTime(), wait0 = stream.waitNanos();
@@ -153,7 +154,7 @@ public final class Trainer {
                         step++;
                         batchInEpoch++;
                         meter.add(loss, correct, b.size(), (System.nanoTime() - t0) * 1e-9, (stream.waitNanos() - wait0) * 1e-9, !apply, lr);
-                        bar.update(batchInEpoch, meter.meanLoss(), meter.accuracy(), meter.imagesPerSecond());
+                        bar.update(batchInEpoch, String.format(Locale.ROOT, "loss %.4f acc %.3f %.1f img/s", meter.meanLoss(), meter.accuracy(), meter.imagesPerSecond()));
                         boolean midEpoch = batchInEpoch < plan.batches();
                         if (midEpoch && (step == totalSteps || (o.checkpointEvery() > 0 && step % o.checkpointEvery() == 0))) {
                             checkpoint(session, checkpointFile, new TrainerState(epoch, batchInEpoch, step, plan.rngStateAtStart(),
@@ -162,7 +163,8 @@ public final class Trainer {
                     }
                 }
                 if (batchInEpoch < plan.batches()) {
-                    bar.finish(String.format(Locale.ROOT, "stopped after step %d (max steps), mid-epoch %d", step, epoch + 1));
+                    bar.close();
+                    progress.println(String.format(Locale.ROOT, "stopped after step %d (max steps), mid-epoch %d", step, epoch + 1));
                     break;
                 }
                 Validation v = validation == null ? Validation.NONE : validate(session, loader, validation, step, epoch);
@@ -170,7 +172,8 @@ public final class Trainer {
                 EpochRecord record = new EpochRecord(epoch + 1, step, t.lastLearningRate(), meter.meanLoss(), meter.accuracy(),
                         v.loss(), v.accuracy(), meter.imagesPerSecond(), t.seconds(), t.waitSeconds(), t.skippedSteps());
                 history.add(record);
-                bar.finish(summary(record, scaler));
+                bar.close();
+                progress.println(summary(record, scaler));
                 epoch++;
                 batchInEpoch = 0;
                 rngState = plan.rngStateAfter();
@@ -179,7 +182,7 @@ public final class Trainer {
                 checkpoint(session, checkpointFile, new TrainerState(epoch, 0, step, rngState, scaler.state(), totals, history, identity));
             }
             XceptionWeights last = finiteWeights(session, step, checkpointFile);
-            if (!history.isEmpty()) TrainingPlot.write(history, describe(graph.config()) + " on " + backend.name(), o.outputDir().resolve(PLOT));
+            if (o.plot() && !history.isEmpty()) TrainingPlot.write(history, describe(graph.config()) + " on " + backend.name(), o.outputDir().resolve(PLOT));
             boolean complete = epoch >= o.epochs();
             if (complete) io.jxception.weights.WeightsFiles.save(o.outputDir().resolve(WEIGHTS), last);
             return new Result(classes, history, last, step, complete);

@@ -96,7 +96,7 @@ class InferCommandTest {
         String w = Fixtures.h5(Fixtures.TINY_TOP).toString();
         Cli.Result several = Cli.run("infer", "--backend", "cpu", "--weights", w, "--input", x.toString(), "--output", y.toString(), "--batch", "1");
         assertEquals(0, several.exitCode(), several.toString());
-        assertTrue(several.err().contains("2/2 images"), several.toString());
+        assertTrue(several.err().contains("] 2/2 ") && several.err().contains(" img/s"), several.toString());
         Cli.Result single = Cli.run("infer", "--backend", "cpu", "--weights", w, "--input", x.toString(), "--output", y.toString(), "--batch", "2");
         assertEquals(0, single.exitCode(), single.toString());
         assertEquals("", single.err(), single.toString());

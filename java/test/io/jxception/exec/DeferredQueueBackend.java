@@ -151,8 +151,8 @@ final class DeferredQueueBackend implements Backend, LaunchRecording, Overlapped
     @Override public void head(HeadSpec spec, Buffer x, Buffer kernel, Buffer bias, Buffer y) { compute(() -> cpu.head(spec, x, kernel, bias, y)); }
 
     @Override public void headTrain(HeadSpec spec, Buffer x, Buffer kernel, Buffer bias, Buffer labels, Buffer probs, Buffer loss,
-                                    Buffer dX, Buffer dKernel, Buffer dBias) {
-        compute(() -> cpu.headTrain(spec, x, kernel, bias, labels, probs, loss, dX, dKernel, dBias));
+                                    Buffer dX, Buffer dKernel, Buffer dBias, float lossScale) {
+        compute(() -> cpu.headTrain(spec, x, kernel, bias, labels, probs, loss, dX, dKernel, dBias, lossScale));
     }
 
     @Override public void batchNormTrainBackward(BatchNormSpec spec, Buffer z, Buffer y, Buffer dy, Buffer gamma, Buffer mean,
@@ -170,6 +170,10 @@ final class DeferredQueueBackend implements Backend, LaunchRecording, Overlapped
 
     @Override public void sgdUpdate(Buffer param, Buffer grad, Buffer velocity, long count, float lr, float momentum, float weightDecay) {
         compute(() -> cpu.sgdUpdate(param, grad, velocity, count, lr, momentum, weightDecay));
+    }
+
+    @Override public void unscaleGradient(Buffer grad, long count, float factor, Buffer overflow) {
+        compute(() -> cpu.unscaleGradient(grad, count, factor, overflow));
     }
 
     @Override public void close() { flush(); cpu.close(); }

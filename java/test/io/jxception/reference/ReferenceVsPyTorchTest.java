@@ -194,7 +194,7 @@ class ReferenceVsPyTorchTest {
         Buffer x = load(f, "x"), kernel = load(f, "kernel"), bias = load(f, "bias");
         Buffer probs = poisoned((long) n * classes), loss = poisoned(n);
         Buffer dx = poisoned((long) n * s[1] * s[2] * c), dKernel = poisoned((long) c * classes), dBias = poisoned(classes);
-        cpu.headTrain(spec, x, kernel, bias, load(f, "labels"), probs, loss, dx, dKernel, dBias);
+        cpu.headTrain(spec, x, kernel, bias, load(f, "labels"), probs, loss, dx, dKernel, dBias, 1f);
         check(f, "probs", probs);
         check(f, "loss", loss);
         double mean = Arrays.stream(cpu.doubles(loss), 0, n).sum() / n;

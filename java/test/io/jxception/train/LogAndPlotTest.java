@@ -49,16 +49,4 @@ class LogAndPlotTest {
             assertTrue(dark > 200, "chart " + half + " looks empty (" + dark + " dark pixels)");
         }
     }
-
-    @Test
-    void progressBarPrintsTenthsWhenNotOnATerminal() {
-        StringWriter text = new StringWriter();
-        ProgressBar bar = new ProgressBar(new PrintWriter(text, true), false, "epoch 1/2", 20);
-        for (int i = 1; i <= 20; i++) bar.update(i, 1.0 / i, 0.5, 100);
-        bar.finish("done");
-        String[] lines = text.toString().split("\n");
-        assertEquals(12, lines.length, String.join("\n", lines));
-        assertEquals("epoch 1/2 [==============================] 20/20 loss 0.0500 acc 0.500 100.0 img/s", lines[10]);
-        assertEquals("done", lines[11]);
-    }
 }

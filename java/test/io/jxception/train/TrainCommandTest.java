@@ -26,6 +26,34 @@ class TrainCommandTest {
         for (String f : new String[]{Trainer.CHECKPOINT, Trainer.LOG, Trainer.PLOT, Trainer.WEIGHTS}) assertTrue(Files.exists(out.resolve(f)), f);
     }
 
+    /**
+     * The GPU machine's classpath holds the project's classes and only the JCuda and picocli jars
+     * (benchmarks/device/prepare.sh): with {@code --no-plot} (no xchart) the train command runs there
+     * in full — data loading, training, checkpoints, CSV log, final weights.
+     */
+    @Test
+    void trainsWithOnlyTheGpuMachinesJarsWhenThePlotIsOff(@TempDir Path out) throws Exception {
+        StringBuilder cp = new StringBuilder();
+        for (String e : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
+            String name = Path.of(e).getFileName().toString();
+            if (e.endsWith("classes") && !e.endsWith("test-classes") || name.startsWith("jcuda") || name.startsWith("picocli")) {
+                cp.append(cp.length() == 0 ? "" : java.io.File.pathSeparator).append(e);
+            }
+        }
+        assertFalse(cp.toString().contains("xchart"), cp.toString());
+        java.util.List<String> cmd = java.util.List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx512m",
+                "-Djava.awt.headless=true", "-cp", cp.toString(), "io.jxception.cli.Main", "train", Runs.MNIST_VAL.toString(),
+                "--out", out.toString(), "--backend", "cpu", "--size", "71", "--width", "0.0625", "--middle-blocks", "1", "--batch", "8",
+                "--epochs", "1", "--max-steps", "3", "--loader-threads", "1", "--no-plot");
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.resolve("child.log").toFile()).start();
+        assertTrue(p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS), "child did not finish in 120 s");
+        String log = Files.readString(out.resolve("child.log"));
+        assertEquals(0, p.exitValue(), log);
+        assertTrue(log.contains("stopped after 3 steps"), log);
+        assertTrue(Files.exists(out.resolve(Trainer.CHECKPOINT)), log);
+        assertFalse(Files.exists(out.resolve(Trainer.PLOT)), "--no-plot wrote " + Trainer.PLOT);
+    }
+
     @Test
     void badOptionsAreUsageErrors(@TempDir Path out) {
         Result crop = run("train", Runs.MNIST_VAL.toString(), "--out", out.toString(), "--backend", "cpu", "--crop", "-1");

@@ -172,8 +172,9 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void headTrain(HeadSpec spec, Buffer x, Buffer kernel, Buffer bias, Buffer labels, Buffer probs, Buffer loss,
-                          Buffer dX, Buffer dKernel, Buffer dBias) {
+                          Buffer dX, Buffer dKernel, Buffer dBias, float lossScale) {
         checkHead("headTrain", spec);
+        if (!(lossScale > 0) || Float.isInfinite(lossScale)) throw new IllegalArgumentException("headTrain: loss scale must be positive and finite, got " + lossScale);
         if (!spec.dense()) throw new IllegalArgumentException("headTrain needs the dense top (HeadSpec.dense = true): training without the top has no loss");
         int n = spec.n(), c = spec.channels(), pixels = spec.h() * spec.w(), classes = spec.classes();
         String xShape = "(n,h,w,C) = (" + n + "," + spec.h() + "," + spec.w() + "," + c + ")";
@@ -202,6 +203,7 @@ public final class CpuBackend implements Backend {
         PoolOps.globalAvgPool(xd, n, pixels, c, pooled);
         HeadOps.dense(pooled, n, c, kd, bd, classes, logits);
         HeadOps.softmaxCrossEntropy(logits, label, n, classes, pd, lossd, dLogits);
+        if (lossScale != 1f) for (int i = 0; i < dLogits.length; i++) dLogits[i] *= lossScale;
         HeadOps.denseBackward(pooled, n, c, kd, classes, dLogits, dPooled, dkd, dbd);
         PoolOps.globalAvgPoolBackward(dPooled, n, pixels, c, dxd);
     }
@@ -279,6 +281,14 @@ public final class CpuBackend implements Backend {
         double[] g = data(grad, "sgdUpdate grad", count, "(count)");
         double[] v = data(velocity, "sgdUpdate velocity", count, "(count)");
         ElementwiseOps.sgdMomentum(p, g, v, (int) count, lr, momentum, weightDecay);
+    }
+
+    @Override
+    public void unscaleGradient(Buffer grad, long count, float factor, Buffer overflow) {
+        if (count < 0) throw new IllegalArgumentException("unscaleGradient: negative count " + count);
+        double[] g = data(grad, "unscaleGradient grad", count, "(count)");
+        double[] flag = data(overflow, "unscaleGradient overflow", 1, "(1)");
+        if (ElementwiseOps.scaleAndCheckFinite(g, (int) count, factor)) flag[0] = 1;
     }
 
     @Override

@@ -31,4 +31,19 @@ public final class ElementwiseOps {
             param[i] -= lr * velocity[i];
         }
     }
+
+    /**
+     * x[i] *= factor in place (loss scaling's unscale); returns whether any x[i] was not finite as an
+     * fp32 value before scaling. The reference holds float64, but the gradients it stands for are
+     * fp32 on every device backend: a scaled gradient beyond fp32's range (3.4e38) is an overflow
+     * there, so it is one here too.
+     */
+    public static boolean scaleAndCheckFinite(double[] x, int count, double factor) {
+        boolean bad = false;
+        for (int i = 0; i < count; i++) {
+            bad |= !Float.isFinite((float) x[i]);
+            x[i] *= factor;
+        }
+        return bad;
+    }
 }

@@ -54,7 +54,9 @@ import java.util.Set;
  * <p><b>Storage and precision.</b> {@link Precision} sets the arithmetic of the convolution GEMMs
  * (FP32: FFMA; TF32/BF16/FP16: tensor cores) and the storage of activations: fp32 for FP32/TF32,
  * bf16/fp16 for BF16/FP16, halving the bytes every memory-bound kernel moves. Parameters, batch
- * statistics, predictions, losses and all weight gradients stay fp32 (master weights for SGD). A
+ * statistics, predictions, losses and all weight gradients stay fp32 (master weights for SGD; fp16
+ * training scales the loss gradient in the head kernel and unscales the fp32 weight gradients with
+ * {@link #unscaleGradient}, which flags Inf/NaN on the device). A
  * buffer remembers what it holds ({@link CudaBuffer#storage()}): a whole-buffer upload stores exact
  * fp32, a kernel output stores its role's type, and when an op reads an fp32 buffer as an activation
  * (the network input, a test tensor) the backend first converts it into scratch memory, so every
@@ -93,7 +95,9 @@ public final class CudaBackend implements Backend, DeviceEvents, LaunchRecording
     private final Storage actStorage;
     private final CudaBackendProvider.DeviceInfo info;
     private final Limits limits;
+    private final StemConvPath stemPath;       // -Djxception.cuda.stem, read once here
     private final String imageDescription;
+    private final SeparableGemmPath.Choice sepconv = SeparableGemmPath.Choice.fromSystemProperties();   // fused or split 16-bit sepconvs
     private final CUdevice device = new CUdevice();
     private final CUcontext context = new CUcontext();
     private final CUstream stream = new CUstream();
@@ -108,6 +112,9 @@ public final class CudaBackend implements Backend, DeviceEvents, LaunchRecording
     private DeviceArena arena;
     private CUdeviceptr scratch;               // (scratchBytes) bytes of per-op temporaries, grown on demand
     private long scratchBytes;
+    // Scratch blocks replaced by a larger one while recorded graphs still point into them: a graph
+    // replays the addresses it captured, so these live until no graph is left (or close()).
+    private final List<CUdeviceptr> retiredScratch = new ArrayList<>();
     private boolean streamCreated;
     private CudaAsyncTransfers transfers;      // the copy stream and its page-locked memory, on first use
     private boolean capturing;
@@ -130,7 +137,12 @@ public final class CudaBackend implements Backend, DeviceEvents, LaunchRecording
     }
 
     CudaBackend(int deviceIndex, Precision precision, Options options) {
+        this(deviceIndex, precision, options, StemConvPath.fromSystemProperty());
+    }
+
+    CudaBackend(int deviceIndex, Precision precision, Options options, StemConvPath stemPath) {
         this.deviceIndex = deviceIndex;
+        this.stemPath = stemPath;
         this.precision = precision;
         this.options = options;
         this.actStorage = switch (precision) {
@@ -183,10 +195,13 @@ public final class CudaBackend implements Backend, DeviceEvents, LaunchRecording
 
     @Override public String description() {
         return info.name() + " (" + info.details() + "), " + precision.name().toLowerCase(java.util.Locale.ROOT) + ", kernels: " + imageDescription
-                + (arena != null ? ", arena " + (arena.capacity() >> 20) + " MiB" : "");
+                + (arena != null ? ", arena " + (arena.capacity() >> 20) + " MiB" : "") + (sepconv.split() ? ", split sepconv" : "");
     }
 
     @Override public Precision precision() { return precision; }
+
+    /** Which kernels run the 3x3 stem convolutions ({@code -Djxception.cuda.stem}). */
+    StemConvPath stemPath() { return stemPath; }
 
     /** Planner limits of this device (SM count, shared memory per block). */
     public Limits limits() { return limits; }
@@ -272,7 +287,17 @@ public final class CudaBackend implements Backend, DeviceEvents, LaunchRecording
         else JCudaDriver.cuMemFree(b.ptr);
     }
 
-    void forget(CudaGraph g) { graphs.remove(g); }
+    void forget(CudaGraph g) {
+        graphs.remove(g);
+        if (graphs.isEmpty() && !retiredScratch.isEmpty()) {
+            JCudaDriver.cuStreamSynchronize(stream);
+            for (CUdeviceptr p : retiredScratch) JCudaDriver.cuMemFree(p);
+            retiredScratch.clear();
+        }
+    }
+
+    /** Bytes of per-op scratch memory now allocated (grows on demand; tests check graph safety with it). */
+    long scratchBytes() { return scratchBytes; }
 
     /** Makes this backend's context current on the calling thread. */
     void bind() {
@@ -530,7 +555,8 @@ public final class CudaBackend implements Backend, DeviceEvents, LaunchRecording
         }
         if (epilogue.residual() != null) op.act("residual", epilogue.residual(), spec.outputElements());
         op.out("y", y, spec.outputElements(), actStorage);
-        op.run(CudaLaunchPlan.conv(spec, precision, limits, epilogue.relu()));
+        op.run(sepconv.applies(spec, precision) ? SeparableGemmPath.plan(spec, precision, limits, epilogue.relu(), sepconv.chunkBytes())
+                : stemPath.conv(spec, precision, limits, epilogue.relu()));
     }
 
     @Override public void batchNormTrain(BatchNormSpec spec, Buffer z, Buffer gamma, Buffer beta, Buffer residual, Buffer y, Buffer mean,
@@ -571,7 +597,8 @@ public final class CudaBackend implements Backend, DeviceEvents, LaunchRecording
     // ------------------------------------------------------------------ training ops
 
     @Override public void headTrain(HeadSpec spec, Buffer x, Buffer kernel, Buffer bias, Buffer labels, Buffer probs, Buffer loss, Buffer dX,
-                                    Buffer dKernel, Buffer dBias) {
+                                    Buffer dKernel, Buffer dBias, float lossScale) {
+        if (!(lossScale > 0) || Float.isInfinite(lossScale)) throw new IllegalArgumentException("headTrain: loss scale must be positive and finite, got " + lossScale);
         Op op = new Op("headTrain");
         long xe = (long) spec.n() * spec.h() * spec.w() * spec.channels();
         long ke = (long) spec.channels() * spec.classes();
@@ -584,7 +611,7 @@ public final class CudaBackend implements Backend, DeviceEvents, LaunchRecording
         op.out("dX", dX, xe, actStorage);
         op.out("dKernel", dKernel, ke, Storage.F32);
         if (dBias != null) op.out("dBias", dBias, spec.classes(), Storage.F32);
-        op.run(CudaLaunchPlan.headTrain(spec, precision, limits));
+        op.run(CudaLaunchPlan.headTrain(spec, precision, limits, lossScale));
     }
 
     @Override public void batchNormTrainBackward(BatchNormSpec spec, Buffer z, Buffer y, Buffer dy, Buffer gamma, Buffer mean, Buffer invStd,
@@ -642,6 +669,13 @@ public final class CudaBackend implements Backend, DeviceEvents, LaunchRecording
         op.input("grad", grad, count, Storage.F32);
         op.inout("velocity", velocity, count, Storage.F32);
         op.run(CudaLaunchPlan.sgdUpdate(count, lr, momentum, weightDecay, limits));
+    }
+
+    @Override public void unscaleGradient(Buffer grad, long count, float factor, Buffer overflow) {
+        Op op = new Op("unscaleGradient");
+        op.inout("grad", grad, count, Storage.F32);
+        op.inout("overflow", overflow, 1, Storage.F32);
+        op.run(CudaLaunchPlan.unscaleGradient(count, factor, limits));
     }
 
     private static Buffer requireNonNull(Buffer b, String role) {
@@ -787,7 +821,8 @@ public final class CudaBackend implements Backend, DeviceEvents, LaunchRecording
         long size = Math.max(bytes, scratchBytes + scratchBytes / 2);
         if (scratch != null) {
             JCudaDriver.cuStreamSynchronize(stream);
-            JCudaDriver.cuMemFree(scratch);
+            if (graphs.isEmpty()) JCudaDriver.cuMemFree(scratch);
+            else retiredScratch.add(scratch);   // a recorded graph may replay into it
             scratch = null;
             scratchBytes = 0;
         }
@@ -832,6 +867,8 @@ public final class CudaBackend implements Backend, DeviceEvents, LaunchRecording
             for (CudaGraph g : new ArrayList<>(graphs)) g.close();
             for (CudaBuffer b : new ArrayList<>(live)) b.close();
             if (scratch != null) JCudaDriver.cuMemFree(scratch);
+            for (CUdeviceptr p : retiredScratch) JCudaDriver.cuMemFree(p);
+            retiredScratch.clear();
             if (arena != null) JCudaDriver.cuMemFree(arenaBase);
             for (Staging s : staging) {
                 if (s == null) continue;

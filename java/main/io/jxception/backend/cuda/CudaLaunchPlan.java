@@ -248,8 +248,11 @@ public final class CudaLaunchPlan {
                 scratch);
     }
 
-    /** {@code Backend.headTrain}: operands x, kernel, bias, labels, probs, loss, dX, dKernel, dBias; scratch pooled, dlogits. */
-    public static OpPlan headTrain(HeadSpec s, Precision p, Limits lim) {
+    /**
+     * {@code Backend.headTrain}: operands x, kernel, bias, labels, probs, loss, dX, dKernel, dBias; scratch pooled, dlogits.
+     * {@code lossScale} multiplies dlogits (fp32) in head_softmax_xent, so every gradient after it carries the scale.
+     */
+    public static OpPlan headTrain(HeadSpec s, Precision p, Limits lim, float lossScale) {
         if (!s.dense()) throw new IllegalArgumentException("headTrain needs the dense head");
         String suf = storageSuffix(p);
         int hw = s.h() * s.w();
@@ -261,7 +264,7 @@ public final class CudaLaunchPlan {
         l.add(dense(s, "scratch:pooled", "probs"));
         l.add(new Launch("head_softmax_xent", softmaxGrid(s), 1, 1, 0, List.of(
                 new Ptr("probs", false), new Ptr("labels", false), new Ptr("loss", false), new Ptr("scratch:dlogits", false),
-                new I32("n", s.n()), new I32("classes", s.classes()))));
+                new I32("n", s.n()), new I32("classes", s.classes()), new F32("lossScale", lossScale))));
         l.add(new Launch("head_train_dweights", ceilDiv(s.classes(), THREADS), s.channels() + 1, 1, 0, List.of(
                 new Ptr("scratch:pooled", false), new Ptr("scratch:dlogits", false), new Ptr("dKernel", false), new Ptr("dBias", true),
                 new I32("n", s.n()), new I32("c", s.channels()), new I32("classes", s.classes()))));
@@ -421,6 +424,12 @@ public final class CudaLaunchPlan {
         return OpPlan.of(new Launch("sgd_update_f32", gridFor(count, lim), 1, 1, 0, List.of(
                 new Ptr("param", false), new Ptr("grad", false), new Ptr("velocity", false), new I64("count", count),
                 new F32("lr", lr), new F32("momentum", momentum), new F32("weightDecay", weightDecay))));
+    }
+
+    /** {@code Backend.unscaleGradient}: operands grad (fp32, in place), overflow (1 fp32, set on Inf/NaN). */
+    public static OpPlan unscaleGradient(long count, float factor, Limits lim) {
+        return OpPlan.of(new Launch("unscale_gradient_f32", gridFor(count, lim), 1, 1, 0, List.of(
+                new Ptr("grad", false), new Ptr("overflow", false), new I64("count", count), new F32("factor", factor))));
     }
 
     /** Storage conversion src → dst, e.g. convert_f32_to_bf16: operands src, dst. */

@@ -389,9 +389,10 @@ public final class OpenClBackend implements Backend {
 
     @Override
     public void headTrain(HeadSpec spec, Buffer x, Buffer kernel, Buffer bias, Buffer labels, Buffer probs, Buffer loss,
-                          Buffer dX, Buffer dKernel, Buffer dBias) {
+                          Buffer dX, Buffer dKernel, Buffer dBias, float lossScale) {
         checkOpen();
         if (!spec.dense()) throw new IllegalArgumentException("headTrain needs the dense head (includeTop)");
+        if (!(lossScale > 0) || Float.isInfinite(lossScale)) throw new IllegalArgumentException("headTrain: loss scale must be positive and finite, got " + lossScale);
         int n = spec.n(), c = spec.channels(), classes = spec.classes();
         long xElements = (long) n * spec.h() * spec.w() * c;
         ClBuffer xb = buf(x, "headTrain x " + shape(n, spec.h(), spec.w(), c), xElements);
@@ -413,7 +414,7 @@ public final class OpenClBackend implements Backend {
         int vw = vectorWidth(classes);
         String o = new BuildOptions().def("C", c).def("CLASSES", classes).def("HW", (long) spec.h() * spec.w()).def("VW", vw).toString();
         ctx.launch(kernel("head_train.cl", "softmax_xent_backward", o), "softmax_xent_backward").arg(pb).arg(lb).arg(dlogits).arg(n)
-                .run(new long[]{classes, n}, null);
+                .arg(lossScale).run(new long[]{classes, n}, null);
         ctx.launch(kernel("head_train.cl", "dense_backward_kernel", o), "dense_backward_kernel").arg(pooled).arg(dlogits).arg(dkb).arg(n)
                 .run(new long[]{ceilDiv(classes, vw), c}, null);
         if (dbb != null) {
@@ -460,6 +461,15 @@ public final class OpenClBackend implements Backend {
         ClBuffer p = buf(param, "sgdUpdate param", count), g = buf(grad, "sgdUpdate grad", count), v = buf(velocity, "sgdUpdate velocity", count);
         if (count == 0) return;
         ctx.launch(kernel("elementwise.cl", "sgd_update", ""), "sgd_update").arg(p).arg(g).arg(v).arg(count).arg(lr).arg(momentum).arg(weightDecay)
+                .run(new long[]{ceilDiv(count, 16)}, null);
+    }
+
+    @Override
+    public void unscaleGradient(Buffer grad, long count, float factor, Buffer overflow) {
+        checkOpen();
+        ClBuffer g = buf(grad, "unscaleGradient grad", count), f = buf(overflow, "unscaleGradient overflow (1)", 1);
+        if (count == 0) return;
+        ctx.launch(kernel("elementwise.cl", "unscale_gradient", ""), "unscale_gradient").arg(g).arg(f).arg(count).arg(factor)
                 .run(new long[]{ceilDiv(count, 16)}, null);
     }
 

@@ -187,7 +187,7 @@ class CpuBackendTest {
         HeadSpec head = new HeadSpec(1, 1, 1, 2, Pooling.AVG, true, 3);
         Buffer kernel = cpu.allocate(6), bias = cpu.allocate(3), probs = cpu.allocate(3), loss = cpu.allocate(1), dx = cpu.allocate(2);
         IllegalArgumentException bad = assertThrows(IllegalArgumentException.class,
-                () -> cpu.headTrain(head, c2, kernel, bias, buffer(new double[]{3}), probs, loss, dx, cpu.allocate(6), cpu.allocate(3)));
+                () -> cpu.headTrain(head, c2, kernel, bias, buffer(new double[]{3}), probs, loss, dx, cpu.allocate(6), cpu.allocate(3), 1f));
         assertTrue(bad.getMessage().contains("[0, 3)"), bad.getMessage());
 
         try (CpuBackend other = new CpuBackend(1)) {

@@ -50,7 +50,7 @@ class CpuHeadGradientTest {
         Buffer label = buffer(labels), probs = buffer(nans(n * classes)), perExample = buffer(nans(n));
         Buffer dX = buffer(nans(xCount)), dKernel = buffer(nans(c * classes)), dBias = buffer(nans(classes));
         Loss meanLoss = () -> {
-            cpu.headTrain(spec, x, kernel, bias, label, probs, perExample, dX, dKernel, dBias);
+            cpu.headTrain(spec, x, kernel, bias, label, probs, perExample, dX, dKernel, dBias, 1f);
             double s = 0;
             for (int b = 0; b < n; b++) s += cpu.doubles(perExample)[b];
             return s / n;

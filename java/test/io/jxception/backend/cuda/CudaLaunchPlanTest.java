@@ -56,22 +56,27 @@ class CudaLaunchPlanTest {
             }
         }
         plans.add(CudaLaunchPlan.conv(new ConvSpec(ConvKind.SEPARABLE3X3_SAME, 3, 7, 10, 46, 46, 1, true), p, lim, false));
+        if (p == Precision.BF16 || p == Precision.FP16) {
+            plans.add(SeparableGemmPath.plan(new ConvSpec(ConvKind.SEPARABLE3X3_SAME, 3, 19, 19, 728, 728, 1, true), p, lim, false, SeparableGemmPath.DEFAULT_CHUNK_BYTES));
+        }
         // small stems: 35x35 outputs (the smallest tile) and 98x98 (the middle tile)
         plans.add(CudaLaunchPlan.conv(new ConvSpec(ConvKind.CONV3X3_VALID, 1, 71, 71, 3, 32, 2, false), p, lim, true));
         plans.add(CudaLaunchPlan.conv(new ConvSpec(ConvKind.CONV3X3_VALID, 1, 100, 100, 32, 64, 1, false), p, lim, true));
         // stems wider than 64 channels (not in Xception, which uses the _n64 kernels): the 128-wide tiles
         plans.add(CudaLaunchPlan.conv(new ConvSpec(ConvKind.CONV3X3_VALID, 256, 149, 149, 32, 128, 1, false), p, lim, true));
         plans.add(CudaLaunchPlan.conv(new ConvSpec(ConvKind.CONV3X3_VALID, 1, 100, 100, 32, 96, 1, false), p, lim, true));
+        plans.addAll(StemConvPathTest.stemPlans(p, lim));
         plans.add(CudaLaunchPlan.maxPoolAdd(new PoolSpec(2, 147, 147, 128), p, lim));
         plans.add(CudaLaunchPlan.maxPoolBackward(new PoolSpec(2, 147, 147, 128), p, lim));
         plans.add(CudaLaunchPlan.head(new HeadSpec(256, 10, 10, 2048, Pooling.AVG, true, 1000), p, lim));
         plans.add(CudaLaunchPlan.head(new HeadSpec(3, 10, 10, 2048, Pooling.MAX, false, 0), p, lim));
-        plans.add(CudaLaunchPlan.headTrain(new HeadSpec(32, 10, 10, 2048, Pooling.AVG, true, 1000), p, lim));
+        plans.add(CudaLaunchPlan.headTrain(new HeadSpec(32, 10, 10, 2048, Pooling.AVG, true, 1000), p, lim, 1f));
         BatchNormSpec bn = new BatchNormSpec(32L * 147 * 147, 64, 1e-3, 0.99, true, true);
         plans.add(CudaLaunchPlan.batchNormTrain(bn, p, lim));
         plans.add(CudaLaunchPlan.batchNormTrainBackward(bn, p, lim));
         plans.add(CudaLaunchPlan.addInPlace(1000, CudaLaunchPlan.storageSuffix(p), lim));
         plans.add(CudaLaunchPlan.sgdUpdate(1000, 0.1f, 0.9f, 1e-4f, lim));
+        plans.add(CudaLaunchPlan.unscaleGradient(1000, 0x1p-16f, lim));
         if (CudaLaunchPlan.activationBytes(p) == 2) {
             String s = CudaLaunchPlan.storageSuffix(p);
             plans.add(new OpPlan(List.of(CudaLaunchPlan.convert("f32", s, 10, lim), CudaLaunchPlan.convert(s, "f32", 10, lim)), Map.of()));
@@ -218,7 +223,7 @@ class CudaLaunchPlanTest {
         assertEquals(8, dense.gridY(), "256 images / 32");
         assertTrue(dense.gridX() * dense.gridY() >= 128, "about one block per SM");
         assertEquals(32, plan.launches().get(2).gridX(), "one warp per image");
-        OpPlan train = CudaLaunchPlan.headTrain(h, Precision.BF16, H100);
+        OpPlan train = CudaLaunchPlan.headTrain(h, Precision.BF16, H100, 1f);
         assertEquals(List.of("global_pool_bf16", "head_dense", "head_softmax_xent", "head_train_dweights", "head_train_dx_bf16"),
                 train.launches().stream().map(Launch::kernel).toList());
         HeadSpec pooled = new HeadSpec(3, 10, 10, 2048, Pooling.MAX, false, 0);

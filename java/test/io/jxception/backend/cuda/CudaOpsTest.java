@@ -207,6 +207,7 @@ class CudaOpsTest {
     @EnumSource(Precision.class)
     void headTrainMatchesReference(Precision p) {
         for (HeadSpec s : new HeadSpec[]{new HeadSpec(17, 10, 10, 2048, Pooling.AVG, true, 1000), new HeadSpec(3, 7, 7, 46, Pooling.AVG, true, 10)}) {
+          for (float scale : new float[]{1f, 4096f}) {   // loss scaling multiplies every gradient, not the loss
             try (CudaTwin t = new CudaTwin(backend(p))) {
                 long xe = (long) s.n() * s.h() * s.w() * s.channels();
                 Pair x = t.act(t.uniform(xe, 0, 2));
@@ -217,14 +218,16 @@ class CudaOpsTest {
                 Pair labels = t.param(lab);
                 Pair probs = t.output((long) s.n() * s.classes()), loss = t.output(s.n()), dX = t.output(xe);
                 Pair dK = t.output((long) s.channels() * s.classes()), dB = t.output(s.classes());
-                t.cpu.headTrain(s, x.cpu(), k.cpu(), b.cpu(), labels.cpu(), probs.cpu(), loss.cpu(), dX.cpu(), dK.cpu(), dB.cpu());
-                t.gpu.headTrain(s, x.gpu(), k.gpu(), b.gpu(), labels.gpu(), probs.gpu(), loss.gpu(), dX.gpu(), dK.gpu(), dB.gpu());
-                t.assertClose("probs " + s, probs);
-                t.assertClose("loss " + s, loss);
-                t.assertClose("dX " + s, dX);
-                t.assertClose("dKernel " + s, dK);
-                t.assertClose("dBias " + s, dB);
+                t.cpu.headTrain(s, x.cpu(), k.cpu(), b.cpu(), labels.cpu(), probs.cpu(), loss.cpu(), dX.cpu(), dK.cpu(), dB.cpu(), scale);
+                t.gpu.headTrain(s, x.gpu(), k.gpu(), b.gpu(), labels.gpu(), probs.gpu(), loss.gpu(), dX.gpu(), dK.gpu(), dB.gpu(), scale);
+                String what = " " + s + " loss scale " + scale;
+                t.assertClose("probs" + what, probs);
+                t.assertClose("loss" + what, loss);
+                t.assertClose("dX" + what, dX);
+                t.assertClose("dKernel" + what, dK);
+                t.assertClose("dBias" + what, dB);
             }
+          }
         }
     }
 
@@ -294,6 +297,47 @@ class CudaOpsTest {
             }
             t.assertClose("sgd param", w, n, 1e-5);
             t.assertClose("sgd velocity", v, n, 1e-5);
+        }
+    }
+
+    /**
+     * Loss scaling's unscale (fp32 weight gradients, whatever the activation storage): the same
+     * values as the reference bit for bit (a power-of-two factor), and the overflow flag set exactly
+     * when an Inf or NaN is present: at the first, a middle or the last element of a count that
+     * needs several grid-stride rounds, and for a count of 1. A later clean gradient keeps it set.
+     */
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(value = Precision.class, names = {"FP32", "FP16"})
+    void unscaleGradientScalesAndFlagsInfAndNaN(Precision p) {
+        try (CudaTwin t = new CudaTwin(backend(p))) {
+            for (int n : new int[]{1, 2_500_011}) {
+                float[] base = t.normal(n + 1, 3e4);
+                base[n] = Float.NaN;   // one past count: neither scaled nor checked
+                for (float poison : new float[]{0f, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.NaN}) {
+                    for (int at : poison == 0f ? new int[]{-1} : n == 1 ? new int[]{0} : new int[]{0, n / 2 + 7, n - 1}) {
+                        float[] g = base.clone();
+                        if (at >= 0) g[at] = poison;
+                        Pair grad = t.param(g), flag = t.param(new float[]{0f});
+                        t.cpu.unscaleGradient(grad.cpu(), n, 0x1p-16f, flag.cpu());
+                        t.gpu.unscaleGradient(grad.gpu(), n, 0x1p-16f, flag.gpu());
+                        String what = p + " count " + n + ", " + poison + " at " + at;
+                        float[] want = t.cpuValues(grad), got = t.gpuValues(grad);
+                        for (int i = 0; i < g.length; i++) {
+                            if (Float.floatToIntBits(want[i]) != Float.floatToIntBits(got[i]) && !(Float.isNaN(want[i]) && Float.isNaN(got[i]))) {
+                                throw new AssertionError(what + ": element " + i + " is " + got[i] + ", reference " + want[i]);
+                            }
+                        }
+                        float flagged = at >= 0 ? 1f : 0f;
+                        assertEquals(flagged, t.cpuValues(flag)[0], "reference flag, " + what);
+                        assertEquals(flagged, t.gpuValues(flag)[0], "CUDA flag, " + what);
+                        if (at >= 0) {
+                            Pair clean = t.paramNormal(n, 1);
+                            t.gpu.unscaleGradient(clean.gpu(), n, 0.5f, flag.gpu());
+                            assertEquals(1f, t.gpuValues(flag)[0], "CUDA flag kept after a clean gradient, " + what);
+                        }
+                    }
+                }
+            }
         }
     }
 

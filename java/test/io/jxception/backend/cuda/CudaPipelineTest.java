@@ -61,6 +61,40 @@ class CudaPipelineTest {
         }
     }
 
+    /**
+     * A graph recorded at a small batch replays the scratch addresses it captured; a larger batch run
+     * eagerly afterwards grows the scratch. The old block must outlive the graph, or the replay reads
+     * and writes freed memory (a wrong or crashing result, never a clean error).
+     */
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(value = Precision.class, names = {"BF16", "FP16"})   // 16-bit runs convert the input into scratch
+    void aGraphRecordedBeforeTheScratchGrewStillReplaysCorrectly(Precision p) {
+        XceptionWeights w = XceptionWeights.random(XceptionGraph.build(XceptionConfig.tiny(99, 10)), new Random().nextLong());
+        Random rnd = new Random();
+        Tensor small = CudaNetworkTest.randomImages(Shape.of(1, 99, 99, 3), rnd.nextLong());
+        Tensor large = CudaNetworkTest.randomImages(Shape.of(8, 99, 99, 3), rnd.nextLong());
+        try (CudaBackend cuda = (CudaBackend) new CudaBackendProvider().open(0, p);
+             InferenceSession s = new InferenceSession(cuda, w, 8)) {
+            float[] first = s.run(small).data();
+            assertArrayEquals(first, s.run(small).data(), "recorded run");
+            long before = cuda.scratchBytes();
+            assertTrue(before > 0, "a 16-bit run converts its input in scratch");
+            float[] big = s.run(large).data();
+            assertTrue(cuda.scratchBytes() > before, "the batch of 8 should need more scratch (" + before + " -> " + cuda.scratchBytes() + ")");
+            // the driver tends to hand a freed block's address to the next allocation of its size: if the
+            // old scratch had been freed, this buffer would sit where the recorded graph writes
+            try (io.jxception.backend.Buffer bystander = cuda.allocate(before / 4)) {
+                cuda.fillNaN(bystander);
+                assertArrayEquals(first, s.run(small).data(), "replay after the scratch grew");
+                float[] back = new float[(int) Math.min(before / 4, 1 << 24)];
+                cuda.download(bystander, 0, back, 0, back.length);
+                for (int i = 0; i < back.length; i++) assertTrue(Float.isNaN(back[i]), "the replay wrote into another buffer at element " + i);
+            }
+            assertArrayEquals(big, s.run(large).data(), "the batch of 8 again (recorded now)");
+            assertArrayEquals(big, s.run(large).data(), "the batch of 8 replayed");
+        }
+    }
+
     @Test
     void aSessionTakesItsWorkingSetAsOneAllocation() {
         XceptionWeights w = XceptionWeights.random(XceptionGraph.build(XceptionConfig.tiny(71, 10)), 3);

@@ -206,15 +206,66 @@ class OpenClOpsTest {
             float[] labels = new float[n];
             for (int i = 0; i < n; i++) labels[i] = t.rnd.nextInt(classes);
             Twin.Pair lab = t.of(labels);
-            Twin.Pair probs = t.output((long) n * classes), loss = t.output(n), dx = t.output(xs), dk = t.output((long) c * classes);
-            Twin.Pair db = bias ? t.output(classes) : null;
-            t.cpu.headTrain(spec, x.cpu(), k.cpu(), b == null ? null : b.cpu(), lab.cpu(), probs.cpu(), loss.cpu(), dx.cpu(), dk.cpu(), db == null ? null : db.cpu());
-            t.cl.headTrain(spec, x.cl(), k.cl(), b == null ? null : b.cl(), lab.cl(), probs.cl(), loss.cl(), dx.cl(), dk.cl(), db == null ? null : db.cl());
-            t.assertClose(probs, "headTrain probs " + spec);
-            t.assertClose(loss, "headTrain loss " + spec);
-            t.assertClose(dx, "headTrain dX " + spec);
-            t.assertClose(dk, "headTrain dKernel " + spec);
-            if (db != null) t.assertClose(db, "headTrain dBias " + spec);
+            float[] unscaledDx = null;
+            for (float scale : new float[]{1f, 1024f}) {   // 1024: the loss scale multiplies every gradient, not the loss
+                Twin.Pair probs = t.output((long) n * classes), loss = t.output(n), dx = t.output(xs), dk = t.output((long) c * classes);
+                Twin.Pair db = bias ? t.output(classes) : null;
+                t.cpu.headTrain(spec, x.cpu(), k.cpu(), b == null ? null : b.cpu(), lab.cpu(), probs.cpu(), loss.cpu(), dx.cpu(), dk.cpu(), db == null ? null : db.cpu(), scale);
+                t.cl.headTrain(spec, x.cl(), k.cl(), b == null ? null : b.cl(), lab.cl(), probs.cl(), loss.cl(), dx.cl(), dk.cl(), db == null ? null : db.cl(), scale);
+                String what = "headTrain (loss scale " + scale + ") ";
+                t.assertClose(probs, what + "probs " + spec);
+                t.assertClose(loss, what + "loss " + spec);
+                t.assertClose(dx, what + "dX " + spec);
+                t.assertClose(dk, what + "dKernel " + spec);
+                if (db != null) t.assertClose(db, what + "dBias " + spec);
+                float[] dxRef = t.cpuValues(dx);
+                if (unscaledDx == null) {
+                    unscaledDx = dxRef;
+                } else {
+                    for (int i = 0; i < dxRef.length; i++) assertEquals(unscaledDx[i] * scale, dxRef[i], 0f, "reference dX[" + i + "] scales exactly");
+                }
+            }
+        }
+    }
+
+    /**
+     * Loss scaling's unscale on OpenCL and the reference: the same scaled values, and the overflow
+     * flag set exactly when an Inf or NaN is present, wherever it sits (in a 16-wide vector or the
+     * tail), and never cleared by a later clean gradient.
+     */
+    @Test
+    void unscaleGradientScalesAndFlagsInfAndNaNLikeTheReference() {
+        try (Twin t = new Twin(cl)) {
+            for (int count : new int[]{1, 15, 16, 12345}) {
+                for (float poison : new float[]{0f, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.NaN}) {
+                    for (int at : poison == 0f ? new int[]{-1} : new int[]{0, count - 1, count / 2}) {
+                        float[] g = new float[count + 3];
+                        for (int i = 0; i < g.length; i++) g[i] = (float) (t.rnd.nextGaussian() * 4096);
+                        g[count] = Float.NaN;   // past count: must be neither scaled nor checked
+                        if (at >= 0) g[at] = poison;
+                        Twin.Pair grad = t.of(g), flag = t.of(new float[]{0f});
+                        t.cpu.unscaleGradient(grad.cpu(), count, 0x1p-10f, flag.cpu());
+                        t.cl.unscaleGradient(grad.cl(), count, 0x1p-10f, flag.cl());
+                        String what = "count " + count + ", " + poison + " at " + at;
+                        float[] want = t.cpuValues(grad), got = t.clValues(grad);
+                        for (int i = 0; i < g.length; i++) {
+                            float expect = i < count ? g[i] * 0x1p-10f : g[i];
+                            assertEquals(expect, want[i], 0f, "reference " + what + " element " + i);
+                            assertEquals(expect, got[i], 0f, "opencl " + what + " element " + i);
+                        }
+                        float flagged = at >= 0 ? 1f : 0f;
+                        assertEquals(flagged, t.cpuValues(flag)[0], "reference flag, " + what);
+                        assertEquals(flagged, t.clValues(flag)[0], "opencl flag, " + what);
+                        if (at >= 0) {   // a clean gradient after an overflow leaves the flag set
+                            Twin.Pair clean = t.normal(count, 1);
+                            t.cpu.unscaleGradient(clean.cpu(), count, 0.5f, flag.cpu());
+                            t.cl.unscaleGradient(clean.cl(), count, 0.5f, flag.cl());
+                            assertEquals(1f, t.cpuValues(flag)[0], "reference flag kept, " + what);
+                            assertEquals(1f, t.clValues(flag)[0], "opencl flag kept, " + what);
+                        }
+                    }
+                }
+            }
         }
     }
 
@@ -225,7 +276,7 @@ class OpenClOpsTest {
             Twin.Pair x = t.normal(72, 1), k = t.normal(32, 1), lab = t.of(new float[]{4});
             Twin.Pair probs = t.output(4), loss = t.output(1), dx = t.output(72), dk = t.output(32);
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> t.cl.headTrain(spec, x.cl(), k.cl(), null, lab.cl(), probs.cl(), loss.cl(), dx.cl(), dk.cl(), null));
+                    () -> t.cl.headTrain(spec, x.cl(), k.cl(), null, lab.cl(), probs.cl(), loss.cl(), dx.cl(), dk.cl(), null, 1f));
             assertTrue(e.getMessage().contains("label"), e.getMessage());
         }
     }

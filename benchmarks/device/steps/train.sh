@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Device step "train" (run by benchmarks/device/check.sh; budget 75 s, every command under `timeout`):
+#   1. CudaTrainingBenchmark: training img/s (upload + forward + backward + [fp16: device unscale/check]
+#      + SGD; synchronized wall clock, 2 warm-up steps, median of up to 10 steps within 4 s per run)
+#      for FP32, TF32, BF16, FP16 at 299x299 batch 32, full width and width 0.25     (<= 34 s)
+#   2. `jxception train` (the real CLI) on the committed MNIST fixture, the demo's configuration
+#      (benchmarks/results/train-mnist.md) with --backend cuda at BF16 and at FP16 (dynamic loss
+#      scaling): accuracy and img/s per epoch from its train_log.csv                  (<= 2 x 19 s)
+# Needs $JAVA, $CP (target/classes, target/test-classes, jcuda + picocli jars: --no-plot, since the
+# plot's xchart jar is not there), $WORK. Writes $WORK/train/: bench.csv, bench.log, cli-<p>/.
+# Prints a short table last.
+set -uo pipefail
+out="$WORK/train"
+mkdir -p "$out"
+t0=$(date +%s)
+
+timeout 34 "$JAVA" -Xmx16g -cp "$CP" io.jxception.backend.cuda.CudaTrainingBenchmark --csv "$out/bench.csv" \
+    --precisions FP32,TF32,BF16,FP16 --configs 299:32:1,299:32:0.25 --warmup 2 --reps 10 --run-seconds 4 --seconds 26 > "$out/bench.log" 2>&1
+echo "training benchmark: exit $? (124 = timed out) at $(( $(date +%s) - t0 )) s" >> "$out/bench.log"
+
+for p in bf16 fp16; do
+    timeout 19 "$JAVA" -Xmx4g -Djava.awt.headless=true -cp "$CP" io.jxception.cli.Main train \
+        weights/fixtures/mnist/train --val weights/fixtures/mnist/val --out "$out/cli-$p" \
+        --backend cuda --precision "$p" --size 71 --width 0.0625 --batch 16 --epochs 10 --lr 0.05 --schedule cosine \
+        --warmup-steps 20 --crop 2 --seed 1 --loader-threads 4 --no-plot > "$out/cli-$p.log" 2>&1
+    echo "jxception train $p: exit $? (124 = timed out) at $(( $(date +%s) - t0 )) s" >> "$out/cli-$p.log"
+done
+
+echo "==== train step ($(( $(date +%s) - t0 )) s)"
+echo "-- CudaTrainingBenchmark (299x299 batch 32; full log $out/bench.log)"
+sed -n '/^jxception CUDA training/,$p' "$out/bench.log" | tail -n +2
+grep -E "FAILED|Exception|exit [1-9]" "$out/bench.log" | head -4
+for p in bf16 fp16; do
+    echo "-- jxception train --backend cuda --precision $p (MNIST fixture, demo config, 10 epochs)"
+    grep -E "^training |exit [0-9]+ \(" "$out/cli-$p.log" | cut -c1-160
+    grep -E "error|Exception" "$out/cli-$p.log" | head -3
+    log="$out/cli-$p/train_log.csv"
+    if [[ -f "$log" ]]; then
+        # final epoch's accuracy; median img/s of epochs 2.. (epoch 1 holds JIT and kernel loading); POSIX awk + sort
+        med="$(awk -F, 'NR > 1 && $1 > 1 { print $8 }' "$log" | sort -g | awk '{ v[NR] = $1 } END {
+            if (NR == 0) print "n/a"; else if (NR % 2) printf "%.0f", v[(NR + 1) / 2]; else printf "%.0f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }')"
+        tail -n 1 "$log" | awk -F, -v med="$med" '{ printf "   epochs %d, final train acc %.3f, val acc %.3f, val loss %.3f, median img/s (epochs 2..) %s, skipped steps %d\n", $1, $5, $7, $6, med, $11 }'
+    else
+        echo "   no train_log.csv (no epoch finished)"
+    fi
+done
