@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Device step "suite" (run by benchmarks/device/check.sh with STEPS=suite; budget 200 s, SUITE_S, held by `timeout`):
 # the kernel comparison suite `jxception bench` on CUDA, as a user runs it:
-#   fp32, tf32, bf16 x batch 1, 32, 256 at 299x299, every fused launch timed alone (--per-layer), against the
+#   bf16, tf32, fp32 (bf16 first: a short compile budget reaches it first) x batch 1, 32, 256 at 299x299, every fused launch timed alone (--per-layer), against the
 #   device's peaks measured here; PyTorch eager (channels_last, cudnn.benchmark) at each batch; cuBLAS on every
 #   pointwise GEMM (torch.mm through benchmarks/peers/cublas_gemms.py, and JCublas where libcublas.so.12 loads);
 #   torch.compile last, in what is left of the budget (--time-budget; the rows it finishes are kept).
@@ -25,7 +25,7 @@ echo "libcublas.so.12 for JCublas: ${cublas12:-none found (the report says cuBLA
 
 # --time-budget leaves 10 s of the step's budget for the JVM to exit; the compile peer gets what is left of it.
 PYTHONUNBUFFERED=1 timeout -k 5 "$budget" "$JAVA" -Xmx24g -cp "$CP" io.jxception.cli.Main bench \
-    --backend cuda --precision fp32,tf32,bf16 --batch 1,32,256 --size 299 --per-layer --iterations 10 --warmup 2 \
+    --backend cuda --precision bf16,tf32,fp32 --batch 1,32,256 --size 299 --per-layer --iterations 10 --warmup 2 \
     --peaks-file "$out/peaks.json" --peers --python python3 \
     --peer-script benchmarks/peers/pytorch_xception.py --gemm-script benchmarks/peers/cublas_gemms.py \
     --compile-seconds 150 --time-budget $((budget - 10)) \
