@@ -63,10 +63,23 @@ public final class CublasPeer {
         return new GemmPeerRunner.Outcome(out, notes);
     }
 
+    /**
+     * One line saying why: the root cause's first line, except that JCuda's native-library errors
+     * carry their nested stack traces in the message, where the line that matters is the linker's
+     * ("/tmp/libJCublas2-....so: libcublas.so.12: cannot open shared object file"): its missing
+     * library is reported.
+     */
     static String reason(Throwable e) {
         Throwable root = e;
         while (root.getCause() != null && root.getCause() != root) root = root.getCause();
         String m = String.valueOf(root.getMessage()).strip();
+        for (String line : m.split("\n")) {
+            int at = line.indexOf("cannot open shared object file");
+            if (at < 0) continue;
+            String what = line.substring(0, at);
+            int so = what.lastIndexOf(".so: ", what.length() - 3); // "<jni lib>.so: <missing lib>: cannot open ..."
+            return root.getClass().getSimpleName() + ": " + (so >= 0 ? line.substring(so + 5) : line.strip());
+        }
         if (m.contains("\n")) m = m.substring(0, m.indexOf('\n'));
         return root.getClass().getSimpleName() + ": " + m;
     }

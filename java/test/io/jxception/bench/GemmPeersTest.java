@@ -84,6 +84,19 @@ class GemmPeersTest {
     }
 
     @Test
+    void aNativeLibraryErrorIsReportedByTheLibraryItMisses() {
+        // JCuda's message, shortened: nested stack traces of both attempts to load the JNI library
+        var e = new UnsatisfiedLinkError("Error while loading native library \"JCublas2-12.6.0-linux-x86_64\"\n"
+                + "Stack trace from the attempt to load the library as a file:\n"
+                + "java.lang.UnsatisfiedLinkError: no JCublas2-12.6.0-linux-x86_64 in java.library.path: /usr/lib\n"
+                + "Stack trace from the attempt to load the library as a resource:\n"
+                + "java.lang.UnsatisfiedLinkError: /tmp/libJCublas2-12.6.0-linux-x86_64.so: libcublas.so.12: cannot open shared object file: No such file or directory\n"
+                + "\tat java.base/jdk.internal.loader.NativeLibraries.load(Native Method)\n");
+        assertEquals("UnsatisfiedLinkError: libcublas.so.12: cannot open shared object file: No such file or directory", CublasPeer.reason(e));
+        assertEquals("IllegalStateException: no handle", CublasPeer.reason(new RuntimeException(new IllegalStateException("no handle\nmore"))));
+    }
+
+    @Test
     void aMissingScriptIsACublasUnavailableNote(@TempDir Path dir) {
         var options = new BenchOptions.PeerOptions(true, null, null, 1, 0, dir.resolve("missing.py"));
         GemmPeerRunner.Outcome o = GemmPeerRunner.run(options, "cuda", PointwiseGemm.of(BenchSuite.graph(71), 1), List.of("fp32"), 1, 0, 1, 10);
