@@ -98,6 +98,7 @@ public class JsonReportReadTest {
         assertTrue(files.contains(dir.resolve("results/plots-" + base + "/roofline-cuda-0-bf16.png")), files.toString());
         assertTrue(files.contains(dir.resolve("results/plots-" + base + "/layers-cuda-0-bf16-b32.png")), files.toString());
         assertTrue(files.contains(dir.resolve("results/throughput-" + base + ".csv")), files.toString());
+        assertTrue(files.contains(dir.resolve("results/plots-" + base + "/gemms-cuda-0-bf16-b32.png")), files.toString());
     }
 
     @Test
