@@ -8,7 +8,8 @@
 # Env (check.sh): $JAVA, $CP (target/classes:target/test-classes:.device/deps/*.jar), $WORK.
 # Writes $WORK/suite/: suite.json (render here with `bin/jxception bench --from-json suite.json --report
 # benchmarks/results`), suite-layers.csv, suite.log (stdout tables), suite.err (progress, peer stderr), peaks.json.
-# Prints last: the throughput table with ours / PyTorch eager, the compile rows, the cuBLAS GEMM totals, the notes.
+# Prints last (~25 lines with STEP_TAIL=25; 40 shows everything): peer notes, compile rows, peaks, the throughput table
+# with ours / PyTorch eager, the cuBLAS GEMM totals per configuration.
 set -uo pipefail
 budget="${SUITE_S:-200}"
 out="$WORK/suite"
@@ -38,6 +39,6 @@ echo "jxception bench: exit $rc after $(( $(date +%s) - t0 )) s (124 = killed at
 # The key tables, last: notes about peers, compile rows, throughput with ours / PyTorch, cuBLAS totals.
 grep -E "^note +(peer|cuBLAS|cuda)" "$out/suite.log" | cut -c1-220 | head -6
 grep -E "^peer +pytorch.* compile" "$out/suite.log"
-grep -E "^peaks " "$out/suite.log" | cut -c1-160
+grep -E "^peaks " "$out/suite.log" | sed -E 's/^peaks +.*\), ([a-z0-9]+), .*: ([0-9.]+ GFLOP\/s, [0-9.]+ GB\/s).*/peaks    \1: \2 (bandwidth now the same in every precision)/'
 awk '/^backend /{p=1; print; next} p && /^(cuda|cpu|opencl)/{print; next} {p=0}' "$out/suite.log"
 awk '/^pointwise GEMMs against cuBLAS/{p=1; print; next} p && /^(config|cuda)/{print; next} {p=0}' "$out/suite.log"
