@@ -39,6 +39,6 @@ echo "jxception bench: exit $rc after $(( $(date +%s) - t0 )) s (124 = killed at
 # The key tables, last: notes about peers, compile rows, throughput with ours / PyTorch, cuBLAS totals.
 grep -E "^note +(peer|cuBLAS|cuda)" "$out/suite.log" | cut -c1-220 | head -6
 grep -E "^peer +pytorch.* compile" "$out/suite.log"
-grep -E "^peaks " "$out/suite.log" | sed -E 's/^peaks +.*\), ([a-z0-9]+), .*: ([0-9.]+ GFLOP\/s, [0-9.]+ GB\/s).*/peaks    \1: \2 (bandwidth now the same in every precision)/'
+grep -E "^peaks " "$out/suite.log" | sed -E 's/^peaks +.*\), ([a-z0-9]+), .*: ([0-9.]+ GFLOP\/s, [0-9.]+ GB\/s).*/peaks    \1: \2/'
 awk '/^backend /{p=1; print; next} p && /^(cuda|cpu|opencl)/{print; next} {p=0}' "$out/suite.log"
 awk '/^pointwise GEMMs against cuBLAS/{p=1; print; next} p && /^(config|cuda)/{print; next} {p=0}' "$out/suite.log"
