@@ -41,7 +41,9 @@ if [[ -z "$JAVA" && -f .device/jre.tar.xz ]]; then tar -xJf .device/jre.tar.xz -
 export JAVA
 echo "java: ${JAVA:-none} $($JAVA -version 2>&1 | head -1)" >> "$WORK/env.txt"
 # explicit jar list: the JUnit console launcher does not expand "dir/*" as java -cp does
-export CP="target/classes:target/test-classes$(printf ':%s' .device/deps/*.jar)"
+classes=.device/classes; [[ -d $classes ]] || classes=target/classes     # prepare.sh's trimmed copy, else a build here
+tclasses=.device/test-classes; [[ -d $tclasses ]] || tclasses=target/test-classes
+export CP="$classes:$tclasses$(printf ':%s' .device/deps/*.jar)"
 cat "$WORK/env.txt"
 
 # ---- tests (gpu-tests.log)

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Prepares everything benchmarks/device/check.sh needs on the GPU machine, here (no device time):
-#   target/classes, target/test-classes   mvn package (kernels compiled by cuda/build.sh with nvcc)
+#   .device/classes, .device/test-classes  mvn package (kernels compiled by cuda/build.sh with nvcc), copied
+#                                         without the PTX and sm_80 cubins (an H100/H200 loads the sm_90 cubins)
 #   .device/deps                          the jars the GPU path needs: jcuda and its Linux driver binding only
 #   .device/jre.tar.xz                    a jlink'ed Java runtime (the GPU machine may have no java)
 #   .device/junit-console.jar             JUnit console launcher (runs the gpu-tagged tests)
-#   .device/bin/<variant>                 every cuda/dev/*_v<N>.cu built for sm_90 (numbered kernel variants + harness)
-# .device/ and target/ are git-ignored; they travel with the run's `carry` (see README.md).
+#   .device/bin/<variant>                 the cuda/dev variants the step scripts run, built for sm_90 (DEV_ALL=1: all)
+# .device/ is git-ignored; it travels as the run's `carry: [".device"]` (see README.md). The working tree that
+# travels (tracked files + carry) must stay under 64 MiB: the script checks.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
@@ -20,6 +22,12 @@ test -f target/classes/io/jxception/cuda/kernels.properties || { echo "prepare.s
 # The device path (backend, cpu reference, exec, model, tensor, weights' XceptionWeights, bench) imports
 # no third-party package but JCuda and picocli; the natives jar keeps only libJCudaDriver (the others need CUDA 12
 # libraries that the GPU machine does not have, and are 25 MB).
+echo "== classes for the device"
+rm -rf .device/classes .device/test-classes && mkdir -p .device/classes .device/test-classes
+cp -r target/classes/. .device/classes/
+rm -f .device/classes/io/jxception/cuda/*.ptx .device/classes/io/jxception/cuda/*.sm_80.cubin
+cp -r target/test-classes/io .device/test-classes/
+
 echo "== jars for the device"
 rm -rf .device/deps && mkdir -p .device/deps .device/bin
 m2="$HOME/.m2/repository/org/jcuda"
@@ -37,10 +45,11 @@ cp "$m2/jcublas/12.6.0/jcublas-12.6.0.jar" "$m2/jcublas-natives/12.6.0/jcublas-n
 echo "== Java runtime (jlink from $jdk)"
 if [[ ! -f .device/jre.tar.xz || "$jdk/release" -nt .device/jre.tar.xz || "$0" -nt .device/jre.tar.xz ]]; then
     tmp="$(mktemp -d)"
+    # uncompressed modules: xz then packs them to 21 MB instead of 33 MB for zip-compressed ones
     "$jdk/bin/jlink" --add-modules java.base,java.desktop,java.logging,java.management,java.xml,jdk.unsupported \
-        --strip-debug --no-man-pages --no-header-files --compress=zip-9 --output "$tmp/jre"
+        --strip-debug --no-man-pages --no-header-files --output "$tmp/jre"
     rm -f "$tmp"/jre/lib/server/classes*.jsa
-    tar -cJf .device/jre.tar.xz -C "$tmp" jre
+    tar -cf - -C "$tmp" jre | xz -9e -T2 > .device/jre.tar.xz
     rm -rf "$tmp"
 fi
 echo "== JUnit console launcher"
@@ -48,14 +57,20 @@ cp "$junit" .device/junit-console.jar
 
 echo "== cuda/dev variants for sm_90"
 newest_cuda="$(ls -t cuda/*.cu cuda/*.cuh cuda/dev/*.cuh | head -1)"
+wanted=" $(grep -oh '\.device/bin/[A-Za-z0-9_]*' benchmarks/device/steps/*.sh 2>/dev/null | sed 's|.*/||' | sort -u | tr '\n' ' ')"
 for v in cuda/dev/*_v[0-9]*.cu; do
-    b=".device/bin/$(basename "$v" .cu)"
+    name="$(basename "$v" .cu)"
+    b=".device/bin/$name"
+    if [[ -z "${DEV_ALL:-}" && "$wanted" != *" $name "* ]]; then rm -f "$b"; continue; fi
     if [[ ! -x "$b" || "$v" -nt "$b" || "$newest_cuda" -nt "$b" ]]; then
         nvcc -std=c++17 -O3 --Werror all-warnings -gencode arch=compute_90,code=sm_90 -o "$b" "$v"
     fi
 done
 
-echo "== carry sizes (limit 64 MiB in all, tracked files included)"
-du -sh target/classes target/test-classes/io .device | sed 's/^/   /'
-du -sc target/classes target/test-classes/io .device | tail -1 | awk '{printf "   carried: %.1f MiB (+ tracked files)\n", $1/1024}'
+echo "== working tree that travels (limit 64 MiB: tracked files + .device)"
+tracked_k="$(git ls-files -z | xargs -0 du -ck 2>/dev/null | tail -1 | cut -f1)"
+carry_k="$(du -sk .device | cut -f1)"
+du -sh .device/* | sed 's/^/   /'
+awk -v t="$tracked_k" -v c="$carry_k" 'BEGIN { printf "   tracked %.1f MiB + .device %.1f MiB = %.1f MiB\n", t/1024, c/1024, (t+c)/1024; exit ((t+c)/1024 > 62) }' \
+    || { echo "prepare.sh: over 62 MiB: the device call would be refused" >&2; exit 1; }
 echo "prepare.sh: done. Device call: see benchmarks/device/README.md"

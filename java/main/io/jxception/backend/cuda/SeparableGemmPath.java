@@ -40,12 +40,13 @@ public final class SeparableGemmPath {
     /** Dynamic shared memory of sepgemm_gemm_*: 4 stages of A [128][40] and B [32][136], 16-bit. */
     public static final int GEMM_SHARED_BYTES = 4 * (BM * (BK + 8) + BK * (BN + 8)) * 2;
     /** Default bound of A's scratch per chunk. */
-    public static final long DEFAULT_CHUNK_BYTES = 96L << 20;
+    public static final long DEFAULT_CHUNK_BYTES = 1024L << 20;
 
     /**
      * Which forward separable conv a backend runs for 16-bit precisions, read once per backend from
-     * {@code -Djxception.cuda.sepconv=fused|split} (default fused) and
-     * {@code -Djxception.cuda.sepconvChunkMiB=<MiB of A per chunk>} (default 96).
+     * {@code -Djxception.cuda.sepconv=fused|split} (default split: 1.9-3.6x faster per layer on an H100,
+     * benchmarks/NOTES.md cuda-sepgemm-1) and {@code -Djxception.cuda.sepconvChunkMiB=<MiB of A per chunk>}
+     * (default 1024: one chunk everywhere but block2 at large batches; smaller chunks measured slower).
      */
     public record Choice(boolean split, long chunkBytes) {
         public Choice {
@@ -53,7 +54,7 @@ public final class SeparableGemmPath {
         }
 
         public static Choice fromSystemProperties() {
-            String mode = System.getProperty("jxception.cuda.sepconv", "fused").trim().toLowerCase(Locale.ROOT);
+            String mode = System.getProperty("jxception.cuda.sepconv", "split").trim().toLowerCase(Locale.ROOT);
             boolean split = switch (mode) {
                 case "fused" -> false;
                 case "split" -> true;

@@ -24,7 +24,8 @@ import java.util.Locale;
  *     cout <= 64, no preRelu, its shared memory within the device's limit.</li>
  * </ul>
  * Same operands, argument names and epilogue as {@link CudaLaunchPlan#conv}. Chosen per backend by
- * {@code -Djxception.cuda.stem=old|new} (read once, when the backend is made), default old.
+ * {@code -Djxception.cuda.stem=old|new} (read once, when the backend is made), default new (block1_conv1 1.65 -> 1.08 ms,
+ * block1_conv2 4.92 -> 1.50 ms at BF16 batch 256 on an H100: benchmarks/NOTES.md cuda-stem-2).
  */
 public enum StemConvPath {
     OLD, NEW;
@@ -41,7 +42,7 @@ public enum StemConvPath {
     public static final int CIN3_MAX_COUT = 256;
 
     /** The path named by {@value #PROPERTY} (old when unset). */
-    public static StemConvPath fromSystemProperty() { return parse(System.getProperty(PROPERTY, "old")); }
+    public static StemConvPath fromSystemProperty() { return parse(System.getProperty(PROPERTY, "new")); }
 
     static StemConvPath parse(String v) {
         return switch (v.trim().toLowerCase(Locale.ROOT)) {

@@ -40,13 +40,14 @@ class SeparableGemmPathTest {
 
     @Test
     void middleFlowPadsKTo736AndNTo768AndSplitsMInTwoChunks() {
-        Tiling t = SeparableGemmPath.tiling(sep(256, 19, 728, 728, true), CHUNK);
+        Tiling t = SeparableGemmPath.tiling(sep(256, 19, 728, 728, true), 96L << 20);
         assertEquals(256L * 19 * 19, t.m());
         assertEquals(736, t.kPad());
         assertEquals(768, t.nPad());
         assertEquals(0, t.rowsPerChunk() % SeparableGemmPath.BM);
-        assertTrue(t.aBytes() <= CHUNK, "A chunk " + t.aBytes());
+        assertTrue(t.aBytes() <= 96L << 20, "A chunk " + t.aBytes());
         assertEquals(2, t.chunks());
+        assertEquals(1, SeparableGemmPath.tiling(sep(256, 19, 728, 728, true), CHUNK).chunks(), "one chunk by default");
         assertEquals(t.m(), (long) t.rows(0) + t.rows(1));
     }
 
@@ -149,7 +150,7 @@ class SeparableGemmPathTest {
         String old = System.getProperty("jxception.cuda.sepconv");
         try {
             System.clearProperty("jxception.cuda.sepconv");
-            assertFalse(Choice.fromSystemProperties().split(), "fused by default");
+            assertTrue(Choice.fromSystemProperties().split(), "split by default");
             System.setProperty("jxception.cuda.sepconv", "split");
             assertTrue(Choice.fromSystemProperties().split());
             System.setProperty("jxception.cuda.sepconv", "Fused");
