@@ -2,7 +2,7 @@
 # Prepares everything benchmarks/device/check.sh needs on the GPU machine, here (no device time):
 #   .device/classes, .device/test-classes  mvn package (kernels compiled by cuda/build.sh with nvcc), copied
 #                                         without the PTX and sm_80 cubins (an H100/H200 loads the sm_90 cubins)
-#   .device/deps                          the jars the GPU path needs: jcuda and its Linux driver binding only
+#   .device/deps                          the jars the GPU path needs: jcuda and its Linux driver binding, picocli, JCublas (suite)
 #   .device/jre.tar.xz                    a jlink'ed Java runtime (the GPU machine may have no java)
 #   .device/junit-console.jar             JUnit console launcher (runs the gpu-tagged tests)
 #   .device/bin/<variant>                 the cuda/dev variants the step scripts run, built for sm_90 (DEV_ALL=1: all)
