@@ -2,7 +2,7 @@
 # Prepares everything benchmarks/device/check.sh needs on the GPU machine, here (no device time):
 #   .device/classes, .device/test-classes  mvn package (kernels compiled by cuda/build.sh with nvcc), copied
 #                                         without the PTX and sm_80 cubins (an H100/H200 loads the sm_90 cubins)
-#   .device/deps                          the jars the GPU path needs: jcuda and its Linux driver binding only
+#   .device/deps                          the jars the GPU path needs: jcuda and its Linux driver binding, picocli, JCublas (suite)
 #   .device/jre.tar.xz                    a jlink'ed Java runtime (the GPU machine may have no java)
 #   .device/junit-console.jar             JUnit console launcher (runs the gpu-tagged tests)
 #   .device/bin/<variant>                 the cuda/dev variants the step scripts run, built for sm_90 (DEV_ALL=1: all)
@@ -38,6 +38,9 @@ tmp="$(mktemp -d)"
 (cd "$tmp" && unzip -q "$m2/jcuda-natives/12.6.0/jcuda-natives-12.6.0-linux-x86_64.jar" 'lib/libJCudaDriver-*' 'META-INF/MANIFEST.MF' \
     && "$jdk/bin/jar" --create --file "$OLDPWD/.device/deps/jcuda-natives-driver-12.6.0-linux-x86_64.jar" --manifest META-INF/MANIFEST.MF lib)
 rm -rf "$tmp"
+# JCublas for the suite's in-process cuBLAS peer (0.5 MB; it loads only where libcublas.so.12 is installed, else the
+# report says "cuBLAS unavailable: JCublas: ..." and the torch.mm peer gives the cuBLAS numbers)
+cp "$m2/jcublas/12.6.0/jcublas-12.6.0.jar" "$m2/jcublas-natives/12.6.0/jcublas-natives-12.6.0-linux-x86_64.jar" .device/deps/
 
 echo "== Java runtime (jlink from $jdk)"
 if [[ ! -f .device/jre.tar.xz || "$jdk/release" -nt .device/jre.tar.xz || "$0" -nt .device/jre.tar.xz ]]; then

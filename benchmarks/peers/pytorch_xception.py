@@ -6,11 +6,15 @@ eval mode, no_grad, BatchNorm eps 1e-3, TensorFlow 'same' padding), with random 
 does not depend on the values. Each batch size gets `--warmup` untimed passes, then `--iterations`
 timed ones on an input already on the device; the median is reported, as the Java suite does.
 
-Modes: "eager" (channels_last) for every precision; "compile" (torch.compile, default mode) with
---compile where torch has it. Precisions: fp32 (strict: TF32 off on CUDA), tf32 (CUDA matmul and
-cuDNN TF32 on), bf16 / fp16 (torch.autocast, fp32 weights).
+Modes (--modes, comma list): "eager" (channels_last) and "compile" (torch.compile, default mode,
+static shapes, where torch has it; --compile is --modes eager,compile). Each precision compiles
+afresh (dynamo's caches reset), so every batch size gets its own specialized graph and the
+recompile limit is never reached. Precisions: fp32 (strict: TF32 off on
+CUDA), tf32 (CUDA matmul and cuDNN TF32 on), bf16 / fp16 (torch.autocast, fp32 weights).
 
-Prints one JSON object on stdout (progress on stderr):
+Prints the JSON object below on stdout (progress on stderr), once after every result with the
+results so far and once at the end: a caller that kills a slow run (torch.compile can take minutes)
+keeps what finished by reading the last complete line.
   {"peer": "pytorch", "torch": "1.13.1", "device": "cpu", "device_name": ..., "threads": 2,
    "size": 299, "parameters": 22910480,
    "results": [{"mode": "eager", "precision": "fp32", "batch": 1, "median_ms": ..., "min_ms": ...,
@@ -18,7 +22,7 @@ Prints one JSON object on stdout (progress on stderr):
 When torch or the device is missing: {"unavailable": "<why>"} and exit status 3.
 
   python3 benchmarks/peers/pytorch_xception.py --device cpu --threads 2 --batch 1,8 --size 299
-  python3 benchmarks/peers/pytorch_xception.py --device cuda --precision fp32,bf16 --batch 1,32,256 --compile
+  python3 benchmarks/peers/pytorch_xception.py --device cuda --precision fp32,bf16 --batch 1,32,256 --modes eager,compile
 """
 import argparse
 import json
@@ -42,8 +46,13 @@ def parse_args():
     p.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch's default)")
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--iterations", type=int, default=10)
-    p.add_argument("--compile", action="store_true", help="also time torch.compile (where torch has it)")
+    p.add_argument("--modes", default="eager", help="comma list of eager, compile")
+    p.add_argument("--compile", action="store_true", help="same as --modes eager,compile")
     a = p.parse_args()
+    a.modes = ["eager", "compile"] if a.compile else [m.strip() for m in a.modes.split(",") if m.strip()]
+    for m in a.modes:
+        if m not in ("eager", "compile"):
+            p.error("unknown mode %r: expected eager or compile" % m)
     a.batches = [int(b) for b in a.batch.split(",") if b]
     a.precisions = [s.strip().lower() for s in a.precision.split(",") if s.strip()]
     for s in a.precisions:
@@ -211,14 +220,23 @@ def main():
             pass
 
     model = Xception(a.size).eval().to(device=device, memory_format=torch.channels_last)
-    modes = [("eager", model)]
-    if a.compile:
-        if hasattr(torch, "compile"):
-            modes.append(("compile", torch.compile(model)))
+    modes = []
+    for m in a.modes:
+        if m == "eager":
+            modes.append(("eager", model))
+        elif hasattr(torch, "compile"):
+            modes.append(("compile", None))  # compiled per precision below
         else:
             print("torch %s has no torch.compile; skipping it" % torch.__version__, file=sys.stderr)
+    if not modes:
+        unavailable("torch %s has none of the modes asked: %s" % (torch.__version__, ",".join(a.modes)))
 
     results = []
+
+    def report():
+        print(json.dumps({"peer": "pytorch", "torch": torch.__version__, "device": a.device, "device_name": device_name,
+                          "threads": torch.get_num_threads(), "size": a.size, "parameters": keras_parameter_count(model),
+                          "results": results}), flush=True)
     for precision in a.precisions:
         if a.device == "cuda":
             tf32 = precision == "tf32"
@@ -226,6 +244,10 @@ def main():
             torch.backends.cudnn.allow_tf32 = tf32
         autocast_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
         for mode, net in modes:
+            if mode == "compile":
+                torch._dynamo.reset()
+                net = torch.compile(model, dynamic=False)
+
             def forward(x, net=net):
                 if autocast_dtype is None:
                     return net(x)
@@ -241,16 +263,15 @@ def main():
                     results.append({"mode": mode, "precision": precision, "batch": batch, "error": str(e).split("\n")[0]})
                     if a.device == "cuda":
                         torch.cuda.empty_cache()
+                    report()
                     continue
                 median = statistics.median(t)
                 results.append({"mode": mode, "precision": precision, "batch": batch,
                                 "median_ms": median * 1e3, "min_ms": min(t) * 1e3, "max_ms": max(t) * 1e3,
                                 "samples": len(t), "images_per_second": batch / median})
                 del x
-
-    print(json.dumps({"peer": "pytorch", "torch": torch.__version__, "device": a.device, "device_name": device_name,
-                      "threads": torch.get_num_threads(), "size": a.size, "parameters": keras_parameter_count(model),
-                      "results": results}))
+                report()
+    report()
 
 
 if __name__ == "__main__":

@@ -37,13 +37,32 @@ public record BenchOptions(List<String> backends, List<Precision> precisions, Li
     }
 
     /**
-     * @param enabled    run the peers at all
-     * @param python     interpreter to use, or null to try "python3" then "/usr/bin/python3" (Debian's torch)
-     * @param script     benchmarks/peers/pytorch_xception.py
-     * @param cpuThreads threads of the CPU peer (PyTorch's set_num_threads)
-     * @param compile    also time torch.compile on the GPU
+     * @param enabled        run the peers at all
+     * @param python         interpreter to use, or null to try "python3" then "/usr/bin/python3" (Debian's torch)
+     * @param script         benchmarks/peers/pytorch_xception.py
+     * @param cpuThreads     threads of the CPU peer (PyTorch's set_num_threads)
+     * @param compileSeconds wall-time budget of the torch.compile peer on the GPU (one child process after
+     *                       every batch is measured, killed at the budget); 0: not run
+     * @param gemmScript     benchmarks/peers/cublas_gemms.py (cuBLAS through torch on the pointwise GEMMs), or null
+     * @param compileBy      when the compile peer must be done at the latest (the run's time budget less the time to write
+     *                       its report), or null: only {@code compileSeconds} limits it
      */
-    public record PeerOptions(boolean enabled, String python, Path script, int cpuThreads, boolean compile) {
-        public static PeerOptions none() { return new PeerOptions(false, null, null, 0, false); }
+    public record PeerOptions(boolean enabled, String python, Path script, int cpuThreads, int compileSeconds, Path gemmScript,
+                              java.time.Instant compileBy) {
+        public PeerOptions {
+            if (compileSeconds < 0) throw new IllegalArgumentException("compile budget must be at least 0 s, got " + compileSeconds);
+        }
+
+        public PeerOptions(boolean enabled, String python, Path script, int cpuThreads, int compileSeconds, Path gemmScript) {
+            this(enabled, python, script, cpuThreads, compileSeconds, gemmScript, null);
+        }
+
+        public static PeerOptions none() { return new PeerOptions(false, null, null, 0, 0, null); }
+
+        /** Seconds the compile peer may take if it starts now: compileSeconds, cut to what is left before compileBy. */
+        public long compileBudgetSeconds(java.time.Instant now) {
+            if (compileBy == null) return compileSeconds;
+            return Math.max(0, Math.min(compileSeconds, java.time.Duration.between(now, compileBy).toSeconds()));
+        }
     }
 }

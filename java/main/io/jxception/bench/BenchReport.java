@@ -9,16 +9,18 @@ import java.util.Locale;
  *
  * @param command      the command line that produced it (for the summary's "how to reproduce")
  * @param loadBefore   1-minute load average before the run; {@code loadAfter} after it
+ * @param gemmPeers    cuBLAS's times for the pointwise GEMMs of the CUDA launches ({@link GemmPeerResult#of} matches them to layer rows)
  * @param notes        what could not be measured and why ("opencl fp32 unavailable: ...", "peer unavailable: ...")
  */
 public record BenchReport(BenchOptions options, String command, Machine machine, Instant started, Instant finished,
                           double loadBefore, double loadAfter, List<Peaks> peaks, List<ThroughputResult> throughput,
-                          List<LayerResult> layers, List<PeerResult> peers, List<String> notes) {
+                          List<LayerResult> layers, List<PeerResult> peers, List<GemmPeerResult> gemmPeers, List<String> notes) {
     public BenchReport {
         peaks = List.copyOf(peaks);
         throughput = List.copyOf(throughput);
         layers = List.copyOf(layers);
         peers = List.copyOf(peers);
+        gemmPeers = List.copyOf(gemmPeers);
         notes = List.copyOf(notes);
     }
 

@@ -44,6 +44,7 @@ public final class BenchSuite {
     private final List<Peaks> peaks = new ArrayList<>();
     private final List<ThroughputResult> throughput = new ArrayList<>();
     private final List<LayerResult> layers = new ArrayList<>();
+    private final List<GemmPeerResult> gemmPeers = new ArrayList<>();
     private final Set<String> unavailablePeers = new java.util.HashSet<>();
 
     public BenchSuite(BenchOptions options, Progress progress) {
@@ -83,11 +84,12 @@ public final class BenchSuite {
                 for (Opened o : opened) measure(o.backend, o.clock, o.peaks, graph, weights, batch, forwardsPerBatch * batch);
                 peerResults.addAll(runPeers(graph, batch));
             }
+            peerResults.addAll(runCompilePeer(graph));
         } finally {
             for (int i = opened.size() - 1; i >= 0; i--) opened.get(i).backend.close();
         }
         return new BenchReport(options, command, Machine.here(), started, Instant.now(), loadBefore, Machine.loadAverage(),
-                peaks, throughput, layers, peerResults, notes);
+                peaks, throughput, layers, peerResults, gemmPeers, notes);
     }
 
     private record Opened(Backend backend, DeviceClock clock, Peaks peaks) {}
@@ -134,7 +136,7 @@ public final class BenchSuite {
         }
         notes.add("counts only (--dry-run): nothing was run or timed");
         return new BenchReport(options, command, Machine.here(), started, Instant.now(), Double.NaN, Double.NaN,
-                peaks, throughput, layers, List.of(), notes);
+                peaks, throughput, layers, List.of(), List.of(), notes);
     }
 
     private void checkBackendNames() {
@@ -253,7 +255,10 @@ public final class BenchSuite {
             else cpu = true;
         }
         if (cpu) out.addAll(peer("cpu", List.of("fp32"), batch, graph));
-        if (!cudaPrecisions.isEmpty()) out.addAll(peer("cuda", new ArrayList<>(cudaPrecisions), batch, graph));
+        if (!cudaPrecisions.isEmpty()) {
+            out.addAll(peer("cuda", new ArrayList<>(cudaPrecisions), batch, graph));
+            gemmPeers(graph, batch, cudaPrecisions);
+        }
         return out;
     }
 
@@ -262,11 +267,89 @@ public final class BenchSuite {
         long units = (long) batch * (Math.max(1, options.warmup()) + options.iterations()) * precisions.size();
         progress.addTotal(units);
         progress.advance(0, "peer: pytorch " + device + " batch " + batch);
-        PeerRunner.Outcome o = PeerRunner.run(options.peers(), device, precisions, List.of(batch), options.size(),
-                Math.max(1, options.warmup()), options.iterations(), graph.parameterCount());
+        PeerRunner.Outcome o = PeerRunner.run(options.peers(), device, "eager", precisions, List.of(batch), options.size(),
+                Math.max(1, options.warmup()), options.iterations(), 0, graph.parameterCount());
         o.notes().forEach(this::note);
         if (o.notes().stream().anyMatch(n -> n.startsWith("peer unavailable"))) unavailablePeers.add(device);
         progress.advance(units, "peer: pytorch " + device + " batch " + batch + " done");
+        double load = Machine.loadAverage();
+        return o.results().stream().map(r -> r.withLoadAverage(load)).toList();
+    }
+
+    /** Below this, torch.compile of Xception cannot finish one configuration: not started. */
+    static final long MIN_COMPILE_SECONDS = 20;
+
+    /**
+     * Seconds the cuBLAS script may take for one batch size before it is killed: importing torch and
+     * starting CUDA take ~5 s, the GEMMs of batch 256 in three precisions well under a second.
+     */
+    static final long GEMM_PEER_BUDGET_SECONDS = 60;
+
+    /**
+     * cuBLAS on the pointwise GEMMs of this batch, in the precisions CUDA ran that cuBLAS has a GEMM
+     * for (fp32, tf32, bf16): through torch.mm (benchmarks/peers/cublas_gemms.py) and through JCublas
+     * where it loads. Each source found unavailable once is not tried again.
+     */
+    private void gemmPeers(XceptionGraph graph, int batch, Set<String> cudaPrecisions) {
+        List<String> precisions = cudaPrecisions.stream().filter(p -> List.of("fp32", "tf32", "bf16").contains(p)).toList();
+        if (precisions.isEmpty()) return;
+        List<PointwiseGemm> gemms = PointwiseGemm.of(graph, batch);
+        int warmup = Math.max(1, options.warmup());
+        if (!unavailablePeers.contains("cublas-torch")) {
+            progress.advance(0, "peer: cuBLAS (torch.mm) on " + gemms.size() + " GEMMs, batch " + batch);
+            GemmPeerRunner.Outcome o = GemmPeerRunner.run(options.peers(), "cuda", gemms, precisions, batch, warmup, options.iterations(),
+                    GEMM_PEER_BUDGET_SECONDS);
+            o.notes().forEach(this::note);
+            if (o.notes().stream().anyMatch(n -> n.startsWith("cuBLAS unavailable"))) unavailablePeers.add("cublas-torch");
+            gemmPeers.addAll(o.results());
+        }
+        if (!unavailablePeers.contains("cublas-jcublas")) {
+            progress.advance(0, "peer: cuBLAS (JCublas) on " + gemms.size() + " GEMMs, batch " + batch);
+            GemmPeerRunner.Outcome o = CublasPeer.run(cudaDeviceIndex(), gemms, precisions, batch, warmup, options.iterations());
+            o.notes().forEach(this::note);
+            if (o.notes().stream().anyMatch(n -> n.startsWith("cuBLAS unavailable"))) unavailablePeers.add("cublas-jcublas");
+            gemmPeers.addAll(o.results());
+        }
+    }
+
+    /** The device of the first CUDA backend measured: "cuda" is device 0, "cuda:i" device i. */
+    private int cudaDeviceIndex() {
+        return throughput.stream().map(ThroughputResult::backend).filter(b -> b.startsWith("cuda")).findFirst()
+                .filter(b -> b.matches("cuda:\\d+")).map(b -> Integer.parseInt(b.substring(5))).orElse(0);
+    }
+
+    /**
+     * torch.compile on the GPU, after every batch size is measured: one child process for all of
+     * CUDA's precisions and batch sizes, killed at {@code compileSeconds} (compiling Xception takes
+     * tens of seconds per precision and batch; the rows it finished are kept). Its rows are labelled
+     * "compile"; ours / PyTorch ratios stay against eager.
+     */
+    private List<PeerResult> runCompilePeer(XceptionGraph graph) {
+        if (!options.peers().enabled() || options.peers().compileSeconds() <= 0) return List.of();
+        Set<String> precisions = new LinkedHashSet<>();
+        Set<Integer> batches = new LinkedHashSet<>();
+        for (ThroughputResult t : throughput) {
+            if (!t.backend().startsWith("cuda")) continue;
+            precisions.add(label(t.precision()));
+            batches.add(t.batch());
+        }
+        if (precisions.isEmpty()) {
+            note("peer pytorch compile: not run (it runs beside CUDA, and no CUDA configuration was measured)");
+            return List.of();
+        }
+        if (unavailablePeers.contains("cuda")) return List.of();
+        long budget = options.peers().compileBudgetSeconds(Instant.now());
+        if (budget < MIN_COMPILE_SECONDS) {
+            note("peer pytorch compile: not run: " + budget + " s were left of the run's time budget, under the " + MIN_COMPILE_SECONDS
+                    + " s a first compile needs");
+            return List.of();
+        }
+        // the largest batch first: where the compiled graph's fusion matters most, and what a short budget should reach
+        List<Integer> largestFirst = batches.stream().sorted(java.util.Comparator.reverseOrder()).toList();
+        progress.advance(0, "peer: pytorch cuda compile (at most " + budget + " s)");
+        PeerRunner.Outcome o = PeerRunner.run(options.peers(), "cuda", "compile", new ArrayList<>(precisions), largestFirst,
+                options.size(), Math.max(1, options.warmup()), options.iterations(), budget, graph.parameterCount());
+        o.notes().forEach(this::note);
         double load = Machine.loadAverage();
         return o.results().stream().map(r -> r.withLoadAverage(load)).toList();
     }

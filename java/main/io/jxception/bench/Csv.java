@@ -21,23 +21,33 @@ public final class Csv {
 
     public static final List<String> LAYER_HEADER = List.of("backend", "device", "precision", "batch", "size", "index",
             "node", "kernel", "stage", "flops", "bytes", "intensity", "time_ms", "time_min_ms", "samples", "gflops", "gbps",
-            "floor_ms", "floor_fraction", "bound", "clock");
+            "floor_ms", "floor_fraction", "bound", "clock", "gemm_peer", "gemm_peer_ms", "gemm_peer_speedup");
 
     public static final List<String> THROUGHPUT_HEADER = List.of("source", "backend", "device", "precision", "batch",
             "size", "images_per_second", "best_images_per_second", "forward_ms", "forward_min_ms", "samples", "gflops", "floor_images_per_second",
             "floor_fraction", "clock", "load_average");
 
-    public static void writeLayers(Path file, List<LayerResult> rows) throws IOException {
+    /**
+     * One row per launch. The last three columns hold the launch's pointwise GEMM timed alone by a
+     * cuBLAS peer (CUDA rows with a separable or 1×1 conv, where a peer ran): {@code gemm_peer} names
+     * it, {@code gemm_peer_ms} is its median, {@code gemm_peer_speedup} = time_ms / gemm_peer_ms, how
+     * many times faster cuBLAS runs the bare GEMM than our whole fused launch (depthwise, batch norm,
+     * residual and ReLU included): above 1, cuBLAS is faster.
+     */
+    public static void writeLayers(Path file, List<LayerResult> rows, List<GemmPeerResult> gemmPeers) throws IOException {
         List<List<String>> out = new ArrayList<>();
         for (LayerResult r : rows) {
             boolean t = r.isTimed();
+            var g = GemmPeerResult.of(gemmPeers, r);
             out.add(List.of(r.backend(), r.device(), BenchSuite.label(r.precision()), String.valueOf(r.batch()),
                     String.valueOf(r.size()), String.valueOf(r.index()), r.node(), r.kernel().kernelName(), r.stage().label(),
                     String.valueOf(r.cost().flops()), String.valueOf(r.cost().bytes()), number(r.cost().intensity()),
                     t ? number(r.time().median() * 1e3) : "", t ? number(r.time().min() * 1e3) : "",
                     t ? String.valueOf(r.time().count()) : "", number(r.gflops()), number(r.gbps()),
                     number(r.floorSeconds() * 1e3), number(r.floorFraction()),
-                    r.peaks() == null ? "" : r.cost().bound(r.peaks()), r.clock() == null ? "" : r.clock()));
+                    r.peaks() == null ? "" : r.cost().bound(r.peaks()), r.clock() == null ? "" : r.clock(),
+                    g.map(GemmPeerResult::peer).orElse(""), g.map(x -> number(x.time().median() * 1e3)).orElse(""),
+                    g.map(x -> number(GemmPeerResult.ratio(r, x))).orElse("")));
         }
         write(file, LAYER_HEADER, out);
     }

@@ -119,9 +119,33 @@ public final class JsonReport {
             m.put("floor_ms", l.floorSeconds() * 1e3);
             m.put("floor_fraction", l.floorFraction());
             m.put("clock", l.clock());
+            Optional<GemmPeerResult> g = GemmPeerResult.of(r.gemmPeers(), l);
+            if (g.isPresent()) { // derived from gemm_peers, for readers of the layer rows alone; not read back
+                m.put("gemm_peer_ms", g.get().time().median() * 1e3);
+                m.put("gemm_peer_speedup", GemmPeerResult.ratio(l, g.get()));
+            }
             layers.add(m);
         }
         root.put("layers", layers);
+        List<Object> gemms = new ArrayList<>();
+        for (GemmPeerResult g : r.gemmPeers()) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("peer", g.peer());
+            m.put("device", g.device());
+            m.put("precision", g.precision());
+            m.put("batch", g.batch());
+            m.put("index", g.index());
+            m.put("node", g.node());
+            m.put("m", g.m());
+            m.put("n", g.n());
+            m.put("k", g.k());
+            m.put("time_ms", g.time().median() * 1e3);
+            m.put("time_min_ms", g.time().min() * 1e3);
+            m.put("samples", g.time().count());
+            m.put("gflops", g.gflops());
+            gemms.add(m);
+        }
+        root.put("gemm_peers", gemms);
         root.put("notes", r.notes());
         return root;
     }
@@ -156,7 +180,7 @@ public final class JsonReport {
                 strings(o.get("precisions"), "options.precisions").stream().map(JsonReport::precision).toList(),
                 list(o.get("batches"), "options.batches").stream().map(b -> (int) number(b, "options.batches")).toList(),
                 integer(o, "size"), integer(o, "iterations"), integer(o, "warmup"), Boolean.TRUE.equals(o.get("per_layer")), false, null,
-                new BenchOptions.PeerOptions(!peerRows.isEmpty(), null, null, 0, false), 0);
+                new BenchOptions.PeerOptions(!peerRows.isEmpty(), null, null, 0, 0, null), 0);
 
         List<Peaks> peaks = new ArrayList<>();
         for (Object x : list(root.get("peaks"), "peaks")) {
@@ -197,10 +221,17 @@ public final class JsonReport {
                     kernel(string(m, "kernel")), stage(string(m, "stage")), cost, time,
                     time == null ? null : peaksOf(peaks, device, cost, optional(m, "floor_ms") / 1e3), clock));
         }
+        List<GemmPeerResult> gemmPeers = new ArrayList<>();
+        for (Object x : root.containsKey("gemm_peers") ? list(root.get("gemm_peers"), "gemm_peers") : List.of()) {
+            Map<?, ?> m = object(x, "gemm peer row");
+            gemmPeers.add(new GemmPeerResult(string(m, "peer"), string(m, "device"), string(m, "precision"), integer(m, "batch"),
+                    integer(m, "index"), string(m, "node"), (long) number(m.get("m"), "m"), integer(m, "n"), integer(m, "k"),
+                    samples(m, "time_ms", "time_min_ms", integer(m, "samples"))));
+        }
         List<String> notes = root.containsKey("notes") ? strings(root.get("notes"), "notes") : List.of();
         return new BenchReport(options, string(root, "command"), machine, Instant.parse(string(root, "started")),
                 Instant.parse(root.get("finished") instanceof String f ? f : string(root, "started")),
-                optional(root, "load_average_before"), optional(root, "load_average_after"), peaks, throughput, layers, peers, notes);
+                optional(root, "load_average_before"), optional(root, "load_average_after"), peaks, throughput, layers, peers, gemmPeers, notes);
     }
 
     /**

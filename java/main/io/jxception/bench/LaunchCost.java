@@ -5,6 +5,7 @@ import io.jxception.backend.HeadSpec;
 import io.jxception.backend.PoolSpec;
 import io.jxception.backend.Precision;
 import io.jxception.exec.NodeSpecs;
+import io.jxception.model.ConvKind;
 import io.jxception.model.Node;
 import io.jxception.model.XceptionGraph;
 
@@ -14,7 +15,10 @@ import io.jxception.model.XceptionGraph;
  * convs) or of the dense layer; pooling, batch-norm epilogues and softmax are not counted.
  * {@code bytes} = every input read once + every output written once + every weight read once
  * (conv kernels, the folded batch-norm scale and shift, the dense kernel and bias), at
- * {@link #elementBytes} per element.
+ * {@link #elementBytes} per element. "Input" is what the launch needs: the 1×1 stride-2 residual
+ * convs read only the pixels on their stride grid, (n, ceil(H/2), ceil(W/2), Cin) of the
+ * (n, H, W, Cin) input, a quarter of it; in NHWC a pixel's Cin ≥ 64 channels are ≥ 128 contiguous
+ * bytes, whole DRAM sectors, so the pixels in between need not be fetched at all.
  */
 public record LaunchCost(long flops, long bytes) {
     public LaunchCost {
@@ -25,7 +29,7 @@ public record LaunchCost(long flops, long bytes) {
         long eb = elementBytes(precision);
         if (node instanceof Node.Conv c) {
             ConvSpec s = NodeSpecs.conv(graph, c, batch);
-            long elements = s.inputElements() + s.outputElements()
+            long elements = inputElementsRead(s) + s.outputElements()
                     + (c.residual() >= 0 ? s.outputElements() : 0)
                     + s.w1Elements() + s.w2Elements() + 2L * c.cout(); // + scale, shift
             return new LaunchCost(2 * s.macs(), elements * eb);
@@ -40,6 +44,11 @@ public record LaunchCost(long flops, long bytes) {
         long weights = s.dense() ? (long) s.channels() * s.classes() + s.classes() : 0;
         long macs = s.dense() ? (long) s.n() * s.channels() * s.classes() : 0;
         return new LaunchCost(2 * macs, (input + weights + s.outputElements()) * eb);
+    }
+
+    /** Input elements a conv must read: all of x, except a 1×1 conv reads one pixel per output pixel. */
+    static long inputElementsRead(ConvSpec s) {
+        return s.kind() == ConvKind.CONV1X1_SAME ? (long) s.n() * s.outH() * s.outW() * s.cin() : s.inputElements();
     }
 
     /** Bytes a backend stores per activation or weight element in this precision. */

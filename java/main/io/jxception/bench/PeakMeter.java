@@ -24,9 +24,17 @@ import java.util.Random;
  *     from 1 while a launch takes under {@link #TARGET_LAUNCH_SECONDS}, or while doubling still
  *     raises FLOP/s by 5% (a backend may parallelize over images) and a launch stays under
  *     {@link #MAX_LAUNCH_SECONDS}; n stops at 64.</li>
- * <li>bandwidth: addInPlace (dst += src) over two buffers of 16 M elements (64 MiB at fp32), or
- *     64 M when the first launch is under 5 ms (GPUs, whose L2 holds tens of MiB); it moves
- *     3 × elements × element size bytes (read both, write dst).</li>
+ *     The timed launches read an input that a first (untimed) launch of the same conv wrote, so
+ *     it is already in the precision's activation storage: a host upload is stored as fp32, and a
+ *     bf16/fp16 backend would otherwise convert it before every timed launch (on CUDA a 16 M-element
+ *     conversion, ~6% of the (64,16,16,1024) launch, was counted as GEMM time).</li>
+ * <li>bandwidth: addInPlace (dst += src) over two buffers of 16 M elements (64 MiB), or 64 M when
+ *     the first launch is under 5 ms (GPUs, whose L2 holds tens of MiB). Both buffers are filled by
+ *     host uploads, which every backend stores as fp32 (CUDA keeps an upload in F32 storage and runs
+ *     addInPlace in its destination's storage: add_in_place_f32), so it moves 3 × elements × 4 bytes
+ *     (read both, write dst) in every precision. DRAM bandwidth is the device's, not the precision's:
+ *     the bf16 ceiling is the fp32 one. (Counting 2 bytes per element at bf16, as before, halved it:
+ *     1,333 against 2,646 GB/s on the H100 of 2026-11-26.)</li>
  * </ul>
  * Each probe is warmed up, then repeated; the best repetition is the peak (a ceiling is what the
  * device can do; noise only ever slows a run).
@@ -68,7 +76,7 @@ public final class PeakMeter {
             double flopsPerSecond = measureSeparable(shape[0], shape[1], what);
             if (flopsPerSecond > best) {
                 best = flopsPerSecond;
-                probe[0] = what[0] + ", the best of separable convs with C = 728, 1024, 2048";
+                probe[0] = what[0] + "; the fastest of C = 728, 1024, 2048";
             }
         }
         return best;
@@ -90,18 +98,18 @@ public final class PeakMeter {
                 long flops = 2 * spec.macs();
                 List<Buffer> act = new ArrayList<>();
                 try {
-                    Buffer x = fill(act, spec.inputElements(), rnd, 1.0); // (n,S,S,C) NHWC
-                    Buffer y = alloc(act, spec.outputElements());          // (n,S,S,C)
-                    Runnable launch = () -> backend.conv(spec, x, dw, pw, epilogue, y);
-                    clock.seconds(launch); // warm-up: compilation, first touch
+                    Buffer x = fill(act, spec.inputElements(), rnd, 1.0); // (n,S,S,C) NHWC, fp32 as uploaded
+                    Buffer y = alloc(act, spec.outputElements());          // (n,S,S,C) in activation storage
+                    clock.seconds(() -> backend.conv(spec, x, dw, pw, epilogue, y)); // warm-up: compilation, first touch
+                    // timed: y (activation storage) -> x, as a launch inside the network reads its predecessor's output
+                    Runnable launch = () -> backend.conv(spec, y, dw, pw, epilogue, x);
                     double t = clock.seconds(launch);
                     double rate = flops / t;
                     // grow the batch while launches are short or it still pays (a backend may parallelize over images)
                     boolean grow = n < MAX_GEMM_BATCH && t < MAX_LAUNCH_SECONDS && (t < TARGET_LAUNCH_SECONDS || rate > previous * 1.05);
                     if (rate > best) {
                         best = rate;
-                        probe[0] = String.format(Locale.ROOT, "separable conv 3x3 %d->%d over (%d,%d,%d,%d), %.2f GFLOP per launch",
-                                c, c, n, side, side, c, flops / 1e9);
+                        probe[0] = computeProbe(c, n, side, flops);
                     }
                     if (grow) {
                         previous = rate;
@@ -111,8 +119,7 @@ public final class PeakMeter {
                     double fastest = best(launch, t, 0.5, 3, 50);
                     if (flops / fastest >= best) {
                         best = flops / fastest;
-                        probe[0] = String.format(Locale.ROOT, "separable conv 3x3 %d->%d over (%d,%d,%d,%d), %.2f GFLOP per launch",
-                                c, c, n, side, side, c, flops / 1e9);
+                        probe[0] = computeProbe(c, n, side, flops);
                     }
                     return best;
                 } finally {
@@ -140,15 +147,30 @@ public final class PeakMeter {
                     continue;
                 }
                 double best = best(launch, t, 0.5, 5, 100);
-                int eb = LaunchCost.elementBytes(backend.precision());
-                long bytes = 3L * eb * elements;
-                probe[0] = String.format(Locale.ROOT, "addInPlace over %d M elements (%d bytes each; read 2, write 1: %.0f MiB per launch)",
-                        elements >> 20, eb, bytes / 1048576.0);
+                long bytes = bandwidthProbeBytes(elements);
+                probe[0] = String.format(Locale.ROOT, "addInPlace over %d M elements (fp32 as uploaded, %d bytes each, in every precision;"
+                        + " read 2, write 1: %.0f MiB per launch)", elements >> 20, UPLOADED_ELEMENT_BYTES, bytes / 1048576.0);
                 return bytes / best;
             } finally {
                 free(bufs);
             }
         }
+    }
+
+    /** Bytes per element of a buffer filled by host uploads: fp32 on every backend (the CPU reference's float64 counted as fp32, like its launches). */
+    static final int UPLOADED_ELEMENT_BYTES = 4;
+
+    /** What one bandwidth-probe launch moves: read dst and src, write dst, each {@code elements} fp32 values. */
+    static long bandwidthProbeBytes(long elements) { return 3L * UPLOADED_ELEMENT_BYTES * elements; }
+
+    /**
+     * The compute probe as the report shows it. FLOPs = 2 × (depthwise 9·C + pointwise C·C) per
+     * pixel, the pointwise GEMM (n·S² × C)·(C × C) being over 99% of them; input and output in the
+     * backend's activation storage.
+     */
+    private String computeProbe(int c, int n, int side, long flops) {
+        return String.format(Locale.ROOT, "separable conv 3x3 %d->%d over (%d,%d,%d,%d) %s, %.2f GFLOP per launch (pointwise GEMM %dx%dx%d + depthwise)",
+                c, c, n, side, side, c, backend.precision().name().toLowerCase(Locale.ROOT), flops / 1e9, (long) n * side * side, c, c);
     }
 
     /** Repeats {@code launch} for about {@code budgetSeconds} (within [min, max] times) and returns the fastest. */

@@ -1,9 +1,7 @@
 package io.jxception.bench;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -21,39 +19,30 @@ public final class PeerRunner {
 
     /**
      * @param device              "cpu" or "cuda"
+     * @param mode                "eager", or "compile" (torch.compile)
      * @param precisions          peer precisions: fp32, tf32, bf16, fp16
+     * @param budgetSeconds       wall time before the child is killed (results it finished are kept); 0: no limit
      * @param expectedParameters  our network's parameter count: a peer with another count is not the same network
      */
-    public static Outcome run(BenchOptions.PeerOptions o, String device, List<String> precisions, List<Integer> batches,
-                              int size, int warmup, int iterations, long expectedParameters) {
+    public static Outcome run(BenchOptions.PeerOptions o, String device, String mode, List<String> precisions, List<Integer> batches,
+                              int size, int warmup, int iterations, long budgetSeconds, long expectedParameters) {
         List<String> notes = new ArrayList<>();
+        String what = "pytorch " + device + (mode.equals("eager") ? "" : " " + mode);
         if (o.script() == null || !Files.isRegularFile(o.script())) {
-            notes.add("peer unavailable: pytorch " + device + ": no script at " + o.script()
+            notes.add("peer unavailable: " + what + ": no script at " + o.script()
                     + " (run from the repository root or pass --peer-script)");
             return new Outcome(List.of(), notes);
         }
-        List<String> pythons = o.python() != null ? List.of(o.python()) : List.of("python3", "/usr/bin/python3");
         String lastReason = "no python interpreter tried";
-        for (String python : pythons) {
-            List<String> cmd = new ArrayList<>(List.of(python, o.script().toString(), "--device", device,
+        for (String python : pythons(o)) {
+            List<String> cmd = new ArrayList<>(List.of(python, o.script().toString(), "--device", device, "--modes", mode,
                     "--precision", String.join(",", precisions),
                     "--batch", batches.stream().map(String::valueOf).collect(Collectors.joining(",")),
                     "--size", String.valueOf(size), "--warmup", String.valueOf(warmup), "--iterations", String.valueOf(iterations)));
             if (device.equals("cpu") && o.cpuThreads() > 0) cmd.addAll(List.of("--threads", String.valueOf(o.cpuThreads())));
-            if (device.equals("cuda") && o.compile()) cmd.add("--compile");
-            String stdout, stderr;
-            int rc;
+            ChildProcess.Result r;
             try {
-                Path err = Files.createTempFile("jxception-peer", ".log");
-                try {
-                    Process p = new ProcessBuilder(cmd).redirectError(err.toFile()).start();
-                    p.getOutputStream().close();
-                    stdout = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
-                    rc = p.waitFor();
-                    stderr = Files.readString(err, StandardCharsets.UTF_8).trim();
-                } finally {
-                    Files.deleteIfExists(err);
-                }
+                r = ChildProcess.run(cmd, null, budgetSeconds);
             } catch (IOException e) {
                 lastReason = "cannot start " + python + ": " + e.getMessage();
                 continue;
@@ -62,23 +51,31 @@ public final class PeerRunner {
                 lastReason = "interrupted";
                 break;
             }
-            String lastLine = stdout.isEmpty() ? "" : stdout.substring(stdout.lastIndexOf('\n') + 1);
-            Map<String, Object> json;
-            try {
-                json = Json.parseObject(lastLine);
-            } catch (IllegalArgumentException e) {
-                lastReason = python + " exited with status " + rc + " without JSON output"
-                        + (stderr.isEmpty() ? "" : ": " + stderr.substring(Math.max(0, stderr.length() - 500)));
+            Map<String, Object> json = r.lastJsonObject();
+            if (json == null) {
+                lastReason = r.timedOut() ? what + " finished nothing within its budget of " + budgetSeconds + " s"
+                        : python + " exited with status " + r.exitStatus() + " without JSON output"
+                        + (r.stderr().isBlank() ? "" : ": " + r.stderrTail(500));
+                if (r.timedOut()) break; // another interpreter would take as long
                 continue;
             }
             if (json.get("unavailable") != null) {
                 lastReason = String.valueOf(json.get("unavailable"));
                 continue;
             }
+            if (r.timedOut()) {
+                notes.add("peer " + what + ": stopped at its budget of " + budgetSeconds + " s; the rows it finished are kept"
+                        + " (" + batches.size() * precisions.size() + " asked)");
+            }
             return parse(json, expectedParameters, notes);
         }
-        notes.add("peer unavailable: pytorch " + device + ": " + lastReason);
+        notes.add("peer unavailable: " + what + ": " + lastReason);
         return new Outcome(List.of(), notes);
+    }
+
+    /** The interpreters to try: --python, else python3 then Debian's /usr/bin/python3 (which has python3-torch). */
+    static List<String> pythons(BenchOptions.PeerOptions o) {
+        return o.python() != null ? List.of(o.python()) : List.of("python3", "/usr/bin/python3");
     }
 
     static Outcome parse(Map<String, Object> json, long expectedParameters, List<String> notes) {

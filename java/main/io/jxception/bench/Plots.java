@@ -31,7 +31,9 @@ import java.util.stream.Collectors;
  *     achieved GFLOP/s, log-log), colour by stage, marker by batch, with the two measured
  *     ceilings; maxpool_add launches count 0 FLOPs and have no point;</li>
  * <li>{@code layers-<backend>-<precision>-b<batch>.png}: median time of every launch, coloured by stage;</li>
- * <li>{@code throughput.png}: images/s against batch size, one line per backend × precision and per peer.</li>
+ * <li>{@code throughput.png}: images/s against batch size, one line per backend × precision and per peer;</li>
+ * <li>{@code gemms-<backend>-<precision>-b<batch>.png}: every launch with a pointwise GEMM, our fused
+ *     launch's median time beside cuBLAS's for its GEMM alone (where a cuBLAS peer ran).</li>
  * </ul>
  */
 public final class Plots {
@@ -60,6 +62,10 @@ public final class Plots {
                     .collect(Collectors.groupingBy(LayerResult::batch, LinkedHashMap::new, Collectors.toList()));
             for (Map.Entry<Integer, List<LayerResult>> b : byBatch.entrySet()) {
                 files.add(save(layerTimes(b.getValue()), dir.resolve("layers-" + fileName(e.getKey()) + "-b" + b.getKey() + ".png")));
+                List<LayerResult> withGemm = b.getValue().stream().filter(l -> GemmPeerResult.of(report.gemmPeers(), l).isPresent()).toList();
+                if (!withGemm.isEmpty()) {
+                    files.add(save(gemms(withGemm, report.gemmPeers()), dir.resolve("gemms-" + fileName(e.getKey()) + "-b" + b.getKey() + ".png")));
+                }
             }
         }
         if (!report.throughput().isEmpty()) files.add(save(throughput(report), dir.resolve("throughput.png")));
@@ -120,6 +126,24 @@ public final class Plots {
             double stageMs = ms.stream().mapToDouble(Double::doubleValue).sum();
             chart.addSeries(String.format(Locale.ROOT, "%s (%.2f ms)", s.label(), stageMs), names, ms).setFillColor(STAGE_COLORS.get(s));
         }
+        return chart;
+    }
+
+    /** Launches of one configuration that have a cuBLAS peer: ours (whole fused launch) and cuBLAS (GEMM alone), side by side. */
+    static CategoryChart gemms(List<LayerResult> rows, List<GemmPeerResult> peers) {
+        LayerResult first = rows.get(0);
+        List<Double> ours = rows.stream().map(l -> l.time().median() * 1e3).toList();
+        List<Double> cublas = rows.stream().map(l -> GemmPeerResult.of(peers, l).orElseThrow().time().median() * 1e3).toList();
+        double oursMs = ours.stream().mapToDouble(Double::doubleValue).sum(), cublasMs = cublas.stream().mapToDouble(Double::doubleValue).sum();
+        CategoryChart chart = new CategoryChartBuilder().width(1500).height(700)
+                .title(String.format(Locale.ROOT, "Pointwise GEMMs: %s %s, batch %d, %dx%d: our fused launches %.2f ms, cuBLAS's GEMMs alone %.2f ms (%.2fx)",
+                        first.backend(), BenchSuite.label(first.precision()), first.batch(), first.size(), first.size(), oursMs, cublasMs, oursMs / cublasMs))
+                .xAxisTitle("fused launch (graph order)").yAxisTitle("median time (ms)").build();
+        chart.getStyler().setAvailableSpaceFill(0.8).setXAxisLabelRotation(90).setLegendPosition(Styler.LegendPosition.OutsideS)
+                .setChartBackgroundColor(Color.WHITE); // legend below: inside it would hide the tallest bars
+        List<String> names = rows.stream().map(LayerResult::node).toList();
+        chart.addSeries("jxception (depthwise + GEMM + BN epilogue)", names, ours).setFillColor(new Color(0x1f77b4));
+        chart.addSeries("cuBLAS GEMM alone", names, cublas).setFillColor(new Color(0xd62728));
         return chart;
     }
 

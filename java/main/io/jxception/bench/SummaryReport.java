@@ -50,8 +50,10 @@ public final class SummaryReport {
                 .append("floor = max(FLOPs / peak FLOP/s, bytes / bandwidth) with both peaks measured on the device by the suite.\n\n");
 
         md.append("## Throughput (forward pass, ").append(size).append("×").append(size).append(")\n\n");
-        md.append("| source | backend / peer | precision | batch | img/s (median) | img/s (best) | ms / batch | GFLOP/s | floor img/s | % of floor | ours / PyTorch | load |\n");
-        md.append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        boolean compiled = r.peers().stream().anyMatch(p -> p.peer().contains(" compile"));
+        md.append("| source | backend / peer | precision | batch | img/s (median) | img/s (best) | ms / batch | GFLOP/s | floor img/s | % of floor | ours / PyTorch |")
+                .append(compiled ? " ours / compile |" : "").append(" load |\n");
+        md.append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|").append(compiled ? "---:|" : "").append("---:|\n");
         for (ThroughputResult t : r.throughput()) {
             Optional<PeerResult> peer = matchingPeer(r, t);
             md.append("| jxception | ").append(t.backend()).append(" | ").append(BenchSuite.label(t.precision())).append(" | ").append(t.batch())
@@ -60,25 +62,32 @@ public final class SummaryReport {
                     .append(" | ").append(f(t.gflops(), 1)).append(" | ").append(f(t.floorImagesPerSecond(), 2))
                     .append(" | ").append(pct(t.imagesPerSecond() / t.floorImagesPerSecond()))
                     .append(" | ").append(peer.map(p -> f(t.imagesPerSecond() / p.imagesPerSecond(), 2) + "× (best "
-                            + f(t.bestImagesPerSecond() / p.bestImagesPerSecond(), 2) + "×)").orElse("–"))
-                    .append(" | ").append(f(t.loadAverage(), 1)).append(" |\n");
+                            + f(t.bestImagesPerSecond() / p.bestImagesPerSecond(), 2) + "×)").orElse("–"));
+            if (compiled) {
+                md.append(" | ").append(matchingPeer(r, t, "compile").map(p -> f(t.imagesPerSecond() / p.imagesPerSecond(), 2) + "×").orElse("–"));
+            }
+            md.append(" | ").append(f(t.loadAverage(), 1)).append(" |\n");
         }
         for (PeerResult p : r.peers()) {
             long flops = r.throughput().stream().findFirst().map(ThroughputResult::flopsPerImage).orElse(0L);
             md.append("| peer | ").append(p.peer()).append(" | ").append(p.precision()).append(" | ").append(p.batch())
                     .append(" | ").append(f(p.imagesPerSecond(), 2)).append(" | ").append(f(p.bestImagesPerSecond(), 2))
                     .append(" | ").append(f(p.forward().median() * 1e3, 1))
-                    .append(" | ").append(flops > 0 ? f(flops * p.imagesPerSecond() / 1e9, 1) : "–").append(" | – | – | – | ").append(f(p.loadAverage(), 1)).append(" |\n");
+                    .append(" | ").append(flops > 0 ? f(flops * p.imagesPerSecond() / 1e9, 1) : "–").append(" | – | – | – | ").append(compiled ? "– | " : "")
+                    .append(f(p.loadAverage(), 1)).append(" |\n");
         }
         md.append('\n');
         if (!r.peers().isEmpty()) {
             md.append("Peer GFLOP/s use our counted FLOPs per image (").append(f(r.throughput().isEmpty() ? 0 : r.throughput().get(0).flopsPerImage() / 1e9, 3))
-                    .append(" GFLOP), so every row is on the same scale. \"ours / PyTorch\" compares the same batch and precision on the same device class (CPU backends with PyTorch CPU, CUDA with PyTorch CUDA eager): medians, and in brackets the fastest repetitions.\n\n");
+                    .append(" GFLOP), so every row is on the same scale. \"ours / PyTorch\" compares the same batch and precision on the same device class (CPU backends with PyTorch CPU, CUDA with PyTorch CUDA eager): medians, and in brackets the fastest repetitions.")
+                    .append(compiled ? " \"ours / compile\": the same against torch.compile, where it finished within its time budget (rows labelled compile)." : "")
+                    .append("\n\n");
         }
 
         md.append("## Measured peaks\n\n");
-        md.append("These ceilings are the best rates of our own kernels on the device, measured by the suite (compute: our largest separable-conv launch, ")
-                .append("a GEMM in all but name; bandwidth: our addInPlace), not the card's data-sheet peak or a vendor library's: ")
+        md.append("These ceilings are the best rates of our own kernels on the device, measured by the suite (compute: the fastest of three large ")
+                .append("separable-conv launches, a GEMM in all but name, reading activations already in the precision's storage; bandwidth: our addInPlace ")
+                .append("on fp32 buffers, the same ceiling in every precision), not the card's data-sheet peak or a vendor library's: ")
                 .append("100% of floor means as fast as our best kernel, not as fast as the hardware can go.\n\n");
         md.append("| device | GFLOP/s | GB/s | ridge FLOP/B | compute probe | bandwidth probe | measured |\n|---|---:|---:|---:|---|---|---|\n");
         for (Peaks p : r.peaks()) {
@@ -124,6 +133,8 @@ public final class SummaryReport {
             md.append('\n');
         }
 
+        gemmSection(md, r);
+
         if (!plots.isEmpty()) {
             md.append("## Plots\n\n");
             for (Path p : plots) {
@@ -139,11 +150,87 @@ public final class SummaryReport {
         return md.toString();
     }
 
+    /**
+     * "Pointwise GEMMs against cuBLAS": per CUDA configuration the time of the launches that hold a
+     * pointwise GEMM beside cuBLAS's time for those GEMMs alone, then per launch at the largest batch.
+     */
+    static void gemmSection(StringBuilder md, BenchReport r) {
+        if (r.gemmPeers().isEmpty() && r.throughput().stream().noneMatch(t -> t.backend().startsWith("cuda"))) return; // cuBLAS runs beside CUDA only
+        md.append("## Pointwise GEMMs against cuBLAS\n\n");
+        if (r.gemmPeers().isEmpty()) {
+            List<String> why = r.notes().stream().filter(n -> n.startsWith("cuBLAS")).toList();
+            md.append(why.isEmpty() ? "No cuBLAS peer ran (it runs with --peers beside CUDA).\n\n" : String.join("\n\n", why) + "\n\n");
+            return;
+        }
+        md.append("Each separable conv's pointwise half and each 1×1 residual conv is a GEMM C (M × N) = A (M × K) · B (K × N), M = batch × H × W, ")
+                .append("N = Cout, K = Cin. The peer times that GEMM alone (")
+                .append(r.gemmPeers().stream().map(GemmPeerResult::peer).distinct().collect(Collectors.joining("; ")))
+                .append(") in the same precision: fp32 strict, tf32 tensor cores, bf16 in and out with fp32 accumulation. ")
+                .append("\"ours / cuBLAS\" = our fused launch's median time / cuBLAS's GEMM median time: our launch also does the depthwise conv, ")
+                .append("batch norm, residual and ReLU, so 1.0 means our whole launch costs what cuBLAS needs for its GEMM alone; above 1, cuBLAS is faster.\n\n");
+        md.append("| config | launches | our ms (fused launches) | cuBLAS ms (GEMMs alone) | ours / cuBLAS | cuBLAS GEMM TFLOP/s |\n|---|---:|---:|---:|---:|---:|\n");
+        for (GemmTotal t : gemmTotals(r)) {
+            md.append("| ").append(t.config()).append(" | ").append(t.launches()).append(" | ").append(f(t.oursSeconds() * 1e3, 3))
+                    .append(" | ").append(f(t.peerSeconds() * 1e3, 3)).append(" | ").append(f(t.ratio(), 2)).append("× | ")
+                    .append(f(t.peerTflops(), 1)).append(" |\n");
+        }
+        md.append('\n');
+        int largest = r.gemmPeers().stream().mapToInt(GemmPeerResult::batch).max().orElse(0);
+        List<String> precisions = r.gemmPeers().stream().filter(g -> g.batch() == largest).map(GemmPeerResult::precision).distinct().toList();
+        List<LayerResult> rows = r.layers().stream().filter(l -> l.batch() == largest && l.isTimed() && GemmPeerResult.of(r.gemmPeers(), l).isPresent()).toList();
+        if (rows.isEmpty()) return;
+        md.append("Per launch at batch ").append(largest).append(" (ms: ours / cuBLAS, and the ratio):\n\n| launch | M × N × K |");
+        for (String p : precisions) md.append(' ').append(p).append(" ours | ").append(p).append(" cuBLAS | ").append(p).append(" ratio |");
+        md.append("\n|---|---|").append("---:|---:|---:|".repeat(precisions.size())).append('\n');
+        Map<Integer, String> shapes = new LinkedHashMap<>();
+        for (LayerResult l : rows) {
+            GemmPeerResult g = GemmPeerResult.of(r.gemmPeers(), l).orElseThrow();
+            shapes.putIfAbsent(l.index(), l.node() + " | " + g.m() + " × " + g.n() + " × " + g.k());
+        }
+        for (Map.Entry<Integer, String> s : shapes.entrySet()) {
+            md.append("| ").append(s.getValue()).append(" |");
+            for (String p : precisions) {
+                Optional<LayerResult> l = rows.stream().filter(x -> x.index() == s.getKey() && BenchSuite.label(x.precision()).equals(p)).findFirst();
+                Optional<GemmPeerResult> g = l.flatMap(x -> GemmPeerResult.of(r.gemmPeers(), x));
+                md.append(' ').append(l.map(x -> f(x.time().median() * 1e3, 3)).orElse("–")).append(" | ")
+                        .append(g.map(x -> f(x.time().median() * 1e3, 3)).orElse("–")).append(" | ")
+                        .append(g.map(x -> f(GemmPeerResult.ratio(l.get(), x), 2) + "×").orElse("–")).append(" |");
+            }
+            md.append('\n');
+        }
+        md.append('\n');
+    }
+
+    /** One CUDA configuration's launches that hold a pointwise GEMM: our summed median times and cuBLAS's for the GEMMs alone. */
+    public record GemmTotal(String config, int launches, double oursSeconds, double peerSeconds, double gemmFlops) {
+        public double ratio() { return oursSeconds / peerSeconds; }
+
+        public double peerTflops() { return gemmFlops / peerSeconds / 1e12; }
+    }
+
+    /** {@link GemmTotal}s in report order: timed CUDA layer rows that have a cuBLAS peer. */
+    public static List<GemmTotal> gemmTotals(BenchReport r) {
+        Map<String, double[]> sums = new LinkedHashMap<>(); // config -> launches, ours, peer, flops
+        for (LayerResult l : r.layers()) {
+            Optional<GemmPeerResult> g = GemmPeerResult.of(r.gemmPeers(), l);
+            if (!l.isTimed() || g.isEmpty()) continue;
+            double[] s = sums.computeIfAbsent(l.backend() + " " + BenchSuite.label(l.precision()) + " batch " + l.batch(), k -> new double[4]);
+            s[0]++;
+            s[1] += l.time().median();
+            s[2] += g.get().time().median();
+            s[3] += 2.0 * g.get().m() * g.get().n() * g.get().k();
+        }
+        return sums.entrySet().stream().map(e -> new GemmTotal(e.getKey(), (int) e.getValue()[0], e.getValue()[1], e.getValue()[2], e.getValue()[3])).toList();
+    }
+
     /** The peer of a throughput row: same batch and precision, PyTorch on the matching device class, eager mode. */
-    public static Optional<PeerResult> matchingPeer(BenchReport r, ThroughputResult t) {
+    public static Optional<PeerResult> matchingPeer(BenchReport r, ThroughputResult t) { return matchingPeer(r, t, "eager"); }
+
+    /** The same for a PyTorch mode: "eager" or "compile". */
+    public static Optional<PeerResult> matchingPeer(BenchReport r, ThroughputResult t, String mode) {
         String deviceClass = t.backend().startsWith("cuda") ? "cuda" : "cpu";
         return r.peers().stream().filter(p -> p.batch() == t.batch() && p.precision().equals(BenchSuite.label(t.precision()))
-                && p.device().startsWith(deviceClass) && p.peer().contains(" eager")).findFirst();
+                && p.device().startsWith(deviceClass) && p.peer().contains(" " + mode + " ")).findFirst();
     }
 
     private static String f(double v, int decimals) {

@@ -90,8 +90,22 @@ final class BenchCommand extends Subcommand {
     @Option(names = "--peer-threads", paramLabel = "T", description = "Threads of PyTorch CPU (default: every core, as our CPU backends use).")
     Integer peerThreads;
 
-    @Option(names = "--compile", description = "Also time torch.compile on CUDA.")
-    boolean compile;
+    @Option(names = "--compile-seconds", paramLabel = "S", defaultValue = "0",
+            description = "Also time torch.compile on CUDA, after everything else, in a child process killed after S seconds"
+                    + " (the rows it finished are kept; compiling takes tens of seconds per precision and batch). Default 0: not run.")
+    int compileSeconds;
+
+    @Option(names = "--time-budget", paramLabel = "S",
+            description = "Wall-time budget of the whole run in seconds: the torch.compile peer, which runs last, gets only what is left"
+                    + " of it less " + REPORT_RESERVE_SECONDS + " s for the report (the measurements before it are not cut short).")
+    Integer timeBudget;
+
+    /** Seconds kept after the compile peer for the report files. */
+    private static final int REPORT_RESERVE_SECONDS = 15;
+
+    @Option(names = "--gemm-script", defaultValue = "benchmarks/peers/cublas_gemms.py", paramLabel = "FILE",
+            description = "The cuBLAS peer script, torch.mm on every pointwise GEMM beside CUDA (default benchmarks/peers/cublas_gemms.py).")
+    Path gemmScript;
 
     @Option(names = "--dry-run", description = "Count FLOPs and bytes of every launch (for --csv / --json); run nothing.")
     boolean dryRun;
@@ -105,7 +119,7 @@ final class BenchCommand extends Subcommand {
 
     /** Options that only say what to measure: meaningless beside --from-json. */
     private static final List<String> MEASURING = List.of("--backend", "--precision", "--batch", "--size", "--iterations", "--warmup",
-            "--per-layer", "--remeasure", "--peaks-file", "--peers", "--python", "--peer-script", "--peer-threads", "--compile",
+            "--per-layer", "--remeasure", "--peaks-file", "--peers", "--python", "--peer-script", "--peer-threads", "--compile-seconds", "--time-budget", "--gemm-script",
             "--dry-run", "--seed");
 
     /**
@@ -136,13 +150,16 @@ final class BenchCommand extends Subcommand {
         if (warmup != null && warmup < 0) throw usage("--warmup must be at least 0, got " + warmup);
         if (iterations != null && iterations < 1) throw usage("--iterations must be at least 1, got " + iterations);
         if (peerThreads != null && peerThreads < 1) throw usage("--peer-threads must be at least 1, got " + peerThreads);
+        if (compileSeconds < 0) throw usage("--compile-seconds must be at least 0, got " + compileSeconds);
+        if (timeBudget != null && timeBudget < 1) throw usage("--time-budget must be at least 1 s, got " + timeBudget);
+        java.time.Instant compileBy = timeBudget == null ? null : java.time.Instant.now().plusSeconds(timeBudget - REPORT_RESERVE_SECONDS);
         if (!dryRun) for (String name : backends) checkBackend(name);
         boolean onlyCpu = backends.stream().allMatch(b -> b.equals("cpu"));
         BenchOptions options = new BenchOptions(backends, precisions, batches, size,
                 iterations != null ? iterations : onlyCpu ? 3 : 10, warmup != null ? warmup : onlyCpu ? 1 : 2,
                 perLayer, remeasure, peaksFile != null ? peaksFile : PeakCache.defaultFile(),
                 new BenchOptions.PeerOptions(peers && !dryRun, python, peerScript,
-                        peerThreads != null ? peerThreads : Runtime.getRuntime().availableProcessors(), compile), seed);
+                        peerThreads != null ? peerThreads : Runtime.getRuntime().availableProcessors(), compileSeconds, gemmScript, compileBy), seed);
         String command = "jxception " + String.join(" ", spec.commandLine().getParseResult().originalArgs());
         BenchReport report;
         if (dryRun) {
@@ -164,7 +181,7 @@ final class BenchCommand extends Subcommand {
     private void writeAll(BenchReport report) throws java.io.IOException {
         PrintWriter out = out();
         print(out, report);
-        if (csv != null) Csv.writeLayers(csv, report.layers());
+        if (csv != null) Csv.writeLayers(csv, report.layers(), report.gemmPeers());
         if (json != null) JsonReport.write(json, report);
         if (plotDir != null) Plots.write(report, plotDir).forEach(p -> out.println("wrote    " + p));
         if (reportDir != null) ReportFiles.write(report, reportDir).forEach(p -> out.println("wrote    " + p));
@@ -199,11 +216,20 @@ final class BenchCommand extends Subcommand {
                     p.device(), rate(p.imagesPerSecond()), rate(p.bestImagesPerSecond()), p.forward().median() * 1e3);
         }
         boolean timed = r.layers().stream().anyMatch(LayerResult::isTimed);
-        if (timed || dryRun) printLayers(out, r.layers(), timed);
+        if (timed || dryRun) printLayers(out, r.layers());
+        var gemms = io.jxception.bench.SummaryReport.gemmTotals(r);
+        if (!gemms.isEmpty()) {
+            out.println("pointwise GEMMs against cuBLAS (ours: the whole fused launches; cuBLAS: their GEMMs alone; medians summed)");
+            out.printf("%-22s %8s %10s %10s %13s %13s%n", "config", "launches", "ours ms", "cuBLAS ms", "ours/cuBLAS", "cuBLAS TFLOP/s");
+            for (var g : gemms) {
+                out.printf(Locale.ROOT, "%-22s %8d %10.3f %10.3f %12.2fx %13.1f%n", g.config(), g.launches(), g.oursSeconds() * 1e3,
+                        g.peerSeconds() * 1e3, g.ratio(), g.peerTflops());
+            }
+        }
         for (String n : r.notes()) out.println("note     " + n);
     }
 
-    private static void printLayers(PrintWriter out, List<LayerResult> rows, boolean timed) {
+    private static void printLayers(PrintWriter out, List<LayerResult> rows) {
         String config = "";
         for (LayerResult l : rows) {
             String c = l.backend() + " " + label(l.precision()) + " batch " + l.batch();
@@ -216,10 +242,10 @@ final class BenchCommand extends Subcommand {
             }
             out.printf(Locale.ROOT, "%3d %-18s %-17s %-6s %12.1f %12.1f %10s %9s %8s %9s %8s %-7s%n", l.index(), l.node(), l.kernel().kernelName(),
                     l.stage().label(), l.cost().flops() / 1e6, l.cost().bytes() / 1e3,
-                    timed ? String.format(Locale.ROOT, "%.3f", l.time().median() * 1e3) : "-",
-                    timed ? String.format(Locale.ROOT, "%.1f", l.gflops()) : "-", timed ? String.format(Locale.ROOT, "%.1f", l.gbps()) : "-",
+                    l.isTimed() ? String.format(Locale.ROOT, "%.3f", l.time().median() * 1e3) : "-", // a report may mix timed and counted rows
+                    l.isTimed() ? String.format(Locale.ROOT, "%.1f", l.gflops()) : "-", l.isTimed() ? String.format(Locale.ROOT, "%.1f", l.gbps()) : "-",
                     l.peaks() == null ? "-" : String.format(Locale.ROOT, "%.3f", l.floorSeconds() * 1e3),
-                    timed ? percent(l.floorFraction()) : "-", l.peaks() == null ? "-" : l.cost().bound(l.peaks()));
+                    l.isTimed() ? percent(l.floorFraction()) : "-", l.peaks() == null ? "-" : l.cost().bound(l.peaks()));
         }
         out.println();
     }

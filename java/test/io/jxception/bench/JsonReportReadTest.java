@@ -15,11 +15,11 @@ import java.util.Map;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** A report written with --json and read back renders the same CSVs, summary and JSON as the original. */
-class JsonReportReadTest {
+public class JsonReportReadTest {
     private static final String GPU = "NVIDIA H100 80GB HBM3 (sm_90, 132 SMs), bf16, kernels: sm_90 cubin";
 
     /** Two timed configurations (one with peaks, one without), one counted only, peers and notes. */
-    static BenchReport report() {
+    public static BenchReport report() {
         XceptionGraph graph = BenchSuite.graph(71);
         Peaks peaks = new Peaks(GPU, 5.1961e13, 1.3329e12, "separable conv 3x3, \"best\"", "addInPlace", "2026-11-26T16:07:29Z");
         List<LayerResult> layers = new ArrayList<>();
@@ -40,15 +40,23 @@ class JsonReportReadTest {
                     "CUDA events", flopsPerImage, p == null ? Double.NaN : floor, 0.5 + k));
         }
         layers.addAll(LayerResult.count(graph, 2, Precision.FP32, "opencl", "not run"));
+        List<GemmPeerResult> gemms = new ArrayList<>();
+        for (int batch : batches) {
+            for (PointwiseGemm g : PointwiseGemm.of(graph, batch)) {
+                double median = (g.index() + 1) * batch / 1048576.0; // binary fractions: ms -> s -> ms is exact, so the JSON is too
+                gemms.add(new GemmPeerResult("cublas: torch 2.11.0+cu130 torch.mm (cuBLAS, CUDA 13.0)", "cuda (NVIDIA H100 80GB HBM3)", "bf16",
+                        batch, g.index(), g.node(), g.m(), g.n(), g.k(), new Samples(median, median / 2, Double.NaN, 20)));
+            }
+        }
         List<PeerResult> peers = List.of(
                 new PeerResult("pytorch 2.11.0+cu130 eager channels_last", "cuda (NVIDIA H100 80GB HBM3)", "bf16", 1, 71, new Samples(3.1e-3, 2.9e-3, 3.3e-3, 20), 0.9),
-                new PeerResult("pytorch 2.11.0+cu130 compile", "cuda (NVIDIA H100 80GB HBM3)", "bf16", 32, 71, new Samples(1.7e-2, 1.6e-2, 1.8e-2, 20), Double.NaN));
+                new PeerResult("pytorch 2.11.0+cu130 compile channels_last", "cuda (NVIDIA H100 80GB HBM3)", "bf16", 32, 71, new Samples(1.7e-2, 1.6e-2, 1.8e-2, 20), Double.NaN));
         BenchOptions options = new BenchOptions(List.of("cuda", "opencl"), List.of(Precision.BF16, Precision.FP32), List.of(1, 32), 71, 20, 3,
-                true, false, Path.of("peaks.json"), new BenchOptions.PeerOptions(true, "python3", Path.of("x.py"), 16, true), 1);
+                true, false, Path.of("peaks.json"), new BenchOptions.PeerOptions(true, "python3", Path.of("x.py"), 16, 120, Path.of("g.py")), 1);
         return new BenchReport(options, "jxception bench --backend cuda --precision bf16 --batch 1,32 --json \"a b.json\"",
                 new Machine("Intel(R) Xeon(R) Processor", 16, "Linux 6.18.44", "OpenJDK 64-Bit Server VM 25.0.3"),
                 Instant.parse("2026-11-26T16:07:23.702307226Z"), Instant.parse("2026-11-26T16:09:34.530250736Z"), 0.76, Double.NaN,
-                List.of(peaks), throughput, layers, peers, List.of("opencl fp32 unavailable: no platform", "a note, with \"quotes\""));
+                List.of(peaks), throughput, layers, peers, gemms, List.of("opencl fp32 unavailable: no platform", "a note, with \"quotes\""));
     }
 
     @Test
@@ -65,9 +73,16 @@ class JsonReportReadTest {
         List<Path> plots = List.of(dir.resolve("plots/roofline-cuda-0-bf16.png"));
         assertEquals(SummaryReport.render(original, dir, plots), SummaryReport.render(read, dir, plots));
 
-        Csv.writeLayers(dir.resolve("a-layers.csv"), original.layers());
-        Csv.writeLayers(dir.resolve("b-layers.csv"), read.layers());
+        assertEquals(original.gemmPeers().size(), read.gemmPeers().size());
+        for (int i = 0; i < read.gemmPeers().size(); i++) {
+            GemmPeerResult a = original.gemmPeers().get(i), b = read.gemmPeers().get(i);
+            assertEquals(a.time().median(), b.time().median(), 1e-12 * a.time().median()); // ms in the file, s here
+            assertEquals(a, new GemmPeerResult(b.peer(), b.device(), b.precision(), b.batch(), b.index(), b.node(), b.m(), b.n(), b.k(), a.time()));
+        }
+        Csv.writeLayers(dir.resolve("a-layers.csv"), original.layers(), original.gemmPeers());
+        Csv.writeLayers(dir.resolve("b-layers.csv"), read.layers(), read.gemmPeers());
         assertEquals(Files.readString(dir.resolve("a-layers.csv")), Files.readString(dir.resolve("b-layers.csv")));
+        assertTrue(SummaryReport.render(read, dir, plots).contains("## Pointwise GEMMs against cuBLAS\n\nEach separable conv"));
         Csv.writeThroughput(dir.resolve("a-tp.csv"), original.throughput(), original.peers());
         Csv.writeThroughput(dir.resolve("b-tp.csv"), read.throughput(), read.peers());
         assertEquals(Files.readString(dir.resolve("a-tp.csv")), Files.readString(dir.resolve("b-tp.csv")));
@@ -83,6 +98,7 @@ class JsonReportReadTest {
         assertTrue(files.contains(dir.resolve("results/plots-" + base + "/roofline-cuda-0-bf16.png")), files.toString());
         assertTrue(files.contains(dir.resolve("results/plots-" + base + "/layers-cuda-0-bf16-b32.png")), files.toString());
         assertTrue(files.contains(dir.resolve("results/throughput-" + base + ".csv")), files.toString());
+        assertTrue(files.contains(dir.resolve("results/plots-" + base + "/gemms-cuda-0-bf16-b32.png")), files.toString());
     }
 
     @Test

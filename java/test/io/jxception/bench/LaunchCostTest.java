@@ -22,7 +22,7 @@ class LaunchCostTest {
     void fullNetworkCountsKerasFlopsInTheCsvFlopsColumn(@TempDir Path dir) throws Exception {
         // The CSV the suite writes, from counts-only rows (the same rows the suite times), summed back.
         Path csv = dir.resolve("layers.csv");
-        Csv.writeLayers(csv, LayerResult.count(FULL, 1, Precision.FP32, "counts", "no device"));
+        Csv.writeLayers(csv, LayerResult.count(FULL, 1, Precision.FP32, "counts", "no device"), List.of());
         List<List<String>> rows = Csv.read(csv);
         int flops = rows.get(0).indexOf("flops");
         assertTrue(flops >= 0, "CSV has a flops column");
@@ -30,6 +30,11 @@ class LaunchCostTest {
         double sum = rows.stream().skip(1).mapToDouble(r -> Double.parseDouble(r.get(flops))).sum();
         assertEquals(16.715e9, sum, 0.01 * 16.715e9, "2 x multiply-adds of convs and dense, per 299x299 image");
         System.out.printf("counted FLOPs per 299x299 image: %.4f GFLOP%n", sum / 1e9);
+    }
+
+    private static Node residualConv(XceptionGraph g, int cin, int cout) {
+        return g.nodes().stream().filter(n -> n instanceof Node.Conv c && c.kind() == io.jxception.model.ConvKind.CONV1X1_SAME
+                && c.cin() == cin && c.cout() == cout).findFirst().orElseThrow();
     }
 
     @Test
@@ -60,6 +65,9 @@ class LaunchCostTest {
         assertEquals(4 * (147L * 147 * 128 + 2L * 74 * 74 * 128), LaunchCost.of(FULL, node(FULL, "block2_pool"), 1, Precision.FP32).bytes());
         // head: x (10,10,2048), kernel (2048,1000), bias, probabilities (1000)
         assertEquals(4 * (100L * 2048 + 2048L * 1000 + 1000 + 1000), LaunchCost.of(FULL, node(FULL, "predictions"), 1, Precision.FP32).bytes());
+        // block2 residual conv 1x1 stride 2: reads only the (74,74,64) pixels on its stride grid of the (147,147,64) input
+        assertEquals(4 * (74L * 74 * 64 + 74L * 74 * 128 + 64L * 128 + 2 * 128),
+                LaunchCost.of(FULL, residualConv(FULL, 64, 128), 1, Precision.FP32).bytes());
         // bf16 storage halves every byte
         assertEquals(LaunchCost.of(FULL, node(FULL, "block5_sepconv1"), 4, Precision.FP32).bytes(),
                 2 * LaunchCost.of(FULL, node(FULL, "block5_sepconv1"), 4, Precision.BF16).bytes());

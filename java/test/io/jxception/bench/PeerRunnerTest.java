@@ -14,13 +14,13 @@ class PeerRunnerTest {
 
     @Test
     void aMissingScriptOrInterpreterIsAPeerUnavailableNoteNotAnError(@TempDir Path dir) {
-        var noScript = new BenchOptions.PeerOptions(true, null, dir.resolve("missing.py"), 2, false);
-        PeerRunner.Outcome o = PeerRunner.run(noScript, "cpu", List.of("fp32"), List.of(1), 71, 0, 1, 22_910_480L);
+        var noScript = new BenchOptions.PeerOptions(true, null, dir.resolve("missing.py"), 2, 0, null);
+        PeerRunner.Outcome o = PeerRunner.run(noScript, "cpu", "eager", List.of("fp32"), List.of(1), 71, 0, 1, 0, 22_910_480L);
         assertTrue(o.results().isEmpty());
         assertTrue(o.notes().get(0).startsWith("peer unavailable: pytorch cpu: no script"), o.notes().get(0));
 
-        var noPython = new BenchOptions.PeerOptions(true, dir.resolve("no-such-python").toString(), SCRIPT, 2, false);
-        o = PeerRunner.run(noPython, "cpu", List.of("fp32"), List.of(1), 71, 0, 1, 22_910_480L);
+        var noPython = new BenchOptions.PeerOptions(true, dir.resolve("no-such-python").toString(), SCRIPT, 2, 0, null);
+        o = PeerRunner.run(noPython, "cpu", "eager", List.of("fp32"), List.of(1), 71, 0, 1, 0, 22_910_480L);
         assertTrue(o.results().isEmpty());
         assertTrue(o.notes().get(0).contains("cannot start"), o.notes().get(0));
     }
@@ -28,8 +28,8 @@ class PeerRunnerTest {
     @Test
     void thePyTorchScriptBuildsKerasXceptionAndTimesIt() {
         // Runs where python3 (or Debian's /usr/bin/python3) has torch; elsewhere the outcome is the note.
-        var options = new BenchOptions.PeerOptions(true, null, SCRIPT, 2, false);
-        PeerRunner.Outcome o = PeerRunner.run(options, "cpu", List.of("fp32"), List.of(1, 2), 71, 0, 2, BenchSuite.graph(71).parameterCount());
+        var options = new BenchOptions.PeerOptions(true, null, SCRIPT, 2, 0, null);
+        PeerRunner.Outcome o = PeerRunner.run(options, "cpu", "eager", List.of("fp32"), List.of(1, 2), 71, 0, 2, 0, BenchSuite.graph(71).parameterCount());
         org.junit.jupiter.api.Assumptions.assumeTrue(o.notes().isEmpty() || !o.notes().get(0).contains("torch not found"),
                 "no python with torch here: " + o.notes());
         assertEquals(List.of(), o.notes(), "the script's network has Keras' parameter count and every batch ran");
@@ -40,6 +40,17 @@ class PeerRunnerTest {
             assertTrue(r.imagesPerSecond() > 0 && r.forward().min() <= r.forward().median(), r.toString());
             assertTrue(r.peer().startsWith("pytorch ") && r.peer().endsWith("eager channels_last"), r.peer());
         }
+    }
+
+    @Test
+    void theCompilePeerGetsOnlyWhatIsLeftOfTheRunsTimeBudget() {
+        java.time.Instant now = java.time.Instant.parse("2026-11-27T01:00:00Z");
+        var unbounded = new BenchOptions.PeerOptions(true, null, SCRIPT, 1, 120, null);
+        assertEquals(120, unbounded.compileBudgetSeconds(now));
+        var bounded = new BenchOptions.PeerOptions(true, null, SCRIPT, 1, 120, null, now.plusSeconds(45));
+        assertEquals(45, bounded.compileBudgetSeconds(now));
+        assertEquals(0, bounded.compileBudgetSeconds(now.plusSeconds(60)), "past the deadline");
+        assertEquals(120, bounded.compileBudgetSeconds(now.minusSeconds(600)), "never more than --compile-seconds");
     }
 
     @Test

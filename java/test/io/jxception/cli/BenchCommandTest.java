@@ -111,6 +111,25 @@ class BenchCommandTest {
     }
 
     @Test
+    void aGpuReportWithCublasPeersRendersItsGemmColumnsTablesAndSummary(@TempDir Path dir) throws Exception {
+        // what the device step writes (suite.json with gemm_peers), rendered here as the lead does
+        Path json = dir.resolve("suite.json");
+        io.jxception.bench.JsonReport.write(json, io.jxception.bench.JsonReportReadTest.report());
+        Cli.Result r = Cli.run("bench", "--from-json", json.toString(), "--report", dir.resolve("results").toString());
+        assertEquals(0, r.exitCode(), r.toString());
+        assertTrue(r.out().contains("pointwise GEMMs against cuBLAS"), r.out());
+        assertTrue(r.out().matches("(?s).*\\ncuda:0 bf16 batch 32 +38 .*"), r.out());
+        Path results = dir.resolve("results");
+        String summary = Files.readString(results.resolve("SUMMARY-nvidia-h100-80gb-hbm3-2026-11-26.md"));
+        assertTrue(summary.contains("## Pointwise GEMMs against cuBLAS"), summary);
+        assertTrue(summary.contains("| cuda:0 bf16 batch 32 | 38 |"), summary);
+        // ours 32 / 22.8 ms against compile's 32 / 17 ms
+        assertTrue(summary.matches("(?s).*\\| jxception \\| cuda:0 \\| bf16 \\| 32 \\|[^\\n]*\\| 0\\.75× \\| 1\\.5 \\|\\n.*"), summary);
+        List<String> header = io.jxception.bench.Csv.read(results.resolve("layers-nvidia-h100-80gb-hbm3-2026-11-26.csv")).get(0);
+        assertTrue(header.containsAll(List.of("gemm_peer", "gemm_peer_ms", "gemm_peer_speedup")), header.toString());
+    }
+
+    @Test
     void ratesKeepThreeSignificantDigitsWithoutExponent() {
         assertEquals("0.0812", BenchCommand.rate(0.08123));
         assertEquals("0.000123", BenchCommand.rate(0.0001234));
