@@ -1,5 +1,6 @@
 package io.jxception.bench;
 
+import io.jxception.json.Json;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

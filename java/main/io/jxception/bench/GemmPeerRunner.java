@@ -1,5 +1,6 @@
 package io.jxception.bench;
 
+import io.jxception.json.Json;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.util.ArrayList;
@@ -93,11 +94,11 @@ public final class GemmPeerRunner {
                 notes.add(what + " failed: " + r.get("error"));
                 continue;
             }
-            Samples s = new Samples((Double) r.get("median_ms") / 1e3, (Double) r.get("min_ms") / 1e3, (Double) r.get("max_ms") / 1e3,
-                    ((Double) r.get("samples")).intValue());
-            out.add(new GemmPeerResult(peer, device, String.valueOf(r.get("precision")), batch, ((Double) r.get("index")).intValue(),
-                    String.valueOf(r.get("node")), ((Double) r.get("m")).longValue(), ((Double) r.get("n")).intValue(),
-                    ((Double) r.get("k")).intValue(), s));
+            Samples s = new Samples(Json.number(r.get("median_ms")) / 1e3, Json.number(r.get("min_ms")) / 1e3, Json.number(r.get("max_ms")) / 1e3,
+                    (int) Json.number(r.get("samples")));
+            out.add(new GemmPeerResult(peer, device, String.valueOf(r.get("precision")), batch, (int) Json.number(r.get("index")),
+                    String.valueOf(r.get("node")), (long) Json.number(r.get("m")), (int) Json.number(r.get("n")),
+                    (int) Json.number(r.get("k")), s));
         }
         return out;
     }

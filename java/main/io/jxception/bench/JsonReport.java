@@ -1,5 +1,6 @@
 package io.jxception.bench;
 
+import io.jxception.json.Json;
 import io.jxception.backend.Precision;
 import io.jxception.tensor.AtomicFiles;
 
@@ -294,7 +295,7 @@ public final class JsonReport {
     }
 
     private static double number(Object v, String what) {
-        if (v instanceof Double d) return d;
+        if (v instanceof Number d) return d.doubleValue();
         throw new IllegalArgumentException("'" + what + "' is missing or not a number");
     }
 

@@ -1,5 +1,6 @@
 package io.jxception.bench;
 
+import io.jxception.json.Json;
 import io.jxception.tensor.AtomicFiles;
 
 import java.io.IOException;

@@ -1,5 +1,6 @@
 package io.jxception.bench;
 
+import io.jxception.json.Json;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -41,7 +42,7 @@ public record Peaks(String device, double flopsPerSecond, double bytesPerSecond,
     }
 
     private static double number(Map<?, ?> m, String key) {
-        if (!(m.get(key) instanceof Double d)) throw new IllegalArgumentException("peaks entry lacks a number '" + key + "'");
-        return d;
+        if (!(m.get(key) instanceof Number d)) throw new IllegalArgumentException("peaks entry lacks a number '" + key + "'");
+        return d.doubleValue();
     }
 }

@@ -1,5 +1,6 @@
 package io.jxception.bench;
 
+import io.jxception.json.Json;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.util.ArrayList;
@@ -79,26 +80,26 @@ public final class PeerRunner {
     }
 
     static Outcome parse(Map<String, Object> json, long expectedParameters, List<String> notes) {
-        long params = json.get("parameters") instanceof Double d ? d.longValue() : -1;
+        long params = json.get("parameters") instanceof Number d ? d.longValue() : -1;
         if (params != expectedParameters) {
             notes.add("peer unavailable: its network has " + params + " parameters, ours " + expectedParameters + ": not the same architecture");
             return new Outcome(List.of(), notes);
         }
         String device = json.get("device") + " (" + json.get("device_name") + ")";
         String name = "pytorch " + json.get("torch");
-        int size = ((Double) json.get("size")).intValue();
-        if (json.get("threads") instanceof Double t && String.valueOf(json.get("device")).equals("cpu")) name += ", " + t.intValue() + " threads";
+        int size = (int) Json.number(json.get("size"));
+        if (json.get("threads") instanceof Number t && String.valueOf(json.get("device")).equals("cpu")) name += ", " + t.intValue() + " threads";
         List<PeerResult> out = new ArrayList<>();
         for (Object o : (List<?>) json.get("results")) {
             Map<?, ?> r = (Map<?, ?>) o;
             String label = name + " " + r.get("mode") + " channels_last";
-            int batch = ((Double) r.get("batch")).intValue();
+            int batch = (int) Json.number(r.get("batch"));
             if (r.get("error") != null) {
                 notes.add("peer " + label + " " + r.get("precision") + " batch " + batch + " failed: " + r.get("error"));
                 continue;
             }
-            Samples s = new Samples((Double) r.get("median_ms") / 1e3, (Double) r.get("min_ms") / 1e3,
-                    (Double) r.get("max_ms") / 1e3, ((Double) r.get("samples")).intValue());
+            Samples s = new Samples(Json.number(r.get("median_ms")) / 1e3, Json.number(r.get("min_ms")) / 1e3,
+                    Json.number(r.get("max_ms")) / 1e3, (int) Json.number(r.get("samples")));
             out.add(new PeerResult(label, device, String.valueOf(r.get("precision")), batch, size, s, Double.NaN));
         }
         return new Outcome(out, notes);

@@ -1,5 +1,6 @@
 package io.jxception.weights;
 
+import io.jxception.json.Json;
 import io.jxception.tensor.AtomicFiles;
 import io.jxception.tensor.Tensor;
 

@@ -25,7 +25,7 @@
  *
  * <h2>safetensors (own reader and writer)</h2>
  * Validated as the reference Rust implementation does: header size ≤ 100 MB and within the file,
- * UTF-8 JSON object (strict parser, {@link io.jxception.weights.Json}), known dtypes, shape × dtype
+ * UTF-8 JSON object (strict parser, {@link io.jxception.json.Json}), known dtypes, shape × dtype
  * overflow-checked and equal to the byte span, spans contiguous from 0 and covering the data exactly.
  * F32, F16, BF16 and F64 read as float32. Keys are Keras keys ("block1_conv1/kernel") in Keras layouts,
  * or timm legacy_xception names in PyTorch layouts ({@link io.jxception.weights.TimmNames} documents the

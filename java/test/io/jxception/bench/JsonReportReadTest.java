@@ -1,5 +1,6 @@
 package io.jxception.bench;
 
+import io.jxception.json.Json;
 import io.jxception.backend.Precision;
 import io.jxception.model.XceptionGraph;
 import org.junit.jupiter.api.Test;
@@ -138,7 +139,7 @@ public class JsonReportReadTest {
         String full = Json.write(JsonReport.toJson(report()));
         Files.writeString(truncated, full.substring(0, full.length() / 2));
         e = assertThrows(IllegalArgumentException.class, () -> JsonReport.read(truncated));
-        assertTrue(e.getMessage().contains("bad JSON at character"), e.getMessage());
+        assertTrue(e.getMessage().contains("at character"), e.getMessage());
 
         Path badKernel = dir.resolve("k.json");
         Files.writeString(badKernel, full.replaceFirst("\"sepconv_bn\"", "\"winograd\""));

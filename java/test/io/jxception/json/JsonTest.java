@@ -1,8 +1,9 @@
-package io.jxception.weights;
+package io.jxception.json;
 
 import org.junit.jupiter.api.Test;
 
 import java.math.BigDecimal;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -18,7 +19,8 @@ class JsonTest {
         assertEquals("x\né\uD83D\uDE00\"\\/", m.get("b"));
         assertEquals(Boolean.TRUE, m.get("c"));
         assertEquals(Boolean.FALSE, m.get("d"));
-        assertSame(Json.NULL, m.get("e"));
+        assertTrue(m.containsKey("e"));
+        assertNull(m.get("e"));
         assertEquals(Map.of(), m.get("f"));
         assertEquals(List.of("a", "b", "c", "d", "e", "f"), List.copyOf(m.keySet()), "key order kept");
     }
@@ -63,5 +65,38 @@ class JsonTest {
         assertNotNull(Json.parse("[".repeat(64) + "]".repeat(64)));
         Json.SyntaxException e = assertThrows(Json.SyntaxException.class, () -> Json.parse("[".repeat(65) + "]".repeat(65)));
         assertTrue(e.getMessage().contains("nested deeper than 64 levels"), e.getMessage());
+    }
+
+    @Test
+    void writtenDocumentsParseBackToTheSameValues() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("name", "cuda:0 \"H100\"\n\tfp32 \u0001");
+        m.put("gflops", 1.5e-4);
+        m.put("count", 22910480L);
+        m.put("list", List.of(1.0, 2.5, "x"));
+        m.put("nested", Map.of("ok", true));
+        m.put("none", null);
+        Map<String, Object> back = Json.parseObject(Json.write(m));
+        assertEquals("cuda:0 \"H100\"\n\tfp32 \u0001", back.get("name"));
+        assertEquals(1.5e-4, Json.number(back.get("gflops")), 0);
+        assertEquals(new BigDecimal("22910480"), back.get("count"), "integers are written without a fraction");
+        assertEquals(List.of(new BigDecimal("1"), new BigDecimal("2.5"), "x"), back.get("list"));
+        assertEquals(Map.of("ok", true), back.get("nested"));
+        assertTrue(back.containsKey("none"));
+        assertNull(back.get("none"));
+    }
+
+    @Test
+    void nonFiniteNumbersAreWrittenAsNull() {
+        assertEquals("[null, null]\n", Json.write(List.of(Double.NaN, Double.POSITIVE_INFINITY)));
+    }
+
+    @Test
+    void malformedDocumentsAreRejectedWithThePosition() {
+        for (String bad : new String[]{"{", "{\"a\" 1}", "[1,]", "{\"a\":1} x", "\"abc", "{\"a\":tru}", "\"\\q\""}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Json.parse(bad), bad);
+            assertTrue(e.getMessage().contains("at character"), e.getMessage());
+        }
+        assertThrows(IllegalArgumentException.class, () -> Json.parseObject("[1]"));
     }
 }

@@ -1,27 +1,28 @@
-package io.jxception.weights;
+package io.jxception.json;
 
 import java.math.BigDecimal;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
- * A strict JSON (RFC 8259) reader for headers and manifests, and string quoting for writers.
+ * The project's one JSON reader and writer: safetensors headers, the weights manifest, the bench
+ * suite's reports, peaks cache and peer-script output.
+ *
+ * <p>Reading is strict RFC 8259: trailing content, duplicate keys, unescaped control characters, lone
+ * surrogates, leading zeros and nesting deeper than 64 are rejected with the character position.
  * Values: {@code Map<String,Object>} (key order kept), {@code List<Object>}, {@code String},
- * {@code BigDecimal}, {@code Boolean}, {@link #NULL}. Rejected: trailing content, duplicate keys,
- * unescaped control characters, lone surrogates, leading zeros, nesting deeper than 64.
+ * {@code BigDecimal} (exact: header offsets are checked as longs), {@code Boolean}, and {@code null}.
+ * Writing takes the same types (any {@code Number}; a non-finite double is written as null), indented.
  */
-final class Json {
-    /** JSON's null. */
-    static final Object NULL = new Object() {
-        @Override public String toString() { return "null"; }
-    };
+public final class Json {
     private static final int MAX_DEPTH = 64;
 
     /** A syntax error with the character position where it was found. */
-    static final class SyntaxException extends Exception {
+    public static final class SyntaxException extends IllegalArgumentException {
         SyntaxException(String message, int position) {
             super(message + " at character " + position);
         }
@@ -32,7 +33,8 @@ final class Json {
 
     private Json(String s) { this.s = s; }
 
-    static Object parse(String text) throws SyntaxException {
+    /** The value {@code text} holds; a {@link SyntaxException} (an IllegalArgumentException) if it is not exactly one JSON value. */
+    public static Object parse(String text) {
         Json p = new Json(text);
         p.skipWhitespace();
         Object v = p.value(0);
@@ -41,7 +43,7 @@ final class Json {
         return v;
     }
 
-    private Object value(int depth) throws SyntaxException {
+    private Object value(int depth) {
         if (depth >= MAX_DEPTH) throw error("nested deeper than " + MAX_DEPTH + " levels");
         if (at >= s.length()) throw error("unexpected end of input");
         char c = s.charAt(at);
@@ -51,7 +53,7 @@ final class Json {
             case '"' -> string();
             case 't' -> literal("true", Boolean.TRUE);
             case 'f' -> literal("false", Boolean.FALSE);
-            case 'n' -> literal("null", NULL);
+            case 'n' -> literal("null", null);
             default -> {
                 if (c == '-' || (c >= '0' && c <= '9')) yield number();
                 throw error("unexpected character '" + printable(c) + "'");
@@ -59,7 +61,7 @@ final class Json {
         };
     }
 
-    private Map<String, Object> object(int depth) throws SyntaxException {
+    private Map<String, Object> object(int depth) {
         at++; // {
         Map<String, Object> m = new LinkedHashMap<>();
         skipWhitespace();
@@ -86,7 +88,7 @@ final class Json {
         }
     }
 
-    private List<Object> array(int depth) throws SyntaxException {
+    private List<Object> array(int depth) {
         at++; // [
         List<Object> list = new ArrayList<>();
         skipWhitespace();
@@ -105,7 +107,7 @@ final class Json {
         }
     }
 
-    private String string() throws SyntaxException {
+    private String string() {
         at++; // "
         StringBuilder sb = new StringBuilder();
         while (true) {
@@ -147,7 +149,7 @@ final class Json {
         }
     }
 
-    private char hex4() throws SyntaxException {
+    private char hex4() {
         if (at + 4 > s.length()) throw error("truncated \\u escape");
         int v = 0;
         for (int i = 0; i < 4; i++) {
@@ -159,7 +161,7 @@ final class Json {
         return (char) v;
     }
 
-    private BigDecimal number() throws SyntaxException {
+    private BigDecimal number() {
         int start = at;
         if (peek() == '-') at++;
         if (peek() == '0') {
@@ -189,13 +191,13 @@ final class Json {
         }
     }
 
-    private Object literal(String word, Object v) throws SyntaxException {
+    private Object literal(String word, Object v) {
         if (!s.startsWith(word, at)) throw error("unexpected character '" + printable(s.charAt(at)) + "'");
         at += word.length();
         return v;
     }
 
-    private void expect(char c) throws SyntaxException {
+    private void expect(char c) {
         if (peek() != c) throw error("expected '" + c + "'");
         at++;
     }
@@ -223,8 +225,61 @@ final class Json {
         return c < 0x20 || c > 0x7e ? String.format("\\u%04x", (int) c) : String.valueOf(c);
     }
 
+    /** {@code parse(text)}, which must be an object. */
+    public static Map<String, Object> parseObject(String text) {
+        Object v = parse(text);
+        if (!(v instanceof Map)) throw new IllegalArgumentException("expected a JSON object, got " + (v == null ? "null" : v.getClass().getSimpleName()));
+        @SuppressWarnings("unchecked") Map<String, Object> m = (Map<String, Object>) v;
+        return m;
+    }
+
+    /** A number as a double (for the bench suite's measurements); {@code null} or a non-number gives NaN. */
+    public static double number(Object v) { return v instanceof Number n ? n.doubleValue() : Double.NaN; }
+
+    public static String write(Object value) {
+        StringBuilder sb = new StringBuilder();
+        write(sb, value, 0);
+        return sb.append('\n').toString();
+    }
+
+    private static void write(StringBuilder sb, Object v, int indent) {
+        if (v == null) sb.append("null");
+        else if (v instanceof String s) sb.append(quote(s));
+        else if (v instanceof Boolean b) sb.append(b);
+        else if (v instanceof java.math.BigDecimal d) sb.append(d.toString());
+        else if (v instanceof Double || v instanceof Float) {
+            double d = ((Number) v).doubleValue();
+            if (!Double.isFinite(d)) sb.append("null");
+            else if (d == Math.rint(d) && Math.abs(d) < 1e15) sb.append((long) d);
+            else sb.append(d); // Double.toString is valid JSON, e.g. 1.5E-4
+        } else if (v instanceof Number n) sb.append(n.longValue());
+        else if (v instanceof Map<?, ?> m) {
+            sb.append('{');
+            boolean first = true;
+            for (Map.Entry<?, ?> e : m.entrySet()) {
+                sb.append(first ? "\n" : ",\n").append("  ".repeat(indent + 1));
+                first = false;
+                sb.append(quote(String.valueOf(e.getKey())));
+                sb.append(": ");
+                write(sb, e.getValue(), indent + 1);
+            }
+            if (!first) sb.append('\n').append("  ".repeat(indent));
+            sb.append('}');
+        } else if (v instanceof List<?> l) {
+            boolean flat = l.stream().noneMatch(x -> x instanceof Map || x instanceof List);
+            sb.append('[');
+            for (int i = 0; i < l.size(); i++) {
+                if (flat) sb.append(i == 0 ? "" : ", ");
+                else sb.append(i == 0 ? "\n" : ",\n").append("  ".repeat(indent + 1));
+                write(sb, l.get(i), indent + 1);
+            }
+            if (!flat && !l.isEmpty()) sb.append('\n').append("  ".repeat(indent));
+            sb.append(']');
+        } else throw new IllegalArgumentException("cannot write " + v.getClass().getName() + " as JSON");
+    }
+
     /** {@code text} as a JSON string literal: quotes, backslashes and control characters escaped. */
-    static String quote(String text) {
+    public static String quote(String text) {
         StringBuilder sb = new StringBuilder(text.length() + 2).append('"');
         for (int i = 0; i < text.length(); i++) {
             char c = text.charAt(i);
@@ -235,7 +290,7 @@ final class Json {
                 case '\r' -> sb.append("\\r");
                 case '\t' -> sb.append("\\t");
                 default -> {
-                    if (c < 0x20) sb.append(String.format("\\u%04x", (int) c));
+                    if (c < 0x20) sb.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
                     else sb.append(c);
                 }
             }
@@ -245,7 +300,7 @@ final class Json {
 
     /** The object's value as a map, for callers that have checked it is one. */
     @SuppressWarnings("unchecked")
-    static Map<String, Object> asObject(Object v) {
+    public static Map<String, Object> asObject(Object v) {
         return v instanceof Map<?, ?> ? Collections.unmodifiableMap((Map<String, Object>) v) : null;
     }
 }
