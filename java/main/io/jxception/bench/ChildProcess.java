@@ -1,6 +1,7 @@
 package io.jxception.bench;
 
 import io.jxception.json.Json;
+
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

@@ -1,7 +1,7 @@
 package io.jxception.bench;
 
 import io.jxception.json.Json;
-import java.io.IOException;
+
 import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -51,34 +51,13 @@ public final class GemmPeerRunner {
             return new Outcome(List.of(), notes);
         }
         String input = request(gemms, precisions, warmup, iterations);
-        String lastReason = "no python interpreter tried";
-        for (String python : PeerRunner.pythons(o)) {
-            ChildProcess.Result r;
-            try {
-                r = ChildProcess.run(List.of(python, o.gemmScript().toString(), "--device", device), input, budgetSeconds);
-            } catch (IOException e) {
-                lastReason = "cannot start " + python + ": " + e.getMessage();
-                continue;
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                lastReason = "interrupted";
-                break;
-            }
-            Map<String, Object> json = r.lastJsonObject();
-            if (json == null) {
-                lastReason = r.timedOut() ? "finished nothing within its budget of " + budgetSeconds + " s"
-                        : python + " exited with status " + r.exitStatus() + " without JSON output"
-                        + (r.stderr().isBlank() ? "" : ": " + r.stderrTail(500));
-                if (r.timedOut()) break;
-                continue;
-            }
-            if (json.get("unavailable") != null) {
-                lastReason = String.valueOf(json.get("unavailable"));
-                continue;
-            }
-            if (r.timedOut()) notes.add("cuBLAS (torch) batch " + batch + ": stopped at its budget of " + budgetSeconds + " s; the shapes it finished are kept");
-            return new Outcome(parse(json, batch, notes), notes);
+        PeerRunner.ScriptAnswer answer = PeerRunner.runScript(o, python -> List.of(python, o.gemmScript().toString(), "--device", device),
+                input, budgetSeconds);
+        if (answer.json() != null) {
+            if (answer.timedOut()) notes.add("cuBLAS (torch) batch " + batch + ": stopped at its budget of " + budgetSeconds + " s; the shapes it finished are kept");
+            return new Outcome(parse(answer.json(), batch, notes), notes);
         }
+        String lastReason = answer.failure();
         notes.add("cuBLAS unavailable: torch.mm: " + lastReason);
         return new Outcome(List.of(), notes);
     }
@@ -94,8 +73,7 @@ public final class GemmPeerRunner {
                 notes.add(what + " failed: " + r.get("error"));
                 continue;
             }
-            Samples s = new Samples(Json.number(r.get("median_ms")) / 1e3, Json.number(r.get("min_ms")) / 1e3, Json.number(r.get("max_ms")) / 1e3,
-                    (int) Json.number(r.get("samples")));
+            Samples s = PeerRunner.samples(r);
             out.add(new GemmPeerResult(peer, device, String.valueOf(r.get("precision")), batch, (int) Json.number(r.get("index")),
                     String.valueOf(r.get("node")), (long) Json.number(r.get("m")), (int) Json.number(r.get("n")),
                     (int) Json.number(r.get("k")), s));

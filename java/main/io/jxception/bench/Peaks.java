@@ -1,6 +1,7 @@
 package io.jxception.bench;
 
 import io.jxception.json.Json;
+
 import java.util.LinkedHashMap;
 import java.util.Map;
 

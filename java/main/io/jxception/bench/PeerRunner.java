@@ -1,10 +1,12 @@
 package io.jxception.bench;
 
 import io.jxception.json.Json;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Function;
 import java.util.Map;
 import java.util.stream.Collectors;
 
@@ -34,16 +36,40 @@ public final class PeerRunner {
                     + " (run from the repository root or pass --peer-script)");
             return new Outcome(List.of(), notes);
         }
-        String lastReason = "no python interpreter tried";
-        for (String python : pythons(o)) {
+        ScriptAnswer answer = runScript(o, python -> {
             List<String> cmd = new ArrayList<>(List.of(python, o.script().toString(), "--device", device, "--modes", mode,
                     "--precision", String.join(",", precisions),
                     "--batch", batches.stream().map(String::valueOf).collect(Collectors.joining(",")),
                     "--size", String.valueOf(size), "--warmup", String.valueOf(warmup), "--iterations", String.valueOf(iterations)));
             if (device.equals("cpu") && o.cpuThreads() > 0) cmd.addAll(List.of("--threads", String.valueOf(o.cpuThreads())));
+            return cmd;
+        }, null, budgetSeconds);
+        if (answer.json() != null) {
+            if (answer.timedOut()) {
+                notes.add("peer " + what + ": stopped at its budget of " + budgetSeconds + " s; the rows it finished are kept"
+                        + " (" + batches.size() * precisions.size() + " asked)");
+            }
+            return parse(answer.json(), expectedParameters, notes);
+        }
+        String lastReason = answer.failure();
+        notes.add("peer unavailable: " + what + ": " + lastReason);
+        return new Outcome(List.of(), notes);
+    }
+
+    /** A peer script's answer: its last JSON object and whether its budget cut it short, or (json null) why there is none. */
+    record ScriptAnswer(Map<String, Object> json, boolean timedOut, String failure) {}
+
+    /**
+     * Runs {@code command.apply(python)} (stdin: {@code input}, may be null) with each interpreter of
+     * {@link #pythons} until one answers with a JSON object other than {"unavailable": ...}. A run that
+     * finished nothing within its budget ends the search: another interpreter would take as long.
+     */
+    static ScriptAnswer runScript(BenchOptions.PeerOptions o, Function<String, List<String>> command, String input, long budgetSeconds) {
+        String lastReason = "no python interpreter tried";
+        for (String python : pythons(o)) {
             ChildProcess.Result r;
             try {
-                r = ChildProcess.run(cmd, null, budgetSeconds);
+                r = ChildProcess.run(command.apply(python), input, budgetSeconds);
             } catch (IOException e) {
                 lastReason = "cannot start " + python + ": " + e.getMessage();
                 continue;
@@ -54,24 +80,25 @@ public final class PeerRunner {
             }
             Map<String, Object> json = r.lastJsonObject();
             if (json == null) {
-                lastReason = r.timedOut() ? what + " finished nothing within its budget of " + budgetSeconds + " s"
+                lastReason = r.timedOut() ? "finished nothing within its budget of " + budgetSeconds + " s"
                         : python + " exited with status " + r.exitStatus() + " without JSON output"
                         + (r.stderr().isBlank() ? "" : ": " + r.stderrTail(500));
-                if (r.timedOut()) break; // another interpreter would take as long
+                if (r.timedOut()) break;
                 continue;
             }
             if (json.get("unavailable") != null) {
                 lastReason = String.valueOf(json.get("unavailable"));
                 continue;
             }
-            if (r.timedOut()) {
-                notes.add("peer " + what + ": stopped at its budget of " + budgetSeconds + " s; the rows it finished are kept"
-                        + " (" + batches.size() * precisions.size() + " asked)");
-            }
-            return parse(json, expectedParameters, notes);
+            return new ScriptAnswer(json, r.timedOut(), null);
         }
-        notes.add("peer unavailable: " + what + ": " + lastReason);
-        return new Outcome(List.of(), notes);
+        return new ScriptAnswer(null, false, lastReason);
+    }
+
+    /** The timing of one result row of a peer script (milliseconds in the JSON). */
+    static Samples samples(Map<?, ?> row) {
+        return new Samples(Json.number(row.get("median_ms")) / 1e3, Json.number(row.get("min_ms")) / 1e3,
+                Json.number(row.get("max_ms")) / 1e3, (int) Json.number(row.get("samples")));
     }
 
     /** The interpreters to try: --python, else python3 then Debian's /usr/bin/python3 (which has python3-torch). */
@@ -98,9 +125,7 @@ public final class PeerRunner {
                 notes.add("peer " + label + " " + r.get("precision") + " batch " + batch + " failed: " + r.get("error"));
                 continue;
             }
-            Samples s = new Samples(Json.number(r.get("median_ms")) / 1e3, Json.number(r.get("min_ms")) / 1e3,
-                    Json.number(r.get("max_ms")) / 1e3, (int) Json.number(r.get("samples")));
-            out.add(new PeerResult(label, device, String.valueOf(r.get("precision")), batch, size, s, Double.NaN));
+            out.add(new PeerResult(label, device, String.valueOf(r.get("precision")), batch, size, samples(r), Double.NaN));
         }
         return new Outcome(out, notes);
     }

@@ -1,6 +1,7 @@
 package io.jxception.weights;
 
 import io.jxception.json.Json;
+
 import java.io.IOException;
 import java.io.InputStream;
 import java.math.BigDecimal;
