@@ -1,0 +1,27 @@
+package io.jxception.tensor;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+class TensorTest {
+    @Test
+    void theFirstNonFiniteValueIsFoundInSmallAndInParallelScannedTensors() {
+        Random r = new Random();
+        for (int size : new int[]{1, 1000, Tensor.PARALLEL_SCAN + 12_345}) {
+            float[] v = new float[size];
+            for (int i = 0; i < size; i++) v[i] = r.nextFloat() * 2 - 1;
+            Tensor t = new Tensor(Shape.of(size), v);
+            assertEquals(-1, t.firstNonFinite(), "all finite, size " + size);
+            int late = size - 1, early = r.nextInt(size);
+            v[late] = Float.POSITIVE_INFINITY;
+            assertEquals(late, t.firstNonFinite(), "size " + size);
+            v[early] = Float.NaN;   // the earlier one wins, whichever chunk finds it first
+            assertEquals(early, t.firstNonFinite(), "size " + size);
+            v[0] = Float.NEGATIVE_INFINITY;
+            assertEquals(0, t.firstNonFinite(), "size " + size);
+        }
+    }
+}
