@@ -129,6 +129,19 @@ __device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], const void* 
                  : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(smem_addr(p)));
 }
 
+// The B fragments of one m16n8k16 step for a warp's 32 output columns: rows [k0, k0+16) and columns
+// [col0, col0+32) of a row-major (k, n) 16-bit tile in shared memory with row stride ldb elements,
+// as 4 n8 tiles x 2 registers (bf[j][0], bf[j][1]) for mma_*_16816. Two transposed x4 loads.
+template <typename T>
+__device__ __forceinline__ void ldmatrix_b_k16_n32(uint32_t (&bf)[4][2], const T* b, int ldb, int k0, int col0, int lane) {
+#pragma unroll
+    for (int np = 0; np < 2; np++) {
+        uint32_t r[4];
+        ldmatrix_x4_trans(r, b + (k0 + (lane & 7) + ((lane >> 3) & 1) * 8) * ldb + col0 + np * 16 + (lane >> 4) * 8);
+        bf[2 * np][0] = r[0]; bf[2 * np][1] = r[1]; bf[2 * np + 1][0] = r[2]; bf[2 * np + 1][1] = r[3];
+    }
+}
+
 // D (16x8 fp32) += A (16x16) * B (16x8); A row-major fragment a[4], B column fragment b[2].
 __device__ __forceinline__ void mma_bf16_16816(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
     asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"

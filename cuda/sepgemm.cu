@@ -124,12 +124,7 @@ __device__ __forceinline__ void mma_stage(float (&acc)[4][4][4], const typename 
 #pragma unroll
         for (int mt = 0; mt < 4; mt++) ldmatrix_x4(af[mt], As + (wm * 64 + mt * 16 + (lane & 15)) * LDA + k16 * 16 + (lane >> 4) * 8);
         uint32_t bf[4][2];
-#pragma unroll
-        for (int np = 0; np < 2; np++) {
-            uint32_t r[4];
-            ldmatrix_x4_trans(r, Bs + (k16 * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * LDB + wn * 32 + np * 16 + (lane >> 4) * 8);
-            bf[2 * np][0] = r[0]; bf[2 * np][1] = r[1]; bf[2 * np + 1][0] = r[2]; bf[2 * np + 1][1] = r[3];
-        }
+        ldmatrix_b_k16_n32(bf, Bs, LDB, k16 * 16, wn * 32, lane);
 #pragma unroll
         for (int mt = 0; mt < 4; mt++)
 #pragma unroll

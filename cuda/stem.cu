@@ -242,12 +242,7 @@ __device__ __forceinline__ void stem_mma(const T* __restrict__ x, const float* _
 #pragma unroll
                 for (int mt = 0; mt < 2; mt++) ldmatrix_x4(af[mt], A + (wm * 32 + mt * 16 + (lane & 15)) * lda + k16 * 16 + (lane >> 4) * 8);
                 uint32_t bf[4][2];
-#pragma unroll
-                for (int np = 0; np < 2; np++) {
-                    uint32_t r[4];
-                    ldmatrix_x4_trans(r, B + (k16 * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * MMA_LDB + wn * 32 + np * 16 + (lane >> 4) * 8);
-                    bf[2 * np][0] = r[0]; bf[2 * np][1] = r[1]; bf[2 * np + 1][0] = r[2]; bf[2 * np + 1][1] = r[3];
-                }
+                ldmatrix_b_k16_n32(bf, B, MMA_LDB, k16 * 16, wn * 32, lane);
 #pragma unroll
                 for (int mt = 0; mt < 2; mt++)
 #pragma unroll
