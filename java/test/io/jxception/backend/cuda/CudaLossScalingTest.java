@@ -1,7 +1,6 @@
 package io.jxception.backend.cuda;
 
 import io.jxception.backend.Precision;
-import io.jxception.backend.Probe;
 import io.jxception.backend.cpu.CpuBackend;
 import io.jxception.exec.TrainingSession;
 import io.jxception.model.Node;
@@ -14,7 +13,6 @@ import io.jxception.tensor.Tensor;
 import io.jxception.train.LossScaler;
 import io.jxception.weights.XceptionWeights;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -49,10 +47,7 @@ class CudaLossScalingTest {
     static final XceptionGraph GRAPH = XceptionGraph.build(XceptionConfig.tiny(71, 10));
 
     @BeforeAll
-    static void requireDevice() {
-        Probe p = new CudaBackendProvider().probe();
-        Assumptions.assumeTrue(p.available(), p.reason());
-    }
+    static void requireDevice() { CudaTestDevice.assumeAvailable(); }
 
     static Tensor images() { return CudaNetworkTest.randomImages(Shape.of(BATCH, 71, 71, 3), 8); }
 

@@ -1,7 +1,6 @@
 package io.jxception.backend.cuda;
 
 import io.jxception.backend.Precision;
-import io.jxception.backend.Probe;
 import io.jxception.backend.cpu.CpuBackend;
 import io.jxception.exec.InferenceSession;
 import io.jxception.exec.TrainingSession;
@@ -11,7 +10,6 @@ import io.jxception.tensor.Shape;
 import io.jxception.tensor.Tensor;
 import io.jxception.weights.XceptionWeights;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -36,10 +34,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 @Tag("gpu")
 class CudaNetworkTest {
     @BeforeAll
-    static void requireDevice() {
-        Probe p = new CudaBackendProvider().probe();
-        Assumptions.assumeTrue(p.available(), p.reason());
-    }
+    static void requireDevice() { CudaTestDevice.assumeAvailable(); }
 
     static double networkTolerance(Precision p) {
         return switch (p) {

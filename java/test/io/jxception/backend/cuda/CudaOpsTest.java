@@ -7,12 +7,10 @@ import io.jxception.backend.Epilogue;
 import io.jxception.backend.HeadSpec;
 import io.jxception.backend.PoolSpec;
 import io.jxception.backend.Precision;
-import io.jxception.backend.Probe;
 import io.jxception.backend.cuda.CudaTwin.Pair;
 import io.jxception.model.ConvKind;
 import io.jxception.model.Pooling;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -22,9 +20,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.util.ArrayList;
-import java.util.EnumMap;
 import java.util.List;
-import java.util.Map;
 import java.util.stream.Stream;
 
 import static io.jxception.model.ConvKind.CONV1X1_SAME;
@@ -42,22 +38,18 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 @Tag("gpu")
 class CudaOpsTest {
-    private static final Map<Precision, CudaBackend> backends = new EnumMap<>(Precision.class);
+    private static final CudaTestDevice.Backends<Precision> backends = new CudaTestDevice.Backends<>();
 
     @BeforeAll
-    static void requireDevice() {
-        Probe p = new CudaBackendProvider().probe();
-        Assumptions.assumeTrue(p.available(), p.reason());
-    }
+    static void requireDevice() { CudaTestDevice.assumeAvailable(); }
 
     @AfterAll
     static void closeAll() {
-        backends.values().forEach(CudaBackend::close);
-        backends.clear();
+        backends.close();
     }
 
     static CudaBackend backend(Precision p) {
-        return backends.computeIfAbsent(p, k -> (CudaBackend) new CudaBackendProvider().open(0, k,
+        return backends.get(p, k -> (CudaBackend) new CudaBackendProvider().open(0, k,
                 CudaBackend.Options.DEFAULT.withSyncEachLaunch(true)));
     }
 

@@ -1,14 +1,12 @@
 package io.jxception.backend.cuda;
 
 import io.jxception.backend.Precision;
-import io.jxception.backend.Probe;
 import io.jxception.exec.InferenceSession;
 import io.jxception.model.XceptionConfig;
 import io.jxception.model.XceptionGraph;
 import io.jxception.tensor.Shape;
 import io.jxception.tensor.Tensor;
 import io.jxception.weights.XceptionWeights;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -29,10 +27,7 @@ import static org.junit.jupiter.api.Assertions.*;
 @Tag("gpu")
 class CudaPipelineTest {
     @BeforeAll
-    static void requireDevice() {
-        Probe p = new CudaBackendProvider().probe();
-        Assumptions.assumeTrue(p.available(), p.reason());
-    }
+    static void requireDevice() { CudaTestDevice.assumeAvailable(); }
 
     @ParameterizedTest(name = "{0}")
     @EnumSource(value = Precision.class, names = {"FP32", "BF16"})

@@ -3,7 +3,6 @@ package io.jxception.backend.cuda;
 import io.jxception.backend.ConvSpec;
 import io.jxception.backend.Epilogue;
 import io.jxception.backend.Precision;
-import io.jxception.backend.Probe;
 import io.jxception.backend.cpu.CpuBackend;
 import io.jxception.backend.cuda.CudaTwin.Pair;
 import io.jxception.exec.InferenceSession;
@@ -12,7 +11,6 @@ import io.jxception.model.XceptionGraph;
 import io.jxception.tensor.Tensor;
 import io.jxception.weights.XceptionWeights;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -21,9 +19,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.stream.Stream;
 
 import static io.jxception.model.ConvKind.SEPARABLE3X3_SAME;
@@ -41,18 +37,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @Tag("gpu")
 class CudaSeparableGemmTest {
     /** Backends by (precision, MiB of A per chunk). */
-    private static final Map<String, CudaBackend> backends = new HashMap<>();
+    private static final CudaTestDevice.Backends<String> backends = new CudaTestDevice.Backends<>();
 
     @BeforeAll
-    static void requireDevice() {
-        Probe p = new CudaBackendProvider().probe();
-        Assumptions.assumeTrue(p.available(), p.reason());
-    }
+    static void requireDevice() { CudaTestDevice.assumeAvailable(); }
 
     @AfterAll
     static void closeAll() {
-        backends.values().forEach(CudaBackend::close);
-        backends.clear();
+        backends.close();
     }
 
     /** Opens a backend with the split path forced; see {@link #openWith}. */
@@ -79,7 +71,7 @@ class CudaSeparableGemmTest {
     }
 
     static CudaBackend backend(Precision p, long chunkMiB) {
-        return backends.computeIfAbsent(p + "/" + chunkMiB, k -> openSplit(p, chunkMiB, true));
+        return backends.get(p + "/" + chunkMiB, k -> openSplit(p, chunkMiB, true));
     }
 
     record Case(ConvSpec spec, boolean scaleShift, boolean residual, boolean relu, long chunkMiB) {

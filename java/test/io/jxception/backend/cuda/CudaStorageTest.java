@@ -4,9 +4,7 @@ import io.jxception.backend.Buffer;
 import io.jxception.backend.ConvSpec;
 import io.jxception.backend.Epilogue;
 import io.jxception.backend.Precision;
-import io.jxception.backend.Probe;
 import io.jxception.model.ConvKind;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -22,10 +20,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 @Tag("gpu")
 class CudaStorageTest {
     @BeforeAll
-    static void requireDevice() {
-        Probe p = new CudaBackendProvider().probe();
-        Assumptions.assumeTrue(p.available(), p.reason());
-    }
+    static void requireDevice() { CudaTestDevice.assumeAvailable(); }
 
     @Test
     void uploadsStayFp32AndConvOutputsAreBf16AtBf16() {

@@ -3,10 +3,8 @@ package io.jxception.backend.cuda;
 import io.jxception.backend.ConvSpec;
 import io.jxception.backend.Epilogue;
 import io.jxception.backend.Precision;
-import io.jxception.backend.Probe;
 import io.jxception.backend.cuda.CudaTwin.Pair;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -16,9 +14,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.util.ArrayList;
-import java.util.EnumMap;
 import java.util.List;
-import java.util.Map;
 import java.util.stream.Stream;
 
 import static io.jxception.model.ConvKind.CONV3X3_VALID;
@@ -34,22 +30,18 @@ import static org.junit.jupiter.api.Assertions.assertNull;
  */
 @Tag("gpu")
 class StemConvGpuTest {
-    private static final Map<Precision, CudaBackend> backends = new EnumMap<>(Precision.class);
+    private static final CudaTestDevice.Backends<Precision> backends = new CudaTestDevice.Backends<>();
 
     @BeforeAll
-    static void requireDevice() {
-        Probe p = new CudaBackendProvider().probe();
-        Assumptions.assumeTrue(p.available(), p.reason());
-    }
+    static void requireDevice() { CudaTestDevice.assumeAvailable(); }
 
     @AfterAll
     static void closeAll() {
-        backends.values().forEach(CudaBackend::close);
-        backends.clear();
+        backends.close();
     }
 
     static CudaBackend backend(Precision p) {
-        return backends.computeIfAbsent(p, k -> new CudaBackend(0, k, CudaBackend.Options.DEFAULT.withSyncEachLaunch(true), StemConvPath.NEW));
+        return backends.get(p, k -> new CudaBackend(0, k, CudaBackend.Options.DEFAULT.withSyncEachLaunch(true), StemConvPath.NEW));
     }
 
     record Epi(boolean scaleShift, boolean residual, boolean relu) {}
