@@ -1,0 +1,161 @@
+package io.jxception.cli;
+
+import io.jxception.backend.Backend;
+import io.jxception.train.Augmentation;
+import io.jxception.train.LearningRateSchedule;
+import io.jxception.train.TrainOptions;
+import io.jxception.train.Trainer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.nio.file.Path;
+import java.util.Locale;
+
+/**
+ * {@code jxception train}: trains or fine-tunes an Xception classifier on an image folder (one
+ * sub-folder per class) with {@link Trainer}. Writes checkpoint, CSV log, curves PNG and final
+ * weights into {@code --out}; {@code --resume} continues an interrupted run from its checkpoint.
+ */
+@Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Train or fine-tune an Xception classifier on an image folder (DATA/<class>/<image>.png|jpg).",
+                "Writes checkpoint.safetensors, train_log.csv, curves.png and weights.safetensors into --out."})
+final class TrainCommand extends Subcommand {
+    @Parameters(index = "0", paramLabel = "DATA", description = "Training images, one sub-folder per class.")
+    Path data;
+
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output folder (created if missing).")
+    Path out;
+
+    @Option(names = "--val", paramLabel = "DIR", description = "Validation images with the same class sub-folders.")
+    Path validation;
+
+    @Option(names = "--val-split", defaultValue = "0", paramLabel = "F",
+            description = "Without --val: fraction of each class held out for validation (default 0: none).")
+    double validationFraction;
+
+    @Mixin BackendOptions backendOptions;
+
+    @Option(names = "--size", defaultValue = "299", paramLabel = "S", description = "Input height and width, at least 71 (default 299).")
+    int size;
+
+    @Option(names = "--width", defaultValue = "1", paramLabel = "W",
+            description = "Channel multiplier of a network trained from scratch (default 1 = Keras; e.g. 0.0625).")
+    double width;
+
+    @Option(names = "--middle-blocks", defaultValue = "8", paramLabel = "N", description = "Middle-flow blocks of a network trained from scratch (default 8).")
+    int middleBlocks;
+
+    @Option(names = "--weights", paramLabel = "FILE",
+            description = "Start from a Keras .h5 or safetensors file, with or without the top; a new classifier is made for the data's classes.")
+    Path weights;
+
+    @Option(names = "--freeze-below", paramLabel = "LAYER",
+            description = "Keep every layer stored before this Keras layer fixed (fine-tuning), e.g. block14_sepconv1.")
+    String freezeBelow;
+
+    @Option(names = "--batch", defaultValue = "32", paramLabel = "N", description = "Images per step (default 32).")
+    int batch;
+
+    @Option(names = "--epochs", defaultValue = "10", paramLabel = "E", description = "Passes over the training images (default 10).")
+    int epochs;
+
+    @Option(names = "--max-steps", defaultValue = "0", paramLabel = "N", description = "Stop after N steps in all (default 0: no limit).")
+    long maxSteps;
+
+    @Option(names = "--lr", defaultValue = "0.045", paramLabel = "R", description = "Base learning rate (default 0.045, the paper's).")
+    double learningRate;
+
+    @Option(names = "--schedule", defaultValue = "step", paramLabel = "S",
+            description = "step (lr·decay^(epoch/decay-epochs), default), cosine or constant.")
+    String schedule;
+
+    @Option(names = "--lr-decay", defaultValue = "0.94", paramLabel = "F", description = "Step schedule factor (default 0.94).")
+    double decay;
+
+    @Option(names = "--lr-decay-epochs", defaultValue = "2", paramLabel = "E", description = "Step schedule interval in epochs (default 2).")
+    int decayEpochs;
+
+    @Option(names = "--warmup-steps", defaultValue = "0", paramLabel = "N", description = "Linear learning-rate warm-up (default 0).")
+    long warmupSteps;
+
+    @Option(names = "--momentum", defaultValue = "0.9", paramLabel = "M", description = "SGD momentum (default 0.9).")
+    double momentum;
+
+    @Option(names = "--weight-decay", defaultValue = "1e-5", paramLabel = "D", description = "L2 weight decay on kernels (default 1e-5).")
+    double weightDecay;
+
+    @Option(names = "--crop", defaultValue = "0", paramLabel = "P",
+            description = "Random-crop augmentation: shift by up to P pixels (edge-padded; default 0: off).")
+    int crop;
+
+    @Option(names = "--flip", description = "Random horizontal flips (not for digits or text).")
+    boolean flip;
+
+    @Option(names = "--loss-scaling", defaultValue = "auto", paramLabel = "MODE",
+            description = "auto (dynamic for fp16, default), none or dynamic.")
+    String lossScaling;
+
+    @Option(names = "--no-plot", description = "Skip the loss/accuracy PNG at the end (the CSV log is still written).")
+    boolean noPlot;
+
+    @Option(names = "--loader-threads", paramLabel = "N", description = "Image decoding threads (default: half the cores, 1 to 4).")
+    Integer loaderThreads;
+
+    @Option(names = "--prefetch", defaultValue = "4", paramLabel = "N", description = "Batches decoded ahead (default 4).")
+    int prefetch;
+
+    @Option(names = "--seed", defaultValue = "1", description = "Seed of initial weights, shuffles and augmentations (default 1).")
+    long seed;
+
+    @Option(names = "--checkpoint-every", defaultValue = "500", paramLabel = "N",
+            description = "Checkpoint every N steps, besides each epoch's end (default 500; 0: epoch ends only).")
+    int checkpointEvery;
+
+    @Option(names = "--resume", description = "Continue from --out/checkpoint.safetensors when it exists.")
+    boolean resume;
+
+    @Override
+    int execute() throws Exception {
+        TrainOptions options;
+        try {
+            TrainOptions.Builder b = TrainOptions.builder(data, out)
+                    .validationData(validation).validationFraction(validationFraction)
+                    .inputSize(size).widthMultiplier(width).middleRepeats(middleBlocks)
+                    .initialWeights(weights).freezeBelow(freezeBelow)
+                    .batchSize(batch).epochs(epochs).maxSteps(maxSteps)
+                    .learningRate(LearningRateSchedule.parse(schedule, learningRate, decay, decayEpochs, warmupSteps))
+                    .momentum(momentum).weightDecay(weightDecay)
+                    .augmentation(new Augmentation(crop, flip))
+                    .lossScaling(parseLossScaling(lossScaling))
+                    .prefetchBatches(prefetch).seed(seed).checkpointEvery(checkpointEvery).resume(resume);
+            if (loaderThreads != null) b.loaderThreads(loaderThreads);
+            options = b.build();
+        } catch (IllegalArgumentException e) {
+            throw usage(e.getMessage());
+        }
+        try (Backend backend = backendOptions.open();
+             TrainingProgress progress = new TrainingProgress(err(), System.console() != null)) {
+            Trainer.Result r = new Trainer(backend, options).listener(progress).run();
+            progress.close();
+            if (!noPlot && !r.history().isEmpty()) {
+                TrainingPlot.write(r.history(), Trainer.describe(r.weights().graph().config()) + " on " + backend.name(), out.resolve(TrainingPlot.FILE_NAME));
+            }
+            var last = r.history().isEmpty() ? null : r.history().get(r.history().size() - 1);
+            out().printf(Locale.ROOT, "%s after %d steps; %s%n", r.complete() ? "finished" : "stopped", r.steps(),
+                    last == null ? "no epoch completed" : String.format(Locale.ROOT, "epoch %d: train acc %.3f", last.epoch(), last.trainAccuracy())
+                            + (Double.isNaN(last.valAccuracy()) ? "" : String.format(Locale.ROOT, ", val acc %.3f", last.valAccuracy())));
+            out().println("outputs in " + out.toAbsolutePath());
+            return 0;
+        }
+    }
+
+    private TrainOptions.LossScaling parseLossScaling(String s) {
+        try {
+            return TrainOptions.LossScaling.valueOf(s.trim().toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("unknown --loss-scaling '" + s + "': expected auto, none or dynamic");
+        }
+    }
+}

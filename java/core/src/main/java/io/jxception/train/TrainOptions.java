@@ -1,0 +1,130 @@
+package io.jxception.train;
+
+import java.nio.file.Path;
+import java.util.Objects;
+
+/**
+ * Everything a training run needs; validated on construction. {@link #builder} starts from the
+ * Xception paper's ImageNet setup (SGD, momentum 0.9, lr 0.045 decayed ×0.94 every 2 epochs,
+ * weight decay 1e-5) at Keras' full size.
+ *
+ * @param trainData          image folder, one sub-folder per class
+ * @param validationData     separate validation folder with the same classes, or null to split
+ *                           {@code validationFraction} off {@code trainData} (0: no validation)
+ * @param inputSize          square input side (≥ 71); images are resized to it
+ * @param widthMultiplier    channel scale of a network built from scratch (1 = Keras)
+ * @param middleRepeats      middle-flow blocks of a network built from scratch (8 = Keras)
+ * @param initialWeights     Keras .h5 or safetensors to start from (with or without the top; a top
+ *                           with another class count is replaced by a fresh classifier), or null for
+ *                           Keras' initializers
+ * @param freezeBelow        Keras layer name: every layer stored before it keeps its weights
+ *                           (fine-tuning); null trains everything
+ * @param maxSteps           stop after this many SGD steps in all (tests, smoke runs); 0 = no limit
+ * @param checkpointEvery    write a checkpoint every this many steps (0: only at epoch ends and the end)
+ * @param resume             continue from {@code outputDir/checkpoint.safetensors} if it exists
+ */
+public record TrainOptions(Path trainData, Path validationData, double validationFraction, int inputSize,
+                           double widthMultiplier, int middleRepeats, Path initialWeights, String freezeBelow,
+                           int batchSize, int epochs, long maxSteps, LearningRateSchedule learningRate,
+                           double momentum, double weightDecay, Augmentation augmentation, LossScaling lossScaling,
+                           int loaderThreads, int prefetchBatches, long seed, Path outputDir, int checkpointEvery,
+                           boolean resume) {
+    /** Whether the loss is scaled: AUTO is dynamic scaling for fp16 backends and none otherwise. */
+    public enum LossScaling { AUTO, NONE, DYNAMIC }
+
+    public TrainOptions {
+        Objects.requireNonNull(trainData, "trainData");
+        Objects.requireNonNull(outputDir, "outputDir");
+        Objects.requireNonNull(learningRate, "learningRate");
+        Objects.requireNonNull(augmentation, "augmentation");
+        Objects.requireNonNull(lossScaling, "lossScaling");
+        if (!(validationFraction >= 0 && validationFraction < 1)) throw new IllegalArgumentException("validation fraction must be in [0, 1), got " + validationFraction);
+        if (validationData != null && validationFraction > 0) throw new IllegalArgumentException("give a validation folder or a validation fraction, not both");
+        if (inputSize < io.jxception.model.XceptionConfig.MIN_INPUT) throw new IllegalArgumentException("input size " + inputSize + " is below Xception's minimum of 71");
+        if (batchSize < 1) throw new IllegalArgumentException("batch size must be at least 1, got " + batchSize);
+        if (epochs < 1) throw new IllegalArgumentException("epochs must be at least 1, got " + epochs);
+        if (maxSteps < 0) throw new IllegalArgumentException("max steps must be at least 0 (0 = no limit), got " + maxSteps);
+        if (!(momentum >= 0 && momentum < 1)) throw new IllegalArgumentException("momentum must be in [0, 1), got " + momentum);
+        if (!(weightDecay >= 0 && weightDecay < 1)) throw new IllegalArgumentException("weight decay must be in [0, 1), got " + weightDecay);
+        if (loaderThreads < 1) throw new IllegalArgumentException("loader threads must be at least 1, got " + loaderThreads);
+        if (prefetchBatches < 1) throw new IllegalArgumentException("prefetch must be at least 1 batch, got " + prefetchBatches);
+        if (checkpointEvery < 0) throw new IllegalArgumentException("checkpoint interval must be at least 0 steps, got " + checkpointEvery);
+        if (freezeBelow != null && freezeBelow.isBlank()) freezeBelow = null;
+    }
+
+    public static Builder builder(Path trainData, Path outputDir) { return new Builder(trainData, outputDir); }
+
+    public Builder toBuilder() {
+        Builder b = new Builder(trainData, outputDir);
+        b.validationData = validationData;
+        b.validationFraction = validationFraction;
+        b.inputSize = inputSize;
+        b.widthMultiplier = widthMultiplier;
+        b.middleRepeats = middleRepeats;
+        b.initialWeights = initialWeights;
+        b.freezeBelow = freezeBelow;
+        b.batchSize = batchSize;
+        b.epochs = epochs;
+        b.maxSteps = maxSteps;
+        b.learningRate = learningRate;
+        b.momentum = momentum;
+        b.weightDecay = weightDecay;
+        b.augmentation = augmentation;
+        b.lossScaling = lossScaling;
+        b.loaderThreads = loaderThreads;
+        b.prefetchBatches = prefetchBatches;
+        b.seed = seed;
+        b.checkpointEvery = checkpointEvery;
+        b.resume = resume;
+        return b;
+    }
+
+    /** Mutable defaults for {@link TrainOptions}; {@link #build} validates. */
+    public static final class Builder {
+        private Path trainData, outputDir, validationData, initialWeights;
+        private double validationFraction = 0, widthMultiplier = 1, momentum = 0.9, weightDecay = 1e-5;
+        private int inputSize = 299, middleRepeats = 8, batchSize = 32, epochs = 10, checkpointEvery = 500;
+        private int loaderThreads = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors() / 2));
+        private int prefetchBatches = 4;
+        private long maxSteps = 0, seed = 1;
+        private String freezeBelow;
+        private LearningRateSchedule learningRate = new LearningRateSchedule.StepDecay(0.045, 0.94, 2, 0);
+        private Augmentation augmentation = Augmentation.NONE;
+        private LossScaling lossScaling = LossScaling.AUTO;
+        private boolean resume;
+
+        private Builder(Path trainData, Path outputDir) {
+            this.trainData = trainData;
+            this.outputDir = outputDir;
+        }
+
+        public Builder trainData(Path p) { trainData = p; return this; }
+        public Builder outputDir(Path p) { outputDir = p; return this; }
+        public Builder validationData(Path p) { validationData = p; return this; }
+        public Builder validationFraction(double f) { validationFraction = f; return this; }
+        public Builder inputSize(int s) { inputSize = s; return this; }
+        public Builder widthMultiplier(double w) { widthMultiplier = w; return this; }
+        public Builder middleRepeats(int r) { middleRepeats = r; return this; }
+        public Builder initialWeights(Path p) { initialWeights = p; return this; }
+        public Builder freezeBelow(String layer) { freezeBelow = layer; return this; }
+        public Builder batchSize(int b) { batchSize = b; return this; }
+        public Builder epochs(int e) { epochs = e; return this; }
+        public Builder maxSteps(long s) { maxSteps = s; return this; }
+        public Builder learningRate(LearningRateSchedule s) { learningRate = s; return this; }
+        public Builder momentum(double m) { momentum = m; return this; }
+        public Builder weightDecay(double d) { weightDecay = d; return this; }
+        public Builder augmentation(Augmentation a) { augmentation = a; return this; }
+        public Builder lossScaling(LossScaling s) { lossScaling = s; return this; }
+        public Builder loaderThreads(int t) { loaderThreads = t; return this; }
+        public Builder prefetchBatches(int p) { prefetchBatches = p; return this; }
+        public Builder seed(long s) { seed = s; return this; }
+        public Builder checkpointEvery(int steps) { checkpointEvery = steps; return this; }
+        public Builder resume(boolean r) { resume = r; return this; }
+
+        public TrainOptions build() {
+            return new TrainOptions(trainData, validationData, validationFraction, inputSize, widthMultiplier, middleRepeats,
+                    initialWeights, freezeBelow, batchSize, epochs, maxSteps, learningRate, momentum, weightDecay, augmentation,
+                    lossScaling, loaderThreads, prefetchBatches, seed, outputDir, checkpointEvery, resume);
+        }
+    }
+}
