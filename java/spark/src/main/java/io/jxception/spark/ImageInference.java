@@ -243,6 +243,7 @@ public final class ImageInference implements Serializable {
         return images.mapPartitions(new InferencePartition(this, in), Encoders.row(out));
     }
 
+    /** The settings in words, for logs: "classify top 5 of content with /w.h5 at 299x299 (nearest), batches of 8 on auto fp32". */
     @Override
     public String toString() {
         return (features ? "features" : "classify top " + topK) + " of " + inputColumn + " with " + weights + " at " + inputSize + "x" + inputSize

@@ -87,11 +87,13 @@ public final class WeightsLocation implements Serializable {
         return file;
     }
 
+    /** Equal when both name the same absolute path, or the same SparkFiles name. */
     @Override
     public boolean equals(Object o) {
         return o instanceof WeightsLocation w && Objects.equals(path, w.path) && Objects.equals(sparkFileName, w.sparkFileName);
     }
 
+    /** Consistent with {@link #equals}. */
     @Override
     public int hashCode() { return Objects.hash(path, sparkFileName); }
 

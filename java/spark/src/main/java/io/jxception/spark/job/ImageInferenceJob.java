@@ -40,6 +40,7 @@ import java.util.Locale;
  *
  * <p>Prints one line per run to standard output: images, errors, seconds and images per second.
  * An application, not library code: it prints, and exits with status 2 on a wrong command line.
+ * Thread-safety: {@link #main} runs its jobs one after the other and shares nothing.
  */
 public final class ImageInferenceJob {
     private ImageInferenceJob() {}
