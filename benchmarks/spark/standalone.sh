@@ -7,6 +7,8 @@
 #
 #   benchmarks/spark/standalone.sh                       # MNIST fixture (1000 PNGs), tiny Keras fixture network at 71x71, cpu and opencl
 #   BACKENDS=opencl SIZE=299 WEIGHTS=/data/xception.h5 IMAGES=/data/photos benchmarks/spark/standalone.sh
+#   BACKENDS=opencl SIZE=299 WEIGHTS=random IMAGES=weights/fixtures/mnist/val benchmarks/spark/standalone.sh
+#                                  # the full-size network (22.9M random parameters, benchmarks/spark/RandomWeights.java)
 #
 # Settings (environment): IMAGES (folder, every file below it), WEIGHTS (.h5 or .safetensors with the
 # classifier), SIZE (71), BATCH (8), TOP (1), BACKENDS ("cpu opencl"), RUNS (2: the first includes each
@@ -17,7 +19,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
 
 images="$(cd "${IMAGES:-weights/fixtures/mnist}" && pwd)"
-weights="$(cd "$(dirname "${WEIGHTS:-weights/fixtures/h5/xception_tiny_top.h5}")" && pwd)/$(basename "${WEIGHTS:-xception_tiny_top.h5}")"
+weights="${WEIGHTS:-weights/fixtures/h5/xception_tiny_top.h5}"
+[ "$weights" = random ] || weights="$(cd "$(dirname "$weights")" && pwd)/$(basename "$weights")"
 size="${SIZE:-71}"
 batch="${BATCH:-8}"
 top="${TOP:-1}"
@@ -44,6 +47,11 @@ if [ "${SKIP_BUILD:-0}" != 1 ]; then
   mvn -B -q package -DskipTests
   mvn -B -q -o -pl java/spark -am -DskipTests package dependency:build-classpath \
       -Dmdep.includeScope=provided -Dmdep.outputFile=target/spark-classpath.txt
+fi
+if [ "$weights" = random ]; then
+  mkdir -p java/spark/target/random-weights
+  weights="$root/java/spark/target/random-weights/xception-imagenet-random.safetensors"
+  [ -f "$weights" ] || "$java" -cp "java/cli/target/lib/*" benchmarks/spark/RandomWeights.java "$weights"
 fi
 app_jar="$(ls java/spark/target/jxception-spark-*.jar | grep -v -e -sources -e -tests | head -1)"
 lib_jars="$(ls java/spark/target/lib/*.jar | tr '\n' ',' | sed 's/,$//')"
