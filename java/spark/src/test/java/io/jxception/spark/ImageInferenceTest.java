@@ -157,6 +157,23 @@ class ImageInferenceTest {
     }
 
     @Test
+    void afterTheExecutorsDevicesAreClosedTheNextTaskOpensThemAndReadsTheWeightsAgain(@TempDir Path dir) throws IOException {
+        List<String> paths = TestImages.good(dir).subList(0, 2).stream().map(Path::toString).toList();
+        ImageInference inference = tinyClassifier().withInputColumn(ImageInference.PATH).withInputSize(SIZE + 2); // a model no other test uses
+        inference.transform(LocalSpark.paths(paths, 1)).collectAsList();
+        ExecutorSessions.Stats before = ExecutorSessions.stats();
+
+        ExecutorSessions.closeAll(); // what a device failure does to its device, and the shutdown hook to all
+        List<Row> rows = inference.transform(LocalSpark.paths(paths, 1)).collectAsList();
+
+        ExecutorSessions.Stats after = ExecutorSessions.stats();
+        assertEquals(2, rows.stream().filter(r -> r.getAs(ImageInference.ERROR) == null).count());
+        assertEquals(1, after.backendsOpened() - before.backendsOpened(), "the cpu backend is opened anew");
+        assertEquals(1, after.sessionsCreated() - before.sessionsCreated());
+        assertEquals(1, after.weightsRead() - before.weightsRead());
+    }
+
+    @Test
     void imageNetClassesComeWithTheirWordNetIdsAndLabels(@TempDir Path dir) throws IOException {
         // a small random network with 1000 classes, saved as jxception's safetensors
         XceptionConfig config = new XceptionConfig(SIZE, SIZE, ImageNetLabels.CLASSES, true, Pooling.NONE, 1.0 / 64, 1);
