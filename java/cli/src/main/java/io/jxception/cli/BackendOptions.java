@@ -1,6 +1,6 @@
 package io.jxception.cli;
 
-import io.jxception.backend.Backend;
+import io.jxception.internal.backend.KernelBackend;
 import io.jxception.backend.Backends;
 import io.jxception.backend.Precision;
 import picocli.CommandLine;
@@ -30,9 +30,9 @@ final class BackendOptions {
      * backend that cannot run here throws {@link io.jxception.backend.BackendUnavailableException}
      * with the reason (exit 1).
      */
-    Backend open() {
+    KernelBackend open() {
         try {
-            return Backends.open(backend, precision);
+            return KernelBackend.open(backend, precision);
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(mixee.commandLine(), e.getMessage());
         }

@@ -1,10 +1,11 @@
 package io.jxception.backend;
 
+import io.jxception.internal.backend.BackendProvider;
+import io.jxception.internal.backend.BackendProviders;
+import io.jxception.internal.backend.LocalRank;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
-import java.util.ServiceLoader;
 
 /**
  * Finds and opens backends by name: {@code cpu}, {@code opencl[:i]}, {@code cuda[:i]}, or
@@ -14,33 +15,9 @@ import java.util.ServiceLoader;
 public final class Backends {
     private Backends() {}
 
-    /** The kinds jxception's own artifacts provide, in the order "jxception info" lists them; others follow by name. */
-    private static final List<String> KNOWN_KINDS = List.of("cpu", "opencl", "cuda");
-
-    /**
-     * Every backend kind on the class path, found through {@link ServiceLoader} with the calling
-     * thread's context class loader: cpu and opencl come with jxception-core, cuda with the
-     * jxception-cuda artifact. Ordered as "jxception info" lists them.
-     */
-    public static List<BackendProvider> providers() {
-        ClassLoader loader = Thread.currentThread().getContextClassLoader();
-        return providers(loader != null ? loader : Backends.class.getClassLoader());
-    }
-
-    /** {@link #providers()} as seen by {@code loader}; one provider per kind (the first found). */
-    public static List<BackendProvider> providers(ClassLoader loader) {
-        List<BackendProvider> list = new ArrayList<>();
-        for (BackendProvider p : ServiceLoader.load(BackendProvider.class, loader)) {
-            if (list.stream().noneMatch(q -> q.kind().equals(p.kind()))) list.add(p);
-        }
-        list.sort(Comparator.comparingInt((BackendProvider p) -> KNOWN_KINDS.contains(p.kind()) ? KNOWN_KINDS.indexOf(p.kind()) : KNOWN_KINDS.size())
-                .thenComparing(BackendProvider::kind));
-        return list;
-    }
-
     public static List<Probe> probeAll() {
         List<Probe> out = new ArrayList<>();
-        for (BackendProvider p : providers()) out.add(p.probe());
+        for (BackendProvider p : BackendProviders.all()) out.add(p.probe());
         return out;
     }
 
@@ -60,7 +37,7 @@ public final class Backends {
             kind = s.substring(0, colon);
             indexText = s.substring(colon + 1);
         }
-        for (BackendProvider p : providers()) {
+        for (BackendProvider p : BackendProviders.all()) {
             if (!p.kind().equals(kind)) continue;
             Probe probe = p.probe();
             if (!probe.available()) throw new BackendUnavailableException(unavailableMessage(probe));
@@ -96,7 +73,7 @@ public final class Backends {
     public static Backend openBest(Precision precision) {
         BackendProvider bestProvider = null;
         Probe.Device best = null;
-        for (BackendProvider p : providers()) {
+        for (BackendProvider p : BackendProviders.all()) {
             Probe probe = p.probe();
             if (!probe.available()) continue;
             for (Probe.Device d : probe.devices()) {

@@ -1,5 +1,6 @@
 package io.jxception.tensor;
 
+import io.jxception.internal.tensor.AtomicFiles;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -130,6 +131,6 @@ public final class Npy {
 
     /** Atomic write: temp file in the same folder, fsync, rename. */
     public static void writeBytes(Path path, byte[] bytes) throws IOException {
-        io.jxception.tensor.AtomicFiles.write(path, bytes);
+        io.jxception.internal.tensor.AtomicFiles.write(path, bytes);
     }
 }

@@ -1,12 +1,23 @@
 package io.jxception.train;
 
+import io.jxception.internal.train.Batch;
+import io.jxception.internal.train.BatchLoader;
+import io.jxception.internal.train.Checkpoint;
+import io.jxception.internal.train.EpochMeter;
+import io.jxception.internal.train.EpochPlan;
+import io.jxception.internal.train.FineTuning;
+import io.jxception.internal.train.ImageFolder;
+import io.jxception.internal.train.InitialWeights;
+import io.jxception.internal.train.LossScaler;
+import io.jxception.internal.train.TrainerState;
 import io.jxception.backend.Backend;
+import io.jxception.internal.backend.KernelBackend;
 import io.jxception.exec.InferenceSession;
-import io.jxception.exec.TrainingSession;
+import io.jxception.internal.exec.TrainingSession;
 import io.jxception.model.Pooling;
 import io.jxception.model.XceptionConfig;
 import io.jxception.model.XceptionGraph;
-import io.jxception.tensor.AtomicFiles;
+import io.jxception.internal.tensor.AtomicFiles;
 import io.jxception.tensor.Tensor;
 import io.jxception.weights.XceptionWeights;
 
@@ -39,7 +50,7 @@ public final class Trainer {
     /** Mixed into the seed for the validation split, so it does not repeat the first epoch's shuffle. */
     private static final long SPLIT_SALT = 0x5EED_5711L;
 
-    private final Backend backend;
+    private final KernelBackend backend;
     private final TrainOptions o;
     private TrainingListener listener = TrainingListener.NONE;
 
@@ -47,7 +58,7 @@ public final class Trainer {
     public record Result(List<String> classes, List<EpochRecord> history, XceptionWeights weights, long steps, boolean complete) {}
 
     public Trainer(Backend backend, TrainOptions options) {
-        this.backend = backend;
+        this.backend = KernelBackend.of(backend);
         this.o = options;
     }
 

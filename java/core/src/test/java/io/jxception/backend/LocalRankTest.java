@@ -1,5 +1,7 @@
 package io.jxception.backend;
 
+import io.jxception.internal.backend.KernelBackend;
+import io.jxception.internal.backend.LocalRank;
 import org.junit.jupiter.api.Test;
 
 import java.util.Map;
@@ -19,7 +21,7 @@ class LocalRankTest {
 
     @Test
     void cpuLocalOpensTheOnlyDevice() {
-        try (Backend b = Backends.open("cpu:local", Precision.FP32)) {
+        try (KernelBackend b = KernelBackend.open("cpu:local", Precision.FP32)) {
             assertEquals("cpu", b.name());
         }
     }
