@@ -32,6 +32,15 @@ class CudaProbeTest {
     }
 
     @Test
+    void aPlatformWithoutJCudaNativesIsNamedNotProbed() {
+        assertEquals(null, CudaBackendProvider.unsupportedPlatform("Linux", "amd64"));
+        assertEquals(null, CudaBackendProvider.unsupportedPlatform("Windows 11", "amd64"));
+        String arm = CudaBackendProvider.unsupportedPlatform("Linux", "aarch64");
+        assertTrue(arm.startsWith("CUDA unavailable: JCuda publishes no native library for Linux aarch64"), arm);
+        assertTrue(CudaBackendProvider.unsupportedPlatform("Mac OS X", "aarch64").contains("Mac OS X aarch64"));
+    }
+
+    @Test
     void withoutADriverTheReasonNamesLibcudaOrTheMissingKernels() {
         Probe p = new CudaBackendProvider().probe();
         Assumptions.assumeFalse(p.available(), "a CUDA device is present");
