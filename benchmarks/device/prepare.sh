@@ -33,17 +33,20 @@ for m in core cuda cli; do
     [[ -d "java/$m/target/test-classes/io" ]] && mkdir -p ".device/test-classes/$m" && cp -r "java/$m/target/test-classes/." ".device/test-classes/$m/"
 done
 rm -f .device/classes/cuda/io/jxception/cuda/*.ptx .device/classes/cuda/io/jxception/cuda/*.sm_80.cubin
-rm -rf .device/test-classes/core/fixtures/mnist .device/test-classes/core/fixtures/net   # the gpu tests read fixtures from weights/
+rm -rf .device/test-classes/core/fixtures   # a copy of weights/fixtures, which travels as tracked files
 
 echo "== jars for the device"
 rm -rf .device/deps && mkdir -p .device/deps .device/bin
 m2="$HOME/.m2/repository/org/jcuda"
-cp "$m2/jcuda/12.6.0/jcuda-12.6.0.jar" .device/deps/
 # the CLI's and the core library's jars, as Maven resolved them for jxception-cli (picocli: the suite runs through
 # `jxception bench`; LWJGL: the OpenCL backend; jHDF and its dependencies: .h5 weights); not xchart (plots are drawn here)
-mvn -o -q -pl java/cli dependency:copy-dependencies -DincludeScope=runtime -DexcludeArtifactIds=xchart,jcuda-natives,jxception-core,jxception-cuda \
-    -DoutputDirectory="$root/.device/deps" >/dev/null
-rm -f .device/deps/lwjgl-*natives-linux-arm64*.jar
+# (java/cli/target/lib is what `mvn package` copied for bin/jxception; our own jars travel as class folders above)
+for jar in java/cli/target/lib/*.jar; do
+    case "$(basename "$jar")" in
+        jxception-*|xchart-*|jcuda-natives-*|*natives-linux-arm64*) ;;
+        *) cp "$jar" .device/deps/ ;;
+    esac
+done
 tmp="$(mktemp -d)"
 (cd "$tmp" && unzip -q "$m2/jcuda-natives/12.6.0/jcuda-natives-12.6.0-linux-x86_64.jar" 'lib/libJCudaDriver-*' 'META-INF/MANIFEST.MF' \
     && "$jdk/bin/jar" --create --file "$OLDPWD/.device/deps/jcuda-natives-driver-12.6.0-linux-x86_64.jar" --manifest META-INF/MANIFEST.MF lib)
