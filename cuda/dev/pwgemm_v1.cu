@@ -380,7 +380,7 @@ pwgemm_wgmma(const __grid_constant__ CUtensorMap tmA, const __grid_constant__ CU
                 }
                 fence_proxy_async_shared();
                 warpgroup_barrier(1 + wg);
-                if (wtid == 0 && m0 + 64 * wg < rows) {  // a half tile wholly beyond `rows` stores nothing
+                if (wtid == 0 && m0 + 64 * wg < rows && n0 + c * EPI < cout) {  // a box wholly outside y stores nothing
                     tma_store_2d(&tmY, buf, n0 + c * EPI, m0 + 64 * wg);
                     bulk_commit();
                 }
