@@ -21,7 +21,8 @@
 //   warpgroup 0  producer, 40 registers: one thread waits for a free stage ("empty" mbarrier), arms the
 //                stage's "full" mbarrier with the byte count and issues two TMA loads (A box 64 x 128,
 //                Bt box 64 x BN, 128-byte swizzle, zero fill outside the tensor: the K and N tails and
-//                rows beyond M come in as zeros, so the mainloop has no predicates)
+//                rows beyond M come in as zeros, so the mainloop has no predicates; a box is clamped to a
+//                tensor smaller than it, e.g. Bt of cout = 128 under BN = 256)
 //   warpgroups 1, 2  consumers, 232 registers: rows [64 (wg-1), +64) of the tile; per stage four
 //                wgmma.mma_async m64nBNk16 (bf16 or f16 in, fp32 accumulate: BN/2 registers per thread)
 //                with both operands read from shared memory through descriptors; one wgmma group kept
@@ -264,13 +265,16 @@ template <> __device__ __forceinline__ uint32_t pack2<__half>(float a, float b) 
 }
 
 // ------------------------------------------------------------------ the kernel
-// tmA: A (rows, kPad), box (64 k, 128 rows); tmB: Bt (cout, kPad), box (64 k, BN rows); tmY: y (rows, cout),
-// box (64 columns, 64 rows); all 16-bit, 128-byte swizzle. kTiles = ceil(kPad / 64).
+// tmA: A (rows, kPad), box (64 k, min(128, rows) rows); tmB: Bt (cout, kPad), box (64 k, min(BN, cout) rows);
+// tmY: y (rows, cout), box (64 columns, 64 rows); all 16-bit, 128-byte swizzle. kTiles = ceil(kPad / 64), kPad >= 64.
+// stageBytes = the two boxes' bytes (what one stage's TMA loads complete on its barrier). A box clamped to a
+// tensor smaller than the tile leaves the tile's last rows stale: they feed only output rows >= rows or
+// columns >= cout, which are never stored.
 template <typename T, int BN>
 __global__ void __launch_bounds__(THREADS, 1)
 pwgemm_wgmma(const __grid_constant__ CUtensorMap tmA, const __grid_constant__ CUtensorMap tmB, const __grid_constant__ CUtensorMap tmY,
              const float* __restrict__ scale, const float* __restrict__ shift, const T* __restrict__ residual, int rows, int cout, int kTiles,
-             int postRelu, HangInfo* hang, unsigned long long hangNs) {
+             int postRelu, uint32_t stageBytes, HangInfo* hang, unsigned long long hangNs) {
     using C = Config<BN>;
     constexpr int STAGES = C::STAGES;
     extern __shared__ unsigned char smem_raw[];
@@ -305,7 +309,7 @@ pwgemm_wgmma(const __grid_constant__ CUtensorMap tmA, const __grid_constant__ CU
                 const int m0 = (tile / nTiles) * BM, n0 = (tile % nTiles) * BN;
                 for (int kb = 0; kb < kTiles; kb++) {
                     wait_parity(&empty[stage], phase ^ 1, hang, hangNs, 0, tile, kb, stage);  // first round passes at once
-                    mbar_arrive_expect_tx(&full[stage], C::A_BYTES + C::B_BYTES);       // full boxes, zero-filled included
+                    mbar_arrive_expect_tx(&full[stage], stageBytes);                    // whole boxes, zero-filled parts included
                     tma_load_2d(sA + stage * C::A_BYTES, &tmA, kb * BK, m0, &full[stage]);
                     tma_load_2d(sB + stage * C::B_BYTES, &tmB, kb * BK, n0, &full[stage]);
                     if (++stage == STAGES) { stage = 0; phase ^= 1; }
@@ -489,7 +493,11 @@ static Gemm<T> make_gemm(int rows, int cin, int cout, bool residual, bool postRe
     g.rows = rows; g.cin = cin; g.cout = cout; g.residual = residual; g.postRelu = postRelu;
     g.kPad = (cin + 31) / 32 * 32;
     g.nPad = (cout + 127) / 128 * 128;
-    if (cout % 8) { fprintf(stderr, "pwgemm v1 needs cout %% 8 == 0 (y's rows 16-byte aligned for TMA); got %d\n", cout); exit(1); }
+    if (cout % 8 || cin <= 32) {
+        fprintf(stderr, "pwgemm v1 needs cout %% 8 == 0 (y's rows 16-byte aligned for TMA) and cin > 32 (kPad >= one 64-wide stage); got %d -> %d\n",
+                cin, cout);
+        exit(1);
+    }
     CK(cudaMalloc(&g.y, ((size_t)rows + GUARD_ROWS) * cout * sizeof(T)));
     g.res = nullptr;
     if (residual) {
@@ -512,9 +520,10 @@ static Gemm<T> make_gemm(int rows, int cin, int cout, bool residual, bool postRe
         sepgemm_pack_b_bf16<<<grid_for((size_t)g.kPad * g.nPad), 256>>>(g.w2, (__nv_bfloat16*)g.b, cin, cout, g.kPad, g.nPad);
     else sepgemm_pack_b_fp16<<<grid_for((size_t)g.kPad * g.nPad), 256>>>(g.w2, (__half*)g.b, cin, cout, g.kPad, g.nPad);
     CK_LAUNCH();
-    g.mapA = tensor_map(g.a, rows, g.kPad, pwgemm::BM, pwgemm::BK);
-    g.mapB = tensor_map(g.bt, cout, g.kPad, 256, pwgemm::BK);
-    g.mapB128 = tensor_map(g.bt, cout, g.kPad, 128, pwgemm::BK);
+    // boxes no larger than the tensor (a partial box at the tensor's end is zero-filled as usual)
+    g.mapA = tensor_map(g.a, rows, g.kPad, std::min(pwgemm::BM, rows), pwgemm::BK);
+    g.mapB = tensor_map(g.bt, cout, g.kPad, std::min(256, cout), pwgemm::BK);
+    g.mapB128 = tensor_map(g.bt, cout, g.kPad, std::min(128, cout), pwgemm::BK);
     g.mapY = tensor_map(g.y, rows, cout, 64, pwgemm::EPI);
     return g;
 }
@@ -538,9 +547,10 @@ static void launch_wgmma(const Gemm<T>& g, int gridLimit = 0) {
     const int tiles = ((g.rows + pwgemm::BM - 1) / pwgemm::BM) * ((g.cout + BN - 1) / BN);
     int grid = std::min(tiles, g_sms);
     if (gridLimit > 0) grid = std::min(grid, gridLimit);
+    const uint32_t stageBytes = 2u * pwgemm::BK * (std::min(pwgemm::BM, g.rows) + std::min(BN, g.cout));  // the two TMA boxes
     pwgemm::pwgemm_wgmma<T, BN><<<grid, pwgemm::THREADS, C::SMEM>>>(g.mapA, BN == 256 ? g.mapB : g.mapB128, g.mapY, g.scale, g.shift, g.res, g.rows,
-                                                                     g.cout, (g.kPad + pwgemm::BK - 1) / pwgemm::BK, g.postRelu ? 1 : 0, g_hangDev,
-                                                                     g_hangNs);
+                                                                     g.cout, (g.kPad + pwgemm::BK - 1) / pwgemm::BK, g.postRelu ? 1 : 0, stageBytes,
+                                                                     g_hangDev, g_hangNs);
 }
 template <typename T>
 static void launch_mma_sync(const Gemm<T>& g) {  // sepgemm_gemm_<math>, one chunk of all rows (row0 = 0)
@@ -819,6 +829,7 @@ int main(int argc, char** argv) {
         check_shape<__nv_bfloat16>(21609, 64, 128, false, false);   // block2_sepconv1 at batch 1: one stage per tile
         check_shape<__nv_bfloat16>(5476, 256, 728, false, false);   // block4_sepconv1 at batch 4
         check_shape<__nv_bfloat16>(3200, 1536, 2048, false, true);  // block14_sepconv2 at batch 32
+        check_shape<__nv_bfloat16>(100, 1024, 1536, false, true);   // block14_sepconv1 at batch 1: M < one tile (clamped A box)
         check_shape<__half>(3000, 728, 728, true, true);
         check_shape<__half>(21609, 128, 128, false, false);
         printf("CHECK  summary: %d checks, %d failed\n", g_checks, g_failures);
