@@ -14,7 +14,7 @@ import math
 import re
 import sys
 
-LINE = re.compile(r"^TABLE\s+(bf16|fp16) b=(\d+)\s+(.+?)\s+M=(\d+)\s+K=(\d+)\s+N=(\d+)\s+\| mma\.sync\s+([\d.]+) ms\s+\d+ TF"
+LINE = re.compile(r"^TABLE\s+(bf16|fp16) b=(\d+)\s+(.+?)\s+M=(\d+)\s+K=(\d+)\s+N=(\d+)\s+\| mma\.sync\s+([\d.]+) ms\s+\d+ TF\s+\d+%"
                   r" \| wgmma256\s+([\d.]+) ms\s+\d+ TF\s+\d+% \| wgmma128\s+([\d.]+) ms")
 COUNT = {"middle sepconv1/2 b13_1": 17, "middle sepconv3 (+res)": 8}  # every other layer: one GEMM in the network
 PEAK_TFLOPS = 989.4  # dense bf16/fp16, H100/H200 SXM datasheet (as in pwgemm_v1)
