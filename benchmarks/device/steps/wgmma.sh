@@ -44,7 +44,8 @@ if [[ $rc -ne 124 ]] && ! grep -q "^INFO" "$out/pwgemm.log" 2>/dev/null; then
 fi
 echo "pwgemm_v1: exit $rc (2 = a check failed, 1 = CUDA error, 124 = timed out)" >> "$out/pwgemm.log"
 
-# ---- 2. memcheck on small shapes (TMA and wgmma traffic is not instrumented; the epilogue, fills and references are)
+# ---- 2. memcheck on small shapes (whether it sees TMA/wgmma traffic is unverified; the epilogue's residual/scale
+#      loads, the fills and the references are ordinary accesses it does check)
 if [[ -x "$bin" ]] && command -v compute-sanitizer > /dev/null; then
     timeout "$(cap 60)" compute-sanitizer --tool memcheck --print-limit 20 "$bin" small > "$out/sanitizer.log" 2>&1
     echo "compute-sanitizer memcheck: exit $? (124 = timed out)" >> "$out/sanitizer.log"
