@@ -7,7 +7,8 @@
 #                                         (suite), LWJGL (the OpenCL backend: NVIDIA's OpenCL on the same card), jHDF
 #   .device/jre.tar.xz                    a jlink'ed Java runtime (the GPU machine may have no java)
 #   .device/junit-console.jar             JUnit console launcher (runs the gpu-tagged tests)
-#   .device/bin/<variant>                 the cuda/dev variants the step scripts run, built for sm_90 (DEV_ALL=1: all)
+#   .device/bin/<variant>                 the cuda/dev variants the step scripts run, built for sm_90 or the target on the
+#                                         variant's "// device-build:" line (DEV_ALL=1: all)
 # .device/ is git-ignored; it travels as the run's `carry: [".device"]` (see README.md). The working tree that
 # travels (tracked files + carry) must stay under 64 MiB: the script checks.
 set -euo pipefail
@@ -68,7 +69,7 @@ fi
 echo "== JUnit console launcher"
 cp "$junit" .device/junit-console.jar
 
-echo "== cuda/dev variants for sm_90"
+echo "== cuda/dev variants for sm_90 / sm_90a"
 newest_cuda="$(ls -t cuda/*.cu cuda/*.cuh cuda/dev/*.cuh | head -1)"
 wanted=" $(grep -oh '\.device/bin/[A-Za-z0-9_]*' benchmarks/device/steps/*.sh 2>/dev/null | sed 's|.*/||' | sort -u | tr '\n' ' ')"
 for v in cuda/dev/*_v[0-9]*.cu; do
@@ -76,7 +77,9 @@ for v in cuda/dev/*_v[0-9]*.cu; do
     b=".device/bin/$name"
     if [[ -z "${DEV_ALL:-}" && "$wanted" != *" $name "* ]]; then rm -f "$b"; continue; fi
     if [[ ! -x "$b" || "$v" -nt "$b" || "$newest_cuda" -nt "$b" ]]; then
-        nvcc -std=c++17 -O3 --Werror all-warnings -gencode arch=compute_90,code=sm_90 -o "$b" "$v"
+        # a variant names its own target on a "// device-build:" line (pwgemm: sm_90a for wgmma/setmaxnreg)
+        arch="$(sed -n 's|^// device-build: *||p' "$v" | head -1)"
+        nvcc -std=c++17 -O3 --Werror all-warnings ${arch:--gencode arch=compute_90,code=sm_90} -o "$b" "$v"
     fi
 done
 
