@@ -1,0 +1,37 @@
+package io.jxception.distributed;
+
+import java.util.Objects;
+
+/**
+ * How {@link Communicators} opens MPI. Immutable.
+ *
+ * @param library     the libmpi to load, a path or a soname ("libmpi.so.40"); null to take the
+ *                    environment variable {@value #LIBRARY_VARIABLE}, else to choose by the launcher
+ *                    that started the process (Open MPI's mpirun: libmpi.so.40; MPICH's Hydra or
+ *                    MVAPICH: libmpi.so.12, libmpich.so.12; otherwise the system's libmpi.so first)
+ * @param threadLevel the MPI thread level to ask for when this process initialises MPI (the level
+ *                    granted may be lower: {@link Communicator#threadLevel()} says which, and is
+ *                    enforced)
+ */
+public record MpiOptions(String library, ThreadLevel threadLevel) {
+    /** The environment variable that names the libmpi to load when {@link #library()} is null. */
+    public static final String LIBRARY_VARIABLE = "JXCEPTION_MPI_LIBRARY";
+
+    public MpiOptions {
+        Objects.requireNonNull(threadLevel, "threadLevel");
+        if (library != null && library.isBlank()) throw new IllegalArgumentException("library must be a path or soname, or null to choose by the launcher");
+    }
+
+    /**
+     * The library chosen by the launcher, thread level {@link ThreadLevel#SERIALIZED}: any thread may
+     * call (the training loop and a checkpoint thread, say), one at a time, which Open MPI grants
+     * without the costs of MULTIPLE.
+     */
+    public static MpiOptions defaults() {
+        return new MpiOptions(null, ThreadLevel.SERIALIZED);
+    }
+
+    public MpiOptions withLibrary(String library) { return new MpiOptions(library, threadLevel); }
+
+    public MpiOptions withThreadLevel(ThreadLevel threadLevel) { return new MpiOptions(library, threadLevel); }
+}
