@@ -11,6 +11,7 @@ import io.jxception.distributed.ThreadLevel;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.locks.ReentrantLock;
@@ -100,8 +101,10 @@ public final class MpiCommunicator implements Communicator {
 
     @Override
     public String description() {
+        List<String> restored = MpiProcess.restoredSignals();
         return "MPI (" + mpi.shortVersion() + ", " + mpi.file() + "), rank " + rank + " of " + size
-                + " (local " + localRank + " of " + localSize + "), thread level " + process.granted();
+                + " (local " + localRank + " of " + localSize + "), thread level " + process.granted()
+                + (restored.isEmpty() ? "" : ", JVM signal handlers restored after MPI_Init: " + String.join(" ", restored));
     }
 
     // ------------------------------------------------------------------ reductions

@@ -8,8 +8,10 @@ import io.jxception.distributed.CommunicatorException;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -34,6 +36,8 @@ public final class MpiLibrary {
     private final MpiAbi abi;
     private final MpiAbi.Handles handles;
     private final Map<String, Function> functions = new ConcurrentHashMap<>();
+    /** The process's signal handlers before this library was loaded, until MPI_Init has run. */
+    private SignalHandlers jvmHandlers;
 
     private MpiLibrary(NativeLibrary library, String name) {
         this.library = library;
@@ -59,13 +63,15 @@ public final class MpiLibrary {
      * @throws CommunicatorException naming every candidate and why it failed
      */
     public static MpiLibrary load(List<String> candidates) {
+        // before the first dlopen: the constructors of libmpi's dependencies may install signal handlers (UCX's libucs does)
+        SignalHandlers jvmHandlers = SignalHandlers.save();
         List<String> failures = new ArrayList<>();
         for (String candidate : candidates) {
             NativeLibrary lib;
             try {
                 lib = NativeLibrary.getInstance(candidate, Map.of(Library.OPTION_OPEN_FLAGS, RTLD_LAZY | RTLD_GLOBAL));
             } catch (UnsatisfiedLinkError e) {
-                failures.add(candidate + ": " + firstLine(e.getMessage()));
+                failures.add(candidate + ": " + loaderError(e.getMessage()));
                 continue;
             }
             try {
@@ -74,9 +80,23 @@ public final class MpiLibrary {
                 failures.add(candidate + ": loads but has no MPI_Get_library_version (not an MPI-3 library)");
                 continue;
             }
-            return new MpiLibrary(lib, candidate);
+            MpiLibrary loaded = new MpiLibrary(lib, candidate);
+            loaded.jvmHandlers = jvmHandlers;
+            return loaded;
         }
+        if (jvmHandlers != null) jvmHandlers.restoreReplaced();
         throw new CommunicatorException("no MPI library could be loaded: " + String.join("; ", failures));
+    }
+
+    /**
+     * Puts back the signal handlers that loading this library or initialising MPI replaced
+     * ({@link SignalHandlers}), once, after MPI_Init; returns the signals restored.
+     */
+    synchronized List<String> restoreJvmSignalHandlers() {
+        if (jvmHandlers == null) return List.of();
+        List<String> restored = jvmHandlers.restoreReplaced();
+        jvmHandlers = null;
+        return restored;
     }
 
     /** The name it was loaded by (soname or path). */
@@ -148,9 +168,25 @@ public final class MpiLibrary {
         }
     }
 
+    /** The first line, with runs of white space (MPICH separates with tabs) made one space. */
     private static String firstLine(String s) {
         if (s == null) return "";
         int nl = s.indexOf('\n');
-        return (nl < 0 ? s : s.substring(0, nl)).strip();
+        return (nl < 0 ? s : s.substring(0, nl)).strip().replaceAll("\\s+", " ");
+    }
+
+    /**
+     * The dynamic loader's reasons from JNA's UnsatisfiedLinkError, one line: JNA puts each attempt
+     * on a line of its own, repeats the loader's text, and adds its class path search.
+     */
+    private static String loaderError(String message) {
+        if (message == null) return "not found";
+        Set<String> reasons = new LinkedHashSet<>();
+        for (String line : message.split("\n")) {
+            String l = line.strip();
+            if (l.isEmpty() || l.startsWith("Unable to load library") || l.startsWith("Native library")) continue;
+            reasons.add(l.replaceAll("\\s+", " "));
+        }
+        return reasons.isEmpty() ? firstLine(message) : String.join("; ", reasons);
     }
 }

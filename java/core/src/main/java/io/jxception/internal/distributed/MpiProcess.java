@@ -4,6 +4,7 @@ import com.sun.jna.Memory;
 import io.jxception.distributed.CommunicatorException;
 import io.jxception.distributed.ThreadLevel;
 
+import java.util.List;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -24,6 +25,8 @@ public final class MpiProcess {
     private static MpiProcess current;
     /** Set once this class has finalised MPI: it cannot be initialised again. */
     private static String finalisedBy;
+    /** The signals whose handlers MPI_Init replaced and {@link SignalHandlers} put back. */
+    private static List<String> restoredSignals = List.of();
 
     private final MpiLibrary library;
     private final ThreadLevel granted;
@@ -63,23 +66,29 @@ public final class MpiProcess {
                         + " and MPI cannot be initialised twice in one process: keep one communicator open for as long as the process needs MPI");
             }
             MpiProcess p;
-            if (library.initialized()) {
-                // the embedding application initialised MPI: use its level, leave finalising to it
-                try (Memory provided = new Memory(Integer.BYTES)) {
-                    library.call("MPI_Query_thread", provided);
-                    p = new MpiProcess(library, ThreadLevel.ofMpiValue(provided.getInt(0)), null, false);
-                }
-            } else {
-                try (Memory provided = new Memory(Integer.BYTES)) {
-                    library.call("MPI_Init_thread", null, null, requested.mpiValue(), provided);
-                    p = new MpiProcess(library, ThreadLevel.ofMpiValue(provided.getInt(0)), Thread.currentThread(), true);
-                }
+            try {
+                p = initialise(library, requested);
+            } finally {
+                restoredSignals = library.restoreJvmSignalHandlers();
             }
-            LOG.log(System.Logger.Level.DEBUG, () -> String.format("MPI %s: %s (%s), thread level %s requested, %s granted",
-                    p.ownsInit ? "initialised" : "already initialised by the application", library.shortVersion(), library.file(), requested, p.granted));
+            LOG.log(System.Logger.Level.DEBUG, () -> String.format("MPI %s: %s (%s), thread level %s requested, %s granted%s",
+                    p.ownsInit ? "initialised" : "already initialised by the application", library.shortVersion(), library.file(), requested, p.granted,
+                    restoredSignals.isEmpty() ? "" : "; loading or initialising MPI had replaced the handlers of " + String.join(", ", restoredSignals) + ": the JVM's are back"));
             p.users = 1;
             current = p;
             return p;
+        }
+    }
+
+    /** MPI_Init_thread, unless the application initialised MPI already (then its thread level is used). */
+    private static MpiProcess initialise(MpiLibrary library, ThreadLevel requested) {
+        try (Memory provided = new Memory(Integer.BYTES)) {
+            if (library.initialized()) {
+                library.call("MPI_Query_thread", provided);
+                return new MpiProcess(library, ThreadLevel.ofMpiValue(provided.getInt(0)), null, false);
+            }
+            library.call("MPI_Init_thread", null, null, requested.mpiValue(), provided);
+            return new MpiProcess(library, ThreadLevel.ofMpiValue(provided.getInt(0)), Thread.currentThread(), true);
         }
     }
 
@@ -97,6 +106,16 @@ public final class MpiProcess {
     }
 
     public MpiLibrary library() { return library; }
+
+    /**
+     * The signals whose handlers MPI_Init had replaced and that were restored to what the process
+     * (the JVM) had installed before ({@link SignalHandlers}); empty when MPI_Init left them alone.
+     */
+    public static List<String> restoredSignals() {
+        synchronized (GUARD) {
+            return restoredSignals;
+        }
+    }
 
     /** The thread level MPI granted. */
     public ThreadLevel granted() { return granted; }
