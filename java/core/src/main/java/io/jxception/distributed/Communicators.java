@@ -82,7 +82,7 @@ public final class Communicators {
                     + ". Install the MPI of the launcher that started the job (Debian: apt-get install openmpi-bin) or set "
                     + MpiOptions.LIBRARY_VARIABLE + " to its libmpi (a path or a soname)", e);
         }
-        MpiCommunicator c = MpiCommunicator.open(library, options.threadLevel());
+        MpiCommunicator c = MpiCommunicator.open(library, options.threadLevel(), options.stagingBytes());
         LOG.log(System.Logger.Level.DEBUG, c::description);
         return c;
     }

@@ -16,6 +16,9 @@ import java.util.zip.CRC32;
  * the program exits with 1 after closing.
  */
 public final class MpiScenarios {
+    /** 1 MiB of staging, so that a few hundred thousand floats already take several pieces (and rounds of gatherv). */
+    static final int STAGING_BYTES = 1 << 20;
+    private static final MpiOptions OPTIONS = MpiOptions.defaults().withStagingBytes(STAGING_BYTES);
     private static int rank = -1;
     private static boolean failed;
 
@@ -58,7 +61,7 @@ public final class MpiScenarios {
     }
 
     private static void collectives() throws Exception {
-        try (Communicator c = Communicators.fromEnvironment()) {
+        try (Communicator c = Communicators.open(System.getenv(), OPTIONS)) {
             rank = c.rank();
             int n = c.size();
             print("size", n);
@@ -68,7 +71,6 @@ public final class MpiScenarios {
             print("description", c.description());
 
             timed("allreduce-float", () -> allreduceFloat(c, n, 100_003, "allreduce-float"));
-            // more than one 64 MiB staging chunk: 16 Mi + 1001 floats
             timed("allreduce-float-chunked", () -> allreduceAcrossChunks(c, n));
             timed("allreduce-double", () -> allreduceDouble(c, n));
             timed("allreduce-subrange", () -> allreduceSubrangeLeavesTheRestAlone(c, n));
@@ -81,7 +83,7 @@ public final class MpiScenarios {
             timed("jvm-signals", MpiScenarios::jvmSignalsStillWork);
         }
         print("closed", true);
-        try (Communicator again = Communicators.fromEnvironment()) {
+        try (Communicator again = Communicators.open(System.getenv(), OPTIONS)) {
             check(false, "reopen-after-finalize threw nothing (got " + again.description() + ")");
         } catch (CommunicatorException e) {
             check(e.getMessage().contains("cannot be initialised twice"), "reopen-after-finalize: " + e.getMessage());
@@ -141,21 +143,22 @@ public final class MpiScenarios {
     }
 
     /**
-     * More than one 64 MiB staging chunk (16 Mi + 1001 floats) of small integers, whose sums are exact
-     * in any order: checks that every chunk lands where it belongs.
+     * Three staging pieces and a bit of small integers, whose sums are exact in any order: checks
+     * that every piece lands where it belongs.
      */
     private static void allreduceAcrossChunks(Communicator c, int n) {
-        int length = (16 << 20) + 1001;
+        int length = 3 * STAGING_BYTES / Float.BYTES + 1001;
         float[] data = new float[length];
         for (int i = 0; i < length; i++) data[i] = (i % 4093) * (rank + 1);
         c.allreduceSum(data);
         int wrong = 0;
         for (int i = 0; i < length; i++) if (data[i] != (i % 4093) * (n * (n + 1) / 2)) wrong++;
-        check(wrong == 0, "allreduce-float-chunked " + length + " floats, two staging chunks (" + wrong + " wrong)");
+        check(wrong == 0, "allreduce-float-chunked " + length + " floats, four staging pieces (" + wrong + " wrong)");
     }
 
+    /** Across two staging pieces (131072 doubles each). */
     private static void allreduceDouble(Communicator c, int n) {
-        int length = 50_001;
+        int length = 150_001;
         double[] data = new double[length];
         double[][] all = new double[n][length];
         for (int r = 0; r < n; r++) {
@@ -257,6 +260,16 @@ public final class MpiScenarios {
         check(text.equals(new String(got, StandardCharsets.UTF_8)), "broadcast-bytes of a length only root knows");
         byte[] empty = c.broadcast(rank == root ? new byte[0] : null, root);
         check(empty.length == 0, "broadcast-bytes of an empty message");
+        byte[] large = new byte[STAGING_BYTES * 5 / 2];
+        for (int i = 0; i < large.length; i++) large[i] = (byte) (i * 7 + 1);
+        byte[] gotLarge = c.broadcast(rank == root ? large : null, root);
+        check(Arrays.equals(large, gotLarge), "broadcast-bytes of 2.5 staging pieces");
+        float[] many = new float[STAGING_BYTES / 2 + 3];
+        if (rank == 0) for (int i = 0; i < many.length; i++) many[i] = i;
+        c.broadcast(many, 0);
+        boolean sameMany = true;
+        for (int i = 0; i < many.length; i++) sameMany &= many[i] == i;
+        check(sameMany, "broadcast-float of 2 staging pieces");
     }
 
     /** Rank r sends 3r+1 floats r·1000 + i to root 0; then rank 1 sends none to the last rank; then bytes. */
@@ -289,8 +302,8 @@ public final class MpiScenarios {
             for (int r = 0; ok && r < n; r++) ok = new String(g3[r], StandardCharsets.UTF_8).equals("rank " + r + " says " + "x".repeat(r * 50));
             check(ok, "gatherv-bytes unequal lengths at root 0");
         }
-        // more than one round: the last rank sends 9 Mi floats (> 64 MiB / 4 / n for n >= 2)
-        int big = 9 << 20;
+        // several rounds: the last rank sends 400 000 floats, more than 1 MiB / 4 / n per round
+        int big = 400_000;
         float[] large = new float[rank == n - 1 ? big : 3];
         for (int i = 0; i < large.length; i++) large[i] = i + rank;
         float[][] g4 = c.gatherv(large, 0, large.length, 0);
@@ -300,7 +313,7 @@ public final class MpiScenarios {
                 ok = g4[r].length == (r == n - 1 ? big : 3);
                 for (int i = 0; ok && i < g4[r].length; i++) ok = g4[r][i] == (float) (i + r);
             }
-            check(ok, "gatherv-float of 9 Mi floats from the last rank (several rounds)");
+            check(ok, "gatherv-float of 400000 floats from the last rank (several rounds)");
         }
     }
 

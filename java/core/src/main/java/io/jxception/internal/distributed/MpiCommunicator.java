@@ -23,16 +23,13 @@ import java.util.concurrent.locks.ReentrantLock;
  * ending the process.
  *
  * <p>Java arrays are copied through native staging memory, in chunks of at most
- * {@value #CHUNK_BYTES} bytes, reused between calls; direct buffers go to MPI as they are. MPI counts
+ * {@code stagingBytes} bytes, reused between calls; direct buffers go to MPI as they are. MPI counts
  * are ints, and Java arrays hold at most 2³¹−1 elements, so a count always fits one call.
  *
  * <p>Thread-safety: see {@link Communicator}; every MPI call runs under {@link MpiProcess#lockFor}
  * after {@link MpiProcess#checkThread}.
  */
 public final class MpiCommunicator implements Communicator {
-    /** Staging chunk: bounds the native memory a blocking call on a Java array needs (64 MiB). */
-    static final int CHUNK_BYTES = 64 << 20;
-
     private final MpiProcess process;
     private final MpiLibrary mpi;
     private final MpiAbi abi;
@@ -41,6 +38,8 @@ public final class MpiCommunicator implements Communicator {
     /** This communicator's handle: a duplicate of MPI_COMM_WORLD. */
     private final Object comm;
     private final int rank, size, localRank, localSize;
+    /** Staging chunk: bounds the native memory a blocking call on a Java array copies through at a time. */
+    private final int chunkBytes;
     /** Small out-parameters (a handle, an int): 8 bytes, used under the lock. */
     private final Memory out = new Memory(Long.BYTES);
     /** Requests started and not yet seen complete, in start order. */
@@ -48,8 +47,9 @@ public final class MpiCommunicator implements Communicator {
     private Memory staging;
     private boolean closed;
 
-    private MpiCommunicator(MpiProcess process) {
+    private MpiCommunicator(MpiProcess process, int chunkBytes) {
         this.process = process;
+        this.chunkBytes = chunkBytes;
         this.mpi = process.library();
         this.abi = mpi.abi();
         this.h = mpi.handles();
@@ -75,11 +75,14 @@ public final class MpiCommunicator implements Communicator {
     /**
      * Initialises MPI in this process unless it already is ({@link MpiProcess}) and opens a
      * communicator over all its processes. Collective: every rank opens it.
+     *
+     * @param stagingBytes the most native memory a blocking call on a Java array copies through at a time
      */
-    public static MpiCommunicator open(MpiLibrary library, ThreadLevel requested) {
+    public static MpiCommunicator open(MpiLibrary library, ThreadLevel requested, int stagingBytes) {
+        if (stagingBytes < Double.BYTES) throw new IllegalArgumentException("stagingBytes must hold at least one double, got " + stagingBytes);
         MpiProcess process = MpiProcess.acquire(library, requested);
         try {
-            return new MpiCommunicator(process);
+            return new MpiCommunicator(process, stagingBytes);
         } catch (RuntimeException e) {
             process.release();
             throw e;
@@ -279,13 +282,13 @@ public final class MpiCommunicator implements Communicator {
     private interface Receiver { void read(int r, Memory buffer, long byteOffset, int first, int n); }
 
     /**
-     * MPI_Gatherv in rounds that keep root's receive buffer within {@link #CHUNK_BYTES}: in round k
+     * MPI_Gatherv in rounds that keep root's receive buffer within the staging size: in round k
      * every rank sends elements [k·L, (k+1)·L) of its range (fewer, or none, near its end), with L =
-     * CHUNK_BYTES / elementBytes / size. Root decides the number of rounds (from the largest count)
+     * stagingBytes / elementBytes / size. Root decides the number of rounds (from the largest count)
      * and broadcasts it, since only root knows every count. One round for any output that fits.
      */
     private void gatherRounds(int count, int[] counts, int root, int elementBytes, Object type, Sender send, Receiver receive) {
-        int perRank = Math.max(1, CHUNK_BYTES / elementBytes / size);
+        int perRank = Math.max(1, chunkBytes / elementBytes / size);
         if (rank == root) {
             int largest = 0;
             for (int c : counts) largest = Math.max(largest, c);
@@ -390,12 +393,12 @@ public final class MpiCommunicator implements Communicator {
     private interface Chunk { void run(int first, int n, Memory buffer); }
 
     /**
-     * Runs {@code chunk} over [0, count) in pieces of at most {@link #CHUNK_BYTES} through the
+     * Runs {@code chunk} over [0, count) in pieces of at most {@code chunkBytes} through the
      * reused staging memory. A count of 0 runs once with n = 0: MPI's collectives are still called,
      * so that every rank makes the same calls whatever its data.
      */
     private void forEachChunk(int count, int elementBytes, Chunk chunk) {
-        int perChunk = CHUNK_BYTES / elementBytes;
+        int perChunk = chunkBytes / elementBytes;
         long need = Math.max(1L, (long) Math.min(count, perChunk) * elementBytes);
         if (staging == null || staging.size() < need) {
             if (staging != null) staging.close();
