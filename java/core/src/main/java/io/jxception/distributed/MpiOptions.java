@@ -22,6 +22,7 @@ public record MpiOptions(String library, ThreadLevel threadLevel, int stagingByt
     /** The default {@link #stagingBytes()}: 64 MiB, large enough that MPI sees bandwidth-sized messages. */
     public static final int DEFAULT_STAGING_BYTES = 64 << 20;
 
+    /** Checks the values: a thread level, a library name that is not blank (or null), room for one double. */
     public MpiOptions {
         Objects.requireNonNull(threadLevel, "threadLevel");
         if (library != null && library.isBlank()) throw new IllegalArgumentException("library must be a path or soname, or null to choose by the launcher");
@@ -37,9 +38,12 @@ public record MpiOptions(String library, ThreadLevel threadLevel, int stagingByt
         return new MpiOptions(null, ThreadLevel.SERIALIZED, DEFAULT_STAGING_BYTES);
     }
 
+    /** These options with another library (null: by the launcher). */
     public MpiOptions withLibrary(String library) { return new MpiOptions(library, threadLevel, stagingBytes); }
 
+    /** These options with another thread level to ask for. */
     public MpiOptions withThreadLevel(ThreadLevel threadLevel) { return new MpiOptions(library, threadLevel, stagingBytes); }
 
+    /** These options with another staging size. */
     public MpiOptions withStagingBytes(int stagingBytes) { return new MpiOptions(library, threadLevel, stagingBytes); }
 }

@@ -51,6 +51,7 @@ public record RankInfo(int rank, int size, int localRank, int localSize, String 
     public static final List<String> LOCAL_RANK_VARIABLES = List.of(
             "OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "MV2_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID", "LOCAL_RANK");
 
+    /** Checks that the values are consistent: 0 ≤ rank &lt; size, 0 ≤ localRank &lt; localSize (when known), a source. */
     public RankInfo {
         if (size < 1) throw new IllegalArgumentException("a job has at least one process, got size " + size + " (" + source + ")");
         if (rank < 0 || rank >= size) throw new IllegalArgumentException("rank " + rank + " is outside [0, " + size + ") (" + source + ")");

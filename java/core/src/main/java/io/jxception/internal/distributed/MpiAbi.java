@@ -30,7 +30,9 @@ import com.sun.jna.Pointer;
  * call site serves both: JNA passes each in the register its C type needs.
  */
 public enum MpiAbi {
+    /** Open MPI 4.x and 5.x. */
     OPEN_MPI(0, 256, 256, Pointer.createConstant(1), null),
+    /** MPICH and the libraries that keep its ABI. */
     MPICH(1, 512, 8192, Pointer.createConstant(-1L), Pointer.createConstant(1));
 
     /** {@code MPI_COMM_TYPE_SHARED}: the split type that groups the processes of one node. */

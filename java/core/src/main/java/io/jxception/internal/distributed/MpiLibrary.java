@@ -115,6 +115,7 @@ public final class MpiLibrary {
         return comma > 0 && abi == MpiAbi.OPEN_MPI ? v.substring(0, comma) : v;
     }
 
+    /** The ABI read from the version string. */
     public MpiAbi abi() { return abi; }
 
     MpiAbi.Handles handles() { return handles; }
