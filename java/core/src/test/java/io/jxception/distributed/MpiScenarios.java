@@ -10,7 +10,8 @@ import java.util.zip.CRC32;
 
 /**
  * The program that {@link CommunicatorUnderMpirunTest} starts on every rank with mpirun: one
- * scenario per run, named by the first argument. Each rank checks what it can check alone (it can
+ * scenario per run, named by the first argument ({@code collectives [THREAD_LEVEL]}, {@code open},
+ * {@code exit-before-allreduce}, {@code sigkill-before-allreduce}, {@code abort-before-allreduce}). Each rank checks what it can check alone (it can
  * regenerate every rank's seeded data) and prints one line per fact, {@code R <rank> <key> <value>},
  * for the test to compare across ranks. A check that fails prints {@code R <rank> FAIL <what>} and
  * the program exits with 1 after closing.
@@ -25,7 +26,7 @@ public final class MpiScenarios {
     public static void main(String[] args) throws Exception {
         String scenario = args.length > 0 ? args[0] : "";
         switch (scenario) {
-            case "collectives" -> collectives();
+            case "collectives" -> collectives(args.length > 1 ? ThreadLevel.valueOf(args[1]) : ThreadLevel.SERIALIZED);
             case "exit-before-allreduce", "sigkill-before-allreduce", "abort-before-allreduce" -> rankDies(scenario);
             case "open" -> open();
             default -> throw new IllegalArgumentException("unknown scenario '" + scenario + "'");
@@ -60,8 +61,9 @@ public final class MpiScenarios {
         }
     }
 
-    private static void collectives() throws Exception {
-        try (Communicator c = Communicators.open(System.getenv(), OPTIONS)) {
+    /** Every collective, on a communicator that asked MPI for {@code level}. */
+    private static void collectives(ThreadLevel level) throws Exception {
+        try (Communicator c = Communicators.open(System.getenv(), OPTIONS.withThreadLevel(level))) {
             rank = c.rank();
             int n = c.size();
             print("size", n);
