@@ -1,12 +1,12 @@
 package io.jxception.bench.jmh;
 
-import io.jxception.backend.Backend;
+import io.jxception.internal.exec.ForwardSession;
+import io.jxception.internal.backend.KernelBackend;
 import io.jxception.backend.Backends;
 import io.jxception.backend.Precision;
 import io.jxception.bench.BenchSuite;
 import io.jxception.bench.Kernel;
 import io.jxception.bench.LaunchCost;
-import io.jxception.exec.InferenceSession;
 import io.jxception.model.Node;
 import io.jxception.model.XceptionGraph;
 import io.jxception.tensor.Tensor;
@@ -33,7 +33,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * One fused kernel launch of the ImageNet Xception, alone, on each backend: the launch the suite
  * times inside a forward pass ({@code jxception bench --per-layer}), here under JMH's harness.
- * Primary result: launches per second (each includes {@link Backend#synchronize}). Secondary
+ * Primary result: launches per second (each includes {@link KernelBackend#synchronize}). Secondary
  * results ({@link Counted}): the launch's counted FLOPs and minimum bytes per second, i.e.
  * achieved FLOP/s and bytes/s, from the same {@link LaunchCost} as the suite's CSV.
  *
@@ -69,8 +69,8 @@ public class KernelBenchmark {
             "block13_pool", "conv2d_3", "block14_sepconv2", "predictions"})
     public String launch;
 
-    private Backend device;
-    private InferenceSession session;
+    private KernelBackend device;
+    private ForwardSession session;
     private Runnable run;
     private LaunchCost cost;
 
@@ -80,8 +80,8 @@ public class KernelBenchmark {
         int index = -1;
         for (int i = 0; i < graph.nodes().size(); i++) if (graph.nodes().get(i).name().equals(launch)) index = i;
         if (index < 0) throw new IllegalArgumentException("no launch named " + launch + " in Xception at " + size + "x" + size);
-        device = Backends.open(backend, Precision.parse(precision));
-        session = new InferenceSession(device, XceptionWeights.random(graph, 1), batch);
+        device = KernelBackend.open(backend, Precision.parse(precision));
+        session = new ForwardSession(device, XceptionWeights.random(graph, 1), batch);
         Tensor input = Tensor.zeros(session.inputShape(batch));
         Random rnd = new Random(1);
         for (int i = 0; i < input.size(); i++) input.data()[i] = rnd.nextFloat() * 2 - 1;

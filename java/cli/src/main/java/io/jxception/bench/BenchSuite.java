@@ -1,12 +1,13 @@
 package io.jxception.bench;
 
-import io.jxception.backend.Backend;
-import io.jxception.backend.BackendProvider;
+import io.jxception.internal.backend.BackendProviders;
+import io.jxception.internal.exec.ForwardSession;
+import io.jxception.internal.backend.KernelBackend;
+import io.jxception.internal.backend.BackendProvider;
 import io.jxception.backend.BackendUnavailableException;
 import io.jxception.backend.Backends;
 import io.jxception.backend.DeviceMemoryException;
 import io.jxception.backend.Precision;
-import io.jxception.exec.InferenceSession;
 import io.jxception.model.XceptionConfig;
 import io.jxception.model.XceptionGraph;
 import io.jxception.tensor.Tensor;
@@ -27,7 +28,7 @@ import java.util.Set;
  * states it:
  * <ul>
  * <li>random weights and inputs (speed does not depend on the values); the first forward runs
- *     through {@link InferenceSession#run}, which checks the output is finite;</li>
+ *     through {@link ForwardSession#run}, which checks the output is finite;</li>
  * <li>{@code warmup} untimed forwards, then {@code iterations} timed ones with the
  *     {@link DeviceClock} (device events where the backend has them), input already on the
  *     device; the median is reported;</li>
@@ -92,14 +93,14 @@ public final class BenchSuite {
                 peaks, throughput, layers, peerResults, gemmPeers, notes);
     }
 
-    private record Opened(Backend backend, DeviceClock clock, Peaks peaks) {}
+    private record Opened(KernelBackend backend, DeviceClock clock, Peaks peaks) {}
 
     /** Opens a backend and finds its peaks (cached or measured); null, with a note, when it cannot run here. */
     private Opened open(String name, Precision precision, PeakCache cache) {
         String what = name + " " + label(precision);
-        Backend backend;
+        KernelBackend backend;
         try {
-            backend = Backends.open(name, precision);
+            backend = KernelBackend.open(name, precision);
         } catch (BackendUnavailableException | UnsupportedOperationException | IllegalArgumentException e) {
             notes.add(what + " unavailable: " + e.getMessage());
             return null;
@@ -141,7 +142,7 @@ public final class BenchSuite {
 
     private void checkBackendNames() {
         Set<String> kinds = new LinkedHashSet<>(List.of("auto"));
-        for (BackendProvider p : Backends.providers()) kinds.add(p.kind());
+        for (BackendProvider p : BackendProviders.all()) kinds.add(p.kind());
         for (String name : options.backends()) {
             String kind = name.trim().toLowerCase(Locale.ROOT).replaceFirst(":.*", "");
             if (!kinds.contains(kind)) {
@@ -150,7 +151,7 @@ public final class BenchSuite {
         }
     }
 
-    private Peaks peaksFor(Backend backend, DeviceClock clock, PeakCache cache) {
+    private Peaks peaksFor(KernelBackend backend, DeviceClock clock, PeakCache cache) {
         if (!options.remeasure()) {
             var cached = cache.get(backend.description());
             if (cached.isPresent()) {
@@ -166,7 +167,7 @@ public final class BenchSuite {
     }
 
     /** One backend at one batch size; {@code units}: the progress it reports (images through forwards). */
-    private void measure(Backend backend, DeviceClock clock, Peaks p, XceptionGraph graph, XceptionWeights weights,
+    private void measure(KernelBackend backend, DeviceClock clock, Peaks p, XceptionGraph graph, XceptionWeights weights,
                          int batch, long units) {
         String what = backend.name() + " " + label(backend.precision()) + " batch " + batch;
         long[] advanced = {0};
@@ -178,7 +179,7 @@ public final class BenchSuite {
                 progress.advance(forwards * batch, what + ": " + doing);
             }
         };
-        try (InferenceSession session = new InferenceSession(backend, weights, batch)) {
+        try (ForwardSession session = new ForwardSession(backend, weights, batch)) {
             measure(session, clock, p, graph, batch, counted);
         } catch (DeviceMemoryException e) {
             notes.add(what + " skipped: " + e.getMessage());
@@ -189,8 +190,8 @@ public final class BenchSuite {
         progress.advance(units - advanced[0], what + " done");
     }
 
-    private void measure(InferenceSession session, DeviceClock clock, Peaks p, XceptionGraph graph, int batch, Progress progress) {
-        Backend backend = session.backend();
+    private void measure(ForwardSession session, DeviceClock clock, Peaks p, XceptionGraph graph, int batch, Progress progress) {
+        KernelBackend backend = session.backend();
         Tensor input = randomInput(session, batch);
         progress.advance(0, "first forward");
         session.run(input); // checks the output is finite
@@ -218,7 +219,7 @@ public final class BenchSuite {
         layers.addAll(rows); // counted always, timed with perLayer
     }
 
-    private List<LayerResult> timeLayers(InferenceSession session, Tensor input, DeviceClock clock, Peaks p, List<LayerResult> rows,
+    private List<LayerResult> timeLayers(ForwardSession session, Tensor input, DeviceClock clock, Peaks p, List<LayerResult> rows,
                                          int batch, Progress progress) {
         double[][] seconds = new double[rows.size()][options.iterations()];
         for (int it = 0; it < options.iterations(); it++) {
@@ -232,7 +233,7 @@ public final class BenchSuite {
         return timed;
     }
 
-    private Tensor randomInput(InferenceSession session, int batch) {
+    private Tensor randomInput(ForwardSession session, int batch) {
         Tensor t = Tensor.zeros(session.inputShape(batch));
         Random rnd = new Random(options.seed() + batch);
         float[] d = t.data();

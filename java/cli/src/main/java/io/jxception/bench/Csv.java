@@ -1,6 +1,6 @@
 package io.jxception.bench;
 
-import io.jxception.tensor.AtomicFiles;
+import io.jxception.internal.tensor.AtomicFiles;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

@@ -1,12 +1,12 @@
 package io.jxception.bench;
 
-import io.jxception.backend.Backend;
-import io.jxception.backend.DeviceEvents;
+import io.jxception.internal.backend.KernelBackend;
+import io.jxception.internal.backend.DeviceEvents;
 
 /**
  * Times work enqueued on a backend. {@link #of} picks the device's own events where the backend
  * offers them ({@link DeviceEvents}), else the host wall clock between two
- * {@link Backend#synchronize} calls, which also counts launch latency and the host's wake-up.
+ * {@link KernelBackend#synchronize} calls, which also counts launch latency and the host's wake-up.
  */
 public interface DeviceClock {
     /** Runs {@code enqueue} and returns the seconds the device took for what it enqueued. */
@@ -15,12 +15,12 @@ public interface DeviceClock {
     /** What measures: "host wall clock" or the backend's event kind. */
     String kind();
 
-    static DeviceClock of(Backend backend) {
+    static DeviceClock of(KernelBackend backend) {
         return backend instanceof DeviceEvents events ? new Events(events) : new Host(backend);
     }
 
     /** Host wall clock: synchronize, start, enqueue, synchronize, stop. */
-    record Host(Backend backend) implements DeviceClock {
+    record Host(KernelBackend backend) implements DeviceClock {
         @Override
         public double seconds(Runnable enqueue) {
             backend.synchronize();

@@ -1,10 +1,10 @@
 package io.jxception.bench;
 
-import io.jxception.backend.ConvSpec;
-import io.jxception.backend.HeadSpec;
-import io.jxception.backend.PoolSpec;
+import io.jxception.internal.backend.ConvSpec;
+import io.jxception.internal.backend.HeadSpec;
+import io.jxception.internal.backend.PoolSpec;
 import io.jxception.backend.Precision;
-import io.jxception.exec.NodeSpecs;
+import io.jxception.internal.exec.NodeSpecs;
 import io.jxception.model.ConvKind;
 import io.jxception.model.Node;
 import io.jxception.model.XceptionGraph;

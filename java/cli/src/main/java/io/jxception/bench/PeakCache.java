@@ -1,7 +1,7 @@
 package io.jxception.bench;
 
-import io.jxception.json.Json;
-import io.jxception.tensor.AtomicFiles;
+import io.jxception.internal.json.Json;
+import io.jxception.internal.tensor.AtomicFiles;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;

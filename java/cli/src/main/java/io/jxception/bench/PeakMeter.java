@@ -1,9 +1,9 @@
 package io.jxception.bench;
 
-import io.jxception.backend.Backend;
-import io.jxception.backend.Buffer;
-import io.jxception.backend.ConvSpec;
-import io.jxception.backend.Epilogue;
+import io.jxception.internal.backend.KernelBackend;
+import io.jxception.internal.backend.Buffer;
+import io.jxception.internal.backend.ConvSpec;
+import io.jxception.internal.backend.Epilogue;
 import io.jxception.model.ConvKind;
 
 import java.time.Instant;
@@ -44,11 +44,11 @@ public final class PeakMeter {
     private static final int[][] GEMM_SHAPES = {{728, 19}, {1024, 16}, {2048, 16}}; // {C, S}
     private static final int MAX_GEMM_BATCH = 64;
     private static final long SMALL_COPY = 16L << 20, LARGE_COPY = 64L << 20;
-    private final Backend backend;
+    private final KernelBackend backend;
     private final DeviceClock clock;
     private final Progress progress;
 
-    public PeakMeter(Backend backend, DeviceClock clock, Progress progress) {
+    public PeakMeter(KernelBackend backend, DeviceClock clock, Progress progress) {
         this.backend = backend;
         this.clock = clock;
         this.progress = progress;

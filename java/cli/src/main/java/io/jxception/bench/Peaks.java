@@ -1,6 +1,6 @@
 package io.jxception.bench;
 
-import io.jxception.json.Json;
+import io.jxception.internal.json.Json;
 
 import java.util.LinkedHashMap;
 import java.util.Map;

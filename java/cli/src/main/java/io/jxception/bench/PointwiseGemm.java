@@ -1,7 +1,7 @@
 package io.jxception.bench;
 
-import io.jxception.backend.ConvSpec;
-import io.jxception.exec.NodeSpecs;
+import io.jxception.internal.backend.ConvSpec;
+import io.jxception.internal.exec.NodeSpecs;
 import io.jxception.model.ConvKind;
 import io.jxception.model.Node;
 import io.jxception.model.XceptionGraph;

@@ -1,6 +1,6 @@
 package io.jxception.cli;
 
-import io.jxception.backend.Backend;
+import io.jxception.internal.backend.KernelBackend;
 import io.jxception.backend.Backends;
 import io.jxception.backend.Precision;
 import picocli.CommandLine;
@@ -23,6 +23,10 @@ final class BackendOptions {
             description = "fp32 (default), tf32, bf16 or fp16, where the backend supports it.")
     Precision precision;
 
+    @Option(names = "--backend-option", paramLabel = "KEY=VALUE",
+            description = "A backend option, repeatable: cuda.sepconv=split|fused, cuda.sepconvChunkMiB=N, cuda.stem=new|old, cuda.sync=true|false (README, Backends).")
+    java.util.Map<String, String> backendOptions = new java.util.LinkedHashMap<>();
+
     @Spec(Spec.Target.MIXEE) CommandSpec mixee;
 
     /**
@@ -30,9 +34,9 @@ final class BackendOptions {
      * backend that cannot run here throws {@link io.jxception.backend.BackendUnavailableException}
      * with the reason (exit 1).
      */
-    Backend open() {
+    KernelBackend open() {
         try {
-            return Backends.open(backend, precision);
+            return KernelBackend.of(Backends.open(backend, precision, backendOptions));
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(mixee.commandLine(), e.getMessage());
         }

@@ -1,5 +1,6 @@
 package io.jxception.cli;
 
+import io.jxception.internal.backend.KernelBackend;
 import io.jxception.backend.Precision;
 import io.jxception.bench.BenchOptions;
 import io.jxception.bench.BenchReport;
@@ -127,7 +128,7 @@ final class BenchCommand extends Subcommand {
      * is a usage error, an unavailable kind a runtime error with the probe's reason.
      */
     private void checkBackend(String name) {
-        try (io.jxception.backend.Backend b = io.jxception.backend.Backends.open(name, io.jxception.backend.Precision.FP32)) {
+        try (io.jxception.internal.backend.KernelBackend b = io.jxception.internal.backend.KernelBackend.open(name, io.jxception.backend.Precision.FP32)) {
             b.synchronize();
         } catch (IllegalArgumentException e) {
             throw usage(e.getMessage());

@@ -1,12 +1,13 @@
 package io.jxception.cli;
 
-import io.jxception.backend.Backend;
+import io.jxception.internal.image.InputBatches;
+import io.jxception.internal.backend.KernelBackend;
 import io.jxception.exec.InferenceSession;
-import io.jxception.image.ImageFiles;
+import io.jxception.internal.image.ImageFiles;
 import io.jxception.image.ImageNetLabels;
 import io.jxception.image.Interpolation;
 import io.jxception.image.KerasPreprocessing;
-import io.jxception.image.RgbImage;
+import io.jxception.internal.image.RgbImage;
 import io.jxception.image.TopK;
 import io.jxception.model.XceptionConfig;
 import io.jxception.tensor.Tensor;
@@ -63,11 +64,11 @@ final class ClassifyCommand extends Subcommand {
         int classes = weights.graph().config().classes();
         ImageNetLabels labels = classes == ImageNetLabels.CLASSES ? ImageNetLabels.load() : null;
         PrintWriter out = out();
-        try (Backend backend = backendOptions.open();
+        try (KernelBackend backend = backendOptions.open();
              InferenceSession session = new InferenceSession(backend, weights, Math.min(batch, decoded.size()))) {
             for (int start = 0; start < decoded.size(); start += batch) {
                 List<RgbImage> chunk = decoded.subList(start, Math.min(start + batch, decoded.size()));
-                Tensor probabilities = session.run(KerasPreprocessing.batch(chunk)); // (n, classes)
+                Tensor probabilities = session.run(InputBatches.of(chunk)); // (n, classes)
                 for (int i = 0; i < chunk.size(); i++) {
                     out.println(images.get(start + i));
                     for (TopK.Entry e : TopK.of(probabilities.data(), i * classes, classes, top)) {

@@ -1,7 +1,7 @@
 package io.jxception.cli;
 
+import io.jxception.internal.backend.KernelBackend;
 import io.jxception.progress.ProgressBar;
-import io.jxception.backend.Backend;
 import io.jxception.exec.InferenceSession;
 import io.jxception.model.XceptionConfig;
 import io.jxception.tensor.Npy;
@@ -54,7 +54,7 @@ final class InferCommand extends Subcommand {
         XceptionWeights weights = WeightsArgument.load(weightsFile, s.dim(1), s.dim(2), features);
         int n = s.dim(0);
         Tensor output;
-        try (Backend backend = backendOptions.open();
+        try (KernelBackend backend = backendOptions.open();
              InferenceSession session = new InferenceSession(backend, weights, Math.min(batch, n))) {
             output = Tensor.zeros(session.outputShape(n));
             int perImageIn = s.dim(1) * s.dim(2) * 3, perImageOut = output.size() / n;

@@ -1,6 +1,6 @@
 package io.jxception.cli;
 
-import io.jxception.backend.Backend;
+import io.jxception.internal.backend.KernelBackend;
 import io.jxception.train.Augmentation;
 import io.jxception.train.LearningRateSchedule;
 import io.jxception.train.TrainOptions;
@@ -135,7 +135,7 @@ final class TrainCommand extends Subcommand {
         } catch (IllegalArgumentException e) {
             throw usage(e.getMessage());
         }
-        try (Backend backend = backendOptions.open();
+        try (KernelBackend backend = backendOptions.open();
              TrainingProgress progress = new TrainingProgress(err(), System.console() != null)) {
             Trainer.Result r = new Trainer(backend, options).listener(progress).run();
             progress.close();

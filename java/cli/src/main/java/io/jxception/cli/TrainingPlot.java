@@ -1,6 +1,6 @@
 package io.jxception.cli;
 
-import io.jxception.tensor.AtomicFiles;
+import io.jxception.internal.tensor.AtomicFiles;
 import io.jxception.train.EpochRecord;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;

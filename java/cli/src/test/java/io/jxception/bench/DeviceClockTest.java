@@ -1,7 +1,7 @@
 package io.jxception.bench;
 
-import io.jxception.backend.Backend;
-import io.jxception.backend.DeviceEvents;
+import io.jxception.internal.backend.KernelBackend;
+import io.jxception.internal.backend.DeviceEvents;
 import org.junit.jupiter.api.Test;
 
 import java.lang.reflect.Proxy;
@@ -11,12 +11,12 @@ import java.util.List;
 import static org.junit.jupiter.api.Assertions.*;
 
 class DeviceClockTest {
-    /** A Backend that only records which of its methods were called (every one returns null). */
-    private static Backend recording(List<String> calls, Class<?>... more) {
+    /** A KernelBackend that only records which of its methods were called (every one returns null). */
+    private static KernelBackend recording(List<String> calls, Class<?>... more) {
         Class<?>[] types = new Class<?>[more.length + 1];
-        types[0] = Backend.class;
+        types[0] = KernelBackend.class;
         System.arraycopy(more, 0, types, 1, more.length);
-        return (Backend) Proxy.newProxyInstance(DeviceClockTest.class.getClassLoader(), types, (proxy, m, args) -> {
+        return (KernelBackend) Proxy.newProxyInstance(DeviceClockTest.class.getClassLoader(), types, (proxy, m, args) -> {
             calls.add(m.getName());
             if (m.getName().equals("elapsedSeconds")) {
                 ((Runnable) args[0]).run();

@@ -1,6 +1,6 @@
 package io.jxception.bench;
 
-import io.jxception.json.Json;
+import io.jxception.internal.json.Json;
 import io.jxception.backend.Precision;
 import io.jxception.model.XceptionGraph;
 import org.junit.jupiter.api.Test;

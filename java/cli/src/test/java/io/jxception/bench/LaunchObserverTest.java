@@ -1,8 +1,8 @@
 package io.jxception.bench;
 
-import io.jxception.backend.Backend;
+import io.jxception.internal.exec.ForwardSession;
+import io.jxception.internal.backend.KernelBackend;
 import io.jxception.backend.Backends;
-import io.jxception.exec.InferenceSession;
 import io.jxception.model.XceptionConfig;
 import io.jxception.model.XceptionGraph;
 import io.jxception.tensor.Tensor;
@@ -15,13 +15,13 @@ import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-/** The hook the suite times launches with: InferenceSession.enqueueForward and its LaunchObserver. */
+/** The hook the suite times launches with: ForwardSession.enqueueForward and its LaunchObserver. */
 class LaunchObserverTest {
     @Test
     void observerSeesEveryFusedLaunchOnceInGraphOrderAndReplayingLaunchesChangesNothing() {
         XceptionGraph graph = XceptionGraph.build(XceptionConfig.tiny(71, 10));
         XceptionWeights weights = XceptionWeights.random(graph, 3);
-        try (Backend cpu = Backends.cpu(); InferenceSession session = new InferenceSession(cpu, weights, 2)) {
+        try (KernelBackend cpu = KernelBackend.cpu(); ForwardSession session = new ForwardSession(cpu, weights, 2)) {
             Tensor input = Tensor.zeros(session.inputShape(2));
             Random rnd = new Random(5);
             for (int i = 0; i < input.size(); i++) input.data()[i] = rnd.nextFloat() * 2 - 1;

@@ -1,7 +1,7 @@
 package io.jxception.bench;
 
-import io.jxception.backend.Backend;
-import io.jxception.backend.Buffer;
+import io.jxception.internal.backend.KernelBackend;
+import io.jxception.internal.backend.Buffer;
 import io.jxception.backend.Precision;
 import org.junit.jupiter.api.Test;
 
@@ -28,8 +28,8 @@ class PeakMeterTest {
         final List<Long> addCounts = new ArrayList<>();
     }
 
-    private static Backend recordingBackend(Precision precision, Recorder rec) {
-        return (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(), new Class<?>[]{Backend.class}, (proxy, m, a) -> {
+    private static KernelBackend recordingBackend(Precision precision, Recorder rec) {
+        return (KernelBackend) Proxy.newProxyInstance(KernelBackend.class.getClassLoader(), new Class<?>[]{KernelBackend.class}, (proxy, m, a) -> {
             switch (m.getName()) {
                 case "name": return "fake";
                 case "description": return "fake device, " + precision;

@@ -1,6 +1,6 @@
 package io.jxception.bench;
 
-import io.jxception.json.Json;
+import io.jxception.internal.json.Json;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -1,6 +1,6 @@
 package io.jxception.cli;
 
-import io.jxception.backend.Backend;
+import io.jxception.internal.backend.KernelBackend;
 import io.jxception.backend.Backends;
 import io.jxception.bench.Csv;
 import io.jxception.bench.PeakCache;
@@ -23,7 +23,7 @@ class BenchCommandTest {
     void cpuBenchAt71PrintsImagesPerSecondAndWritesOneCsvRowPerLaunch(@TempDir Path dir) throws Exception {
         Path csv = dir.resolve("layers.csv");
         Path peaks = dir.resolve("peaks.json");
-        try (Backend cpu = Backends.cpu()) { // a cached entry: the command must use it instead of measuring
+        try (KernelBackend cpu = KernelBackend.cpu()) { // a cached entry: the command must use it instead of measuring
             PeakCache.load(peaks, w -> fail(w)).put(new Peaks(cpu.description(), 2e9, 10e9, "seeded", "seeded", "2026-01-01T00:00:00Z"));
         }
         Cli.Result r = Cli.run("bench", "--backend", "cpu", "--size", "71", "--batch", "1", "--warmup", "0", "--iterations", "1",
@@ -79,7 +79,7 @@ class BenchCommandTest {
     @Test
     void fromJsonRendersASavedReportWithoutMeasuringAndRejectsOtherJson(@TempDir Path dir) throws Exception {
         Path peaks = dir.resolve("peaks.json"), json = dir.resolve("suite.json");
-        try (Backend cpu = Backends.cpu()) {
+        try (KernelBackend cpu = KernelBackend.cpu()) {
             PeakCache.load(peaks, w -> fail(w)).put(new Peaks(cpu.description(), 2e9, 10e9, "seeded", "seeded", "2026-01-01T00:00:00Z"));
         }
         Cli.Result run = Cli.run("bench", "--backend", "cpu", "--size", "71", "--warmup", "0", "--iterations", "1", "--no-peers",

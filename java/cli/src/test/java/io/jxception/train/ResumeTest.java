@@ -1,5 +1,6 @@
 package io.jxception.train;
 
+import io.jxception.internal.train.Checkpoint;
 import io.jxception.model.XceptionGraph;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

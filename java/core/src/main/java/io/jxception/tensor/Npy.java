@@ -1,5 +1,6 @@
 package io.jxception.tensor;
 
+import io.jxception.internal.tensor.AtomicFiles;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -16,6 +17,8 @@ import java.util.regex.Pattern;
 /**
  * NumPy {@code .npy} files (format versions 1–3), C order, little-endian float32 or float64
  * (float64 is narrowed to float32 on read by {@link #read}; {@link #readDoubles} keeps it).
+ *
+ * <p>Stateless: every method may be called from any thread.
  */
 public final class Npy {
     private static final byte[] MAGIC = {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y'};
@@ -25,9 +28,20 @@ public final class Npy {
 
     private Npy() {}
 
-    /** A parsed array: shape plus values in float64 (exact for both float32 and float64 files). */
+    /**
+     * A parsed array: shape plus values in float64 (exact for both float32 and float64 files).
+     *
+     * @param shape  the array's shape
+     * @param values the values in C order
+     * @param descr  numpy's dtype string, e.g. {@code <f4}
+     */
     public record Array(Shape shape, double[] values, String descr) {}
 
+    /**
+     * The float32 or float64 array in {@code path} as a float32 tensor.
+     *
+     * @throws IOException naming the file when it is missing, not a C-order little-endian float .npy, or damaged
+     */
     public static Tensor read(Path path) throws IOException {
         Array a = readDoubles(path);
         float[] f = new float[a.values.length];
@@ -35,6 +49,11 @@ public final class Npy {
         return new Tensor(a.shape, f);
     }
 
+    /**
+     * The array in {@code path} with its values in float64.
+     *
+     * @throws IOException naming the file and the problem
+     */
     public static Array readDoubles(Path path) throws IOException {
         byte[] bytes;
         try {
@@ -45,6 +64,11 @@ public final class Npy {
         return parse(bytes, path.toString());
     }
 
+    /**
+     * The array a stream holds; {@code what} names it in error messages.
+     *
+     * @throws IOException naming {@code what} and the problem
+     */
     public static Array readDoubles(InputStream in, String what) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         in.transferTo(out);
@@ -109,6 +133,7 @@ public final class Npy {
         writeBytes(path, encode(t.shape(), t.data()));
     }
 
+    /** The bytes of a float32 .npy file holding {@code data} of {@code shape} (format 1.0, C order, little-endian). */
     public static byte[] encode(Shape shape, float[] data) {
         String h = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + joinDims(shape) + "), }";
         int total = 10 + h.length() + 1;
@@ -130,6 +155,6 @@ public final class Npy {
 
     /** Atomic write: temp file in the same folder, fsync, rename. */
     public static void writeBytes(Path path, byte[] bytes) throws IOException {
-        io.jxception.tensor.AtomicFiles.write(path, bytes);
+        io.jxception.internal.tensor.AtomicFiles.write(path, bytes);
     }
 }

@@ -1,12 +1,23 @@
 package io.jxception.train;
 
+import io.jxception.internal.train.Batch;
+import io.jxception.internal.train.BatchLoader;
+import io.jxception.internal.train.Checkpoint;
+import io.jxception.internal.train.EpochMeter;
+import io.jxception.internal.train.EpochPlan;
+import io.jxception.internal.train.FineTuning;
+import io.jxception.internal.train.ImageFolder;
+import io.jxception.internal.train.InitialWeights;
+import io.jxception.internal.train.LossScaler;
+import io.jxception.internal.train.TrainerState;
 import io.jxception.backend.Backend;
+import io.jxception.internal.backend.KernelBackend;
 import io.jxception.exec.InferenceSession;
-import io.jxception.exec.TrainingSession;
+import io.jxception.internal.exec.TrainingSession;
 import io.jxception.model.Pooling;
 import io.jxception.model.XceptionConfig;
 import io.jxception.model.XceptionGraph;
-import io.jxception.tensor.AtomicFiles;
+import io.jxception.internal.tensor.AtomicFiles;
 import io.jxception.tensor.Tensor;
 import io.jxception.weights.XceptionWeights;
 
@@ -33,21 +44,25 @@ import java.util.Set;
  * the uninterrupted run bit for bit on the same backend.
  */
 public final class Trainer {
+    /** The checkpoint the run continues from (weights, momentum, step, epoch, RNG and loss-scaler state). */
     public static final String CHECKPOINT = "checkpoint.safetensors";
+    /** The training log: one CSV row per epoch ({@link EpochRecord}). */
     public static final String LOG = "train_log.csv";
+    /** The final weights alone, written when every planned epoch ran. */
     public static final String WEIGHTS = "weights.safetensors";
     /** Mixed into the seed for the validation split, so it does not repeat the first epoch's shuffle. */
     private static final long SPLIT_SALT = 0x5EED_5711L;
 
-    private final Backend backend;
+    private final KernelBackend backend;
     private final TrainOptions o;
     private TrainingListener listener = TrainingListener.NONE;
 
     /** The outcome of {@link #run}: {@code complete} is false when {@code maxSteps} stopped it early. */
     public record Result(List<String> classes, List<EpochRecord> history, XceptionWeights weights, long steps, boolean complete) {}
 
+    /** A trainer that runs on {@code backend} (opened by {@link io.jxception.backend.Backends}; closed by the caller). */
     public Trainer(Backend backend, TrainOptions options) {
-        this.backend = backend;
+        this.backend = KernelBackend.of(backend);
         this.o = options;
     }
 
@@ -57,6 +72,14 @@ public final class Trainer {
         return this;
     }
 
+    /**
+     * Runs the training the options describe, or continues it from its checkpoint ({@link TrainOptions#resume()}).
+     *
+     * @return the classes, the history, the final weights and the steps done
+     * @throws IOException when data, weights or outputs cannot be read or written
+     * @throws TrainingDivergedException when a loss or a weight becomes non-finite
+     * @throws IllegalArgumentException when the options do not fit the data (too few images, a checkpoint of another run)
+     */
     public Result run() throws IOException {
         ImageFolder train = ImageFolder.scan(o.trainData());
         ImageFolder validation = null;

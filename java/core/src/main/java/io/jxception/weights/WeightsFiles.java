@@ -1,5 +1,13 @@
 package io.jxception.weights;
 
+import io.jxception.internal.weights.ConfigInference;
+import io.jxception.internal.weights.ConfigMetadata;
+import io.jxception.internal.weights.KerasH5Reader;
+import io.jxception.internal.weights.KerasLayerMatcher;
+import io.jxception.internal.weights.SafetensorsWeights;
+import io.jxception.internal.weights.SafetensorsWriter;
+import io.jxception.internal.weights.StoredTensor;
+import io.jxception.internal.weights.StoredWeights;
 import io.jxception.model.XceptionConfig;
 import io.jxception.model.XceptionGraph;
 import io.jxception.tensor.Tensor;
@@ -21,6 +29,8 @@ import java.util.Map;
  * XceptionGraph graph = XceptionGraph.build(config);
  * XceptionWeights weights = WeightsFiles.load(path, graph);
  * </pre>
+ *
+ * <p>Stateless: every method may be called from any thread.
  */
 public final class WeightsFiles {
     private WeightsFiles() {}

@@ -6,7 +6,7 @@
  * {@link io.jxception.weights.WeightsFiles}: {@code load(path, graph)}, {@code inferConfig(path, h, w)},
  * {@code save(path, weights)}. The format is told by the first bytes ({@link io.jxception.weights.WeightsFormat});
  * every problem is a {@link io.jxception.weights.WeightsFileException} whose message starts with the file
- * name and says what to do. {@link io.jxception.weights.KnownWeights} lists keras.applications' files
+ * name and says what to do. {@link io.jxception.internal.weights.KnownWeights} lists keras.applications' files
  * (weights/manifest.json) with md5 and size.
  *
  * <h2>Keras .h5 (Keras 2 layout, read with jhdf)</h2>
@@ -25,10 +25,10 @@
  *
  * <h2>safetensors (own reader and writer)</h2>
  * Validated as the reference Rust implementation does: header size ≤ 100 MB and within the file,
- * UTF-8 JSON object (strict parser, {@link io.jxception.json.Json}), known dtypes, shape × dtype
+ * UTF-8 JSON object (strict parser, {@link io.jxception.internal.json.Json}), known dtypes, shape × dtype
  * overflow-checked and equal to the byte span, spans contiguous from 0 and covering the data exactly.
  * F32, F16, BF16 and F64 read as float32. Keys are Keras keys ("block1_conv1/kernel") in Keras layouts,
- * or timm legacy_xception names in PyTorch layouts ({@link io.jxception.weights.TimmNames} documents the
+ * or timm legacy_xception names in PyTorch layouts ({@link io.jxception.internal.weights.TimmNames} documents the
  * module-to-layer map). Written files hold float32 Keras keys in graph order with the configuration in
  * {@code __metadata__}, written atomically.
  *

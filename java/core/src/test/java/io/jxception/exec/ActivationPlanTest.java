@@ -1,5 +1,6 @@
 package io.jxception.exec;
 
+import io.jxception.internal.exec.ActivationPlan;
 import io.jxception.model.Node;
 import io.jxception.model.XceptionConfig;
 import io.jxception.model.XceptionGraph;

@@ -1,8 +1,9 @@
 package io.jxception.exec;
 
-import io.jxception.backend.Buffer;
-import io.jxception.backend.OverlappedTransfers;
-import io.jxception.backend.cpu.CpuBackend;
+import io.jxception.internal.exec.ForwardSession;
+import io.jxception.internal.backend.Buffer;
+import io.jxception.internal.backend.OverlappedTransfers;
+import io.jxception.internal.backend.cpu.CpuBackend;
 import io.jxception.model.XceptionConfig;
 import io.jxception.model.XceptionGraph;
 import io.jxception.tensor.Shape;
@@ -19,7 +20,7 @@ import java.util.Random;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
- * {@link InferenceSession#runAll} and launch replay against the plain reference, on a backend whose
+ * {@link ForwardSession#runAll} and launch replay against the plain reference, on a backend whose
  * copies run as early as their fences allow ({@link DeferredQueueBackend}): a missing or early fence
  * corrupts a batch that is still queued, so these tests fail if the pipeline orders anything wrong.
  */
@@ -40,7 +41,7 @@ class BatchPipelineTest {
     /** Each batch run on its own through a synchronous CPU session: the expected outputs. */
     static List<Tensor> reference(List<Tensor> batches, int maxBatch) {
         List<Tensor> out = new ArrayList<>();
-        try (CpuBackend cpu = new CpuBackend(2); InferenceSession s = new InferenceSession(cpu, weights, maxBatch)) {
+        try (CpuBackend cpu = new CpuBackend(2); ForwardSession s = new ForwardSession(cpu, weights, maxBatch)) {
             for (Tensor b : batches) out.add(s.run(b));
         }
         return out;
@@ -54,7 +55,7 @@ class BatchPipelineTest {
         List<Tensor> expected = reference(batches, 3);
         List<Tensor> got = new ArrayList<>();
         List<Integer> indices = new ArrayList<>();
-        try (DeferredQueueBackend dev = new DeferredQueueBackend(); InferenceSession s = new InferenceSession(dev, weights, 3)) {
+        try (DeferredQueueBackend dev = new DeferredQueueBackend(); ForwardSession s = new ForwardSession(dev, weights, 3)) {
             int ran = s.runAll(batches.iterator(), (i, y) -> { indices.add(i); got.add(y); });
             assertEquals(batches.size(), ran);
             assertTrue(dev.earlyCopies > 0, "the double never ran a copy ahead of queued compute: the test would not catch a missing fence");
@@ -93,13 +94,13 @@ class BatchPipelineTest {
         Random rnd = new Random();
         List<Tensor> batches = List.of(batch(rnd, 2), batch(rnd, 2), batch(rnd, 2), batch(rnd, 1));
         List<Tensor> expected = reference(batches, 2);
-        try (DeferredQueueBackend dev = new DeferredQueueBackend(); InferenceSession s = new InferenceSession(dev, weights, 2)) {
+        try (DeferredQueueBackend dev = new DeferredQueueBackend(); ForwardSession s = new ForwardSession(dev, weights, 2)) {
             assertTrue(s.replaysLaunches());
             for (int i = 0; i < batches.size(); i++) assertArrayEquals(expected.get(i).data(), s.run(batches.get(i)).data(), "run " + i);
             assertEquals(1, dev.recordings, "batch 2: eager once, then recorded once");
             assertEquals(2, dev.replays, "batch 2 replayed on its 2nd and 3rd run; batch 1 ran eagerly");
         }
-        try (DeferredQueueBackend dev = new DeferredQueueBackend(); InferenceSession s = new InferenceSession(dev, weights, 2, false)) {
+        try (DeferredQueueBackend dev = new DeferredQueueBackend(); ForwardSession s = new ForwardSession(dev, weights, 2, false)) {
             assertFalse(s.replaysLaunches());
             for (int i = 0; i < 3; i++) s.run(batches.get(i));
             assertEquals(0, dev.recordings);
@@ -114,7 +115,7 @@ class BatchPipelineTest {
         List<Tensor> batches = List.of(batch(rnd, 2), batch(rnd, 1), bad, batch(rnd, 2));
         List<Tensor> expected = reference(batches.subList(0, 2), 2);
         List<Tensor> got = new ArrayList<>();
-        try (DeferredQueueBackend dev = new DeferredQueueBackend(); InferenceSession s = new InferenceSession(dev, weights, 2)) {
+        try (DeferredQueueBackend dev = new DeferredQueueBackend(); ForwardSession s = new ForwardSession(dev, weights, 2)) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> s.runAll(batches.iterator(), (i, y) -> got.add(y)));
             assertTrue(e.getMessage().startsWith("batch 2: input holds a non-finite value"), e.getMessage());
             assertEquals(2, got.size());
@@ -131,7 +132,7 @@ class BatchPipelineTest {
         List<Tensor> batches = List.of(batch(rnd, 1), batch(rnd, 3), batch(rnd, 2));
         List<Tensor> expected = reference(batches, 3);
         float[][] got = new float[3][];
-        try (CpuBackend cpu = new CpuBackend(2); InferenceSession s = new InferenceSession(cpu, weights, 3)) {
+        try (CpuBackend cpu = new CpuBackend(2); ForwardSession s = new ForwardSession(cpu, weights, 3)) {
             assertFalse(s.replaysLaunches());
             assertEquals(3, s.runAll(batches.iterator(), (i, y) -> got[i] = y.data()));
         }

@@ -1,16 +1,16 @@
 package io.jxception.exec;
 
-import io.jxception.backend.Backend;
-import io.jxception.backend.BatchNormSpec;
-import io.jxception.backend.Buffer;
-import io.jxception.backend.ConvSpec;
-import io.jxception.backend.Epilogue;
-import io.jxception.backend.HeadSpec;
-import io.jxception.backend.LaunchRecording;
-import io.jxception.backend.OverlappedTransfers;
-import io.jxception.backend.PoolSpec;
+import io.jxception.internal.backend.KernelBackend;
+import io.jxception.internal.backend.BatchNormSpec;
+import io.jxception.internal.backend.Buffer;
+import io.jxception.internal.backend.ConvSpec;
+import io.jxception.internal.backend.Epilogue;
+import io.jxception.internal.backend.HeadSpec;
+import io.jxception.internal.backend.LaunchRecording;
+import io.jxception.internal.backend.OverlappedTransfers;
+import io.jxception.internal.backend.PoolSpec;
 import io.jxception.backend.Precision;
-import io.jxception.backend.cpu.CpuBackend;
+import io.jxception.internal.backend.cpu.CpuBackend;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -23,7 +23,7 @@ import java.util.List;
  * launches still read, and its results go wrong; a caller that orders correctly gets the reference's
  * results bit for bit. Records launches ({@link LaunchRecording}) as lists of deferred ops.
  */
-final class DeferredQueueBackend implements Backend, LaunchRecording, OverlappedTransfers {
+final class DeferredQueueBackend implements KernelBackend, LaunchRecording, OverlappedTransfers {
     /** A queued op; copies carry seq -1 and sit before the compute op their fence allows. */
     private record Op(long seq, Runnable run) {}
 
@@ -116,7 +116,7 @@ final class DeferredQueueBackend implements Backend, LaunchRecording, Overlapped
         };
     }
 
-    // ------------------------------------------------------------------ Backend
+    // ------------------------------------------------------------------ KernelBackend
 
     @Override public String name() { return "deferred-cpu"; }
     @Override public String description() { return "CPU reference behind a deferred queue (test double)"; }

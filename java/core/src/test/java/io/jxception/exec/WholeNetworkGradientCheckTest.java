@@ -1,6 +1,7 @@
 package io.jxception.exec;
 
-import io.jxception.backend.cpu.CpuBackend;
+import io.jxception.internal.exec.TrainingSession;
+import io.jxception.internal.backend.cpu.CpuBackend;
 import io.jxception.model.ParamSpec;
 import io.jxception.model.Pooling;
 import io.jxception.model.XceptionConfig;

@@ -1,5 +1,7 @@
 package io.jxception.image;
 
+import io.jxception.internal.image.ImageFiles;
+import io.jxception.internal.image.RgbImage;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

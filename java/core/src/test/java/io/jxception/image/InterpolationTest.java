@@ -1,5 +1,6 @@
 package io.jxception.image;
 
+import io.jxception.internal.image.RgbImage;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.Test;

@@ -1,5 +1,7 @@
 package io.jxception.image;
 
+import io.jxception.internal.image.InputBatches;
+import io.jxception.internal.image.RgbImage;
 import io.jxception.tensor.Shape;
 import io.jxception.tensor.Tensor;
 import org.junit.jupiter.api.Test;
@@ -26,7 +28,7 @@ class KerasPreprocessingTest {
     void batchIsNhwc() {
         RgbImage a = new RgbImage(1, 2, new float[]{0, 51, 255, 127.5f, 0, 0});
         RgbImage b = new RgbImage(1, 2, new float[]{255, 255, 255, 0, 0, 0});
-        Tensor t = KerasPreprocessing.batch(List.of(a, b));
+        Tensor t = InputBatches.of(List.of(a, b));
         assertEquals(Shape.of(2, 1, 2, 3), t.shape());
         assertEquals(-0.6f, t.data()[1], 1e-7);
         assertEquals(0f, t.data()[3]);
@@ -38,7 +40,7 @@ class KerasPreprocessingTest {
     void batchRefusesMixedSizes() {
         RgbImage a = new RgbImage(1, 2, new float[6]);
         RgbImage b = new RgbImage(2, 1, new float[6]);
-        assertThrows(IllegalArgumentException.class, () -> KerasPreprocessing.batch(List.of(a, b)));
+        assertThrows(IllegalArgumentException.class, () -> InputBatches.of(List.of(a, b)));
     }
 
     @Test

@@ -1,16 +1,16 @@
 package io.jxception.reference;
 
-import io.jxception.backend.BatchNormSpec;
-import io.jxception.backend.Buffer;
-import io.jxception.backend.ConvSpec;
-import io.jxception.backend.Epilogue;
-import io.jxception.backend.HeadSpec;
-import io.jxception.backend.PoolSpec;
-import io.jxception.backend.cpu.BatchNormOps;
-import io.jxception.backend.cpu.ConvOps;
-import io.jxception.backend.cpu.CpuBackend;
-import io.jxception.backend.cpu.Parallel;
-import io.jxception.backend.cpu.PoolOps;
+import io.jxception.internal.backend.BatchNormSpec;
+import io.jxception.internal.backend.Buffer;
+import io.jxception.internal.backend.ConvSpec;
+import io.jxception.internal.backend.Epilogue;
+import io.jxception.internal.backend.HeadSpec;
+import io.jxception.internal.backend.PoolSpec;
+import io.jxception.internal.backend.cpu.BatchNormOps;
+import io.jxception.internal.backend.cpu.ConvOps;
+import io.jxception.internal.backend.cpu.CpuBackend;
+import io.jxception.internal.backend.cpu.Parallel;
+import io.jxception.internal.backend.cpu.PoolOps;
 import io.jxception.model.ConvKind;
 import io.jxception.model.Pooling;
 import org.junit.jupiter.api.AfterEach;

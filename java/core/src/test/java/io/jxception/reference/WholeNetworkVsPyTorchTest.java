@@ -1,8 +1,8 @@
 package io.jxception.reference;
 
-import io.jxception.backend.cpu.CpuBackend;
-import io.jxception.exec.InferenceSession;
-import io.jxception.exec.TrainingSession;
+import io.jxception.internal.exec.ForwardSession;
+import io.jxception.internal.backend.cpu.CpuBackend;
+import io.jxception.internal.exec.TrainingSession;
 import io.jxception.model.ParamSpec;
 import io.jxception.model.XceptionConfig;
 import io.jxception.model.XceptionGraph;
@@ -40,7 +40,7 @@ class WholeNetworkVsPyTorchTest {
 
     @Test
     void inferenceProbabilitiesMatchPyTorch() {
-        try (CpuBackend cpu = new CpuBackend(); InferenceSession session = new InferenceSession(cpu, weights(), BATCH)) {
+        try (CpuBackend cpu = new CpuBackend(); ForwardSession session = new ForwardSession(cpu, weights(), BATCH)) {
             Tensor probs = session.run(tensor("input"));
             assertEquals(Shape.of(BATCH, 10), probs.shape());
             Fixture.assertClose("probs_inference", fixture.get("probs_inference"), doubles(probs), TOLERANCE);

@@ -1,5 +1,6 @@
 package io.jxception.train;
 
+import io.jxception.internal.train.KerasInit;
 import io.jxception.model.ParamSpec;
 import io.jxception.tensor.Tensor;
 import io.jxception.weights.XceptionWeights;

@@ -1,6 +1,12 @@
 package io.jxception.train;
 
-import io.jxception.image.RgbImage;
+import io.jxception.internal.train.Batch;
+import io.jxception.internal.train.BatchLoader;
+import io.jxception.internal.train.EpochPlan;
+import io.jxception.internal.train.ImageFolder;
+import io.jxception.internal.train.Augmenter;
+import io.jxception.internal.train.Rng;
+import io.jxception.internal.image.RgbImage;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -111,15 +117,15 @@ class DataPipelineTest {
         float[] px = new float[h * w * 3];
         for (int i = 0; i < px.length; i++) px[i] = i;
         RgbImage im = new RgbImage(h, w, px);
-        assertSame(im, Augmentation.NONE.apply(im, new Rng(1)));
-        RgbImage flipped = new Augmentation(0, true).apply(im, new Rng(3));
-        RgbImage flippedAgain = new Augmentation(0, true).apply(flipped, new Rng(3));
+        assertSame(im, Augmenter.apply(Augmentation.NONE, im, new Rng(1)));
+        RgbImage flipped = Augmenter.apply(new Augmentation(0, true), im, new Rng(3));
+        RgbImage flippedAgain = Augmenter.apply(new Augmentation(0, true), flipped, new Rng(3));
         if (flipped.get(0, 0, 0) != im.get(0, 0, 0)) {
             assertEquals(im.get(2, w - 1, 1), flipped.get(2, 0, 1));
             assertArrayEquals(im.pixels(), flippedAgain.pixels(), "same draw flips back");
         }
         for (long seed = 0; seed < 20; seed++) {
-            RgbImage c = new Augmentation(2, false).apply(im, new Rng(seed));
+            RgbImage c = Augmenter.apply(new Augmentation(2, false), im, new Rng(seed));
             // find the shift: the centre pixel must come from within ±2 pixels
             float centre = c.get(2, 3, 0);
             int src = (int) centre / 3, sy = src / w, sx = src % w;

@@ -1,5 +1,6 @@
 package io.jxception.train;
 
+import io.jxception.internal.train.Checkpoint;
 import io.jxception.model.XceptionGraph;
 import io.jxception.model.XceptionConfig;
 import org.junit.jupiter.api.Test;

@@ -1,5 +1,6 @@
 package io.jxception.train;
 
+import io.jxception.internal.train.FineTuning;
 import io.jxception.model.ParamSpec;
 import io.jxception.model.Pooling;
 import io.jxception.model.XceptionGraph;

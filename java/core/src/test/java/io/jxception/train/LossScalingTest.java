@@ -1,9 +1,16 @@
 package io.jxception.train;
 
-import io.jxception.backend.Backend;
+import io.jxception.internal.backend.KernelBackend;
+import io.jxception.internal.train.Batch;
+import io.jxception.internal.train.BatchLoader;
+import io.jxception.internal.train.Checkpoint;
+import io.jxception.internal.train.EpochPlan;
+import io.jxception.internal.train.ImageFolder;
+import io.jxception.internal.train.KerasInit;
+import io.jxception.internal.train.LossScaler;
 import io.jxception.backend.Backends;
 import io.jxception.backend.Precision;
-import io.jxception.exec.TrainingSession;
+import io.jxception.internal.exec.TrainingSession;
 import io.jxception.model.Pooling;
 import io.jxception.model.XceptionConfig;
 import io.jxception.model.XceptionGraph;
@@ -56,7 +63,7 @@ class LossScalingTest {
     void scaledThenUnscaledStepEqualsTheUnscaledStep(String kind) throws IOException {
         Batch b = firstBatch();
         XceptionWeights w = KerasInit.fresh(GRAPH, 1);
-        try (Backend backend = Backends.open(kind, Precision.FP32);
+        try (KernelBackend backend = KernelBackend.open(kind, Precision.FP32);
              TrainingSession plain = new TrainingSession(backend, w, 8);
              TrainingSession scaled = new TrainingSession(backend, w, 8)) {
             double loss = plain.forwardBackward(b.images(), b.labels());
@@ -94,7 +101,7 @@ class LossScalingTest {
         m.put("predictions/kernel", k);
         XceptionWeights w = new XceptionWeights(GRAPH, m);
         LossScaler scaler = LossScaler.dynamic(0x1p127f, 2000);
-        try (Backend backend = Backends.open(kind, Precision.FP32); TrainingSession s = new TrainingSession(backend, w, 8)) {
+        try (KernelBackend backend = KernelBackend.open(kind, Precision.FP32); TrainingSession s = new TrainingSession(backend, w, 8)) {
             float used = scaler.scale();
             s.forwardBackward(b.images(), b.labels(), used);
             boolean finite = s.unscaleGradients(used);

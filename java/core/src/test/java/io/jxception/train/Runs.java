@@ -1,7 +1,8 @@
 package io.jxception.train;
 
-import io.jxception.backend.Backend;
-import io.jxception.backend.BackendProvider;
+import io.jxception.internal.backend.BackendProviders;
+import io.jxception.internal.backend.KernelBackend;
+import io.jxception.internal.backend.BackendProvider;
 import io.jxception.backend.Backends;
 import io.jxception.backend.Precision;
 import io.jxception.tensor.Tensor;
@@ -46,7 +47,7 @@ final class Runs {
             @Override public void epochEnded(EpochRecord record, String summary) { message(summary); }
             @Override public void epochStopped(String why) { message(why); }
         };
-        try (Backend b = Backends.open(backend, Precision.FP32)) {
+        try (KernelBackend b = KernelBackend.open(backend, Precision.FP32)) {
             return new Trainer(b, options).listener(messages).run();
         } finally {
             if (log != null) log.append(text);
@@ -56,7 +57,7 @@ final class Runs {
     /** Kinds other than cpu that are available here ("opencl", "cuda"); each is opened as kind:0. */
     static List<String> otherAvailableBackends() {
         List<String> out = new ArrayList<>();
-        for (BackendProvider p : Backends.providers()) {
+        for (BackendProvider p : BackendProviders.all()) {
             if (!p.kind().equals("cpu") && p.probe().available()) out.add(p.kind());
         }
         return out;

@@ -1,5 +1,6 @@
 package io.jxception.train;
 
+import io.jxception.internal.train.LossScaler;
 import io.jxception.backend.Precision;
 import org.junit.jupiter.api.Test;
 

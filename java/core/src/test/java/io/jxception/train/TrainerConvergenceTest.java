@@ -1,9 +1,13 @@
 package io.jxception.train;
 
-import io.jxception.backend.Backend;
+import io.jxception.internal.exec.ForwardSession;
+import io.jxception.internal.backend.KernelBackend;
+import io.jxception.internal.train.Batch;
+import io.jxception.internal.train.BatchLoader;
+import io.jxception.internal.train.Checkpoint;
+import io.jxception.internal.train.ImageFolder;
 import io.jxception.backend.Backends;
 import io.jxception.backend.Precision;
-import io.jxception.exec.InferenceSession;
 import io.jxception.model.XceptionGraph;
 import io.jxception.tensor.Tensor;
 import io.jxception.weights.WeightsFiles;
@@ -71,7 +75,7 @@ class TrainerConvergenceTest {
         // the saved weights classify the validation images as the trainer's validation pass did
         ImageFolder val = ImageFolder.scan(Runs.MNIST_VAL);
         int correct = 0;
-        try (Backend device = Backends.open(backend, Precision.FP32); InferenceSession s = new InferenceSession(device, saved, 50);
+        try (KernelBackend device = KernelBackend.open(backend, Precision.FP32); ForwardSession s = new ForwardSession(device, saved, 50);
              BatchLoader loader = new BatchLoader(71, 71, 1, 1)) {
             BatchLoader.Stream st = loader.inOrder(val, 50);
             while (st.hasNext()) {

@@ -1,5 +1,6 @@
 package io.jxception.weights;
 
+import io.jxception.internal.weights.SafetensorsWriter;
 import io.jxception.model.XceptionGraph;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;

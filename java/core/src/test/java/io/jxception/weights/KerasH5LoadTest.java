@@ -1,5 +1,7 @@
 package io.jxception.weights;
 
+import io.jxception.internal.weights.StoredLayer;
+import io.jxception.internal.weights.StoredWeights;
 import io.jxception.model.Pooling;
 import io.jxception.model.XceptionConfig;
 import io.jxception.model.XceptionGraph;

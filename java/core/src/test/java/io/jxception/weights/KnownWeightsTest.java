@@ -1,5 +1,6 @@
 package io.jxception.weights;
 
+import io.jxception.internal.weights.KnownWeights;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

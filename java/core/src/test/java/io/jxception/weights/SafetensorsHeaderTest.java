@@ -1,5 +1,8 @@
 package io.jxception.weights;
 
+import io.jxception.internal.weights.SafetensorsDType;
+import io.jxception.internal.weights.SafetensorsFile;
+import io.jxception.internal.weights.SafetensorsHeader;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

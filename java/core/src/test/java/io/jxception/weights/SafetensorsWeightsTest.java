@@ -1,5 +1,9 @@
 package io.jxception.weights;
 
+import io.jxception.internal.weights.SafetensorsFile;
+import io.jxception.internal.weights.SafetensorsHeader;
+import io.jxception.internal.weights.SafetensorsReader;
+import io.jxception.internal.weights.SafetensorsWriter;
 import io.jxception.model.ParamSpec;
 import io.jxception.model.Pooling;
 import io.jxception.model.XceptionConfig;

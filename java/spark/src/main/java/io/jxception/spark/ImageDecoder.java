@@ -4,7 +4,6 @@ import io.jxception.image.Interpolation;
 import io.jxception.image.KerasPreprocessing;
 import io.jxception.tensor.Tensor;
 
-import java.io.File;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
@@ -16,9 +15,8 @@ import java.nio.file.Path;
  * the reason it cannot be: a missing or unreadable file, an empty one, content that no decoder
  * recognises or that is corrupt or truncated. Never throws for a bad image.
  *
- * <p>Bytes (the {@code content} column of {@code spark.read.format("binaryFile")}) are written to a
- * temporary file first and decoded from there, because the library's public preprocessing reads
- * files only; the file is deleted right after. Instances are not shared between threads: one per task.
+ * Bytes (the {@code content} column of {@code spark.read.format("binaryFile")}) are decoded in
+ * memory by {@link KerasPreprocessing#decode}, the same decoder. Immutable; safe to share.
  */
 final class ImageDecoder {
     /** The network input of one row, or why there is none (exactly one is non-null). */
@@ -56,56 +54,24 @@ final class ImageDecoder {
             if (Files.isRegularFile(file) && Files.size(file) == 0) return Decoded.failed(location + ": empty file (0 bytes), too small to be an image");
             return new Decoded(KerasPreprocessing.load(file, size, size, interpolation), null);
         } catch (IOException | RuntimeException e) {
-            return Decoded.failed(renamed(e, file.toString(), location));
+            String seen = file.toString(); // the library names the file as it was given; the row names it by its location
+            return Decoded.failed(location + message(e, seen).substring(seen.length()));
         }
     }
 
-    /** Decodes encoded image bytes (JPEG, PNG, GIF, BMP, TIFF); {@code name} stands for them in messages. */
+    /** Decodes encoded image bytes (JPEG, PNG; also GIF, BMP, TIFF); {@code name} stands for them in messages. */
     Decoded fromBytes(byte[] encoded, String name) {
         if (encoded.length == 0) return Decoded.failed(name + ": empty content (0 bytes), too small to be an image");
-        Path spooled = null;
         try {
-            spooled = Files.createTempFile(SpoolFolder.PATH, "image-", ".bin");
-            Files.write(spooled, encoded);
-            return new Decoded(KerasPreprocessing.load(spooled, size, size, interpolation), null);
+            return new Decoded(KerasPreprocessing.decode(encoded, name, size, size, interpolation), null);
         } catch (IOException | RuntimeException e) {
-            if (spooled == null) {
-                // not the image's fault: the executor cannot write its temporary folder
-                throw new IllegalStateException("jxception-spark: cannot write a temporary file in " + SpoolFolder.PATH + " to decode " + name + ": " + e.getMessage(), e);
-            }
-            return Decoded.failed(renamed(e, spooled.toString(), name));
-        } finally {
-            if (spooled != null) {
-                try {
-                    Files.deleteIfExists(spooled);
-                } catch (IOException ignored) {
-                    // the folder is deleted at exit
-                }
-            }
+            return Decoded.failed(message(e, name));
         }
     }
 
-    /** The exception's message with the file the library saw replaced by the row's own name. */
-    private static String renamed(Exception e, String seen, String name) {
+    /** The exception's message, which the library starts with the image's name; prefixed with the name where it does not. */
+    private static String message(Exception e, String name) {
         String m = e.getMessage() != null ? e.getMessage() : e.toString();
-        if (m.startsWith(seen)) return name + m.substring(seen.length());
-        return name + ": " + m.replace(seen, name);
-    }
-
-    /** This JVM's folder for spooled image bytes, created on first use and deleted at exit. */
-    private static final class SpoolFolder {
-        static final Path PATH = create();
-
-        private static Path create() {
-            try {
-                Path p = Files.createTempDirectory("jxception-spark-");
-                File f = p.toFile();
-                f.deleteOnExit();
-                return p;
-            } catch (IOException e) {
-                throw new IllegalStateException("jxception-spark: cannot create a temporary folder in " + System.getProperty("java.io.tmpdir")
-                        + " (java.io.tmpdir) to decode image bytes: " + e.getMessage(), e);
-            }
-        }
+        return m.startsWith(name) ? m : name + ": " + m;
     }
 }

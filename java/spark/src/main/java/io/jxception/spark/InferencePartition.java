@@ -1,8 +1,8 @@
 package io.jxception.spark;
 
 import io.jxception.image.ImageNetLabels;
+import io.jxception.image.KerasPreprocessing;
 import io.jxception.image.TopK;
-import io.jxception.tensor.Shape;
 import io.jxception.tensor.Tensor;
 import org.apache.spark.SparkEnv;
 import org.apache.spark.TaskContext;
@@ -100,7 +100,7 @@ final class InferencePartition implements MapPartitionsFunction<Row, Row> {
                 decoded.add(d);
                 if (d.image() != null) good++;
             }
-            Tensor output = good == 0 ? null : ExecutorSessions.run(device, model, stack(decoded, good), where);
+            Tensor output = good == 0 ? null : ExecutorSessions.run(device, model, stack(decoded), where);
             int j = 0;
             for (int i = 0; i < rows.size(); i++) {
                 ImageDecoder.Decoded d = decoded.get(i);
@@ -120,22 +120,12 @@ final class InferencePartition implements MapPartitionsFunction<Row, Row> {
     }
 
     /** The good rows' inputs (1, S, S, 3) each → one batch (n, S, S, 3), in row order. */
-    private static Tensor stack(List<ImageDecoder.Decoded> decoded, int n) {
-        Tensor first = null;
+    private static Tensor stack(List<ImageDecoder.Decoded> decoded) {
+        List<Tensor> good = new ArrayList<>();
         for (ImageDecoder.Decoded d : decoded) {
-            if (d.image() != null) {
-                first = d.image();
-                break;
-            }
+            if (d.image() != null) good.add(d.image());
         }
-        Shape one = first.shape();
-        int perImage = first.size();
-        float[] x = new float[Math.multiplyExact(n, perImage)]; // (n, S, S, 3) NHWC
-        int k = 0;
-        for (ImageDecoder.Decoded d : decoded) {
-            if (d.image() != null) System.arraycopy(d.image().data(), 0, x, k++ * perImage, perImage);
-        }
-        return new Tensor(Shape.of(n, one.dim(1), one.dim(2), one.dim(3)), x);
+        return KerasPreprocessing.stack(good);
     }
 
     /** Row {@code i} of the output (n, classes) or (n, C): the top-k structs, or the features, as the Scala sequence a Row holds for an array. */

@@ -10,7 +10,6 @@ import io.jxception.image.TopK;
 import io.jxception.model.Pooling;
 import io.jxception.model.XceptionConfig;
 import io.jxception.model.XceptionGraph;
-import io.jxception.tensor.Shape;
 import io.jxception.tensor.Tensor;
 import io.jxception.weights.WeightsFiles;
 import io.jxception.weights.XceptionWeights;
@@ -26,7 +25,7 @@ import java.util.Map;
  * What {@code jxception classify --weights W --size S --interpolation I --backend B --batch 8} computes
  * for each file, through the library's public API as the command does it: the configuration from
  * the weights file, every image decoded and resized by {@link KerasPreprocessing#load}, batches of
- * 8 through one {@link InferenceSession}, then {@link TopK}. With {@code features} the graph ends
+ * 8 ({@link KerasPreprocessing#stack}) through one {@link InferenceSession}, then {@link TopK}. With {@code features} the graph ends
  * in average pooling instead (as {@code jxception infer --features}).
  */
 final class ClassifyReference {
@@ -46,10 +45,7 @@ final class ClassifyReference {
              InferenceSession session = new InferenceSession(backend, weights, Math.min(batch, files.size()))) {
             for (int start = 0; start < files.size(); start += batch) {
                 int n = Math.min(batch, files.size() - start);
-                int per = size * size * 3;
-                float[] x = new float[n * per];
-                for (int i = 0; i < n; i++) System.arraycopy(inputs.get(start + i).data(), 0, x, i * per, per);
-                Tensor y = session.run(new Tensor(Shape.of(n, size, size, 3), x)); // (n, classes) or (n, C)
+                Tensor y = session.run(KerasPreprocessing.stack(inputs.subList(start, start + n))); // (n, classes) or (n, C)
                 int width = y.shape().dim(1);
                 for (int i = 0; i < n; i++) {
                     float[] row = new float[width];

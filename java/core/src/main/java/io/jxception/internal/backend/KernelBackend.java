@@ -1,0 +1,130 @@
+package io.jxception.internal.backend;
+
+import io.jxception.backend.Backend;
+import io.jxception.backend.Backends;
+import io.jxception.backend.DeviceMemoryException;
+import io.jxception.backend.Precision;
+
+/**
+ * A device that runs Xception's fused ops. The executors ({@code io.jxception.internal.exec}) walks the graph
+ * and calls these; every backend (Java reference, OpenCL, CUDA) implements the same list, with the
+ * same argument order and layouts as the kernels in {@code cuda/} and {@code opencl/}.
+ *
+ * <p>Activations are NHWC float values; shapes are given on each method. Calls may be asynchronous:
+ * {@link #download} and {@link #synchronize} wait for all earlier work. Output buffers never alias
+ * inputs unless a method says so. A backend owns every buffer it allocates and frees them on close.
+ * Not part of the public API: the public face is {@link Backend}.
+ */
+public interface KernelBackend extends Backend {
+    /**
+     * {@code backend} as the kernel interface every backend of this library implements.
+     *
+     * @throws IllegalArgumentException for a {@link Backend} that no jxception provider opened
+     */
+    static KernelBackend of(Backend backend) {
+        if (backend instanceof KernelBackend k) return k;
+        throw new IllegalArgumentException("backend " + (backend == null ? "null" : backend.getClass().getName())
+                + " was not opened by jxception's Backends: open it with Backends.open");
+    }
+
+    /** {@link Backends#open} for the library's own code and tests, typed as the kernel interface. */
+    static KernelBackend open(String spec, Precision precision) { return of(Backends.open(spec, precision)); }
+
+    /** {@link Backends#cpu}, typed as the kernel interface. */
+    static KernelBackend cpu() { return of(Backends.cpu()); }
+
+    /** {@link Backends#openBest}, typed as the kernel interface. */
+    static KernelBackend openBest(Precision precision) { return of(Backends.openBest(precision)); }
+
+    /** Uninitialised device memory for {@code elements} floats. Throws {@link DeviceMemoryException} when it does not fit. */
+    Buffer allocate(long elements);
+
+    /** Copies {@code src[srcOffset .. srcOffset+count)} to {@code dst[dstOffset ..)}. */
+    void upload(float[] src, int srcOffset, Buffer dst, long dstOffset, int count);
+
+    default void upload(float[] src, Buffer dst) { upload(src, 0, dst, 0, src.length); }
+
+    /** Copies {@code src[srcOffset .. srcOffset+count)} to {@code dst[dstOffset ..)}, waiting for earlier work. */
+    void download(Buffer src, long srcOffset, float[] dst, int dstOffset, int count);
+
+    default void download(Buffer src, float[] dst) { download(src, 0, dst, 0, dst.length); }
+
+    void synchronize();
+
+    // ---------------------------------------------------------------- forward
+
+    /**
+     * Fused convolution: y = epilogue( conv( preRelu ? relu(x) : x ) ).
+     * x (n,h,w,cin); w1, w2 as {@link ConvSpec} describes (w2 null unless separable);
+     * y (n,outH,outW,cout). The depthwise result of a separable conv never leaves the kernel.
+     */
+    void conv(ConvSpec spec, Buffer x, Buffer w1, Buffer w2, Epilogue epilogue, Buffer y);
+
+    /**
+     * Training-mode batch norm over z (rows, c): computes batch mean and 1/sqrt(var+eps) into
+     * {@code mean}, {@code invStd} (c), writes y = relu?( (z-mean)·invStd·gamma + beta + residual ),
+     * and updates {@code movingMean}, {@code movingVar} (c) in place with the spec's momentum.
+     * residual (rows, c) only when {@code spec.residual()}.
+     */
+    void batchNormTrain(BatchNormSpec spec, Buffer z, Buffer gamma, Buffer beta, Buffer residual, Buffer y,
+                        Buffer mean, Buffer invStd, Buffer movingMean, Buffer movingVar);
+
+    /** y = maxpool3x3s2same(x) + residual. x (n,h,w,c); residual and y (n,outH,outW,c). residual may be null. */
+    void maxPoolAdd(PoolSpec spec, Buffer x, Buffer residual, Buffer y);
+
+    /** Head forward, see {@link HeadSpec}: x (n,h,w,C); kernel (C,classes), bias (classes) or null; y (n, classes|C). */
+    void head(HeadSpec spec, Buffer x, Buffer kernel, Buffer bias, Buffer y);
+
+    // ---------------------------------------------------------------- training
+
+    /**
+     * Head in training: logits = dense(avgpool(x)) over x (n,h,w,C); then softmax cross-entropy
+     * against {@code labels} (n class indices stored as floats). Writes probs (n,classes),
+     * per-example loss (n, unscaled), and the gradients: dX (n,h,w,C), dKernel (C,classes), dBias
+     * (classes), all for {@code lossScale}·(the loss averaged over the batch). The scale multiplies
+     * d loss / d logits in fp32 before anything is stored, so a reduced-precision dX and every
+     * gradient derived from it keep small values above the storage type's underflow (mixed-precision
+     * loss scaling; 1 for none; a power of two keeps the scaling exact).
+     */
+    void headTrain(HeadSpec spec, Buffer x, Buffer kernel, Buffer bias, Buffer labels, Buffer probs, Buffer loss,
+                   Buffer dX, Buffer dKernel, Buffer dBias, float lossScale);
+
+    /**
+     * Backward of {@link #batchNormTrain}: given dy (rows,c) and the forward's z, y, mean, invStd,
+     * writes dz (rows,c), dGamma, dBeta (c). The ReLU mask (y &gt; 0) is applied to dy first when
+     * {@code spec.relu()}; if {@code dyMasked} is non-null the masked dy is also stored there
+     * (it is the residual's gradient).
+     */
+    void batchNormTrainBackward(BatchNormSpec spec, Buffer z, Buffer y, Buffer dy, Buffer gamma, Buffer mean,
+                                Buffer invStd, Buffer dz, Buffer dyMasked, Buffer dGamma, Buffer dBeta);
+
+    /**
+     * Backward of {@link #conv} with no epilogue: from dz (n,outH,outW,cout) writes dx (n,h,w,cin)
+     * (null: not needed), dw1 and dw2 (shapes of w1, w2; overwritten, not accumulated). The ReLU on
+     * the input is differentiated through (mask x &gt; 0) when {@code spec.preRelu()}.
+     */
+    void convBackward(ConvSpec spec, Buffer x, Buffer w1, Buffer w2, Buffer dz, Buffer dx, Buffer dw1, Buffer dw2);
+
+    /** Backward of the max pool: routes dy (n,outH,outW,c) to the first maximum of each window into dx (n,h,w,c), which it overwrites. */
+    void maxPoolBackward(PoolSpec spec, Buffer x, Buffer dy, Buffer dx);
+
+    /** dst[i] += src[i] for i &lt; count (gradient accumulation across a residual fork). */
+    void addInPlace(Buffer dst, Buffer src, long count);
+
+    /**
+     * SGD with momentum and L2 weight decay (Keras/PyTorch form):
+     * g = grad + weightDecay·param; velocity = momentum·velocity + g; param -= lr·velocity.
+     */
+    void sgdUpdate(Buffer param, Buffer grad, Buffer velocity, long count, float lr, float momentum, float weightDecay);
+
+    /**
+     * Unscaling for mixed-precision loss scaling, in place: grad[i] *= factor for i &lt; count (fp32
+     * weight gradients). If any result is Inf or NaN it sets {@code overflow[0] = 1}, otherwise it
+     * leaves {@code overflow} (1 float) as it is, so one flag, zeroed once and passed to the calls for
+     * every gradient of a step, answers "did this step overflow?" with one small download.
+     */
+    void unscaleGradient(Buffer grad, long count, float factor, Buffer overflow);
+
+    @Override
+    void close();
+}

@@ -1,0 +1,358 @@
+package io.jxception.internal.exec;
+
+import io.jxception.internal.backend.KernelBackend;
+import io.jxception.internal.backend.BatchNormSpec;
+import io.jxception.internal.backend.Buffer;
+import io.jxception.internal.backend.Epilogue;
+import io.jxception.model.ConvKind;
+import io.jxception.model.Node;
+import io.jxception.model.ParamSpec;
+import io.jxception.model.Value;
+import io.jxception.model.XceptionGraph;
+import io.jxception.tensor.Shape;
+import io.jxception.tensor.Tensor;
+import io.jxception.weights.XceptionWeights;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Forward (batch norm in training mode) and backward passes of one Xception with the top, plus SGD
+ * with momentum, on one backend. Every weight, its gradient and its momentum live on the device;
+ * every activation is kept for the backward pass (no reuse), which also stores the pre-BN conv
+ * output z and the batch statistics of each conv node.
+ */
+public final class TrainingSession implements AutoCloseable {
+    private final KernelBackend backend;
+    private final XceptionGraph graph;
+    private final int batch;
+    private final SessionBuffers buffers;
+    /** Device copy of every weight by Keras key, Keras memory order. */
+    private final Map<String, Buffer> params = new LinkedHashMap<>();
+    /** Gradient of every trainable weight by Keras key (same shape as the weight). */
+    private final Map<String, Buffer> grads = new LinkedHashMap<>();
+    private final Map<String, Buffer> velocity = new LinkedHashMap<>();
+    private final Set<String> frozen;
+    private final Buffer[] act;          // value id -> (batch, h, w, c)
+    private final Buffer[] gradOwn;      // value id -> d loss / d value, same shape
+    private final Buffer[] z;            // node index -> pre-BN conv output (batch, h, w, cout)
+    private final Buffer[] mean, invStd; // node index -> (cout)
+    private final Buffer scratch;        // (largest value) for gradient accumulation
+    private final Buffer dz;             // (largest conv output)
+    private final Buffer labels, probs, loss; // (batch), (batch, classes), (batch)
+    private final Buffer overflow;       // (1) set to 1 by unscaleGradient when a gradient is Inf/NaN
+    private final Node.Head head;
+    private boolean haveGradients, closed;
+
+    public TrainingSession(KernelBackend backend, XceptionWeights weights, int batch) {
+        this(backend, weights, batch, Set.of());
+    }
+
+    /**
+     * @param frozenLayers Keras layer names whose weights are not updated by {@link #sgdStep} (their
+     *                     batch norms still run in training mode and update moving statistics)
+     */
+    public TrainingSession(KernelBackend backend, XceptionWeights weights, int batch, Set<String> frozenLayers) {
+        if (batch < 1) throw new IllegalArgumentException("batch must be at least 1, got " + batch);
+        this.backend = backend;
+        this.buffers = new SessionBuffers(backend);
+        this.graph = weights.graph();
+        this.batch = batch;
+        this.frozen = Set.copyOf(frozenLayers);
+        Node last = graph.nodes().get(graph.nodes().size() - 1);
+        if (!(last instanceof Node.Head h) || !h.dense()) {
+            throw new IllegalArgumentException("training needs the classification top (includeTop); this configuration has none");
+        }
+        this.head = h;
+        int nv = graph.values().size(), nn = graph.nodes().size();
+        act = new Buffer[nv];
+        gradOwn = new Buffer[nv];
+        z = new Buffer[nn];
+        mean = new Buffer[nn];
+        invStd = new Buffer[nn];
+        try {
+            for (ParamSpec p : graph.params()) {
+                params.put(p.key(), buffers.upload(weights.get(p.key()).data()));
+                if (p.trainable()) grads.put(p.key(), buffers.alloc(p.elements()));
+            }
+            long largest = 0, largestConv = 0;
+            for (Value v : graph.values()) {
+                long e = batch * v.elementsPerImage();
+                act[v.id()] = buffers.alloc(e);
+                gradOwn[v.id()] = v.id() == 0 ? null : buffers.alloc(e);
+                largest = Math.max(largest, e);
+            }
+            for (int i = 0; i < nn; i++) {
+                if (graph.nodes().get(i) instanceof Node.Conv c) {
+                    long e = batch * graph.values().get(c.output()).elementsPerImage();
+                    z[i] = buffers.alloc(e);
+                    mean[i] = buffers.alloc(c.cout());
+                    invStd[i] = buffers.alloc(c.cout());
+                    largestConv = Math.max(largestConv, e);
+                }
+            }
+            scratch = buffers.alloc(largest);
+            dz = buffers.alloc(largestConv);
+            labels = buffers.alloc(batch);
+            probs = buffers.alloc((long) batch * h.classes());
+            loss = buffers.alloc(batch);
+            overflow = buffers.alloc(1);
+        } catch (RuntimeException e) {
+            buffers.close();
+            throw e;
+        }
+    }
+
+    public XceptionGraph graph() { return graph; }
+
+    public int batch() { return batch; }
+
+    /**
+     * One forward pass in training mode and the backward pass: returns the mean softmax cross-entropy
+     * of the batch and leaves the gradients of every trainable weight on the device. Moving statistics
+     * are updated as in Keras.
+     */
+    public double forwardBackward(Tensor input, int[] labelIndices) {
+        return forwardBackward(input, labelIndices, 1f);
+    }
+
+    /**
+     * {@link #forwardBackward(Tensor, int[])} with the backward pass run on {@code lossScale}·loss
+     * (mixed-precision loss scaling: keeps fp16 gradients above the subnormal range). The head's
+     * training op applies the scale to d loss / d logits in fp32, before any 16-bit gradient is
+     * stored. The gradients left on the device are those of the scaled loss; {@link #unscaleGradients} divides them back
+     * before {@link #sgdStep}. Returns the unscaled mean loss. A power-of-two scale is exact in fp32.
+     */
+    public double forwardBackward(Tensor input, int[] labelIndices, float lossScale) {
+        if (closed) throw new IllegalStateException("session is closed");
+        if (!(lossScale > 0) || Float.isInfinite(lossScale)) throw new IllegalArgumentException("loss scale must be positive and finite, got " + lossScale);
+        checkInput(input, labelIndices);
+        float[] lab = new float[batch];
+        for (int i = 0; i < batch; i++) lab[i] = labelIndices[i];
+        backend.upload(lab, labels);
+        backend.upload(input.data(), 0, act[0], 0, input.size());
+
+        List<Node> nodes = graph.nodes();
+        Buffer[] grad = gradOwn.clone();
+        boolean[] has = new boolean[grad.length];
+        // ---- forward
+        for (int i = 0; i < nodes.size(); i++) {
+            Node node = nodes.get(i);
+            if (node instanceof Node.Conv c) {
+                Buffer[] w = weightsOf(c, params);
+                backend.conv(NodeSpecs.conv(graph, c, batch), act[c.input()], w[0], w[1], Epilogue.NONE, z[i]);
+                backend.batchNormTrain(NodeSpecs.batchNorm(graph, c, batch), z[i], params.get(c.bnLayer() + "/gamma"),
+                        params.get(c.bnLayer() + "/beta"), c.residual() >= 0 ? act[c.residual()] : null, act[c.output()],
+                        mean[i], invStd[i], params.get(c.bnLayer() + "/moving_mean"), params.get(c.bnLayer() + "/moving_variance"));
+            } else if (node instanceof Node.MaxPoolAdd p) {
+                backend.maxPoolAdd(NodeSpecs.pool(graph, p, batch), act[p.input()], act[p.residual()], act[p.output()]);
+            } else if (node instanceof Node.Head h) {
+                backend.headTrain(NodeSpecs.head(graph, h, batch), act[h.input()], params.get(h.name() + "/kernel"),
+                        params.get(h.name() + "/bias"), labels, probs, loss, grad[h.input()],
+                        grads.get(h.name() + "/kernel"), grads.get(h.name() + "/bias"), lossScale);
+                has[h.input()] = true;
+            }
+        }
+        // ---- backward, in reverse topological order
+        for (int i = nodes.size() - 1; i >= 0; i--) {
+            Node node = nodes.get(i);
+            if (node instanceof Node.Head) continue;
+            Buffer dy = grad[node.output()];
+            if (!has[node.output()]) throw new IllegalStateException("no gradient reached " + node.name());
+            if (node instanceof Node.Conv c) {
+                BatchNormSpec bn = NodeSpecs.batchNorm(graph, c, batch);
+                boolean residualNeedsMask = c.residual() >= 0 && c.postRelu();
+                Buffer dyMasked = residualNeedsMask ? target(grad, has, c.residual()) : null;
+                backend.batchNormTrainBackward(bn, z[i], act[c.output()], dy, params.get(c.bnLayer() + "/gamma"),
+                        mean[i], invStd[i], dz, dyMasked, grads.get(c.bnLayer() + "/gamma"), grads.get(c.bnLayer() + "/beta"));
+                if (residualNeedsMask) accumulate(grad, has, c.residual());
+                else if (c.residual() >= 0) passThrough(grad, has, c.residual(), dy);
+                Buffer[] w = weightsOf(c, params), dw = weightsOf(c, grads);
+                Buffer dx = c.input() == 0 ? null : target(grad, has, c.input());
+                backend.convBackward(NodeSpecs.conv(graph, c, batch), act[c.input()], w[0], w[1], dz, dx, dw[0], dw[1]);
+                if (dx != null) accumulate(grad, has, c.input());
+            } else if (node instanceof Node.MaxPoolAdd p) {
+                Buffer dx = target(grad, has, p.input());
+                backend.maxPoolBackward(NodeSpecs.pool(graph, p, batch), act[p.input()], dy, dx);
+                accumulate(grad, has, p.input());
+                passThrough(grad, has, p.residual(), dy);
+            }
+        }
+        haveGradients = true;
+        float[] l = new float[batch];
+        backend.download(loss, l);
+        double sum = 0;
+        for (float v : l) sum += v;
+        double mean = sum / batch;
+        if (!Double.isFinite(mean)) throw new ArithmeticException("the loss is not finite (" + mean + ")");
+        return mean;
+    }
+
+    /**
+     * Divides every gradient by {@code lossScale} on the device (undoing {@link #forwardBackward(Tensor,
+     * int[], float)}) and reports whether all of them are finite; when not, the caller skips
+     * {@link #sgdStep}. One flag collects the check of every gradient: the host reads 4 bytes.
+     */
+    public boolean unscaleGradients(float lossScale) {
+        if (!haveGradients) throw new IllegalStateException("no gradients yet: call forwardBackward first");
+        if (!(lossScale > 0) || Float.isInfinite(lossScale)) throw new IllegalArgumentException("loss scale must be positive and finite, got " + lossScale);
+        backend.upload(new float[]{0f}, overflow);
+        float factor = 1f / lossScale;
+        for (ParamSpec p : graph.params()) {
+            Buffer g = grads.get(p.key());
+            if (g != null) backend.unscaleGradient(g, p.elements(), factor, overflow);
+        }
+        float[] flag = new float[1];
+        backend.download(overflow, flag);
+        return flag[0] == 0f;
+    }
+
+    /** Probabilities (batch, classes) of the last {@link #forwardBackward}. */
+    public Tensor probabilities() {
+        float[] p = new float[batch * head.classes()];
+        backend.download(probs, p);
+        return new Tensor(Shape.of(batch, head.classes()), p);
+    }
+
+    /** Gradients of the trainable weights from the last {@link #forwardBackward}, by Keras key. */
+    public Map<String, Tensor> gradients() {
+        if (!haveGradients) throw new IllegalStateException("no gradients yet: call forwardBackward first");
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        for (ParamSpec p : graph.params()) {
+            Buffer g = grads.get(p.key());
+            if (g != null) out.put(p.key(), download(g, p.shape()));
+        }
+        return out;
+    }
+
+    /**
+     * SGD with momentum on every trainable, non-frozen weight. Weight decay (L2, added to the
+     * gradient) applies to kernels only, not to batch-norm γ/β or the dense bias.
+     */
+    public void sgdStep(float learningRate, float momentum, float weightDecay) {
+        if (!haveGradients) throw new IllegalStateException("no gradients yet: call forwardBackward first");
+        for (ParamSpec p : graph.params()) {
+            if (!p.trainable() || frozen.contains(p.layer())) continue;
+            Buffer v = velocity.get(p.key());
+            if (v == null) {
+                v = buffers.upload(new float[p.shape().size()]);
+                velocity.put(p.key(), v);
+            }
+            boolean kernel = p.weight().endsWith("kernel");
+            backend.sgdUpdate(params.get(p.key()), grads.get(p.key()), v, p.elements(), learningRate, momentum,
+                    kernel ? weightDecay : 0f);
+        }
+    }
+
+    /** The current weights, moving statistics included. */
+    public XceptionWeights weights() {
+        Map<String, Tensor> m = new LinkedHashMap<>();
+        for (ParamSpec p : graph.params()) m.put(p.key(), download(params.get(p.key()), p.shape()));
+        return new XceptionWeights(graph, m);
+    }
+
+    /**
+     * Replaces every weight, moving statistics included (e.g. with a checkpoint's). A backend that
+     * keeps wider state than fp32 (the float64 reference) continues from exactly these fp32 values.
+     */
+    public void setWeights(XceptionWeights w) {
+        if (closed) throw new IllegalStateException("session is closed");
+        if (!w.graph().config().equals(graph.config())) {
+            throw new IllegalArgumentException("weights are for " + w.graph().config() + ", this session runs " + graph.config());
+        }
+        for (ParamSpec p : graph.params()) backend.upload(w.get(p.key()).data(), params.get(p.key()));
+    }
+
+    /** Momentum buffers by Keras key (zeros for weights not yet stepped), for checkpoints. */
+    public Map<String, Tensor> velocities() {
+        Map<String, Tensor> m = new LinkedHashMap<>();
+        for (ParamSpec p : graph.params()) {
+            if (!p.trainable()) continue;
+            Buffer v = velocity.get(p.key());
+            m.put(p.key(), v == null ? Tensor.zeros(p.shape()) : download(v, p.shape()));
+        }
+        return m;
+    }
+
+    /** Restores momentum buffers (e.g. from a checkpoint). */
+    public void setVelocities(Map<String, Tensor> v) {
+        for (Map.Entry<String, Tensor> e : v.entrySet()) {
+            ParamSpec p = graph.param(e.getKey());
+            if (!e.getValue().shape().equals(p.shape())) throw new IllegalArgumentException("velocity " + p.key() + " has shape " + e.getValue().shape() + ", expected " + p.shape());
+            Buffer b = velocity.get(p.key());
+            if (b == null) {
+                b = buffers.alloc(p.elements());
+                velocity.put(p.key(), b);
+            }
+            backend.upload(e.getValue().data(), b);
+        }
+    }
+
+    /** The device buffer of a weight, for float64 gradient checks on the reference backend. */
+    public Buffer paramBuffer(String key) {
+        Buffer b = params.get(key);
+        if (b == null) throw new IllegalArgumentException("no weight " + key);
+        return b;
+    }
+
+    /** Per-example losses (batch) of the last forward pass, for float64 gradient checks. */
+    public Buffer lossBuffer() { return loss; }
+
+    private void checkInput(Tensor input, int[] labelIndices) {
+        Value in = graph.input();
+        Shape s = input.shape();
+        if (s.rank() != 4 || s.dim(0) != batch || s.dim(1) != in.h() || s.dim(2) != in.w() || s.dim(3) != 3) {
+            throw new IllegalArgumentException("input has shape " + s + ", expected (" + batch + ", " + in.h() + ", " + in.w() + ", 3)");
+        }
+        if (labelIndices.length != batch) throw new IllegalArgumentException(labelIndices.length + " labels for a batch of " + batch);
+        for (int l : labelIndices) {
+            if (l < 0 || l >= head.classes()) throw new IllegalArgumentException("label " + l + " is outside [0, " + head.classes() + ")");
+        }
+        int bad = input.firstNonFinite();
+        if (bad >= 0) throw new IllegalArgumentException("input holds a non-finite value at flat index " + bad);
+    }
+
+    /** Where a gradient for value v should be written: straight into its buffer the first time, else into scratch. */
+    private Buffer target(Buffer[] grad, boolean[] has, int v) { return has[v] ? scratch : grad[v]; }
+
+    /** Completes a write made into {@link #target}: adds scratch into the value's gradient when it already had one. */
+    private void accumulate(Buffer[] grad, boolean[] has, int v) {
+        if (has[v]) backend.addInPlace(grad[v], scratch, batch * graph.values().get(v).elementsPerImage());
+        has[v] = true;
+    }
+
+    /**
+     * The gradient of an add's residual input is the add's output gradient dy itself. The first time
+     * the buffer is shared instead of copied: in reverse order dy is final and no longer read.
+     */
+    private void passThrough(Buffer[] grad, boolean[] has, int v, Buffer dy) {
+        if (has[v]) backend.addInPlace(grad[v], dy, batch * graph.values().get(v).elementsPerImage());
+        else grad[v] = dy;
+        has[v] = true;
+    }
+
+    private static Buffer[] weightsOf(Node.Conv c, Map<String, Buffer> m) {
+        if (c.kind() == ConvKind.SEPARABLE3X3_SAME) {
+            return new Buffer[]{m.get(c.name() + "/depthwise_kernel"), m.get(c.name() + "/pointwise_kernel")};
+        }
+        return new Buffer[]{m.get(c.name() + "/kernel"), null};
+    }
+
+    private Tensor download(Buffer b, Shape shape) {
+        float[] d = new float[shape.size()];
+        backend.download(b, 0, d, 0, d.length);
+        return new Tensor(shape, d);
+    }
+
+
+
+
+    @Override
+    public void close() {
+        if (closed) return;
+        closed = true;
+        buffers.close();
+    }
+}

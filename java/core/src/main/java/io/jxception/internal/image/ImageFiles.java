@@ -1,0 +1,136 @@
+package io.jxception.internal.image;
+
+import javax.imageio.IIOException;
+import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.stream.FileImageInputStream;
+import javax.imageio.stream.ImageInputStream;
+import javax.imageio.stream.MemoryCacheImageInputStream;
+import java.io.ByteArrayInputStream;
+import java.awt.color.ColorSpace;
+import java.awt.image.BufferedImage;
+import java.awt.image.ColorModel;
+import java.awt.image.IndexColorModel;
+import java.awt.image.Raster;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Iterator;
+
+/**
+ * Decodes image files (JPEG and PNG; also GIF, BMP and TIFF, which ImageIO reads) into 8-bit RGB,
+ * converting as Pillow's {@code convert("RGB")} does for Keras' {@code load_img}: grayscale is
+ * replicated to three channels, alpha is dropped (not composited), CMYK uses Pillow's formula
+ * without colour management. One deliberate difference: 16-bit grayscale is scaled to 8 bits,
+ * where Pillow clips it at 255 (which turns most such images white). Every failure is an
+ * {@link IOException} whose message starts with the file name.
+ */
+public final class ImageFiles {
+    /** Larger images are refused before decoding (a decompression bomb would otherwise exhaust the heap). */
+    public static final long MAX_PIXELS = 100_000_000L;
+
+    private ImageFiles() {}
+
+    /** The image in {@code file}, as 8-bit RGB. */
+    public static RgbImage read(Path file) throws IOException {
+        if (!Files.exists(file)) throw new IOException(file + ": no such image file");
+        if (!Files.isRegularFile(file)) throw new IOException(file + ": not a regular file");
+        // a FileImageInputStream reads the file directly: no cache file, and no JVM-wide ImageIO.setUseCache
+        try (ImageInputStream in = new FileImageInputStream(file.toFile())) {
+            return decode(in, file.toString());
+        }
+    }
+
+    /** The image encoded in {@code data} (a file's bytes), as 8-bit RGB; {@code name} starts every error message. */
+    public static RgbImage decode(byte[] data, String name) throws IOException {
+        try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(data))) {
+            return decode(in, name);
+        }
+    }
+
+    private static RgbImage decode(ImageInputStream in, String file) throws IOException {
+        Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
+        if (!readers.hasNext()) throw new IOException(file + ": not an image (expected JPEG or PNG; no decoder recognises the content)");
+        ImageReader reader = readers.next();
+        String format = reader.getFormatName().toUpperCase(java.util.Locale.ROOT);
+        try {
+            reader.setInput(in, true, true);
+            long pixels = (long) reader.getWidth(0) * reader.getHeight(0);
+            if (pixels > MAX_PIXELS) {
+                throw new IOException(file + ": " + reader.getWidth(0) + "x" + reader.getHeight(0) + " image is larger than " + MAX_PIXELS + " pixels; shrink it first");
+            }
+            BufferedImage image = reader.read(0);
+            return toRgb(image);
+        } catch (IIOException e) {
+            throw new IOException(file + ": cannot decode " + format + " image: " + explain(e), e);
+        } catch (IOException e) {
+            if (e.getMessage() != null && e.getMessage().startsWith(file)) throw e;
+            throw new IOException(file + ": cannot read " + format + " image: " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            // ImageIO decoders signal some corrupt data with unchecked exceptions
+            throw new IOException(file + ": corrupt " + format + " image (" + e + ")", e);
+        } finally {
+            reader.dispose();
+        }
+    }
+
+    private static String explain(IIOException e) {
+        String m = String.valueOf(e.getMessage());
+        if (m.contains("Unsupported Image Type")) return m + " (probably a CMYK or YCCK JPEG: convert it to RGB first)";
+        return m;
+    }
+
+    /** 8-bit RGB of any decoded image; grayscale is scaled from its bit depth, alpha dropped, CMYK as Pillow converts it. */
+    static RgbImage toRgb(BufferedImage image) {
+        int h = image.getHeight(), w = image.getWidth();
+        float[] out = new float[h * w * 3];
+        ColorModel cm = image.getColorModel();
+        int space = cm instanceof IndexColorModel ? ColorSpace.TYPE_RGB : cm.getColorSpace().getType();
+        if (space == ColorSpace.TYPE_CMYK && image.getRaster().getNumBands() >= 4) {
+            // Pillow's cmyk2rgb, without colour management: r = (255 − k) − c·(255 − k)/255 (ImageIO has
+            // already undone the Adobe inversion, as Pillow's "CMYK;I" raw mode does)
+            Raster raster = image.getRaster();
+            int[] px = new int[raster.getNumBands()];
+            for (int y = 0; y < h; y++) {
+                for (int x = 0; x < w; x++) {
+                    raster.getPixel(x, y, px);
+                    int notK = 255 - px[3], o = (y * w + x) * 3;
+                    for (int c = 0; c < 3; c++) out[o + c] = Math.max(0, Math.min(255, notK - mulDiv255(px[c], notK)));
+                }
+            }
+        } else if (space == ColorSpace.TYPE_GRAY) {
+            // getRGB would map linear gray to sRGB and brighten it; Pillow replicates the samples as they are
+            Raster raster = image.getRaster();
+            double max = (1L << cm.getComponentSize(0)) - 1;
+            int[] row = new int[w];
+            for (int y = 0; y < h; y++) {
+                raster.getSamples(0, y, w, 1, 0, row);
+                for (int x = 0; x < w; x++) {
+                    float v = (float) Math.rint(row[x] * 255.0 / max);
+                    int o = (y * w + x) * 3;
+                    out[o] = v;
+                    out[o + 1] = v;
+                    out[o + 2] = v;
+                }
+            }
+        } else {
+            int[] row = new int[w];
+            for (int y = 0; y < h; y++) {
+                image.getRGB(0, y, w, 1, row, 0, w);
+                for (int x = 0; x < w; x++) {
+                    int argb = row[x], o = (y * w + x) * 3;
+                    out[o] = (argb >> 16) & 0xff;
+                    out[o + 1] = (argb >> 8) & 0xff;
+                    out[o + 2] = argb & 0xff;
+                }
+            }
+        }
+        return new RgbImage(h, w, out);
+    }
+
+    /** round(a·b/255) for bytes, exactly as Pillow's MULDIV255 computes it. */
+    private static int mulDiv255(int a, int b) {
+        int t = a * b + 128;
+        return ((t >> 8) + t) >> 8;
+    }
+}

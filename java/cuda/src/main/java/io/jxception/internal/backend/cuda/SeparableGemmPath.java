@@ -1,0 +1,145 @@
+package io.jxception.internal.backend.cuda;
+
+import io.jxception.internal.backend.ConvSpec;
+import io.jxception.backend.Precision;
+import io.jxception.internal.backend.cuda.CudaLaunchPlan.Arg;
+import io.jxception.internal.backend.cuda.CudaLaunchPlan.I32;
+import io.jxception.internal.backend.cuda.CudaLaunchPlan.I64;
+import io.jxception.internal.backend.cuda.CudaLaunchPlan.Launch;
+import io.jxception.internal.backend.cuda.CudaLaunchPlan.Limits;
+import io.jxception.internal.backend.cuda.CudaLaunchPlan.OpPlan;
+import io.jxception.internal.backend.cuda.CudaLaunchPlan.Ptr;
+import io.jxception.model.ConvKind;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The "split" forward separable convolution for BF16/FP16 (cuda/sepgemm.cu): the depthwise 3x3 is
+ * written to a 16-bit scratch matrix A (rows, kPad) and the pointwise conv runs as a dense
+ * tensor-core GEMM A x B with the BN/residual/ReLU epilogue, where the fused {@code sepconv_bn}
+ * keeps A in shared memory. Same operands and semantics as {@link CudaLaunchPlan#conv}; pure Java,
+ * unit-tested without a GPU.
+ *
+ * <p>Launches: {@code sepgemm_pack_b_<math>} converts the fp32 pointwise weights (cin, cout) into
+ * scratch:pwPacked (kPad, nPad) 16-bit, zero padded (kPad = cin rounded up to 32, nPad = cout rounded
+ * up to 128; ~1 MiB for 728x728, a few microseconds); then per chunk of at most {@link
+ * Choice#chunkBytes()} bytes of A, {@code sepgemm_dw_<math>} fills scratch:a with rows [row0,
+ * row0+rows) of A and {@code sepgemm_gemm_<math>} writes those rows of y. Scratch therefore stays
+ * bounded (block2 at batch 256 would need 1.4 GB for all of A) and is sized by the backend before a
+ * CUDA graph capture (the eager run), like every op's scratch.
+ */
+public final class SeparableGemmPath {
+    private SeparableGemmPath() {}
+
+    /** GEMM block tile (BM, BN, BK in sepgemm.cu). */
+    public static final int BM = 128, BN = 128, BK = 32;
+    /** Dynamic shared memory of sepgemm_gemm_*: 4 stages of A [128][40] and B [32][136], 16-bit. */
+    public static final int GEMM_SHARED_BYTES = 4 * (BM * (BK + 8) + BK * (BN + 8)) * 2;
+    /** Default bound of A's scratch per chunk. */
+    public static final long DEFAULT_CHUNK_BYTES = 1024L << 20;
+
+    /**
+     * Which forward separable conv a backend runs for 16-bit precisions, chosen per backend with the
+     * options {@code cuda.sepconv=fused|split} (default split: 1.9-3.6x faster per layer on an H100,
+     * benchmarks/NOTES.md cuda-sepgemm-1) and {@code cuda.sepconvChunkMiB=<MiB of A per chunk>}
+     * (default 1024: one chunk everywhere but block2 at large batches; smaller chunks measured slower).
+     */
+    public record Choice(boolean split, long chunkBytes) {
+        /** The measured winner: split, 1 GiB chunks. */
+        public static final Choice DEFAULT = new Choice(true, DEFAULT_CHUNK_BYTES);
+
+        public Choice {
+            if (chunkBytes < (long) BM * BK * 2) throw new IllegalArgumentException("sepconv chunk of " + chunkBytes + " bytes is below one tile");
+        }
+
+        /**
+         * The choice named by the option values {@code mode} ("fused" or "split", any case) and
+         * {@code chunkMiB} (a whole number of MiB ≥ 1); null takes the default of either.
+         */
+        public static Choice parse(String mode, String chunkMiB) {
+            boolean split = mode == null || switch (mode.trim().toLowerCase(Locale.ROOT)) {
+                case "fused" -> false;
+                case "split" -> true;
+                default -> throw new IllegalArgumentException("cuda.sepconv=" + mode + ": expected fused or split");
+            };
+            long mib = DEFAULT_CHUNK_BYTES >> 20;
+            if (chunkMiB != null) {
+                try {
+                    mib = Long.parseLong(chunkMiB.trim());
+                } catch (NumberFormatException e) {
+                    throw new IllegalArgumentException("cuda.sepconvChunkMiB=" + chunkMiB + ": expected a whole number of MiB");
+                }
+            }
+            if (mib < 1 || mib > (1L << 20)) throw new IllegalArgumentException("cuda.sepconvChunkMiB=" + mib + ": expected 1 to 1048576");
+            return new Choice(split, mib << 20);
+        }
+
+        /** Whether {@code spec} in {@code p} runs on the split path: separable convs in BF16/FP16 when split is chosen. */
+        public boolean applies(ConvSpec spec, Precision p) {
+            return split && spec.kind() == ConvKind.SEPARABLE3X3_SAME && (p == Precision.BF16 || p == Precision.FP16);
+        }
+    }
+
+    /** The geometry of one split launch sequence. */
+    public record Tiling(long m, int kPad, int nPad, int rowsPerChunk, int chunks) {
+        /** Bytes of scratch:a (one chunk of A, 16-bit). */
+        public long aBytes() { return (long) rowsPerChunk * kPad * 2; }
+
+        /** Bytes of scratch:pwPacked (B, 16-bit). */
+        public long bBytes() { return (long) kPad * nPad * 2; }
+
+        /** Rows of chunk {@code i} (the last one may be short). */
+        public int rows(int i) { return (int) Math.min(rowsPerChunk, m - (long) i * rowsPerChunk); }
+    }
+
+    public static Tiling tiling(ConvSpec s, long chunkBytes) {
+        if (s.kind() != ConvKind.SEPARABLE3X3_SAME) throw new IllegalArgumentException("the split path is for separable convs, got " + s.kind());
+        long m = (long) s.n() * s.h() * s.w();
+        int kPad = CudaLaunchPlan.roundUp(s.cin(), BK);
+        int nPad = CudaLaunchPlan.roundUp(s.cout(), BN);
+        // rows per chunk: a multiple of BM within the byte bound (at least one tile), at most M, and
+        // at most 65,535 row tiles (grid.y)
+        long byBytes = Math.max(BM, chunkBytes / (2L * kPad) / BM * BM);
+        long rows = Math.min(Math.min(byBytes, 65_535L * BM), m);
+        int chunks = (int) CudaLaunchPlan.ceilDiv(m, rows);
+        return new Tiling(m, kPad, nPad, (int) rows, chunks);
+    }
+
+    /**
+     * {@code Backend.conv} of a separable conv on the split path: operands x, w1 (depthwise), w2
+     * (pointwise), scale, shift, residual (optional), y; scratch:pwPacked and scratch:a.
+     */
+    public static OpPlan plan(ConvSpec s, Precision p, Limits lim, boolean postRelu, long chunkBytes) {
+        String math = switch (p) {
+            case BF16 -> "bf16";
+            case FP16 -> "fp16";
+            case FP32, TF32 -> throw new IllegalArgumentException("the split sepconv path is for BF16/FP16, got " + p);
+        };
+        Tiling t = tiling(s, chunkBytes);
+        Map<String, Long> scratch = new LinkedHashMap<>();
+        scratch.put("scratch:pwPacked", t.bBytes());
+        scratch.put("scratch:a", t.aBytes());
+        List<Launch> l = new ArrayList<>();
+        l.add(new Launch("sepgemm_pack_b_" + math, CudaLaunchPlan.gridFor((long) t.kPad() * t.nPad(), lim), 1, 1, 0, List.of(
+                new Ptr("w2", false), new Ptr("scratch:pwPacked", false),
+                new I32("cin", s.cin()), new I32("cout", s.cout()), new I32("kPad", t.kPad()), new I32("nPad", t.nPad()))));
+        for (int c = 0; c < t.chunks(); c++) {
+            long row0 = (long) c * t.rowsPerChunk();
+            int rows = t.rows(c);
+            l.add(new Launch("sepgemm_dw_" + math, CudaLaunchPlan.gridFor((long) rows * (t.kPad() / 8), lim), 1, 1, 0, List.<Arg>of(
+                    new Ptr("x", false), new Ptr("w1", false), new Ptr("scratch:a", false),
+                    new I32("h", s.h()), new I32("w", s.w()), new I32("cin", s.cin()), new I32("kPad", t.kPad()),
+                    new I64("row0", row0), new I32("rows", rows), new I32("preRelu", s.preRelu() ? 1 : 0))));
+            l.add(new Launch("sepgemm_gemm_" + math, t.nPad() / BN, CudaLaunchPlan.ceilDiv(rows, BM), 1, GEMM_SHARED_BYTES, List.<Arg>of(
+                    new Ptr("scratch:a", false), new Ptr("scratch:pwPacked", false),
+                    new Ptr("scale", true), new Ptr("shift", true), new Ptr("residual", true), new Ptr("y", false),
+                    new I32("rows", rows), new I32("cout", s.cout()), new I32("kPad", t.kPad()), new I32("nPad", t.nPad()),
+                    new I64("row0", row0), new I32("postRelu", postRelu ? 1 : 0))));
+        }
+        return new OpPlan(l, scratch);
+    }
+}

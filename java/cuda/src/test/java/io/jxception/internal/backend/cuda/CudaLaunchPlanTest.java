@@ -1,0 +1,255 @@
+package io.jxception.internal.backend.cuda;
+
+import io.jxception.internal.backend.BatchNormSpec;
+import io.jxception.internal.backend.ConvSpec;
+import io.jxception.internal.backend.HeadSpec;
+import io.jxception.internal.backend.PoolSpec;
+import io.jxception.backend.Precision;
+import io.jxception.internal.backend.cuda.CudaLaunchPlan.Arg;
+import io.jxception.internal.backend.cuda.CudaLaunchPlan.ConvTiling;
+import io.jxception.internal.backend.cuda.CudaLaunchPlan.Launch;
+import io.jxception.internal.backend.cuda.CudaLaunchPlan.Limits;
+import io.jxception.internal.backend.cuda.CudaLaunchPlan.OpPlan;
+import io.jxception.model.ConvKind;
+import io.jxception.model.Node;
+import io.jxception.model.Pooling;
+import io.jxception.model.Value;
+import io.jxception.model.XceptionConfig;
+import io.jxception.model.XceptionGraph;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class CudaLaunchPlanTest {
+    static final Limits H100 = Limits.H100;
+
+    /** Every conv of the network as a ConvSpec at batch n. */
+    static List<ConvSpec> convSpecs(XceptionGraph g, int n) {
+        List<ConvSpec> out = new ArrayList<>();
+        for (Node node : g.nodes()) {
+            if (node instanceof Node.Conv c) {
+                Value in = g.values().get(c.input());
+                out.add(new ConvSpec(c.kind(), n, in.h(), in.w(), c.cin(), c.cout(), c.stride(), c.preRelu()));
+            }
+        }
+        return out;
+    }
+
+    /** One plan of every op kind for a spread of shapes: together they use every kernel. */
+    static List<OpPlan> representativePlans(Precision p, Limits lim) {
+        List<OpPlan> plans = new ArrayList<>();
+        XceptionGraph g = XceptionGraph.build(XceptionConfig.imagenet());
+        for (int n : new int[]{1, 256}) {
+            for (ConvSpec s : convSpecs(g, n)) {
+                plans.add(CudaLaunchPlan.conv(s, p, lim, true));
+                plans.add(CudaLaunchPlan.convBackward(s, p, lim, true));
+            }
+        }
+        plans.add(CudaLaunchPlan.conv(new ConvSpec(ConvKind.SEPARABLE3X3_SAME, 3, 7, 10, 46, 46, 1, true), p, lim, false));
+        if (p == Precision.BF16 || p == Precision.FP16) {
+            plans.add(SeparableGemmPath.plan(new ConvSpec(ConvKind.SEPARABLE3X3_SAME, 3, 19, 19, 728, 728, 1, true), p, lim, false, SeparableGemmPath.DEFAULT_CHUNK_BYTES));
+        }
+        // small stems: 35x35 outputs (the smallest tile) and 98x98 (the middle tile)
+        plans.add(CudaLaunchPlan.conv(new ConvSpec(ConvKind.CONV3X3_VALID, 1, 71, 71, 3, 32, 2, false), p, lim, true));
+        plans.add(CudaLaunchPlan.conv(new ConvSpec(ConvKind.CONV3X3_VALID, 1, 100, 100, 32, 64, 1, false), p, lim, true));
+        // stems wider than 64 channels (not in Xception, which uses the _n64 kernels): the 128-wide tiles
+        plans.add(CudaLaunchPlan.conv(new ConvSpec(ConvKind.CONV3X3_VALID, 256, 149, 149, 32, 128, 1, false), p, lim, true));
+        plans.add(CudaLaunchPlan.conv(new ConvSpec(ConvKind.CONV3X3_VALID, 1, 100, 100, 32, 96, 1, false), p, lim, true));
+        plans.addAll(StemConvPathTest.stemPlans(p, lim));
+        plans.add(CudaLaunchPlan.maxPoolAdd(new PoolSpec(2, 147, 147, 128), p, lim));
+        plans.add(CudaLaunchPlan.maxPoolBackward(new PoolSpec(2, 147, 147, 128), p, lim));
+        plans.add(CudaLaunchPlan.head(new HeadSpec(256, 10, 10, 2048, Pooling.AVG, true, 1000), p, lim));
+        plans.add(CudaLaunchPlan.head(new HeadSpec(3, 10, 10, 2048, Pooling.MAX, false, 0), p, lim));
+        plans.add(CudaLaunchPlan.headTrain(new HeadSpec(32, 10, 10, 2048, Pooling.AVG, true, 1000), p, lim, 1f));
+        BatchNormSpec bn = new BatchNormSpec(32L * 147 * 147, 64, 1e-3, 0.99, true, true);
+        plans.add(CudaLaunchPlan.batchNormTrain(bn, p, lim));
+        plans.add(CudaLaunchPlan.batchNormTrainBackward(bn, p, lim));
+        plans.add(CudaLaunchPlan.addInPlace(1000, CudaLaunchPlan.storageSuffix(p), lim));
+        plans.add(CudaLaunchPlan.sgdUpdate(1000, 0.1f, 0.9f, 1e-4f, lim));
+        plans.add(CudaLaunchPlan.unscaleGradient(1000, 0x1p-16f, lim));
+        if (CudaLaunchPlan.activationBytes(p) == 2) {
+            String s = CudaLaunchPlan.storageSuffix(p);
+            plans.add(new OpPlan(List.of(CudaLaunchPlan.convert("f32", s, 10, lim), CudaLaunchPlan.convert(s, "f32", 10, lim)), Map.of()));
+        }
+        return plans;
+    }
+
+    @Test
+    void fullSizeSeparableConvsKeepAllOfKInSharedMemoryOnH100() {
+        XceptionGraph g = XceptionGraph.build(XceptionConfig.imagenet());
+        for (Precision p : Precision.values()) {
+            for (ConvSpec s : convSpecs(g, 256)) {
+                ConvTiling t = CudaLaunchPlan.convTiling(s, p, H100);
+                assertTrue(t.kResident(), p + " " + s + " -> " + t);
+                assertTrue(t.sharedBytes() <= H100.maxSharedBytesPerBlock(), p + " " + s + " -> " + t);
+                assertTrue(t.mTiles() >= H100.smCount(), "batch 256 fills every SM: " + s + " -> " + t);
+            }
+        }
+    }
+
+    @Test
+    void middleFlowBf16UsesTheLargestTileAtBatch256() {
+        ConvSpec middle = new ConvSpec(ConvKind.SEPARABLE3X3_SAME, 256, 19, 19, 728, 728, 1, true);
+        ConvTiling t = CudaLaunchPlan.convTiling(middle, Precision.BF16, H100);
+        assertEquals(128, t.blockM());
+        assertEquals(736, t.kChunk());
+        assertEquals(6, t.nTiles());
+        assertEquals(6, t.tilesPerBlock(), "one block computes every output tile of its rows: the depthwise result is made once");
+        assertEquals(ceil(256 * 361, 128), t.mTiles());
+        assertEquals(128 * (736 + 8) * 2 + 2 * 32 * 136 * 2, t.sharedBytes());
+    }
+
+    @Test
+    void batchOneSplitsOutputChannelsOverBlocksToFillTheGpu() {
+        ConvSpec middle = new ConvSpec(ConvKind.SEPARABLE3X3_SAME, 1, 19, 19, 728, 728, 1, true);
+        ConvTiling t = CudaLaunchPlan.convTiling(middle, Precision.BF16, H100);
+        assertEquals(32, t.blockM(), "few pixels: the smallest tile");
+        assertEquals(12, t.mTiles());
+        assertEquals(1, t.tilesPerBlock());
+        OpPlan plan = CudaLaunchPlan.conv(middle, Precision.BF16, H100, false);
+        Launch l = plan.launches().get(0);
+        assertEquals("sepconv_bn_bf16_m32", l.kernel());
+        assertEquals(12 * 6, l.gridX() * l.gridY());
+    }
+
+    @Test
+    void smallSharedMemoryDevicesChunkKAndRecomputePerTile() {
+        ConvSpec exit = new ConvSpec(ConvKind.SEPARABLE3X3_SAME, 64, 10, 10, 1536, 2048, 1, false);
+        ConvTiling t = CudaLaunchPlan.convTiling(exit, Precision.FP32, Limits.ADA);
+        assertFalse(t.kResident());
+        assertEquals(32, t.blockM());
+        assertEquals(1, t.tilesPerBlock());
+        assertTrue(t.sharedBytes() <= Limits.ADA.maxSharedBytesPerBlock());
+        assertEquals(0, t.kChunk() % CudaLaunchPlan.CONV_BK);
+    }
+
+    @Test
+    void stemUsesNineTimesCinAsK() {
+        ConvSpec stem1 = new ConvSpec(ConvKind.CONV3X3_VALID, 256, 299, 299, 3, 32, 2, false);
+        ConvTiling t = CudaLaunchPlan.convTiling(stem1, Precision.BF16, H100);
+        assertEquals(32, t.kPadded(), "K = 27 padded to 32");
+        assertEquals(128, t.blockM());
+        assertEquals("conv_bn_relu_tf32_m64_n64", CudaLaunchPlan.conv(stem1, Precision.TF32, H100, true).launches().get(0).kernel());
+    }
+
+    @Test
+    void stemsWithAtMost64OutputChannelsUseTheNarrowTile() {
+        ConvSpec stem2 = new ConvSpec(ConvKind.CONV3X3_VALID, 256, 149, 149, 32, 64, 1, false);
+        ConvTiling t = CudaLaunchPlan.convTiling(stem2, Precision.BF16, H100);
+        assertEquals(128, t.blockM());
+        assertEquals(64, t.blockN());
+        assertEquals(1, t.nTiles());
+        assertEquals(128 * (288 + 8) * 2 + 2 * 32 * (64 + 8) * 2, t.sharedBytes());
+        Launch l = CudaLaunchPlan.conv(stem2, Precision.BF16, H100, true).launches().get(0);
+        assertEquals("conv_bn_relu_bf16_m128_n64", l.kernel());
+        assertEquals(1, l.gridY());
+        assertEquals("conv_bn_relu_fp32_m64", CudaLaunchPlan.conv(stem2, Precision.FP32, H100, true).launches().get(0).kernel(), "FFMA keeps 128");
+        ConvSpec wide = new ConvSpec(ConvKind.CONV3X3_VALID, 256, 149, 149, 32, 65, 1, false);
+        assertEquals(128, CudaLaunchPlan.convTiling(wide, Precision.BF16, H100).blockN());
+        ConvSpec sep = new ConvSpec(ConvKind.SEPARABLE3X3_SAME, 256, 19, 19, 64, 64, 1, false);
+        assertEquals(128, CudaLaunchPlan.convTiling(sep, Precision.BF16, H100).blockN(), "only the stem has _n64 kernels");
+        ConvSpec tiny = new ConvSpec(ConvKind.CONV3X3_VALID, 1, 71, 71, 3, 32, 2, false);
+        ConvTiling tt = CudaLaunchPlan.convTiling(tiny, Precision.BF16, H100);
+        assertEquals(32, tt.blockM());
+        assertEquals(128, tt.blockN(), "no _n64 kernel for 32-row tiles");
+    }
+
+    @Test
+    void argumentListsMatchTheCompiledKernelSignatures() throws IOException {
+        Map<String, List<String>> ptx = CudaKernelBuild.ptxSignatures();
+        Set<String> used = new TreeSet<>();
+        for (Limits lim : List.of(H100, Limits.A100, Limits.ADA)) {
+            for (Precision p : Precision.values()) {
+                for (OpPlan plan : representativePlans(p, lim)) {
+                    for (Launch l : plan.launches()) {
+                        List<String> sig = ptx.get(l.kernel());
+                        assertTrue(sig != null, "no kernel " + l.kernel() + " in the PTX");
+                        assertEquals(sig.size(), l.args().size(), l.kernel() + " argument count");
+                        for (int i = 0; i < sig.size(); i++) assertEquals(sig.get(i), ptxType(l.args().get(i)), l.kernel() + " argument " + i + " " + l.args().get(i));
+                        assertTrue(l.sharedBytes() <= lim.maxSharedBytesPerBlock(), l.kernel() + " shared memory " + l.sharedBytes());
+                        for (Arg a : l.args()) {
+                            if (a instanceof CudaLaunchPlan.Ptr ptr && ptr.name().startsWith("scratch:")) {
+                                assertTrue(plan.scratchBytes().containsKey(ptr.name()), l.kernel() + " uses unplanned scratch " + ptr.name());
+                            }
+                        }
+                        used.add(l.kernel());
+                    }
+                }
+            }
+        }
+        Set<String> unused = new TreeSet<>(ptx.keySet());
+        unused.removeAll(used);
+        assertEquals(Set.of(), unused, "kernels no plan launches");
+    }
+
+    private static String ptxType(Arg a) {
+        if (a instanceof CudaLaunchPlan.Ptr || a instanceof CudaLaunchPlan.I64) return "u64";
+        if (a instanceof CudaLaunchPlan.I32) return "u32";
+        return "f32";
+    }
+
+    @Test
+    void largeBatchesStayWithinGridLimits() {
+        XceptionGraph g = XceptionGraph.build(XceptionConfig.imagenet());
+        for (ConvSpec s : convSpecs(g, 1024)) {
+            for (Launch l : CudaLaunchPlan.convBackward(s, Precision.BF16, H100, true).launches()) assertTrue(l.gridY() <= 65_535 && l.gridZ() <= 65_535, l.toString());
+            CudaLaunchPlan.conv(s, Precision.BF16, H100, false);
+        }
+        BatchNormSpec bn = new BatchNormSpec(1024L * 149 * 149, 32, 1e-3, 0.99, true, false);
+        OpPlan p = CudaLaunchPlan.batchNormTrain(bn, Precision.FP32, H100);
+        assertTrue(p.launches().get(0).gridY() <= 512);
+    }
+
+    @Test
+    void denseHeadPoolsThenSpreadsTheDenseOverImagesAndClasses() {
+        HeadSpec h = new HeadSpec(256, 10, 10, 2048, Pooling.AVG, true, 1000);
+        OpPlan plan = CudaLaunchPlan.head(h, Precision.BF16, H100);
+        assertEquals(List.of("global_pool_bf16", "head_dense", "head_softmax"), plan.launches().stream().map(Launch::kernel).toList());
+        assertEquals(4L * 256 * 2048, plan.scratchBytes().get("scratch:pooled"));
+        Launch pool = plan.launches().get(0);
+        assertEquals(256 * 2048 / 8 / 256, pool.gridX(), "one thread per (image, 8 channels)");
+        Launch dense = plan.launches().get(1);
+        assertEquals(16, dense.gridX(), "1000 classes / 64");
+        assertEquals(8, dense.gridY(), "256 images / 32");
+        assertTrue(dense.gridX() * dense.gridY() >= 128, "about one block per SM");
+        assertEquals(32, plan.launches().get(2).gridX(), "one warp per image");
+        OpPlan train = CudaLaunchPlan.headTrain(h, Precision.BF16, H100, 1f);
+        assertEquals(List.of("global_pool_bf16", "head_dense", "head_softmax_xent", "head_train_dweights", "head_train_dx_bf16"),
+                train.launches().stream().map(Launch::kernel).toList());
+        HeadSpec pooled = new HeadSpec(3, 10, 10, 2048, Pooling.MAX, false, 0);
+        assertEquals(Map.of(), CudaLaunchPlan.head(pooled, Precision.FP32, H100).scratchBytes());
+    }
+
+    @Test
+    void separableBackwardPlansScratchForTheDepthwiseResultAndPartials() {
+        ConvSpec s = new ConvSpec(ConvKind.SEPARABLE3X3_SAME, 8, 19, 19, 728, 728, 1, true);
+        OpPlan p = CudaLaunchPlan.convBackward(s, Precision.BF16, H100, true);
+        assertEquals(8L * 361 * 728 * 2, p.scratchBytes().get("scratch:d"));
+        assertEquals(List.of("dw_forward_bf16", "dgrad_sep_bf16", "wgrad_sep_bf16", "reduce_partials", "dw_backward_weight_bf16", "reduce_partials", "dw_backward_data_bf16"),
+                p.launches().stream().map(Launch::kernel).toList());
+        OpPlan noDx = CudaLaunchPlan.convBackward(s, Precision.BF16, H100, false);
+        assertEquals(6, noDx.launches().size());
+    }
+
+    @Test
+    void kernelSuffixesFollowStorageAndArithmetic() {
+        assertEquals("f32", CudaLaunchPlan.storageSuffix(Precision.TF32));
+        assertEquals("tf32", CudaLaunchPlan.mathSuffix(Precision.TF32));
+        assertEquals("f16", CudaLaunchPlan.storageSuffix(Precision.FP16));
+        assertEquals("fp16", CudaLaunchPlan.mathSuffix(Precision.FP16));
+        assertEquals(2, CudaLaunchPlan.activationBytes(Precision.BF16));
+        assertEquals(4, CudaLaunchPlan.activationBytes(Precision.TF32));
+    }
+
+    private static int ceil(int a, int b) { return (a + b - 1) / b; }
+}

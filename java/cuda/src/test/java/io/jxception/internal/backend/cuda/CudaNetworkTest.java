@@ -1,0 +1,184 @@
+package io.jxception.internal.backend.cuda;
+
+import io.jxception.internal.exec.ForwardSession;
+import io.jxception.backend.Precision;
+import io.jxception.internal.backend.cpu.CpuBackend;
+import io.jxception.internal.exec.TrainingSession;
+import io.jxception.model.XceptionConfig;
+import io.jxception.model.XceptionGraph;
+import io.jxception.tensor.Shape;
+import io.jxception.tensor.Tensor;
+import io.jxception.weights.XceptionWeights;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.util.Map;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * The whole network on CUDA through the executor (ForwardSession, TrainingSession) against the
+ * CPU reference. Bounds on ||cuda - ref|| / ||ref|| of the softmax outputs, whole network: fp32 1e-4,
+ * tf32 2e-2, bf16/fp16 5e-2 (rounding of ~36 layers' activations accumulates; per-op bounds are in
+ * CudaOpsTest). One training step: loss within fp32 1e-4, tf32 1e-2, bf16/fp16 3e-2; gradients
+ * as one vector within fp32 1e-5, tf32/fp16 0.15, bf16 0.5, kernels per tensor within fp32 1e-4,
+ * tf32/fp16 0.3, bf16 0.8 (why, and the measured values: see oneTrainingStepMatchesReference).
+ */
+@Tag("gpu")
+class CudaNetworkTest {
+    @BeforeAll
+    static void requireDevice() { CudaTestDevice.assumeAvailable(); }
+
+    static double networkTolerance(Precision p) {
+        return switch (p) {
+            case FP32 -> 1e-4;
+            case TF32 -> 2e-2;
+            case BF16, FP16 -> 5e-2;
+        };
+    }
+
+    static Tensor randomImages(Shape s, long seed) {
+        Random r = new Random(seed);
+        float[] v = new float[s.size()];
+        for (int i = 0; i < v.length; i++) v[i] = (float) (r.nextDouble() * 2 - 1);  // Keras 'tf' range [-1, 1]
+        return new Tensor(s, v);
+    }
+
+    static double relError(float[] got, float[] ref) {
+        double num = 0, den = 0;
+        for (int i = 0; i < ref.length; i++) {
+            if (!Float.isFinite(got[i])) return Double.POSITIVE_INFINITY;
+            double d = got[i] - ref[i];
+            num += d * d;
+            den += (double) ref[i] * ref[i];
+        }
+        return Math.sqrt(num / Math.max(den, 1e-300));
+    }
+
+    static CudaBackend open(Precision p) { return (CudaBackend) new CudaBackendProvider().open(0, p); }
+
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(Precision.class)
+    void reducedWidthForwardMatchesReference(Precision p) {
+        XceptionGraph g = XceptionGraph.build(XceptionConfig.tiny(71, 10));
+        XceptionWeights w = XceptionWeights.random(g, 11);
+        int batch = 3;
+        try (CpuBackend cpu = new CpuBackend(); ForwardSession ref = new ForwardSession(cpu, w, batch);
+             CudaBackend cuda = open(p); ForwardSession s = new ForwardSession(cuda, w, batch)) {
+            Tensor x = randomImages(s.inputShape(batch), 5);
+            float[] want = ref.run(x).data();
+            float[] got = s.run(x).data();
+            double e = relError(got, want);
+            assertTrue(e <= networkTolerance(p), p + ": relative error " + e);
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(value = Precision.class, names = {"FP32", "BF16"})
+    void fullSizeForwardMatchesReference(Precision p) {
+        XceptionGraph g = XceptionGraph.build(XceptionConfig.imagenet());
+        XceptionWeights w = XceptionWeights.random(g, 3);
+        try (CpuBackend cpu = new CpuBackend(); ForwardSession ref = new ForwardSession(cpu, w, 1);
+             CudaBackend cuda = open(p); ForwardSession s = new ForwardSession(cuda, w, 2)) {
+            Tensor x = randomImages(s.inputShape(1), 9);
+            float[] want = ref.run(x).data();
+            float[] got = s.run(x).data();
+            double e = relError(got, want);
+            assertTrue(e <= networkTolerance(p), p + ": relative error " + e);
+            assertEquals(1000, got.length);
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(Precision.class)
+    void sameInputTwiceGivesBitwiseIdenticalOutput(Precision p) {
+        XceptionGraph g = XceptionGraph.build(XceptionConfig.tiny(99, 10));
+        XceptionWeights w = XceptionWeights.random(g, 1);
+        try (CudaBackend cuda = open(p); ForwardSession s = new ForwardSession(cuda, w, 4)) {
+            Tensor x = randomImages(s.inputShape(4), 2);
+            float[] a = s.run(x).data();
+            float[] b = s.run(x).data();
+            assertArrayEquals(a, b);
+        }
+    }
+
+    @Test
+    void thousandInferencesLeaveDeviceMemoryWhereItStarted() {
+        XceptionGraph g = XceptionGraph.build(XceptionConfig.tiny(71, 10));
+        XceptionWeights w = XceptionWeights.random(g, 1);
+        try (CudaBackend cuda = open(Precision.BF16)) {
+            long before;
+            try (ForwardSession s = new ForwardSession(cuda, w, 2)) {
+                Tensor x = randomImages(s.inputShape(2), 2);
+                s.run(x);                              // sizes the backend's scratch once
+                s.run(x);                              // records the forward as a CUDA graph
+                before = cuda.memoryInfo()[0];
+                for (int i = 0; i < 1000; i++) s.run(x);
+                assertEquals(before, cuda.memoryInfo()[0], "free device memory after 1000 inferences");
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(Precision.class)
+    void oneTrainingStepMatchesReference(Precision p) {
+        XceptionGraph g = XceptionGraph.build(XceptionConfig.tiny(71, 10));
+        XceptionWeights w = XceptionWeights.random(g, 21);
+        int batch = 4;
+        int[] labels = {3, 1, 4, 1};
+        double lossTol = switch (p) { case FP32 -> 1e-4; case TF32 -> 1e-2; default -> 3e-2; };
+        // Reduced precision loses much of the gradients' relative accuracy through training-mode BN:
+        // its backward removes the batch mean and the x̂-projection of dy, so rounding errors in dy
+        // are amplified layer after layer, and the ReLU masks of rounded activations differ. BN β/γ
+        // gradients of layers followed by ReLU → conv → train-mode BN are near zero by structure (a
+        // per-channel shift is cancelled by the next BN), so their relative error is unbounded and
+        // they are held only through the whole vector. Measured on an H100 (2026-11-26, these seeds):
+        // whole vector fp32 1.1e-6, tf32 0.100, bf16 0.359, fp16 0.097; worst kernel fp32 1.8e-6,
+        // tf32 0.16, bf16 0.55, fp16 0.17; worst BN β fp32 7.3e-6, tf32 0.75, bf16 4.9, fp16 0.24.
+        // FP32 is held per tensor. Per-op bounds (every backward alone) are in CudaOpsTest.
+        double kernelTol = switch (p) { case FP32 -> 1e-4; case TF32, FP16 -> 0.3; default -> 0.8; };
+        double otherTol = p == Precision.FP32 ? 1e-4 : Double.POSITIVE_INFINITY;
+        double globalTol = switch (p) { case FP32 -> 1e-5; case TF32, FP16 -> 0.15; default -> 0.5; };
+        try (CpuBackend cpu = new CpuBackend(); TrainingSession ref = new TrainingSession(cpu, w, batch);
+             CudaBackend cuda = open(p); TrainingSession s = new TrainingSession(cuda, w, batch)) {
+            Tensor x = randomImages(Shape.of(batch, 71, 71, 3), 8);
+            double lossRef = ref.forwardBackward(x, labels);
+            double loss = s.forwardBackward(x, labels);
+            assertTrue(Math.abs(loss - lossRef) <= lossTol * Math.abs(lossRef), p + ": loss " + loss + " vs " + lossRef);
+            Map<String, Tensor> gr = ref.gradients(), gc = s.gradients();
+            double num = 0, den = 0, worst = 0;
+            String worstKey = "";
+            StringBuilder report = new StringBuilder(p + " training-step gradient errors (relative, per tensor):");
+            for (Map.Entry<String, Tensor> e : gr.entrySet()) {
+                float[] a = gc.get(e.getKey()).data(), r = e.getValue().data();
+                double err = relError(a, r);
+                report.append(String.format(java.util.Locale.ROOT, "%n  %-40s %.3e", e.getKey(), err));
+                for (int i = 0; i < r.length; i++) {
+                    double d = (double) a[i] - r[i];
+                    num += d * d;
+                    den += (double) r[i] * r[i];
+                }
+                double tol = e.getKey().endsWith("kernel") ? kernelTol : otherTol;
+                if (!(err / tol <= worst)) { worst = err / tol; worstKey = e.getKey() + " (" + err + ", bound " + tol + ")"; }
+            }
+            double global = Math.sqrt(num / den);
+            System.out.println(report);
+            System.out.printf(java.util.Locale.ROOT, "%s training-step gradient: whole-vector relative error %.3e, worst tensor against its bound %s%n", p, global, worstKey);
+            assertTrue(global <= globalTol, p + ": whole gradient vector has relative error " + global + " > " + globalTol);
+            assertTrue(worst <= 1, p + ": gradient of " + worstKey);
+            ref.sgdStep(0.01f, 0.9f, 1e-4f);
+            s.sgdStep(0.01f, 0.9f, 1e-4f);
+            double loss2Ref = ref.forwardBackward(x, labels);
+            double loss2 = s.forwardBackward(x, labels);
+            assertTrue(Double.isFinite(loss2));
+            assertTrue(Math.abs(loss2 - loss2Ref) <= 2 * lossTol * Math.abs(loss2Ref) + 1e-6, p + ": loss after a step " + loss2 + " vs " + loss2Ref);
+        }
+    }
+}

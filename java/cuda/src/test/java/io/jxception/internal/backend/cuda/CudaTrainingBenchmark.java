@@ -1,0 +1,150 @@
+package io.jxception.internal.backend.cuda;
+
+import io.jxception.internal.backend.KernelBackend;
+import io.jxception.backend.Precision;
+import io.jxception.internal.exec.TrainingSession;
+import io.jxception.model.Pooling;
+import io.jxception.model.XceptionConfig;
+import io.jxception.model.XceptionGraph;
+import io.jxception.tensor.Shape;
+import io.jxception.tensor.Tensor;
+import io.jxception.internal.train.KerasInit;
+import io.jxception.internal.train.LossScaler;
+import io.jxception.weights.XceptionWeights;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+
+/**
+ * Training throughput on one CUDA device (run on the GPU machine by benchmarks/device/steps/train.sh;
+ * not a test). One step is what {@link io.jxception.train.Trainer} does per batch: upload the fp32
+ * images and labels, forward in training mode, backward, (fp16: unscale and check every gradient on
+ * the device, one 4-byte flag read, as {@link LossScaler#forPrecision} chooses) and SGD with momentum
+ * and weight decay on the fp32 master weights; then a synchronize. Each step is timed by the
+ * synchronized wall clock (the forward/backward already waits for its loss download) after warm-up
+ * steps that load the kernels and size the scratch; the median step gives images/s. A run stops
+ * timing after {@code --reps} steps or, with at least 3 timed, after {@code --run-seconds}, so slow
+ * precisions cannot eat the device step's budget. The data loader is not part of it (the trainer's
+ * runs on background threads).
+ *
+ * <pre>java -cp ... io.jxception.internal.backend.cuda.CudaTrainingBenchmark [--csv train-bench.csv]
+ *      [--precisions FP32,TF32,BF16,FP16] [--configs 299:32:1,299:32:0.25] [--warmup 3] [--reps 10] [--run-seconds 4] [--seconds 45]</pre>
+ * A config is size:batch:widthMultiplier (all 8 middle blocks, 1000 classes).
+ */
+public final class CudaTrainingBenchmark {
+    record Config(int size, int batch, double width) {
+        static Config parse(String s) {
+            String[] f = s.split(":");
+            if (f.length != 3) throw new IllegalArgumentException("config " + s + " is not size:batch:width");
+            return new Config(Integer.parseInt(f[0]), Integer.parseInt(f[1]), Double.parseDouble(f[2]));
+        }
+
+        XceptionConfig xception() { return new XceptionConfig(size, size, 1000, true, Pooling.NONE, width, 8); }
+
+        @Override public String toString() { return String.format(Locale.ROOT, "%dx%d b%d w%.3g", size, size, batch, width); }
+    }
+
+    /** Median step time, the median of its unscale-and-check part, and steps the loss scaler skipped. */
+    record Result(double medianStepMs, double medianScalingMs, long skipped, double imagesPerSecond, int timedSteps) {}
+
+    public static void main(String[] args) throws IOException {
+        List<Precision> precisions = List.of(Precision.FP32, Precision.TF32, Precision.BF16, Precision.FP16);
+        List<Config> configs = List.of(new Config(299, 32, 1), new Config(299, 32, 0.25));
+        int warmup = 3, reps = 10;
+        double budgetSeconds = 45, runSeconds = 4;
+        Path csv = Path.of("train-bench.csv");
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--csv" -> csv = Path.of(args[++i]);
+                case "--precisions" -> precisions = Arrays.stream(args[++i].split(",")).map(Precision::parse).toList();
+                case "--configs" -> configs = Arrays.stream(args[++i].split(",")).map(Config::parse).toList();
+                case "--warmup" -> warmup = Integer.parseInt(args[++i]);
+                case "--reps" -> reps = Integer.parseInt(args[++i]);
+                case "--seconds" -> budgetSeconds = Double.parseDouble(args[++i]);
+                case "--run-seconds" -> runSeconds = Double.parseDouble(args[++i]);
+                default -> throw new IllegalArgumentException("unknown argument " + args[i]);
+            }
+        }
+        long deadline = System.nanoTime() + (long) (budgetSeconds * 1e9);
+        List<String> summary = new ArrayList<>();
+        try (PrintWriter out = new PrintWriter(Files.newBufferedWriter(csv))) {
+            out.println("kind,device,precision,size,batch,width,median_step_ms,images_per_s,median_scaling_ms,skipped_steps,reps");
+            for (Config c : configs) {
+                XceptionWeights w = KerasInit.fresh(XceptionGraph.build(c.xception()), 7);
+                for (Precision p : precisions) {
+                    if (System.nanoTime() > deadline) {
+                        System.out.println("# time budget spent: skipping " + c + " " + p);
+                        summary.add(String.format(Locale.ROOT, "%-18s %-5s skipped (time budget)", c, p));
+                        continue;
+                    }
+                    try (CudaBackend b = (CudaBackend) new CudaBackendProvider().open(0, p, CudaTestDevice.optionsFromSystemProperties())) {
+                        String dev = b.description().split(" \\(")[0].replace(',', ' ');
+                        System.out.println("# " + c + " on " + b.description());
+                        Result r = run(b, w, c, warmup, reps, runSeconds);
+                        out.printf(Locale.ROOT, "train,%s,%s,%d,%d,%s,%.3f,%.1f,%.3f,%d,%d%n", dev, p, c.size(), c.batch(), c.width(),
+                                r.medianStepMs(), r.imagesPerSecond(), r.medianScalingMs(), r.skipped(), r.timedSteps());
+                        out.flush();
+                        summary.add(String.format(Locale.ROOT, "%-18s %-5s step %8.2f ms %8.1f img/s   unscale+check %6.3f ms, %d skipped, %d timed",
+                                c, p, r.medianStepMs(), r.imagesPerSecond(), r.medianScalingMs(), r.skipped(), r.timedSteps()));
+                    } catch (RuntimeException | OutOfMemoryError e) {
+                        System.out.println("# " + c + " " + p + " FAILED: " + e);
+                        e.printStackTrace(System.out);
+                        summary.add(String.format(Locale.ROOT, "%-18s %-5s FAILED %s", c, p, e.getMessage()));
+                    }
+                }
+            }
+        }
+        System.out.println("jxception CUDA training, forward+backward+SGD per step, median (" + csv + "):");
+        summary.forEach(System.out::println);
+    }
+
+    static Result run(KernelBackend b, XceptionWeights w, Config c, int warmup, int reps, double runSeconds) {
+        Random r = new Random(c.batch());
+        Shape inShape = Shape.of(c.batch(), c.size(), c.size(), 3);
+        float[] img = new float[inShape.size()];
+        for (int i = 0; i < img.length; i++) img[i] = (float) (r.nextDouble() * 2 - 1);   // Keras 'tf' range, never zeros
+        Tensor x = new Tensor(inShape, img);
+        int[] labels = new int[c.batch()];
+        for (int i = 0; i < labels.length; i++) labels[i] = r.nextInt(1000);
+        LossScaler scaler = LossScaler.forPrecision(b.precision());
+        double[] stepMs = new double[reps], scalingMs = new double[reps];
+        int timed = 0;
+        try (TrainingSession s = new TrainingSession(b, w, c.batch())) {
+            long stopAfter = Long.MAX_VALUE;
+            for (int i = -warmup; i < reps; i++) {
+                if (i == 0) stopAfter = System.nanoTime() + (long) (runSeconds * 1e9);
+                if (i >= 3 && System.nanoTime() > stopAfter) break;
+                long t0 = System.nanoTime();
+                float scale = scaler.scale();
+                s.forwardBackward(x, labels, scale);
+                long t1 = System.nanoTime();
+                boolean apply = !scaler.isDynamic() || scaler.update(s.unscaleGradients(scale));
+                long t2 = System.nanoTime();
+                if (apply) s.sgdStep(1e-3f, 0.9f, 1e-5f);
+                b.synchronize();
+                long t3 = System.nanoTime();
+                if (i >= 0) {
+                    stepMs[i] = (t3 - t0) * 1e-6;
+                    scalingMs[i] = scaler.isDynamic() ? (t2 - t1) * 1e-6 : 0;
+                    timed++;
+                }
+            }
+        }
+        double median = median(Arrays.copyOf(stepMs, timed));
+        return new Result(median, median(Arrays.copyOf(scalingMs, timed)), scaler.skippedSteps(), c.batch() / (median * 1e-3), timed);
+    }
+
+    static double median(double[] v) {
+        double[] s = v.clone();
+        Arrays.sort(s);
+        int n = s.length;
+        return n % 2 == 1 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
+    }
+}
