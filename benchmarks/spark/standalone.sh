@@ -44,7 +44,9 @@ opens="-XX:+IgnoreUnrecognizedVMOptions --add-opens=java.base/java.lang=ALL-UNNA
 # 1. Build: the jars of every module (bin/jxception, jxception-spark and its runtime jars in
 #    java/spark/target/lib), and the class path of Spark itself ('provided' for jxception-spark).
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
-  rm -rf java/spark/target/lib # copy-dependencies adds; jars of an earlier build's versions must not reach the executors
+  # copy-dependencies only adds: jars of an earlier build's versions (e.g. two LWJGLs) must reach neither the
+  # executors nor bin/jxception
+  rm -rf java/spark/target/lib java/cli/target/lib
   mvn -B -q package -DskipTests
   mvn -B -q -o -pl java/spark -am -DskipTests package dependency:build-classpath \
       -Dmdep.includeScope=provided -Dmdep.outputFile=target/spark-classpath.txt
