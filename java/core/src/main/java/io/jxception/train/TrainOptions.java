@@ -22,13 +22,15 @@ import java.util.Objects;
  * @param maxSteps           stop after this many SGD steps in all (tests, smoke runs); 0 = no limit
  * @param checkpointEvery    write a checkpoint every this many steps (0: only at epoch ends and the end)
  * @param resume             continue from {@code outputDir/checkpoint.safetensors} if it exists
+ * @param skipBadImages      images that do not decode (every one is decoded before the first step)
+ *                           are left out and reported, where otherwise the run stops before it starts
  */
 public record TrainOptions(Path trainData, Path validationData, double validationFraction, int inputSize,
                            double widthMultiplier, int middleRepeats, Path initialWeights, String freezeBelow,
                            int batchSize, int epochs, long maxSteps, LearningRateSchedule learningRate,
                            double momentum, double weightDecay, Augmentation augmentation, LossScaling lossScaling,
                            int loaderThreads, int prefetchBatches, long seed, Path outputDir, int checkpointEvery,
-                           boolean resume) {
+                           boolean resume, boolean skipBadImages) {
     /** Whether the loss is scaled: AUTO is dynamic scaling for fp16 backends and none otherwise. */
     public enum LossScaling { AUTO, NONE, DYNAMIC }
 
@@ -76,6 +78,7 @@ public record TrainOptions(Path trainData, Path validationData, double validatio
         b.seed = seed;
         b.checkpointEvery = checkpointEvery;
         b.resume = resume;
+        b.skipBadImages = skipBadImages;
         return b;
     }
 
@@ -91,7 +94,7 @@ public record TrainOptions(Path trainData, Path validationData, double validatio
         private LearningRateSchedule learningRate = new LearningRateSchedule.StepDecay(0.045, 0.94, 2, 0);
         private Augmentation augmentation = Augmentation.NONE;
         private LossScaling lossScaling = LossScaling.AUTO;
-        private boolean resume;
+        private boolean resume, skipBadImages;
 
         private Builder(Path trainData, Path outputDir) {
             this.trainData = trainData;
@@ -120,11 +123,12 @@ public record TrainOptions(Path trainData, Path validationData, double validatio
         public Builder seed(long s) { seed = s; return this; }
         public Builder checkpointEvery(int steps) { checkpointEvery = steps; return this; }
         public Builder resume(boolean r) { resume = r; return this; }
+        public Builder skipBadImages(boolean s) { skipBadImages = s; return this; }
 
         public TrainOptions build() {
             return new TrainOptions(trainData, validationData, validationFraction, inputSize, widthMultiplier, middleRepeats,
                     initialWeights, freezeBelow, batchSize, epochs, maxSteps, learningRate, momentum, weightDecay, augmentation,
-                    lossScaling, loaderThreads, prefetchBatches, seed, outputDir, checkpointEvery, resume);
+                    lossScaling, loaderThreads, prefetchBatches, seed, outputDir, checkpointEvery, resume, skipBadImages);
         }
     }
 }

@@ -137,6 +137,19 @@ public final class CpuBackend implements KernelBackend {
         BatchNormOps.trainForward(zd, rows, c, m, is, g, b, res, spec.relu(), yd);
         BatchNormOps.updateMoving(mm, m, c, spec.momentum());
         BatchNormOps.updateMoving(mv, var, c, spec.momentum());
+        roundToFloat(mm, c);
+        roundToFloat(mv, c);
+    }
+
+    /**
+     * Training state that outlives a step (weights, moving statistics, momentum) is kept at fp32
+     * values, as the other backends and the checkpoint file store it: computed in float64, rounded
+     * once when stored. Otherwise writing a checkpoint (and resuming from it) would round the state
+     * where the uninterrupted run does not, and the final weights would depend on how often
+     * checkpoints are taken.
+     */
+    private static void roundToFloat(double[] v, int count) {
+        for (int i = 0; i < count; i++) v[i] = (float) v[i];
     }
 
     @Override
@@ -281,6 +294,8 @@ public final class CpuBackend implements KernelBackend {
         double[] g = data(grad, "sgdUpdate grad", count, "(count)");
         double[] v = data(velocity, "sgdUpdate velocity", count, "(count)");
         ElementwiseOps.sgdMomentum(p, g, v, (int) count, lr, momentum, weightDecay);
+        roundToFloat(p, (int) count);
+        roundToFloat(v, (int) count);
     }
 
     @Override
