@@ -1,5 +1,7 @@
 package io.jxception.internal.image;
 
+import io.jxception.internal.text.Printable;
+
 import javax.imageio.IIOException;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
@@ -12,10 +14,16 @@ import java.awt.image.BufferedImage;
 import java.awt.image.ColorModel;
 import java.awt.image.IndexColorModel;
 import java.awt.image.Raster;
+import io.jxception.internal.text.Printable;
+
+import java.io.EOFException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
 
 /**
  * Decodes image files (JPEG and PNG; also GIF, BMP and TIFF, which ImageIO reads) into 8-bit RGB,
@@ -33,8 +41,10 @@ public final class ImageFiles {
 
     /** The image in {@code file}, as 8-bit RGB. */
     public static RgbImage read(Path file) throws IOException {
-        if (!Files.exists(file)) throw new IOException(file + ": no such image file");
-        if (!Files.isRegularFile(file)) throw new IOException(file + ": not a regular file");
+        String shown = Printable.of(file.toString());
+        if (!Files.exists(file)) throw new IOException(shown + ": no such image file");
+        if (Files.isDirectory(file)) throw new IOException(shown + ": is a folder, not an image file");
+        if (!Files.isRegularFile(file)) throw new IOException(shown + ": not a regular file (a device, fifo or socket), not an image file");
         // a FileImageInputStream reads the file directly: no cache file, and no JVM-wide ImageIO.setUseCache
         try (ImageInputStream in = new FileImageInputStream(file.toFile())) {
             return decode(in, file.toString());
@@ -48,7 +58,8 @@ public final class ImageFiles {
         }
     }
 
-    private static RgbImage decode(ImageInputStream in, String file) throws IOException {
+    private static RgbImage decode(ImageInputStream in, String name) throws IOException {
+        String file = Printable.of(name); // a file name may hold terminal escapes: every message shows it printable
         Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
         if (!readers.hasNext()) throw new IOException(file + ": not an image (expected JPEG or PNG; no decoder recognises the content)");
         ImageReader reader = readers.next();
@@ -59,12 +70,22 @@ public final class ImageFiles {
             if (pixels > MAX_PIXELS) {
                 throw new IOException(file + ": " + reader.getWidth(0) + "x" + reader.getHeight(0) + " image is larger than " + MAX_PIXELS + " pixels; shrink it first");
             }
+            List<String> warnings = new ArrayList<>();
+            reader.addIIOReadWarningListener((source, warning) -> warnings.add(warning));
             BufferedImage image = reader.read(0);
+            for (String w : warnings) {
+                if (isTruncation(w)) {
+                    throw new IOException(file + ": image file is truncated: the " + format + " data ends before the image does ("
+                            + Printable.of(w) + "); Keras (Pillow) refuses it too. Fetch or copy the file again");
+                }
+            }
             return toRgb(image);
         } catch (IIOException e) {
+            if (endsEarly(e)) throw truncated(file, format, e);
             throw new IOException(file + ": cannot decode " + format + " image: " + explain(e), e);
         } catch (IOException e) {
             if (e.getMessage() != null && e.getMessage().startsWith(file)) throw e;
+            if (endsEarly(e)) throw truncated(file, format, e);
             throw new IOException(file + ": cannot read " + format + " image: " + e.getMessage(), e);
         } catch (RuntimeException e) {
             // ImageIO decoders signal some corrupt data with unchecked exceptions
@@ -72,6 +93,27 @@ public final class ImageFiles {
         } finally {
             reader.dispose();
         }
+    }
+
+    /**
+     * ImageIO's JPEG decoder fills a truncated image with grey and only warns ("Truncated File -
+     * Missing EOI marker", "premature end of data segment"), where Pillow, and so Keras' load_img,
+     * raises "image file is truncated": such a warning is a refusal here.
+     */
+    static boolean isTruncation(String warning) {
+        String w = String.valueOf(warning).toLowerCase(Locale.ROOT);
+        return w.contains("truncated") || w.contains("premature end") || w.contains("missing eoi");
+    }
+
+    /** Whether the decoder ran out of data (an EOFException anywhere in the causes): PNG, GIF, BMP, TIFF. */
+    private static boolean endsEarly(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) if (t instanceof EOFException) return true;
+        return e.getCause() != null && String.valueOf(e.getCause().getMessage()).contains("Unexpected end of ZLIB input stream");
+    }
+
+    private static IOException truncated(String file, String format, Exception e) {
+        return new IOException(file + ": image file is truncated: the " + format + " data ends before the image does; Keras (Pillow) refuses it too."
+                + " Fetch or copy the file again", e);
     }
 
     private static String explain(IIOException e) {
