@@ -1,26 +1,30 @@
 package io.jxception.weights;
 
+import io.jxception.internal.text.Printable;
+
 import java.io.IOException;
 import java.nio.file.Path;
 
 /**
  * A weights file that cannot be used: missing, truncated, corrupt, of another architecture or
  * configuration. The message starts with the file name and says what was wrong and what to do.
+ * Names and values quoted from the file are shown printable: control characters (terminal escapes
+ * among them) appear as {@code \\uXXXX}.
  */
 public final class WeightsFileException extends IOException {
     private final Path file;
     private final String reason;
 
     public WeightsFileException(Path file, String reason) {
-        super(file.getFileName() + ": " + reason);
+        super(Printable.escape(file.getFileName() + ": " + reason));
         this.file = file;
-        this.reason = reason;
+        this.reason = Printable.escape(reason);
     }
 
     public WeightsFileException(Path file, String reason, Throwable cause) {
-        super(file.getFileName() + ": " + reason, cause);
+        super(Printable.escape(file.getFileName() + ": " + reason), cause);
         this.file = file;
-        this.reason = reason;
+        this.reason = Printable.escape(reason);
     }
 
     /** The message without the file name. */

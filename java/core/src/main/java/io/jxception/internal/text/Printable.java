@@ -25,10 +25,23 @@ public final class Printable {
                 sb.append("... (").append(text.codePointCount(0, text.length())).append(" characters)");
                 break;
             }
-            if (safe(cp)) sb.appendCodePoint(cp);
-            else if (cp <= 0xffff) sb.append(String.format("\\u%04x", cp));
-            else sb.append(String.format("\\U%08x", cp));
+            append(sb, cp);
         }
+        return sb.toString();
+    }
+
+    private static void append(StringBuilder sb, int cp) {
+        if (safe(cp)) sb.appendCodePoint(cp);
+        else if (cp <= 0xffff) sb.append(String.format("\\u%04x", cp));
+        else sb.append(String.format("\\U%08x", cp));
+    }
+
+    /** {@code text} with unsafe characters escaped as in {@link #of}, whatever its length (a whole message). */
+    public static String escape(String text) {
+        if (text == null) return "null";
+        if (isSafe(text)) return text;
+        StringBuilder sb = new StringBuilder(text.length() + 16);
+        text.codePoints().forEach(cp -> append(sb, cp));
         return sb.toString();
     }
 
