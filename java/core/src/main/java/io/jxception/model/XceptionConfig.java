@@ -4,7 +4,7 @@ package io.jxception.model;
  * Everything that decides the network's shape. {@link #imagenet()} is Keras'
  * {@code Xception(weights='imagenet')}: 299×299×3 in, 1000 classes, with the top.
  *
- * @param inputHeight    input rows, at least 71 (Keras' minimum)
+ * @param inputHeight    input rows, at least 71 (Keras' minimum), at most {@link #MAX_INPUT}
  * @param inputWidth     input columns, at least 71
  * @param classes        outputs of the dense layer when {@code includeTop}
  * @param includeTop     global average pool + dense + softmax at the end
@@ -15,10 +15,18 @@ package io.jxception.model;
 public record XceptionConfig(int inputHeight, int inputWidth, int classes, boolean includeTop, Pooling pooling,
                              double widthMultiplier, int middleRepeats) {
     public static final int MIN_INPUT = 71;
+    /**
+     * Largest input side: one 8192×8192 image already holds 1.07·10⁹ values in block1_conv2's output
+     * (64 channels at 4095×4095); larger sides overflow the 32-bit element counts of one image.
+     */
+    public static final int MAX_INPUT = 8192;
 
     public XceptionConfig {
         if (inputHeight < MIN_INPUT || inputWidth < MIN_INPUT) {
             throw new IllegalArgumentException("input size " + inputHeight + "x" + inputWidth + " is too small: Xception needs at least " + MIN_INPUT + "x" + MIN_INPUT);
+        }
+        if (inputHeight > MAX_INPUT || inputWidth > MAX_INPUT) {
+            throw new IllegalArgumentException("input size " + inputHeight + "x" + inputWidth + " is too large: at most " + MAX_INPUT + "x" + MAX_INPUT);
         }
         if (includeTop && classes < 1) throw new IllegalArgumentException("classes must be at least 1 with the top, got " + classes);
         if (!(widthMultiplier > 0) || widthMultiplier > 8) throw new IllegalArgumentException("widthMultiplier must be in (0, 8], got " + widthMultiplier);

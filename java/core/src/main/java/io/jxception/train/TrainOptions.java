@@ -1,5 +1,7 @@
 package io.jxception.train;
 
+import io.jxception.model.XceptionConfig;
+
 import java.nio.file.Path;
 import java.util.Objects;
 
@@ -42,7 +44,11 @@ public record TrainOptions(Path trainData, Path validationData, double validatio
         Objects.requireNonNull(lossScaling, "lossScaling");
         if (!(validationFraction >= 0 && validationFraction < 1)) throw new IllegalArgumentException("validation fraction must be in [0, 1), got " + validationFraction);
         if (validationData != null && validationFraction > 0) throw new IllegalArgumentException("give a validation folder or a validation fraction, not both");
-        if (inputSize < io.jxception.model.XceptionConfig.MIN_INPUT) throw new IllegalArgumentException("input size " + inputSize + " is below Xception's minimum of 71");
+        if (inputSize < XceptionConfig.MIN_INPUT || inputSize > XceptionConfig.MAX_INPUT) {
+            throw new IllegalArgumentException("input size must be from " + XceptionConfig.MIN_INPUT + " to " + XceptionConfig.MAX_INPUT + ", got " + inputSize);
+        }
+        if (!(widthMultiplier > 0) || widthMultiplier > 8) throw new IllegalArgumentException("width multiplier must be in (0, 8], got " + widthMultiplier);
+        if (middleRepeats < 0 || middleRepeats > 8) throw new IllegalArgumentException("middle blocks must be from 0 to 8 (Keras has 8), got " + middleRepeats);
         if (batchSize < 1) throw new IllegalArgumentException("batch size must be at least 1, got " + batchSize);
         if (epochs < 1) throw new IllegalArgumentException("epochs must be at least 1, got " + epochs);
         if (maxSteps < 0) throw new IllegalArgumentException("max steps must be at least 0 (0 = no limit), got " + maxSteps);
