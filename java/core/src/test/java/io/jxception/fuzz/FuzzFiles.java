@@ -11,12 +11,17 @@ import java.nio.file.Path;
 final class FuzzFiles {
     private FuzzFiles() {}
 
+    /** Memory-backed where the machine has it (a fuzzer writes the file hundreds of times a second). */
+    private static final Path SCRATCH = Files.isDirectory(Path.of("/dev/shm")) && Files.isWritable(Path.of("/dev/shm"))
+            ? Path.of("/dev/shm") : Path.of(System.getProperty("java.io.tmpdir"));
+    private static final java.util.Set<String> WRITTEN = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
     /** Writes {@code data} to this JVM's scratch file of that suffix (reused: one input at a time) and returns it. */
     static Path write(byte[] data, String suffix) {
         try {
-            Path p = Path.of(System.getProperty("java.io.tmpdir"), "jxception-fuzz-" + ProcessHandle.current().pid() + suffix);
+            Path p = SCRATCH.resolve("jxception-fuzz-" + ProcessHandle.current().pid() + suffix);
             Files.write(p, data);
-            p.toFile().deleteOnExit();
+            if (WRITTEN.add(suffix)) p.toFile().deleteOnExit();
             return p;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
