@@ -18,8 +18,11 @@ import java.util.Set;
 /**
  * The Java reference backend: every {@link KernelBackend} op composed from the float64 reference ops
  * ({@link ConvOps}, {@link BatchNormOps}, {@link PoolOps}, {@link HeadOps}, {@link ElementwiseOps}).
- * Buffers hold float64; only {@link #upload} and {@link #download} round through float32. Calls run
- * synchronously on a thread pool this instance owns (shut down by {@link #close}).
+ * Buffers hold float64; {@link #upload} and {@link #download} round through float32, and so does the
+ * training state that outlives a step (weights and momentum in {@link #sgdUpdate}, moving statistics
+ * in {@link #batchNormTrain}), as every backend and the checkpoint file store it. Calls run
+ * synchronously on a thread pool this instance owns (shut down by {@link #close}); ops keep no state
+ * between calls, so sessions on several threads may share one instance.
  *
  * <p>Buffers may be larger than an op needs (an executor sized for a bigger batch); only the leading
  * elements the spec describes are read and written.
