@@ -47,6 +47,29 @@ class ImageTruncationTest {
         assertEquals(8, refused);
     }
 
+    /**
+     * Found by ImageFuzzTest: a 298-byte GIF whose header claimed 1032×13108 pixels made ImageIO
+     * allocate the whole raster (and the conversion three floats per pixel) before the data ran out,
+     * slowing decoding to 13 inputs a second. Here a 291-byte PNG (an MNIST digit) claims 9000×9000.
+     */
+    @Test
+    void headerClaimingMorePixelsThanTheBytesCanHoldIsRefusedBeforeDecoding(@TempDir Path dir) throws IOException {
+        byte[] png = Files.readAllBytes(Path.of("weights/fixtures/mnist/val/3/0000.png"));
+        int side = 9000 + new java.util.Random().nextInt(1000);
+        java.nio.ByteBuffer.wrap(png, 16, 8).putInt(side).putInt(side); // IHDR width, height (big-endian)
+        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+        crc.update(png, 12, 17); // "IHDR" + 13 bytes of data
+        java.nio.ByteBuffer.wrap(png, 29, 4).putInt((int) crc.getValue());
+        Path bomb = Files.write(dir.resolve("bomb.png"), png);
+        Runtime rt = Runtime.getRuntime();
+        long before = rt.totalMemory() - rt.freeMemory();
+        IOException e = assertThrows(IOException.class, () -> ImageFiles.read(bomb));
+        assertTrue(e.getMessage().contains("header claims " + side + "x" + side + " pixels in a file of " + png.length + " bytes"), e.getMessage());
+        assertTrue((rt.totalMemory() - rt.freeMemory()) - before < 100L << 20, "refusing took more than 100 MB of heap");
+        // a real image's ratio is far below the bound: every fixture and the MNIST digits decode
+        for (String name : List.of("scene.jpg", "scene_progressive.jpg", "scene.png")) assertDoesNotThrow(() -> ImageFiles.read(FIXTURES.resolve(name)));
+    }
+
     @Test
     void wholeFixturesDecode() throws IOException {
         for (String name : List.of("scene.jpg", "scene_progressive.jpg", "scene.png")) {

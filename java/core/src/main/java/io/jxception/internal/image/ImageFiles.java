@@ -36,6 +36,14 @@ import java.util.Locale;
 public final class ImageFiles {
     /** Larger images are refused before decoding (a decompression bomb would otherwise exhaust the heap). */
     public static final long MAX_PIXELS = 100_000_000L;
+    /**
+     * No real encoder packs more pixels into a byte than this (a flat 1-bit PNG at deflate's limit
+     * holds ~8,300; Pillow's flat JPEG 64-170, PNG 284-1,761): a header that claims more describes a
+     * decompression bomb or is corrupt, and the decoder would allocate its raster before finding out.
+     */
+    public static final long MAX_PIXELS_PER_BYTE = 16_384;
+    /** Images up to this size are decoded whatever the file's size (a tiny flat GIF may be 1000×1000). */
+    static final long PIXELS_ALWAYS_ALLOWED = 1L << 20;
 
     private ImageFiles() {}
 
@@ -47,18 +55,18 @@ public final class ImageFiles {
         if (!Files.isRegularFile(file)) throw new IOException(shown + ": not a regular file (a device, fifo or socket), not an image file");
         // a FileImageInputStream reads the file directly: no cache file, and no JVM-wide ImageIO.setUseCache
         try (ImageInputStream in = new FileImageInputStream(file.toFile())) {
-            return decode(in, file.toString());
+            return decode(in, file.toString(), Files.size(file));
         }
     }
 
     /** The image encoded in {@code data} (a file's bytes), as 8-bit RGB; {@code name} starts every error message. */
     public static RgbImage decode(byte[] data, String name) throws IOException {
         try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(data))) {
-            return decode(in, name);
+            return decode(in, name, data.length);
         }
     }
 
-    private static RgbImage decode(ImageInputStream in, String name) throws IOException {
+    private static RgbImage decode(ImageInputStream in, String name, long bytes) throws IOException {
         String file = Printable.of(name); // a file name may hold terminal escapes: every message shows it printable
         Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
         if (!readers.hasNext()) throw new IOException(file + ": not an image (expected JPEG or PNG; no decoder recognises the content)");
@@ -69,6 +77,11 @@ public final class ImageFiles {
             long pixels = (long) reader.getWidth(0) * reader.getHeight(0);
             if (pixels > MAX_PIXELS) {
                 throw new IOException(file + ": " + reader.getWidth(0) + "x" + reader.getHeight(0) + " image is larger than " + MAX_PIXELS + " pixels; shrink it first");
+            }
+            if (pixels > PIXELS_ALWAYS_ALLOWED && pixels > bytes * MAX_PIXELS_PER_BYTE) {
+                throw new IOException(file + ": its " + format + " header claims " + reader.getWidth(0) + "x" + reader.getHeight(0) + " pixels in a file of "
+                        + bytes + " bytes, more than " + MAX_PIXELS_PER_BYTE + " pixels per byte, which no image compresses to:"
+                        + " the file is corrupt (or a decompression bomb)");
             }
             List<String> warnings = new ArrayList<>();
             reader.addIIOReadWarningListener((source, warning) -> warnings.add(warning));

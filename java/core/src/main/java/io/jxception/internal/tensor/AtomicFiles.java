@@ -153,7 +153,7 @@ public final class AtomicFiles {
             }
         }
         Path dir = abs.getParent();
-        if (dir == null || !Files.isDirectory(dir)) throw new IOException("output folder " + dir + " of " + target + " does not exist: create it first");
+        if (dir == null || !Files.isDirectory(dir)) throw new IOException("output folder does not exist: " + dir + " (for " + target + "); create it first");
         return abs;
     }
 

@@ -92,7 +92,7 @@ class AtomicFilesTest {
     @Test
     void missingFolderIsRefused() throws IOException {
         Path f = dir.resolve("nope").resolve("y.npy");
-        assertRefused(f, "output folder " + dir.resolve("nope"), "does not exist");
+        assertRefused(f, "output folder does not exist: " + dir.resolve("nope"));
     }
 
     @Test
