@@ -48,6 +48,7 @@ final class InferCommand extends Subcommand {
     @Override
     int execute() throws IOException {
         if (batch < 1) throw usage("--batch must be at least 1, got " + batch);
+        io.jxception.internal.tensor.AtomicFiles.checkTarget(outputFile); // output rules and a writable folder, before any work
         checkOutputFolder(outputFile);
         Tensor input = readInput(inputFile);
         Shape s = input.shape();

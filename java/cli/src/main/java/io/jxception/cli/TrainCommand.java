@@ -1,6 +1,11 @@
 package io.jxception.cli;
 
 import io.jxception.internal.backend.KernelBackend;
+import io.jxception.internal.text.Printable;
+import io.jxception.internal.train.FineTuning;
+import io.jxception.model.Pooling;
+import io.jxception.model.XceptionConfig;
+import io.jxception.model.XceptionGraph;
 import io.jxception.train.Augmentation;
 import io.jxception.train.LearningRateSchedule;
 import io.jxception.train.TrainOptions;
@@ -116,6 +121,9 @@ final class TrainCommand extends Subcommand {
     @Option(names = "--resume", description = "Continue from --out/checkpoint.safetensors when it exists.")
     boolean resume;
 
+    @Option(names = "--skip-bad-images", description = "Leave out (and list) images that do not decode; without it one bad image stops the run before step 1.")
+    boolean skipBadImages;
+
     @Override
     int execute() throws Exception {
         TrainOptions options;
@@ -129,11 +137,15 @@ final class TrainCommand extends Subcommand {
                     .momentum(momentum).weightDecay(weightDecay)
                     .augmentation(new Augmentation(crop, flip))
                     .lossScaling(parseLossScaling(lossScaling))
-                    .prefetchBatches(prefetch).seed(seed).checkpointEvery(checkpointEvery).resume(resume);
+                    .prefetchBatches(prefetch).seed(seed).checkpointEvery(checkpointEvery).resume(resume).skipBadImages(skipBadImages);
             if (loaderThreads != null) b.loaderThreads(loaderThreads);
             options = b.build();
         } catch (IllegalArgumentException e) {
             throw usage(e.getMessage());
+        }
+        if (freezeBelow != null) requireLayer(freezeBelow);
+        if (!noPlot && java.nio.file.Files.isDirectory(out)) {
+            io.jxception.internal.tensor.AtomicFiles.checkTarget(out.resolve(TrainingPlot.FILE_NAME)); // the plot is written last: check it first
         }
         try (KernelBackend backend = backendOptions.open();
              TrainingProgress progress = new TrainingProgress(err(), System.console() != null)) {
@@ -148,6 +160,21 @@ final class TrainCommand extends Subcommand {
                             + (Double.isNaN(last.valAccuracy()) ? "" : String.format(Locale.ROOT, ", val acc %.3f", last.valAccuracy())));
             out().println("outputs in " + out.toAbsolutePath());
             return 0;
+        }
+    }
+
+    /**
+     * --freeze-below must name a Keras layer of the network: checked on the network these options
+     * build (with --weights, on Keras' full network, whose layer names every Xception file uses).
+     */
+    private void requireLayer(String layer) {
+        boolean fromFile = weights != null;
+        XceptionGraph graph = XceptionGraph.build(new XceptionConfig(size, size, 2, true, Pooling.NONE,
+                fromFile ? 1.0 : width, fromFile ? 8 : middleBlocks));
+        try {
+            FineTuning.layersBelow(graph, layer);
+        } catch (IllegalArgumentException e) {
+            throw usage("--freeze-below: " + Printable.escape(e.getMessage()));
         }
     }
 

@@ -12,6 +12,7 @@ final class TrainingProgress implements TrainingListener, AutoCloseable {
     private final PrintWriter out;
     private final boolean redraw;
     private ProgressBar bar;
+    private boolean checking; // the bar is the image check's
 
     /** @param redraw redraw the bar in place (a terminal) rather than print a line per tenth (a log) */
     TrainingProgress(PrintWriter out, boolean redraw) {
@@ -22,6 +23,16 @@ final class TrainingProgress implements TrainingListener, AutoCloseable {
     @Override public void message(String line) {
         endBar();
         out.println(line);
+    }
+
+    @Override public void imagesChecked(int checked, int total) {
+        if (!checking) {
+            endBar();
+            bar = new ProgressBar(out, "checking images", total, redraw, 0);
+            checking = true;
+        }
+        bar.update(checked, "");
+        if (checked == total) endBar();
     }
 
     @Override public void epochStarted(int epoch, int epochs, int batches, int batchesDone) {
@@ -44,5 +55,6 @@ final class TrainingProgress implements TrainingListener, AutoCloseable {
         if (bar == null) return;
         bar.close();
         bar = null;
+        checking = false;
     }
 }
