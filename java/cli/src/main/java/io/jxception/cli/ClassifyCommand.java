@@ -71,6 +71,7 @@ final class ClassifyCommand extends Subcommand {
     @Override
     int execute() throws IOException {
         if (top < 1) throw usage("--top must be at least 1, got " + top);
+        backendOptions.names();   // a device named twice is a usage error before any work
         if (batch < 1) throw usage("--batch must be at least 1, got " + batch);
         if (size < XceptionConfig.MIN_INPUT) throw usage("--size must be at least " + XceptionConfig.MIN_INPUT + ", got " + size);
         if (decodeThreads != null && decodeThreads < 1) throw usage("--decode-threads must be at least 1, got " + decodeThreads);

@@ -99,6 +99,7 @@ final class InferCommand extends Subcommand {
     int execute() throws IOException {
         if (batch < 1) throw usage("--batch must be at least 1, got " + batch);
         if (top < 1) throw usage("--top must be at least 1, got " + top);
+        backendOptions.names();   // a device named twice is a usage error before any work
         Format format = formatOf(outputFile);
         if (format == null) throw usage("--output " + outputFile + ": give a .npy, .csv or .jsonl file name");
         if (features && format != Format.NPY) throw usage("--features writes a .npy; .csv and .jsonl list top classes");
