@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole GPU check in one call (see README.md here): builds nothing with Maven; everything Java comes
 # prepared by benchmarks/device/prepare.sh through `carry`. Steps (STEPS picks, comma list; default below):
-#   tests   gpu-tagged JUnit tests of io.jxception.backend.cuda (every op fwd/bwd vs the CPU reference,
+#   tests   gpu-tagged JUnit tests of io.jxception.internal.backend.cuda (every op fwd/bwd vs the CPU reference,
 #           whole network, training step, graph replay and the copy-stream pipeline)
 #   bench   Java end-to-end img/s at 299x299 (CudaXceptionBenchmark: graph replay, runAll pipeline); then
 #           BF16 again with the previous kernels (OLD_PATHS) for a same-machine comparison
@@ -41,15 +41,20 @@ if [[ -z "$JAVA" && -f .device/jre.tar.xz ]]; then tar -xJf .device/jre.tar.xz -
 export JAVA
 echo "java: ${JAVA:-none} $($JAVA -version 2>&1 | head -1)" >> "$WORK/env.txt"
 # explicit jar list: the JUnit console launcher does not expand "dir/*" as java -cp does
-classes=.device/classes; [[ -d $classes ]] || classes=target/classes     # prepare.sh's trimmed copy, else a build here
-tclasses=.device/test-classes; [[ -d $tclasses ]] || tclasses=target/test-classes
-export CP="$classes:$tclasses$(printf ':%s' .device/deps/*.jar)"
+# prepare.sh's trimmed copies (one folder per module), else the module builds here
+cp_dirs=""
+for m in core cuda cli; do
+    c=.device/classes/$m; [[ -d $c ]] || c=java/$m/target/classes
+    t=.device/test-classes/$m; [[ -d $t ]] || t=java/$m/target/test-classes
+    cp_dirs="$cp_dirs:$c:$t"
+done
+export CP="${cp_dirs#:}$(printf ':%s' .device/deps/*.jar)"
 cat "$WORK/env.txt"
 
 # ---- tests (gpu-tests.log)
 if [[ -n "$JAVA" ]] && want tests; then
     timeout "${TESTS_S:-110}" "$JAVA" -Xmx24g -jar .device/junit-console.jar execute --disable-banner --disable-ansi-colors --details=tree \
-        --class-path "$CP" --select-package io.jxception.backend.cuda --include-tag gpu > "$WORK/gpu-tests.log" 2>&1
+        --class-path "$CP" --select-package io.jxception.internal.backend.cuda --include-tag gpu > "$WORK/gpu-tests.log" 2>&1
     echo "gpu tests: exit $? (124 = timed out)" >> "$WORK/gpu-tests.log"
     grep -E "✘|(tests|containers) (successful|failed|aborted)|exit [0-9]+" "$WORK/gpu-tests.log" | head -40
 fi
@@ -57,11 +62,11 @@ echo "# tests done at $(elapsed) s"
 
 # ---- bench (cuda-bench.csv/.log; cuda-bench-old.csv/.log)
 if [[ -n "$JAVA" ]] && want bench; then
-    timeout "${BENCH_S:-85}" "$JAVA" -Xmx24g -cp "$CP" io.jxception.backend.cuda.CudaXceptionBenchmark --csv "$WORK/cuda-bench.csv" \
+    timeout "${BENCH_S:-85}" "$JAVA" -Xmx24g -cp "$CP" io.jxception.internal.backend.cuda.CudaXceptionBenchmark --csv "$WORK/cuda-bench.csv" \
         ${BENCH_ARGS:---precisions FP32,TF32,BF16 --batches 1,32,256 --reps 20 --seconds 75} > "$WORK/cuda-bench.log" 2>&1
     echo "benchmark: exit $? (124 = timed out)" >> "$WORK/cuda-bench.log"
     if [[ -n "${OLD_PATHS:-}" ]]; then
-        timeout 30 "$JAVA" -Xmx24g $OLD_PATHS -cp "$CP" io.jxception.backend.cuda.CudaXceptionBenchmark --csv "$WORK/cuda-bench-old.csv" \
+        timeout 30 "$JAVA" -Xmx24g $OLD_PATHS -cp "$CP" io.jxception.internal.backend.cuda.CudaXceptionBenchmark --csv "$WORK/cuda-bench-old.csv" \
             --precisions BF16 --batches 32,256 --reps 10 --seconds 25 > "$WORK/cuda-bench-old.log" 2>&1
         echo "benchmark with $OLD_PATHS: exit $? (124 = timed out)" >> "$WORK/cuda-bench-old.log"
     fi

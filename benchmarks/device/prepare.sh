@@ -1,39 +1,53 @@
 #!/usr/bin/env bash
 # Prepares everything benchmarks/device/check.sh needs on the GPU machine, here (no device time):
-#   .device/classes, .device/test-classes  mvn package (kernels compiled by cuda/build.sh with nvcc), copied
-#                                         without the PTX and sm_80 cubins (an H100/H200 loads the sm_90 cubins)
-#   .device/deps                          the jars the GPU path needs: jcuda and its Linux driver binding, picocli, JCublas (suite)
+#   .device/classes/<module>, .device/test-classes/<module>  mvn package of java/core, java/cuda, java/cli (kernels
+#                                         compiled by cuda/build.sh with nvcc), one folder per module (each has its own
+#                                         META-INF/services), copied without the PTX and sm_80 cubins (an H100/H200 loads sm_90)
+#   .device/deps                          the jars the GPU path needs: jcuda and its Linux driver binding, picocli, JCublas
+#                                         (suite), LWJGL (the OpenCL backend: NVIDIA's OpenCL on the same card), jHDF
 #   .device/jre.tar.xz                    a jlink'ed Java runtime (the GPU machine may have no java)
 #   .device/junit-console.jar             JUnit console launcher (runs the gpu-tagged tests)
-#   .device/bin/<variant>                 the cuda/dev variants the step scripts run, built for sm_90 (DEV_ALL=1: all)
+#   .device/bin/<variant>                 the cuda/dev variants the step scripts run, built for sm_90 or the target on the
+#                                         variant's "// device-build:" line (DEV_ALL=1: all)
 # .device/ is git-ignored; it travels as the run's `carry: [".device"]` (see README.md). The working tree that
 # travels (tracked files + carry) must stay under 64 MiB: the script checks.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
 jdk="${JLINK_JDK:-/usr/lib/jvm/temurin-25-jdk-amd64}"
-junit="${JUNIT_CONSOLE:-$HOME/.m2/repository/org/junit/platform/junit-platform-console-standalone/1.14.1/junit-platform-console-standalone-1.14.1.jar}"
+junit_version="$(sed -n 's|.*<junit.version>\(.*\)</junit.version>.*|\1|p' pom.xml)"
+junit="${JUNIT_CONSOLE:-$HOME/.m2/repository/org/junit/platform/junit-platform-console-standalone/$junit_version/junit-platform-console-standalone-$junit_version.jar}"
+[[ -f "$junit" ]] || mvn -q dependency:get -Dartifact="org.junit.platform:junit-platform-console-standalone:$junit_version" >/dev/null
 
 command -v nvcc >/dev/null || { echo "prepare.sh: nvcc is needed to build the kernels and the dev variants" >&2; exit 1; }
 echo "== mvn package (kernels + classes + test classes)"
 mvn -o -q -DskipTests package
-test -f target/classes/io/jxception/cuda/kernels.properties || { echo "prepare.sh: kernels were not built" >&2; exit 1; }
+test -f java/cuda/target/classes/io/jxception/cuda/kernels.properties || { echo "prepare.sh: kernels were not built" >&2; exit 1; }
 
-# The device path (backend, cpu reference, exec, model, tensor, weights' XceptionWeights, bench) imports
-# no third-party package but JCuda and picocli; the natives jar keeps only libJCudaDriver (the others need CUDA 12
+# The device path (backends, cpu reference, exec, model, tensor, weights, bench) imports no third-party package
+# but JCuda, picocli, LWJGL and jHDF; the JCuda natives jar keeps only libJCudaDriver (the others need CUDA 12
 # libraries that the GPU machine does not have, and are 25 MB).
 echo "== classes for the device"
 rm -rf .device/classes .device/test-classes && mkdir -p .device/classes .device/test-classes
-cp -r target/classes/. .device/classes/
-rm -f .device/classes/io/jxception/cuda/*.ptx .device/classes/io/jxception/cuda/*.sm_80.cubin
-cp -r target/test-classes/io .device/test-classes/
+for m in core cuda cli; do
+    cp -r "java/$m/target/classes" ".device/classes/$m"
+    [[ -d "java/$m/target/test-classes/io" ]] && mkdir -p ".device/test-classes/$m" && cp -r "java/$m/target/test-classes/." ".device/test-classes/$m/"
+done
+rm -f .device/classes/cuda/io/jxception/cuda/*.ptx .device/classes/cuda/io/jxception/cuda/*.sm_80.cubin
+rm -rf .device/test-classes/core/fixtures   # a copy of weights/fixtures, which travels as tracked files
 
 echo "== jars for the device"
 rm -rf .device/deps && mkdir -p .device/deps .device/bin
 m2="$HOME/.m2/repository/org/jcuda"
-cp "$m2/jcuda/12.6.0/jcuda-12.6.0.jar" .device/deps/
-# picocli: the comparison suite runs through the CLI (jxception bench)
-cp "$HOME/.m2/repository/info/picocli/picocli/4.7.7/picocli-4.7.7.jar" .device/deps/
+# the CLI's and the core library's jars, as Maven resolved them for jxception-cli (picocli: the suite runs through
+# `jxception bench`; LWJGL: the OpenCL backend; jHDF and its dependencies: .h5 weights); not xchart (plots are drawn here)
+# (java/cli/target/lib is what `mvn package` copied for bin/jxception; our own jars travel as class folders above)
+for jar in java/cli/target/lib/*.jar; do
+    case "$(basename "$jar")" in
+        jxception-*|xchart-*|jcuda-natives-*|*natives-linux-arm64*) ;;
+        *) cp "$jar" .device/deps/ ;;
+    esac
+done
 tmp="$(mktemp -d)"
 (cd "$tmp" && unzip -q "$m2/jcuda-natives/12.6.0/jcuda-natives-12.6.0-linux-x86_64.jar" 'lib/libJCudaDriver-*' 'META-INF/MANIFEST.MF' \
     && "$jdk/bin/jar" --create --file "$OLDPWD/.device/deps/jcuda-natives-driver-12.6.0-linux-x86_64.jar" --manifest META-INF/MANIFEST.MF lib)
@@ -55,7 +69,7 @@ fi
 echo "== JUnit console launcher"
 cp "$junit" .device/junit-console.jar
 
-echo "== cuda/dev variants for sm_90"
+echo "== cuda/dev variants for sm_90 / sm_90a"
 newest_cuda="$(ls -t cuda/*.cu cuda/*.cuh cuda/dev/*.cuh | head -1)"
 wanted=" $(grep -oh '\.device/bin/[A-Za-z0-9_]*' benchmarks/device/steps/*.sh 2>/dev/null | sed 's|.*/||' | sort -u | tr '\n' ' ')"
 for v in cuda/dev/*_v[0-9]*.cu; do
@@ -63,7 +77,9 @@ for v in cuda/dev/*_v[0-9]*.cu; do
     b=".device/bin/$name"
     if [[ -z "${DEV_ALL:-}" && "$wanted" != *" $name "* ]]; then rm -f "$b"; continue; fi
     if [[ ! -x "$b" || "$v" -nt "$b" || "$newest_cuda" -nt "$b" ]]; then
-        nvcc -std=c++17 -O3 --Werror all-warnings -gencode arch=compute_90,code=sm_90 -o "$b" "$v"
+        # a variant names its own target on a "// device-build:" line (pwgemm: sm_90a for wgmma/setmaxnreg)
+        arch="$(sed -n 's|^// device-build: *||p' "$v" | head -1)"
+        nvcc -std=c++17 -O3 --Werror all-warnings ${arch:--gencode arch=compute_90,code=sm_90} -o "$b" "$v"
     fi
 done
 

@@ -33,7 +33,7 @@ echo "sepconv_bn_v4: exit $rc (2 = a check failed, 124 = timed out)" >> "$out/v4
 
 # ---- 2. the Java network, fused then split
 for mode in fused split; do
-    timeout "$(cap 20)" "$JAVA" -Xmx24g -Djxception.cuda.sepconv=$mode -cp "$CP" io.jxception.backend.cuda.CudaXceptionBenchmark \
+    timeout "$(cap 20)" "$JAVA" -Xmx24g -Djxception.cuda.sepconv=$mode -cp "$CP" io.jxception.internal.backend.cuda.CudaXceptionBenchmark \
         --csv "$out/$mode.csv" --precisions BF16 --batches 32,256 --reps 10 --layers BF16:256 --seconds 9 > "$out/$mode.log" 2>&1
     echo "benchmark $mode: exit $? (124 = timed out)" >> "$out/$mode.log"
 done

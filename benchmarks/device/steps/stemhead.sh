@@ -29,7 +29,7 @@ fi
 
 for path in old new; do
     if (( $(date +%s) - t0 > 26 )); then echo "skipped: step budget" > "$out/bench-$path.log"; continue; fi
-    timeout 12 "$JAVA" -Xmx24g -Djxception.cuda.stem=$path -cp "$CP" io.jxception.backend.cuda.CudaXceptionBenchmark \
+    timeout 12 "$JAVA" -Xmx24g -Djxception.cuda.stem=$path -cp "$CP" io.jxception.internal.backend.cuda.CudaXceptionBenchmark \
         --csv "$out/bench-$path.csv" --precisions BF16 --batches 256 --reps 5 --layers BF16:256 --seconds 8 > "$out/bench-$path.log" 2>&1
     echo "exit $? (124 = timed out)" >> "$out/bench-$path.log"
 done

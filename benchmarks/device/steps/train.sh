@@ -14,7 +14,7 @@ out="$WORK/train"
 mkdir -p "$out"
 t0=$(date +%s)
 
-timeout 34 "$JAVA" -Xmx16g -cp "$CP" io.jxception.backend.cuda.CudaTrainingBenchmark --csv "$out/bench.csv" \
+timeout 34 "$JAVA" -Xmx16g -cp "$CP" io.jxception.internal.backend.cuda.CudaTrainingBenchmark --csv "$out/bench.csv" \
     --precisions FP32,TF32,BF16,FP16 --configs 299:32:1,299:32:0.25 --warmup 2 --reps 10 --run-seconds 4 --seconds 26 > "$out/bench.log" 2>&1
 echo "training benchmark: exit $? (124 = timed out) at $(( $(date +%s) - t0 )) s" >> "$out/bench.log"
 

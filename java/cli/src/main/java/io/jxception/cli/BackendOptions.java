@@ -25,6 +25,10 @@ final class BackendOptions {
             description = "fp32 (default), tf32, bf16 or fp16, where the backend supports it.")
     Precision precision;
 
+    @Option(names = "--backend-option", paramLabel = "KEY=VALUE",
+            description = "A backend option, repeatable: cuda.sepconv=split|fused, cuda.sepconvChunkMiB=N, cuda.stem=new|old, cuda.sync=true|false (README, Backends).")
+    java.util.Map<String, String> backendOptions = new java.util.LinkedHashMap<>();
+
     @Spec(Spec.Target.MIXEE) CommandSpec mixee;
 
     /**
@@ -50,7 +54,7 @@ final class BackendOptions {
     /** Opens one backend by name, with the same error rules as {@link #open()}. */
     KernelBackend open(String name) {
         try {
-            return KernelBackend.open(name, precision);
+            return KernelBackend.of(Backends.open(name, precision, backendOptions));
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(mixee.commandLine(), e.getMessage());
         }

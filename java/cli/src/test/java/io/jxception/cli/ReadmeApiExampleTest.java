@@ -1,6 +1,6 @@
 package io.jxception.cli;
 
-import io.jxception.internal.backend.KernelBackend;
+import io.jxception.backend.Backend;
 import io.jxception.backend.Backends;
 import io.jxception.backend.Precision;
 import io.jxception.exec.InferenceSession;
@@ -37,7 +37,7 @@ class ReadmeApiExampleTest {
         Path file = Fixtures.h5(Fixtures.TINY_TOP);
         XceptionConfig config = WeightsFiles.inferConfig(file, 71, 71);
         XceptionWeights weights = WeightsFiles.load(file, XceptionGraph.build(config));
-        try (KernelBackend backend = KernelBackend.open("cpu", Precision.FP32);
+        try (Backend backend = Backends.open("cpu", Precision.FP32);
              InferenceSession session = new InferenceSession(backend, weights, 32)) {
             Tensor x = KerasPreprocessing.load(image, 71, 71, Interpolation.NEAREST);
             assertEquals(Shape.of(1, 71, 71, 3), x.shape());
@@ -48,7 +48,7 @@ class ReadmeApiExampleTest {
         }
 
         XceptionConfig features = config.withoutTop(Pooling.AVG);
-        try (KernelBackend backend = KernelBackend.open("cpu", Precision.FP32);
+        try (Backend backend = Backends.open("cpu", Precision.FP32);
              InferenceSession session = new InferenceSession(backend, WeightsFiles.load(file, XceptionGraph.build(features)), 1)) {
             assertEquals(Shape.of(1, 128), session.run(KerasPreprocessing.load(image, 71, 71, Interpolation.BILINEAR)).shape());
         }

@@ -75,8 +75,10 @@ public final class DynamicBatcher implements AutoCloseable {
         /** maxBatch images, a 2 ms delay, room for 16 full batches, callers blocked when full. */
         public static Options of(int maxBatch) { return new Options(maxBatch, Duration.ofMillis(2), 16 * maxBatch, WhenFull.BLOCK); }
 
+        /** These options with {@code maxDelay} = {@code d}. */
         public Options withMaxDelay(Duration d) { return new Options(maxBatch, d, queueCapacity, whenFull); }
 
+        /** These options with a queue of {@code capacity} requests and {@code when} for a full one. */
         public Options withQueue(int capacity, WhenFull when) { return new Options(maxBatch, maxDelay, capacity, when); }
     }
 
@@ -89,10 +91,12 @@ public final class DynamicBatcher implements AutoCloseable {
      * @param rejected         requests failed without running: queue full (REJECT), closed, or {@link #shutdownNow()}
      */
     public record Stats(long batches, long images, long[] imagesPerSession, long rejected) {
+        /** Copies {@code imagesPerSession}: a Stats never changes. */
         public Stats {
             imagesPerSession = imagesPerSession.clone();
         }
 
+        /** A copy of the images per session. */
         @Override public long[] imagesPerSession() { return imagesPerSession.clone(); }
 
         /** Mean images per batch (0 before the first batch). */

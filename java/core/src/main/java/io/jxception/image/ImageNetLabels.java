@@ -1,34 +1,42 @@
 package io.jxception.image;
 
+import io.jxception.internal.json.Json;
+
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
+import java.util.Map;
 
 /**
  * The 1000 ImageNet classes in Keras' order ({@code imagenet_class_index.json}, as used by
  * {@code decode_predictions}): index → (WordNet id, label). The file is shipped in the jar from
- * {@code weights/imagenet_class_index.json}.
+ * {@code weights/imagenet_class_index.json}. Immutable; safe to share between threads.
  */
 public final class ImageNetLabels {
+    /** Where the class index lies on the class path. */
     public static final String RESOURCE = "/io/jxception/weights/imagenet_class_index.json";
+    /** The number of ImageNet classes, as a 1000-class Xception's top predicts them. */
     public static final int CLASSES = 1000;
 
-    /** One class: WordNet id ("n02123045") and Keras' label ("tabby"). */
+    /**
+     * One class.
+     *
+     * @param wnid  WordNet id, e.g. "n02123045"
+     * @param label Keras' label, e.g. "tabby"
+     */
     public record ImageNetClass(String wnid, String label) {}
-
-    // "123": ["n01234567", "label"] — labels hold letters, digits, '_', '-', '\'' and '.', no escapes
-    private static final Pattern ENTRY = Pattern.compile("\"(\\d+)\"\\s*:\\s*\\[\\s*\"([^\"\\\\]*)\"\\s*,\\s*\"([^\"\\\\]*)\"\\s*\\]");
 
     private final List<ImageNetClass> classes;
 
     private ImageNetLabels(List<ImageNetClass> classes) { this.classes = List.copyOf(classes); }
 
-    /** The shipped class index. */
+    /**
+     * The class index shipped in the jar.
+     *
+     * @throws IOException when the resource is missing or damaged
+     */
     public static ImageNetLabels load() throws IOException {
         try (InputStream in = ImageNetLabels.class.getResourceAsStream(RESOURCE)) {
             if (in == null) throw new IOException("ImageNet class index " + RESOURCE + " is not on the classpath: is the jar built with 'mvn package'?");
@@ -36,36 +44,50 @@ public final class ImageNetLabels {
         }
     }
 
-    /** Parses Keras' JSON format {"0": ["n01440764", "tench"], ...}; indices must be exactly 0..n-1. */
+    /**
+     * Parses Keras' JSON format {@code {"0": ["n01440764", "tench"], ...}} (strict JSON); the keys
+     * must be exactly the indices 0..n-1, each value a [WordNet id, label] pair of strings.
+     *
+     * @param what names the source in error messages
+     * @throws IOException naming {@code what} and the problem
+     */
     public static ImageNetLabels parse(String json, String what) throws IOException {
-        List<int[]> order = new ArrayList<>();
-        List<ImageNetClass> found = new ArrayList<>();
-        Matcher m = ENTRY.matcher(json);
-        int end = 0;
-        while (m.find()) {
-            String between = json.substring(end, m.start()).replaceAll("[\\s{},]", "");
-            if (!between.isEmpty()) throw new IOException(what + ": unexpected content near '" + abbreviate(between) + "'");
-            order.add(new int[]{Integer.parseInt(m.group(1)), found.size()});
-            found.add(new ImageNetClass(m.group(2), m.group(3)));
-            end = m.end();
+        Map<String, Object> root;
+        try {
+            root = Json.parseObject(json);
+        } catch (IllegalArgumentException e) {
+            throw new IOException(what + ": not a JSON object: " + e.getMessage(), e);
         }
-        String rest = json.substring(end).replaceAll("[\\s{},]", "");
-        if (!rest.isEmpty()) throw new IOException(what + ": unexpected content near '" + abbreviate(rest) + "'");
-        if (found.isEmpty()) throw new IOException(what + ": no classes found; expected {\"0\": [\"n01440764\", \"tench\"], ...}");
-        ImageNetClass[] byIndex = new ImageNetClass[found.size()];
-        for (int[] e : order) {
-            int index = e[0];
-            if (index >= byIndex.length) throw new IOException(what + ": class index " + index + " out of range for " + byIndex.length + " classes");
-            if (byIndex[index] != null) throw new IOException(what + ": class index " + index + " appears twice");
-            byIndex[index] = found.get(e[1]);
+        if (root.isEmpty()) throw new IOException(what + ": no classes found; expected {\"0\": [\"n01440764\", \"tench\"], ...}");
+        ImageNetClass[] byIndex = new ImageNetClass[root.size()];
+        for (Map.Entry<String, Object> e : root.entrySet()) {
+            int index;
+            try {
+                index = Integer.parseInt(e.getKey());
+            } catch (NumberFormatException x) {
+                throw new IOException(what + ": key '" + abbreviate(e.getKey()) + "' is not a class index");
+            }
+            if (index < 0 || index >= byIndex.length || !e.getKey().equals(Integer.toString(index))) {
+                throw new IOException(what + ": class index " + abbreviate(e.getKey()) + " out of range for " + byIndex.length + " classes");
+            }
+            if (!(e.getValue() instanceof List<?> pair) || pair.size() != 2 || !(pair.get(0) instanceof String wnid) || !(pair.get(1) instanceof String label)) {
+                throw new IOException(what + ": class " + index + " is not a [WordNet id, label] pair of strings");
+            }
+            byIndex[index] = new ImageNetClass(wnid, label);
         }
         return new ImageNetLabels(Arrays.asList(byIndex));
     }
 
     private static String abbreviate(String s) { return s.length() > 40 ? s.substring(0, 40) + "..." : s; }
 
+    /** The number of classes. */
     public int size() { return classes.size(); }
 
+    /**
+     * Class {@code index} (0-based, as the network's output columns).
+     *
+     * @throws IndexOutOfBoundsException outside 0..size()-1
+     */
     public ImageNetClass get(int index) {
         if (index < 0 || index >= classes.size()) throw new IndexOutOfBoundsException("class " + index + " of " + classes.size());
         return classes.get(index);

@@ -3,7 +3,7 @@ package io.jxception.image;
 import java.util.ArrayList;
 import java.util.List;
 
-/** The k largest entries of a score row, largest first; ties keep the lower index first, NaN ranks last. */
+/** The k largest entries of a score row, largest first; ties keep the lower index first, NaN ranks last. Stateless: every method may be called from any thread; entries are immutable. */
 public final class TopK {
     private TopK() {}
 
@@ -31,6 +31,7 @@ public final class TopK {
         return top;
     }
 
+    /** The {@code k} highest of {@code scores}, highest first (ties: lower index first). */
     public static List<Entry> of(float[] scores, int k) { return of(scores, 0, scores.length, k); }
 
     /** Strictly better: greater, or a number against NaN. Equal values keep their earlier order. */

@@ -1,6 +1,6 @@
 package io.jxception.model;
 
-/** The three convolution shapes Xception uses; each is followed by batch norm. */
+/** The three convolution shapes Xception uses; each is followed by batch norm. Immutable. */
 public enum ConvKind {
     /** Stem: full 3×3 convolution, 'valid' padding. Weight (3,3,Cin,Cout). */
     CONV3X3_VALID,

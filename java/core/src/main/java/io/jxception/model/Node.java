@@ -1,11 +1,14 @@
 package io.jxception.model;
 
-/** One fused step of the network; value ids index {@link XceptionGraph#values()}. */
+/** One fused step of the network; value ids index {@link XceptionGraph#values()}. Every node is an immutable record. */
 public sealed interface Node permits Node.Conv, Node.MaxPoolAdd, Node.Head {
+    /** The Keras name of the node's (first) layer. */
     String name();
 
+    /** The value this node reads. */
     int input();
 
+    /** The value this node writes. */
     int output();
 
     /**
@@ -25,5 +28,6 @@ public sealed interface Node permits Node.Conv, Node.MaxPoolAdd, Node.Head {
      */
     record Head(String name, Pooling pooling, boolean dense, int channels, int classes, int input, int output) implements Node {}
 
+    /** This node as a {@link Conv} (a ClassCastException for other nodes). */
     default Conv asConv() { return (Conv) this; }
 }

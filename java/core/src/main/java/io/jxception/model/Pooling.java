@@ -1,6 +1,6 @@
 package io.jxception.model;
 
-/** Keras {@code pooling} argument for feature extraction without the top. */
+/** Keras {@code pooling} argument for feature extraction without the top. Immutable. */
 public enum Pooling {
     /** No pooling: the output is the last (N, h, w, 2048) feature map. */
     NONE,

@@ -4,6 +4,8 @@ package io.jxception.model;
  * Everything that decides the network's shape. {@link #imagenet()} is Keras'
  * {@code Xception(weights='imagenet')}: 299×299×3 in, 1000 classes, with the top.
  *
+ * <p>Immutable; safe to share between threads.
+ *
  * @param inputHeight    input rows, at least 71 (Keras' minimum)
  * @param inputWidth     input columns, at least 71
  * @param classes        outputs of the dense layer when {@code includeTop}
@@ -14,8 +16,10 @@ package io.jxception.model;
  */
 public record XceptionConfig(int inputHeight, int inputWidth, int classes, boolean includeTop, Pooling pooling,
                              double widthMultiplier, int middleRepeats) {
+    /** The smallest input height and width Keras' Xception accepts. */
     public static final int MIN_INPUT = 71;
 
+    /** @throws IllegalArgumentException for a size below {@link #MIN_INPUT}, no classes with the top, or a width or depth out of range */
     public XceptionConfig {
         if (inputHeight < MIN_INPUT || inputWidth < MIN_INPUT) {
             throw new IllegalArgumentException("input size " + inputHeight + "x" + inputWidth + " is too small: Xception needs at least " + MIN_INPUT + "x" + MIN_INPUT);
@@ -27,6 +31,7 @@ public record XceptionConfig(int inputHeight, int inputWidth, int classes, boole
         if (pooling == null) pooling = Pooling.NONE;
     }
 
+    /** Keras' {@code Xception(weights='imagenet')}: 299×299, 1000 classes, with the top, full width, 8 middle blocks. */
     public static XceptionConfig imagenet() {
         return new XceptionConfig(299, 299, 1000, true, Pooling.NONE, 1.0, 8);
     }
@@ -36,14 +41,17 @@ public record XceptionConfig(int inputHeight, int inputWidth, int classes, boole
         return new XceptionConfig(size, size, classes, true, Pooling.NONE, 1.0 / 16, 8);
     }
 
+    /** This network at another input size (the weights stay the same). */
     public XceptionConfig withInputSize(int h, int w) {
         return new XceptionConfig(h, w, classes, includeTop, pooling, widthMultiplier, middleRepeats);
     }
 
+    /** This network without the classifier, ending in {@code p} pooling: (N, C) features with AVG or MAX, the last feature map with NONE. */
     public XceptionConfig withoutTop(Pooling p) {
         return new XceptionConfig(inputHeight, inputWidth, classes, false, p, widthMultiplier, middleRepeats);
     }
 
+    /** This network with a classifier of {@code c} classes. */
     public XceptionConfig withClasses(int c) {
         return new XceptionConfig(inputHeight, inputWidth, c, includeTop, pooling, widthMultiplier, middleRepeats);
     }

@@ -13,6 +13,8 @@ import java.util.List;
  * <p>ReLUs are attached where Keras applies them: blocks 2–13 are pre-activation (ReLU → SepConv → BN,
  * so {@code preRelu} on each separable conv except block2_sepconv1), the stem and block 14 apply ReLU
  * after BN ({@code postRelu}). Residual branches read the pre-ReLU tensor, as in Keras.
+ *
+ * <p>Immutable once built; safe to share between threads.
  */
 public final class XceptionGraph {
     private final XceptionConfig config;
@@ -25,29 +27,42 @@ public final class XceptionGraph {
         this.config = config;
     }
 
+    /** The graph of {@code config}: its values, fused nodes and weights, named as Keras names them. */
     public static XceptionGraph build(XceptionConfig config) {
         XceptionGraph g = new XceptionGraph(config);
         g.buildAll();
         return g;
     }
 
+    /** The configuration the graph was built from. */
     public XceptionConfig config() { return config; }
 
+    /** Every activation, input first and output last (unmodifiable). */
     public List<Value> values() { return Collections.unmodifiableList(values); }
 
+    /** The fused nodes in execution order (unmodifiable). */
     public List<Node> nodes() { return Collections.unmodifiableList(nodes); }
 
     /** Weights in the order Keras stores them (topological layer order, then weight order within a layer). */
     public List<ParamSpec> params() { return Collections.unmodifiableList(params); }
 
+    /** The input, (N, H, W, 3). */
     public Value input() { return values.get(0); }
 
+    /** The output: probabilities, pooled features or the last feature map. */
     public Value output() { return values.get(values.size() - 1); }
 
+    /** All weights' values, non-trainable ones (BN moving statistics) included: 22,910,480 for Keras' ImageNet network. */
     public long parameterCount() { return params.stream().mapToLong(ParamSpec::elements).sum(); }
 
+    /** The trainable weights' values: 22,855,952 for Keras' ImageNet network. */
     public long trainableParameterCount() { return params.stream().filter(ParamSpec::trainable).mapToLong(ParamSpec::elements).sum(); }
 
+    /**
+     * The weight {@code key} ("layer/weight").
+     *
+     * @throws IllegalArgumentException when the graph has no such weight
+     */
     public ParamSpec param(String key) {
         for (ParamSpec p : params) if (p.key().equals(key)) return p;
         throw new IllegalArgumentException("no weight named " + key + " in this Xception");

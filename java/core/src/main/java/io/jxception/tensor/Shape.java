@@ -2,8 +2,15 @@ package io.jxception.tensor;
 
 import java.util.Arrays;
 
-/** An immutable tensor shape; activations are NHWC, weights keep their Keras layouts. */
+/**
+ * An immutable tensor shape; activations are NHWC, weights keep their Keras layouts.
+ *
+ * <p>Immutable.
+ *
+ * @param dims the dimensions, outermost first (copied; never negative)
+ */
 public record Shape(int... dims) {
+    /** @throws IllegalArgumentException for a negative dimension */
     public Shape {
         dims = dims.clone();
         for (int d : dims) {
@@ -11,10 +18,13 @@ public record Shape(int... dims) {
         }
     }
 
+    /** The shape with these dimensions, outermost first. */
     public static Shape of(int... dims) { return new Shape(dims); }
 
+    /** The number of dimensions. */
     public int rank() { return dims.length; }
 
+    /** Dimension {@code i} (0 is the outermost). */
     public int dim(int i) { return dims[i]; }
 
     /** Number of elements; throws if it does not fit in a Java array. */
@@ -24,12 +34,14 @@ public record Shape(int... dims) {
         return (int) n;
     }
 
+    /** Number of elements as a long (no overflow below 2^63; throws ArithmeticException above). */
     public long elements() {
         long n = 1;
         for (int d : dims) n = Math.multiplyExact(n, d);
         return n;
     }
 
+    /** A copy of the dimensions. */
     @Override public int[] dims() { return dims.clone(); }
 
     @Override public boolean equals(Object o) { return o instanceof Shape s && Arrays.equals(dims, s.dims); }

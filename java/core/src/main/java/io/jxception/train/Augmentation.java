@@ -13,6 +13,7 @@ public record Augmentation(int cropPadding, boolean horizontalFlip) {
     /** No augmentation. */
     public static final Augmentation NONE = new Augmentation(0, false);
 
+    /** @throws IllegalArgumentException for crop padding outside [0, 64] */
     public Augmentation {
         if (cropPadding < 0 || cropPadding > 64) throw new IllegalArgumentException("crop padding must be in [0, 64] pixels, got " + cropPadding);
     }

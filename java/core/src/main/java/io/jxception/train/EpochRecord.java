@@ -6,6 +6,8 @@ import java.util.Locale;
 /**
  * One row of the training log: what an epoch did.
  *
+ * <p>Immutable.
+ *
  * @param epoch            1-based
  * @param step             SGD steps done by the end of this epoch (whole run)
  * @param learningRate     rate of the epoch's last step
@@ -21,14 +23,21 @@ import java.util.Locale;
 public record EpochRecord(int epoch, long step, double learningRate, double trainLoss, double trainAccuracy,
                           double valLoss, double valAccuracy, double imagesPerSecond, double seconds,
                           double dataWaitSeconds, long skippedSteps) {
+    /** The header row of the training log. */
     public static final String CSV_HEADER =
             "epoch,step,learning_rate,train_loss,train_accuracy,val_loss,val_accuracy,images_per_second,seconds,data_wait_seconds,skipped_steps";
 
+    /** This record as one row of the training log (no line end). */
     public String toCsv() {
         return String.format(Locale.ROOT, "%d,%d,%.6g,%.6f,%.6f,%.6f,%.6f,%.2f,%.3f,%.3f,%d", epoch, step, learningRate,
                 trainLoss, trainAccuracy, valLoss, valAccuracy, imagesPerSecond, seconds, dataWaitSeconds, skippedSteps);
     }
 
+    /**
+     * One row of the training log.
+     *
+     * @throws IllegalArgumentException when the row is not 11 numbers
+     */
     public static EpochRecord parseCsv(String line) {
         String[] f = line.trim().split(",");
         if (f.length != 11) throw new IllegalArgumentException("training log row has " + f.length + " fields, expected 11: " + line);
@@ -44,6 +53,11 @@ public record EpochRecord(int epoch, long step, double learningRate, double trai
         return sb.toString();
     }
 
+    /**
+     * Every row of a training log ({@link #csv}).
+     *
+     * @throws IllegalArgumentException when the header differs or a row is malformed
+     */
     public static List<EpochRecord> parseCsvTable(String text) {
         String[] lines = text.split("\n");
         if (lines.length == 0 || !lines[0].trim().equals(CSV_HEADER)) throw new IllegalArgumentException("not a jxception training log (header differs)");

@@ -6,12 +6,16 @@ import java.util.Locale;
  * The learning rate of each SGD step. {@code step} counts from 0 over the whole run; an epoch has
  * {@code stepsPerEpoch} steps. Every schedule may start with a linear warm-up over {@code warmupSteps}
  * (rate·(step+1)/warmupSteps), which keeps the first large updates of a fresh network from diverging.
+ *
+ * <p>Every schedule is an immutable record; safe to share between threads.
  */
 public sealed interface LearningRateSchedule {
+    /** The learning rate of step {@code step} (0-based) of a run of {@code totalSteps} with {@code stepsPerEpoch} per epoch. */
     double rate(long step, long stepsPerEpoch, long totalSteps);
 
     /** The same rate throughout (after warm-up). */
     record Constant(double base, long warmupSteps) implements LearningRateSchedule {
+        /** @throws IllegalArgumentException for a non-positive rate or negative warm-up */
         public Constant { check(base, warmupSteps); }
 
         @Override public double rate(long step, long stepsPerEpoch, long totalSteps) { return warm(base, step, warmupSteps); }
@@ -22,6 +26,7 @@ public sealed interface LearningRateSchedule {
      * ⌊step/stepsPerEpoch⌋ (paper: 0.045, 0.94 every 2 epochs).
      */
     record StepDecay(double base, double factor, int everyEpochs, long warmupSteps) implements LearningRateSchedule {
+        /** @throws IllegalArgumentException for a rate, factor, interval or warm-up out of range */
         public StepDecay {
             check(base, warmupSteps);
             if (!(factor > 0 && factor <= 1)) throw new IllegalArgumentException("decay factor must be in (0, 1], got " + factor);
@@ -36,6 +41,7 @@ public sealed interface LearningRateSchedule {
 
     /** Cosine decay from base to {@code minimum} over the steps after warm-up (Loshchilov &amp; Hutter, no restarts). */
     record Cosine(double base, double minimum, long warmupSteps) implements LearningRateSchedule {
+        /** @throws IllegalArgumentException for a rate, minimum or warm-up out of range */
         public Cosine {
             check(base, warmupSteps);
             if (!(minimum >= 0 && minimum <= base)) throw new IllegalArgumentException("minimum learning rate must be in [0, " + base + "], got " + minimum);

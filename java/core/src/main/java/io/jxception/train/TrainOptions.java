@@ -4,7 +4,7 @@ import java.nio.file.Path;
 import java.util.Objects;
 
 /**
- * Everything a training run needs; validated on construction. {@link #builder} starts from the
+ * Everything a training run needs; validated on construction; immutable. {@link #builder} starts from the
  * Xception paper's ImageNet setup (SGD, momentum 0.9, lr 0.045 decayed ×0.94 every 2 epochs,
  * weight decay 1e-5) at Keras' full size.
  *
@@ -30,8 +30,16 @@ public record TrainOptions(Path trainData, Path validationData, double validatio
                            int loaderThreads, int prefetchBatches, long seed, Path outputDir, int checkpointEvery,
                            boolean resume) {
     /** Whether the loss is scaled: AUTO is dynamic scaling for fp16 backends and none otherwise. */
-    public enum LossScaling { AUTO, NONE, DYNAMIC }
+    public enum LossScaling {
+        /** Dynamic scaling on fp16 backends, none elsewhere. */
+        AUTO,
+        /** No scaling. */
+        NONE,
+        /** Dynamic scaling: halved on overflow (the step skipped), doubled after 2000 clean steps. */
+        DYNAMIC
+    }
 
+    /** @throws IllegalArgumentException for a value out of its range, naming it */
     public TrainOptions {
         Objects.requireNonNull(trainData, "trainData");
         Objects.requireNonNull(outputDir, "outputDir");
@@ -52,8 +60,10 @@ public record TrainOptions(Path trainData, Path validationData, double validatio
         if (freezeBelow != null && freezeBelow.isBlank()) freezeBelow = null;
     }
 
+    /** The paper's defaults for {@code trainData} (one sub-folder per class) and {@code outputDir}. */
     public static Builder builder(Path trainData, Path outputDir) { return new Builder(trainData, outputDir); }
 
+    /** A builder holding these options. */
     public Builder toBuilder() {
         Builder b = new Builder(trainData, outputDir);
         b.validationData = validationData;
@@ -79,7 +89,7 @@ public record TrainOptions(Path trainData, Path validationData, double validatio
         return b;
     }
 
-    /** Mutable defaults for {@link TrainOptions}; {@link #build} validates. */
+    /** Mutable defaults for {@link TrainOptions}; {@link #build} validates. Not thread-safe. */
     public static final class Builder {
         private Path trainData, outputDir, validationData, initialWeights;
         private double validationFraction = 0, widthMultiplier = 1, momentum = 0.9, weightDecay = 1e-5;
@@ -98,29 +108,52 @@ public record TrainOptions(Path trainData, Path validationData, double validatio
             this.outputDir = outputDir;
         }
 
+        /** The image folder to train on. */
         public Builder trainData(Path p) { trainData = p; return this; }
+        /** Where checkpoint, log and weights go (created if missing). */
         public Builder outputDir(Path p) { outputDir = p; return this; }
+        /** A separate validation folder with the same classes. */
         public Builder validationData(Path p) { validationData = p; return this; }
+        /** The share of the training images held out for validation (0: none). */
         public Builder validationFraction(double f) { validationFraction = f; return this; }
+        /** The square input side (at least 71). */
         public Builder inputSize(int s) { inputSize = s; return this; }
+        /** The channel scale of a network built from scratch (1 = Keras). */
         public Builder widthMultiplier(double w) { widthMultiplier = w; return this; }
+        /** The middle-flow blocks of a network built from scratch (8 = Keras). */
         public Builder middleRepeats(int r) { middleRepeats = r; return this; }
+        /** Keras .h5 or safetensors weights to start from. */
         public Builder initialWeights(Path p) { initialWeights = p; return this; }
+        /** The Keras layer below which weights stay fixed (fine-tuning). */
         public Builder freezeBelow(String layer) { freezeBelow = layer; return this; }
+        /** Images per SGD step. */
         public Builder batchSize(int b) { batchSize = b; return this; }
+        /** Epochs to train. */
         public Builder epochs(int e) { epochs = e; return this; }
+        /** Stop after this many steps in all (0: no limit). */
         public Builder maxSteps(long s) { maxSteps = s; return this; }
+        /** The learning-rate schedule. */
         public Builder learningRate(LearningRateSchedule s) { learningRate = s; return this; }
+        /** SGD momentum, in [0, 1). */
         public Builder momentum(double m) { momentum = m; return this; }
+        /** L2 weight decay, in [0, 1). */
         public Builder weightDecay(double d) { weightDecay = d; return this; }
+        /** Random changes to training images. */
         public Builder augmentation(Augmentation a) { augmentation = a; return this; }
+        /** Loss scaling for mixed precision. */
         public Builder lossScaling(LossScaling s) { lossScaling = s; return this; }
+        /** Image decoding threads. */
         public Builder loaderThreads(int t) { loaderThreads = t; return this; }
+        /** Batches decoded ahead. */
         public Builder prefetchBatches(int p) { prefetchBatches = p; return this; }
+        /** The seed of initial weights, shuffles and augmentations. */
         public Builder seed(long s) { seed = s; return this; }
+        /** Checkpoint every this many steps (0: epoch ends only). */
         public Builder checkpointEvery(int steps) { checkpointEvery = steps; return this; }
+        /** Continue from the output folder's checkpoint when there is one. */
         public Builder resume(boolean r) { resume = r; return this; }
 
+        /** The options; validated as {@link TrainOptions} is. */
         public TrainOptions build() {
             return new TrainOptions(trainData, validationData, validationFraction, inputSize, widthMultiplier, middleRepeats,
                     initialWeights, freezeBelow, batchSize, epochs, maxSteps, learningRate, momentum, weightDecay, augmentation,

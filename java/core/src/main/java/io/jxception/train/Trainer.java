@@ -44,8 +44,11 @@ import java.util.Set;
  * the uninterrupted run bit for bit on the same backend.
  */
 public final class Trainer {
+    /** The checkpoint the run continues from (weights, momentum, step, epoch, RNG and loss-scaler state). */
     public static final String CHECKPOINT = "checkpoint.safetensors";
+    /** The training log: one CSV row per epoch ({@link EpochRecord}). */
     public static final String LOG = "train_log.csv";
+    /** The final weights alone, written when every planned epoch ran. */
     public static final String WEIGHTS = "weights.safetensors";
     /** Mixed into the seed for the validation split, so it does not repeat the first epoch's shuffle. */
     private static final long SPLIT_SALT = 0x5EED_5711L;
@@ -57,6 +60,7 @@ public final class Trainer {
     /** The outcome of {@link #run}: {@code complete} is false when {@code maxSteps} stopped it early. */
     public record Result(List<String> classes, List<EpochRecord> history, XceptionWeights weights, long steps, boolean complete) {}
 
+    /** A trainer that runs on {@code backend} (opened by {@link io.jxception.backend.Backends}; closed by the caller). */
     public Trainer(Backend backend, TrainOptions options) {
         this.backend = KernelBackend.of(backend);
         this.o = options;
@@ -68,6 +72,14 @@ public final class Trainer {
         return this;
     }
 
+    /**
+     * Runs the training the options describe, or continues it from its checkpoint ({@link TrainOptions#resume()}).
+     *
+     * @return the classes, the history, the final weights and the steps done
+     * @throws IOException when data, weights or outputs cannot be read or written
+     * @throws TrainingDivergedException when a loss or a weight becomes non-finite
+     * @throws IllegalArgumentException when the options do not fit the data (too few images, a checkpoint of another run)
+     */
     public Result run() throws IOException {
         ImageFolder train = ImageFolder.scan(o.trainData());
         ImageFolder validation = null;

@@ -6,17 +6,31 @@ import java.nio.file.Path;
 /**
  * A weights file that cannot be used: missing, truncated, corrupt, of another architecture or
  * configuration. The message starts with the file name and says what was wrong and what to do.
+ *
+ * <p>Immutable once thrown.
  */
 public final class WeightsFileException extends IOException {
-    private final Path file;
+    /** Version of the serialized form. */
+    private static final long serialVersionUID = 1L;
+    private final transient Path file;
+    /** What is wrong with the file, without its name. */
     private final String reason;
 
+    /**
+     * @param file   the weights file
+     * @param reason what is wrong with it and what to do
+     */
     public WeightsFileException(Path file, String reason) {
         super(file.getFileName() + ": " + reason);
         this.file = file;
         this.reason = reason;
     }
 
+    /**
+     * @param file   the weights file
+     * @param reason what is wrong with it and what to do
+     * @param cause  the failure behind it
+     */
     public WeightsFileException(Path file, String reason, Throwable cause) {
         super(file.getFileName() + ": " + reason, cause);
         this.file = file;

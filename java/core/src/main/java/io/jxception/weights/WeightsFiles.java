@@ -29,6 +29,8 @@ import java.util.Map;
  * XceptionGraph graph = XceptionGraph.build(config);
  * XceptionWeights weights = WeightsFiles.load(path, graph);
  * </pre>
+ *
+ * <p>Stateless: every method may be called from any thread.
  */
 public final class WeightsFiles {
     private WeightsFiles() {}

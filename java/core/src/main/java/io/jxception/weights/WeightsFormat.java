@@ -7,7 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
-/** The two weights file formats, told apart by their first bytes, never by the file name. */
+/** The two weights file formats, told apart by their first bytes, never by the file name. Immutable. */
 public enum WeightsFormat {
     /** HDF5 in the Keras 2 layout (keras.applications' .h5 files). */
     KERAS_H5,
@@ -18,6 +18,11 @@ public enum WeightsFormat {
     /** HDF5 allows a user block before the superblock: the signature may sit at 0, 512, 1024, 2048, ... */
     private static final long MAX_USER_BLOCK = 1 << 20;
 
+    /**
+     * The format of {@code file}, told by its first bytes.
+     *
+     * @throws WeightsFileException when it is neither HDF5 nor safetensors, or cannot be read
+     */
     public static WeightsFormat detect(Path file) throws IOException {
         if (Files.isDirectory(file)) throw new WeightsFileException(file, "is a folder, not a weights file");
         if (!Files.isRegularFile(file)) throw new WeightsFileException(file, "no such file (" + file.toAbsolutePath() + ")");

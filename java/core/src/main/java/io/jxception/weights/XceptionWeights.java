@@ -11,11 +11,18 @@ import java.util.Random;
 /**
  * Every weight of one Xception, by Keras key ("block2_sepconv1/pointwise_kernel"), in Keras layouts.
  * Construction checks that each key of the graph is present with the right shape and finite values.
+ *
+ * <p>Safe to share between threads for reading (sessions only read it); the tensors' arrays are held, not copied, so nobody may write them while the weights are in use.
  */
 public final class XceptionWeights {
     private final XceptionGraph graph;
     private final Map<String, Tensor> tensors;
 
+    /**
+     * Checks {@code tensors} against {@code graph}: every weight present, in its shape, finite, variances non-negative.
+     *
+     * @throws IllegalArgumentException naming the first weight that is missing, extra, misshapen or non-finite
+     */
     public XceptionWeights(XceptionGraph graph, Map<String, Tensor> tensors) {
         this.graph = graph;
         this.tensors = new LinkedHashMap<>();
@@ -40,14 +47,21 @@ public final class XceptionWeights {
         }
     }
 
+    /** The network these weights belong to. */
     public XceptionGraph graph() { return graph; }
 
+    /**
+     * The weight {@code key} ("layer/weight"), in its Keras layout.
+     *
+     * @throws IllegalArgumentException when there is no such weight
+     */
     public Tensor get(String key) {
         Tensor t = tensors.get(key);
         if (t == null) throw new IllegalArgumentException("no weight " + key);
         return t;
     }
 
+    /** The weight {@code weight} of layer {@code layer}, in its Keras layout. */
     public Tensor get(String layer, String weight) { return get(layer + "/" + weight); }
 
     /** In Keras order. */

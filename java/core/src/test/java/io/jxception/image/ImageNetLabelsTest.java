@@ -22,6 +22,8 @@ class ImageNetLabelsTest {
         ImageNetLabels l = ImageNetLabels.parse("{\"1\": [\"n2\", \"b\"], \"0\": [\"n1\", \"jack-o'-lantern\"]}", "t");
         assertEquals("jack-o'-lantern", l.get(0).label());
         assertEquals("n2", l.get(1).wnid());
+        // JSON escapes are read as JSON reads them (the old regex reader refused any backslash)
+        assertEquals("say \"hi\" é", ImageNetLabels.parse("{\"0\": [\"n1\", \"say \\\"hi\\\" \\u00e9\"]}", "t").get(0).label());
     }
 
     @Test
@@ -30,5 +32,7 @@ class ImageNetLabelsTest {
         assertThrows(IOException.class, () -> ImageNetLabels.parse("{\"0\": [\"n1\", \"a\"], \"0\": [\"n2\", \"b\"]}", "t"));
         assertThrows(IOException.class, () -> ImageNetLabels.parse("{\"0\": [\"n1\", \"a\"], \"1\": 7}", "t"));
         assertThrows(IOException.class, () -> ImageNetLabels.parse("{}", "t"));
+        assertThrows(IOException.class, () -> ImageNetLabels.parse("{\"0\": [\"n1\", \"a\"]} trailing", "t"));
+        assertThrows(IOException.class, () -> ImageNetLabels.parse("{\"00\": [\"n1\", \"a\"]}", "t"));
     }
 }

@@ -51,6 +51,7 @@ public final class ForwardSession implements AutoCloseable {
     private final Map<Long, LaunchRecording.Recording> recordings = new LinkedHashMap<>(); // oldest first
     private static final int MAX_RECORDINGS = 8;   // distinct (batch, input) pairs kept recorded
     private boolean closed;
+    private java.util.concurrent.Executor inputCheckExecutor; // null: inputs are scanned on the calling thread
 
     /** A session that replays recorded forwards where the backend can ({@link LaunchRecording}). */
     public ForwardSession(KernelBackend backend, XceptionWeights weights, int maxBatch) {
@@ -127,6 +128,9 @@ public final class ForwardSession implements AutoCloseable {
     /** Host values for one weight buffer, and where the buffer goes: {@code into[node]}. */
     private record WeightUpload(float[] values, Buffer[] into, int node) {}
 
+    /** Where large inputs are scanned for NaN/Inf before upload: chunks on {@code executor}, or the calling thread (null). */
+    public void checkInputsOn(java.util.concurrent.Executor executor) { this.inputCheckExecutor = executor; }
+
     /** Whether forwards are recorded once per batch size and replayed (see the class comment). */
     public boolean replaysLaunches() { return recorder != null; }
 
@@ -198,7 +202,7 @@ public final class ForwardSession implements AutoCloseable {
     /** Validates a batch like {@link #upload} without copying it; returns n. */
     public int checkInput(Tensor input) {
         int n = checkShape(input.shape());
-        int bad = input.firstNonFinite();
+        int bad = input.firstNonFinite(inputCheckExecutor);
         if (bad >= 0) throw new IllegalArgumentException("input holds a non-finite value (" + input.data()[bad] + ") at flat index " + bad);
         return n;
     }

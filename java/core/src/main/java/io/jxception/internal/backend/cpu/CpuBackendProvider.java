@@ -22,7 +22,8 @@ public final class CpuBackendProvider implements BackendProvider {
 
     /** Only fp32 is offered: the reference stores and computes float64 and rounds to float32 at download. */
     @Override
-    public KernelBackend open(int index, Precision precision) {
+    public KernelBackend open(int index, Precision precision, java.util.Map<String, String> options) {
+        BackendProvider.requireNoOptions(kind(), options);
         if (index != 0) throw new IllegalArgumentException("no cpu device " + index + ": the Java reference has only device 0");
         if (precision != Precision.FP32) {
             throw new IllegalArgumentException("the cpu backend computes in float64 and offers only fp32, not " + precision.name().toLowerCase(java.util.Locale.ROOT)

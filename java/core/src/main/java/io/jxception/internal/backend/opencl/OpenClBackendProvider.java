@@ -37,7 +37,8 @@ public final class OpenClBackendProvider implements BackendProvider {
     }
 
     @Override
-    public KernelBackend open(int index, Precision precision) {
+    public KernelBackend open(int index, Precision precision, java.util.Map<String, String> options) {
+        BackendProvider.requireNoOptions(kind(), options);
         if (precision != Precision.FP32) {
             throw new BackendUnavailableException("the OpenCL backend computes in fp32 only; asked for " + precision + " (use --precision fp32)");
         }

@@ -75,18 +75,53 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
      * @param arenaBytes   one device allocation that every buffer is carved from (0: cuMemAlloc per buffer)
      * @param stagingBytes size of each of the two page-locked host buffers for copies
      * @param syncEachLaunch synchronize after every launch and name the kernel in any error (debugging, tests)
+     * @param sepconv      the 16-bit separable conv path (split or fused) and its scratch bound
+     * @param stem         which kernels run the 3x3 stem convolutions
      */
-    public record Options(long arenaBytes, long stagingBytes, boolean syncEachLaunch) {
-        public static final Options DEFAULT = new Options(0, 16L << 20, Boolean.getBoolean("jxception.cuda.sync"));
+    public record Options(long arenaBytes, long stagingBytes, boolean syncEachLaunch, SeparableGemmPath.Choice sepconv, StemConvPath stem) {
+        /** The measured winners (README, "CUDA kernel paths"). */
+        public static final Options DEFAULT = new Options(0, 16L << 20, false, SeparableGemmPath.Choice.DEFAULT, StemConvPath.NEW);
+        /** The keys {@link #parse} knows, as {@code Backends.open(spec, precision, options)} takes them. */
+        public static final java.util.List<String> KEYS = java.util.List.of("cuda.sepconv", "cuda.sepconvChunkMiB", "cuda.stem", "cuda.sync");
 
         public Options {
             if (arenaBytes < 0) throw new IllegalArgumentException("arenaBytes must be >= 0");
             if (stagingBytes < 1 << 16) throw new IllegalArgumentException("stagingBytes must be at least 64 KiB");
+            java.util.Objects.requireNonNull(sepconv, "sepconv");
+            java.util.Objects.requireNonNull(stem, "stem");
         }
 
-        public Options withArena(long bytes) { return new Options(bytes, stagingBytes, syncEachLaunch); }
+        /**
+         * The defaults changed by the {@code cuda.*} entries of {@code options} ({@link #KEYS}); entries
+         * for other backends are ignored, an unknown {@code cuda.*} key or a bad value is an error.
+         */
+        public static Options parse(java.util.Map<String, String> options) {
+            for (String key : options.keySet()) {
+                if (key.startsWith("cuda.") && !KEYS.contains(key)) {
+                    throw new IllegalArgumentException("unknown CUDA backend option '" + key + "': expected one of " + KEYS);
+                }
+            }
+            SeparableGemmPath.Choice sepconv = SeparableGemmPath.Choice.parse(options.get("cuda.sepconv"), options.get("cuda.sepconvChunkMiB"));
+            StemConvPath stem = options.containsKey("cuda.stem") ? StemConvPath.parse(options.get("cuda.stem")) : DEFAULT.stem;
+            boolean sync = false;
+            String s = options.get("cuda.sync");
+            if (s != null) {
+                sync = switch (s.trim().toLowerCase(java.util.Locale.ROOT)) {
+                    case "true" -> true;
+                    case "false" -> false;
+                    default -> throw new IllegalArgumentException("cuda.sync=" + s + ": expected true or false");
+                };
+            }
+            return new Options(DEFAULT.arenaBytes, DEFAULT.stagingBytes, sync, sepconv, stem);
+        }
 
-        public Options withSyncEachLaunch(boolean sync) { return new Options(arenaBytes, stagingBytes, sync); }
+        public Options withArena(long bytes) { return new Options(bytes, stagingBytes, syncEachLaunch, sepconv, stem); }
+
+        public Options withSyncEachLaunch(boolean sync) { return new Options(arenaBytes, stagingBytes, sync, sepconv, stem); }
+
+        public Options withSepconv(SeparableGemmPath.Choice c) { return new Options(arenaBytes, stagingBytes, syncEachLaunch, c, stem); }
+
+        public Options withStem(StemConvPath path) { return new Options(arenaBytes, stagingBytes, syncEachLaunch, sepconv, path); }
     }
 
     private final int deviceIndex;
@@ -95,9 +130,9 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
     private final Storage actStorage;
     private final CudaBackendProvider.DeviceInfo info;
     private final Limits limits;
-    private final StemConvPath stemPath;       // -Djxception.cuda.stem, read once here
+    private final StemConvPath stemPath;       // option cuda.stem
     private final String imageDescription;
-    private final SeparableGemmPath.Choice sepconv = SeparableGemmPath.Choice.fromSystemProperties();   // fused or split 16-bit sepconvs
+    private final SeparableGemmPath.Choice sepconv;   // options cuda.sepconv, cuda.sepconvChunkMiB: fused or split 16-bit sepconvs
     private final CUdevice device = new CUdevice();
     private final CUcontext context = new CUcontext();
     private final CUstream stream = new CUstream();
@@ -136,13 +171,14 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
         }
     }
 
-    CudaBackend(int deviceIndex, Precision precision, Options options) {
-        this(deviceIndex, precision, options, StemConvPath.fromSystemProperty());
+    CudaBackend(int deviceIndex, Precision precision, Options options, StemConvPath stemPath) {
+        this(deviceIndex, precision, options.withStem(stemPath));
     }
 
-    CudaBackend(int deviceIndex, Precision precision, Options options, StemConvPath stemPath) {
+    CudaBackend(int deviceIndex, Precision precision, Options options) {
         this.deviceIndex = deviceIndex;
-        this.stemPath = stemPath;
+        this.stemPath = options.stem();
+        this.sepconv = options.sepconv();
         this.precision = precision;
         this.options = options;
         this.actStorage = switch (precision) {
@@ -200,7 +236,7 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
 
     @Override public Precision precision() { return precision; }
 
-    /** Which kernels run the 3x3 stem convolutions ({@code -Djxception.cuda.stem}). */
+    /** Which kernels run the 3x3 stem convolutions (option {@code cuda.stem}). */
     StemConvPath stemPath() { return stemPath; }
 
     /** Planner limits of this device (SM count, shared memory per block). */

@@ -35,6 +35,8 @@ public final class CudaBackendProvider implements BackendProvider {
     private static volatile String driverLoadFailure;
 
     @Override public Probe probe() {
+        String unsupported = unsupportedPlatform(System.getProperty("os.name", ""), System.getProperty("os.arch", ""));
+        if (unsupported != null) return Probe.unavailable("cuda", unsupported);
         try {
             if (driverLoadFailure != null) return Probe.unavailable("cuda", driverLoadFailure);
             return probeDevices();
@@ -47,6 +49,18 @@ public final class CudaBackendProvider implements BackendProvider {
         } catch (RuntimeException e) {
             return Probe.unavailable("cuda", "CUDA unavailable: " + e);
         }
+    }
+
+    /**
+     * Why JCuda cannot run on this operating system and architecture, or null where it publishes
+     * natives (JCuda 12.6.0: linux-x86_64, windows-x86_64; no linux-aarch64 build on Maven Central).
+     */
+    static String unsupportedPlatform(String osName, String osArch) {
+        String os = osName.toLowerCase(java.util.Locale.ROOT), arch = osArch.toLowerCase(java.util.Locale.ROOT);
+        boolean x64 = arch.equals("amd64") || arch.equals("x86_64");
+        if ((os.startsWith("linux") || os.startsWith("windows")) && x64) return null;
+        return "CUDA unavailable: JCuda publishes no native library for " + osName + " " + osArch
+                + " (its builds are linux-x86_64 and windows-x86_64); the cpu and opencl backends run here";
     }
 
     private static Probe probeDevices() {
@@ -79,7 +93,9 @@ public final class CudaBackendProvider implements BackendProvider {
         return Probe.of("cuda", devices);
     }
 
-    @Override public KernelBackend open(int index, Precision precision) { return open(index, precision, CudaBackend.Options.DEFAULT); }
+    @Override public KernelBackend open(int index, Precision precision, java.util.Map<String, String> options) {
+        return open(index, precision, CudaBackend.Options.parse(options));
+    }
 
     /** Opens device {@code index} with explicit options (memory arena, staging size). */
     public KernelBackend open(int index, Precision precision, CudaBackend.Options options) {

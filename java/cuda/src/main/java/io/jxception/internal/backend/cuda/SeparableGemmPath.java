@@ -43,25 +43,38 @@ public final class SeparableGemmPath {
     public static final long DEFAULT_CHUNK_BYTES = 1024L << 20;
 
     /**
-     * Which forward separable conv a backend runs for 16-bit precisions, read once per backend from
-     * {@code -Djxception.cuda.sepconv=fused|split} (default split: 1.9-3.6x faster per layer on an H100,
-     * benchmarks/NOTES.md cuda-sepgemm-1) and {@code -Djxception.cuda.sepconvChunkMiB=<MiB of A per chunk>}
+     * Which forward separable conv a backend runs for 16-bit precisions, chosen per backend with the
+     * options {@code cuda.sepconv=fused|split} (default split: 1.9-3.6x faster per layer on an H100,
+     * benchmarks/NOTES.md cuda-sepgemm-1) and {@code cuda.sepconvChunkMiB=<MiB of A per chunk>}
      * (default 1024: one chunk everywhere but block2 at large batches; smaller chunks measured slower).
      */
     public record Choice(boolean split, long chunkBytes) {
+        /** The measured winner: split, 1 GiB chunks. */
+        public static final Choice DEFAULT = new Choice(true, DEFAULT_CHUNK_BYTES);
+
         public Choice {
             if (chunkBytes < (long) BM * BK * 2) throw new IllegalArgumentException("sepconv chunk of " + chunkBytes + " bytes is below one tile");
         }
 
-        public static Choice fromSystemProperties() {
-            String mode = System.getProperty("jxception.cuda.sepconv", "split").trim().toLowerCase(Locale.ROOT);
-            boolean split = switch (mode) {
+        /**
+         * The choice named by the option values {@code mode} ("fused" or "split", any case) and
+         * {@code chunkMiB} (a whole number of MiB ≥ 1); null takes the default of either.
+         */
+        public static Choice parse(String mode, String chunkMiB) {
+            boolean split = mode == null || switch (mode.trim().toLowerCase(Locale.ROOT)) {
                 case "fused" -> false;
                 case "split" -> true;
-                default -> throw new IllegalArgumentException("-Djxception.cuda.sepconv=" + mode + ": expected fused or split");
+                default -> throw new IllegalArgumentException("cuda.sepconv=" + mode + ": expected fused or split");
             };
-            long mib = Long.getLong("jxception.cuda.sepconvChunkMiB", DEFAULT_CHUNK_BYTES >> 20);
-            if (mib < 1) throw new IllegalArgumentException("-Djxception.cuda.sepconvChunkMiB=" + mib + ": expected at least 1");
+            long mib = DEFAULT_CHUNK_BYTES >> 20;
+            if (chunkMiB != null) {
+                try {
+                    mib = Long.parseLong(chunkMiB.trim());
+                } catch (NumberFormatException e) {
+                    throw new IllegalArgumentException("cuda.sepconvChunkMiB=" + chunkMiB + ": expected a whole number of MiB");
+                }
+            }
+            if (mib < 1 || mib > (1L << 20)) throw new IllegalArgumentException("cuda.sepconvChunkMiB=" + mib + ": expected 1 to 1048576");
             return new Choice(split, mib << 20);
         }
 

@@ -25,14 +25,14 @@ import java.util.Locale;
  *     so not on A100 or consumer cards). FP32 keeps the exact FFMA GEMM.</li>
  * </ul>
  * Same operands, argument names and epilogue as {@link CudaLaunchPlan#conv}. Chosen per backend by
- * {@code -Djxception.cuda.stem=old|new} (read once, when the backend is made), default new (block1_conv1 1.65 -> 1.08 ms,
+ * the backend option {@code cuda.stem=old|new} (read once, when the backend is made), default new (block1_conv1 1.65 -> 1.08 ms,
  * block1_conv2 4.92 -> 1.50 ms at BF16 batch 256 on an H100: benchmarks/NOTES.md cuda-stem-2).
  */
 public enum StemConvPath {
     OLD, NEW;
 
-    /** The system property that picks the path. */
-    public static final String PROPERTY = "jxception.cuda.stem";
+    /** The backend option that picks the path. */
+    public static final String OPTION = "cuda.stem";
     /** Output pixels per tile of stem_mma (MMA_BM in stem.cu). */
     public static final int MMA_BM = 128;
     /** Shared-memory row stride of stem_mma's B, in elements (MMA_LDB: 64 columns + 8 padding). */
@@ -42,14 +42,12 @@ public enum StemConvPath {
     /** Largest cout of stem_cin3 (weights, scale and shift are 29*cout floats of shared memory). */
     public static final int CIN3_MAX_COUT = 256;
 
-    /** The path named by {@value #PROPERTY} (new when unset). */
-    public static StemConvPath fromSystemProperty() { return parse(System.getProperty(PROPERTY, "new")); }
-
+    /** The path named by the option value {@code v} ("old" or "new", any case). */
     static StemConvPath parse(String v) {
         return switch (v.trim().toLowerCase(Locale.ROOT)) {
             case "old" -> OLD;
             case "new" -> NEW;
-            default -> throw new IllegalArgumentException("-D" + PROPERTY + " must be old or new, got '" + v + "'");
+            default -> throw new IllegalArgumentException(OPTION + " must be old or new, got '" + v + "'");
         };
     }
 

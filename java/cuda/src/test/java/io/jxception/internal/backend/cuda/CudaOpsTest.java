@@ -372,7 +372,7 @@ class CudaOpsTest {
             g.conv(s, x.gpu(), w1.gpu(), w2.gpu(), Epilogue.NONE, y.gpu());
             CudaGraph graph = g.endCapture();
             // the split path (the BF16 default) is pack B + depthwise + GEMM per chunk; fused is one kernel
-            SeparableGemmPath.Choice c = SeparableGemmPath.Choice.fromSystemProperties();
+            SeparableGemmPath.Choice c = SeparableGemmPath.Choice.DEFAULT;
             int convLaunches = c.applies(s, Precision.BF16)
                     ? SeparableGemmPath.plan(s, Precision.BF16, g.limits(), false, c.chunkBytes()).launches().size() : 1;
             assertEquals(1 + convLaunches, graph.launches(), "conversion of the fp32 input + the conv's launches");

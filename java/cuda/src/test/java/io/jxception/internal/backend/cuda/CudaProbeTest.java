@@ -32,6 +32,15 @@ class CudaProbeTest {
     }
 
     @Test
+    void aPlatformWithoutJCudaNativesIsNamedNotProbed() {
+        assertEquals(null, CudaBackendProvider.unsupportedPlatform("Linux", "amd64"));
+        assertEquals(null, CudaBackendProvider.unsupportedPlatform("Windows 11", "amd64"));
+        String arm = CudaBackendProvider.unsupportedPlatform("Linux", "aarch64");
+        assertTrue(arm.startsWith("CUDA unavailable: JCuda publishes no native library for Linux aarch64"), arm);
+        assertTrue(CudaBackendProvider.unsupportedPlatform("Mac OS X", "aarch64").contains("Mac OS X aarch64"));
+    }
+
+    @Test
     void withoutADriverTheReasonNamesLibcudaOrTheMissingKernels() {
         Probe p = new CudaBackendProvider().probe();
         Assumptions.assumeFalse(p.available(), "a CUDA device is present");
@@ -55,7 +64,8 @@ class CudaProbeTest {
         assertEquals(0, io.jxception.internal.backend.LocalRank.deviceIndex(Map.of(), 4));
         assertEquals(3, io.jxception.internal.backend.LocalRank.deviceIndex(Map.of("SLURM_LOCALID", "3"), 4));
         assertEquals(1, io.jxception.internal.backend.LocalRank.deviceIndex(Map.of("OMPI_COMM_WORLD_LOCAL_RANK", "5"), 4));
-        assertEquals(2, io.jxception.internal.backend.LocalRank.deviceIndex(Map.of("SLURM_LOCALID", "2", "OMPI_COMM_WORLD_LOCAL_RANK", "1"), 8), "SLURM first");
+        assertEquals(1, io.jxception.internal.backend.LocalRank.deviceIndex(Map.of("SLURM_LOCALID", "2", "OMPI_COMM_WORLD_LOCAL_RANK", "1"), 8),
+                "mpirun first: inside a SLURM allocation its ranks inherit the SLURM_LOCALID of the daemon that started them");
         assertEquals(1, io.jxception.internal.backend.LocalRank.deviceIndex(Map.of("LOCAL_RANK", "1"), 2));
         assertThrows(IllegalArgumentException.class, () -> io.jxception.internal.backend.LocalRank.deviceIndex(Map.of("SLURM_LOCALID", "x"), 2));
         assertThrows(IllegalArgumentException.class, () -> io.jxception.internal.backend.LocalRank.deviceIndex(Map.of(), 0));

@@ -50,24 +50,12 @@ class CudaSeparableGemmTest {
     /** Opens a backend with the split path forced; see {@link #openWith}. */
     static CudaBackend openSplit(Precision p, long chunkMiB, boolean syncEachLaunch) { return openWith(p, "split", chunkMiB, syncEachLaunch); }
 
-    /** Opens a backend with sepconv path {@code mode}; the system properties are restored at once (the constructor reads them). */
-    static synchronized CudaBackend openWith(Precision p, String mode, long chunkMiB, boolean syncEachLaunch) {
-        String oldMode = System.getProperty("jxception.cuda.sepconv"), oldChunk = System.getProperty("jxception.cuda.sepconvChunkMiB");
-        try {
-            System.setProperty("jxception.cuda.sepconv", mode);
-            System.setProperty("jxception.cuda.sepconvChunkMiB", Long.toString(chunkMiB));
-            CudaBackend b = (CudaBackend) new CudaBackendProvider().open(0, p, CudaBackend.Options.DEFAULT.withSyncEachLaunch(syncEachLaunch));
-            assertEquals(mode.equals("split"), b.description().contains("split sepconv"), b.description());
-            return b;
-        } finally {
-            restore("jxception.cuda.sepconv", oldMode);
-            restore("jxception.cuda.sepconvChunkMiB", oldChunk);
-        }
-    }
-
-    private static void restore(String key, String value) {
-        if (value == null) System.clearProperty(key);
-        else System.setProperty(key, value);
+    /** Opens a backend with sepconv path {@code mode} (backend options cuda.sepconv and cuda.sepconvChunkMiB). */
+    static CudaBackend openWith(Precision p, String mode, long chunkMiB, boolean syncEachLaunch) {
+        CudaBackend b = (CudaBackend) new CudaBackendProvider().open(0, p, CudaBackend.Options.DEFAULT.withSyncEachLaunch(syncEachLaunch)
+                .withSepconv(SeparableGemmPath.Choice.parse(mode, Long.toString(chunkMiB))));
+        assertEquals(mode.equals("split"), b.description().contains("split sepconv"), b.description());
+        return b;
     }
 
     static CudaBackend backend(Precision p, long chunkMiB) {

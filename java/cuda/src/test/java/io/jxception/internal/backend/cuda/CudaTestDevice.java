@@ -17,6 +17,19 @@ final class CudaTestDevice {
         Assumptions.assumeTrue(p.available(), p.reason());
     }
 
+    /**
+     * The backend options a benchmark main was started with: every {@code -Djxception.cuda.<name>=v}
+     * system property as option {@code cuda.<name>=v} (benchmarks/device/steps pass kernel paths this
+     * way; the library itself reads no system properties).
+     */
+    static Map<String, String> optionsFromSystemProperties() {
+        Map<String, String> options = new HashMap<>();
+        for (String key : System.getProperties().stringPropertyNames()) {
+            if (key.startsWith("jxception.cuda.")) options.put(key.substring("jxception.".length()), System.getProperty(key));
+        }
+        return options;
+    }
+
     /** Backends opened on first use, one per key (a precision, a path setting), closed together in @AfterAll. */
     static final class Backends<K> implements AutoCloseable {
         private final Map<K, CudaBackend> open = new HashMap<>();

@@ -84,7 +84,7 @@ public final class CudaTrainingBenchmark {
                         summary.add(String.format(Locale.ROOT, "%-18s %-5s skipped (time budget)", c, p));
                         continue;
                     }
-                    try (CudaBackend b = (CudaBackend) new CudaBackendProvider().open(0, p)) {
+                    try (CudaBackend b = (CudaBackend) new CudaBackendProvider().open(0, p, CudaTestDevice.optionsFromSystemProperties())) {
                         String dev = b.description().split(" \\(")[0].replace(',', ' ');
                         System.out.println("# " + c + " on " + b.description());
                         Result r = run(b, w, c, warmup, reps, runSeconds);

@@ -168,7 +168,7 @@ public final class CudaXceptionBenchmark {
         try (PrintWriter out = new PrintWriter(Files.newBufferedWriter(csv))) {
             out.println("kind,device,precision,batch,what,median_ms,images_per_s,gbytes_per_s,tflops,detail");
             for (Precision p : precisions) {
-                try (CudaBackend b = (CudaBackend) new CudaBackendProvider().open(0, p)) {
+                try (CudaBackend b = (CudaBackend) new CudaBackendProvider().open(0, p, CudaTestDevice.optionsFromSystemProperties())) {
                     String dev = b.description().split(" \\(")[0].replace(',', ' ');
                     System.out.println("# " + b.description());
                     for (int batch : batches) {

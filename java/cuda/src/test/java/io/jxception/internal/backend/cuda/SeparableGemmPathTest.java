@@ -146,20 +146,20 @@ class SeparableGemmPathTest {
     }
 
     @Test
-    void systemPropertySelectsThePathAndRejectsUnknownValues() {
-        String old = System.getProperty("jxception.cuda.sepconv");
-        try {
-            System.clearProperty("jxception.cuda.sepconv");
-            assertTrue(Choice.fromSystemProperties().split(), "split by default");
-            System.setProperty("jxception.cuda.sepconv", "split");
-            assertTrue(Choice.fromSystemProperties().split());
-            System.setProperty("jxception.cuda.sepconv", "Fused");
-            assertFalse(Choice.fromSystemProperties().split());
-            System.setProperty("jxception.cuda.sepconv", "fast");
-            assertThrows(IllegalArgumentException.class, Choice::fromSystemProperties);
-        } finally {
-            if (old == null) System.clearProperty("jxception.cuda.sepconv");
-            else System.setProperty("jxception.cuda.sepconv", old);
-        }
+    void backendOptionsSelectThePathAndRejectUnknownValues() {
+        assertEquals(Choice.DEFAULT, Choice.parse(null, null), "split, 1 GiB by default");
+        assertTrue(Choice.parse("split", null).split());
+        assertFalse(Choice.parse(" Fused ", null).split());
+        assertEquals(64L << 20, Choice.parse("split", "64").chunkBytes());
+        assertThrows(IllegalArgumentException.class, () -> Choice.parse("fast", null));
+        assertThrows(IllegalArgumentException.class, () -> Choice.parse("split", "0"));
+        assertThrows(IllegalArgumentException.class, () -> Choice.parse("split", "lots"));
+        CudaBackend.Options o = CudaBackend.Options.parse(java.util.Map.of("cuda.sepconv", "fused", "cuda.stem", "old", "cuda.sync", "true", "opencl.x", "ignored"));
+        assertFalse(o.sepconv().split());
+        assertEquals(StemConvPath.OLD, o.stem());
+        assertTrue(o.syncEachLaunch());
+        assertEquals(CudaBackend.Options.DEFAULT, CudaBackend.Options.parse(java.util.Map.of()));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> CudaBackend.Options.parse(java.util.Map.of("cuda.stemm", "old")));
+        assertTrue(e.getMessage().contains("cuda.stemm"), e.getMessage());
     }
 }

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Device step "wgmma" (issue #12): the Hopper pointwise GEMM cuda/dev/pwgemm_v1.cu (wgmma + TMA + mbarrier
+# pipeline, sm_90a) against the mma.sync sepgemm_gemm and cuBLAS, on the same card in the same call.
+# Budget: 240 s in all, each part under `timeout`, the sum bounded by the clock below. Expected ~60-90 s.
+#   1. .device/bin/pwgemm_v1 all 256,32 (built here by prepare.sh with the flags on the source's
+#      "// device-build:" line; rebuilt with the device's nvcc when it does not start): CHECK lines (naive
+#      fp32 GPU reference, float64 CPU rows, mma.sync vs wgmma, poisoned outputs, guard rows, bitwise
+#      repeat, 5-7-CTA grids), then TABLE lines per Xception pointwise GEMM at batch 256 and 32    <= 120 s
+#      Exit 2 = a numerical check failed; 1 = a CUDA error (a hung pipeline traps after 2 s and
+#      prints which mbarrier wait); 124 = timed out. Later parts run whatever happened here.
+#   2. compute-sanitizer memcheck on `pwgemm_v1 small` (two small shapes, every variant once)   <= 60 s
+#   3. benchmarks/device/pwgemm_cublas.py: torch.mm (cuBLAS) on the shapes of step 1's TABLE lines,
+#      printed beside ours (ms, TFLOP/s, % of peak, % of cuBLAS), + a CSV                          <= 60 s
+# Env (from check.sh): $WORK. Writes $WORK/wgmma/{pwgemm.log,sanitizer.log,cublas.log,cublas.csv}.
+# Prints the summary last, ~35 lines (run check.sh with STEP_TAIL=40 to see all of it).
+set -uo pipefail
+root="$(cd "$(dirname "$0")/../../.." && pwd)"
+cd "$root"
+out="$WORK/wgmma"
+mkdir -p "$out"
+t0=$(date +%s)
+left() { local l=$(( 238 - ($(date +%s) - t0) )); echo $(( l < 1 ? 1 : l )); }
+cap() { local l; l=$(left); echo $(( $1 < l ? $1 : l )); }   # min(wanted, what is left)
+src=cuda/dev/pwgemm_v1.cu
+bin=.device/bin/pwgemm_v1
+
+# ---- 1. checks and timings (rebuild on the device when the carried binary cannot start)
+run_bin() { timeout "$(cap "$2")" "$1" all 256,32 > "$out/pwgemm.log" 2>&1; }
+rc=127
+[[ -x "$bin" ]] && { run_bin "$bin" 120; rc=$?; }
+if [[ $rc -ne 124 ]] && ! grep -q "^INFO" "$out/pwgemm.log" 2>/dev/null; then
+    echo "pwgemm_v1 did not start (exit $rc): building with the device's nvcc" >> "$out/build.log"
+    flags="$(sed -n 's|^// device-build: *||p' "$src" | head -1)"
+    mkdir -p "$out/bin"
+    if timeout "$(cap 90)" nvcc -std=c++17 -O3 --Werror all-warnings -Xptxas -Werror -Xptxas -v $flags -o "$out/bin/pwgemm_v1" "$src" \
+        >> "$out/build.log" 2>&1; then
+        echo "built with the device's nvcc ($(nvcc --version | grep -o 'release [0-9.]*'))" >> "$out/build.log"
+        bin="$out/bin/pwgemm_v1"
+        run_bin "$bin" 120
+        rc=$?
+    else
+        echo "build failed or timed out (exit $?)" >> "$out/build.log"
+    fi
+fi
+echo "pwgemm_v1: exit $rc (2 = a check failed, 1 = CUDA error, 124 = timed out)" >> "$out/pwgemm.log"
+
+# ---- 2. memcheck on small shapes (whether it sees TMA/wgmma traffic is unverified; the epilogue's residual/scale
+#      loads, the fills and the references are ordinary accesses it does check)
+if [[ -x "$bin" ]] && command -v compute-sanitizer > /dev/null; then
+    timeout "$(cap 60)" compute-sanitizer --tool memcheck --print-limit 20 "$bin" small > "$out/sanitizer.log" 2>&1
+    echo "compute-sanitizer memcheck: exit $? (124 = timed out)" >> "$out/sanitizer.log"
+else
+    echo "compute-sanitizer or the binary missing: skipped" > "$out/sanitizer.log"
+fi
+
+# ---- 3. cuBLAS beside it
+PYTHONUNBUFFERED=1 timeout "$(cap 60)" python3 benchmarks/device/pwgemm_cublas.py "$out/pwgemm.log" --csv "$out/cublas.csv" > "$out/cublas.log" 2>&1
+echo "pwgemm_cublas: exit $? (124 = timed out)" >> "$out/cublas.log"
+
+# ---- summary, last (the verdict at the bottom; check.sh shows STEP_TAIL lines of it: give STEP_TAIL=40)
+echo "==== wgmma: Hopper pointwise GEMM (pwgemm_v1, sm_90a) vs mma.sync and cuBLAS ($(( $(date +%s) - t0 )) s)"
+if grep -q "^CUBLAS" "$out/cublas.log"; then
+    grep -E "^CUBLAS" "$out/cublas.log" | sed 's/^CUBLAS //'
+else
+    grep -E "^TABLE" "$out/pwgemm.log" | sed 's/^TABLE  //'
+    tail -2 "$out/cublas.log"
+fi
+grep -E "^INFO" "$out/pwgemm.log" | head -2
+grep -q "^INFO" "$out/pwgemm.log" || head -3 "$out/pwgemm.log"   # it did not start: its first words say why
+grep -hiE "did not start|built with|failed|error" "$out/build.log" 2>/dev/null | head -4
+grep -hE "^ERROR" "$out/pwgemm.log" | head -3
+echo "checks: $(grep -c '^CHECK.* OK$' "$out/pwgemm.log") OK, $(grep -c '^CHECK.*FAIL$' "$out/pwgemm.log") FAIL"
+grep -E "^CHECK.*FAIL$" "$out/pwgemm.log" | head -6
+echo "sanitizer: $(grep -E 'ERROR SUMMARY|exit [0-9]+|skipped' "$out/sanitizer.log" | tr '\n' ' ')"
+grep -E "^RESULT" "$out/pwgemm.log" | tail -1
+tail -1 "$out/pwgemm.log"
