@@ -9,9 +9,11 @@ import io.jxception.image.Interpolation;
 import io.jxception.image.KerasPreprocessing;
 import io.jxception.internal.backend.KernelBackend;
 import io.jxception.internal.exec.ForwardSession;
+import io.jxception.internal.tensor.AtomicFiles;
+import io.jxception.internal.tensor.NpyDtype;
+import io.jxception.internal.tensor.NpyWriter;
 import io.jxception.model.XceptionConfig;
 import io.jxception.model.XceptionGraph;
-import io.jxception.tensor.Npy;
 import io.jxception.tensor.Shape;
 import io.jxception.tensor.Tensor;
 import io.jxception.tensor.Uint8Tensor;
@@ -50,7 +52,7 @@ import java.util.stream.Stream;
  * </ol>
  * Prints one table; ratios are end-to-end / device.
  * <pre>
- * benchmarks/throughput/run.sh EndToEndBenchmark --backend cuda:0 --precision bf16 --batch 256 --images 4096 --jpegs 2048 --decode-threads 1,2,4,8,16
+ * benchmarks/throughput/run.sh EndToEndBenchmark --backend cuda:0 --precision bf16 --batch 256 --images 12288 --jpegs 1024 --decode-threads 1,2,4,8,16
  * benchmarks/throughput/run.sh EndToEndBenchmark --backend opencl:0 --size 299 --batch 8 --images 64 --jpegs 64 --decode-threads 1,2
  * </pre>
  * Options: --backend B (opencl:0), --precision P (fp32), --size S (299), --width W (1.0), --batch N (8),
@@ -103,14 +105,12 @@ public final class EndToEndBenchmark {
             double device = deviceOnly(backend, precision, weights, size, batch, reps, rnd);
             row("device forward (input on device)", device, device);
 
-            Uint8Tensor pixels = randomPixels(rnd, images, size);
             Path u8 = dir.resolve("x_u8.npy"), f32 = dir.resolve("x_f32.npy"), y = dir.resolve("y.npy");
-            Npy.write(u8, pixels);
+            writeInputs(u8, f32, images, size, rnd);
             String[] common = {"--backend", backend, "--precision", precision.name().toLowerCase(Locale.ROOT), "--weights", w.toString(),
                     "--batch", String.valueOf(batch), "--output", y.toString()};
             cli(concat(new String[]{"infer", "--input", u8.toString()}, common));   // page cache, JIT, kernels
             row("infer .npy uint8", cli(concat(new String[]{"infer", "--input", u8.toString()}, common)), device);
-            Npy.write(f32, preprocess(pixels));
             Files.delete(u8);
             cli(concat(new String[]{"infer", "--input", f32.toString()}, common));
             row("infer .npy float32", cli(concat(new String[]{"infer", "--input", f32.toString()}, common)), device);
@@ -174,6 +174,25 @@ public final class EndToEndBenchmark {
             for (InputBatch b = source.next(); b != null; b = source.next()) n += b.size();
         }
         return n / ((System.nanoTime() - t0) / 1e9);
+    }
+
+    /**
+     * {@code images} random images as a uint8 .npy and, preprocessed, as a float32 .npy, written 256
+     * images at a time (files of any size, whatever the heap).
+     */
+    static void writeInputs(Path u8, Path f32, int images, int size, Random rnd) throws IOException {
+        Shape row = Shape.of(size, size, 3);
+        AtomicFiles.write(u8, bytes -> AtomicFiles.write(f32, floats -> {
+            NpyWriter wu = new NpyWriter(bytes, NpyDtype.U8, row, images), wf = new NpyWriter(floats, NpyDtype.F32, row, images);
+            for (int from = 0; from < images; from += 256) {
+                int n = Math.min(256, images - from);
+                Uint8Tensor p = randomPixels(rnd, n, size);
+                wu.writeRows(from, p.data(), 0, n);
+                wf.writeRows(from, preprocess(p).data(), 0, n);
+            }
+            wu.finish();
+            wf.finish();
+        }));
     }
 
     static Uint8Tensor randomPixels(Random rnd, int n, int size) {

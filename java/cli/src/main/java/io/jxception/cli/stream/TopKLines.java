@@ -11,8 +11,10 @@ import java.util.Locale;
 import java.util.TreeMap;
 
 /**
- * Top-k classes per image as text lines, written in input order although batches arrive from
- * several devices in any order (held back until the batches before them are written):
+ * Top-k classes per image as text lines, written in row order although batches arrive from
+ * several devices (or, gathered, from several processes) in any order: a batch is held back until
+ * the rows before its {@link InputBatch#firstRow} are written, so any producer that numbers rows
+ * from 0 without gaps fits:
  * <ul>
  * <li>{@link Format#TEXT}: the image's name, then k lines "  0.8123  n02123045  tabby" (or "class 3"
  *     without ImageNet labels), as {@code classify} prints them;</li>
@@ -32,8 +34,8 @@ public final class TopKLines implements DeviceWorkers.Outputs {
     private final int k;
     private final int classes;
     private final Runnable perBatch;
-    private final TreeMap<Long, Object[]> pending = new TreeMap<>();   // batch index -> {batch, output}
-    private long nextIndex;
+    private final TreeMap<Long, Object[]> pending = new TreeMap<>();   // first row -> {batch, output}
+    private long nextRow;
 
     /**
      * @param labels   names of the 1000 ImageNet classes, or null to print indices
@@ -54,11 +56,16 @@ public final class TopKLines implements DeviceWorkers.Outputs {
     }
 
     @Override public synchronized void accept(InputBatch batch, Tensor output) throws IOException {
-        pending.put(batch.index(), new Object[]{batch, output});
-        while (!pending.isEmpty() && pending.firstKey() == nextIndex) {
+        if (batch.firstRow() < nextRow || pending.containsKey(batch.firstRow())) {
+            throw new IllegalStateException("rows from " + batch.firstRow() + " arrived twice");
+        }
+        pending.put(batch.firstRow(), new Object[]{batch, output});
+        while (!pending.isEmpty() && pending.firstKey() == nextRow) {
             Object[] e = pending.pollFirstEntry().getValue();
-            write((InputBatch) e[0], (Tensor) e[1]);
-            nextIndex++;
+            InputBatch b = (InputBatch) e[0];
+            Tensor y = (Tensor) e[1];
+            write(b, y);
+            nextRow += b.size();
             if (perBatch != null) perBatch.run();
         }
     }
