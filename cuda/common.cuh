@@ -24,6 +24,15 @@ template <> __device__ __forceinline__ __half from_f32<__half>(float v) { return
 
 __device__ __forceinline__ float relu(float v) { return v > 0.f ? v : 0.f; }
 
+// Keras' preprocess_input of one raw pixel v (0..255): v / 127.5f - 1f in IEEE fp32, correctly
+// rounded division and no contraction whatever the compile flags (__fdiv_rn, __fsub_rn), so it is
+// the very float the host computes for the float input (KerasPreprocessing.tf), then rounded to the
+// activation type T as convert_f32_to_<T> rounds an uploaded float input: the uint8 path equals the
+// float path bit for bit.
+template <typename T> __device__ __forceinline__ float keras_pixel(uint8_t v) {
+    return to_f32(from_f32<T>(__fsub_rn(__fdiv_rn((float)v, 127.5f), 1.0f)));
+}
+
 // Rounds a float to tf32 (10-bit mantissa, round to nearest, ties away) and keeps it in a float.
 __device__ __forceinline__ float round_tf32(float v) {
     uint32_t r;

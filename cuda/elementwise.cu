@@ -15,6 +15,17 @@ JX_CONVERT(convert_f32_to_f16, float, __half)
 JX_CONVERT(convert_bf16_to_f32, __nv_bfloat16, float)
 JX_CONVERT(convert_f16_to_f32, __half, float)
 
+// dst (count) in the activation type = Keras' preprocessing of src (count) uint8 raw pixels
+// (keras_pixel): the uint8 input of a stem that stem_cin3_u8 does not cover, bit for bit what
+// convert_f32_to_<D> makes of the host-preprocessed float input.
+#define JX_PREPROCESS(NAME, D)                                                                                               \
+    extern "C" __global__ void __launch_bounds__(JX_THREADS) NAME(const uint8_t* __restrict__ src, D* __restrict__ dst, long long count) { \
+        JX_GRID_STRIDE(i, count) dst[i] = from_f32<D>(keras_pixel<D>(src[i]));                                               \
+    }
+JX_PREPROCESS(convert_u8_to_f32, float)
+JX_PREPROCESS(convert_u8_to_bf16, __nv_bfloat16)
+JX_PREPROCESS(convert_u8_to_f16, __half)
+
 // dst[i] += src[i] (same storage type).
 #define JX_ADD(SUF, T)                                                                                                     \
     extern "C" __global__ void __launch_bounds__(JX_THREADS) add_in_place_##SUF(T* __restrict__ dst, const T* __restrict__ src,     \

@@ -3,7 +3,8 @@
 // Same operands and epilogue as conv_bn_relu:
 //   y[m, c] = postRelu?( z[m, c]*scale[c] + shift[c] + residual[m, c] )   (scale/shift, residual optional)
 //   z[m, c] = sum_{ky,kx,ci} pre(x[ni, oy*s+ky, ox*s+kx, ci]) * w1[ky, kx, ci, c],   pre = relu if preRelu
-// x (n, h, w, cin) and y, residual (n, oh, ow, cout) NHWC in the activation type T; w1 (3,3,cin,cout),
+// x (n, h, w, cin) and y, residual (n, oh, ow, cout) NHWC in the activation type T (stem_cin3_u8_*: x uint8
+// raw pixels, each read as keras_pixel<T>(v) = the float path's preprocessed input); w1 (3,3,cin,cout),
 // scale, shift (cout) fp32; oh = (h-3)/s + 1, ow = (w-3)/s + 1; rows m = (ni*oh + oy)*ow + ox.
 //
 // stem_cin3_<f32|bf16|f16>  block1_conv1 (cin 3): direct convolution in fp32 FFMA, memory bound.
@@ -30,8 +31,17 @@ namespace {
 
 // ------------------------------------------------------------------ stem_cin3
 
-template <typename T>
-__device__ __forceinline__ void stem_cin3(const T* __restrict__ x, const float* __restrict__ w1, const float* __restrict__ scale,
+// A stem input as the float the convolution multiplies: an activation as stored (TX = T), or a raw
+// uint8 pixel preprocessed on load (TX = uint8_t, the uint8 ingestion path: keras_pixel).
+template <typename TX, typename T> struct StemInput {
+    __device__ __forceinline__ static float load(TX v) { return to_f32(v); }
+};
+template <typename T> struct StemInput<uint8_t, T> {
+    __device__ __forceinline__ static float load(uint8_t v) { return keras_pixel<T>(v); }
+};
+
+template <typename TX, typename T>
+__device__ __forceinline__ void stem_cin3(const TX* __restrict__ x, const float* __restrict__ w1, const float* __restrict__ scale,
                                           const float* __restrict__ shift, const T* __restrict__ residual, T* __restrict__ y, int n,
                                           int h, int w, int cout, int stride, int preRelu, int postRelu) {
     extern __shared__ __align__(16) float wsm[];  // [27][cout] weights, then scale [cout], shift [cout] (when given)
@@ -56,7 +66,7 @@ __device__ __forceinline__ void stem_cin3(const T* __restrict__ x, const float* 
         const int r = m - ni * ohw;
         const int oy = r / ow;
         const int ox = r - oy * ow;
-        const T* xp = x + (((size_t)ni * h + (size_t)oy * stride) * w + (size_t)ox * stride) * 3;
+        const TX* xp = x + (((size_t)ni * h + (size_t)oy * stride) * w + (size_t)ox * stride) * 3;
         const float* wp = wsm + cg * 8;
         float acc[8];
 #pragma unroll
@@ -65,7 +75,7 @@ __device__ __forceinline__ void stem_cin3(const T* __restrict__ x, const float* 
         for (int ky = 0; ky < 3; ky++)
 #pragma unroll
             for (int t = 0; t < 9; t++) {  // t = kx*3 + ci: 9 consecutive elements of one input row
-                float v = to_f32(xp[(size_t)ky * w * 3 + t]);
+                float v = StemInput<TX, T>::load(xp[(size_t)ky * w * 3 + t]);
                 if (preRelu) v = relu(v);
                 const float4 a = *reinterpret_cast<const float4*>(wp + (ky * 9 + t) * cout);
                 const float4 b = *reinterpret_cast<const float4*>(wp + (ky * 9 + t) * cout + 4);
@@ -288,15 +298,19 @@ __device__ __forceinline__ void stem_mma(const T* __restrict__ x, const float* _
 }  // namespace
 
 // Entry points. stem_cin3: grid-stride over n*oh*ow*(cout/8) items; dynamic shared 29*cout*4 bytes.
-#define JX_STEM_CIN3(NAME, T)                                                                                              \
+// stem_cin3_u8_<T>: x (n, h, w, 3) NHWC uint8 raw pixels, preprocessed on load (uint8 ingestion).
+#define JX_STEM_CIN3(NAME, TX, T)                                                                                          \
     extern "C" __global__ void __launch_bounds__(JX_THREADS)                                                           \
-    NAME(const T* __restrict__ x, const float* __restrict__ w1, const float* __restrict__ scale, const float* __restrict__ shift, \
+    NAME(const TX* __restrict__ x, const float* __restrict__ w1, const float* __restrict__ scale, const float* __restrict__ shift, \
          const T* __restrict__ residual, T* __restrict__ y, int n, int h, int w, int cout, int stride, int preRelu, int postRelu) { \
-        stem_cin3<T>(x, w1, scale, shift, residual, y, n, h, w, cout, stride, preRelu, postRelu);                          \
+        stem_cin3<TX, T>(x, w1, scale, shift, residual, y, n, h, w, cout, stride, preRelu, postRelu);                      \
     }
-JX_STEM_CIN3(stem_cin3_f32, float)
-JX_STEM_CIN3(stem_cin3_bf16, __nv_bfloat16)
-JX_STEM_CIN3(stem_cin3_f16, __half)
+JX_STEM_CIN3(stem_cin3_f32, float, float)
+JX_STEM_CIN3(stem_cin3_bf16, __nv_bfloat16, __nv_bfloat16)
+JX_STEM_CIN3(stem_cin3_f16, __half, __half)
+JX_STEM_CIN3(stem_cin3_u8_f32, uint8_t, float)
+JX_STEM_CIN3(stem_cin3_u8_bf16, uint8_t, __nv_bfloat16)
+JX_STEM_CIN3(stem_cin3_u8_f16, uint8_t, __half)
 
 // stem_mma: grid = min(M tiles, resident blocks), persistent over 128-row tiles; dynamic shared
 // (9*cin*72 + 2*128*(3*cin+8)) * 2 + 128*8 bytes (16-bit), (9*cin*72 + 2*128*(3*cin+4)) * 4 + 128*8 (tf32).

@@ -8,6 +8,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
+import java.util.List;
 import java.util.Locale;
 import java.util.regex.Pattern;
 
@@ -16,7 +17,8 @@ final class BackendOptions {
     private static final Pattern NAME = Pattern.compile("auto|(cpu|opencl|cuda)(:(\\d+|local))?");
 
     @Option(names = "--backend", defaultValue = "auto", paramLabel = "B", converter = NameConverter.class,
-            description = "auto (fastest available, the default), cpu, opencl[:i] or cuda[:i] (i = local: the launcher's local rank); 'jxception info' lists them.")
+            description = "auto (fastest available, the default), cpu, opencl[:i] or cuda[:i] (i = local: the launcher's local rank); 'jxception info' lists them."
+                    + " infer and classify take several, comma-separated (cuda:0,cuda:1): one session per device, batches spread over them.")
     String backend;
 
     @Option(names = "--precision", defaultValue = "fp32", paramLabel = "P", converter = PrecisionConverter.class,
@@ -35,8 +37,24 @@ final class BackendOptions {
      * with the reason (exit 1).
      */
     KernelBackend open() {
+        List<String> names = names();
+        if (names.size() != 1) throw new CommandLine.ParameterException(mixee.commandLine(), "this command runs on one backend, got --backend " + backend);
+        return open(names.get(0));
+    }
+
+    /** The backend names given, in order (one or more; the same device twice is refused). */
+    List<String> names() {
+        List<String> names = List.of(backend.split(","));
+        if (new java.util.HashSet<>(names).size() != names.size()) {
+            throw new CommandLine.ParameterException(mixee.commandLine(), "--backend " + backend + " names a device twice: give each device once");
+        }
+        return names;
+    }
+
+    /** Opens one backend by name, with the same error rules as {@link #open()}. */
+    KernelBackend open(String name) {
         try {
-            return KernelBackend.of(Backends.open(backend, precision, backendOptions));
+            return KernelBackend.of(Backends.open(name, precision, backendOptions));
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(mixee.commandLine(), e.getMessage());
         }
@@ -44,11 +62,16 @@ final class BackendOptions {
 
     static final class NameConverter implements CommandLine.ITypeConverter<String> {
         @Override public String convert(String value) {
-            String s = value.trim().toLowerCase(Locale.ROOT);
-            if (!NAME.matcher(s).matches()) {
-                throw new CommandLine.TypeConversionException("unknown backend '" + value + "': expected auto, cpu, opencl[:i] or cuda[:i]");
+            StringBuilder out = new StringBuilder();
+            for (String part : value.split(",", -1)) {
+                String s = part.trim().toLowerCase(Locale.ROOT);
+                if (!NAME.matcher(s).matches()) {
+                    throw new CommandLine.TypeConversionException("unknown backend '" + part.trim() + "': expected auto, cpu, opencl[:i] or cuda[:i]"
+                            + (value.contains(",") ? " (several: comma-separated, e.g. cuda:0,cuda:1)" : ""));
+                }
+                out.append(out.length() == 0 ? "" : ",").append(s);
             }
-            return s;
+            return out.toString();
         }
     }
 

@@ -1,34 +1,38 @@
 package io.jxception.cli;
 
-import io.jxception.internal.image.InputBatches;
-import io.jxception.internal.text.Printable;
-import io.jxception.internal.backend.KernelBackend;
-import io.jxception.exec.InferenceSession;
-import io.jxception.internal.image.ImageFiles;
+import io.jxception.cli.stream.ImageBatches;
+import io.jxception.cli.stream.ImageList;
+import io.jxception.cli.stream.TopKLines;
 import io.jxception.image.ImageNetLabels;
 import io.jxception.image.Interpolation;
-import io.jxception.image.KerasPreprocessing;
-import io.jxception.internal.image.RgbImage;
-import io.jxception.image.TopK;
+import io.jxception.internal.tensor.AtomicFiles;
 import io.jxception.model.XceptionConfig;
-import io.jxception.tensor.Tensor;
+import io.jxception.progress.ProgressBar;
 import io.jxception.weights.XceptionWeights;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
+import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.io.Writer;
+import java.nio.channels.Channels;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * {@code jxception classify}: images → top-k classes with probabilities, as Keras'
  * {@code decode_predictions(model.predict(preprocess_input(load_img(f, target_size))))} prints them.
- * Every image is decoded before the network runs, so a bad file fails the command before any output.
+ * The images are files, folders (every image under them, sorted) or list files (.txt/.lst), decoded
+ * on a pool of threads while the devices run, uploaded as raw bytes. Results are printed in input
+ * order as their batch finishes (or written to a .csv/.jsonl file, complete only on success). A file
+ * that cannot be decoded stops the command with its name, or with {@code --skip-bad-images} is left
+ * out and listed on stderr.
  */
 @Command(name = "classify", mixinStandardHelpOptions = true,
         description = "Print the top classes of each image (ImageNet labels when the weights have 1000 classes).")
@@ -38,7 +42,8 @@ final class ClassifyCommand extends Subcommand {
     @Option(names = "--weights", required = true, paramLabel = "FILE", description = "Keras .h5 or safetensors weights with the classifier.")
     Path weightsFile;
 
-    @Parameters(arity = "1..*", paramLabel = "IMAGE", description = "JPEG or PNG files.")
+    @Parameters(arity = "1..*", paramLabel = "IMAGE|DIR|LIST",
+            description = "JPEG or PNG files, folders of them (any depth, sorted by path), or list files (.txt/.lst, one path per line).")
     List<Path> images;
 
     @Option(names = "--size", defaultValue = "299", paramLabel = "S", description = "Network input height and width (default 299, Keras' size).")
@@ -54,34 +59,77 @@ final class ClassifyCommand extends Subcommand {
     @Option(names = "--batch", defaultValue = "8", paramLabel = "N", description = "Images per forward pass (default 8).")
     int batch;
 
+    @Option(names = "--decode-threads", paramLabel = "T", description = "Threads decoding images (default: one per processor).")
+    Integer decodeThreads;
+
+    @Option(names = "--skip-bad-images", description = "Leave unreadable images out (listed on stderr) instead of failing.")
+    boolean skipBadImages;
+
+    @Option(names = "--output", paramLabel = "FILE", description = "Write the results to a .csv or .jsonl file instead of printing them.")
+    Path outputFile;
+
     @Override
     int execute() throws IOException {
         if (top < 1) throw usage("--top must be at least 1, got " + top);
+        backendOptions.names();   // a device named twice is a usage error before any work
         if (batch < 1) throw usage("--batch must be at least 1, got " + batch);
         if (size < XceptionConfig.MIN_INPUT || size > XceptionConfig.MAX_INPUT) {
             throw usage("--size must be from " + XceptionConfig.MIN_INPUT + " to " + XceptionConfig.MAX_INPUT + ", got " + size);
         }
-        List<RgbImage> decoded = new ArrayList<>();
-        for (Path p : images) decoded.add(ImageFiles.read(p).resize(size, size, interpolation));
+        if (decodeThreads != null && decodeThreads < 1) throw usage("--decode-threads must be at least 1, got " + decodeThreads);
+        TopKLines.Format format = TopKLines.Format.TEXT;
+        if (outputFile != null) {
+            InferCommand.Format f = InferCommand.formatOf(outputFile);
+            if (f != InferCommand.Format.CSV && f != InferCommand.Format.JSONL) throw usage("--output " + outputFile + ": give a .csv or .jsonl file name");
+            format = f == InferCommand.Format.CSV ? TopKLines.Format.CSV : TopKLines.Format.JSONL;
+            InferCommand.checkOutput(outputFile);
+        }
+        List<ImageList.Entry> entries = ImageList.expand(images);
         XceptionWeights weights = WeightsArgument.load(weightsFile, size, size, false);
         int classes = weights.graph().config().classes();
         ImageNetLabels labels = classes == ImageNetLabels.CLASSES ? ImageNetLabels.load() : null;
-        PrintWriter out = out();
-        try (KernelBackend backend = backendOptions.open();
-             InferenceSession session = new InferenceSession(backend, weights, Math.min(batch, decoded.size()))) {
-            for (int start = 0; start < decoded.size(); start += batch) {
-                List<RgbImage> chunk = decoded.subList(start, Math.min(start + batch, decoded.size()));
-                Tensor probabilities = session.run(InputBatches.of(chunk)); // (n, classes)
-                for (int i = 0; i < chunk.size(); i++) {
-                    out.println(Printable.escape(images.get(start + i).toString()));
-                    for (TopK.Entry e : TopK.of(probabilities.data(), i * classes, classes, top)) {
-                        String name = labels == null ? "class " + e.index()
-                                : labels.get(e.index()).wnid() + "  " + labels.get(e.index()).label();
-                        out.printf(Locale.ROOT, "  %.4f  %s%n", e.value(), name);
-                    }
+        int threads = decodeThreads == null ? Runtime.getRuntime().availableProcessors() : decodeThreads;
+        AtomicLong done = new AtomicLong();
+        try (ImageBatches source = new ImageBatches(entries, size, interpolation, batch, threads, skipBadImages);
+             Devices devices = Devices.open(backendOptions, weights, Math.min(batch, entries.size()))) {
+            // printed results go to stdout, so the bar shows only when they go to a file
+            boolean bar = outputFile != null && entries.size() > batch;
+            ProgressBar progress = new ProgressBar(err(), "", entries.size(), ProgressBar.terminalAttached(), bar ? 0 : Long.MAX_VALUE);
+            long t0 = System.nanoTime();
+            try {
+                if (outputFile == null) {
+                    PrintWriter out = out();
+                    TopKLines lines = new TopKLines(out, format, labels, top, classes, out::flush);
+                    devices.run(source, (b, y) -> {
+                        lines.accept(b, y);
+                        done.addAndGet(b.size());
+                    });
+                } else {
+                    TopKLines.Format fileFormat = format;
+                    AtomicFiles.write(outputFile, channel -> {
+                        Writer text = new BufferedWriter(Channels.newWriter(channel, StandardCharsets.UTF_8));
+                        TopKLines lines = new TopKLines(text, fileFormat, labels, top, classes, null);
+                        devices.run(source, (b, y) -> {
+                            lines.accept(b, y);
+                            done.addAndGet(b.size());
+                            progress.advanceWithRate(b.size(), "img/s");
+                        });
+                        text.flush();   // not close: the channel belongs to AtomicFiles
+                    });
                 }
-                out.flush();
+            } finally {
+                progress.close();
             }
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            List<ImageBatches.Skipped> skipped = source.skipped();
+            PrintWriter err = err();
+            if (!skipped.isEmpty()) {
+                err.println("skipped " + skipped.size() + " unreadable image" + (skipped.size() == 1 ? "" : "s") + ":");
+                for (ImageBatches.Skipped s : skipped) err.println("  " + s.reason());
+            }
+            err.printf(Locale.ROOT, "classified %d images on %s in %.2f s (%.2f img/s)%s%n", done.get(), devices.label(), seconds, done.get() / seconds,
+                    outputFile == null ? "" : ", wrote " + outputFile);
+            err.flush();
         }
         return 0;
     }

@@ -1,121 +1,243 @@
 package io.jxception.cli;
 
-import io.jxception.internal.backend.KernelBackend;
-import io.jxception.progress.ProgressBar;
-import io.jxception.exec.InferenceSession;
+import io.jxception.cli.stream.BatchSource;
+import io.jxception.cli.stream.ImageBatches;
+import io.jxception.cli.stream.ImageList;
+import io.jxception.cli.stream.NpyBatches;
+import io.jxception.cli.stream.NpyRows;
+import io.jxception.cli.stream.TopKLines;
+import io.jxception.image.ImageNetLabels;
+import io.jxception.image.Interpolation;
+import io.jxception.internal.tensor.AtomicFiles;
+import io.jxception.internal.tensor.NpyDtype;
+import io.jxception.internal.tensor.NpyReader;
+import io.jxception.internal.tensor.NpyWriter;
 import io.jxception.model.XceptionConfig;
-import io.jxception.tensor.Npy;
+import io.jxception.progress.ProgressBar;
 import io.jxception.tensor.Shape;
-import io.jxception.tensor.Tensor;
 import io.jxception.weights.XceptionWeights;
+import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
+import java.io.BufferedWriter;
 import java.io.IOException;
+import java.io.Writer;
+import java.nio.channels.Channels;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
-import java.util.Iterator;
+import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * {@code jxception infer}: a preprocessed float32 batch (N, H, W, 3) in a .npy file → softmax
- * probabilities (N, classes), or pooled features (N, 2048·width) with {@code --features}, in a
- * .npy file. The output is written once, atomically, after every batch succeeded.
+ * {@code jxception infer}: images → softmax probabilities (or pooled features) at full speed. The
+ * input is a {@code .npy} of images (N, H, W, 3) — raw uint8 pixels, or float32/float16/float64
+ * already preprocessed — read from the memory-mapped file batch by batch (any size, whatever the
+ * heap), or a folder / list of image files decoded on {@code --decode-threads} threads. Batches run
+ * on one or several devices ({@code --backend cuda:0,cuda:1}), each with the copy of its next batch
+ * overlapped. Outputs are written as batches finish, into a temporary file renamed into place at
+ * the end: a {@code .npy} (N, classes) or (N, C) features (with {@code --images}, the rows' file
+ * names beside it in NAME.names.txt), or top-k lines as {@code .csv} / {@code .jsonl}.
  */
 @Command(name = "infer", mixinStandardHelpOptions = true,
-        description = {"Run Xception on a preprocessed batch in a .npy file: float32 (N, H, W, 3) NHWC, values x/127.5 - 1, H and W at least 71.",
-                "Writes softmax probabilities (N, classes), or pooled features (N, 2048*width) with --features, as float32 .npy."})
+        description = {"Run Xception over many images: a .npy (N, H, W, 3) of raw uint8 pixels or of float32/float16/float64 values already preprocessed"
+                + " (x/127.5 - 1), H and W at least 71, streamed from disk; or a folder or list of image files (--images).",
+                "Writes softmax probabilities (N, classes), or pooled features (N, 2048*width) with --features, as float32 .npy;"
+                        + " or the top classes per image as .csv or .jsonl (by the --output extension)."})
 final class InferCommand extends Subcommand {
     @Mixin BackendOptions backendOptions;
 
     @Option(names = "--weights", required = true, paramLabel = "FILE", description = "Keras .h5 or safetensors weights.")
     Path weightsFile;
 
-    @Option(names = "--input", required = true, paramLabel = "FILE", description = ".npy input, float32 (N, H, W, 3).")
-    Path inputFile;
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    Input input;
 
-    @Option(names = "--output", required = true, paramLabel = "FILE", description = ".npy output; written only when everything succeeded.")
+    static final class Input {
+        @Option(names = "--input", required = true, paramLabel = "FILE", description = ".npy input (N, H, W, 3): uint8 pixels, or float32/float16/float64 preprocessed.")
+        Path npy;
+
+        @Option(names = "--images", required = true, paramLabel = "DIR|LIST",
+                description = "A folder of images (any depth, sorted by path) or a list file (.txt/.lst, one path per line).")
+        Path images;
+    }
+
+    @Option(names = "--output", required = true, paramLabel = "FILE",
+            description = ".npy (probabilities or features), .csv or .jsonl (top classes); complete only when everything succeeded.")
     Path outputFile;
 
     @Option(names = "--batch", defaultValue = "8", paramLabel = "N", description = "Images per forward pass (default 8).")
     int batch;
 
-    @Option(names = "--features", description = "Output global-average-pooled features instead of probabilities.")
+    @Option(names = "--features", description = "Output global-average-pooled features instead of probabilities (.npy only).")
     boolean features;
+
+    @Option(names = "--top", defaultValue = "5", paramLabel = "K", description = "Classes per image in .csv/.jsonl output (default 5).")
+    int top;
+
+    @Option(names = "--size", paramLabel = "S", description = "With --images: network input height and width (default 299).")
+    Integer size;
+
+    @Option(names = "--interpolation", paramLabel = "I", converter = ClassifyCommand.InterpolationConverter.class,
+            description = "With --images: resize filter, nearest (default, as Keras' load_img) or bilinear.")
+    Interpolation interpolation;
+
+    @Option(names = "--decode-threads", paramLabel = "T", description = "With --images: threads decoding images (default: one per processor).")
+    Integer decodeThreads;
+
+    @Option(names = "--skip-bad-images", description = "With --images: leave unreadable images out (listed on stderr) instead of failing.")
+    boolean skipBadImages;
+
+    /** Output kinds, by the file's extension. */
+    enum Format { NPY, CSV, JSONL }
 
     @Override
     int execute() throws IOException {
         if (batch < 1) throw usage("--batch must be at least 1, got " + batch);
-        io.jxception.internal.tensor.AtomicFiles.checkTarget(outputFile); // output rules and a writable folder, before any work
-        checkOutputFolder(outputFile);
-        Tensor input = readInput(inputFile);
-        Shape s = input.shape();
-        XceptionWeights weights = WeightsArgument.load(weightsFile, s.dim(1), s.dim(2), features);
-        int n = s.dim(0);
-        Tensor output;
-        try (KernelBackend backend = backendOptions.open();
-             InferenceSession session = new InferenceSession(backend, weights, Math.min(batch, n))) {
-            output = Tensor.zeros(session.outputShape(n));
-            int perImageIn = s.dim(1) * s.dim(2) * 3, perImageOut = output.size() / n;
-            // one batch shows no bar; several: a bar, redrawn on a terminal, a line per tenth in a log
-            ProgressBar progress = new ProgressBar(err(), "", n, ProgressBar.terminalAttached(), n > batch ? 0 : Long.MAX_VALUE);
-            long t0 = System.nanoTime();
-            try {
-                // batches are cut as they are needed: runAll stages batch i+1 while the device runs batch i
-                Iterator<Tensor> slices = new Iterator<>() {
-                    int start;
+        if (top < 1) throw usage("--top must be at least 1, got " + top);
+        backendOptions.names();   // a device named twice is a usage error before any work
+        Format format = formatOf(outputFile);
+        if (format == null) throw usage("--output " + outputFile + ": give a .npy, .csv or .jsonl file name");
+        if (features && format != Format.NPY) throw usage("--features writes a .npy; .csv and .jsonl list top classes");
+        boolean fromImages = input.images != null;
+        if (!fromImages && (size != null || interpolation != null || decodeThreads != null || skipBadImages)) {
+            throw usage("--size, --interpolation, --decode-threads and --skip-bad-images go with --images; a .npy input has its own size");
+        }
+        if (size != null && (size < XceptionConfig.MIN_INPUT || size > XceptionConfig.MAX_INPUT)) {
+            throw usage("--size must be from " + XceptionConfig.MIN_INPUT + " to " + XceptionConfig.MAX_INPUT + ", got " + size);
+        }
+        if (decodeThreads != null && decodeThreads < 1) throw usage("--decode-threads must be at least 1, got " + decodeThreads);
+        checkOutput(outputFile);
+        if (fromImages && format == Format.NPY) checkOutput(namesFile(outputFile));
 
-                    @Override public boolean hasNext() { return start < n; }
-
-                    @Override public Tensor next() {
-                        int count = Math.min(batch, n - start);
-                        float[] slice = Arrays.copyOfRange(input.data(), start * perImageIn, (start + count) * perImageIn);
-                        start += count;
-                        return new Tensor(Shape.of(count, s.dim(1), s.dim(2), 3), slice);
+        BatchSource source;
+        int h, w;
+        String what;
+        if (fromImages) {
+            h = w = size == null ? 299 : size;
+            List<ImageList.Entry> entries = ImageList.expand(List.of(input.images));
+            int threads = decodeThreads == null ? Runtime.getRuntime().availableProcessors() : decodeThreads;
+            source = new ImageBatches(entries, h, interpolation == null ? Interpolation.NEAREST : interpolation, batch, threads, skipBadImages);
+            what = "images";
+        } else {
+            NpyReader reader = openInput(input.npy);
+            h = reader.shape().dim(1);
+            w = reader.shape().dim(2);
+            source = new NpyBatches(reader, 0, reader.rows(), batch);
+            what = reader.dtype().numpyName + " images";
+        }
+        long total = source.total();
+        try (source) {
+            XceptionWeights weights = WeightsArgument.load(weightsFile, h, w, features);
+            int classes = weights.graph().config().classes();
+            try (Devices devices = Devices.open(backendOptions, weights, (int) Math.min(batch, total))) {
+                // one batch shows no bar; several: a bar, redrawn on a terminal, a line per tenth in a log
+                ProgressBar progress = new ProgressBar(err(), "", total, ProgressBar.terminalAttached(), total > batch ? 0 : Long.MAX_VALUE);
+                AtomicLong rows = new AtomicLong();
+                Shape rowShape = rowShape(devices.sessions.get(0).outputShape(1));
+                long t0 = System.nanoTime();
+                List<String> names;
+                try {
+                    if (format == Format.NPY) {
+                        NpyRows[] sink = new NpyRows[1];
+                        AtomicFiles.write(outputFile, channel -> {
+                            NpyWriter writer = new NpyWriter(channel, NpyDtype.F32, rowShape, fromImages ? -1 : total);
+                            sink[0] = new NpyRows(writer, null);
+                            devices.run(source, (b, y) -> {
+                                sink[0].accept(b, y);
+                                rows.addAndGet(b.size());
+                                progress.advanceWithRate(b.size(), "img/s");
+                            });
+                            sink[0].finish(rows.get());
+                        });
+                        names = sink[0].names();
+                    } else {
+                        AtomicFiles.write(outputFile, channel -> {
+                            Writer text = new BufferedWriter(Channels.newWriter(channel, StandardCharsets.UTF_8));
+                            TopKLines lines = new TopKLines(text, format == Format.CSV ? TopKLines.Format.CSV : TopKLines.Format.JSONL,
+                                    classes == ImageNetLabels.CLASSES ? ImageNetLabels.load() : null, top, classes, null);
+                            devices.run(source, (b, y) -> {
+                                lines.accept(b, y);
+                                rows.addAndGet(b.size());
+                                progress.advanceWithRate(b.size(), "img/s");
+                            });
+                            text.flush();   // not close: the channel belongs to AtomicFiles
+                        });
+                        names = null;
                     }
-                };
-                session.runAll(slices, (index, y) -> {
-                    System.arraycopy(y.data(), 0, output.data(), index * batch * perImageOut, y.size());
-                    progress.advanceWithRate(y.shape().dim(0), "img/s");
-                });
-            } finally {
-                progress.close();
+                } finally {
+                    progress.close();
+                }
+                double seconds = (System.nanoTime() - t0) / 1e9;
+                if (fromImages && names != null) AtomicFiles.write(namesFile(outputFile), (String.join("\n", names) + "\n").getBytes(StandardCharsets.UTF_8));
+                if (source instanceof ImageBatches images) reportSkipped(images);
+                long n = rows.get();
+                String kind = format != Format.NPY ? "top-" + top + " classes" : features ? "pooled features" : "probabilities";
+                out().printf(Locale.ROOT, "wrote %s: %s from %d %s on %s in %.2f s (%.2f img/s)%n", outputFile,
+                        format == Format.NPY ? Shape.of(Math.toIntExact(n), rowShape.dim(0)) + " " + kind : kind, n, what, devices.label(), seconds, n / seconds);
             }
-            double seconds = (System.nanoTime() - t0) / 1e9;
-            Npy.write(outputFile, output);
-            out().printf(Locale.ROOT, "wrote %s: %s %s from %d images on %s in %.2f s (%.2f img/s)%n", outputFile, output.shape(),
-                    features ? "pooled features" : "probabilities", n, backend.name(), seconds, n / seconds);
         }
         return 0;
     }
 
-    /** Fails before any work when the output could not be written at the end. */
-    static void checkOutputFolder(Path output) throws IOException {
-        Path folder = output.toAbsolutePath().getParent();
-        if (folder == null || !Files.isDirectory(folder)) throw new IOException("output folder does not exist: " + folder);
-        if (Files.isDirectory(output)) throw new IOException("output " + output + " is a folder; give a .npy file name");
-        if (!Files.isWritable(folder)) throw new IOException("output folder is not writable: " + folder);
+    /** Lists the images {@code --skip-bad-images} left out, on stderr. */
+    private void reportSkipped(ImageBatches images) {
+        List<ImageBatches.Skipped> skipped = images.skipped();
+        if (skipped.isEmpty()) return;
+        err().println("skipped " + skipped.size() + " unreadable image" + (skipped.size() == 1 ? "" : "s") + ":");
+        for (ImageBatches.Skipped s : skipped) err().println("  " + s.reason());
+        err().flush();
     }
 
-    /** Reads and checks the input: float32/float64, (N, H, W, 3) with N ≥ 1, H, W ≥ 71, all finite. */
-    static Tensor readInput(Path file) throws IOException {
+    static Format formatOf(Path output) {
+        String n = output.getFileName() == null ? "" : output.getFileName().toString().toLowerCase(Locale.ROOT);
+        if (n.endsWith(".npy")) return Format.NPY;
+        if (n.endsWith(".csv")) return Format.CSV;
+        if (n.endsWith(".jsonl")) return Format.JSONL;
+        return null;
+    }
+
+    /** features.npy → features.names.txt: the file names of the rows of an --images run's .npy. */
+    static Path namesFile(Path npy) {
+        String n = npy.getFileName().toString();
+        return npy.resolveSibling(n.substring(0, n.length() - ".npy".length()) + ".names.txt");
+    }
+
+    private static Shape rowShape(Shape outputOfOne) {
+        int[] d = outputOfOne.dims();
+        return new Shape(java.util.Arrays.copyOfRange(d, 1, d.length));
+    }
+
+    /**
+     * Fails before any work when the output could not be written at the end: a missing or
+     * unwritable folder, a folder as the output, or an existing output that is not a regular file
+     * (a device such as /dev/null, a fifo): outputs replace only regular files.
+     */
+    static void checkOutput(Path output) throws IOException {
+        // AtomicFiles' rules (regular files or new paths, links followed, a writable folder proved by a probe file)
+        io.jxception.internal.tensor.AtomicFiles.checkTarget(output);
+    }
+
+    /** Opens and checks the input: a .npy of images (N, H, W, 3), N ≥ 1, H, W ≥ 71, of a dtype jxception reads. */
+    static NpyReader openInput(Path file) throws IOException {
         if (!Files.exists(file)) throw new IOException("input file not found: " + file);
-        Tensor t = Npy.read(file);
-        Shape s = t.shape();
-        if (s.rank() != 4 || s.dim(3) != 3) {
-            throw new IOException("input " + file + " has shape " + s + ": expected (N, H, W, 3), float32 NHWC RGB images preprocessed with x/127.5 - 1");
+        NpyReader r = NpyReader.open(file);
+        try {
+            Shape s = r.shape();
+            if (s.rank() != 4 || s.dim(3) != 3) {
+                throw new IOException("input " + file + " has shape " + s + ": expected (N, H, W, 3), NHWC RGB images (uint8 pixels, or float values preprocessed with x/127.5 - 1)");
+            }
+            if (s.dim(0) < 1) throw new IOException("input " + file + " holds no images (shape " + s + ")");
+            if (s.dim(1) < XceptionConfig.MIN_INPUT || s.dim(2) < XceptionConfig.MIN_INPUT) {
+                throw new IOException("input " + file + " has images of " + s.dim(1) + "x" + s.dim(2) + ": Xception needs H and W of at least " + XceptionConfig.MIN_INPUT);
+            }
+            return r;
+        } catch (IOException | RuntimeException e) {
+            r.close();
+            throw e;
         }
-        if (s.dim(0) < 1) throw new IOException("input " + file + " holds no images (shape " + s + ")");
-        if (s.dim(1) < XceptionConfig.MIN_INPUT || s.dim(2) < XceptionConfig.MIN_INPUT) {
-            throw new IOException("input " + file + " has images of " + s.dim(1) + "x" + s.dim(2) + ": Xception needs H and W of at least " + XceptionConfig.MIN_INPUT);
-        }
-        int bad = t.firstNonFinite();
-        if (bad >= 0) {
-            int c = bad % 3, x = bad / 3 % s.dim(2), y = bad / 3 / s.dim(2) % s.dim(1), n = bad / 3 / s.dim(2) / s.dim(1);
-            throw new IOException("input " + file + " holds " + t.data()[bad] + " at [" + n + ", " + y + ", " + x + ", " + c + "]: every value must be finite");
-        }
-        return t;
     }
 }

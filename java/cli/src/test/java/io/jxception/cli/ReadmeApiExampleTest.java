@@ -53,4 +53,25 @@ class ReadmeApiExampleTest {
             assertEquals(Shape.of(1, 128), session.run(KerasPreprocessing.load(image, 71, 71, Interpolation.BILINEAR)).shape());
         }
     }
+
+    /** The README's uint8 and DynamicBatcher snippets, on two cpu backends standing in for two GPUs. */
+    @Test
+    void readmeUint8AndBatcherExamplesRun(@TempDir Path dir) throws Exception {
+        Path file = Fixtures.h5(Fixtures.TINY_TOP);
+        XceptionWeights weights = WeightsFiles.load(file, XceptionGraph.build(WeightsFiles.inferConfig(file, 71, 71)));
+        byte[] raw = new byte[2 * 71 * 71 * 3];
+        new java.util.Random().nextBytes(raw);
+        Path npy = dir.resolve("images_u8.npy");
+        io.jxception.tensor.Npy.write(npy, new io.jxception.tensor.Uint8Tensor(Shape.of(2, 71, 71, 3), raw));
+        try (io.jxception.backend.Backend gpu0 = Backends.open("cpu", Precision.FP32); io.jxception.backend.Backend gpu1 = Backends.open("cpu", Precision.FP32);
+             InferenceSession s0 = new InferenceSession(gpu0, weights, 64); InferenceSession s1 = new InferenceSession(gpu1, weights, 64);
+             io.jxception.exec.DynamicBatcher batcher = new io.jxception.exec.DynamicBatcher(List.of(s0, s1), io.jxception.exec.DynamicBatcher.Options.of(64)
+                     .withMaxDelay(java.time.Duration.ofMillis(5)).withQueue(4096, io.jxception.exec.DynamicBatcher.WhenFull.REJECT))) {
+            io.jxception.tensor.Uint8Tensor pixels = io.jxception.tensor.Npy.readUint8(npy);
+            java.util.concurrent.CompletableFuture<Tensor> answer = batcher.submit(new io.jxception.tensor.Uint8Tensor(Shape.of(71, 71, 3),
+                    java.util.Arrays.copyOf(pixels.data(), 71 * 71 * 3)));
+            Tensor row = answer.get();
+            assertEquals(Shape.of(1, 10), row.shape());
+        }
+    }
 }

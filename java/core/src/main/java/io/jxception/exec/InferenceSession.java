@@ -5,6 +5,7 @@ import io.jxception.internal.backend.KernelBackend;
 import io.jxception.internal.exec.ForwardSession;
 import io.jxception.tensor.Shape;
 import io.jxception.tensor.Tensor;
+import io.jxception.tensor.Uint8Tensor;
 import io.jxception.weights.XceptionWeights;
 
 import java.util.Iterator;
@@ -18,7 +19,9 @@ import java.util.function.BiConsumer;
  * for {@code maxBatch} images; {@link #run} then takes any batch of 1 to {@code maxBatch} images.
  *
  * <p>Input: (n, H, W, 3) NHWC float32, preprocessed as Keras' {@code xception.preprocess_input}
- * (x / 127.5 − 1; see {@link io.jxception.image.KerasPreprocessing}). Output: (n, classes) softmax
+ * (x / 127.5 − 1; see {@link io.jxception.image.KerasPreprocessing}), or the raw 8-bit images
+ * ({@link Uint8Tensor}, 0..255) with the preprocessing done in the network's first kernel: a quarter
+ * of the bytes to copy, the same outputs bit for bit. Output: (n, classes) softmax
  * probabilities, or (n, C) pooled features for a configuration without the top
  * ({@link #outputShape}). Non-finite inputs and outputs are errors, never passed on.
  *
@@ -98,6 +101,27 @@ public final class InferenceSession implements AutoCloseable {
     }
 
     /**
+     * Runs one batch of raw 8-bit RGB images, (n, H, W, 3) NHWC uint8 with values 0..255 before any
+     * preprocessing, 1 ≤ n ≤ {@link #maxBatch()}: the bytes are uploaded as they are (a quarter of
+     * the float32 traffic) and Keras' x / 127.5 − 1 runs inside the first convolution kernel (CUDA,
+     * OpenCL; the reference computes it on the host). The output equals
+     * {@code run(preprocessed float input)} bit for bit on every backend, since the preprocessed
+     * values are the same float32 numbers ({@link io.jxception.image.KerasPreprocessing#tf}).
+     *
+     * @throws IllegalArgumentException for a wrong shape
+     * @throws ArithmeticException when the output holds a non-finite value
+     * @throws IllegalStateException after {@link #close}
+     */
+    public Tensor run(Uint8Tensor pixels) {
+        enter("run");
+        try {
+            return forward.run(pixels);
+        } finally {
+            user.set(null);
+        }
+    }
+
+    /**
      * Runs every batch of {@code batches} and hands {@code outputs} each result with its index, in
      * order. A bad batch stops the run with an error after every earlier batch's output was handed over.
      *
@@ -107,6 +131,21 @@ public final class InferenceSession implements AutoCloseable {
         enter("runAll");
         try {
             return forward.runAll(batches, outputs);
+        } finally {
+            user.set(null);
+        }
+    }
+
+    /**
+     * {@link #runAll} for raw 8-bit images: each batch as {@link #run(Uint8Tensor)} takes it, copied
+     * as bytes (overlapped with the previous batch's forward on CUDA, from page-locked staging).
+     *
+     * @return the number of batches run
+     */
+    public int runAllUint8(Iterator<Uint8Tensor> batches, BiConsumer<Integer, Tensor> outputs) {
+        enter("runAllUint8");
+        try {
+            return forward.runAllUint8(batches, outputs);
         } finally {
             user.set(null);
         }

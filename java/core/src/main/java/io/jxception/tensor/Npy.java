@@ -1,160 +1,134 @@
 package io.jxception.tensor;
 
 import io.jxception.internal.tensor.AtomicFiles;
-import java.io.ByteArrayOutputStream;
+import io.jxception.internal.tensor.NpyDtype;
+import io.jxception.internal.tensor.NpyHeader;
+import io.jxception.internal.tensor.NpyReader;
+import io.jxception.internal.tensor.NpyWriter;
+
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
- * NumPy {@code .npy} files (format versions 1–3), C order, little-endian float32 or float64
- * (float64 is narrowed to float32 on read by {@link #read}; {@link #readDoubles} keeps it).
+ * NumPy {@code .npy} files (format versions 1–3), C order, little-endian: float32, float16,
+ * float64 and uint8. Reading maps the file (nothing is read into an intermediate byte array) and
+ * checks the header strictly against the file's size first: a repeated header key takes its last
+ * value as numpy does, a bad shape or size is reported with the file and the problem, and anything
+ * that is not a regular file (a device, a fifo) is refused before a byte is read. Writing goes to a
+ * temporary file that is renamed into place, so a failure leaves no half-written file.
  *
- * <p>Stateless: every method may be called from any thread.
+ * <p>These methods read or write whole arrays (at most 2^31 − 9 values); {@code jxception infer}
+ * streams larger files batch by batch. Stateless and thread-safe.
  */
 public final class Npy {
-    private static final byte[] MAGIC = {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y'};
-    private static final Pattern DESCR = Pattern.compile("'descr'\\s*:\\s*'([^']*)'");
-    private static final Pattern FORTRAN = Pattern.compile("'fortran_order'\\s*:\\s*(True|False)");
-    private static final Pattern SHAPE = Pattern.compile("'shape'\\s*:\\s*\\(([^)]*)\\)");
-
     private Npy() {}
 
-    /**
-     * A parsed array: shape plus values in float64 (exact for both float32 and float64 files).
-     *
-     * @param shape  the array's shape
-     * @param values the values in C order
-     * @param descr  numpy's dtype string, e.g. {@code <f4}
-     */
+    /** A parsed array: shape plus values in float64 (exact for every supported dtype), and the header's dtype ('&lt;f4', '|u1', ...). */
     public record Array(Shape shape, double[] values, String descr) {}
 
     /**
-     * The float32 or float64 array in {@code path} as a float32 tensor.
+     * The whole array as float32: float16 and float64 converted (float64 rounded), uint8 as 0..255.
      *
-     * @throws IOException naming the file when it is missing, not a C-order little-endian float .npy, or damaged
+     * @throws IOException naming the file: missing, not a regular file, bad header, wrong size, or too many values for one array
      */
     public static Tensor read(Path path) throws IOException {
-        Array a = readDoubles(path);
-        float[] f = new float[a.values.length];
-        for (int i = 0; i < f.length; i++) f[i] = (float) a.values[i];
-        return new Tensor(a.shape, f);
+        try (NpyReader r = NpyReader.open(path)) {
+            return r.readFloats(0, r.rows());
+        } catch (IllegalArgumentException e) {
+            throw new IOException(e.getMessage(), e);
+        }
     }
 
     /**
-     * The array in {@code path} with its values in float64.
+     * The whole array of a uint8 file ('|u1'), e.g. raw images (N, H, W, 3) for
+     * {@link io.jxception.exec.InferenceSession#run(Uint8Tensor)}.
      *
-     * @throws IOException naming the file and the problem
+     * @throws IOException naming the file, also when its dtype is not uint8
      */
+    public static Uint8Tensor readUint8(Path path) throws IOException {
+        try (NpyReader r = NpyReader.open(path)) {
+            return r.readUint8(0, r.rows());
+        } catch (IllegalArgumentException e) {
+            throw new IOException(e.getMessage(), e);
+        }
+    }
+
+    /** The whole array in float64, for values compared without rounding (test fixtures). */
     public static Array readDoubles(Path path) throws IOException {
-        byte[] bytes;
-        try {
-            bytes = Files.readAllBytes(path);
-        } catch (java.nio.file.NoSuchFileException e) {
-            throw new IOException("no such file: " + path, e);
+        try (NpyReader r = NpyReader.open(path)) {
+            return new Array(r.shape(), r.readDoubles(0, r.rows()), r.dtype().descr);
+        } catch (IllegalArgumentException e) {
+            throw new IOException(e.getMessage(), e);
         }
-        return parse(bytes, path.toString());
     }
 
-    /**
-     * The array a stream holds; {@code what} names it in error messages.
-     *
-     * @throws IOException naming {@code what} and the problem
-     */
+    /** {@link #readDoubles(Path)} for a whole file's bytes from a stream; {@code what} names it in messages. */
     public static Array readDoubles(InputStream in, String what) throws IOException {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        in.transferTo(out);
-        return parse(out.toByteArray(), what);
+        byte[] bytes = in.readAllBytes();
+        NpyHeader h = NpyHeader.read(bytes, what);
+        ByteBuffer data = ByteBuffer.wrap(bytes, (int) h.dataOffset(), (int) h.dataBytes()).slice().order(ByteOrder.LITTLE_ENDIAN);
+        double[] values = new double[Math.toIntExact(h.elements())];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = switch (h.dtype()) {
+                case F32 -> data.getFloat(4 * i);
+                case F64 -> data.getDouble(8 * i);
+                case F16 -> io.jxception.internal.tensor.Float16.toFloat(data.getShort(2 * i));
+                case U8 -> data.get(i) & 0xff;
+            };
+        }
+        return new Array(h.shape(), values, h.dtype().descr);
     }
 
-    static Array parse(byte[] bytes, String what) throws IOException {
-        if (bytes.length < 10) throw new IOException(what + ": too short to be a .npy file (" + bytes.length + " bytes)");
-        for (int i = 0; i < MAGIC.length; i++) {
-            if (bytes[i] != MAGIC[i]) throw new IOException(what + ": not a .npy file (bad magic)");
-        }
-        int major = bytes[6] & 0xff;
-        ByteBuffer bb = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
-        long headerLen;
-        int headerStart;
-        if (major == 1) {
-            headerLen = bb.getShort(8) & 0xffff;
-            headerStart = 10;
-        } else if (major == 2 || major == 3) {
-            if (bytes.length < 12) throw new IOException(what + ": truncated .npy header");
-            headerLen = bb.getInt(8) & 0xffffffffL;
-            headerStart = 12;
-        } else {
-            throw new IOException(what + ": unsupported .npy version " + major);
-        }
-        if (headerStart + headerLen > bytes.length) throw new IOException(what + ": truncated .npy header");
-        String header = new String(bytes, headerStart, (int) headerLen, major == 3 ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1);
-        Matcher d = DESCR.matcher(header), f = FORTRAN.matcher(header), s = SHAPE.matcher(header);
-        if (!d.find() || !f.find() || !s.find()) throw new IOException(what + ": malformed .npy header: " + header.trim());
-        String descr = d.group(1);
-        if (f.group(1).equals("True")) throw new IOException(what + ": Fortran-order arrays are not supported; save with C order");
-        int width;
-        if (descr.equals("<f4") || descr.equals("=f4")) width = 4;
-        else if (descr.equals("<f8") || descr.equals("=f8")) width = 8;
-        else throw new IOException(what + ": dtype '" + descr + "' is not supported; expected float32 ('<f4') or float64 ('<f8')");
-        List<Integer> dims = new ArrayList<>();
-        for (String part : s.group(1).split(",")) {
-            String t = part.trim();
-            if (t.isEmpty()) continue;
-            try {
-                dims.add(Integer.parseInt(t));
-            } catch (NumberFormatException e) {
-                throw new IOException(what + ": bad shape entry '" + t + "'");
-            }
-        }
-        Shape shape = new Shape(dims.stream().mapToInt(Integer::intValue).toArray());
-        long count = shape.elements();
-        long dataStart = headerStart + headerLen;
-        long need = count * width;
-        if (bytes.length - dataStart != need) {
-            throw new IOException(what + ": data has " + (bytes.length - dataStart) + " bytes, shape " + shape + " of " + descr + " needs " + need + " (truncated or corrupt file)");
-        }
-        double[] values = new double[Math.toIntExact(count)];
-        bb.position((int) dataStart);
-        if (width == 4) for (int i = 0; i < values.length; i++) values[i] = bb.getFloat();
-        else for (int i = 0; i < values.length; i++) values[i] = bb.getDouble();
-        return new Array(shape, values, descr);
-    }
-
-    /** Writes float32, to a temporary file that is then renamed, so a failure leaves no half-written file. */
+    /** Writes float32 with a temporary file that is then renamed, so a failure leaves no half-written file. */
     public static void write(Path path, Tensor t) throws IOException {
-        writeBytes(path, encode(t.shape(), t.data()));
+        Shape s = t.shape();
+        if (s.rank() == 0) {
+            writeBytes(path, encode(s, t.data()));
+            return;
+        }
+        AtomicFiles.write(path, channel -> {
+            NpyWriter w = new NpyWriter(channel, NpyDtype.F32, rowShape(s), s.dim(0));
+            w.writeRows(0, t.data(), 0, s.dim(0));
+            w.finish();
+        });
     }
 
-    /** The bytes of a float32 .npy file holding {@code data} of {@code shape} (format 1.0, C order, little-endian). */
+    /** Writes uint8 values ('|u1'), atomically as {@link #write(Path, Tensor)}. */
+    public static void write(Path path, Uint8Tensor t) throws IOException {
+        Shape s = t.shape();
+        if (s.rank() == 0) throw new IllegalArgumentException("a 0-d uint8 array is not supported; give it a first axis");
+        AtomicFiles.write(path, channel -> {
+            NpyWriter w = new NpyWriter(channel, NpyDtype.U8, rowShape(s), s.dim(0));
+            w.writeRows(0, t.data(), 0, s.dim(0));
+            w.finish();
+        });
+    }
+
+    private static Shape rowShape(Shape s) {
+        int[] d = new int[s.rank() - 1];
+        for (int i = 1; i < s.rank(); i++) d[i - 1] = s.dim(i);
+        return new Shape(d);
+    }
+
+    /** The bytes of a float32 {@code .npy} file of {@code shape} (header padded to 64 bytes, as numpy writes it). */
     public static byte[] encode(Shape shape, float[] data) {
-        String h = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + joinDims(shape) + "), }";
-        int total = 10 + h.length() + 1;
-        int pad = (64 - total % 64) % 64;
-        String header = h + " ".repeat(pad) + "\n";
+        long[] dims = new long[shape.rank()];
+        for (int i = 0; i < dims.length; i++) dims[i] = shape.dim(i);
+        int unpadded = 10 + NpyHeader.dict(NpyDtype.F32, dims).length() + 1;
+        String header = NpyHeader.text(NpyDtype.F32, dims, (unpadded + 63) / 64 * 64 - 10);
         ByteBuffer bb = ByteBuffer.allocate(10 + header.length() + data.length * 4).order(ByteOrder.LITTLE_ENDIAN);
-        bb.put(MAGIC).put((byte) 1).put((byte) 0).putShort((short) header.length());
+        bb.put(new byte[]{(byte) 0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0}).putShort((short) header.length());
         bb.put(header.getBytes(StandardCharsets.ISO_8859_1));
         for (float v : data) bb.putFloat(v);
         return bb.array();
     }
 
-    private static String joinDims(Shape shape) {
-        if (shape.rank() == 1) return shape.dim(0) + ",";
-        StringBuilder sb = new StringBuilder();
-        for (int i = 0; i < shape.rank(); i++) sb.append(i == 0 ? "" : ", ").append(shape.dim(i));
-        return sb.toString();
-    }
-
     /** Atomic write: temp file in the same folder, fsync, rename. */
     public static void writeBytes(Path path, byte[] bytes) throws IOException {
-        io.jxception.internal.tensor.AtomicFiles.write(path, bytes);
+        AtomicFiles.write(path, bytes);
     }
 }

@@ -8,6 +8,8 @@ import io.jxception.model.XceptionConfig;
 import io.jxception.model.XceptionGraph;
 import io.jxception.tensor.Shape;
 import io.jxception.tensor.Tensor;
+import io.jxception.tensor.Uint8Tensor;
+import io.jxception.image.KerasPreprocessing;
 import io.jxception.weights.XceptionWeights;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -137,5 +139,33 @@ class BatchPipelineTest {
             assertEquals(3, s.runAll(batches.iterator(), (i, y) -> got[i] = y.data()));
         }
         for (int i = 0; i < 3; i++) assertTrue(Arrays.equals(expected.get(i).data(), got[i]), "batch " + i);
+    }
+
+    @Test
+    void uint8BatchesPipelineAndReplayApartFromFloatOnes() {
+        Random rnd = new Random();
+        List<Uint8Tensor> pixels = new ArrayList<>();
+        List<Tensor> floats = new ArrayList<>();
+        for (int n : new int[] {2, 2, 1, 2, 2}) {
+            byte[] raw = new byte[n * 71 * 71 * 3];
+            rnd.nextBytes(raw);
+            float[] x = new float[raw.length];
+            for (int i = 0; i < raw.length; i++) x[i] = KerasPreprocessing.tf(raw[i] & 0xff);
+            pixels.add(new Uint8Tensor(Shape.of(n, 71, 71, 3), raw));
+            floats.add(new Tensor(Shape.of(n, 71, 71, 3), x));
+        }
+        List<Tensor> expected = reference(floats, 2);
+        List<Tensor> got = new ArrayList<>();
+        try (DeferredQueueBackend dev = new DeferredQueueBackend(); ForwardSession s = new ForwardSession(dev, weights, 2)) {
+            assertEquals(5, s.runAllUint8(pixels.iterator(), (i, y) -> got.add(y)));
+            assertTrue(dev.earlyCopies > 0, "no copy ran ahead of queued compute: a missing fence would go unseen");
+            assertTrue(dev.replays > 0, "no uint8 forward was replayed");
+            // a float batch of the same size after uint8 ones must not replay the uint8 recording
+            assertArrayEquals(expected.get(0).data(), s.run(floats.get(0)).data(), "float run after uint8 runs");
+            assertArrayEquals(expected.get(1).data(), s.run(floats.get(1)).data(), "float run after uint8 runs");
+            assertArrayEquals(expected.get(3).data(), s.run(floats.get(3)).data(), "float run after uint8 runs (replayed)");
+            assertArrayEquals(expected.get(4).data(), s.run(pixels.get(4)).data(), "uint8 run after float runs");
+        }
+        for (int i = 0; i < 5; i++) assertArrayEquals(expected.get(i).data(), got.get(i).data(), "batch " + i);
     }
 }

@@ -72,7 +72,17 @@ final class DeferredQueueBackend implements KernelBackend, LaunchRecording, Over
     @Override public void uploadAsync(float[] src, int srcOffset, Buffer dst, long dstOffset, int count, Fence after) {
         notRecording("uploadAsync");
         float[] staged = java.util.Arrays.copyOfRange(src, srcOffset, srcOffset + count);
-        Runnable copy = () -> cpu.upload(staged, 0, dst, dstOffset, count);
+        enqueueCopy(() -> cpu.upload(staged, 0, dst, dstOffset, count), after);
+    }
+
+    @Override public void uploadUint8Async(byte[] src, int srcOffset, Buffer dst, long dstOffset, int count, Fence after) {
+        notRecording("uploadUint8Async");
+        byte[] staged = java.util.Arrays.copyOfRange(src, srcOffset, srcOffset + count);
+        enqueueCopy(() -> cpu.uploadUint8(staged, 0, dst, dstOffset, count), after);
+    }
+
+    /** Runs {@code copy} as early as the fence {@code after} allows (see the class comment). */
+    private void enqueueCopy(Runnable copy, Fence after) {
         long allowedAfter = after == null ? 0 : ((SeqFence) after).seq();   // compute ops that must run first
         if (allowedAfter <= executed) {
             if (!queue.isEmpty() && queue.get(0).seq() >= 0) earlyCopies++;
@@ -129,6 +139,12 @@ final class DeferredQueueBackend implements KernelBackend, LaunchRecording, Over
         cpu.upload(src, srcOffset, dst, dstOffset, count);
     }
 
+    @Override public void uploadUint8(byte[] src, int srcOffset, Buffer dst, long dstOffset, int count) {
+        notRecording("uploadUint8");
+        flush();
+        cpu.uploadUint8(src, srcOffset, dst, dstOffset, count);
+    }
+
     @Override public void download(Buffer src, long srcOffset, float[] dst, int dstOffset, int count) {
         notRecording("download");
         flush();
@@ -139,6 +155,10 @@ final class DeferredQueueBackend implements KernelBackend, LaunchRecording, Over
 
     @Override public void conv(ConvSpec spec, Buffer x, Buffer w1, Buffer w2, Epilogue epilogue, Buffer y) {
         compute(() -> cpu.conv(spec, x, w1, w2, epilogue, y));
+    }
+
+    @Override public void convUint8(ConvSpec spec, Buffer pixels, Buffer w1, Epilogue epilogue, Buffer y) {
+        compute(() -> cpu.convUint8(spec, pixels, w1, epilogue, y));
     }
 
     @Override public void batchNormTrain(BatchNormSpec spec, Buffer z, Buffer gamma, Buffer beta, Buffer residual, Buffer y,

@@ -44,6 +44,15 @@ public interface KernelBackend extends Backend {
 
     default void upload(float[] src, Buffer dst) { upload(src, 0, dst, 0, src.length); }
 
+    /**
+     * Copies raw 8-bit values {@code src[srcOffset .. srcOffset+count)} (read as 0..255) into
+     * {@code dst} as pixels [dstOffset, dstOffset+count) for {@link #convUint8}. A buffer holds one
+     * pixel per element of its size, so the buffer that takes a float32 input batch takes the same
+     * images as bytes; on a device they travel as one byte each, a quarter of the float32 traffic.
+     * Afterwards the buffer's contents are meaningful only to {@link #convUint8}.
+     */
+    void uploadUint8(byte[] src, int srcOffset, Buffer dst, long dstOffset, int count);
+
     /** Copies {@code src[srcOffset .. srcOffset+count)} to {@code dst[dstOffset ..)}, waiting for earlier work. */
     void download(Buffer src, long srcOffset, float[] dst, int dstOffset, int count);
 
@@ -59,6 +68,25 @@ public interface KernelBackend extends Backend {
      * y (n,outH,outW,cout). The depthwise result of a separable conv never leaves the kernel.
      */
     void conv(ConvSpec spec, Buffer x, Buffer w1, Buffer w2, Epilogue epilogue, Buffer y);
+
+    /**
+     * The network's first convolution over raw 8-bit pixels: {@link #conv} with x (n,h,w,cin) taken
+     * from {@code pixels} (written by {@link #uploadUint8}), each value v read as Keras'
+     * {@code preprocess_input}, v / 127.5f − 1f in float32 (then stored as the activation type, as
+     * an uploaded float input would be). That is exactly what the host computes for the float input
+     * ({@link io.jxception.image.KerasPreprocessing#tf}), so the result equals {@link #conv} over the
+     * preprocessed float input bit for bit. On CUDA and OpenCL the preprocessing runs inside the
+     * convolution kernel. spec: a {@link io.jxception.model.ConvKind#CONV3X3_VALID} conv without preRelu
+     * (Xception's block1_conv1); pixels (n,h,w,cin) uint8; w1 (3,3,cin,cout); y (n,outH,outW,cout).
+     */
+    void convUint8(ConvSpec spec, Buffer pixels, Buffer w1, Epilogue epilogue, Buffer y);
+
+    /** The spec check every {@link #convUint8} starts with. */
+    static void checkUint8Spec(ConvSpec spec) {
+        if (spec.kind() != io.jxception.model.ConvKind.CONV3X3_VALID || spec.preRelu()) {
+            throw new IllegalArgumentException("convUint8 runs the first convolution (a 3x3 'valid' conv without pre-ReLU), got " + spec);
+        }
+    }
 
     /**
      * Training-mode batch norm over z (rows, c): computes batch mean and 1/sqrt(var+eps) into

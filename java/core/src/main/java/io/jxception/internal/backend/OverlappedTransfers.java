@@ -40,6 +40,12 @@ public interface OverlappedTransfers {
     void uploadAsync(float[] src, int srcOffset, Buffer dst, long dstOffset, int count, Fence after);
 
     /**
+     * As {@link #uploadAsync} for raw 8-bit pixels ({@link KernelBackend#uploadUint8}): one byte per
+     * value staged and copied, a quarter of the float32 traffic.
+     */
+    void uploadUint8Async(byte[] src, int srcOffset, Buffer dst, long dstOffset, int count, Fence after);
+
+    /**
      * Enqueues a copy of {@code src[srcOffset .. srcOffset+count)} into page-locked host memory on the
      * compute queue, after every op enqueued so far, and returns at once.
      */

@@ -1,11 +1,13 @@
 package io.jxception.internal.exec;
 
+import io.jxception.internal.backend.Buffer;
 import io.jxception.internal.backend.KernelBackend;
 import io.jxception.internal.backend.OverlappedTransfers;
 import io.jxception.internal.backend.OverlappedTransfers.Fence;
 import io.jxception.internal.backend.OverlappedTransfers.PendingDownload;
 import io.jxception.tensor.Shape;
 import io.jxception.tensor.Tensor;
+import io.jxception.tensor.Uint8Tensor;
 
 import java.util.Iterator;
 import java.util.function.BiConsumer;
@@ -22,18 +24,59 @@ import java.util.function.BiConsumer;
  *   hand over output i-1 (its download finished before forward i started)
  * </pre>
  * so the host stages batch i+1 while forward i runs. The output slot is read out before the next
- * forward is enqueued, so the activation plan needs no second output buffer.
+ * forward is enqueued, so the activation plan needs no second output buffer. Batches are float32
+ * ({@link #FLOAT32}) or raw uint8 pixels ({@link #UINT8}, a quarter of the bytes to copy).
  */
 final class BatchPipeline {
     private BatchPipeline() {}
 
-    static int run(ForwardSession session, Iterator<Tensor> batches, BiConsumer<Integer, Tensor> outputs) {
+    /** How the pipeline checks, copies and runs one kind of host batch. */
+    interface Kind<T> {
+        /** Validates the batch as the session's run would; returns its image count. */
+        int check(ForwardSession session, T batch);
+
+        /** Enqueues the batch's copy into {@code dst} on the copy queue after {@code after}. */
+        void uploadAsync(OverlappedTransfers transfers, T batch, Buffer dst, Fence after);
+
+        /** The whole batch the plain way (a backend without a copy queue). */
+        Tensor run(ForwardSession session, T batch);
+
+        boolean uint8();
+    }
+
+    static final Kind<Tensor> FLOAT32 = new Kind<>() {
+        @Override public int check(ForwardSession s, Tensor b) { return s.checkInput(b); }
+
+        @Override public void uploadAsync(OverlappedTransfers t, Tensor b, Buffer dst, Fence after) { t.uploadAsync(b.data(), 0, dst, 0, b.size(), after); }
+
+        @Override public Tensor run(ForwardSession s, Tensor b) { return s.run(b); }
+
+        @Override public boolean uint8() { return false; }
+    };
+
+    static final Kind<Uint8Tensor> UINT8 = new Kind<>() {
+        @Override public int check(ForwardSession s, Uint8Tensor b) { return s.checkInput(b); }
+
+        @Override public void uploadAsync(OverlappedTransfers t, Uint8Tensor b, Buffer dst, Fence after) { t.uploadUint8Async(b.data(), 0, dst, 0, b.size(), after); }
+
+        @Override public Tensor run(ForwardSession s, Uint8Tensor b) { return s.run(b); }
+
+        @Override public boolean uint8() { return true; }
+    };
+
+    static <T> int run(ForwardSession session, Iterator<T> batches, BiConsumer<Integer, Tensor> outputs, Kind<T> kind) {
         KernelBackend backend = session.backend();
         if (!(backend instanceof OverlappedTransfers transfers)) {
             int i = 0;
             while (batches.hasNext()) {
-                Tensor x = batches.next();
-                outputs.accept(i++, session.run(x));
+                T x = batches.next();
+                Tensor y;
+                try {
+                    y = kind.run(session, x);
+                } catch (IllegalArgumentException badBatch) {
+                    throw new IllegalArgumentException("batch " + i + ": " + badBatch.getMessage(), badBatch);
+                }
+                outputs.accept(i++, y);
             }
             return i;
         }
@@ -43,17 +86,18 @@ final class BatchPipeline {
         int i = 0;
         try {
             while (batches.hasNext()) {
-                Tensor x = batches.next();
+                T x = batches.next();
                 int n;
                 try {
-                    n = session.checkInput(x);
+                    n = kind.check(session, x);
                 } catch (RuntimeException badBatch) {
                     if (previous != null) deliver(session, previous, previousN, i - 1, outputs);
                     previous = null;
                     throw new IllegalArgumentException("batch " + i + ": " + badBatch.getMessage(), badBatch);
                 }
                 int k = i % 2;
-                transfers.uploadAsync(x.data(), 0, session.inputBuffer(k), 0, x.size(), fences[k]);
+                kind.uploadAsync(transfers, x, session.inputBuffer(k), fences[k]);
+                session.markInput(k, kind.uint8());
                 session.selectInput(k);
                 session.enqueueForward(n, null);
                 if (fences[k] != null) fences[k].close();

@@ -10,6 +10,7 @@ import io.jxception.model.Value;
 import io.jxception.model.XceptionGraph;
 import io.jxception.tensor.Shape;
 import io.jxception.tensor.Tensor;
+import io.jxception.tensor.Uint8Tensor;
 import io.jxception.weights.XceptionWeights;
 
 import java.util.ArrayList;
@@ -43,6 +44,7 @@ public final class ForwardSession implements AutoCloseable {
     private final Buffer[] w1, w2, scale, shift; // per node index; null where unused
     private final Buffer headKernel, headBias;   // (C, classes), (classes) when the top is included
     private final Buffer[] inputs = new Buffer[2]; // (maxBatch, H, W, 3): [0] the plan's input slot, [1] the pipeline's second, on first use
+    private final boolean[] uint8Input = new boolean[2]; // inputs[k] holds raw uint8 pixels (uploadUint8), not float32 values
     private int currentInput;                      // which of inputs[] the stem reads
     private final LaunchRecording recorder;        // null: the backend cannot record, or replay is off
     private final Set<Long> warmedUp = new HashSet<>();   // (batch, input) keys that ran eagerly once
@@ -170,21 +172,49 @@ public final class ForwardSession implements AutoCloseable {
         int n = checkInput(input);
         currentInput = 0;
         backend.upload(input.data(), 0, inputs[0], 0, input.size());
+        uint8Input[0] = false;
         return n;
     }
 
+    /**
+     * Runs raw 8-bit images (n, H, W, 3) NHWC, 0..255 before preprocessing, n ≤ maxBatch: they are
+     * uploaded as bytes and the first kernel applies Keras' x/127.5 − 1 ({@link KernelBackend#convUint8}),
+     * so the output equals {@link #run(Tensor)} of the preprocessed float input bit for bit.
+     */
+    public Tensor run(Uint8Tensor pixels) {
+        int n = uploadUint8(pixels);
+        enqueueForward(n, null);
+        return output(n);
+    }
+
+    /** As {@link #upload} for raw 8-bit images: checks the shape, copies the bytes; returns n. */
+    public int uploadUint8(Uint8Tensor pixels) {
+        int n = checkInput(pixels);
+        currentInput = 0;
+        backend.uploadUint8(pixels.data(), 0, inputs[0], 0, pixels.size());
+        uint8Input[0] = true;
+        return n;
+    }
+
+    /** Validates a uint8 batch's shape (every byte is a valid pixel); returns n. */
+    public int checkInput(Uint8Tensor pixels) { return checkShape(pixels.shape()); }
+
     /** Validates a batch like {@link #upload} without copying it; returns n. */
     public int checkInput(Tensor input) {
+        int n = checkShape(input.shape());
+        int bad = input.firstNonFinite(inputCheckExecutor);
+        if (bad >= 0) throw new IllegalArgumentException("input holds a non-finite value (" + input.data()[bad] + ") at flat index " + bad);
+        return n;
+    }
+
+    private int checkShape(Shape s) {
         if (closed) throw new IllegalStateException("session is closed");
-        Shape s = input.shape();
         Value in = graph.input();
         if (s.rank() != 4 || s.dim(1) != in.h() || s.dim(2) != in.w() || s.dim(3) != 3) {
             throw new IllegalArgumentException("input has shape " + s + ", expected (N, " + in.h() + ", " + in.w() + ", 3) NHWC");
         }
         int n = s.dim(0);
         if (n < 1 || n > maxBatch) throw new IllegalArgumentException("batch of " + n + " images; this session takes 1 to " + maxBatch);
-        int bad = input.firstNonFinite(inputCheckExecutor);
-        if (bad >= 0) throw new IllegalArgumentException("input holds a non-finite value (" + input.data()[bad] + ") at flat index " + bad);
         return n;
     }
 
@@ -226,7 +256,7 @@ public final class ForwardSession implements AutoCloseable {
         if (closed) throw new IllegalStateException("session is closed");
         if (n < 1 || n > maxBatch) throw new IllegalArgumentException("batch of " + n + " images; this session takes 1 to " + maxBatch);
         if (observer == null && recorder != null) {
-            long key = 2L * n + currentInput;
+            long key = 4L * n + (uint8Input[currentInput] ? 2 : 0) + currentInput;
             LaunchRecording.Recording r = recordings.get(key);
             if (r == null && warmedUp.contains(key)) {
                 // the eager run before allocated whatever the ops allocate on first use
@@ -263,8 +293,15 @@ public final class ForwardSession implements AutoCloseable {
      */
     public Runnable launch(int index, int n) {
         Node node = graph.nodes().get(index);
-        Buffer x = node.input() == graph.input().id() ? inputs[currentInput] : value(node.input());
+        boolean readsInput = node.input() == graph.input().id();
+        Buffer x = readsInput ? inputs[currentInput] : value(node.input());
         Buffer y = value(node.output());
+        if (readsInput && uint8Input[currentInput]) {
+            if (!(node instanceof Node.Conv c)) throw new IllegalStateException("uint8 input needs a convolution first, got " + node.name());
+            var spec = NodeSpecs.conv(graph, c, n);
+            Epilogue epilogue = new Epilogue(scale[index], shift[index], c.residual() >= 0 ? value(c.residual()) : null, c.postRelu());
+            return () -> backend.convUint8(spec, x, w1[index], epilogue, y);
+        }
         if (node instanceof Node.Conv c) {
             Buffer residual = c.residual() >= 0 ? value(c.residual()) : null;
             Epilogue epilogue = new Epilogue(scale[index], shift[index], residual, c.postRelu());
@@ -293,7 +330,13 @@ public final class ForwardSession implements AutoCloseable {
      */
     public int runAll(Iterator<Tensor> batches, BiConsumer<Integer, Tensor> outputs) {
         if (closed) throw new IllegalStateException("session is closed");
-        return BatchPipeline.run(this, batches, outputs);
+        return BatchPipeline.run(this, batches, outputs, BatchPipeline.FLOAT32);
+    }
+
+    /** {@link #runAll} for raw 8-bit images, each batch as {@link #run(Uint8Tensor)} takes it. */
+    public int runAllUint8(Iterator<Uint8Tensor> batches, BiConsumer<Integer, Tensor> outputs) {
+        if (closed) throw new IllegalStateException("session is closed");
+        return BatchPipeline.run(this, batches, outputs, BatchPipeline.UINT8);
     }
 
     /** Input buffer {@code k} (0 or 1) for the pipeline; the second is allocated on first use. */
@@ -304,6 +347,9 @@ public final class ForwardSession implements AutoCloseable {
 
     /** Makes the next forwards' stem read input buffer {@code k}. */
     public void selectInput(int k) { currentInput = k; }
+
+    /** Records what input buffer {@code k} holds now: raw uint8 pixels (true) or float32 values. */
+    public void markInput(int k, boolean uint8) { uint8Input[k] = uint8; }
 
     /** Frees this session's device memory; the backend stays open (the caller owns it). */
     @Override

@@ -9,6 +9,7 @@ import io.jxception.internal.backend.Epilogue;
 import io.jxception.internal.backend.HeadSpec;
 import io.jxception.internal.backend.PoolSpec;
 import io.jxception.backend.Precision;
+import io.jxception.image.KerasPreprocessing;
 import io.jxception.model.Pooling;
 
 import java.util.Collections;
@@ -83,6 +84,14 @@ public final class CpuBackend implements KernelBackend {
         for (int i = 0; i < count; i++) d[(int) dstOffset + i] = src[srcOffset + i];
     }
 
+    /** Stores each byte as its value 0..255 (exact in float64); {@link #convUint8} preprocesses them. */
+    @Override
+    public void uploadUint8(byte[] src, int srcOffset, Buffer dst, long dstOffset, int count) {
+        double[] d = data(dst, "uploadUint8 destination");
+        checkRange("uploadUint8", src.length, srcOffset, d.length, dstOffset, count);
+        for (int i = 0; i < count; i++) d[(int) dstOffset + i] = src[srcOffset + i] & 0xff;
+    }
+
     @Override
     public void download(Buffer src, long srcOffset, float[] dst, int dstOffset, int count) {
         double[] s = data(src, "download source");
@@ -118,6 +127,24 @@ public final class CpuBackend implements KernelBackend {
             }
         }
         BatchNormOps.affine(yd, rows, cout, scale, shift, residual, epilogue.relu(), yd);
+    }
+
+    /**
+     * The reference: each pixel v becomes {@link KerasPreprocessing#tf}(v) in float32, exactly what the
+     * host computes for the float input, then {@link #conv} runs on those values.
+     */
+    @Override
+    public void convUint8(ConvSpec spec, Buffer pixels, Buffer w1, Epilogue epilogue, Buffer y) {
+        KernelBackend.checkUint8Spec(spec);
+        double[] raw = data(pixels, "convUint8 pixels", spec.inputElements(), "(n,h,w,cin) = " + inShape(spec));
+        CpuBuffer x = (CpuBuffer) allocate(spec.inputElements());
+        try {
+            double[] xd = x.data();   // (n,h,w,cin) preprocessed
+            for (int i = 0; i < xd.length; i++) xd[i] = KerasPreprocessing.tf((float) raw[i]);
+            conv(spec, x, w1, null, epilogue, y);
+        } finally {
+            x.close();
+        }
     }
 
     @Override

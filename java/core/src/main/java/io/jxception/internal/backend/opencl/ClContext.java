@@ -151,6 +151,20 @@ final class ClContext implements AutoCloseable {
         }
     }
 
+    /** Bytes src[srcOffset ..+count) to the buffer's bytes from {@code dstByteOffset}; the buffer must have at least dstByteOffset + count elements. */
+    void uploadBytes(byte[] src, int srcOffset, ClBuffer dst, long dstByteOffset, int count) {
+        checkRange(dst, dstByteOffset, count);
+        if (srcOffset < 0 || count < 0 || srcOffset + count > src.length) throw new IndexOutOfBoundsException("upload of " + count + " bytes from offset " + srcOffset + " of a " + src.length + "-byte array");
+        if (count == 0) return;
+        java.nio.ByteBuffer staging = MemoryUtil.memAlloc(count);
+        try {
+            staging.put(src, srcOffset, count).flip();
+            ClErrors.check(clEnqueueWriteBuffer(queue, dst.mem(), true, dstByteOffset, staging, null, null), "clEnqueueWriteBuffer");
+        } finally {
+            MemoryUtil.memFree(staging);
+        }
+    }
+
     void download(ClBuffer src, long srcOffset, float[] dst, int dstOffset, int count) {
         checkRange(src, srcOffset, count);
         if (dstOffset < 0 || count < 0 || dstOffset + count > dst.length) throw new IndexOutOfBoundsException("download of " + count + " floats to offset " + dstOffset + " of a " + dst.length + "-float array");

@@ -8,6 +8,7 @@ import io.jxception.internal.backend.Epilogue;
 import io.jxception.internal.backend.HeadSpec;
 import io.jxception.internal.backend.PoolSpec;
 import io.jxception.backend.Precision;
+import io.jxception.image.KerasPreprocessing;
 import io.jxception.model.ConvKind;
 import io.jxception.model.Padding;
 import io.jxception.model.Pooling;
@@ -36,6 +37,7 @@ public final class OpenClBackend implements KernelBackend {
     private final ClContext ctx;
     private final String name;
     private final ClBuffer[] scratch = new ClBuffer[Scratch.values().length]; // by Scratch role, shapes there
+    private ClBuffer pixelValues;  // (256) v/127.5f - 1f for v = 0..255, made by the first convUint8
     private boolean closed;
 
     /** Scratch buffers of the head and the backward ops, by role, with the shapes they hold. */
@@ -86,6 +88,13 @@ public final class OpenClBackend implements KernelBackend {
         ctx.upload(src, srcOffset, buf(dst, "upload destination", 0), dstOffset, count);
     }
 
+    /** Raw bytes into the buffer's first bytes from byte {@code dstOffset} (one byte per pixel; the buffer's size counts floats). */
+    @Override
+    public void uploadUint8(byte[] src, int srcOffset, Buffer dst, long dstOffset, int count) {
+        checkOpen();
+        ctx.uploadBytes(src, srcOffset, buf(dst, "uploadUint8 destination", 0), dstOffset, count);
+    }
+
     @Override
     public synchronized void download(Buffer src, long srcOffset, float[] dst, int dstOffset, int count) {
         checkOpen();
@@ -101,7 +110,16 @@ public final class OpenClBackend implements KernelBackend {
     // ------------------------------------------------------------------------------------- forward
 
     @Override
-    public synchronized void conv(ConvSpec spec, Buffer x, Buffer w1, Buffer w2, Epilogue epilogue, Buffer y) {
+    public synchronized void conv(ConvSpec spec, Buffer x, Buffer w1, Buffer w2, Epilogue epilogue, Buffer y) { conv(spec, x, w1, w2, epilogue, y, false); }
+
+    /** conv_bn_relu compiled with X_UINT8: the pixels are read through the {@link #pixelValues} table inside the kernel. */
+    @Override
+    public synchronized void convUint8(ConvSpec spec, Buffer pixels, Buffer w1, Epilogue epilogue, Buffer y) {
+        KernelBackend.checkUint8Spec(spec);
+        conv(spec, pixels, w1, null, epilogue, y, true);
+    }
+
+    private void conv(ConvSpec spec, Buffer x, Buffer w1, Buffer w2, Epilogue epilogue, Buffer y, boolean uint8) {
         checkOpen();
         if (epilogue == null) throw new IllegalArgumentException("conv: epilogue is null; pass Epilogue.NONE for a raw convolution");
         ClBuffer xb = buf(x, "conv x " + shape(spec.n(), spec.h(), spec.w(), spec.cin()), spec.inputElements());
@@ -131,10 +149,28 @@ public final class OpenClBackend implements KernelBackend {
         }
         if (w2 != null) throw new IllegalArgumentException("w2 must be null for a " + spec.kind() + " conv");
         o.def("STRIDE", spec.stride()).def("OH", spec.outH()).def("OW", spec.outW());
-        String file = spec.kind() == ConvKind.CONV3X3_VALID ? "conv_bn_relu" : "conv1x1s2_bn";
-        long k = ctx.kernel(file + ".cl", file, o.toString());
-        launchRowTiled(k, ctx.launch(k, file).arg(xb).arg(w1b).argOrNull(scale).argOrNull(shift).argOrNull(residual).arg(yb).arg(pixels),
+        if (spec.kind() == ConvKind.CONV3X3_VALID) {
+            if (uint8) o.def("X_UINT8", true);
+            long k = ctx.kernel("conv_bn_relu.cl", "conv_bn_relu", o.toString());
+            launchRowTiled(k, ctx.launch(k, "conv_bn_relu").arg(xb).arg(w1b).argOrNull(scale).argOrNull(shift).argOrNull(residual).arg(yb).arg(pixels)
+                    .argOrNull(uint8 ? pixelValues() : null), columnVectors, pixels);
+            return;
+        }
+        long k = ctx.kernel("conv1x1s2_bn.cl", "conv1x1s2_bn", o.toString());
+        launchRowTiled(k, ctx.launch(k, "conv1x1s2_bn").arg(xb).arg(w1b).argOrNull(scale).argOrNull(shift).argOrNull(residual).arg(yb).arg(pixels),
                 columnVectors, pixels);
+    }
+
+    /** (256) fp32: Keras' preprocessing of each byte value, {@link KerasPreprocessing#tf}, uploaded on first use. */
+    private ClBuffer pixelValues() {
+        if (pixelValues == null) {
+            float[] table = new float[256];
+            for (int v = 0; v < 256; v++) table[v] = KerasPreprocessing.tf(v);
+            ClBuffer b = ctx.allocate(256);
+            ctx.upload(table, 0, b, 0, 256);
+            pixelValues = b;
+        }
+        return pixelValues;
     }
 
     /**
@@ -524,6 +560,7 @@ public final class OpenClBackend implements KernelBackend {
         if (closed) return;
         closed = true;
         java.util.Arrays.fill(scratch, null);
+        pixelValues = null;
         ctx.close();
     }
 }

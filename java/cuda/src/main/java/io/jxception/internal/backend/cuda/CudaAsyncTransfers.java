@@ -97,7 +97,16 @@ final class CudaAsyncTransfers implements AutoCloseable {
 
     /** See OverlappedTransfers.uploadAsync; dst is already checked (range, owner) by the backend. */
     void upload(float[] src, int srcOffset, CudaBuffer dst, long dstOffset, int count, CudaFence after) {
-        long bytes = 4L * count;
+        upload(4L * count, bb -> bb.asFloatBuffer().put(src, srcOffset, count), dst, 4 * dstOffset, after);
+    }
+
+    /** See OverlappedTransfers.uploadUint8Async: {@code count} raw bytes into dst from byte {@code dstOffset}. */
+    void uploadBytes(byte[] src, int srcOffset, CudaBuffer dst, long dstOffset, int count, CudaFence after) {
+        upload(count, bb -> bb.put(src, srcOffset, count), dst, dstOffset, after);
+    }
+
+    /** Stages {@code bytes} through {@code fill} in the next page-locked buffer and copies them to dst + dstByteOffset on the copy stream. */
+    private void upload(long bytes, java.util.function.Consumer<ByteBuffer> fill, CudaBuffer dst, long dstByteOffset, CudaFence after) {
         Pinned p = uploads[nextUpload];
         if (p == null || p.capacity < bytes) {
             if (p != null) p.free();   // waits for its last copy
@@ -109,9 +118,9 @@ final class CudaAsyncTransfers implements AutoCloseable {
         }
         nextUpload = (nextUpload + 1) % uploads.length;
         p.bytes.clear();
-        p.bytes.asFloatBuffer().put(src, srcOffset, count);
+        fill.accept(p.bytes);
         if (after != null) JCudaDriver.cuStreamWaitEvent(copy, after.event, 0);
-        JCudaDriver.cuMemcpyHtoDAsync(dst.ptr.withByteOffset(4 * dstOffset), p.host, bytes, copy);
+        JCudaDriver.cuMemcpyHtoDAsync(dst.ptr.withByteOffset(dstByteOffset), p.host, bytes, copy);
         JCudaDriver.cuEventRecord(p.done, copy);
         JCudaDriver.cuStreamWaitEvent(compute, p.done, 0);   // later compute reads what this copy wrote
         uploadedBytes += bytes;
@@ -152,7 +161,7 @@ final class CudaAsyncTransfers implements AutoCloseable {
                 case F32 -> bb.asFloatBuffer().get(0, dst, dstOffset, count);
                 case BF16 -> { for (int i = 0; i < count; i++) dst[dstOffset + i] = HalfFloats.fromBf16(bb.getShort(2 * i)); }
                 case F16 -> { for (int i = 0; i < count; i++) dst[dstOffset + i] = HalfFloats.fromF16(bb.getShort(2 * i)); }
-                case EMPTY -> throw new IllegalStateException("download of a buffer that nothing has written");
+                case EMPTY, U8 -> throw new IllegalStateException("download of a buffer that holds no values");
             }
         }
 

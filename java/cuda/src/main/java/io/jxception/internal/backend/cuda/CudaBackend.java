@@ -358,7 +358,7 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
         checkRange("upload", src.length, srcOffset, d, dstOffset, count);
         bind();
         // A whole-buffer upload stores exact fp32; a partial one keeps a 16-bit buffer 16-bit.
-        Storage s = (dstOffset == 0 && count == d.elements()) || d.storage == Storage.EMPTY ? Storage.F32 : d.storage;
+        Storage s = (dstOffset == 0 && count == d.elements()) || d.storage == Storage.EMPTY || d.storage == Storage.U8 ? Storage.F32 : d.storage;
         int eb = s.bytes;
         long done = 0;
         while (done < count) {
@@ -373,7 +373,7 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
                 case F32 -> bb.asFloatBuffer().put(src, from, n);
                 case BF16 -> { for (int i = 0; i < n; i++) bb.putShort(2 * i, HalfFloats.toBf16(src[from + i])); }
                 case F16 -> { for (int i = 0; i < n; i++) bb.putShort(2 * i, HalfFloats.toF16(src[from + i])); }
-                case EMPTY -> throw new IllegalStateException();
+                case EMPTY, U8 -> throw new IllegalStateException();
             }
             JCudaDriver.cuMemcpyHtoDAsync(d.ptr.withByteOffset((dstOffset + done) * eb), st.host, (long) n * eb, stream);
             JCudaDriver.cuEventRecord(st.done, stream);
@@ -382,11 +382,46 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
         d.storage = s;
     }
 
+    /**
+     * Raw bytes through the page-locked staging buffers into the buffer's bytes from {@code dstOffset}
+     * (one byte per pixel); the buffer then holds {@link Storage#U8}, read only by {@link #convUint8}.
+     */
+    @Override public synchronized void uploadUint8(byte[] src, int srcOffset, Buffer dst, long dstOffset, int count) {
+        requireNotCapturing("uploadUint8");
+        CudaBuffer d = own(dst, "uploadUint8 destination");
+        checkRange("uploadUint8", src.length, srcOffset, d, dstOffset, count);
+        checkPixelUpload(d, dstOffset, count);
+        bind();
+        long done = 0;
+        while (done < count) {
+            Staging st = staging[nextStaging];
+            nextStaging = (nextStaging + 1) % staging.length;
+            JCudaDriver.cuEventSynchronize(st.done);   // the previous copy out of this buffer has finished
+            int n = (int) Math.min(count - done, st.bytes.capacity());
+            ByteBuffer bb = st.bytes;
+            bb.clear();
+            bb.put(src, srcOffset + (int) done, n);
+            JCudaDriver.cuMemcpyHtoDAsync(d.ptr.withByteOffset(dstOffset + done), st.host, n, stream);
+            JCudaDriver.cuEventRecord(st.done, stream);
+            done += n;
+        }
+        d.storage = Storage.U8;
+    }
+
+    /** A partial pixel upload must not leave a buffer half fp32/16-bit values, half bytes. */
+    private static void checkPixelUpload(CudaBuffer d, long dstOffset, int count) {
+        boolean whole = dstOffset == 0 && count == d.elements();
+        if (!whole && d.storage != Storage.EMPTY && d.storage != Storage.U8) {
+            throw new IllegalArgumentException("uploadUint8 of part of a buffer holding " + d.storage + " would mix storages: upload the whole batch");
+        }
+    }
+
     @Override public synchronized void download(Buffer src, long srcOffset, float[] dst, int dstOffset, int count) {
         requireNotCapturing("download");
         CudaBuffer s = own(src, "download source");
         checkRange("download", dst.length, dstOffset, s, srcOffset, count);
         if (s.storage == Storage.EMPTY) throw new IllegalStateException("download of a buffer that nothing has written");
+        if (s.storage == Storage.U8) throw new IllegalStateException("download of a buffer holding raw uint8 pixels: only convUint8 reads them");
         bind();
         int eb = s.storage.bytes;
         Staging st = staging[0];
@@ -401,7 +436,7 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
                 case F32 -> bb.asFloatBuffer().get(dst, to, n);
                 case BF16 -> { for (int i = 0; i < n; i++) dst[to + i] = HalfFloats.fromBf16(bb.getShort(2 * i)); }
                 case F16 -> { for (int i = 0; i < n; i++) dst[to + i] = HalfFloats.fromF16(bb.getShort(2 * i)); }
-                case EMPTY -> throw new IllegalStateException();
+                case EMPTY, U8 -> throw new IllegalStateException();
             }
             done += n;
         }
@@ -509,16 +544,29 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
         if (!whole && d.storage != Storage.EMPTY && d.storage != Storage.F32) {
             throw new IllegalArgumentException("uploadAsync writes fp32: a partial upload into a buffer holding " + d.storage + " would mix storages");
         }
-        CudaAsyncTransfers.CudaFence f = null;
-        if (after != null) {
-            if (!(after instanceof CudaAsyncTransfers.CudaFence cf) || cf.owner() != transfers || cf.isClosed()) {
-                throw new IllegalArgumentException("fence is closed or from another backend");
-            }
-            f = cf;
-        }
+        CudaAsyncTransfers.CudaFence f = fenceOf(after);
         bind();
         transfers().upload(src, srcOffset, d, dstOffset, count, f);
         d.storage = Storage.F32;
+    }
+
+    @Override public synchronized void uploadUint8Async(byte[] src, int srcOffset, Buffer dst, long dstOffset, int count, Fence after) {
+        requireNotCapturing("uploadUint8Async");
+        CudaBuffer d = own(dst, "uploadUint8 destination");
+        checkRange("uploadUint8", src.length, srcOffset, d, dstOffset, count);
+        checkPixelUpload(d, dstOffset, count);
+        CudaAsyncTransfers.CudaFence f = fenceOf(after);
+        bind();
+        transfers().uploadBytes(src, srcOffset, d, dstOffset, count, f);
+        d.storage = Storage.U8;
+    }
+
+    private CudaAsyncTransfers.CudaFence fenceOf(Fence after) {
+        if (after == null) return null;
+        if (!(after instanceof CudaAsyncTransfers.CudaFence cf) || cf.owner() != transfers || cf.isClosed()) {
+            throw new IllegalArgumentException("fence is closed or from another backend");
+        }
+        return cf;
     }
 
     @Override public synchronized PendingDownload downloadAsync(Buffer src, long srcOffset, int count) {
@@ -528,6 +576,7 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
             throw new IndexOutOfBoundsException("download of " + count + " values from a device buffer of " + s.elements() + " from " + srcOffset);
         }
         if (s.storage == Storage.EMPTY) throw new IllegalStateException("download of a buffer that nothing has written");
+        if (s.storage == Storage.U8) throw new IllegalStateException("download of a buffer holding raw uint8 pixels: only convUint8 reads them");
         bind();
         return transfers().download(s, srcOffset, count);
     }
@@ -596,6 +645,27 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
         op.out("y", y, spec.outputElements(), actStorage);
         op.run(sepconv.applies(spec, precision) ? SeparableGemmPath.plan(spec, precision, limits, epilogue.relu(), sepconv.chunkBytes())
                 : stemPath.conv(spec, precision, limits, epilogue.relu()));
+    }
+
+    /**
+     * The first conv over raw pixels: {@code stem_cin3_u8_<storage>} preprocesses them on load (one
+     * launch, one byte read per pixel) where {@link StemConvPath#convUint8} covers the spec (Xception's
+     * block1_conv1 from width 1/4 up); otherwise {@code convert_u8_to_<storage>} preprocesses into
+     * scratch and the stem's usual plan runs. Both equal {@link #conv} over the preprocessed float input bit for bit.
+     */
+    @Override public synchronized void convUint8(ConvSpec spec, Buffer pixels, Buffer w1, Epilogue epilogue, Buffer y) {
+        KernelBackend.checkUint8Spec(spec);
+        OpPlan fused = stemPath.convUint8(spec, precision, limits, epilogue.relu());
+        Op op = new Op("convUint8 " + spec.kind());
+        op.pixels("x", pixels, spec.inputElements(), fused != null ? Storage.U8 : actStorage);
+        op.param("w1", w1, spec.w1Elements());
+        if (epilogue.scale() != null) {
+            op.param("scale", epilogue.scale(), spec.cout());
+            op.param("shift", epilogue.shift(), spec.cout());
+        }
+        if (epilogue.residual() != null) op.act("residual", epilogue.residual(), spec.outputElements());
+        op.out("y", y, spec.outputElements(), actStorage);
+        op.run(fused != null ? fused : stemPath.conv(spec, precision, limits, epilogue.relu()));
     }
 
     @Override public synchronized void batchNormTrain(BatchNormSpec spec, Buffer z, Buffer gamma, Buffer beta, Buffer residual, Buffer y, Buffer mean,
@@ -747,6 +817,23 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
 
         void input(String name, Buffer b, long elements, Storage want) {
             CudaBuffer cb = sized(name, b, elements);
+            if (cb.storage == Storage.U8) {
+                throw new IllegalStateException(what + ": " + name + " holds raw uint8 pixels (uploadUint8); only convUint8 reads them");
+            }
+            bindInput(name, cb, elements, want);
+        }
+
+        /**
+         * Raw pixels (a {@link Storage#U8} buffer): bound as they are when {@code want} is U8 (a kernel
+         * that preprocesses on load), else preprocessed into scratch by convert_u8_to_&lt;want&gt;.
+         */
+        void pixels(String name, Buffer b, long elements, Storage want) {
+            CudaBuffer cb = sized(name, b, elements);
+            if (cb.storage != Storage.U8) throw new IllegalStateException(what + ": " + name + " must hold raw uint8 pixels (uploadUint8), holds " + cb.storage);
+            bindInput(name, cb, elements, want);
+        }
+
+        private void bindInput(String name, CudaBuffer cb, long elements, Storage want) {
             if (cb.storage == Storage.EMPTY) throw new IllegalStateException(what + ": " + name + " is read but nothing has written it");
             if (cb.storage == want) {
                 ptrs.put(name, cb.ptr);

@@ -5,13 +5,15 @@ import jcuda.driver.CUdeviceptr;
 
 /**
  * Device memory for {@link #elements()} logical floats: always 4 bytes per element of capacity, so
- * that it can hold fp32 (what the host uploads) or 16-bit activations (what the kernels write in
- * BF16/FP16 mode). {@link #storage()} says which the bytes hold now; kernels set it on their outputs.
+ * that it can hold fp32 (what the host uploads), 16-bit activations (what the kernels write in
+ * BF16/FP16 mode) or raw uint8 pixels (uploadUint8). {@link #storage()} says which the bytes hold now; kernels set it on their outputs.
  */
 public final class CudaBuffer implements Buffer {
     /** What the bytes of a buffer currently hold. */
     public enum Storage {
-        EMPTY(0, null), F32(4, "f32"), BF16(2, "bf16"), F16(2, "f16");
+        EMPTY(0, null), F32(4, "f32"), BF16(2, "bf16"), F16(2, "f16"),
+        /** Raw 8-bit pixels (uploadUint8): read only by convUint8, one byte per element. */
+        U8(1, "u8");
 
         final int bytes;
         final String suffix;

@@ -57,13 +57,25 @@ public enum StemConvPath {
         return stem != null ? stem : CudaLaunchPlan.conv(s, p, lim, postRelu);
     }
 
+    /**
+     * The fused uint8 stem, {@code stem_cin3_u8_<storage>} (raw pixels preprocessed on load), or null
+     * when this path does not take it: the OLD path, or a shape stem_cin3 does not cover. The backend
+     * then preprocesses the pixels into scratch ({@code convert_u8_to_<storage>}) and runs {@link #conv}.
+     */
+    public OpPlan convUint8(ConvSpec s, Precision p, Limits lim, boolean postRelu) {
+        if (this != NEW || !cin3Covers(s) || s.preRelu()) return null;
+        long m = (long) s.n() * s.outH() * s.outW();
+        if (m * Math.max(1, s.cout() / 8) > Integer.MAX_VALUE - 2L * MMA_BM) return null;
+        return OpPlan.of(cin3Launch(s, p, lim, postRelu, "stem_cin3_u8_"));
+    }
+
     /** The stem_cin3 or stem_mma launch for this spec, or null when neither covers it. */
     static OpPlan stemPlan(ConvSpec s, Precision p, Limits lim, boolean postRelu) {
         if (s.kind() != ConvKind.CONV3X3_VALID) return null;
         long m = (long) s.n() * s.outH() * s.outW();
         // int row indices in the kernels (with a tile of slack): the generic planner reports oversize launches
         if (m * Math.max(1, s.cout() / 8) > Integer.MAX_VALUE - 2L * MMA_BM) return null;
-        if (cin3Covers(s)) return OpPlan.of(cin3Launch(s, p, lim, postRelu));
+        if (cin3Covers(s)) return OpPlan.of(cin3Launch(s, p, lim, postRelu, "stem_cin3_"));
         if (mmaCovers(s, p, lim)) return OpPlan.of(mmaLaunch(s, p, lim, postRelu));
         return null;
     }
@@ -96,13 +108,14 @@ public enum StemConvPath {
         return Math.max(1, Math.min(2, perSm));
     }
 
-    static Launch cin3Launch(ConvSpec s, Precision p, Limits lim, boolean postRelu) {
+    /** {@code prefix}: "stem_cin3_" (x in the activation type) or "stem_cin3_u8_" (x raw uint8 pixels). */
+    static Launch cin3Launch(ConvSpec s, Precision p, Limits lim, boolean postRelu, String prefix) {
         long items = (long) s.n() * s.outH() * s.outW() * (s.cout() / 8);
         List<Arg> args = List.of(new Ptr("x", false), new Ptr("w1", false), new Ptr("scale", true), new Ptr("shift", true),
                 new Ptr("residual", true), new Ptr("y", false), new I32("n", s.n()), new I32("h", s.h()), new I32("w", s.w()),
                 new I32("cout", s.cout()), new I32("stride", s.stride()), new I32("preRelu", s.preRelu() ? 1 : 0),
                 new I32("postRelu", postRelu ? 1 : 0));
-        return new Launch("stem_cin3_" + CudaLaunchPlan.storageSuffix(p), CudaLaunchPlan.gridFor(items, lim), 1, 1, cin3SharedBytes(s.cout()), args);
+        return new Launch(prefix + CudaLaunchPlan.storageSuffix(p), CudaLaunchPlan.gridFor(items, lim), 1, 1, cin3SharedBytes(s.cout()), args);
     }
 
     static Launch mmaLaunch(ConvSpec s, Precision p, Limits lim, boolean postRelu) {

@@ -81,6 +81,7 @@ class CudaLaunchPlanTest {
             String s = CudaLaunchPlan.storageSuffix(p);
             plans.add(new OpPlan(List.of(CudaLaunchPlan.convert("f32", s, 10, lim), CudaLaunchPlan.convert(s, "f32", 10, lim)), Map.of()));
         }
+        plans.add(OpPlan.of(CudaLaunchPlan.convert("u8", CudaLaunchPlan.storageSuffix(p), 10, lim)));   // uint8 preprocessing into scratch
         return plans;
     }
 

@@ -31,6 +31,8 @@ class StemConvPathTest {
         for (ConvSpec s : List.of(CONV1_B256, CONV2_B256, new ConvSpec(ConvKind.CONV3X3_VALID, 3, 31, 29, 3, 32, 2, true),
                 new ConvSpec(ConvKind.CONV3X3_VALID, 3, 31, 29, 32, 64, 1, false))) {
             out.add(StemConvPath.NEW.conv(s, p, lim, true));
+            OpPlan u8 = s.preRelu() ? null : StemConvPath.NEW.convUint8(s, p, lim, true);
+            if (u8 != null) out.add(u8);
         }
         return out;
     }
@@ -134,5 +136,22 @@ class StemConvPathTest {
         Launch p = StemConvPath.NEW.conv(new ConvSpec(ConvKind.CONV3X3_VALID, 16, 50, 50, 32, 16, 1, false), Precision.BF16, H100, true).launches().get(0);
         assertEquals(264, p.gridX());
         assertTrue(CudaLaunchPlan.ceilDiv(16L * 48 * 48, 128) > p.gridX());
+    }
+
+    @Test
+    void uint8StemsFuseThePreprocessingWhereStemCin3Covers() {
+        for (Precision p : Precision.values()) {
+            OpPlan fused = StemConvPath.NEW.convUint8(CONV1_B256, p, H100, true);
+            assertEquals(1, fused.launches().size());
+            assertEquals("stem_cin3_u8_" + CudaLaunchPlan.storageSuffix(p), fused.launches().get(0).kernel());
+            Launch plain = StemConvPath.NEW.conv(CONV1_B256, p, H100, true).launches().get(0);
+            Launch u8 = fused.launches().get(0);
+            assertEquals(plain.args(), u8.args(), "same operands and geometry as stem_cin3");
+            assertEquals(plain.gridX(), u8.gridX());
+            assertEquals(plain.sharedBytes(), u8.sharedBytes());
+        }
+        // the tiny network's stem (cout 2) and the old path: no fused kernel, the backend preprocesses into scratch
+        assertNull(StemConvPath.NEW.convUint8(new ConvSpec(ConvKind.CONV3X3_VALID, 1, 71, 71, 3, 2, 2, false), Precision.BF16, H100, true));
+        assertNull(StemConvPath.OLD.convUint8(CONV1_B256, Precision.BF16, H100, true));
     }
 }
