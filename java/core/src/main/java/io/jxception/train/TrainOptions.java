@@ -161,6 +161,7 @@ public record TrainOptions(Path trainData, Path validationData, double validatio
         public Builder checkpointEvery(int steps) { checkpointEvery = steps; return this; }
         /** Continue from the output folder's checkpoint when there is one. */
         public Builder resume(boolean r) { resume = r; return this; }
+        /** Leave out training images that fail to decode (listed before step 1) instead of refusing the run. */
         public Builder skipBadImages(boolean s) { skipBadImages = s; return this; }
 
         /** The options; validated as {@link TrainOptions} is. */
