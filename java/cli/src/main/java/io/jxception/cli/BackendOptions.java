@@ -1,6 +1,7 @@
 package io.jxception.cli;
 
 import io.jxception.internal.backend.KernelBackend;
+import io.jxception.backend.Backend;
 import io.jxception.backend.Backends;
 import io.jxception.backend.Precision;
 import picocli.CommandLine;
@@ -34,8 +35,22 @@ final class BackendOptions {
      * backend that cannot run here throws {@link io.jxception.backend.BackendUnavailableException}
      * with the reason (exit 1).
      */
-    KernelBackend open() {
+    KernelBackend open() { return open(false); }
+
+    /**
+     * {@link #open()}; with {@code onePerRank} (one of several processes of a job) {@code auto}
+     * means the kind auto picks at this process's local rank ({@code cuda:local}, {@code opencl:local}),
+     * so that the processes of a node do not share one device.
+     */
+    KernelBackend open(boolean onePerRank) {
         try {
+            if (onePerRank && backend.equals("auto")) {
+                String kind;
+                try (Backend best = Backends.open("auto", precision, backendOptions)) {
+                    kind = best.name().contains(":") ? best.name().substring(0, best.name().indexOf(':')) : best.name();
+                }
+                return KernelBackend.of(Backends.open(kind.equals("cpu") ? kind : kind + ":local", precision, backendOptions));
+            }
             return KernelBackend.of(Backends.open(backend, precision, backendOptions));
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(mixee.commandLine(), e.getMessage());

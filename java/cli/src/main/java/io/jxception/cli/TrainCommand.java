@@ -1,5 +1,7 @@
 package io.jxception.cli;
 
+import io.jxception.distributed.Communicator;
+import io.jxception.distributed.Communicators;
 import io.jxception.internal.backend.KernelBackend;
 import io.jxception.train.Augmentation;
 import io.jxception.train.LearningRateSchedule;
@@ -17,6 +19,13 @@ import java.util.Locale;
  * {@code jxception train}: trains or fine-tunes an Xception classifier on an image folder (one
  * sub-folder per class) with {@link Trainer}. Writes checkpoint, CSV log, curves PNG and final
  * weights into {@code --out}; {@code --resume} continues an interrupted run from its checkpoint.
+ *
+ * <p>Under mpirun or srun ({@link Communicators#fromEnvironment()} finds more than one process) it is
+ * one rank of a data-parallel training: {@code --batch} images per process, rank 0 writes the
+ * output folder, every log line carries {@code [rank r/n]}, {@code --backend auto} takes the local
+ * rank's device. SIGTERM and SIGUSR1 stop the run after the current step with a checkpoint
+ * ({@link StopSignals}). A rank that fails reports its error and ends the job (MPI_Abort), so that
+ * no other rank waits for it.
  */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Train or fine-tune an Xception classifier on an image folder (DATA/<class>/<image>.png|jpg).",
@@ -116,6 +125,14 @@ final class TrainCommand extends Subcommand {
     @Option(names = "--resume", description = "Continue from --out/checkpoint.safetensors when it exists.")
     boolean resume;
 
+    @Option(names = "--sync-bn", description = "Under mpirun/srun: batch-norm statistics over every process's batch "
+            + "(N processes x --batch B then equal one process of batch N*B); default: each process's own batch.")
+    boolean syncBatchNorm;
+
+    @Option(names = "--bucket-mb", defaultValue = "25", paramLabel = "MB",
+            description = "Under mpirun/srun: gradients are summed in buckets of about MB megabytes, each started while the backward pass goes on (default 25).")
+    double bucketMegabytes;
+
     @Override
     int execute() throws Exception {
         TrainOptions options;
@@ -129,24 +146,56 @@ final class TrainCommand extends Subcommand {
                     .momentum(momentum).weightDecay(weightDecay)
                     .augmentation(new Augmentation(crop, flip))
                     .lossScaling(parseLossScaling(lossScaling))
-                    .prefetchBatches(prefetch).seed(seed).checkpointEvery(checkpointEvery).resume(resume);
+                    .prefetchBatches(prefetch).seed(seed).checkpointEvery(checkpointEvery).resume(resume)
+                    .syncBatchNorm(syncBatchNorm).gradientBucketBytes((long) (bucketMegabytes * 1e6));
             if (loaderThreads != null) b.loaderThreads(loaderThreads);
             options = b.build();
         } catch (IllegalArgumentException e) {
             throw usage(e.getMessage());
         }
-        try (KernelBackend backend = backendOptions.open();
-             TrainingProgress progress = new TrainingProgress(err(), System.console() != null)) {
-            Trainer.Result r = new Trainer(backend, options).listener(progress).run();
+        try (Communicator comm = Communicators.fromEnvironment()) {
+            String prefix = TrainingProgress.prefix(comm.rank(), comm.size());
+            try {
+                return train(options, comm, prefix);
+            } catch (Exception | OutOfMemoryError e) {
+                if (comm.size() == 1) throw e;
+                // the other ranks may wait in a collective this rank will never join: end the job
+                err().println(prefix + "jxception: error: " + Failure.message(e));
+                err().flush();
+                out().flush();
+                comm.abortJob(Failure.RUNTIME);
+                throw e;
+            }
+        }
+    }
+
+    private int train(TrainOptions options, Communicator comm, String prefix) throws Exception {
+        try (KernelBackend backend = backendOptions.open(comm.size() > 1);
+             TrainingProgress progress = new TrainingProgress(err(), System.console() != null, comm.rank(), comm.size())) {
+            Trainer trainer = new Trainer(backend, options).listener(progress).communicator(comm);
+            Trainer.Result r;
+            try (StopSignals signals = new StopSignals(trainer::requestStop, progress::say)) {
+                r = trainer.run();
+            }
             progress.close();
-            if (!noPlot && !r.history().isEmpty()) {
-                TrainingPlot.write(r.history(), Trainer.describe(r.weights().graph().config()) + " on " + backend.name(), out.resolve(TrainingPlot.FILE_NAME));
+            if (comm.rank() == 0 && !noPlot && !r.history().isEmpty()) {
+                TrainingPlot.write(r.history(), Trainer.describe(r.weights().graph().config()) + " on " + backend.name()
+                        + (comm.size() > 1 ? " x " + comm.size() + " processes" : ""), out.resolve(TrainingPlot.FILE_NAME));
             }
             var last = r.history().isEmpty() ? null : r.history().get(r.history().size() - 1);
-            out().printf(Locale.ROOT, "%s after %d steps; %s%n", r.complete() ? "finished" : "stopped", r.steps(),
+            out().printf(Locale.ROOT, "%s%s after %d steps; %s%n", prefix, r.complete() ? "finished" : "stopped", r.steps(),
                     last == null ? "no epoch completed" : String.format(Locale.ROOT, "epoch %d: train acc %.3f", last.epoch(), last.trainAccuracy())
                             + (Double.isNaN(last.valAccuracy()) ? "" : String.format(Locale.ROOT, ", val acc %.3f", last.valAccuracy())));
-            out().println("outputs in " + out.toAbsolutePath());
+            Trainer.ProcessTimes t = progress.times();
+            if (t != null && t.steps() > 0) {
+                out().printf(Locale.ROOT, "%son %s, per step (steps 2 to %d): %.1f ms = compute %.1f + gradient exchange %.1f (%.1f exposed) + staging %.1f"
+                                + " + data wait %.1f; %.2f MB summed per step in %d buckets%n",
+                        prefix, backend.name(), t.steps() + 1, 1e3 * t.stepSeconds() / t.steps(), 1e3 * t.computeSeconds() / t.steps(),
+                        1e3 * t.exchangeSeconds() / t.steps(), 1e3 * t.exposedWaitSeconds() / t.steps(), 1e3 * t.stagingSeconds() / t.steps(),
+                        1e3 * t.dataWaitSeconds() / t.steps(), t.bytesPerStep() / 1e6, t.buckets());
+            }
+            if (comm.rank() == 0) out().println(prefix + "outputs in " + out.toAbsolutePath());
+            out().flush();
             return 0;
         }
     }

@@ -22,13 +22,23 @@ import java.util.Objects;
  * @param maxSteps           stop after this many SGD steps in all (tests, smoke runs); 0 = no limit
  * @param checkpointEvery    write a checkpoint every this many steps (0: only at epoch ends and the end)
  * @param resume             continue from {@code outputDir/checkpoint.safetensors} if it exists
+ * @param syncBatchNorm      with several processes ({@link Trainer#communicator}): batch-norm statistics over
+ *                           the batches of every process, so that N processes × batch B compute what one
+ *                           process of batch N·B computes; without it each process normalises by its own
+ *                           batch and the moving statistics are averaged over the processes. No effect alone.
+ * @param gradientBucketBytes with several processes: gradients are summed in buckets of about this many
+ *                           bytes, each started as soon as the backward pass has finished it (speed only:
+ *                           the sums do not depend on it)
  */
 public record TrainOptions(Path trainData, Path validationData, double validationFraction, int inputSize,
                            double widthMultiplier, int middleRepeats, Path initialWeights, String freezeBelow,
                            int batchSize, int epochs, long maxSteps, LearningRateSchedule learningRate,
                            double momentum, double weightDecay, Augmentation augmentation, LossScaling lossScaling,
                            int loaderThreads, int prefetchBatches, long seed, Path outputDir, int checkpointEvery,
-                           boolean resume) {
+                           boolean resume, boolean syncBatchNorm, long gradientBucketBytes) {
+    /** PyTorch DDP's default bucket: 25 MiB. */
+    public static final long DEFAULT_BUCKET_BYTES = 25L << 20;
+
     /** Whether the loss is scaled: AUTO is dynamic scaling for fp16 backends and none otherwise. */
     public enum LossScaling {
         /** Dynamic scaling on fp16 backends, none elsewhere. */
@@ -57,6 +67,7 @@ public record TrainOptions(Path trainData, Path validationData, double validatio
         if (loaderThreads < 1) throw new IllegalArgumentException("loader threads must be at least 1, got " + loaderThreads);
         if (prefetchBatches < 1) throw new IllegalArgumentException("prefetch must be at least 1 batch, got " + prefetchBatches);
         if (checkpointEvery < 0) throw new IllegalArgumentException("checkpoint interval must be at least 0 steps, got " + checkpointEvery);
+        if (gradientBucketBytes < Float.BYTES) throw new IllegalArgumentException("gradient bucket must hold at least one float (4 bytes), got " + gradientBucketBytes);
         if (freezeBelow != null && freezeBelow.isBlank()) freezeBelow = null;
     }
 
@@ -86,6 +97,8 @@ public record TrainOptions(Path trainData, Path validationData, double validatio
         b.seed = seed;
         b.checkpointEvery = checkpointEvery;
         b.resume = resume;
+        b.syncBatchNorm = syncBatchNorm;
+        b.gradientBucketBytes = gradientBucketBytes;
         return b;
     }
 
@@ -96,12 +109,12 @@ public record TrainOptions(Path trainData, Path validationData, double validatio
         private int inputSize = 299, middleRepeats = 8, batchSize = 32, epochs = 10, checkpointEvery = 500;
         private int loaderThreads = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors() / 2));
         private int prefetchBatches = 4;
-        private long maxSteps = 0, seed = 1;
+        private long maxSteps = 0, seed = 1, gradientBucketBytes = DEFAULT_BUCKET_BYTES;
         private String freezeBelow;
         private LearningRateSchedule learningRate = new LearningRateSchedule.StepDecay(0.045, 0.94, 2, 0);
         private Augmentation augmentation = Augmentation.NONE;
         private LossScaling lossScaling = LossScaling.AUTO;
-        private boolean resume;
+        private boolean resume, syncBatchNorm;
 
         private Builder(Path trainData, Path outputDir) {
             this.trainData = trainData;
@@ -152,12 +165,16 @@ public record TrainOptions(Path trainData, Path validationData, double validatio
         public Builder checkpointEvery(int steps) { checkpointEvery = steps; return this; }
         /** Continue from the output folder's checkpoint when there is one. */
         public Builder resume(boolean r) { resume = r; return this; }
+        /** With several processes: batch-norm statistics over every process's batch. */
+        public Builder syncBatchNorm(boolean s) { syncBatchNorm = s; return this; }
+        /** With several processes: the size of the gradient buckets summed while the backward pass runs. */
+        public Builder gradientBucketBytes(long bytes) { gradientBucketBytes = bytes; return this; }
 
         /** The options; validated as {@link TrainOptions} is. */
         public TrainOptions build() {
             return new TrainOptions(trainData, validationData, validationFraction, inputSize, widthMultiplier, middleRepeats,
                     initialWeights, freezeBelow, batchSize, epochs, maxSteps, learningRate, momentum, weightDecay, augmentation,
-                    lossScaling, loaderThreads, prefetchBatches, seed, outputDir, checkpointEvery, resume);
+                    lossScaling, loaderThreads, prefetchBatches, seed, outputDir, checkpointEvery, resume, syncBatchNorm, gradientBucketBytes);
         }
     }
 }

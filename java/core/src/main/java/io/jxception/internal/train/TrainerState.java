@@ -32,9 +32,15 @@ public record TrainerState(int epoch, int batchInEpoch, long step, long rngEpoch
      * The settings a checkpoint is bound to: resuming with other values would train a different
      * sequence (other batches, other network), so {@link #requireSame} refuses it.
      */
-    public record RunIdentity(String config, List<String> classes, int trainExamples, int batchSize, long seed, String backend) {
+    public record RunIdentity(String config, List<String> classes, int trainExamples, int batchSize, long seed, String backend,
+                              int processes, boolean syncBatchNorm) {
         public RunIdentity {
             classes = List.copyOf(classes);
+        }
+
+        /** A run of one process (no data parallelism). */
+        public RunIdentity(String config, List<String> classes, int trainExamples, int batchSize, long seed, String backend) {
+            this(config, classes, trainExamples, batchSize, seed, backend, 1, false);
         }
 
         /** Throws with the first difference; the backend may differ (then results are not bitwise equal, only close). */
@@ -44,6 +50,9 @@ public record TrainerState(int epoch, int batchInEpoch, long step, long rngEpoch
             check("training images", trainExamples, now.trainExamples);
             check("batch size", batchSize, now.batchSize);
             check("seed", seed, now.seed);
+            // N processes × batch B see other batches (and, without sync BN, other statistics) than M × B
+            check("number of processes", processes, now.processes);
+            check("synchronised batch norm", syncBatchNorm, now.syncBatchNorm);
         }
 
         private static void check(String what, Object saved, Object now) {
@@ -79,6 +88,8 @@ public record TrainerState(int epoch, int batchInEpoch, long step, long rngEpoch
         m.put("batch_size", Integer.toString(run.batchSize()));
         m.put("seed", Long.toString(run.seed()));
         m.put("backend", run.backend());
+        m.put("processes", Integer.toString(run.processes()));
+        m.put("sync_batch_norm", Boolean.toString(run.syncBatchNorm()));
         return m;
     }
 
@@ -99,7 +110,9 @@ public record TrainerState(int epoch, int batchInEpoch, long step, long rngEpoch
                         Double.parseDouble(get(m, "epoch_last_lr"))),
                 EpochRecord.parseCsvTable(get(m, "history")),
                 new RunIdentity(get(m, "config"), List.of(get(m, "classes").split("\n")), Integer.parseInt(get(m, "train_examples")),
-                        Integer.parseInt(get(m, "batch_size")), Long.parseLong(get(m, "seed")), get(m, "backend")));
+                        Integer.parseInt(get(m, "batch_size")), Long.parseLong(get(m, "seed")), get(m, "backend"),
+                        // checkpoints written before data parallelism are of one process
+                        Integer.parseInt(m.getOrDefault("processes", "1")), Boolean.parseBoolean(m.getOrDefault("sync_batch_norm", "false"))));
     }
 
     private static String get(Map<String, String> m, String key) {

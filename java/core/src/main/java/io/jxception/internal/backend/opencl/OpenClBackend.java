@@ -328,7 +328,7 @@ public final class OpenClBackend implements KernelBackend {
         hostChannels("batchNormBackwardSums", "dBeta", dBeta, c);
         int vwi = vectorWidth(c);
         int slices = ceilDiv(rows, Tiles.REDUCE_SLICE);
-        String o = bnOptions(spec, vwi).def("STORE_DYM", false).toString();
+        String o = bnOptions(spec, vwi).toString(); // STORE_DYM undefined is 0: the forward's program, built once
         ClBuffer pb = scratch(Scratch.PARTIAL, (long) slices * c), pg = scratch(Scratch.PARTIAL2, (long) slices * c);
         ClBuffer sb = scratch(Scratch.CHANNEL_SUMS, c), sg = scratch(Scratch.CHANNEL_STATS, c);
         ctx.launch(kernel("batchnorm_train.cl", "bn_backward_partial", o), "bn_backward_partial").arg(zb).arg(yb).arg(dyb).arg(mb).arg(ib)
@@ -358,7 +358,8 @@ public final class OpenClBackend implements KernelBackend {
         ctx.upload(floats("batchNormBackwardApply", "dGammaSum", dGammaSum, c), 0, dgb, 0, c);
         ctx.upload(floats("batchNormBackwardApply", "dBetaSum", dBetaSum, c), 0, dbb, 0, c);
         int vwi = vectorWidth(c);
-        String o = bnOptions(spec, vwi).def("STORE_DYM", dymb != null).toString();
+        BuildOptions options = bnOptions(spec, vwi);
+        String o = (dymb == null ? options : options.def("STORE_DYM", true)).toString();
         ctx.launch(kernel("batchnorm_train.cl", "bn_backward_apply_rows", o), "bn_backward_apply_rows").arg(zb).arg(yb).arg(dyb).arg(gb).arg(mb)
                 .arg(ib).arg(dbb).arg(dgb).arg(dzb).argOrNull(dymb).arg(rows).arg((float) (1.0 / statisticsRows))
                 .run(new long[]{ceilDiv(c, vwi), rows}, null);
