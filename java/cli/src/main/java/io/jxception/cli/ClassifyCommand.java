@@ -53,19 +53,40 @@ final class ClassifyCommand extends Subcommand {
     @Option(names = "--batch", defaultValue = "8", paramLabel = "N", description = "Images per forward pass (default 8).")
     int batch;
 
+    @Option(names = "--shard", paramLabel = "i/n|auto",
+            description = {"Classify shard i of n of the images (whole batches; printed in order, the shards' outputs concatenate to the whole); "
+                    + "auto: i and n from the launcher without MPI.",
+                    "Without it, under mpirun or srun every rank classifies its share and rank 0 prints them all."})
+    String shardOption;
+
     @Override
-    int execute() throws IOException {
+    int execute() throws Exception {
         if (top < 1) throw usage("--top must be at least 1, got " + top);
         if (batch < 1) throw usage("--batch must be at least 1, got " + batch);
         if (size < XceptionConfig.MIN_INPUT) throw usage("--size must be at least " + XceptionConfig.MIN_INPUT + ", got " + size);
+        Sharding sharding;
+        try {
+            sharding = Sharding.open(shardOption);
+        } catch (IllegalArgumentException e) {
+            throw usage(e.getMessage());
+        }
+        try (sharding) {
+            return JobFailure.abortingJob(sharding.communicator(), out(), err(), () -> classify(sharding));
+        }
+    }
+
+    private int classify(Sharding sharding) throws IOException {
+        io.jxception.distributed.RankInfo.Share share = sharding.range(images.size(), batch);
+        images = new ArrayList<>(images.subList((int) share.first(), (int) share.end())); // this process's images, decoded by it alone
+        java.io.StringWriter gathered = new java.io.StringWriter();
         List<RgbImage> decoded = new ArrayList<>();
         for (Path p : images) decoded.add(ImageFiles.read(p).resize(size, size, interpolation));
         XceptionWeights weights = WeightsArgument.load(weightsFile, size, size, false);
         int classes = weights.graph().config().classes();
         ImageNetLabels labels = classes == ImageNetLabels.CLASSES ? ImageNetLabels.load() : null;
-        PrintWriter out = out();
-        try (KernelBackend backend = backendOptions.open();
-             InferenceSession session = new InferenceSession(backend, weights, Math.min(batch, decoded.size()))) {
+        PrintWriter out = sharding.gathers() ? new PrintWriter(gathered) : out();
+        try (KernelBackend backend = backendOptions.open(sharding.gathers());
+             InferenceSession session = new InferenceSession(backend, weights, Math.max(1, Math.min(batch, decoded.size())))) {
             for (int start = 0; start < decoded.size(); start += batch) {
                 List<RgbImage> chunk = decoded.subList(start, Math.min(start + batch, decoded.size()));
                 Tensor probabilities = session.run(InputBatches.of(chunk)); // (n, classes)
@@ -78,6 +99,13 @@ final class ClassifyCommand extends Subcommand {
                     }
                 }
                 out.flush();
+            }
+        }
+        if (sharding.gathers()) {
+            String all = sharding.gather(gathered.toString());
+            if (all != null) {
+                out().print(all);
+                out().flush();
             }
         }
         return 0;

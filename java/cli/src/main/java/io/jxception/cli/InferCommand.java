@@ -1,5 +1,6 @@
 package io.jxception.cli;
 
+import io.jxception.distributed.RankInfo;
 import io.jxception.internal.backend.KernelBackend;
 import io.jxception.progress.ProgressBar;
 import io.jxception.exec.InferenceSession;
@@ -45,21 +46,41 @@ final class InferCommand extends Subcommand {
     @Option(names = "--features", description = "Output global-average-pooled features instead of probabilities.")
     boolean features;
 
+    @Option(names = "--shard", paramLabel = "i/n|auto",
+            description = {"Compute shard i of n (whole batches) and write OUTPUT's part NAME.shard-i-of-n.npy for 'jxception merge'; "
+                    + "auto: i and n from the launcher (SLURM_PROCID, OMPI_COMM_WORLD_RANK, PMI_RANK...) without MPI.",
+                    "Without it, under mpirun or srun every rank computes its share and rank 0 writes the one output."})
+    String shardOption;
+
     @Override
-    int execute() throws IOException {
+    int execute() throws Exception {
         if (batch < 1) throw usage("--batch must be at least 1, got " + batch);
+        Sharding sharding;
+        try {
+            sharding = Sharding.open(shardOption);
+        } catch (IllegalArgumentException e) {
+            throw usage(e.getMessage());
+        }
+        try (sharding) {
+            return JobFailure.abortingJob(sharding.communicator(), out(), err(), () -> infer(sharding));
+        }
+    }
+
+    private int infer(Sharding sharding) throws IOException {
         checkOutputFolder(outputFile);
-        Tensor input = readInput(inputFile);
+        Tensor whole = readInput(inputFile);
+        RankInfo.Share share = sharding.range(whole.shape().dim(0), batch);
+        Tensor input = imagesOf(whole, share);
         Shape s = input.shape();
         XceptionWeights weights = WeightsArgument.load(weightsFile, s.dim(1), s.dim(2), features);
         int n = s.dim(0);
         Tensor output;
-        try (KernelBackend backend = backendOptions.open();
-             InferenceSession session = new InferenceSession(backend, weights, Math.min(batch, n))) {
+        try (KernelBackend backend = backendOptions.open(sharding.gathers());
+             InferenceSession session = new InferenceSession(backend, weights, Math.max(1, Math.min(batch, n)))) {
             output = Tensor.zeros(session.outputShape(n));
             int perImageIn = s.dim(1) * s.dim(2) * 3, perImageOut = output.size() / n;
             // one batch shows no bar; several: a bar, redrawn on a terminal, a line per tenth in a log
-            ProgressBar progress = new ProgressBar(err(), "", n, ProgressBar.terminalAttached(), n > batch ? 0 : Long.MAX_VALUE);
+            ProgressBar progress = new ProgressBar(err(), sharding.prefix().strip(), n, ProgressBar.terminalAttached(), n > batch ? 0 : Long.MAX_VALUE);
             long t0 = System.nanoTime();
             try {
                 // batches are cut as they are needed: runAll stages batch i+1 while the device runs batch i
@@ -83,11 +104,42 @@ final class InferCommand extends Subcommand {
                 progress.close();
             }
             double seconds = (System.nanoTime() - t0) / 1e9;
-            Npy.write(outputFile, output);
-            out().printf(Locale.ROOT, "wrote %s: %s %s from %d images on %s in %.2f s (%.2f img/s)%n", outputFile, output.shape(),
-                    features ? "pooled features" : "probabilities", n, backend.name(), seconds, n / seconds);
+            Path written = outputFile;
+            Tensor result = output;
+            if (sharding.gathers()) {
+                float[] all = sharding.gather(output.data());
+                int columns = output.shape().dim(1);
+                if (all != null) result = new Tensor(Shape.of(all.length / columns, columns), all);
+                if (!sharding.writesOutput()) {
+                    out().printf(Locale.ROOT, "%simages [%d, %d) on %s in %.2f s (%.2f img/s)%n", sharding.prefix(), share.first(), share.end(),
+                            backend.name(), seconds, n / seconds);
+                    return 0;
+                }
+            } else if (sharding.writesPart()) {
+                written = sharding.partFile(outputFile);
+            }
+            Npy.write(written, result);
+            String what = features ? "pooled features" : "probabilities";
+            if (sharding.gathers()) {
+                out().printf(Locale.ROOT, "%swrote %s: %s %s from %d images on %d ranks; this rank: images [%d, %d) on %s in %.2f s (%.2f img/s)%n",
+                        sharding.prefix(), written, result.shape(), what, result.shape().dim(0), sharding.communicator().size(), share.first(), share.end(),
+                        backend.name(), seconds, n / seconds);
+            } else {
+                out().printf(Locale.ROOT, "wrote %s: %s %s from %d images on %s in %.2f s (%.2f img/s)%s%n", written, result.shape(), what, n, backend.name(),
+                        seconds, n / seconds,
+                        sharding.writesPart() ? ", " + sharding.describe() + ": images [" + share.first() + ", " + share.end() + ") of " + whole.shape().dim(0) : "");
+            }
         }
         return 0;
+    }
+
+    /** Images [first, end) of a (N, H, W, 3) batch. */
+    static Tensor imagesOf(Tensor batch, RankInfo.Share share) {
+        Shape s = batch.shape();
+        if (share.first() == 0 && share.count() == s.dim(0)) return batch;
+        int perImage = s.dim(1) * s.dim(2) * s.dim(3);
+        float[] d = Arrays.copyOfRange(batch.data(), Math.toIntExact(share.first() * perImage), Math.toIntExact(share.end() * perImage));
+        return new Tensor(Shape.of((int) share.count(), s.dim(1), s.dim(2), s.dim(3)), d);
     }
 
     /** Fails before any work when the output could not be written at the end. */

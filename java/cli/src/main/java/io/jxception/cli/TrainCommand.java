@@ -154,18 +154,7 @@ final class TrainCommand extends Subcommand {
             throw usage(e.getMessage());
         }
         try (Communicator comm = Communicators.fromEnvironment()) {
-            String prefix = TrainingProgress.prefix(comm.rank(), comm.size());
-            try {
-                return train(options, comm, prefix);
-            } catch (Exception | OutOfMemoryError e) {
-                if (comm.size() == 1) throw e;
-                // the other ranks may wait in a collective this rank will never join: end the job
-                err().println(prefix + "jxception: error: " + Failure.message(e));
-                err().flush();
-                out().flush();
-                comm.abortJob(Failure.RUNTIME);
-                throw e;
-            }
+            return JobFailure.abortingJob(comm, out(), err(), () -> train(options, comm, JobFailure.prefix(comm)));
         }
     }
 

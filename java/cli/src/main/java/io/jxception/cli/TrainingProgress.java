@@ -33,11 +33,8 @@ final class TrainingProgress implements TrainingListener, AutoCloseable {
         this.redraw = redraw;
         this.rank = rank;
         this.size = size;
-        this.prefix = prefix(rank, size);
+        this.prefix = JobFailure.prefix(rank, size);
     }
-
-    /** "[rank r/n] " in a job of several processes, "" alone. */
-    static String prefix(int rank, int size) { return size > 1 ? "[rank " + rank + "/" + size + "] " : ""; }
 
     private boolean shows() { return rank == 0; }
 
