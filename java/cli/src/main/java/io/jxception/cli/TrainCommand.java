@@ -133,6 +133,11 @@ final class TrainCommand extends Subcommand {
             description = "Under mpirun/srun: gradients are summed in buckets of about MB megabytes, each started while the backward pass goes on (default 25).")
     double bucketMegabytes;
 
+    @Option(names = "--exchange", defaultValue = "overlap", paramLabel = "WHEN",
+            description = "Under mpirun/srun: overlap (default: each gradient bucket's sum starts during the backward pass) or after "
+                    + "(blocking sums after it; faster when MPI's data moves through this machine's own cores).")
+    String exchange;
+
     @Override
     int execute() throws Exception {
         TrainOptions options;
@@ -147,7 +152,8 @@ final class TrainCommand extends Subcommand {
                     .augmentation(new Augmentation(crop, flip))
                     .lossScaling(parseLossScaling(lossScaling))
                     .prefetchBatches(prefetch).seed(seed).checkpointEvery(checkpointEvery).resume(resume)
-                    .syncBatchNorm(syncBatchNorm).gradientBucketBytes((long) (bucketMegabytes * 1e6));
+                    .syncBatchNorm(syncBatchNorm).gradientBucketBytes((long) (bucketMegabytes * 1e6))
+                    .overlapGradientExchange(parseExchange(exchange));
             if (loaderThreads != null) b.loaderThreads(loaderThreads);
             options = b.build();
         } catch (IllegalArgumentException e) {
@@ -187,6 +193,14 @@ final class TrainCommand extends Subcommand {
             out().flush();
             return 0;
         }
+    }
+
+    private static boolean parseExchange(String s) {
+        return switch (s.trim().toLowerCase(Locale.ROOT)) {
+            case "overlap" -> true;
+            case "after" -> false;
+            default -> throw new IllegalArgumentException("unknown --exchange '" + s + "': expected overlap or after");
+        };
     }
 
     private TrainOptions.LossScaling parseLossScaling(String s) {

@@ -29,13 +29,16 @@ import java.util.Objects;
  * @param gradientBucketBytes with several processes: gradients are summed in buckets of about this many
  *                           bytes, each started as soon as the backward pass has finished it (speed only:
  *                           the sums do not depend on it)
+ * @param overlapGradientExchange with several processes: start each bucket's sum while the backward pass goes on
+ *                           (true, the default), or sum every bucket with a blocking allreduce after it (faster
+ *                           where the CPU itself moves MPI's data, e.g. several processes on one machine)
  */
 public record TrainOptions(Path trainData, Path validationData, double validationFraction, int inputSize,
                            double widthMultiplier, int middleRepeats, Path initialWeights, String freezeBelow,
                            int batchSize, int epochs, long maxSteps, LearningRateSchedule learningRate,
                            double momentum, double weightDecay, Augmentation augmentation, LossScaling lossScaling,
                            int loaderThreads, int prefetchBatches, long seed, Path outputDir, int checkpointEvery,
-                           boolean resume, boolean syncBatchNorm, long gradientBucketBytes) {
+                           boolean resume, boolean syncBatchNorm, long gradientBucketBytes, boolean overlapGradientExchange) {
     /** PyTorch DDP's default bucket: 25 MiB. */
     public static final long DEFAULT_BUCKET_BYTES = 25L << 20;
 
@@ -99,6 +102,7 @@ public record TrainOptions(Path trainData, Path validationData, double validatio
         b.resume = resume;
         b.syncBatchNorm = syncBatchNorm;
         b.gradientBucketBytes = gradientBucketBytes;
+        b.overlapGradientExchange = overlapGradientExchange;
         return b;
     }
 
@@ -114,7 +118,7 @@ public record TrainOptions(Path trainData, Path validationData, double validatio
         private LearningRateSchedule learningRate = new LearningRateSchedule.StepDecay(0.045, 0.94, 2, 0);
         private Augmentation augmentation = Augmentation.NONE;
         private LossScaling lossScaling = LossScaling.AUTO;
-        private boolean resume, syncBatchNorm;
+        private boolean resume, syncBatchNorm, overlapGradientExchange = true;
 
         private Builder(Path trainData, Path outputDir) {
             this.trainData = trainData;
@@ -169,12 +173,15 @@ public record TrainOptions(Path trainData, Path validationData, double validatio
         public Builder syncBatchNorm(boolean s) { syncBatchNorm = s; return this; }
         /** With several processes: the size of the gradient buckets summed while the backward pass runs. */
         public Builder gradientBucketBytes(long bytes) { gradientBucketBytes = bytes; return this; }
+        /** With several processes: start bucket sums during the backward pass (true) or after it, blocking (false). */
+        public Builder overlapGradientExchange(boolean overlap) { overlapGradientExchange = overlap; return this; }
 
         /** The options; validated as {@link TrainOptions} is. */
         public TrainOptions build() {
             return new TrainOptions(trainData, validationData, validationFraction, inputSize, widthMultiplier, middleRepeats,
                     initialWeights, freezeBelow, batchSize, epochs, maxSteps, learningRate, momentum, weightDecay, augmentation,
-                    lossScaling, loaderThreads, prefetchBatches, seed, outputDir, checkpointEvery, resume, syncBatchNorm, gradientBucketBytes);
+                    lossScaling, loaderThreads, prefetchBatches, seed, outputDir, checkpointEvery, resume, syncBatchNorm, gradientBucketBytes,
+                    overlapGradientExchange);
         }
     }
 }

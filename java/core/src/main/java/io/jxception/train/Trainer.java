@@ -222,15 +222,17 @@ public final class Trainer {
         try (TrainingSession session = new TrainingSession(backend, initial, batch, frozen);
              BatchLoader loader = new BatchLoader(graph.input().h(), graph.input().w(), o.loaderThreads(), o.prefetchBatches())) {
             if (resumed != null) session.setVelocities(resumed.velocities());
-            GradientExchange exchange = replicas.isDistributed() ? session.joinReplicas(communicator, o.syncBatchNorm(), o.gradientBucketBytes()) : null;
+            GradientExchange exchange = replicas.isDistributed() ? session.joinReplicas(communicator, o.syncBatchNorm(), o.gradientBucketBytes(),
+                    o.overlapGradientExchange()) : null;
             listener.message(String.format(Locale.ROOT, "training %s on %s: %d classes, %d training images (%d steps/epoch)%s, batch %d, %d parameters (%d frozen layers)",
                     describe(graph.config()), backend.description(), classes.size(), trainImages, stepsPerEpoch,
                     validation == null ? "" : ", " + validation.examples().size() + " validation images", batch, graph.parameterCount(), frozen.size()));
             if (exchange != null) {
-                listener.message(String.format(Locale.ROOT, "data parallel: %d processes x batch %d = global batch %d, %s batch norm, gradients in %d buckets of up to %s",
+                listener.message(String.format(Locale.ROOT, "data parallel: %d processes x batch %d = global batch %d, %s batch norm, gradients in %d buckets of up to %s (%s)",
                         processes, batch, globalBatch, o.syncBatchNorm() ? "synchronised" : "per-process", exchange.bucketCount(),
                         o.gradientBucketBytes() >= 1e6 ? String.format(Locale.ROOT, "%.1f MB", o.gradientBucketBytes() / 1e6)
-                                : String.format(Locale.ROOT, "%.1f KB", o.gradientBucketBytes() / 1e3)));
+                                : String.format(Locale.ROOT, "%.1f KB", o.gradientBucketBytes() / 1e3),
+                        o.overlapGradientExchange() ? "started during the backward pass" : "summed after the backward pass"));
             }
             ProcessTimesMeter timesMeter = new ProcessTimesMeter();
             String stopped = null;

@@ -21,7 +21,7 @@ import java.util.zip.CRC32;
  * more trainings of {@link Runs#small} on the cpu reference (one thread per rank), each given as
  * {@code key=value} settings, runs separated by {@code --}:
  * <pre>
- *   out=DIR batch=B steps=S [sync=true] [every=C] [epochs=E] [resume=true] [bucket=BYTES]
+ *   out=DIR batch=B steps=S [sync=true] [every=C] [epochs=E] [resume=true] [bucket=BYTES] [overlap=false]
  *       [die-after=K] [stop-after=K] [save=FILE]
  * </pre>
  * {@code die-after=K}: rank 1 kills itself with SIGKILL after its K-th step; {@code stop-after=K}:
@@ -80,6 +80,7 @@ public final class DataParallelScenarios {
                 .syncBatchNorm(Boolean.parseBoolean(run.getOrDefault("sync", "false")))
                 .resume(Boolean.parseBoolean(run.getOrDefault("resume", "false")))
                 .gradientBucketBytes(Long.parseLong(run.getOrDefault("bucket", Long.toString(TrainOptions.DEFAULT_BUCKET_BYTES))))
+                .overlapGradientExchange(Boolean.parseBoolean(run.getOrDefault("overlap", "true")))
                 .build();
         int dieAfter = Integer.parseInt(run.getOrDefault("die-after", "0"));
         int stopAfter = Integer.parseInt(run.getOrDefault("stop-after", "0"));

@@ -32,6 +32,11 @@ import java.util.List;
  * progress between layers. A device-side communicator (NCCL, CUDA-aware MPI) would replace the
  * staging here, not the bucket order.
  *
+ * <p>Without overlap ({@code overlap} false) every bucket is summed with a blocking allreduce after
+ * the backward pass: on a machine where MPI's own cores do the reduction (shared memory, no
+ * offloading network card), a blocking allreduce of a large buffer is faster than the
+ * non-blocking one progressed between layers (measured: benchmarks/mpi).
+ *
  * <p>Not thread-safe: the training thread calls it.
  */
 public final class GradientExchange {
@@ -47,13 +52,14 @@ public final class GradientExchange {
     private final List<Slot> moving = new ArrayList<>();
     private final float[] movingHost;
     private final AllreduceRequest[] requests;
+    private final boolean overlap;
     private AllreduceRequest movingRequest;
     private int nextSlot;
     private final Times times = new Times();
 
     /** Where an exchange's time went in one step, in nanoseconds (for the per-rank compute/allreduce split). */
     public static final class Times {
-        /** Device → host before each bucket's start and host → device of the sums (each download waits for the device). */
+        /** Device → host before each bucket's start and host → device of the sums (the device's queued work finished first: that is compute). */
         public long stagingNanos;
         /** Inside MPI calls: starting, testing and awaiting the buckets. */
         public long communicatorNanos;
@@ -71,11 +77,13 @@ public final class GradientExchange {
      * @param gradients      key → (buffer, elements) of every gradient to sum, in the order the backward pass finishes them
      * @param movingStatistics buffers to average once per step after the forward pass (empty: none)
      * @param bucketBytes    the size at which a bucket is closed (a bucket holds at least one gradient)
+     * @param overlap        start each bucket's sum as soon as it is final (else: blocking sums after the backward pass)
      */
-    GradientExchange(KernelBackend backend, Communicator comm, List<Named> gradients, List<Named> movingStatistics, long bucketBytes) {
+    GradientExchange(KernelBackend backend, Communicator comm, List<Named> gradients, List<Named> movingStatistics, long bucketBytes, boolean overlap) {
         if (bucketBytes < Float.BYTES) throw new IllegalArgumentException("gradient bucket size must be at least 4 bytes, got " + bucketBytes);
         this.backend = backend;
         this.comm = comm;
+        this.overlap = overlap;
         int bucket = 0, offset = 0;
         for (int i = 0; i < gradients.size(); i++) {
             Named g = gradients.get(i);
@@ -122,7 +130,8 @@ public final class GradientExchange {
 
     /** The forward pass is done: the moving statistics are final; starts their average. */
     void forwardDone() {
-        if (moving.isEmpty()) return;
+        if (moving.isEmpty() || !overlap) return;
+        backend.synchronize(); // the device's queued work is compute, not staging
         long t0 = System.nanoTime();
         for (Slot s : moving) backend.download(s.buffer(), 0, movingHost, s.offset(), s.elements());
         long t1 = System.nanoTime();
@@ -140,7 +149,7 @@ public final class GradientExchange {
         if (nextSlot >= slots.size()) throw new IllegalStateException("gradient " + key + " became final after every bucket was started");
         Slot s = slots.get(nextSlot);
         if (!s.key().equals(key)) throw new IllegalStateException("gradient " + key + " became final where the bucket plan expects " + s.key());
-        if (lastSlotOfBucket.get(s.bucket()) == nextSlot) start(s.bucket());
+        if (overlap && lastSlotOfBucket.get(s.bucket()) == nextSlot) start(s.bucket());
         nextSlot++;
     }
 
@@ -148,6 +157,7 @@ public final class GradientExchange {
     boolean sums(String key) { return keys.contains(key); }
 
     private void start(int bucket) {
+        backend.synchronize(); // the device's queued work is compute, not staging
         long t0 = System.nanoTime();
         float[] host = buckets.get(bucket);
         for (Slot s : slots) if (s.bucket() == bucket) backend.download(s.buffer(), 0, host, s.offset(), s.elements());
@@ -156,6 +166,30 @@ public final class GradientExchange {
         times.stagingNanos += t1 - t0;
         times.communicatorNanos += System.nanoTime() - t1;
         times.bytes += (long) host.length * Float.BYTES;
+    }
+
+    /** Without overlap: every bucket (and the moving statistics) staged and summed now, one blocking allreduce each. */
+    private void sumBlocking() {
+        backend.synchronize(); // the device's queued work is compute, not staging
+        long staging0 = System.nanoTime();
+        List<float[]> all = new ArrayList<>(buckets);
+        if (!moving.isEmpty()) {
+            for (Slot s : moving) backend.download(s.buffer(), 0, movingHost, s.offset(), s.elements());
+            all.add(movingHost);
+        }
+        for (int b = 0; b < buckets.size(); b++) {
+            float[] host = buckets.get(b);
+            for (Slot s : slots) if (s.bucket() == b) backend.download(s.buffer(), 0, host, s.offset(), s.elements());
+        }
+        times.stagingNanos += System.nanoTime() - staging0;
+        for (float[] host : all) {
+            long t0 = System.nanoTime();
+            comm.allreduceSum(host);
+            long t = System.nanoTime() - t0;
+            times.communicatorNanos += t;
+            times.waitNanos += t;
+            times.bytes += (long) host.length * Float.BYTES;
+        }
     }
 
     /** Lets MPI move the sums in flight (call between layers). */
@@ -176,9 +210,10 @@ public final class GradientExchange {
         if (nextSlot != slots.size()) {
             throw new IllegalStateException("the backward pass finished " + nextSlot + " of " + slots.size() + " gradients; next expected: " + slots.get(nextSlot).key());
         }
+        if (!overlap) sumBlocking();
         long t0 = System.nanoTime();
         if (movingRequest != null) movingRequest.await();
-        for (AllreduceRequest r : requests) r.await();
+        for (AllreduceRequest r : requests) if (r != null) r.await();
         long t1 = System.nanoTime();
         times.waitNanos += t1 - t0;
         times.communicatorNanos += t1 - t0;

@@ -136,6 +136,14 @@ public final class TrainingSession implements AutoCloseable {
      * @return the exchange, for its per-step times and bucket layout
      */
     public GradientExchange joinReplicas(Communicator comm, boolean syncBatchNorm, long bucketBytes) {
+        return joinReplicas(comm, syncBatchNorm, bucketBytes, true);
+    }
+
+    /**
+     * {@link #joinReplicas(Communicator, boolean, long)}; {@code overlap} false sums the buckets with
+     * blocking allreduces after the backward pass instead of starting each as soon as it is final.
+     */
+    public GradientExchange joinReplicas(Communicator comm, boolean syncBatchNorm, long bucketBytes, boolean overlap) {
         if (closed) throw new IllegalStateException("session is closed");
         if (replicas != null) throw new IllegalStateException("this session already trains with " + replicas.size() + " replicas");
         this.replicas = java.util.Objects.requireNonNull(comm, "comm");
@@ -154,7 +162,7 @@ public final class TrainingSession implements AutoCloseable {
                 }
             }
         }
-        exchange = new GradientExchange(backend, comm, order, moving, bucketBytes);
+        exchange = new GradientExchange(backend, comm, order, moving, bucketBytes, overlap);
         return exchange;
     }
 
