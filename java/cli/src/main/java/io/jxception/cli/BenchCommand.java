@@ -146,7 +146,9 @@ final class BenchCommand extends Subcommand {
             writeAll(report);
             return 0;
         }
-        if (size < XceptionConfig.MIN_INPUT) throw usage("--size must be at least " + XceptionConfig.MIN_INPUT + " (Xception's minimum input), got " + size);
+        if (size < XceptionConfig.MIN_INPUT || size > XceptionConfig.MAX_INPUT) {
+            throw usage("--size must be from " + XceptionConfig.MIN_INPUT + " to " + XceptionConfig.MAX_INPUT + ", got " + size);
+        }
         for (int b : batches) if (b < 1) throw usage("--batch must be at least 1, got " + b);
         if (warmup != null && warmup < 0) throw usage("--warmup must be at least 0, got " + warmup);
         if (iterations != null && iterations < 1) throw usage("--iterations must be at least 1, got " + iterations);

@@ -1,6 +1,7 @@
 package io.jxception.cli;
 
 import io.jxception.internal.image.InputBatches;
+import io.jxception.internal.text.Printable;
 import io.jxception.internal.backend.KernelBackend;
 import io.jxception.exec.InferenceSession;
 import io.jxception.internal.image.ImageFiles;
@@ -63,7 +64,9 @@ final class ClassifyCommand extends Subcommand {
     int execute() throws Exception {
         if (top < 1) throw usage("--top must be at least 1, got " + top);
         if (batch < 1) throw usage("--batch must be at least 1, got " + batch);
-        if (size < XceptionConfig.MIN_INPUT) throw usage("--size must be at least " + XceptionConfig.MIN_INPUT + ", got " + size);
+        if (size < XceptionConfig.MIN_INPUT || size > XceptionConfig.MAX_INPUT) {
+            throw usage("--size must be from " + XceptionConfig.MIN_INPUT + " to " + XceptionConfig.MAX_INPUT + ", got " + size);
+        }
         Sharding sharding;
         try {
             sharding = Sharding.open(shardOption);
@@ -91,7 +94,7 @@ final class ClassifyCommand extends Subcommand {
                 List<RgbImage> chunk = decoded.subList(start, Math.min(start + batch, decoded.size()));
                 Tensor probabilities = session.run(InputBatches.of(chunk)); // (n, classes)
                 for (int i = 0; i < chunk.size(); i++) {
-                    out.println(images.get(start + i));
+                    out.println(Printable.escape(images.get(start + i).toString()));
                     for (TopK.Entry e : TopK.of(probabilities.data(), i * classes, classes, top)) {
                         String name = labels == null ? "class " + e.index()
                                 : labels.get(e.index()).wnid() + "  " + labels.get(e.index()).label();

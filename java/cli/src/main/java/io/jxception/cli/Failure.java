@@ -1,5 +1,6 @@
 package io.jxception.cli;
 
+import io.jxception.internal.text.Printable;
 import picocli.CommandLine;
 
 import java.io.PrintWriter;
@@ -7,7 +8,9 @@ import java.io.PrintWriter;
 /**
  * How every error leaves jxception: one line "jxception: error: ..." on stderr (the stack trace
  * too with {@code --verbose}), exit code {@link #USAGE} for a wrong command line, {@link #RUNTIME}
- * for anything that failed while running (files, weights, devices, numerics).
+ * for anything that failed while running (files, weights, devices, numerics). The line is printed
+ * through {@link Printable#escape}: names and values quoted from files (or typed) can never print a
+ * control character, a terminal escape or a second line.
  */
 final class Failure {
     static final int RUNTIME = 1;
@@ -19,7 +22,7 @@ final class Failure {
     static int usage(CommandLine.ParameterException e, String[] args) {
         CommandLine cmd = e.getCommandLine();
         PrintWriter err = cmd.getErr();
-        err.println("jxception: error: " + e.getMessage() + " (see '" + cmd.getCommandSpec().qualifiedName() + " --help')");
+        err.println("jxception: error: " + Printable.escape(e.getMessage()) + " (see '" + cmd.getCommandSpec().qualifiedName() + " --help')");
         if (verbose(cmd)) e.printStackTrace(err);
         err.flush();
         return USAGE;
@@ -28,7 +31,7 @@ final class Failure {
     /** A run-time failure of a subcommand. */
     static int runtime(CommandLine cmd, Throwable e) {
         PrintWriter err = cmd.getErr();
-        err.println("jxception: error: " + message(e));
+        err.println("jxception: error: " + Printable.escape(message(e)));
         if (verbose(cmd)) e.printStackTrace(err);
         err.flush();
         return RUNTIME;

@@ -67,6 +67,10 @@ final class InferCommand extends Subcommand {
     }
 
     private int infer(Sharding sharding) throws IOException {
+        if (sharding.writesOutput()) {
+            // output rules and a writable folder, before any work: the part this shard writes, or the one output
+            io.jxception.internal.tensor.AtomicFiles.checkTarget(sharding.writesPart() ? sharding.partFile(outputFile) : outputFile);
+        }
         checkOutputFolder(outputFile);
         Tensor whole = readInput(inputFile);
         RankInfo.Share share = sharding.range(whole.shape().dim(0), batch);

@@ -3,6 +3,11 @@ package io.jxception.cli;
 import io.jxception.distributed.Communicator;
 import io.jxception.distributed.Communicators;
 import io.jxception.internal.backend.KernelBackend;
+import io.jxception.internal.text.Printable;
+import io.jxception.internal.train.FineTuning;
+import io.jxception.model.Pooling;
+import io.jxception.model.XceptionConfig;
+import io.jxception.model.XceptionGraph;
 import io.jxception.train.Augmentation;
 import io.jxception.train.LearningRateSchedule;
 import io.jxception.train.TrainOptions;
@@ -138,6 +143,9 @@ final class TrainCommand extends Subcommand {
                     + "(blocking sums after it; faster when MPI's data moves through this machine's own cores).")
     String exchange;
 
+    @Option(names = "--skip-bad-images", description = "Leave out (and list) images that do not decode; without it one bad image stops the run before step 1.")
+    boolean skipBadImages;
+
     @Override
     int execute() throws Exception {
         TrainOptions options;
@@ -151,7 +159,7 @@ final class TrainCommand extends Subcommand {
                     .momentum(momentum).weightDecay(weightDecay)
                     .augmentation(new Augmentation(crop, flip))
                     .lossScaling(parseLossScaling(lossScaling))
-                    .prefetchBatches(prefetch).seed(seed).checkpointEvery(checkpointEvery).resume(resume)
+                    .prefetchBatches(prefetch).seed(seed).checkpointEvery(checkpointEvery).resume(resume).skipBadImages(skipBadImages)
                     .syncBatchNorm(syncBatchNorm).gradientBucketBytes((long) (bucketMegabytes * 1e6))
                     .overlapGradientExchange(parseExchange(exchange));
             if (loaderThreads != null) b.loaderThreads(loaderThreads);
@@ -159,7 +167,11 @@ final class TrainCommand extends Subcommand {
         } catch (IllegalArgumentException e) {
             throw usage(e.getMessage());
         }
+        if (freezeBelow != null) requireLayer(freezeBelow);
         try (Communicator comm = Communicators.fromEnvironment()) {
+            if (comm.rank() == 0 && !noPlot && java.nio.file.Files.isDirectory(out)) {
+                io.jxception.internal.tensor.AtomicFiles.checkTarget(out.resolve(TrainingPlot.FILE_NAME)); // the plot is written last: check it first
+            }
             return JobFailure.abortingJob(comm, out(), err(), () -> train(options, comm, JobFailure.prefix(comm)));
         }
     }
@@ -201,6 +213,21 @@ final class TrainCommand extends Subcommand {
             case "after" -> false;
             default -> throw new IllegalArgumentException("unknown --exchange '" + s + "': expected overlap or after");
         };
+    }
+
+    /**
+     * --freeze-below must name a Keras layer of the network: checked on the network these options
+     * build (with --weights, on Keras' full network, whose layer names every Xception file uses).
+     */
+    private void requireLayer(String layer) {
+        boolean fromFile = weights != null;
+        XceptionGraph graph = XceptionGraph.build(new XceptionConfig(size, size, 2, true, Pooling.NONE,
+                fromFile ? 1.0 : width, fromFile ? 8 : middleBlocks));
+        try {
+            FineTuning.layersBelow(graph, layer);
+        } catch (IllegalArgumentException e) {
+            throw usage("--freeze-below: " + Printable.escape(e.getMessage()));
+        }
     }
 
     private TrainOptions.LossScaling parseLossScaling(String s) {

@@ -21,6 +21,7 @@ final class TrainingProgress implements TrainingListener, AutoCloseable {
     private final String prefix;
     private ProgressBar bar;
     private Trainer.ProcessTimes times;
+    private boolean checking; // the bar is the image check's
 
     /** @param redraw redraw the bar in place (a terminal) rather than print a line per tenth (a log) */
     TrainingProgress(PrintWriter out, boolean redraw) {
@@ -41,6 +42,17 @@ final class TrainingProgress implements TrainingListener, AutoCloseable {
     @Override public void message(String line) {
         if (!shows()) return;
         say(line);
+    }
+
+    @Override public synchronized void imagesChecked(int checked, int total) {
+        if (!shows()) return;
+        if (!checking) {
+            endBar();
+            bar = new ProgressBar(out, prefix + "checking images", total, redraw, 0);
+            checking = true;
+        }
+        bar.update(checked, "");
+        if (checked == total) endBar();
     }
 
     /** A line every rank prints (a signal received, an error). */
@@ -80,5 +92,6 @@ final class TrainingProgress implements TrainingListener, AutoCloseable {
         if (bar == null) return;
         bar.close();
         bar = null;
+        checking = false;
     }
 }

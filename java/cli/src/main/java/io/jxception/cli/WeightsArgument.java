@@ -24,7 +24,8 @@ final class WeightsArgument {
      */
     static XceptionWeights load(Path file, int h, int w, boolean features) throws IOException {
         if (!Files.exists(file)) throw new IOException("weights file not found: " + file);
-        if (!Files.isRegularFile(file)) throw new IOException("weights file " + file + " is not a regular file");
+        if (Files.isDirectory(file)) throw new IOException("weights file " + file + " is a folder: give the .h5 or .safetensors file in it");
+        if (!Files.isRegularFile(file)) throw new IOException("weights file " + file + " is not a regular file (a device, fifo or socket)");
         try {
             XceptionConfig config = WeightsFiles.inferConfig(file, h, w);
             if (features) {

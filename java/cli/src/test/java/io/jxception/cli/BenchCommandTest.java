@@ -59,7 +59,7 @@ class BenchCommandTest {
     void rejectsSizeBelow71EmptyBatchAndUnknownBackends() {
         Cli.Result small = Cli.run("bench", "--backend", "cpu", "--size", "70");
         assertEquals(Failure.USAGE, small.exitCode(), small.toString());
-        assertTrue(small.err().contains("--size must be at least 71"), small.toString());
+        assertTrue(small.err().contains("--size must be from 71 to 8192, got 70"), small.toString());
         Cli.Result zero = Cli.run("bench", "--backend", "cpu", "--batch", "1,0");
         assertEquals(Failure.USAGE, zero.exitCode(), zero.toString());
         assertTrue(zero.err().contains("--batch must be at least 1"), zero.toString());

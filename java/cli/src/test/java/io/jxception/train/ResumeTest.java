@@ -20,9 +20,8 @@ class ResumeTest {
     static final int STEPS_PER_EPOCH = 25;
 
     /**
-     * maxSteps stops on the checkpoint grid (every 10 steps), as a crash would leave the run: the
-     * CPU reference keeps float64 state, so a stop off the grid adds one rounding to fp32 that the
-     * uninterrupted run does not have (close, not bitwise).
+     * maxSteps stops on the checkpoint grid (every 10 steps), as a crash would leave the run. (A stop
+     * off the grid resumes bit for bit too: every backend keeps its training state at fp32 values.)
      */
     @Test
     void runStoppedMidEpochResumesBitForBit(@TempDir Path tmp) throws IOException {

@@ -6,9 +6,14 @@ package io.jxception.backend;
  * to {@link io.jxception.exec.InferenceSession} or {@link io.jxception.train.Trainer}, and close it
  * when done: it owns the device context and every buffer allocated on it.
  *
- * <p>Not thread-safe: one thread at a time uses a backend and the sessions on it (one backend per
- * thread or per device is the rule). {@link #name()}, {@link #description()} and
- * {@link #precision()} may be read from any thread.
+ * <p>Threads: a backend may be shared by sessions on different threads at once (one device, one
+ * {@link io.jxception.exec.InferenceSession} per worker thread) on cpu, OpenCL and CUDA; each session
+ * serves one thread at a time (a second thread is refused, see InferenceSession). On OpenCL and
+ * CUDA the sessions' launches take turns on the device's one queue (a lock per backend), so more
+ * threads do not make one device faster; the cpu backend runs them side by side. A
+ * {@link io.jxception.train.Trainer} uses its backend alone. Close the backend after every session
+ * on it is closed. {@link #name()}, {@link #description()} and {@link #precision()} may be read
+ * from any thread.
  */
 public interface Backend extends AutoCloseable {
     /** Short name as used on the command line: "cpu", "opencl:0", "cuda:0". */

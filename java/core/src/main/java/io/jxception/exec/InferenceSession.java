@@ -9,6 +9,7 @@ import io.jxception.weights.XceptionWeights;
 
 import java.util.Iterator;
 import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BiConsumer;
 
 /**
@@ -25,12 +26,17 @@ import java.util.function.BiConsumer;
  * replays it from then on (one host call instead of ~45 launches); {@link #runAll} overlaps the copy
  * of the next batch with the forward of this one where the backend has a copy queue.
  *
- * <p>Not thread-safe: one thread at a time uses a session (one session per thread or per device).
- * A session owns its device memory and frees it on {@link #close}; the backend stays open and is
+ * <p>Threads: a session serves one thread at a time; sessions on one backend may run on different
+ * threads at once (the service case: one device, a session per worker thread, on every backend).
+ * A session used by a second thread while a first is inside {@link #run}, {@link #runAll} or
+ * {@link #close} is refused with an {@link IllegalStateException} naming both threads, never a wrong
+ * output; the same holds for a call into the session from {@link #runAll}'s output callback. A
+ * session owns its device memory and frees it on {@link #close}; the backend stays open and is
  * closed by whoever opened it.
  */
 public final class InferenceSession implements AutoCloseable {
     private final ForwardSession forward;
+    private final AtomicReference<Thread> user = new AtomicReference<>(); // the thread inside the session, null when idle
 
     /**
      * A session for up to {@code maxBatch} images per run, replaying recorded forwards where the
@@ -80,9 +86,16 @@ public final class InferenceSession implements AutoCloseable {
      *
      * @throws IllegalArgumentException for a wrong shape or a non-finite input value (naming its index)
      * @throws ArithmeticException when the output holds a non-finite value
-     * @throws IllegalStateException after {@link #close}
+     * @throws IllegalStateException after {@link #close}, or while another thread is running this session
      */
-    public Tensor run(Tensor input) { return forward.run(input); }
+    public Tensor run(Tensor input) {
+        enter("run");
+        try {
+            return forward.run(input);
+        } finally {
+            user.set(null);
+        }
+    }
 
     /**
      * Runs every batch of {@code batches} and hands {@code outputs} each result with its index, in
@@ -90,9 +103,44 @@ public final class InferenceSession implements AutoCloseable {
      *
      * @return the number of batches run
      */
-    public int runAll(Iterator<Tensor> batches, BiConsumer<Integer, Tensor> outputs) { return forward.runAll(batches, outputs); }
+    public int runAll(Iterator<Tensor> batches, BiConsumer<Integer, Tensor> outputs) {
+        enter("runAll");
+        try {
+            return forward.runAll(batches, outputs);
+        } finally {
+            user.set(null);
+        }
+    }
 
-    /** Frees this session's device memory; the backend stays open. Closing twice does nothing. */
+    /**
+     * Frees this session's device memory; the backend stays open. Closing twice does nothing.
+     *
+     * @throws IllegalStateException while another thread is running this session
+     */
     @Override
-    public void close() { forward.close(); }
+    public void close() {
+        enter("close");
+        try {
+            forward.close();
+        } finally {
+            user.set(null);
+        }
+    }
+
+    /**
+     * Marks the calling thread as the session's user, or refuses: two threads inside one session would
+     * overwrite each other's input and activations (wrong outputs, or on a device a crash).
+     */
+    private void enter(String method) {
+        Thread me = Thread.currentThread();
+        Thread other = user.compareAndExchange(null, me);
+        if (other == null) return;
+        if (other == me) {
+            throw new IllegalStateException("InferenceSession." + method + " called on thread '" + me.getName()
+                    + "' from inside this session's own run (runAll's output callback?): a session runs one call at a time");
+        }
+        throw new IllegalStateException("InferenceSession." + method + " called on thread '" + me.getName() + "' while thread '"
+                + other.getName() + "' is running this session: a session serves one thread at a time;"
+                + " open one session per thread (sessions on one backend may run on different threads at once)");
+    }
 }

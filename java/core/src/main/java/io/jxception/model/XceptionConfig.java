@@ -6,7 +6,7 @@ package io.jxception.model;
  *
  * <p>Immutable; safe to share between threads.
  *
- * @param inputHeight    input rows, at least 71 (Keras' minimum)
+ * @param inputHeight    input rows, at least 71 (Keras' minimum), at most {@link #MAX_INPUT}
  * @param inputWidth     input columns, at least 71
  * @param classes        outputs of the dense layer when {@code includeTop}
  * @param includeTop     global average pool + dense + softmax at the end
@@ -18,11 +18,19 @@ public record XceptionConfig(int inputHeight, int inputWidth, int classes, boole
                              double widthMultiplier, int middleRepeats) {
     /** The smallest input height and width Keras' Xception accepts. */
     public static final int MIN_INPUT = 71;
+    /**
+     * Largest input side: one 8192×8192 image already holds 1.07·10⁹ values in block1_conv2's output
+     * (64 channels at 4095×4095); larger sides overflow the 32-bit element counts of one image.
+     */
+    public static final int MAX_INPUT = 8192;
 
     /** @throws IllegalArgumentException for a size below {@link #MIN_INPUT}, no classes with the top, or a width or depth out of range */
     public XceptionConfig {
         if (inputHeight < MIN_INPUT || inputWidth < MIN_INPUT) {
             throw new IllegalArgumentException("input size " + inputHeight + "x" + inputWidth + " is too small: Xception needs at least " + MIN_INPUT + "x" + MIN_INPUT);
+        }
+        if (inputHeight > MAX_INPUT || inputWidth > MAX_INPUT) {
+            throw new IllegalArgumentException("input size " + inputHeight + "x" + inputWidth + " is too large: at most " + MAX_INPUT + "x" + MAX_INPUT);
         }
         if (includeTop && classes < 1) throw new IllegalArgumentException("classes must be at least 1 with the top, got " + classes);
         if (!(widthMultiplier > 0) || widthMultiplier > 8) throw new IllegalArgumentException("widthMultiplier must be in (0, 8], got " + widthMultiplier);

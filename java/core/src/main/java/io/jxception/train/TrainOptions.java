@@ -1,5 +1,7 @@
 package io.jxception.train;
 
+import io.jxception.model.XceptionConfig;
+
 import java.nio.file.Path;
 import java.util.Objects;
 
@@ -22,6 +24,8 @@ import java.util.Objects;
  * @param maxSteps           stop after this many SGD steps in all (tests, smoke runs); 0 = no limit
  * @param checkpointEvery    write a checkpoint every this many steps (0: only at epoch ends and the end)
  * @param resume             continue from {@code outputDir/checkpoint.safetensors} if it exists
+ * @param skipBadImages      images that do not decode (every one is decoded before the first step)
+ *                           are left out and reported, where otherwise the run stops before it starts
  * @param syncBatchNorm      with several processes ({@link Trainer#communicator}): batch-norm statistics over
  *                           the batches of every process, so that N processes × batch B compute what one
  *                           process of batch N·B computes; without it each process normalises by its own
@@ -38,7 +42,8 @@ public record TrainOptions(Path trainData, Path validationData, double validatio
                            int batchSize, int epochs, long maxSteps, LearningRateSchedule learningRate,
                            double momentum, double weightDecay, Augmentation augmentation, LossScaling lossScaling,
                            int loaderThreads, int prefetchBatches, long seed, Path outputDir, int checkpointEvery,
-                           boolean resume, boolean syncBatchNorm, long gradientBucketBytes, boolean overlapGradientExchange) {
+                           boolean resume, boolean skipBadImages, boolean syncBatchNorm, long gradientBucketBytes,
+                           boolean overlapGradientExchange) {
     /** PyTorch DDP's default bucket: 25 MiB. */
     public static final long DEFAULT_BUCKET_BYTES = 25L << 20;
 
@@ -61,7 +66,11 @@ public record TrainOptions(Path trainData, Path validationData, double validatio
         Objects.requireNonNull(lossScaling, "lossScaling");
         if (!(validationFraction >= 0 && validationFraction < 1)) throw new IllegalArgumentException("validation fraction must be in [0, 1), got " + validationFraction);
         if (validationData != null && validationFraction > 0) throw new IllegalArgumentException("give a validation folder or a validation fraction, not both");
-        if (inputSize < io.jxception.model.XceptionConfig.MIN_INPUT) throw new IllegalArgumentException("input size " + inputSize + " is below Xception's minimum of 71");
+        if (inputSize < XceptionConfig.MIN_INPUT || inputSize > XceptionConfig.MAX_INPUT) {
+            throw new IllegalArgumentException("input size must be from " + XceptionConfig.MIN_INPUT + " to " + XceptionConfig.MAX_INPUT + ", got " + inputSize);
+        }
+        if (!(widthMultiplier > 0) || widthMultiplier > 8) throw new IllegalArgumentException("width multiplier must be in (0, 8], got " + widthMultiplier);
+        if (middleRepeats < 0 || middleRepeats > 8) throw new IllegalArgumentException("middle blocks must be from 0 to 8 (Keras has 8), got " + middleRepeats);
         if (batchSize < 1) throw new IllegalArgumentException("batch size must be at least 1, got " + batchSize);
         if (epochs < 1) throw new IllegalArgumentException("epochs must be at least 1, got " + epochs);
         if (maxSteps < 0) throw new IllegalArgumentException("max steps must be at least 0 (0 = no limit), got " + maxSteps);
@@ -100,6 +109,7 @@ public record TrainOptions(Path trainData, Path validationData, double validatio
         b.seed = seed;
         b.checkpointEvery = checkpointEvery;
         b.resume = resume;
+        b.skipBadImages = skipBadImages;
         b.syncBatchNorm = syncBatchNorm;
         b.gradientBucketBytes = gradientBucketBytes;
         b.overlapGradientExchange = overlapGradientExchange;
@@ -118,7 +128,7 @@ public record TrainOptions(Path trainData, Path validationData, double validatio
         private LearningRateSchedule learningRate = new LearningRateSchedule.StepDecay(0.045, 0.94, 2, 0);
         private Augmentation augmentation = Augmentation.NONE;
         private LossScaling lossScaling = LossScaling.AUTO;
-        private boolean resume, syncBatchNorm, overlapGradientExchange = true;
+        private boolean resume, skipBadImages, syncBatchNorm, overlapGradientExchange = true;
 
         private Builder(Path trainData, Path outputDir) {
             this.trainData = trainData;
@@ -169,6 +179,8 @@ public record TrainOptions(Path trainData, Path validationData, double validatio
         public Builder checkpointEvery(int steps) { checkpointEvery = steps; return this; }
         /** Continue from the output folder's checkpoint when there is one. */
         public Builder resume(boolean r) { resume = r; return this; }
+        /** Leave out (and report) images that do not decode, instead of stopping before the first step. */
+        public Builder skipBadImages(boolean s) { skipBadImages = s; return this; }
         /** With several processes: batch-norm statistics over every process's batch. */
         public Builder syncBatchNorm(boolean s) { syncBatchNorm = s; return this; }
         /** With several processes: the size of the gradient buckets summed while the backward pass runs. */
@@ -180,8 +192,8 @@ public record TrainOptions(Path trainData, Path validationData, double validatio
         public TrainOptions build() {
             return new TrainOptions(trainData, validationData, validationFraction, inputSize, widthMultiplier, middleRepeats,
                     initialWeights, freezeBelow, batchSize, epochs, maxSteps, learningRate, momentum, weightDecay, augmentation,
-                    lossScaling, loaderThreads, prefetchBatches, seed, outputDir, checkpointEvery, resume, syncBatchNorm, gradientBucketBytes,
-                    overlapGradientExchange);
+                    lossScaling, loaderThreads, prefetchBatches, seed, outputDir, checkpointEvery, resume, skipBadImages, syncBatchNorm,
+                    gradientBucketBytes, overlapGradientExchange);
         }
     }
 }

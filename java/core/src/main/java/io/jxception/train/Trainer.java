@@ -6,6 +6,7 @@ import io.jxception.internal.train.Checkpoint;
 import io.jxception.internal.train.EpochMeter;
 import io.jxception.internal.train.EpochPlan;
 import io.jxception.internal.train.FineTuning;
+import io.jxception.internal.train.ImageCheck;
 import io.jxception.internal.train.ImageFolder;
 import io.jxception.internal.train.InitialWeights;
 import io.jxception.internal.train.LossScaler;
@@ -22,6 +23,7 @@ import io.jxception.model.Pooling;
 import io.jxception.model.XceptionConfig;
 import io.jxception.model.XceptionGraph;
 import io.jxception.internal.tensor.AtomicFiles;
+import io.jxception.internal.text.Printable;
 import io.jxception.tensor.Tensor;
 import io.jxception.weights.XceptionWeights;
 
@@ -46,8 +48,10 @@ import java.util.Set;
  * epoch, RNG state; every {@code checkpointEvery} steps, at each epoch's end and at the end; written
  * atomically), {@value #LOG} (one row per epoch) and {@value #WEIGHTS} (the final weights alone).
  * Progress goes to a {@link TrainingListener}. A checkpoint is the exact state the run continues
- * from: after writing it the session reloads the saved fp32 values, so a run resumed from it repeats
- * the uninterrupted run bit for bit on the same backend.
+ * from (weights, moving statistics and momentum are fp32 values on every backend), so writing one
+ * does not change the run, and a run resumed from it repeats the uninterrupted run bit for bit on
+ * the same backend. Before the first step the output folder is checked writable and every image is
+ * decoded once ({@link TrainOptions#skipBadImages}).
  *
  * <p><b>Several processes</b> ({@link #communicator}, e.g. {@link Communicators#fromEnvironment()}
  * under mpirun or srun): data-parallel training of one model. Rank 0's initial (or resumed) weights
@@ -148,10 +152,14 @@ public final class Trainer {
     public Result run() throws IOException {
         Replicas replicas = new Replicas(communicator);
         int processes = replicas.size();
-        ImageFolder train = ImageFolder.scan(o.trainData());
+        replicas.onRoot("preparing the output folder " + o.outputDir(), () -> {
+            prepareOutputFolder();
+            return null;
+        });
+        ImageFolder train = checkedImages(replicas, ImageFolder.scan(o.trainData()), "training");
         ImageFolder validation = null;
         if (o.validationData() != null) {
-            validation = ImageFolder.scan(o.validationData());
+            validation = checkedImages(replicas, ImageFolder.scan(o.validationData()), "validation");
             train.requireSameClasses(validation);
         } else if (o.validationFraction() > 0) {
             ImageFolder.Split split = train.split(o.validationFraction(), o.seed() ^ SPLIT_SALT);
@@ -178,7 +186,6 @@ public final class Trainer {
         TrainerState.RunIdentity identity = new TrainerState.RunIdentity(graph.config().toString(), classes, trainImages, batch, o.seed(), backendIdentity,
                 processes, processes > 1 && o.syncBatchNorm());
         replicas.requireSameRun(fingerprint(identity, train, validation));
-        replicas.onRoot("creating the output folder " + o.outputDir(), () -> Files.createDirectories(o.outputDir()));
 
         Checkpoint resumed = replicas.shareCheckpoint(graph, () -> {
             if (!o.resume() && Files.exists(checkpointFile)) {
@@ -189,6 +196,11 @@ public final class Trainer {
         if (o.resume() && resumed == null) listener.message("no checkpoint in " + o.outputDir() + " yet: starting a new run");
         if (resumed != null) {
             resumed.state().run().requireSame(identity);
+            try {
+                resumed.state().requireWithin(o.epochs(), stepsPerEpoch, globalBatch); // the meter counts the images of every process
+            } catch (IllegalArgumentException e) {
+                throw new IOException(checkpointFile + ": " + e.getMessage(), e);
+            }
             if (!resumed.state().run().backend().equals(backendIdentity)) {
                 listener.message("note: checkpoint was written on backend " + resumed.state().run().backend() + ", continuing on " + backendIdentity
                         + ": results will be close but not bitwise equal to an uninterrupted run");
@@ -331,8 +343,9 @@ public final class Trainer {
     }
 
     /**
-     * Writes the state and reloads the saved fp32 values into the session, so that this run and one
-     * resumed from the file continue from identical state.
+     * Writes the state. Every backend keeps weights, moving statistics and momentum as fp32 values
+     * (the float64 reference rounds them to fp32 at each update), so the file holds the exact state:
+     * this run goes on unchanged by it, and one resumed from the file continues from identical state.
      */
     private void checkpoint(Replicas replicas, TrainingSession session, Path file, TrainerState state) throws IOException {
         XceptionWeights w = finiteWeights(session, state.step(), file);
@@ -341,8 +354,70 @@ public final class Trainer {
             new Checkpoint(w, v, state).write(file);
             return null;
         });
-        session.setWeights(w);
-        session.setVelocities(v);
+    }
+
+    /**
+     * Before any work: the output folder exists (created if missing) and every file the run writes
+     * can be written there ({@link AtomicFiles#checkTarget}); temporary files that a killed run left
+     * behind are removed.
+     */
+    private void prepareOutputFolder() throws IOException {
+        Path out = o.outputDir();
+        if (Files.exists(out) && !Files.isDirectory(out)) {
+            throw new IOException("output folder " + out + " exists and is not a folder" + (Files.isRegularFile(out) ? " but a file" : "")
+                    + ": give the name of a folder (train creates it when missing)");
+        }
+        Files.createDirectories(out);
+        for (String name : List.of(CHECKPOINT, LOG, WEIGHTS)) {
+            Path target = out.resolve(name);
+            for (Path stale : AtomicFiles.removeStaleTemporaries(target)) {
+                listener.message("removed " + Printable.of(stale.toString()) + ", left by an interrupted write");
+            }
+            AtomicFiles.checkTarget(target);
+        }
+    }
+
+    /**
+     * {@code folder} after decoding each of its images once: a file that does not decode stops the
+     * run here (with every bad file named), or with {@link TrainOptions#skipBadImages} is left out
+     * and reported.
+     */
+    private ImageFolder checkedImages(Replicas replicas, ImageFolder folder, String role) throws IOException {
+        List<ImageCheck.Bad> bad = replicas.isDistributed() ? checkedShares(replicas, folder)
+                : ImageCheck.run(folder.examples(), o.loaderThreads(), listener::imagesChecked);
+        if (bad.isEmpty()) return folder;
+        if (!o.skipBadImages()) {
+            StringBuilder sb = new StringBuilder();
+            for (int i = 0; i < Math.min(bad.size(), 5); i++) sb.append(i == 0 ? "" : "; ").append(Printable.of(bad.get(i).reason()));
+            if (bad.size() > 5) sb.append("; and ").append(bad.size() - 5).append(" more");
+            throw new IOException(bad.size() + " of the " + folder.examples().size() + " " + role + " images in " + folder.root()
+                    + " cannot be decoded: " + sb + ". Fix or remove them, or leave them out with --skip-bad-images");
+        }
+        java.util.Set<ImageFolder.Example> skip = new java.util.HashSet<>();
+        for (ImageCheck.Bad b : bad) {
+            skip.add(b.example());
+            listener.message("skipping " + role + " image " + Printable.of(b.reason()));
+        }
+        List<ImageFolder.Example> kept = folder.examples().stream().filter(e -> !skip.contains(e)).toList();
+        listener.message(String.format(Locale.ROOT, "skipped %d of %d %s images that cannot be decoded", bad.size(), folder.examples().size(), role));
+        return folder.withExamples(kept);
+    }
+
+    /** With several processes each decodes its share of the images; every process learns every bad file. */
+    private List<ImageCheck.Bad> checkedShares(Replicas replicas, ImageFolder folder) {
+        List<ImageFolder.Example> all = folder.examples();
+        io.jxception.distributed.RankInfo.Share share = new io.jxception.distributed.RankInfo(replicas.rank(), replicas.size(), 0, 0, "communicator").share(all.size());
+        List<ImageFolder.Example> mine = all.subList((int) share.first(), (int) share.end());
+        List<String> found = new ArrayList<>();
+        for (ImageCheck.Bad b : ImageCheck.run(mine, o.loaderThreads(), listener::imagesChecked)) {
+            found.add((share.first() + mine.indexOf(b.example())) + "\t" + b.reason());
+        }
+        List<ImageCheck.Bad> bad = new ArrayList<>();
+        for (String line : replicas.everyRanks(found)) {
+            int tab = line.indexOf('\t');
+            bad.add(new ImageCheck.Bad(all.get(Integer.parseInt(line.substring(0, tab))), line.substring(tab + 1)));
+        }
+        return bad;
     }
 
     /**

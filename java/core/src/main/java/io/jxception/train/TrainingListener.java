@@ -13,6 +13,13 @@ public interface TrainingListener {
     default void message(String line) {}
 
     /**
+     * Before the first step every training and validation image is decoded once, so that a bad file
+     * stops the run (or is skipped) at once rather than hours in: {@code checked} of {@code total}
+     * images are done. Called repeatedly (a few hundred times at most), the last time with checked == total.
+     */
+    default void imagesChecked(int checked, int total) {}
+
+    /**
      * An epoch begins.
      *
      * @param epoch      0-based epoch index

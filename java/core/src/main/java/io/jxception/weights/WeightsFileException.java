@@ -1,11 +1,15 @@
 package io.jxception.weights;
 
+import io.jxception.internal.text.Printable;
+
 import java.io.IOException;
 import java.nio.file.Path;
 
 /**
  * A weights file that cannot be used: missing, truncated, corrupt, of another architecture or
  * configuration. The message starts with the file name and says what was wrong and what to do.
+ * Names and values quoted from the file are shown printable: control characters (terminal escapes
+ * among them) appear as {@code \\uXXXX}.
  *
  * <p>Immutable once thrown.
  */
@@ -21,9 +25,9 @@ public final class WeightsFileException extends IOException {
      * @param reason what is wrong with it and what to do
      */
     public WeightsFileException(Path file, String reason) {
-        super(file.getFileName() + ": " + reason);
+        super(Printable.escape(file.getFileName() + ": " + reason));
         this.file = file;
-        this.reason = reason;
+        this.reason = Printable.escape(reason);
     }
 
     /**
@@ -32,9 +36,9 @@ public final class WeightsFileException extends IOException {
      * @param cause  the failure behind it
      */
     public WeightsFileException(Path file, String reason, Throwable cause) {
-        super(file.getFileName() + ": " + reason, cause);
+        super(Printable.escape(file.getFileName() + ": " + reason), cause);
         this.file = file;
-        this.reason = reason;
+        this.reason = Printable.escape(reason);
     }
 
     /** The message without the file name. */

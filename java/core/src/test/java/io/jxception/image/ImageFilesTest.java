@@ -163,6 +163,6 @@ class ImageFilesTest {
         IOException e = assertThrows(IOException.class, () -> ImageFiles.read(missing));
         assertEquals(missing + ": no such image file", e.getMessage());
         IOException f = assertThrows(IOException.class, () -> ImageFiles.read(dir));
-        assertTrue(f.getMessage().contains("not a regular file"), f.getMessage());
+        assertEquals(dir + ": is a folder, not an image file", f.getMessage());
     }
 }

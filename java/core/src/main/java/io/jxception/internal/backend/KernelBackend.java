@@ -166,6 +166,8 @@ public interface KernelBackend extends Backend {
     /**
      * SGD with momentum and L2 weight decay (Keras/PyTorch form):
      * g = grad + weightDecay·param; velocity = momentum·velocity + g; param -= lr·velocity.
+     * param and velocity are stored as fp32 values on every backend (the float64 reference rounds
+     * them), as are batch norm's moving statistics: a checkpoint then holds the exact state.
      */
     void sgdUpdate(Buffer param, Buffer grad, Buffer velocity, long count, float lr, float momentum, float weightDecay);
 

@@ -1,5 +1,7 @@
 package io.jxception.internal.image;
 
+import io.jxception.internal.text.Printable;
+
 import javax.imageio.IIOException;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
@@ -12,10 +14,16 @@ import java.awt.image.BufferedImage;
 import java.awt.image.ColorModel;
 import java.awt.image.IndexColorModel;
 import java.awt.image.Raster;
+import io.jxception.internal.text.Printable;
+
+import java.io.EOFException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
 
 /**
  * Decodes image files (JPEG and PNG; also GIF, BMP and TIFF, which ImageIO reads) into 8-bit RGB,
@@ -28,27 +36,38 @@ import java.util.Iterator;
 public final class ImageFiles {
     /** Larger images are refused before decoding (a decompression bomb would otherwise exhaust the heap). */
     public static final long MAX_PIXELS = 100_000_000L;
+    /**
+     * No real encoder packs more pixels into a byte than this (a flat 1-bit PNG at deflate's limit
+     * holds ~8,300; Pillow's flat JPEG 64-170, PNG 284-1,761): a header that claims more describes a
+     * decompression bomb or is corrupt, and the decoder would allocate its raster before finding out.
+     */
+    public static final long MAX_PIXELS_PER_BYTE = 16_384;
+    /** Images up to this size are decoded whatever the file's size (a tiny flat GIF may be 1000×1000). */
+    static final long PIXELS_ALWAYS_ALLOWED = 1L << 20;
 
     private ImageFiles() {}
 
     /** The image in {@code file}, as 8-bit RGB. */
     public static RgbImage read(Path file) throws IOException {
-        if (!Files.exists(file)) throw new IOException(file + ": no such image file");
-        if (!Files.isRegularFile(file)) throw new IOException(file + ": not a regular file");
+        String shown = Printable.of(file.toString());
+        if (!Files.exists(file)) throw new IOException(shown + ": no such image file");
+        if (Files.isDirectory(file)) throw new IOException(shown + ": is a folder, not an image file");
+        if (!Files.isRegularFile(file)) throw new IOException(shown + ": not a regular file (a device, fifo or socket), not an image file");
         // a FileImageInputStream reads the file directly: no cache file, and no JVM-wide ImageIO.setUseCache
         try (ImageInputStream in = new FileImageInputStream(file.toFile())) {
-            return decode(in, file.toString());
+            return decode(in, file.toString(), Files.size(file));
         }
     }
 
     /** The image encoded in {@code data} (a file's bytes), as 8-bit RGB; {@code name} starts every error message. */
     public static RgbImage decode(byte[] data, String name) throws IOException {
         try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(data))) {
-            return decode(in, name);
+            return decode(in, name, data.length);
         }
     }
 
-    private static RgbImage decode(ImageInputStream in, String file) throws IOException {
+    private static RgbImage decode(ImageInputStream in, String name, long bytes) throws IOException {
+        String file = Printable.of(name); // a file name may hold terminal escapes: every message shows it printable
         Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
         if (!readers.hasNext()) throw new IOException(file + ": not an image (expected JPEG or PNG; no decoder recognises the content)");
         ImageReader reader = readers.next();
@@ -59,12 +78,27 @@ public final class ImageFiles {
             if (pixels > MAX_PIXELS) {
                 throw new IOException(file + ": " + reader.getWidth(0) + "x" + reader.getHeight(0) + " image is larger than " + MAX_PIXELS + " pixels; shrink it first");
             }
+            if (pixels > PIXELS_ALWAYS_ALLOWED && pixels > bytes * MAX_PIXELS_PER_BYTE) {
+                throw new IOException(file + ": its " + format + " header claims " + reader.getWidth(0) + "x" + reader.getHeight(0) + " pixels in a file of "
+                        + bytes + " bytes, more than " + MAX_PIXELS_PER_BYTE + " pixels per byte, which no image compresses to:"
+                        + " the file is corrupt (or a decompression bomb)");
+            }
+            List<String> warnings = new ArrayList<>();
+            reader.addIIOReadWarningListener((source, warning) -> warnings.add(warning));
             BufferedImage image = reader.read(0);
+            for (String w : warnings) {
+                if (isTruncation(w)) {
+                    throw new IOException(file + ": image file is truncated: the " + format + " data ends before the image does ("
+                            + Printable.of(w) + "); Keras (Pillow) refuses it too. Fetch or copy the file again");
+                }
+            }
             return toRgb(image);
         } catch (IIOException e) {
+            if (endsEarly(e)) throw truncated(file, format, e);
             throw new IOException(file + ": cannot decode " + format + " image: " + explain(e), e);
         } catch (IOException e) {
             if (e.getMessage() != null && e.getMessage().startsWith(file)) throw e;
+            if (endsEarly(e)) throw truncated(file, format, e);
             throw new IOException(file + ": cannot read " + format + " image: " + e.getMessage(), e);
         } catch (RuntimeException e) {
             // ImageIO decoders signal some corrupt data with unchecked exceptions
@@ -72,6 +106,27 @@ public final class ImageFiles {
         } finally {
             reader.dispose();
         }
+    }
+
+    /**
+     * ImageIO's JPEG decoder fills a truncated image with grey and only warns ("Truncated File -
+     * Missing EOI marker", "premature end of data segment"), where Pillow, and so Keras' load_img,
+     * raises "image file is truncated": such a warning is a refusal here.
+     */
+    static boolean isTruncation(String warning) {
+        String w = String.valueOf(warning).toLowerCase(Locale.ROOT);
+        return w.contains("truncated") || w.contains("premature end") || w.contains("missing eoi");
+    }
+
+    /** Whether the decoder ran out of data (an EOFException anywhere in the causes): PNG, GIF, BMP, TIFF. */
+    private static boolean endsEarly(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) if (t instanceof EOFException) return true;
+        return e.getCause() != null && String.valueOf(e.getCause().getMessage()).contains("Unexpected end of ZLIB input stream");
+    }
+
+    private static IOException truncated(String file, String format, Exception e) {
+        return new IOException(file + ": image file is truncated: the " + format + " data ends before the image does; Keras (Pillow) refuses it too."
+                + " Fetch or copy the file again", e);
     }
 
     private static String explain(IIOException e) {

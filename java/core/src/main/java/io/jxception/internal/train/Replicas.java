@@ -151,6 +151,21 @@ public final class Replicas {
         return new StepTotals(v[0] / size(), Math.round(v[1]), Math.round(v[2]), v[3] > 0, v[4] > 0);
     }
 
+    /** Every rank's {@code mine} (short texts without NUL characters) on every rank, in rank order. */
+    public List<String> everyRanks(List<String> mine) {
+        if (!isDistributed()) return List.copyOf(mine);
+        byte[] bytes = String.join("\0", mine).getBytes(StandardCharsets.UTF_8);
+        byte[][] all = comm.gatherv(bytes, 0, bytes.length, 0);
+        String joined = "";
+        if (isRoot()) {
+            java.util.List<String> parts = new java.util.ArrayList<>();
+            for (byte[] b : all) if (b.length > 0) parts.add(new String(b, StandardCharsets.UTF_8));
+            joined = String.join("\0", parts);
+        }
+        String everything = new String(comm.broadcast(joined.getBytes(StandardCharsets.UTF_8), 0), StandardCharsets.UTF_8);
+        return everything.isEmpty() ? List.of() : List.of(everything.split("\0", -1));
+    }
+
     /** Sums of a few statistics over the ranks (validation loss and counts), in place. */
     public void sum(double[] values) { comm.allreduceSum(values); }
 

@@ -1,5 +1,6 @@
 package io.jxception.internal.train;
 
+import io.jxception.internal.text.Printable;
 import io.jxception.train.EpochRecord;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -93,26 +94,142 @@ public record TrainerState(int epoch, int batchInEpoch, long step, long rngEpoch
         return m;
     }
 
+    /**
+     * Parses a checkpoint's metadata. Every field is checked on its own (a number where a number
+     * belongs, counts non-negative, values finite, the scale positive); {@link #requireWithin} then
+     * checks the fields against each other and against the run that resumes.
+     *
+     * @throws IllegalArgumentException naming the field and its (printable) value
+     */
     public static TrainerState fromMetadata(Map<String, String> m) {
         if (!FORMAT.equals(m.get("format"))) {
-            throw new IllegalArgumentException("not a jxception training checkpoint (metadata format is " + m.get("format") + ", expected " + FORMAT + ")");
+            throw new IllegalArgumentException("not a jxception training checkpoint (metadata format is " + Printable.quoted(m.get("format")) + ", expected " + FORMAT + ")");
         }
-        int version = Integer.parseInt(get(m, "version"));
+        int version = (int) integer(m, "version", 0, Integer.MAX_VALUE);
         if (version != VERSION) throw new IllegalArgumentException("checkpoint version " + version + " is not supported (this build reads version " + VERSION + ")");
+        long step = integer(m, "step", 0, Long.MAX_VALUE);
+        float scale = (float) real(m, "loss_scale");
+        if (!(scale > 0) || Float.isInfinite(scale)) throw field("loss_scale", m, "a positive finite number");
+        List<EpochRecord> history;
+        try {
+            history = EpochRecord.parseCsvTable(get(m, "history"));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("checkpoint metadata 'history' is not a training log: " + Printable.of(e.getMessage()), e);
+        }
+        List<String> classes = List.of(get(m, "classes").split("\n", -1));
         return new TrainerState(
-                Integer.parseInt(get(m, "epoch")), Integer.parseInt(get(m, "batch_in_epoch")), Long.parseLong(get(m, "step")),
-                Long.parseUnsignedLong(get(m, "rng_state"), 16),
-                new LossScaler.State(Float.parseFloat(get(m, "loss_scale")), Integer.parseInt(get(m, "loss_scale_good_steps")),
-                        Long.parseLong(get(m, "loss_scale_skipped_steps"))),
-                new EpochMeter.Totals(Double.parseDouble(get(m, "epoch_loss_sum")), Long.parseLong(get(m, "epoch_correct")),
-                        Long.parseLong(get(m, "epoch_seen")), Double.parseDouble(get(m, "epoch_seconds")),
-                        Double.parseDouble(get(m, "epoch_wait_seconds")), Long.parseLong(get(m, "epoch_skipped_steps")),
-                        Double.parseDouble(get(m, "epoch_last_lr"))),
-                EpochRecord.parseCsvTable(get(m, "history")),
-                new RunIdentity(get(m, "config"), List.of(get(m, "classes").split("\n")), Integer.parseInt(get(m, "train_examples")),
-                        Integer.parseInt(get(m, "batch_size")), Long.parseLong(get(m, "seed")), get(m, "backend"),
+                (int) integer(m, "epoch", 0, Integer.MAX_VALUE), (int) integer(m, "batch_in_epoch", 0, Integer.MAX_VALUE), step,
+                parseRngState(m),
+                new LossScaler.State(scale, (int) integer(m, "loss_scale_good_steps", 0, Integer.MAX_VALUE),
+                        integer(m, "loss_scale_skipped_steps", 0, step)),
+                new EpochMeter.Totals(nonNegativeReal(m, "epoch_loss_sum"), integer(m, "epoch_correct", 0, Long.MAX_VALUE),
+                        integer(m, "epoch_seen", 0, Long.MAX_VALUE), nonNegativeReal(m, "epoch_seconds"),
+                        nonNegativeReal(m, "epoch_wait_seconds"), integer(m, "epoch_skipped_steps", 0, Long.MAX_VALUE),
+                        real(m, "epoch_last_lr")),
+                history,
+                new RunIdentity(get(m, "config"), classes, (int) integer(m, "train_examples", 1, Integer.MAX_VALUE),
+                        (int) integer(m, "batch_size", 1, Integer.MAX_VALUE), integer(m, "seed", Long.MIN_VALUE, Long.MAX_VALUE), get(m, "backend"),
                         // checkpoints written before data parallelism are of one process
-                        Integer.parseInt(m.getOrDefault("processes", "1")), Boolean.parseBoolean(m.getOrDefault("sync_batch_norm", "false"))));
+                        m.containsKey("processes") ? (int) integer(m, "processes", 1, Integer.MAX_VALUE) : 1, syncBatchNorm(m)));
+    }
+
+    /**
+     * Checks that this state is one the run being resumed could have written: {@code epochs} planned
+     * epochs of {@code stepsPerEpoch} steps of {@code batchSize} images. The position must be on the
+     * plan (epoch ≤ epochs, batch within the epoch, step = epoch·stepsPerEpoch + batch), the epoch's
+     * running sums must fit the batches done, and the history must hold one row per finished epoch.
+     * A checkpoint that fails here was edited or damaged: training from it would skip data, run
+     * epochs that do not exist or use a learning rate from a negative step.
+     *
+     * @throws IllegalArgumentException naming the field, its value and the bound
+     */
+    public void requireWithin(int epochs, int stepsPerEpoch, int batchSize) {
+        if (epoch > epochs) {
+            throw new IllegalArgumentException("checkpoint is at epoch " + epoch + " but this run plans " + epochs
+                    + " epochs: resume with --epochs " + epoch + " or more");
+        }
+        if (batchInEpoch >= stepsPerEpoch || (epoch == epochs && batchInEpoch != 0)) {
+            throw new IllegalArgumentException("checkpoint metadata batch_in_epoch = " + batchInEpoch + " is outside the epoch (this run has "
+                    + stepsPerEpoch + " batches per epoch): the checkpoint is damaged");
+        }
+        long expectedStep = (long) epoch * stepsPerEpoch + batchInEpoch;
+        if (step != expectedStep) {
+            throw new IllegalArgumentException("checkpoint metadata step = " + step + " does not match epoch " + epoch + " and batch_in_epoch "
+                    + batchInEpoch + " (" + stepsPerEpoch + " batches per epoch: step " + expectedStep + " expected): the checkpoint is damaged");
+        }
+        if (meter.seen() != (long) batchInEpoch * batchSize || meter.correct() > meter.seen() || meter.skippedSteps() > batchInEpoch) {
+            throw new IllegalArgumentException("checkpoint metadata epoch_seen = " + meter.seen() + ", epoch_correct = " + meter.correct()
+                    + ", epoch_skipped_steps = " + meter.skippedSteps() + " do not fit " + batchInEpoch + " batches of " + batchSize
+                    + " images: the checkpoint is damaged");
+        }
+        if (history.size() != epoch) {
+            throw new IllegalArgumentException("checkpoint metadata history has " + history.size() + " epochs but the checkpoint is at epoch "
+                    + epoch + ": the checkpoint is damaged");
+        }
+        for (int i = 0; i < history.size(); i++) {
+            EpochRecord r = history.get(i);
+            if (r.epoch() != i + 1 || r.step() != (long) (i + 1) * stepsPerEpoch) {
+                throw new IllegalArgumentException("checkpoint metadata history row " + (i + 1) + " is epoch " + r.epoch() + " at step " + r.step()
+                        + ", expected epoch " + (i + 1) + " at step " + (long) (i + 1) * stepsPerEpoch + ": the checkpoint is damaged");
+            }
+        }
+    }
+
+    private static long parseRngState(Map<String, String> m) {
+        String v = get(m, "rng_state");
+        try {
+            if (v.isEmpty() || v.length() > 16 || v.startsWith("+") || v.startsWith("-")) throw new NumberFormatException();
+            return Long.parseUnsignedLong(v, 16);
+        } catch (NumberFormatException e) {
+            throw field("rng_state", m, "up to 16 hexadecimal digits");
+        }
+    }
+
+    /** An integer field in [min, max]. */
+    private static long integer(Map<String, String> m, String key, long min, long max) {
+        long v;
+        try {
+            v = Long.parseLong(get(m, key));
+        } catch (NumberFormatException e) {
+            throw field(key, m, "an integer");
+        }
+        if (v < min || v > max) {
+            throw field(key, m, min == 0 && max == Long.MAX_VALUE ? "a non-negative integer"
+                    : max == Long.MAX_VALUE || max == Integer.MAX_VALUE ? "an integer of at least " + min : "an integer from " + min + " to " + max);
+        }
+        return v;
+    }
+
+    /** A finite number field. */
+    private static double real(Map<String, String> m, String key) {
+        String v = get(m, key);
+        double d;
+        try {
+            d = Double.parseDouble(v);
+        } catch (NumberFormatException e) {
+            throw field(key, m, "a number");
+        }
+        if (!Double.isFinite(d)) throw field(key, m, "a finite number");
+        return d;
+    }
+
+    private static double nonNegativeReal(Map<String, String> m, String key) {
+        double d = real(m, key);
+        if (d < 0) throw field(key, m, "a non-negative number");
+        return d;
+    }
+
+    private static IllegalArgumentException field(String key, Map<String, String> m, String expected) {
+        return new IllegalArgumentException("checkpoint metadata " + key + " = " + Printable.quoted(m.get(key)) + " is not " + expected
+                + ": the checkpoint is damaged");
+    }
+
+    /** "sync_batch_norm": true or false; absent in checkpoints written before data parallelism (false). */
+    private static boolean syncBatchNorm(Map<String, String> m) {
+        String v = m.get("sync_batch_norm");
+        if (v == null || v.equals("false")) return false;
+        if (v.equals("true")) return true;
+        throw field("sync_batch_norm", m, "true or false");
     }
 
     private static String get(Map<String, String> m, String key) {

@@ -6,6 +6,8 @@ import io.jhdf.api.Attribute;
 import io.jhdf.api.Dataset;
 import io.jhdf.api.Group;
 import io.jhdf.api.Node;
+import io.jhdf.api.dataset.ContiguousDataset;
+import io.jxception.internal.text.Printable;
 import io.jxception.tensor.Shape;
 
 import java.io.IOException;
@@ -93,26 +95,59 @@ public final class KerasH5Reader {
             throw new WeightsFileException(file, "layer_names lists '" + printable(layer) + "' but the file has no group of that name: the file is damaged");
         }
         List<StoredTensor> weights = new ArrayList<>();
-        for (String weightName : strings(file, group, "weight_names", "layer " + layer)) {
+        for (String weightName : strings(file, group, "weight_names", "layer " + printable(layer))) {
             Node n = group.getByPath(weightName);
             if (!(n instanceof Dataset ds)) {
-                throw new WeightsFileException(file, "layer " + layer + " lists weight '" + weightName + "' but has no dataset of that name");
+                throw new WeightsFileException(file, "layer " + printable(layer) + " lists weight '" + printable(weightName) + "' but has no dataset of that name");
             }
             Class<?> type = ds.getJavaType();
             if (type != float.class && type != double.class) {
-                throw new WeightsFileException(file, "weight " + layer + "/" + weightName + " holds " + type.getSimpleName()
+                throw new WeightsFileException(file, "weight " + printable(layer + "/" + weightName) + " holds " + type.getSimpleName()
                         + " values; weights must be floating point");
             }
+            requireDataInFile(file, ds, layer + "/" + weightName);
             Shape shape;
             try {
                 shape = Shape.of(ds.getDimensions());
             } catch (IllegalArgumentException e) {
-                throw new WeightsFileException(file, "weight " + layer + "/" + weightName + ": " + e.getMessage());
+                throw new WeightsFileException(file, "weight " + printable(layer + "/" + weightName) + ": " + e.getMessage());
             }
             String source = layer + "/" + weightName;
             weights.add(new StoredTensor(layer, KerasNames.weightName(weightName), source, shape, () -> read(file, ds, source)));
         }
         return weights;
+    }
+
+    /**
+     * A dataset's values must lie inside the file: a corrupt address or size would otherwise make
+     * jhdf allocate (or map) what the header claims, gigabytes from a file of kilobytes, before any
+     * read fails. Checked when the file is opened, before any value is read.
+     */
+    private static void requireDataInFile(Path file, Dataset ds, String source) throws WeightsFileException {
+        long fileBytes;
+        try {
+            fileBytes = Files.size(file);
+        } catch (IOException e) {
+            throw new WeightsFileException(file, "cannot read its size: " + e.getMessage(), e);
+        }
+        long stored, bytes;
+        try {
+            stored = ds.getStorageInBytes();
+            bytes = ds.getSizeInBytes();
+        } catch (RuntimeException e) {
+            throw new WeightsFileException(file, "weight " + printable(source) + " has a corrupt size (" + e.getMessage() + "): the file is corrupt", e);
+        }
+        if (stored < 0 || stored > fileBytes || bytes < 0) {
+            throw new WeightsFileException(file, "weight " + printable(source) + " claims " + stored + " stored bytes but the file has "
+                    + fileBytes + ": the file is corrupt");
+        }
+        if (ds instanceof ContiguousDataset c && !ds.isEmpty()) {
+            long address = c.getDataAddress();
+            if (address < 0 || address > fileBytes || bytes > fileBytes - address) {
+                throw new WeightsFileException(file, "weight " + printable(source) + " has its " + bytes + " bytes of data at offset "
+                        + Long.toUnsignedString(address) + ", past the end of the file (" + fileBytes + " bytes): the file is corrupt");
+            }
+        }
     }
 
     private static float[] read(Path file, Dataset ds, String source) throws WeightsFileException {
@@ -167,12 +202,8 @@ public final class KerasH5Reader {
                 + e.getClass().getSimpleName() + ": " + e.getMessage() + ")", e);
     }
 
-    /** Names from a damaged file may hold any bytes: show control and non-ASCII characters as \\uXXXX. */
-    static String printable(String name) {
-        StringBuilder sb = new StringBuilder();
-        for (char c : name.toCharArray()) sb.append(c >= 0x20 && c < 0x7f ? String.valueOf(c) : String.format("\\u%04x", (int) c));
-        return sb.toString();
-    }
+    /** Names from a damaged file may hold any bytes: see {@link Printable}. */
+    static String printable(String name) { return Printable.of(name); }
 
     static String preview(List<String> names) {
         int n = Math.min(names.size(), 8);

@@ -18,8 +18,11 @@ import java.util.Set;
 /**
  * The Java reference backend: every {@link KernelBackend} op composed from the float64 reference ops
  * ({@link ConvOps}, {@link BatchNormOps}, {@link PoolOps}, {@link HeadOps}, {@link ElementwiseOps}).
- * Buffers hold float64; only {@link #upload} and {@link #download} round through float32. Calls run
- * synchronously on a thread pool this instance owns (shut down by {@link #close}).
+ * Buffers hold float64; {@link #upload} and {@link #download} round through float32, and so does the
+ * training state that outlives a step (weights and momentum in {@link #sgdUpdate}, moving statistics
+ * in {@link #batchNormTrain}), as every backend and the checkpoint file store it. Calls run
+ * synchronously on a thread pool this instance owns (shut down by {@link #close}); ops keep no state
+ * between calls, so sessions on several threads may share one instance.
  *
  * <p>Buffers may be larger than an op needs (an executor sized for a bigger batch); only the leading
  * elements the spec describes are read and written.
@@ -137,6 +140,19 @@ public final class CpuBackend implements KernelBackend {
         BatchNormOps.trainForward(zd, rows, c, m, is, g, b, res, spec.relu(), yd);
         BatchNormOps.updateMoving(mm, m, c, spec.momentum());
         BatchNormOps.updateMoving(mv, var, c, spec.momentum());
+        roundToFloat(mm, c);
+        roundToFloat(mv, c);
+    }
+
+    /**
+     * Training state that outlives a step (weights, moving statistics, momentum) is kept at fp32
+     * values, as the other backends and the checkpoint file store it: computed in float64, rounded
+     * once when stored. Otherwise writing a checkpoint (and resuming from it) would round the state
+     * where the uninterrupted run does not, and the final weights would depend on how often
+     * checkpoints are taken.
+     */
+    private static void roundToFloat(double[] v, int count) {
+        for (int i = 0; i < count; i++) v[i] = (float) v[i];
     }
 
     @Override
@@ -281,6 +297,8 @@ public final class CpuBackend implements KernelBackend {
         double[] g = data(grad, "sgdUpdate grad", count, "(count)");
         double[] v = data(velocity, "sgdUpdate velocity", count, "(count)");
         ElementwiseOps.sgdMomentum(p, g, v, (int) count, lr, momentum, weightDecay);
+        roundToFloat(p, (int) count);
+        roundToFloat(v, (int) count);
     }
 
     @Override
@@ -323,6 +341,8 @@ public final class CpuBackend implements KernelBackend {
         BatchNormOps.trainForward(zd, rows, c, m, is, g, b, res, spec.relu(), yd);
         BatchNormOps.updateMoving(mm, m, c, spec.momentum());
         BatchNormOps.updateMoving(mv, variance, c, spec.momentum());
+        roundToFloat(mm, c); // stored state at fp32 values, as batchNormTrain keeps it
+        roundToFloat(mv, c);
     }
 
     @Override

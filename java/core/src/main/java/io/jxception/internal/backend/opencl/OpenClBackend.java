@@ -25,7 +25,12 @@ import static io.jxception.internal.backend.opencl.Tiles.vectorWidth;
  * gradient, transposed weights, per-slice partial sums): they live in scratch buffers that grow to
  * the largest layer seen and are freed on {@link #close()}.
  *
- * <p>Not thread-safe: use one backend from one thread at a time.
+ * <p>Thread-safe: sessions on different threads may share one backend (a session per worker
+ * thread). Every entry point holds the backend's lock: kernel objects are shared and their arguments
+ * are set before each enqueue (clSetKernelArg is not thread-safe on one cl_kernel; pocl crashed with
+ * SIGSEGV when four threads interleaved it), and so are the kernel cache and the scratch buffers.
+ * The queue is in order, so one session's launches still run in its order; the lock costs a few
+ * tens of nanoseconds per launch uncontended (see the README's reliability section).
  */
 public final class OpenClBackend implements KernelBackend {
     private final ClContext ctx;
@@ -61,36 +66,36 @@ public final class OpenClBackend implements KernelBackend {
     @Override public Precision precision() { return Precision.FP32; }
 
     /** The device plumbing, for the kernel-variant harness in opencl/dev. */
-    ClContext context() { return ctx; }
+    synchronized ClContext context() { return ctx; }
 
     /** Bytes of device memory this backend holds now, scratch included. */
-    public long allocatedBytes() { return ctx.allocatedBytes(); }
+    public synchronized long allocatedBytes() { return ctx.allocatedBytes(); }
 
     @Override
-    public Buffer allocate(long elements) {
+    public synchronized Buffer allocate(long elements) {
         checkOpen();
         return ctx.allocate(elements);
     }
 
-    void free(ClBuffer b) {
+    synchronized void free(ClBuffer b) {
         if (closed) return; // close() released it already
         ctx.free(b);
     }
 
     @Override
-    public void upload(float[] src, int srcOffset, Buffer dst, long dstOffset, int count) {
+    public synchronized void upload(float[] src, int srcOffset, Buffer dst, long dstOffset, int count) {
         checkOpen();
         ctx.upload(src, srcOffset, buf(dst, "upload destination", 0), dstOffset, count);
     }
 
     @Override
-    public void download(Buffer src, long srcOffset, float[] dst, int dstOffset, int count) {
+    public synchronized void download(Buffer src, long srcOffset, float[] dst, int dstOffset, int count) {
         checkOpen();
         ctx.download(buf(src, "download source", 0), srcOffset, dst, dstOffset, count);
     }
 
     @Override
-    public void synchronize() {
+    public synchronized void synchronize() {
         checkOpen();
         ctx.finish();
     }
@@ -98,7 +103,7 @@ public final class OpenClBackend implements KernelBackend {
     // ------------------------------------------------------------------------------------- forward
 
     @Override
-    public void conv(ConvSpec spec, Buffer x, Buffer w1, Buffer w2, Epilogue epilogue, Buffer y) {
+    public synchronized void conv(ConvSpec spec, Buffer x, Buffer w1, Buffer w2, Epilogue epilogue, Buffer y) {
         checkOpen();
         if (epilogue == null) throw new IllegalArgumentException("conv: epilogue is null; pass Epilogue.NONE for a raw convolution");
         ClBuffer xb = buf(x, "conv x " + shape(spec.n(), spec.h(), spec.w(), spec.cin()), spec.inputElements());
@@ -147,7 +152,7 @@ public final class OpenClBackend implements KernelBackend {
     }
 
     @Override
-    public void maxPoolAdd(PoolSpec spec, Buffer x, Buffer residual, Buffer y) {
+    public synchronized void maxPoolAdd(PoolSpec spec, Buffer x, Buffer residual, Buffer y) {
         checkOpen();
         ClBuffer xb = buf(x, "maxPoolAdd x " + shape(spec.n(), spec.h(), spec.w(), spec.c()), spec.inputElements());
         ClBuffer rb = residual == null ? null : buf(residual, "maxPoolAdd residual", spec.outputElements());
@@ -164,7 +169,7 @@ public final class OpenClBackend implements KernelBackend {
     }
 
     @Override
-    public void head(HeadSpec spec, Buffer x, Buffer kernel, Buffer bias, Buffer y) {
+    public synchronized void head(HeadSpec spec, Buffer x, Buffer kernel, Buffer bias, Buffer y) {
         checkOpen();
         ClBuffer xb = buf(x, "head x " + shape(spec.n(), spec.h(), spec.w(), spec.channels()), (long) spec.n() * spec.h() * spec.w() * spec.channels());
         ClBuffer yb = buf(y, "head y", spec.outputElements());
@@ -209,7 +214,7 @@ public final class OpenClBackend implements KernelBackend {
     // ------------------------------------------------------------------------------------ training
 
     @Override
-    public void batchNormTrain(BatchNormSpec spec, Buffer z, Buffer gamma, Buffer beta, Buffer residual, Buffer y,
+    public synchronized void batchNormTrain(BatchNormSpec spec, Buffer z, Buffer gamma, Buffer beta, Buffer residual, Buffer y,
                                Buffer mean, Buffer invStd, Buffer movingMean, Buffer movingVar) {
         checkOpen();
         int c = spec.channels();
@@ -240,7 +245,7 @@ public final class OpenClBackend implements KernelBackend {
     }
 
     @Override
-    public void batchNormTrainBackward(BatchNormSpec spec, Buffer z, Buffer y, Buffer dy, Buffer gamma, Buffer mean,
+    public synchronized void batchNormTrainBackward(BatchNormSpec spec, Buffer z, Buffer y, Buffer dy, Buffer gamma, Buffer mean,
                                        Buffer invStd, Buffer dz, Buffer dyMasked, Buffer dGamma, Buffer dBeta) {
         checkOpen();
         int c = spec.channels();
@@ -267,7 +272,7 @@ public final class OpenClBackend implements KernelBackend {
     // ------------------------------------------------------ batch norm split for statistics over several processes
 
     @Override
-    public void batchNormSums(BatchNormSpec spec, Buffer z, double[] mean, double[] sums) {
+    public synchronized void batchNormSums(BatchNormSpec spec, Buffer z, double[] mean, double[] sums) {
         checkOpen();
         int c = spec.channels();
         int rows = Math.toIntExact(spec.rows());
@@ -290,7 +295,7 @@ public final class OpenClBackend implements KernelBackend {
     }
 
     @Override
-    public void batchNormApply(BatchNormSpec spec, Buffer z, double[] mean, double[] variance, Buffer gamma, Buffer beta, Buffer residual,
+    public synchronized void batchNormApply(BatchNormSpec spec, Buffer z, double[] mean, double[] variance, Buffer gamma, Buffer beta, Buffer residual,
                                Buffer y, Buffer meanOut, Buffer invStdOut, Buffer movingMean, Buffer movingVar) {
         checkOpen();
         int c = spec.channels();
@@ -316,7 +321,7 @@ public final class OpenClBackend implements KernelBackend {
     }
 
     @Override
-    public void batchNormBackwardSums(BatchNormSpec spec, Buffer z, Buffer y, Buffer dy, Buffer mean, Buffer invStd, double[] dGamma, double[] dBeta) {
+    public synchronized void batchNormBackwardSums(BatchNormSpec spec, Buffer z, Buffer y, Buffer dy, Buffer mean, Buffer invStd, double[] dGamma, double[] dBeta) {
         checkOpen();
         int c = spec.channels();
         int rows = Math.toIntExact(spec.rows());
@@ -340,7 +345,7 @@ public final class OpenClBackend implements KernelBackend {
     }
 
     @Override
-    public void batchNormBackwardApply(BatchNormSpec spec, long statisticsRows, Buffer z, Buffer y, Buffer dy, Buffer gamma, Buffer mean,
+    public synchronized void batchNormBackwardApply(BatchNormSpec spec, long statisticsRows, Buffer z, Buffer y, Buffer dy, Buffer gamma, Buffer mean,
                                        Buffer invStd, double[] dGammaSum, double[] dBetaSum, Buffer dz, Buffer dyMasked, Buffer dGamma, Buffer dBeta) {
         checkOpen();
         int c = spec.channels();
@@ -396,7 +401,7 @@ public final class OpenClBackend implements KernelBackend {
      * Weight gradients sum over pixel slices into partials that reduce_slices.cl adds in a fixed order.
      */
     @Override
-    public void convBackward(ConvSpec spec, Buffer x, Buffer w1, Buffer w2, Buffer dz, Buffer dx, Buffer dw1, Buffer dw2) {
+    public synchronized void convBackward(ConvSpec spec, Buffer x, Buffer w1, Buffer w2, Buffer dz, Buffer dx, Buffer dw1, Buffer dw2) {
         checkOpen();
         ClBuffer xb = buf(x, "convBackward x " + shape(spec.n(), spec.h(), spec.w(), spec.cin()), spec.inputElements());
         ClBuffer w1b = buf(w1, "convBackward w1", spec.w1Elements());
@@ -510,7 +515,7 @@ public final class OpenClBackend implements KernelBackend {
     }
 
     @Override
-    public void headTrain(HeadSpec spec, Buffer x, Buffer kernel, Buffer bias, Buffer labels, Buffer probs, Buffer loss,
+    public synchronized void headTrain(HeadSpec spec, Buffer x, Buffer kernel, Buffer bias, Buffer labels, Buffer probs, Buffer loss,
                           Buffer dX, Buffer dKernel, Buffer dBias, float lossScale) {
         checkOpen();
         if (!spec.dense()) throw new IllegalArgumentException("headTrain needs the dense head (includeTop)");
@@ -558,7 +563,7 @@ public final class OpenClBackend implements KernelBackend {
     }
 
     @Override
-    public void maxPoolBackward(PoolSpec spec, Buffer x, Buffer dy, Buffer dx) {
+    public synchronized void maxPoolBackward(PoolSpec spec, Buffer x, Buffer dy, Buffer dx) {
         checkOpen();
         ClBuffer xb = buf(x, "maxPoolBackward x " + shape(spec.n(), spec.h(), spec.w(), spec.c()), spec.inputElements());
         ClBuffer dyb = buf(dy, "maxPoolBackward dy " + shape(spec.n(), spec.outH(), spec.outW(), spec.c()), spec.outputElements());
@@ -570,7 +575,7 @@ public final class OpenClBackend implements KernelBackend {
     }
 
     @Override
-    public void addInPlace(Buffer dst, Buffer src, long count) {
+    public synchronized void addInPlace(Buffer dst, Buffer src, long count) {
         checkOpen();
         ClBuffer d = buf(dst, "addInPlace dst", count), s = buf(src, "addInPlace src", count);
         if (count == 0) return;
@@ -578,7 +583,7 @@ public final class OpenClBackend implements KernelBackend {
     }
 
     @Override
-    public void sgdUpdate(Buffer param, Buffer grad, Buffer velocity, long count, float lr, float momentum, float weightDecay) {
+    public synchronized void sgdUpdate(Buffer param, Buffer grad, Buffer velocity, long count, float lr, float momentum, float weightDecay) {
         checkOpen();
         ClBuffer p = buf(param, "sgdUpdate param", count), g = buf(grad, "sgdUpdate grad", count), v = buf(velocity, "sgdUpdate velocity", count);
         if (count == 0) return;
@@ -587,7 +592,7 @@ public final class OpenClBackend implements KernelBackend {
     }
 
     @Override
-    public void unscaleGradient(Buffer grad, long count, float factor, Buffer overflow) {
+    public synchronized void unscaleGradient(Buffer grad, long count, float factor, Buffer overflow) {
         checkOpen();
         ClBuffer g = buf(grad, "unscaleGradient grad", count), f = buf(overflow, "unscaleGradient overflow (1)", 1);
         if (count == 0) return;
@@ -596,7 +601,7 @@ public final class OpenClBackend implements KernelBackend {
     }
 
     /** Sets {@code count} floats of {@code dst} to {@code value} (used by tests to poison outputs). */
-    public void fill(Buffer dst, long count, float value) {
+    public synchronized void fill(Buffer dst, long count, float value) {
         checkOpen();
         ClBuffer d = buf(dst, "fill dst", count);
         if (count == 0) return;
@@ -637,7 +642,7 @@ public final class OpenClBackend implements KernelBackend {
 
     /** Waits for queued work, then releases every buffer, kernel, program, the queue and the context. */
     @Override
-    public void close() {
+    public synchronized void close() {
         if (closed) return;
         closed = true;
         java.util.Arrays.fill(scratch, null);

@@ -45,8 +45,9 @@ class CpuBatchNormGradientTest {
         assertEquals(3, cpu.doubles(mean)[0], 1e-15);
         assertEquals(is, cpu.doubles(invStd)[0], 1e-15);
         assertEquals((6 - 3) * is * 2 + 0.5, cpu.doubles(y)[3], 1e-14);
-        assertEquals(1 * 0.99 + 3 * 0.01, cpu.doubles(mm)[0], 1e-15);
-        assertEquals(2 * 0.99 + 3.5 * 0.01, cpu.doubles(mv)[0], 1e-15);
+        // moving statistics outlive the step: stored as fp32 values, as checkpoints hold them
+        assertEquals((float) (1 * 0.99 + 3 * 0.01), cpu.doubles(mm)[0], 0);
+        assertEquals((float) (2 * 0.99 + 3.5 * 0.01), cpu.doubles(mv)[0], 0);
     }
 
     private void check(int rows, int c, boolean relu, boolean residual, long seed) {

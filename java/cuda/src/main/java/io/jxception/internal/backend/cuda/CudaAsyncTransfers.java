@@ -83,11 +83,13 @@ final class CudaAsyncTransfers implements AutoCloseable {
         boolean isClosed() { return closed; }
 
         @Override public void close() {
-            if (closed) return;
-            closed = true;
-            fences.remove(this);
-            owner.bind();
-            JCudaDriver.cuEventDestroy(event);
+            synchronized (owner) { // the backend's lock guards fences and downloads: sessions on other threads share them
+                if (closed) return;
+                closed = true;
+                fences.remove(this);
+                owner.bind();
+                JCudaDriver.cuEventDestroy(event);
+            }
         }
     }
 
@@ -155,10 +157,12 @@ final class CudaAsyncTransfers implements AutoCloseable {
         }
 
         @Override public void close() {
-            if (closed) return;
-            closed = true;
-            downloads.remove(this);
-            freeDownloads.add(pinned);   // the next download on the compute stream is ordered after this one's copy
+            synchronized (owner) {
+                if (closed) return;
+                closed = true;
+                downloads.remove(this);
+                freeDownloads.add(pinned);   // the next download on the compute stream is ordered after this one's copy
+            }
         }
     }
 

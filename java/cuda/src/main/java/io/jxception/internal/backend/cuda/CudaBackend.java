@@ -68,7 +68,10 @@ import java.util.Set;
  * relaunch it with one call (the executor's steady-state forward). Scratch memory for an op grows on
  * demand outside a capture; run the sequence once before capturing it.
  *
- * <p>Not thread-safe: use one backend from one thread at a time (each entry makes the context current).
+ * <p>Thread-safe: sessions on different threads may share one backend. Every entry holds the
+ * backend's lock (one stream, one capture state, shared scratch and staging memory: launches of two
+ * sessions interleave but never overlap a capture or each other's argument binding) and makes the
+ * context current on the calling thread.
  */
 public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRecording, OverlappedTransfers, BufferViews {
     /**
@@ -240,13 +243,13 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
     StemConvPath stemPath() { return stemPath; }
 
     /** Planner limits of this device (SM count, shared memory per block). */
-    public Limits limits() { return limits; }
+    public synchronized Limits limits() { return limits; }
 
     /** Kernel launches enqueued so far (graph replays count as one). */
-    public long launchCount() { return launches; }
+    public synchronized long launchCount() { return launches; }
 
     /** Free and total device memory in bytes (cuMemGetInfo). */
-    public long[] memoryInfo() {
+    public synchronized long[] memoryInfo() {
         bind();
         long[] free = new long[1], total = new long[1];
         JCudaDriver.cuMemGetInfo(free, total);
@@ -255,7 +258,7 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
 
     // ------------------------------------------------------------------ memory
 
-    @Override public Buffer allocate(long elements) {
+    @Override public synchronized Buffer allocate(long elements) {
         if (elements < 1) throw new IllegalArgumentException("allocate needs at least one element, got " + elements);
         bind();
         long bytes = Math.multiplyExact(elements, 4L);
@@ -280,7 +283,7 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
     static final long VIEW_ALIGN_ELEMENTS = 64;
 
     /** {@link BufferViews}: one allocation (through {@link #allocate}) and views into it. */
-    @Override public Block allocateBlock(long[] sizes) {
+    @Override public synchronized Block allocateBlock(long[] sizes) {
         long total = 0;
         long[] offsets = new long[sizes.length];
         for (int i = 0; i < sizes.length; i++) {
@@ -316,14 +319,14 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
     /** Device allocations (buffers and blocks) this backend holds now. */
     int liveAllocations() { return live.size(); }
 
-    void release(CudaBuffer b) {
+    synchronized void release(CudaBuffer b) {
         if (!live.remove(b)) return;
         bind();
         if (b.arenaOffset >= 0) arena.free(b.arenaOffset);
         else JCudaDriver.cuMemFree(b.ptr);
     }
 
-    void forget(CudaGraph g) {
+    synchronized void forget(CudaGraph g) {
         graphs.remove(g);
         if (graphs.isEmpty() && !retiredScratch.isEmpty()) {
             JCudaDriver.cuStreamSynchronize(stream);
@@ -333,15 +336,15 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
     }
 
     /** Bytes of per-op scratch memory now allocated (grows on demand; tests check graph safety with it). */
-    long scratchBytes() { return scratchBytes; }
+    synchronized long scratchBytes() { return scratchBytes; }
 
     /** Makes this backend's context current on the calling thread. */
-    void bind() {
+    synchronized void bind() {
         if (closed) throw new IllegalStateException("CUDA backend " + name() + " is closed");
         JCudaDriver.cuCtxSetCurrent(context);
     }
 
-    CudaBuffer own(Buffer b, String role) {
+    synchronized CudaBuffer own(Buffer b, String role) {
         if (!(b instanceof CudaBuffer cb) || cb.owner() != this) {
             throw new IllegalArgumentException(role + " is not a buffer of this backend (" + name() + "): " + b);
         }
@@ -349,7 +352,7 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
         return cb;
     }
 
-    @Override public void upload(float[] src, int srcOffset, Buffer dst, long dstOffset, int count) {
+    @Override public synchronized void upload(float[] src, int srcOffset, Buffer dst, long dstOffset, int count) {
         requireNotCapturing("upload");
         CudaBuffer d = own(dst, "upload destination");
         checkRange("upload", src.length, srcOffset, d, dstOffset, count);
@@ -379,7 +382,7 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
         d.storage = s;
     }
 
-    @Override public void download(Buffer src, long srcOffset, float[] dst, int dstOffset, int count) {
+    @Override public synchronized void download(Buffer src, long srcOffset, float[] dst, int dstOffset, int count) {
         requireNotCapturing("download");
         CudaBuffer s = own(src, "download source");
         checkRange("download", dst.length, dstOffset, s, srcOffset, count);
@@ -411,7 +414,7 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
         }
     }
 
-    @Override public void synchronize() {
+    @Override public synchronized void synchronize() {
         requireNotCapturing("synchronize");
         bind();
         JCudaDriver.cuStreamSynchronize(stream);
@@ -421,7 +424,7 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
      * Sets every byte of {@code b} to 0xFF: NaN in fp32, bf16 and fp16 alike, so an output element a
      * kernel forgets to write shows up whatever the storage. The buffer's storage tag is unchanged.
      */
-    public void fillNaN(Buffer b) {
+    public synchronized void fillNaN(Buffer b) {
         requireNotCapturing("fillNaN");
         CudaBuffer cb = own(b, "fillNaN target");
         bind();
@@ -431,7 +434,7 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
     // ------------------------------------------------------------------ CUDA graphs
 
     /** Starts recording launches on this backend's stream instead of running them. */
-    public void beginCapture() {
+    public synchronized void beginCapture() {
         requireNotCapturing("beginCapture");
         bind();
         JCudaDriver.cuStreamBeginCapture(stream, CUstreamCaptureMode.CU_STREAM_CAPTURE_MODE_RELAXED);
@@ -440,7 +443,7 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
     }
 
     /** Ends the recording and instantiates it; the launches have not run yet. */
-    public CudaGraph endCapture() {
+    public synchronized CudaGraph endCapture() {
         if (!capturing) throw new IllegalStateException("endCapture without beginCapture");
         bind();
         CUgraph graph = new CUgraph();
@@ -459,7 +462,7 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
     }
 
     /** Enqueues every launch of {@code graph} once, in the captured order. */
-    public void replay(CudaGraph graph) {
+    public synchronized void replay(CudaGraph graph) {
         requireNotCapturing("replay");
         if (graph.owner() != this || graph.isClosed()) throw new IllegalArgumentException("graph is closed or from another backend");
         bind();
@@ -467,10 +470,10 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
         launches++;
     }
 
-    public boolean isCapturing() { return capturing; }
+    public synchronized boolean isCapturing() { return capturing; }
 
     /** {@link LaunchRecording}: captures {@code enqueue}'s launches as a CUDA graph (see {@link #beginCapture()}). */
-    @Override public CudaGraph record(Runnable enqueue) {
+    @Override public synchronized CudaGraph record(Runnable enqueue) {
         beginCapture();
         try {
             enqueue.run();
@@ -492,13 +495,13 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
         return transfers;
     }
 
-    @Override public Fence fence() {
+    @Override public synchronized Fence fence() {
         requireNotCapturing("fence");
         bind();
         return transfers().fence();
     }
 
-    @Override public void uploadAsync(float[] src, int srcOffset, Buffer dst, long dstOffset, int count, Fence after) {
+    @Override public synchronized void uploadAsync(float[] src, int srcOffset, Buffer dst, long dstOffset, int count, Fence after) {
         requireNotCapturing("uploadAsync");
         CudaBuffer d = own(dst, "upload destination");
         checkRange("upload", src.length, srcOffset, d, dstOffset, count);
@@ -518,7 +521,7 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
         d.storage = Storage.F32;
     }
 
-    @Override public PendingDownload downloadAsync(Buffer src, long srcOffset, int count) {
+    @Override public synchronized PendingDownload downloadAsync(Buffer src, long srcOffset, int count) {
         requireNotCapturing("downloadAsync");
         CudaBuffer s = own(src, "download source");
         if (count < 0 || srcOffset < 0 || srcOffset + count > s.elements()) {
@@ -561,17 +564,17 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
         }
     }
 
-    @Override public double elapsedSeconds(Runnable enqueue) {
+    @Override public synchronized double elapsedSeconds(Runnable enqueue) {
         try (Timer t = startTimer()) {
             enqueue.run();
             return t.elapsedMillis() / 1e3;
         }
     }
 
-    @Override public String eventKind() { return "CUDA events"; }
+    @Override public synchronized String eventKind() { return "CUDA events"; }
 
     /** Starts a CUDA-event timer on this backend's stream. */
-    public Timer startTimer() {
+    public synchronized Timer startTimer() {
         requireNotCapturing("startTimer");
         bind();
         return new Timer();
@@ -579,7 +582,7 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
 
     // ------------------------------------------------------------------ forward ops
 
-    @Override public void conv(ConvSpec spec, Buffer x, Buffer w1, Buffer w2, Epilogue epilogue, Buffer y) {
+    @Override public synchronized void conv(ConvSpec spec, Buffer x, Buffer w1, Buffer w2, Epilogue epilogue, Buffer y) {
         Op op = new Op("conv " + spec.kind());
         op.act("x", x, spec.inputElements());
         op.param("w1", w1, spec.w1Elements());
@@ -595,7 +598,7 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
                 : stemPath.conv(spec, precision, limits, epilogue.relu()));
     }
 
-    @Override public void batchNormTrain(BatchNormSpec spec, Buffer z, Buffer gamma, Buffer beta, Buffer residual, Buffer y, Buffer mean,
+    @Override public synchronized void batchNormTrain(BatchNormSpec spec, Buffer z, Buffer gamma, Buffer beta, Buffer residual, Buffer y, Buffer mean,
                                          Buffer invStd, Buffer movingMean, Buffer movingVar) {
         Op op = new Op("batchNormTrain");
         int c = spec.channels();
@@ -611,7 +614,7 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
         op.run(CudaLaunchPlan.batchNormTrain(spec, precision, limits));
     }
 
-    @Override public void maxPoolAdd(PoolSpec spec, Buffer x, Buffer residual, Buffer y) {
+    @Override public synchronized void maxPoolAdd(PoolSpec spec, Buffer x, Buffer residual, Buffer y) {
         Op op = new Op("maxPoolAdd");
         op.act("x", x, spec.inputElements());
         if (residual != null) op.act("residual", residual, spec.outputElements());
@@ -619,7 +622,7 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
         op.run(CudaLaunchPlan.maxPoolAdd(spec, precision, limits));
     }
 
-    @Override public void head(HeadSpec spec, Buffer x, Buffer kernel, Buffer bias, Buffer y) {
+    @Override public synchronized void head(HeadSpec spec, Buffer x, Buffer kernel, Buffer bias, Buffer y) {
         Op op = new Op("head");
         op.act("x", x, (long) spec.n() * spec.h() * spec.w() * spec.channels());
         if (spec.dense()) {
@@ -632,7 +635,7 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
 
     // ------------------------------------------------------------------ training ops
 
-    @Override public void headTrain(HeadSpec spec, Buffer x, Buffer kernel, Buffer bias, Buffer labels, Buffer probs, Buffer loss, Buffer dX,
+    @Override public synchronized void headTrain(HeadSpec spec, Buffer x, Buffer kernel, Buffer bias, Buffer labels, Buffer probs, Buffer loss, Buffer dX,
                                     Buffer dKernel, Buffer dBias, float lossScale) {
         if (!(lossScale > 0) || Float.isInfinite(lossScale)) throw new IllegalArgumentException("headTrain: loss scale must be positive and finite, got " + lossScale);
         Op op = new Op("headTrain");
@@ -650,7 +653,7 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
         op.run(CudaLaunchPlan.headTrain(spec, precision, limits, lossScale));
     }
 
-    @Override public void batchNormTrainBackward(BatchNormSpec spec, Buffer z, Buffer y, Buffer dy, Buffer gamma, Buffer mean, Buffer invStd,
+    @Override public synchronized void batchNormTrainBackward(BatchNormSpec spec, Buffer z, Buffer y, Buffer dy, Buffer gamma, Buffer mean, Buffer invStd,
                                                  Buffer dz, Buffer dyMasked, Buffer dGamma, Buffer dBeta) {
         Op op = new Op("batchNormTrainBackward");
         int c = spec.channels();
@@ -699,7 +702,7 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
         for (int ch = 0; ch < c; ch++) values[ch] = f[ch];
     }
 
-    @Override public void batchNormSums(BatchNormSpec spec, Buffer z, double[] mean, double[] sums) {
+    @Override public synchronized void batchNormSums(BatchNormSpec spec, Buffer z, double[] mean, double[] sums) {
         requireNotCapturing("batchNormSums");
         int c = spec.channels();
         Buffer out = channelVector(0, c);
@@ -715,7 +718,7 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
         downloadChannels("batchNormSums", "sums", out, sums, c);
     }
 
-    @Override public void batchNormApply(BatchNormSpec spec, Buffer z, double[] mean, double[] variance, Buffer gamma, Buffer beta, Buffer residual,
+    @Override public synchronized void batchNormApply(BatchNormSpec spec, Buffer z, double[] mean, double[] variance, Buffer gamma, Buffer beta, Buffer residual,
                                          Buffer y, Buffer meanOut, Buffer invStdOut, Buffer movingMean, Buffer movingVar) {
         requireNotCapturing("batchNormApply");
         int c = spec.channels();
@@ -740,7 +743,7 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
         op.run(CudaLaunchPlan.batchNormApply(spec, precision, limits));
     }
 
-    @Override public void batchNormBackwardSums(BatchNormSpec spec, Buffer z, Buffer y, Buffer dy, Buffer mean, Buffer invStd, double[] dGamma, double[] dBeta) {
+    @Override public synchronized void batchNormBackwardSums(BatchNormSpec spec, Buffer z, Buffer y, Buffer dy, Buffer mean, Buffer invStd, double[] dGamma, double[] dBeta) {
         requireNotCapturing("batchNormBackwardSums");
         int c = spec.channels();
         long e = spec.elements();
@@ -758,7 +761,7 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
         downloadChannels("batchNormBackwardSums", "dBeta", b, dBeta, c);
     }
 
-    @Override public void batchNormBackwardApply(BatchNormSpec spec, long statisticsRows, Buffer z, Buffer y, Buffer dy, Buffer gamma, Buffer mean,
+    @Override public synchronized void batchNormBackwardApply(BatchNormSpec spec, long statisticsRows, Buffer z, Buffer y, Buffer dy, Buffer gamma, Buffer mean,
                                                  Buffer invStd, double[] dGammaSum, double[] dBetaSum, Buffer dz, Buffer dyMasked, Buffer dGamma, Buffer dBeta) {
         requireNotCapturing("batchNormBackwardApply");
         int c = spec.channels();
@@ -779,7 +782,7 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
         op.run(CudaLaunchPlan.batchNormBackwardApply(spec, statisticsRows, precision, limits));
     }
 
-    @Override public void convBackward(ConvSpec spec, Buffer x, Buffer w1, Buffer w2, Buffer dz, Buffer dx, Buffer dw1, Buffer dw2) {
+    @Override public synchronized void convBackward(ConvSpec spec, Buffer x, Buffer w1, Buffer w2, Buffer dz, Buffer dx, Buffer dw1, Buffer dw2) {
         Op op = new Op("convBackward " + spec.kind());
         boolean sep = spec.kind() == ConvKind.SEPARABLE3X3_SAME;
         op.act("x", x, spec.inputElements());
@@ -792,7 +795,7 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
         op.run(CudaLaunchPlan.convBackward(spec, precision, limits, dx != null));
     }
 
-    @Override public void maxPoolBackward(PoolSpec spec, Buffer x, Buffer dy, Buffer dx) {
+    @Override public synchronized void maxPoolBackward(PoolSpec spec, Buffer x, Buffer dy, Buffer dx) {
         Op op = new Op("maxPoolBackward");
         op.act("x", x, spec.inputElements());
         op.act("dy", dy, spec.outputElements());
@@ -800,7 +803,7 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
         op.run(CudaLaunchPlan.maxPoolBackward(spec, precision, limits));
     }
 
-    @Override public void addInPlace(Buffer dst, Buffer src, long count) {
+    @Override public synchronized void addInPlace(Buffer dst, Buffer src, long count) {
         CudaBuffer d = own(dst, "addInPlace dst");
         if (d.storage == Storage.EMPTY) throw new IllegalStateException("addInPlace into a buffer that nothing has written");
         Op op = new Op("addInPlace");
@@ -810,7 +813,7 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
         op.run(CudaLaunchPlan.addInPlace(count, s.suffix, limits));
     }
 
-    @Override public void sgdUpdate(Buffer param, Buffer grad, Buffer velocity, long count, float lr, float momentum, float weightDecay) {
+    @Override public synchronized void sgdUpdate(Buffer param, Buffer grad, Buffer velocity, long count, float lr, float momentum, float weightDecay) {
         Op op = new Op("sgdUpdate");
         op.inout("param", param, count, Storage.F32);
         op.input("grad", grad, count, Storage.F32);
@@ -818,7 +821,7 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
         op.run(CudaLaunchPlan.sgdUpdate(count, lr, momentum, weightDecay, limits));
     }
 
-    @Override public void unscaleGradient(Buffer grad, long count, float factor, Buffer overflow) {
+    @Override public synchronized void unscaleGradient(Buffer grad, long count, float factor, Buffer overflow) {
         Op op = new Op("unscaleGradient");
         op.inout("grad", grad, count, Storage.F32);
         op.inout("overflow", overflow, 1, Storage.F32);
@@ -997,7 +1000,7 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
 
     // ------------------------------------------------------------------ close
 
-    @Override public void close() {
+    @Override public synchronized void close() {
         if (closed) return;
         try {
             JCudaDriver.cuCtxSetCurrent(context);
