@@ -102,11 +102,11 @@ __device__ void bn_backward_apply_impl(const T* __restrict__ z, const T* __restr
                                        const float* __restrict__ gamma, const float* __restrict__ mean,
                                        const float* __restrict__ invStd, const float* __restrict__ dGamma,
                                        const float* __restrict__ dBeta, T* __restrict__ dz, T* __restrict__ dyMasked, int rows,
-                                       int c, int reluOut) {
+                                       int statRows, int c, int reluOut) {
     const int groups = (c + 7) / 8;
     const bool vec = (c & 7) == 0;
     const size_t total = (size_t)rows * groups;
-    const float invRows = 1.f / (float)rows;
+    const float invRows = 1.f / (float)statRows;  // statRows = rows, or the rows of every process (sync BN)
     for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < total; i += (size_t)gridDim.x * blockDim.x) {
         const int c0 = (int)(i % groups) * 8, cnt = min(8, c - c0);
         const size_t o = (i / groups) * c + c0;
@@ -171,6 +171,62 @@ extern "C" __global__ void __launch_bounds__(JX_THREADS) bn_backward_final(const
     dGamma[ch] = (float)s2;
 }
 
+// ---- split form for statistics over several processes (synchronised batch norm) ----
+// The per-channel sums go to the host (bn_sums_partial + bn_sums_final; bn_backward_partial +
+// bn_backward_final), are added over the processes there, and come back as the mean, the variance
+// (bn_update_moving, bn_apply) and dGamma, dBeta (bn_backward_apply with statRows = every process's rows).
+
+// partial (chunks, c): sum of z (mean == nullptr) or of (z - mean)^2 over each chunk's rows.
+// Block = 32 channel lanes x 8 row lanes; grid (ceil(c/32), chunks).
+template <typename T>
+__device__ void bn_sums_partial_impl(const T* __restrict__ z, const float* __restrict__ mean, float* __restrict__ partial, int rows, int c,
+                                     int rowsPerChunk) {
+    __shared__ float s1[8][33];
+    const int lane = threadIdx.x & 31, rl = threadIdx.x >> 5;
+    const int ch = blockIdx.x * 32 + lane;
+    const int r0 = blockIdx.y * rowsPerChunk, r1 = min(rows, r0 + rowsPerChunk);
+    float a = 0.f;
+    if (ch < c) {
+        if (mean == nullptr) {
+            for (int r = r0 + rl; r < r1; r += 8) a += to_f32(z[(size_t)r * c + ch]);
+        } else {
+            const float mu = mean[ch];
+            for (int r = r0 + rl; r < r1; r += 8) {
+                const float d = to_f32(z[(size_t)r * c + ch]) - mu;
+                a = fmaf(d, d, a);
+            }
+        }
+    }
+    s1[rl][lane] = a;
+    __syncthreads();
+    if (rl == 0 && ch < c) {
+        float sa = 0.f;
+#pragma unroll
+        for (int i = 0; i < 8; i++) sa += s1[i][lane];
+        partial[(size_t)blockIdx.y * c + ch] = sa;
+    }
+}
+
+// sums (c) = the chunks of partial (chunks, c) added in order in double precision. Thread per channel.
+extern "C" __global__ void __launch_bounds__(JX_THREADS) bn_sums_final(const float* __restrict__ partial, int chunks, int c,
+                                                   float* __restrict__ sums) {
+    const int ch = blockIdx.x * blockDim.x + threadIdx.x;
+    if (ch >= c) return;
+    double s = 0.0;
+    for (int k = 0; k < chunks; k++) s += partial[(size_t)k * c + ch];
+    sums[ch] = (float)s;
+}
+
+// moving = moving*momentum + batch*(1 - momentum) with the mean and biased variance of every process. Thread per channel.
+extern "C" __global__ void __launch_bounds__(JX_THREADS) bn_update_moving(const float* __restrict__ mean, const float* __restrict__ var,
+                                                      float* __restrict__ movingMean, float* __restrict__ movingVar, int c,
+                                                      float momentum) {
+    const int ch = blockIdx.x * blockDim.x + threadIdx.x;
+    if (ch >= c) return;
+    movingMean[ch] = (float)(movingMean[ch] * (double)momentum + (double)mean[ch] * (1.0 - momentum));
+    movingVar[ch] = (float)(movingVar[ch] * (double)momentum + (double)var[ch] * (1.0 - momentum));
+}
+
 // Arguments follow Backend.batchNormTrain / batchNormTrainBackward; partial is backend scratch.
 #define JX_BN_KERNELS(SUF, T)                                                                                             \
     extern "C" __global__ void __launch_bounds__(JX_THREADS) bn_stats_partial_##SUF(const T* __restrict__ z, float* __restrict__ partial, \
@@ -196,8 +252,14 @@ extern "C" __global__ void __launch_bounds__(JX_THREADS) bn_backward_final(const
     extern "C" __global__ void __launch_bounds__(JX_THREADS) bn_backward_apply_##SUF(                                              \
         const T* __restrict__ z, const T* __restrict__ y, const T* __restrict__ dy, const float* __restrict__ gamma,      \
         const float* __restrict__ mean, const float* __restrict__ invStd, const float* __restrict__ dGamma,                \
-        const float* __restrict__ dBeta, T* __restrict__ dz, T* __restrict__ dyMasked, int rows, int c, int relu) {        \
-        bn_backward_apply_impl<T>(z, y, dy, gamma, mean, invStd, dGamma, dBeta, dz, dyMasked, rows, c, relu);             \
+        const float* __restrict__ dBeta, T* __restrict__ dz, T* __restrict__ dyMasked, int rows, int statRows, int c,       \
+        int relu) {                                                                                                       \
+        bn_backward_apply_impl<T>(z, y, dy, gamma, mean, invStd, dGamma, dBeta, dz, dyMasked, rows, statRows, c, relu);   \
+    }                                                                                                                     \
+    extern "C" __global__ void __launch_bounds__(JX_THREADS) bn_sums_partial_##SUF(                                               \
+        const T* __restrict__ z, const float* __restrict__ mean, float* __restrict__ partial, int rows, int c,              \
+        int rowsPerChunk) {                                                                                               \
+        bn_sums_partial_impl<T>(z, mean, partial, rows, c, rowsPerChunk);                                                 \
     }
 
 JX_BN_KERNELS(f32, float)

@@ -188,3 +188,59 @@ kernel void bn_backward_apply(global const float* z,      // (rows, C)
     const floatI g = masked_dy(dy, y, at) - ILOAD(dbeta + c) * inv_rows - xhat * (ILOAD(dgamma + c) * inv_rows);
     store_tail_i(ILOAD(gamma + c) * is * g, dz + (long)r * C, vec, C);
 }
+
+// ---- split form for statistics over several processes (synchronised batch norm) ----
+// The per-channel sums leave the device after bn_partial_* + bn_column_sums (forward) and
+// bn_backward_partial + bn_backward_reduce (backward), are added over the processes on the host,
+// and come back for bn_update_moving + bn_apply and bn_backward_apply_rows.
+
+// sums[c] = sum_s partial[s, c].   Launch: global (C).
+kernel void bn_column_sums(global const float* partial, // (S, C)
+                           global float* sums,          // (C)
+                           int slices)
+{
+    const int c = get_global_id(0);
+    if (c >= C) return;
+    sums[c] = column_sum(partial, slices, c);
+}
+
+// moving = moving * MOM + batch * (1 - MOM) with the statistics of every process.   Launch: global (C).
+kernel void bn_update_moving(global const float* mean,  // (C)
+                             global const float* var,   // (C) biased
+                             global float* moving_mean, // (C), updated in place
+                             global float* moving_var)  // (C), updated in place
+{
+    const int c = get_global_id(0);
+    if (c >= C) return;
+    moving_mean[c] = moving_mean[c] * MOM + mean[c] * (1.0f - MOM);
+    moving_var[c] = moving_var[c] * MOM + var[c] * (1.0f - MOM);
+}
+
+// dz = gamma * invstd * (dym - dbeta / stat_rows - xhat * dgamma / stat_rows) for this process's
+// rows, with dbeta, dgamma summed over the stat_rows rows of every process; stores dym when STORE_DYM.
+// Launch: global (ceil(C/VWI), rows).
+kernel void bn_backward_apply_rows(global const float* z,      // (rows, C)
+                                   global const float* y,      // (rows, C)
+                                   global const float* dy,     // (rows, C)
+                                   global const float* gamma,  // (C)
+                                   global const float* mean,   // (C)
+                                   global const float* invstd, // (C)
+                                   global const float* dbeta,  // (C)
+                                   global const float* dgamma, // (C)
+                                   global float* dz,           // (rows, C)
+                                   global float* dym_out,      // (rows, C) or NULL when !STORE_DYM
+                                   int rows, float inv_stat_rows)
+{
+    const int vec = get_global_id(0), r = get_global_id(1);
+    if (vec * VWI >= C || r >= rows) return;
+    const int c = vec_start(vec, VWI, C);
+    const long at = (long)r * C + c;
+    const floatI is = ILOAD(invstd + c);
+    const floatI xhat = (ILOAD(z + at) - ILOAD(mean + c)) * is;
+    const floatI dym = masked_dy(dy, y, at);
+#if STORE_DYM
+    store_tail_i(dym, dym_out + (long)r * C, vec, C);
+#endif
+    const floatI g = dym - ILOAD(dbeta + c) * inv_stat_rows - xhat * (ILOAD(dgamma + c) * inv_stat_rows);
+    store_tail_i(ILOAD(gamma + c) * is * g, dz + (long)r * C, vec, C);
+}

@@ -1,6 +1,7 @@
 package io.jxception.cli;
 
 import io.jxception.internal.backend.KernelBackend;
+import io.jxception.backend.Backend;
 import io.jxception.backend.Backends;
 import io.jxception.backend.Precision;
 import picocli.CommandLine;
@@ -36,9 +37,23 @@ final class BackendOptions {
      * backend that cannot run here throws {@link io.jxception.backend.BackendUnavailableException}
      * with the reason (exit 1).
      */
-    KernelBackend open() {
+    KernelBackend open() { return open(false); }
+
+    /**
+     * {@link #open()}; with {@code onePerRank} (one of several processes of a job) {@code auto}
+     * means the kind auto picks at this process's local rank ({@code cuda:local}, {@code opencl:local}),
+     * so that the processes of a node do not share one device.
+     */
+    KernelBackend open(boolean onePerRank) {
         List<String> names = names();
         if (names.size() != 1) throw new CommandLine.ParameterException(mixee.commandLine(), "this command runs on one backend, got --backend " + backend);
+        if (onePerRank && backend.equals("auto")) {
+            String kind;
+            try (Backend best = open("auto")) {
+                kind = best.name().contains(":") ? best.name().substring(0, best.name().indexOf(':')) : best.name();
+            }
+            return open(kind.equals("cpu") ? kind : kind + ":local");
+        }
         return open(names.get(0));
     }
 

@@ -1,13 +1,17 @@
 package io.jxception.cli;
 
+import io.jxception.cli.stream.HeldRows;
 import io.jxception.cli.stream.ImageBatches;
 import io.jxception.cli.stream.ImageList;
 import io.jxception.cli.stream.TopKLines;
 import io.jxception.image.ImageNetLabels;
 import io.jxception.image.Interpolation;
 import io.jxception.internal.tensor.AtomicFiles;
+import io.jxception.distributed.RankInfo;
 import io.jxception.model.XceptionConfig;
 import io.jxception.progress.ProgressBar;
+import io.jxception.tensor.Shape;
+import io.jxception.tensor.Tensor;
 import io.jxception.weights.XceptionWeights;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -32,7 +36,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * on a pool of threads while the devices run, uploaded as raw bytes. Results are printed in input
  * order as their batch finishes (or written to a .csv/.jsonl file, complete only on success). A file
  * that cannot be decoded stops the command with its name, or with {@code --skip-bad-images} is left
- * out and listed on stderr.
+ * out and listed on stderr. Under mpirun or srun each rank classifies a contiguous share of whole
+ * batches and rank 0 prints (or writes) every result in input order; {@code --shard i/n} runs one
+ * share alone.
  */
 @Command(name = "classify", mixinStandardHelpOptions = true,
         description = "Print the top classes of each image (ImageNet labels when the weights have 1000 classes).")
@@ -68,8 +74,14 @@ final class ClassifyCommand extends Subcommand {
     @Option(names = "--output", paramLabel = "FILE", description = "Write the results to a .csv or .jsonl file instead of printing them.")
     Path outputFile;
 
+    @Option(names = "--shard", paramLabel = "i/n|auto",
+            description = {"Classify shard i of n of the images (whole batches): printed in order, the shards' outputs concatenate to the whole; "
+                    + "with --output, write its part NAME.shard-i-of-n.EXT for 'jxception merge'. auto: i and n from the launcher without MPI.",
+                    "Without it, under mpirun or srun every rank classifies its share and rank 0 prints or writes them all."})
+    String shardOption;
+
     @Override
-    int execute() throws IOException {
+    int execute() throws Exception {
         if (top < 1) throw usage("--top must be at least 1, got " + top);
         backendOptions.names();   // a device named twice is a usage error before any work
         if (batch < 1) throw usage("--batch must be at least 1, got " + batch);
@@ -82,22 +94,52 @@ final class ClassifyCommand extends Subcommand {
             InferCommand.Format f = InferCommand.formatOf(outputFile);
             if (f != InferCommand.Format.CSV && f != InferCommand.Format.JSONL) throw usage("--output " + outputFile + ": give a .csv or .jsonl file name");
             format = f == InferCommand.Format.CSV ? TopKLines.Format.CSV : TopKLines.Format.JSONL;
-            InferCommand.checkOutput(outputFile);
         }
-        List<ImageList.Entry> entries = ImageList.expand(images);
+        TopKLines.Format chosen = format;
+        Sharding sharding;
+        try {
+            sharding = Sharding.open(shardOption);
+        } catch (IllegalArgumentException e) {
+            throw usage(e.getMessage());
+        }
+        try (sharding) {
+            return JobFailure.abortingJob(sharding.communicator(), out(), err(), () -> classify(sharding, chosen));
+        }
+    }
+
+    /**
+     * This process's share of the images (all of them alone), printed or written as batches finish;
+     * under MPI with several ranks, held in memory and gathered by rank 0, which prints or writes
+     * what a single process would.
+     */
+    private int classify(Sharding sharding, TopKLines.Format format) throws IOException {
+        Path target = outputFile == null ? null : sharding.writesPart() ? sharding.partFile(outputFile) : outputFile;
+        if (target != null && sharding.writesOutput()) InferCommand.checkOutput(target);
+        List<ImageList.Entry> all = ImageList.expand(images);
+        RankInfo.Share share = sharding.range(all.size(), batch);
+        List<ImageList.Entry> entries = all.subList((int) share.first(), (int) share.end());
         XceptionWeights weights = WeightsArgument.load(weightsFile, size, size, false);
         int classes = weights.graph().config().classes();
         ImageNetLabels labels = classes == ImageNetLabels.CLASSES ? ImageNetLabels.load() : null;
         int threads = decodeThreads == null ? Runtime.getRuntime().availableProcessors() : decodeThreads;
         AtomicLong done = new AtomicLong();
+        HeldRows held = sharding.gathers() ? new HeldRows(classes) : null;
+        String devicesLabel;
+        double seconds;
         try (ImageBatches source = new ImageBatches(entries, size, interpolation, batch, threads, skipBadImages);
-             Devices devices = Devices.open(backendOptions, weights, Math.min(batch, entries.size()))) {
+             Devices devices = Devices.open(backendOptions, weights, Math.max(1, Math.min(batch, entries.size())), sharding.gathers())) {
+            devicesLabel = devices.label();
             // printed results go to stdout, so the bar shows only when they go to a file
-            boolean bar = outputFile != null && entries.size() > batch;
-            ProgressBar progress = new ProgressBar(err(), "", entries.size(), ProgressBar.terminalAttached(), bar ? 0 : Long.MAX_VALUE);
+            boolean bar = target != null && entries.size() > batch;
+            ProgressBar progress = new ProgressBar(err(), sharding.prefix().strip(), entries.size(), ProgressBar.terminalAttached(), bar ? 0 : Long.MAX_VALUE);
             long t0 = System.nanoTime();
             try {
-                if (outputFile == null) {
+                if (held != null) {
+                    devices.run(source, (b, y) -> {
+                        held.accept(b, y);
+                        done.addAndGet(b.size());
+                    });
+                } else if (target == null) {
                     PrintWriter out = out();
                     TopKLines lines = new TopKLines(out, format, labels, top, classes, out::flush);
                     devices.run(source, (b, y) -> {
@@ -105,10 +147,9 @@ final class ClassifyCommand extends Subcommand {
                         done.addAndGet(b.size());
                     });
                 } else {
-                    TopKLines.Format fileFormat = format;
-                    AtomicFiles.write(outputFile, channel -> {
+                    AtomicFiles.write(target, channel -> {
                         Writer text = new BufferedWriter(Channels.newWriter(channel, StandardCharsets.UTF_8));
-                        TopKLines lines = new TopKLines(text, fileFormat, labels, top, classes, null);
+                        TopKLines lines = new TopKLines(text, format, labels, top, classes, null);
                         devices.run(source, (b, y) -> {
                             lines.accept(b, y);
                             done.addAndGet(b.size());
@@ -120,17 +161,35 @@ final class ClassifyCommand extends Subcommand {
             } finally {
                 progress.close();
             }
-            double seconds = (System.nanoTime() - t0) / 1e9;
+            seconds = (System.nanoTime() - t0) / 1e9;
             List<ImageBatches.Skipped> skipped = source.skipped();
             PrintWriter err = err();
             if (!skipped.isEmpty()) {
-                err.println("skipped " + skipped.size() + " unreadable image" + (skipped.size() == 1 ? "" : "s") + ":");
+                err.println(sharding.prefix() + "skipped " + skipped.size() + " unreadable image" + (skipped.size() == 1 ? "" : "s") + ":");
                 for (ImageBatches.Skipped s : skipped) err.println("  " + s.reason());
             }
-            err.printf(Locale.ROOT, "classified %d images on %s in %.2f s (%.2f img/s)%s%n", done.get(), devices.label(), seconds, done.get() / seconds,
-                    outputFile == null ? "" : ", wrote " + outputFile);
-            err.flush();
         }
+        if (held != null) {
+            float[] probabilities = sharding.gather(held.rows());
+            List<String> names = sharding.gatherNames(held.names());
+            if (sharding.writesOutput() && !names.isEmpty()) {
+                Tensor gathered = new Tensor(Shape.of(names.size(), classes), probabilities);
+                if (target == null) {
+                    PrintWriter out = out();
+                    new TopKLines(out, format, labels, top, classes, out::flush).accept(0, names, gathered);
+                } else {
+                    AtomicFiles.write(target, channel -> {
+                        Writer text = new BufferedWriter(Channels.newWriter(channel, StandardCharsets.UTF_8));
+                        new TopKLines(text, format, labels, top, classes, null).accept(0, names, gathered);
+                        text.flush();   // not close: the channel belongs to AtomicFiles
+                    });
+                }
+            }
+        }
+        PrintWriter err = err();
+        err.printf(Locale.ROOT, "%sclassified %d images on %s in %.2f s (%.2f img/s)%s%n", sharding.prefix(), done.get(), devicesLabel, seconds, done.get() / seconds,
+                target == null || !sharding.writesOutput() ? "" : ", wrote " + target);
+        err.flush();
         return 0;
     }
 

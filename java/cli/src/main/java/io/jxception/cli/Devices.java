@@ -22,11 +22,19 @@ final class Devices implements AutoCloseable {
     final List<InferenceSession> sessions = new ArrayList<>();
 
     /** Opens every backend named and a session of {@code maxBatch} images on each; on failure closes what was opened. */
-    static Devices open(BackendOptions options, XceptionWeights weights, int maxBatch) {
+    static Devices open(BackendOptions options, XceptionWeights weights, int maxBatch) { return open(options, weights, maxBatch, false); }
+
+    /**
+     * {@link #open(BackendOptions, XceptionWeights, int)}; with {@code onePerRank} (one process of a
+     * job of several) {@code --backend auto} means this process's local device
+     * ({@link BackendOptions#open(boolean)}).
+     */
+    static Devices open(BackendOptions options, XceptionWeights weights, int maxBatch, boolean onePerRank) {
         Devices d = new Devices();
         try {
-            for (String name : options.names()) {
-                KernelBackend b = options.open(name);
+            List<String> names = options.names();
+            for (String name : names) {
+                KernelBackend b = onePerRank && names.equals(List.of("auto")) ? options.open(true) : options.open(name);
                 d.backends.add(b);
                 d.names.add(b.name());
                 d.sessions.add(new InferenceSession(b, weights, maxBatch));

@@ -1,6 +1,7 @@
 package io.jxception.cli;
 
 import io.jxception.cli.stream.BatchSource;
+import io.jxception.cli.stream.HeldRows;
 import io.jxception.cli.stream.ImageBatches;
 import io.jxception.cli.stream.ImageList;
 import io.jxception.cli.stream.NpyBatches;
@@ -12,9 +13,11 @@ import io.jxception.internal.tensor.AtomicFiles;
 import io.jxception.internal.tensor.NpyDtype;
 import io.jxception.internal.tensor.NpyReader;
 import io.jxception.internal.tensor.NpyWriter;
+import io.jxception.distributed.RankInfo;
 import io.jxception.model.XceptionConfig;
 import io.jxception.progress.ProgressBar;
 import io.jxception.tensor.Shape;
+import io.jxception.tensor.Tensor;
 import io.jxception.weights.XceptionWeights;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -40,7 +43,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * on one or several devices ({@code --backend cuda:0,cuda:1}), each with the copy of its next batch
  * overlapped. Outputs are written as batches finish, into a temporary file renamed into place at
  * the end: a {@code .npy} (N, classes) or (N, C) features (with {@code --images}, the rows' file
- * names beside it in NAME.names.txt), or top-k lines as {@code .csv} / {@code .jsonl}.
+ * names beside it in NAME.names.txt), or top-k lines as {@code .csv} / {@code .jsonl}. Under mpirun
+ * or srun each rank computes a contiguous share of whole batches and rank 0 writes the one output
+ * ({@link Sharding}); {@code --shard i/n} computes one share into a part for {@code jxception merge}.
  */
 @Command(name = "infer", mixinStandardHelpOptions = true,
         description = {"Run Xception over many images: a .npy (N, H, W, 3) of raw uint8 pixels or of float32/float16/float64 values already preprocessed"
@@ -91,11 +96,17 @@ final class InferCommand extends Subcommand {
     @Option(names = "--skip-bad-images", description = "With --images: leave unreadable images out (listed on stderr) instead of failing.")
     boolean skipBadImages;
 
+    @Option(names = "--shard", paramLabel = "i/n|auto",
+            description = {"Compute shard i of n (whole batches) and write OUTPUT's part NAME.shard-i-of-n.EXT for 'jxception merge'; "
+                    + "auto: i and n from the launcher (SLURM_PROCID, OMPI_COMM_WORLD_RANK, PMI_RANK...) without MPI.",
+                    "Without it, under mpirun or srun every rank computes its share and rank 0 writes the one output."})
+    String shardOption;
+
     /** Output kinds, by the file's extension. */
     enum Format { NPY, CSV, JSONL }
 
     @Override
-    int execute() throws IOException {
+    int execute() throws Exception {
         if (batch < 1) throw usage("--batch must be at least 1, got " + batch);
         if (top < 1) throw usage("--top must be at least 1, got " + top);
         backendOptions.names();   // a device named twice is a usage error before any work
@@ -110,40 +121,79 @@ final class InferCommand extends Subcommand {
             throw usage("--size must be from " + XceptionConfig.MIN_INPUT + " to " + XceptionConfig.MAX_INPUT + ", got " + size);
         }
         if (decodeThreads != null && decodeThreads < 1) throw usage("--decode-threads must be at least 1, got " + decodeThreads);
-        checkOutput(outputFile);
-        if (fromImages && format == Format.NPY) checkOutput(namesFile(outputFile));
+        Sharding sharding;
+        try {
+            sharding = Sharding.open(shardOption);
+        } catch (IllegalArgumentException e) {
+            throw usage(e.getMessage());
+        }
+        try (sharding) {
+            return JobFailure.abortingJob(sharding.communicator(), out(), err(), () -> infer(sharding, format, fromImages));
+        }
+    }
 
+    /**
+     * This process's share of the inputs (all of them alone), written as it goes to OUTPUT or to this
+     * shard's part; under MPI with several ranks, held in memory and gathered by rank 0, which writes
+     * the one output as a single process would.
+     */
+    private int infer(Sharding sharding, Format format, boolean fromImages) throws IOException {
+        Path target = sharding.writesPart() ? sharding.partFile(outputFile) : outputFile;
+        if (sharding.writesOutput()) {
+            // output rules and a writable folder, before any work
+            checkOutput(target);
+            if (fromImages && format == Format.NPY) checkOutput(namesFile(target));
+        }
         BatchSource source;
         int h, w;
         String what;
+        long inputs;                 // every image of the input, all shards
+        RankInfo.Share share;        // this process's images [first, end)
         if (fromImages) {
             h = w = size == null ? 299 : size;
             List<ImageList.Entry> entries = ImageList.expand(List.of(input.images));
+            inputs = entries.size();
+            share = sharding.range(inputs, batch);
             int threads = decodeThreads == null ? Runtime.getRuntime().availableProcessors() : decodeThreads;
-            source = new ImageBatches(entries, h, interpolation == null ? Interpolation.NEAREST : interpolation, batch, threads, skipBadImages);
+            source = new ImageBatches(entries.subList((int) share.first(), (int) share.end()), h, interpolation == null ? Interpolation.NEAREST : interpolation,
+                    batch, threads, skipBadImages);
             what = "images";
         } else {
             NpyReader reader = openInput(input.npy);
             h = reader.shape().dim(1);
             w = reader.shape().dim(2);
-            source = new NpyBatches(reader, 0, reader.rows(), batch);
+            inputs = reader.rows();
+            share = sharding.range(inputs, batch);
+            source = new NpyBatches(reader, share.first(), share.end(), batch);
             what = reader.dtype().numpyName + " images";
         }
         long total = source.total();
         try (source) {
             XceptionWeights weights = WeightsArgument.load(weightsFile, h, w, features);
             int classes = weights.graph().config().classes();
-            try (Devices devices = Devices.open(backendOptions, weights, (int) Math.min(batch, total))) {
-                // one batch shows no bar; several: a bar, redrawn on a terminal, a line per tenth in a log
-                ProgressBar progress = new ProgressBar(err(), "", total, ProgressBar.terminalAttached(), total > batch ? 0 : Long.MAX_VALUE);
-                AtomicLong rows = new AtomicLong();
+            ImageNetLabels labels = classes == ImageNetLabels.CLASSES && format != Format.NPY ? ImageNetLabels.load() : null;
+            try (Devices devices = Devices.open(backendOptions, weights, (int) Math.max(1, Math.min(batch, total)), sharding.gathers())) {
                 Shape rowShape = rowShape(devices.sessions.get(0).outputShape(1));
+                if (sharding.gathers() && inputs * rowShape.dim(0) > Integer.MAX_VALUE - 8) {
+                    throw new IOException(inputs + " images of " + rowShape.dim(0) + " values are too many for rank 0 to gather in memory: "
+                            + "run every rank with --shard auto (each writes its part) and join the parts with 'jxception merge --output " + outputFile + "'");
+                }
+                // one batch shows no bar; several: a bar, redrawn on a terminal, a line per tenth in a log
+                ProgressBar progress = new ProgressBar(err(), sharding.prefix().strip(), total, ProgressBar.terminalAttached(), total > batch ? 0 : Long.MAX_VALUE);
+                AtomicLong rows = new AtomicLong();
                 long t0 = System.nanoTime();
-                List<String> names;
+                List<String> names = null;
+                HeldRows held = sharding.gathers() ? new HeldRows(rowShape.dim(0)) : null;
                 try {
-                    if (format == Format.NPY) {
+                    if (held != null) {
+                        devices.run(source, (b, y) -> {
+                            held.accept(b, y);
+                            rows.addAndGet(b.size());
+                            progress.advanceWithRate(b.size(), "img/s");
+                        });
+                    } else if (format == Format.NPY) {
                         NpyRows[] sink = new NpyRows[1];
-                        AtomicFiles.write(outputFile, channel -> {
+                        AtomicFiles.write(target, channel -> {
                             NpyWriter writer = new NpyWriter(channel, NpyDtype.F32, rowShape, fromImages ? -1 : total);
                             sink[0] = new NpyRows(writer, null);
                             devices.run(source, (b, y) -> {
@@ -155,10 +205,9 @@ final class InferCommand extends Subcommand {
                         });
                         names = sink[0].names();
                     } else {
-                        AtomicFiles.write(outputFile, channel -> {
+                        AtomicFiles.write(target, channel -> {
                             Writer text = new BufferedWriter(Channels.newWriter(channel, StandardCharsets.UTF_8));
-                            TopKLines lines = new TopKLines(text, format == Format.CSV ? TopKLines.Format.CSV : TopKLines.Format.JSONL,
-                                    classes == ImageNetLabels.CLASSES ? ImageNetLabels.load() : null, top, classes, null);
+                            TopKLines lines = new TopKLines(text, format == Format.CSV ? TopKLines.Format.CSV : TopKLines.Format.JSONL, labels, top, classes, null);
                             devices.run(source, (b, y) -> {
                                 lines.accept(b, y);
                                 rows.addAndGet(b.size());
@@ -166,28 +215,71 @@ final class InferCommand extends Subcommand {
                             });
                             text.flush();   // not close: the channel belongs to AtomicFiles
                         });
-                        names = null;
                     }
                 } finally {
                     progress.close();
                 }
                 double seconds = (System.nanoTime() - t0) / 1e9;
-                if (fromImages && names != null) AtomicFiles.write(namesFile(outputFile), (String.join("\n", names) + "\n").getBytes(StandardCharsets.UTF_8));
-                if (source instanceof ImageBatches images) reportSkipped(images);
+                if (source instanceof ImageBatches images) reportSkipped(images, sharding.prefix());
                 long n = rows.get();
                 String kind = format != Format.NPY ? "top-" + top + " classes" : features ? "pooled features" : "probabilities";
-                out().printf(Locale.ROOT, "wrote %s: %s from %d %s on %s in %.2f s (%.2f img/s)%n", outputFile,
-                        format == Format.NPY ? Shape.of(Math.toIntExact(n), rowShape.dim(0)) + " " + kind : kind, n, what, devices.label(), seconds, n / seconds);
+                if (held != null) {
+                    float[] all = sharding.gather(held.rows());
+                    List<String> allNames = sharding.gatherNames(held.names());
+                    if (!sharding.writesOutput()) {
+                        out().printf(Locale.ROOT, "%simages [%d, %d) on %s in %.2f s (%.2f img/s)%n", sharding.prefix(), share.first(), share.end(),
+                                devices.label(), seconds, n / seconds);
+                        return 0;
+                    }
+                    int gathered = allNames.size();
+                    writeGathered(format, all, allNames, rowShape, labels, classes, fromImages);
+                    out().printf(Locale.ROOT, "%swrote %s: %s from %d images on %d ranks; this rank: images [%d, %d) on %s in %.2f s (%.2f img/s)%n",
+                            sharding.prefix(), outputFile, format == Format.NPY ? Shape.of(gathered, rowShape.dim(0)) + " " + kind : kind, gathered,
+                            sharding.communicator().size(), share.first(), share.end(), devices.label(), seconds, n / seconds);
+                    return 0;
+                }
+                if (fromImages && names != null) AtomicFiles.write(namesFile(target), namesText(names));
+                out().printf(Locale.ROOT, "wrote %s: %s from %d %s on %s in %.2f s (%.2f img/s)%s%n", target,
+                        format == Format.NPY ? Shape.of(Math.toIntExact(n), rowShape.dim(0)) + " " + kind : kind, n, what, devices.label(), seconds, n / seconds,
+                        sharding.writesPart() ? ", " + sharding.describe() + ": images [" + share.first() + ", " + share.end() + ") of " + inputs : "");
             }
         }
         return 0;
     }
 
+    /** Rank 0 writes every rank's rows, gathered in rank order, as a single process writes its output. */
+    private void writeGathered(Format format, float[] all, List<String> names, Shape rowShape, ImageNetLabels labels, int classes, boolean fromImages)
+            throws IOException {
+        int n = names.size();
+        if (format == Format.NPY) {
+            AtomicFiles.write(outputFile, channel -> {
+                NpyWriter writer = new NpyWriter(channel, NpyDtype.F32, rowShape, n);
+                writer.writeRows(0, all, 0, n);
+                writer.finish(n);
+            });
+            if (fromImages) AtomicFiles.write(namesFile(outputFile), namesText(names));
+        } else {
+            AtomicFiles.write(outputFile, channel -> {
+                Writer text = new BufferedWriter(Channels.newWriter(channel, StandardCharsets.UTF_8));
+                TopKLines lines = new TopKLines(text, format == Format.CSV ? TopKLines.Format.CSV : TopKLines.Format.JSONL, labels, top, classes, null);
+                if (n > 0) lines.accept(0, names, new Tensor(Shape.of(n, classes), all));
+                text.flush();   // not close: the channel belongs to AtomicFiles
+            });
+        }
+    }
+
+    /** The names file's bytes: one name per line. */
+    private static byte[] namesText(List<String> names) {
+        StringBuilder s = new StringBuilder();
+        for (String name : names) s.append(name).append('\n');
+        return s.toString().getBytes(StandardCharsets.UTF_8);
+    }
+
     /** Lists the images {@code --skip-bad-images} left out, on stderr. */
-    private void reportSkipped(ImageBatches images) {
+    private void reportSkipped(ImageBatches images, String prefix) {
         List<ImageBatches.Skipped> skipped = images.skipped();
         if (skipped.isEmpty()) return;
-        err().println("skipped " + skipped.size() + " unreadable image" + (skipped.size() == 1 ? "" : "s") + ":");
+        err().println(prefix + "skipped " + skipped.size() + " unreadable image" + (skipped.size() == 1 ? "" : "s") + ":");
         for (ImageBatches.Skipped s : skipped) err().println("  " + s.reason());
         err().flush();
     }

@@ -14,7 +14,8 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "jxception", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Xception (Keras) inference on CUDA, OpenCL or the Java reference backend.",
-        subcommands = {InfoCommand.class, InferCommand.class, ClassifyCommand.class, BenchCommand.class, TrainCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {InfoCommand.class, InferCommand.class, ClassifyCommand.class, BenchCommand.class, TrainCommand.class, MergeCommand.class,
+                CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @Option(names = "--verbose", scope = ScopeType.INHERIT, description = "Print stack traces with errors.")
     boolean verbose;
@@ -23,7 +24,7 @@ public final class Main implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "missing command: choose one of info, infer, classify, bench, train");
+        throw new CommandLine.ParameterException(spec.commandLine(), "missing command: choose one of info, infer, classify, bench, train, merge");
     }
 
     /** The command line with jxception's error format for usage errors; {@code main} and tests use it. */

@@ -1,5 +1,7 @@
 package io.jxception.cli;
 
+import io.jxception.distributed.Communicator;
+import io.jxception.distributed.Communicators;
 import io.jxception.internal.backend.KernelBackend;
 import io.jxception.internal.text.Printable;
 import io.jxception.internal.train.FineTuning;
@@ -22,6 +24,13 @@ import java.util.Locale;
  * {@code jxception train}: trains or fine-tunes an Xception classifier on an image folder (one
  * sub-folder per class) with {@link Trainer}. Writes checkpoint, CSV log, curves PNG and final
  * weights into {@code --out}; {@code --resume} continues an interrupted run from its checkpoint.
+ *
+ * <p>Under mpirun or srun ({@link Communicators#fromEnvironment()} finds more than one process) it is
+ * one rank of a data-parallel training: {@code --batch} images per process, rank 0 writes the
+ * output folder, every log line carries {@code [rank r/n]}, {@code --backend auto} takes the local
+ * rank's device. SIGTERM and SIGUSR1 stop the run after the current step with a checkpoint
+ * ({@link StopSignals}). A rank that fails reports its error and ends the job (MPI_Abort), so that
+ * no other rank waits for it.
  */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Train or fine-tune an Xception classifier on an image folder (DATA/<class>/<image>.png|jpg).",
@@ -121,6 +130,19 @@ final class TrainCommand extends Subcommand {
     @Option(names = "--resume", description = "Continue from --out/checkpoint.safetensors when it exists.")
     boolean resume;
 
+    @Option(names = "--sync-bn", description = "Under mpirun/srun: batch-norm statistics over every process's batch "
+            + "(N processes x --batch B then equal one process of batch N*B); default: each process's own batch.")
+    boolean syncBatchNorm;
+
+    @Option(names = "--bucket-mb", defaultValue = "25", paramLabel = "MB",
+            description = "Under mpirun/srun: gradients are summed in buckets of about MB megabytes, each started while the backward pass goes on (default 25).")
+    double bucketMegabytes;
+
+    @Option(names = "--exchange", defaultValue = "overlap", paramLabel = "WHEN",
+            description = "Under mpirun/srun: overlap (default: each gradient bucket's sum starts during the backward pass) or after "
+                    + "(blocking sums after it; faster when MPI's data moves through this machine's own cores).")
+    String exchange;
+
     @Option(names = "--skip-bad-images", description = "Leave out (and list) images that do not decode; without it one bad image stops the run before step 1.")
     boolean skipBadImages;
 
@@ -137,30 +159,60 @@ final class TrainCommand extends Subcommand {
                     .momentum(momentum).weightDecay(weightDecay)
                     .augmentation(new Augmentation(crop, flip))
                     .lossScaling(parseLossScaling(lossScaling))
-                    .prefetchBatches(prefetch).seed(seed).checkpointEvery(checkpointEvery).resume(resume).skipBadImages(skipBadImages);
+                    .prefetchBatches(prefetch).seed(seed).checkpointEvery(checkpointEvery).resume(resume).skipBadImages(skipBadImages)
+                    .syncBatchNorm(syncBatchNorm).gradientBucketBytes((long) (bucketMegabytes * 1e6))
+                    .overlapGradientExchange(parseExchange(exchange));
             if (loaderThreads != null) b.loaderThreads(loaderThreads);
             options = b.build();
         } catch (IllegalArgumentException e) {
             throw usage(e.getMessage());
         }
         if (freezeBelow != null) requireLayer(freezeBelow);
-        if (!noPlot && java.nio.file.Files.isDirectory(out)) {
-            io.jxception.internal.tensor.AtomicFiles.checkTarget(out.resolve(TrainingPlot.FILE_NAME)); // the plot is written last: check it first
+        try (Communicator comm = Communicators.fromEnvironment()) {
+            if (comm.rank() == 0 && !noPlot && java.nio.file.Files.isDirectory(out)) {
+                io.jxception.internal.tensor.AtomicFiles.checkTarget(out.resolve(TrainingPlot.FILE_NAME)); // the plot is written last: check it first
+            }
+            return JobFailure.abortingJob(comm, out(), err(), () -> train(options, comm, JobFailure.prefix(comm)));
         }
-        try (KernelBackend backend = backendOptions.open();
-             TrainingProgress progress = new TrainingProgress(err(), System.console() != null)) {
-            Trainer.Result r = new Trainer(backend, options).listener(progress).run();
+    }
+
+    private int train(TrainOptions options, Communicator comm, String prefix) throws Exception {
+        try (KernelBackend backend = backendOptions.open(comm.size() > 1);
+             TrainingProgress progress = new TrainingProgress(err(), System.console() != null, comm.rank(), comm.size())) {
+            Trainer trainer = new Trainer(backend, options).listener(progress).communicator(comm);
+            Trainer.Result r;
+            try (StopSignals signals = new StopSignals(trainer::requestStop, progress::say)) {
+                r = trainer.run();
+            }
             progress.close();
-            if (!noPlot && !r.history().isEmpty()) {
-                TrainingPlot.write(r.history(), Trainer.describe(r.weights().graph().config()) + " on " + backend.name(), out.resolve(TrainingPlot.FILE_NAME));
+            if (comm.rank() == 0 && !noPlot && !r.history().isEmpty()) {
+                TrainingPlot.write(r.history(), Trainer.describe(r.weights().graph().config()) + " on " + backend.name()
+                        + (comm.size() > 1 ? " x " + comm.size() + " processes" : ""), out.resolve(TrainingPlot.FILE_NAME));
             }
             var last = r.history().isEmpty() ? null : r.history().get(r.history().size() - 1);
-            out().printf(Locale.ROOT, "%s after %d steps; %s%n", r.complete() ? "finished" : "stopped", r.steps(),
+            out().printf(Locale.ROOT, "%s%s after %d steps; %s%n", prefix, r.complete() ? "finished" : "stopped", r.steps(),
                     last == null ? "no epoch completed" : String.format(Locale.ROOT, "epoch %d: train acc %.3f", last.epoch(), last.trainAccuracy())
                             + (Double.isNaN(last.valAccuracy()) ? "" : String.format(Locale.ROOT, ", val acc %.3f", last.valAccuracy())));
-            out().println("outputs in " + out.toAbsolutePath());
+            Trainer.ProcessTimes t = progress.times();
+            if (t != null && t.steps() > 0) {
+                out().printf(Locale.ROOT, "%son %s, per step (steps 2 to %d): %.1f ms = compute %.1f + gradient exchange %.1f (%.1f exposed) + staging %.1f"
+                                + " + data wait %.1f; %.2f MB summed per step in %d buckets%n",
+                        prefix, backend.name(), t.steps() + 1, 1e3 * t.stepSeconds() / t.steps(), 1e3 * t.computeSeconds() / t.steps(),
+                        1e3 * t.exchangeSeconds() / t.steps(), 1e3 * t.exposedWaitSeconds() / t.steps(), 1e3 * t.stagingSeconds() / t.steps(),
+                        1e3 * t.dataWaitSeconds() / t.steps(), t.bytesPerStep() / 1e6, t.buckets());
+            }
+            if (comm.rank() == 0) out().println(prefix + "outputs in " + out.toAbsolutePath());
+            out().flush();
             return 0;
         }
+    }
+
+    private static boolean parseExchange(String s) {
+        return switch (s.trim().toLowerCase(Locale.ROOT)) {
+            case "overlap" -> true;
+            case "after" -> false;
+            default -> throw new IllegalArgumentException("unknown --exchange '" + s + "': expected overlap or after");
+        };
     }
 
     /**

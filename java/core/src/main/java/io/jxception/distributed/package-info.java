@@ -25,52 +25,56 @@
  * global state, MPI's init/finalize, is counted: the last communicator closed finalises MPI, which
  * cannot be initialised again in the same process.
  *
- * <h2>Planned use (issue 15, second part)</h2>
+ * <h2>How the library uses it (issue 15)</h2>
  * <ul>
- *   <li><b>Data-parallel training.</b> Rank 0's initial (or resumed) weights and momentum are
- *       broadcast; every rank draws the same epoch permutation ({@code EpochPlan}, seeded) and takes
- *       its slice of each global batch of N·B images (rank r: positions [r·B, (r+1)·B) of the
- *       global batch), so N ranks × B see exactly the images of one rank × N·B. Each rank scales its
- *       loss by 1/N (through the head's loss scale: exact for N a power of two), so that every
- *       reduction is a plain sum. The backward loop of {@code TrainingSession.forwardBackward}
- *       finishes a node's weight gradients (convBackward, and the BN's dGamma, dBeta) in reverse
- *       topological order: a hook after each node adds its gradients to the current bucket
- *       (~25 MB) and starts {@link io.jxception.distributed.Communicator#iallreduceSum} when the bucket
- *       is full, calling {@link io.jxception.distributed.AllreduceRequest#test()} after each later
- *       node so that MPI progresses; {@code sgdStep} awaits every bucket first. GPU gradients are
- *       staged through page-locked host memory wrapped as a direct buffer (no copy into the Java
- *       heap); a CUDA-aware MPI or NCCL would take device pointers through a separate device-side
- *       communicator, not this interface. The loss scaler's overflow flag, the loss and the
- *       accuracy counts travel in one small allreduce per step, so that every rank skips the same
- *       steps and rank 0 logs global numbers.</li>
- *   <li><b>Synchronised batch norm.</b> {@code Backend.batchNormTrain} computes the batch moments
- *       and applies them in one call; it splits into per-channel partial sums (Σz, then
- *       Σ(z − mean)² with the global mean: the two-pass moments of {@code BatchNormOps}), an
- *       allreduce of C values each, and the apply (plus the moving-statistics update) with the global
- *       mean and invStd over N·rows rows. The backward splits the same way: partial dBeta = Σg and
- *       dGamma = Σg·x̂, an allreduce, then dz with the global sums and row count. The BN weights'
- *       gradients are then already global and stay out of the buckets. Without sync BN each rank
- *       normalises by its own batch (PyTorch DDP's default); rank 0's moving statistics are the ones
- *       saved (or the ranks' are averaged before a checkpoint: to be decided and documented).</li>
- *   <li><b>Files.</b> Rank 0 alone writes checkpoints, logs, plots and the final weights; every
- *       rank still reloads the saved fp32 values after a checkpoint (as {@code Trainer} does now), so
- *       the ranks stay bitwise identical. {@code --resume}: rank 0 reads the checkpoint and broadcasts
- *       the weights, momentum and state (a byte broadcast of the state), so that output folders need
- *       not be shared. The run identity must name the backend kind and precision, not the device
- *       index (ranks run on cuda:0..k). At start the ranks compare a hash of the image list and the
- *       options (a byte gather at rank 0) and stop with a message naming the rank that differs.</li>
- *   <li><b>Signals.</b> SIGUSR1 (SLURM's warning before the time limit) and SIGTERM set a flag
- *       through a Java signal handler installed after the communicator is open (MPICH installs its
- *       own SIGUSR1 handler in MPI_Init); the flag joins the per-step allreduce, so every rank stops
- *       after the same step, rank 0 writes the checkpoint, and every rank closes the communicator.
- *       A rank that fails calls {@link io.jxception.distributed.Communicator#abortJob} after
- *       reporting its error, so that the others do not wait forever in their next collective.</li>
- *   <li><b>Sharded inference.</b> {@link io.jxception.distributed.RankInfo} (from the communicator,
- *       the launcher's variables, or {@code --shard i/n}) gives each rank a contiguous share
- *       ({@link io.jxception.distributed.RankInfo#share}) of whole batches, so each image is computed
- *       in the same batch as in a single-process run; rank 0 gathers the outputs in rank order
- *       ({@link io.jxception.distributed.Communicator#gatherv}) and writes one file, or, without MPI,
- *       each process writes a part that {@code jxception merge} concatenates.</li>
+ *   <li><b>Data-parallel training</b> ({@link io.jxception.train.Trainer#communicator}). Rank 0's
+ *       initial weights, or the checkpoint rank 0 read (weights, momentum, state), are broadcast;
+ *       every rank draws the same seeded epoch order in global batches of N·B and trains on
+ *       positions [r·B, (r+1)·B) of each, augmented as in the whole batch. Each rank's loss scale
+ *       is 1/N, so the gradient exchange is a plain sum ({@code internal.exec.GradientExchange}):
+ *       buckets of about 25 MB in the order the backward pass finishes the gradients, each staged
+ *       to the host and started with {@link io.jxception.distributed.Communicator#iallreduceSum}
+ *       as it completes, progressed with {@link io.jxception.distributed.AllreduceRequest#test()}
+ *       after every later layer and awaited before the update; or, with
+ *       {@code TrainOptions.overlapGradientExchange} false, summed with blocking allreduces after
+ *       the backward pass (faster on one shared-memory machine, where the reduction runs on the
+ *       cores that compute: measured in benchmarks/mpi). One allreduce of five doubles per step
+ *       carries the loss, the accuracy counts, an fp16 overflow and a stop request, so that every
+ *       rank skips, logs and stops alike; a non-finite loss on one rank is every rank's
+ *       divergence. At start the ranks gather their settings and image-list digests at rank 0,
+ *       which names the first rank and setting that differ.</li>
+ *   <li><b>Synchronised batch norm</b> ({@code TrainOptions.syncBatchNorm}). The backends split
+ *       batch norm into per-channel sums and an apply ({@code KernelBackend.batchNormSums},
+ *       {@code batchNormApply}, {@code batchNormBackwardSums}, {@code batchNormBackwardApply}):
+ *       Σz, then Σ(z − mean)² with the global mean, each summed over the ranks (c doubles), the
+ *       apply and moving-statistics update with the global mean and variance over N·rows rows;
+ *       backward, Σg and Σg·x̂ summed (one allreduce of 2c), then dz with the global sums. The BN
+ *       weights' gradients are then global already and stay out of the buckets. Without sync BN
+ *       each rank normalises by its own batch and the moving statistics are averaged over the
+ *       ranks after each forward pass (started with the buckets), which keeps every rank's weights
+ *       identical and uses every rank's statistics (rather than rank 0's alone, as DDP's buffer
+ *       broadcast does).</li>
+ *   <li><b>Files.</b> Rank 0 alone writes checkpoints, the log and the final weights; a failure to
+ *       write is broadcast, so every rank fails with rank 0's message instead of waiting. Every
+ *       rank reloads the saved fp32 values after a checkpoint, so the ranks stay bitwise
+ *       identical and a resumed run repeats the uninterrupted one. The checkpoint records the
+ *       backend's kind and precision (ranks run on cuda:0..k), the number of ranks and sync BN;
+ *       a run resumes only as it started.</li>
+ *   <li><b>Signals and failures.</b> The CLI handles SIGTERM and SIGUSR1 after the communicator is
+ *       open (MPICH installs its own SIGUSR1 handler in MPI_Init) by calling
+ *       {@link io.jxception.train.Trainer#requestStop}: the request joins the next step's
+ *       agreement, every rank stops after it, rank 0 writes the checkpoint, every rank exits 0.
+ *       Open MPI 4.1's mpirun does not forward SIGUSR1 to its ranks (SIGUSR2 only, which the JVM
+ *       reserves), so under mpirun the signal must reach the ranks themselves (srun does that). A
+ *       rank that fails reports its error and calls
+ *       {@link io.jxception.distributed.Communicator#abortJob}.</li>
+ *   <li><b>Sharded inference</b> (the CLI's {@code infer}, {@code classify}). Each rank takes a
+ *       contiguous share of whole batches ({@link io.jxception.distributed.RankInfo#share} over
+ *       the batch count), so each image is computed in the same batch as in a single-process run;
+ *       rank 0 gathers the outputs in rank order
+ *       ({@link io.jxception.distributed.Communicator#gatherv}) and writes one file, bitwise a
+ *       single process's; without MPI, {@code --shard i/n} writes parts that
+ *       {@code jxception merge} concatenates.</li>
  * </ul>
  */
 package io.jxception.distributed;

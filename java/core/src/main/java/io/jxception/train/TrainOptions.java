@@ -26,13 +26,27 @@ import java.util.Objects;
  * @param resume             continue from {@code outputDir/checkpoint.safetensors} if it exists
  * @param skipBadImages      images that do not decode (every one is decoded before the first step)
  *                           are left out and reported, where otherwise the run stops before it starts
+ * @param syncBatchNorm      with several processes ({@link Trainer#communicator}): batch-norm statistics over
+ *                           the batches of every process, so that N processes × batch B compute what one
+ *                           process of batch N·B computes; without it each process normalises by its own
+ *                           batch and the moving statistics are averaged over the processes. No effect alone.
+ * @param gradientBucketBytes with several processes: gradients are summed in buckets of about this many
+ *                           bytes, each started as soon as the backward pass has finished it (speed only:
+ *                           the sums do not depend on it)
+ * @param overlapGradientExchange with several processes: start each bucket's sum while the backward pass goes on
+ *                           (true, the default), or sum every bucket with a blocking allreduce after it (faster
+ *                           where the CPU itself moves MPI's data, e.g. several processes on one machine)
  */
 public record TrainOptions(Path trainData, Path validationData, double validationFraction, int inputSize,
                            double widthMultiplier, int middleRepeats, Path initialWeights, String freezeBelow,
                            int batchSize, int epochs, long maxSteps, LearningRateSchedule learningRate,
                            double momentum, double weightDecay, Augmentation augmentation, LossScaling lossScaling,
                            int loaderThreads, int prefetchBatches, long seed, Path outputDir, int checkpointEvery,
-                           boolean resume, boolean skipBadImages) {
+                           boolean resume, boolean skipBadImages, boolean syncBatchNorm, long gradientBucketBytes,
+                           boolean overlapGradientExchange) {
+    /** PyTorch DDP's default bucket: 25 MiB. */
+    public static final long DEFAULT_BUCKET_BYTES = 25L << 20;
+
     /** Whether the loss is scaled: AUTO is dynamic scaling for fp16 backends and none otherwise. */
     public enum LossScaling {
         /** Dynamic scaling on fp16 backends, none elsewhere. */
@@ -65,6 +79,7 @@ public record TrainOptions(Path trainData, Path validationData, double validatio
         if (loaderThreads < 1) throw new IllegalArgumentException("loader threads must be at least 1, got " + loaderThreads);
         if (prefetchBatches < 1) throw new IllegalArgumentException("prefetch must be at least 1 batch, got " + prefetchBatches);
         if (checkpointEvery < 0) throw new IllegalArgumentException("checkpoint interval must be at least 0 steps, got " + checkpointEvery);
+        if (gradientBucketBytes < Float.BYTES) throw new IllegalArgumentException("gradient bucket must hold at least one float (4 bytes), got " + gradientBucketBytes);
         if (freezeBelow != null && freezeBelow.isBlank()) freezeBelow = null;
     }
 
@@ -95,6 +110,9 @@ public record TrainOptions(Path trainData, Path validationData, double validatio
         b.checkpointEvery = checkpointEvery;
         b.resume = resume;
         b.skipBadImages = skipBadImages;
+        b.syncBatchNorm = syncBatchNorm;
+        b.gradientBucketBytes = gradientBucketBytes;
+        b.overlapGradientExchange = overlapGradientExchange;
         return b;
     }
 
@@ -105,12 +123,12 @@ public record TrainOptions(Path trainData, Path validationData, double validatio
         private int inputSize = 299, middleRepeats = 8, batchSize = 32, epochs = 10, checkpointEvery = 500;
         private int loaderThreads = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors() / 2));
         private int prefetchBatches = 4;
-        private long maxSteps = 0, seed = 1;
+        private long maxSteps = 0, seed = 1, gradientBucketBytes = DEFAULT_BUCKET_BYTES;
         private String freezeBelow;
         private LearningRateSchedule learningRate = new LearningRateSchedule.StepDecay(0.045, 0.94, 2, 0);
         private Augmentation augmentation = Augmentation.NONE;
         private LossScaling lossScaling = LossScaling.AUTO;
-        private boolean resume, skipBadImages;
+        private boolean resume, skipBadImages, syncBatchNorm, overlapGradientExchange = true;
 
         private Builder(Path trainData, Path outputDir) {
             this.trainData = trainData;
@@ -161,14 +179,21 @@ public record TrainOptions(Path trainData, Path validationData, double validatio
         public Builder checkpointEvery(int steps) { checkpointEvery = steps; return this; }
         /** Continue from the output folder's checkpoint when there is one. */
         public Builder resume(boolean r) { resume = r; return this; }
-        /** Leave out training images that fail to decode (listed before step 1) instead of refusing the run. */
+        /** Leave out (and report) images that do not decode, instead of stopping before the first step. */
         public Builder skipBadImages(boolean s) { skipBadImages = s; return this; }
+        /** With several processes: batch-norm statistics over every process's batch. */
+        public Builder syncBatchNorm(boolean s) { syncBatchNorm = s; return this; }
+        /** With several processes: the size of the gradient buckets summed while the backward pass runs. */
+        public Builder gradientBucketBytes(long bytes) { gradientBucketBytes = bytes; return this; }
+        /** With several processes: start bucket sums during the backward pass (true) or after it, blocking (false). */
+        public Builder overlapGradientExchange(boolean overlap) { overlapGradientExchange = overlap; return this; }
 
         /** The options; validated as {@link TrainOptions} is. */
         public TrainOptions build() {
             return new TrainOptions(trainData, validationData, validationFraction, inputSize, widthMultiplier, middleRepeats,
                     initialWeights, freezeBelow, batchSize, epochs, maxSteps, learningRate, momentum, weightDecay, augmentation,
-                    lossScaling, loaderThreads, prefetchBatches, seed, outputDir, checkpointEvery, resume, skipBadImages);
+                    lossScaling, loaderThreads, prefetchBatches, seed, outputDir, checkpointEvery, resume, skipBadImages, syncBatchNorm,
+                    gradientBucketBytes, overlapGradientExchange);
         }
     }
 }

@@ -45,6 +45,12 @@ public interface TrainingListener {
      */
     default void epochEnded(EpochRecord record, String summary) {}
 
-    /** The current epoch stopped before its end ({@code maxSteps} reached); {@code why} says so in words. */
+    /** The current epoch stopped before its end ({@code maxSteps} reached, or a stop requested); {@code why} says so in words. */
     default void epochStopped(String why) {}
+
+    /**
+     * A data-parallel run ends on this process (normally or stopped; not called for a single
+     * process): where its step time went, for a final line or a benchmark. Values differ by rank.
+     */
+    default void processTimes(Trainer.ProcessTimes times) {}
 }

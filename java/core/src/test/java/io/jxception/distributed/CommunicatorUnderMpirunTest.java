@@ -35,48 +35,15 @@ import static org.junit.jupiter.api.Assertions.*;
  * skipped elsewhere, CI included.
  */
 class CommunicatorUnderMpirunTest {
-    /** Loopback only, shared memory between the ranks, no CMA (a container may forbid ptrace), every rank free to use both cores. */
-    private static final List<String> OPEN_MPI_OPTIONS = List.of("--oversubscribe", "--bind-to", "none",
-            "--mca", "btl", "self,vader", "--mca", "btl_vader_single_copy_mechanism", "none",
-            "--mca", "oob_tcp_if_include", "lo",
-            // ranks that wait yield the core: two or three JVMs share two cores with whatever else runs
-            "--mca", "mpi_yield_when_idle", "1",
-            // Open MPI 4.1's aggregated help messages fail to print more often ("Data unpack would read past end of buffer")
-            "--mca", "orte_base_help_aggregate", "0");
-    private static final Pattern LINE = Pattern.compile("^R (\\d+) (\\S+) ?(.*)$");
-
-    private static String mpirun;
-    /** Why the tests cannot run here (no Open MPI mpirun), or null. */
-    private static String missing;
-
-    @BeforeAll
-    static void findOpenMpi() throws Exception {
-        Path found = onPath("mpirun");
-        if (found == null) {
-            missing = "no mpirun on the PATH";
-            return;
-        }
-        Run version = run(List.of(found.toString(), "--version"), Map.of(), 30);
-        if (!version.output().contains("Open MPI")) {
-            missing = found + " is not Open MPI's mpirun (" + version.output().strip() + ")";
-            return;
-        }
-        mpirun = found.toString();
-    }
-
     /** Each test is reported skipped, with the reason, where Open MPI is missing; under CI=true each fails instead. */
     @BeforeEach
-    void requireOpenMpi() {
-        if (missing == null) return;
-        if ("true".equals(System.getenv("CI"))) {
-            fail("CI=true but " + missing + ": CI must install Open MPI (apt-get install -y openmpi-bin) so that the MPI tests run");
-        }
-        Assumptions.abort(missing + ": MPI test skipped (install Open MPI: apt-get install -y openmpi-bin)");
+    void requireOpenMpi() throws Exception {
+        Mpirun.require();
     }
 
     @Test
     void twoRanksAgreeOnEveryCollective() throws Exception {
-        Run run = mpirun(2, "collectives", 120);
+        Mpirun.Run run = mpirun(2, "collectives", 120);
         assertEquals(0, run.exitCode(), run.output());
         Map<Integer, Map<String, List<String>>> ranks = run.byRank();
         assertEquals(Set.of(0, 1), ranks.keySet(), run.output());
@@ -111,7 +78,7 @@ class CommunicatorUnderMpirunTest {
     /** Three ranks (sums in an order MPI chooses) on a communicator that asked for FUNNELED: only the opening thread may call. */
     @Test
     void threeRanksSumWithinTheBoundAndAgreeBitwiseAndFunneledIsEnforced() throws Exception {
-        Run run = mpirun(3, "collectives FUNNELED", 120);
+        Mpirun.Run run = mpirun(3, "collectives FUNNELED", 120);
         assertEquals(0, run.exitCode(), run.output());
         Map<Integer, Map<String, List<String>>> ranks = run.byRank();
         assertEquals(Set.of(0, 1, 2), ranks.keySet(), run.output());
@@ -128,7 +95,7 @@ class CommunicatorUnderMpirunTest {
 
     @Test
     void aRankThatExitsMidJobEndsTheJobInsteadOfHanging() throws Exception {
-        Run run = mpirun(2, "exit-before-allreduce", 60);
+        Mpirun.Run run = mpirun(2, "exit-before-allreduce", 60);
         assertEquals(3, run.exitCode(), run.output());
         assertTrue(run.output().contains("R 1 dying exit-before-allreduce"), run.output());
         assertTrue(Pattern.compile("Exit code:\\s+3").matcher(run.output()).find(), "mpirun names the exit code:\n" + run.output());
@@ -137,7 +104,7 @@ class CommunicatorUnderMpirunTest {
 
     @Test
     void aRankKilledMidJobEndsTheJobInsteadOfHanging() throws Exception {
-        Run run = mpirun(2, "sigkill-before-allreduce", 60);
+        Mpirun.Run run = mpirun(2, "sigkill-before-allreduce", 60);
         assertNotEquals(0, run.exitCode(), run.output());
         assertTrue(run.output().contains("process rank 1") && run.output().contains("exited on signal 9"), "mpirun names the rank and the signal:\n" + run.output());
         assertFalse(run.output().contains("allreduce-returned"), run.output());
@@ -145,7 +112,7 @@ class CommunicatorUnderMpirunTest {
 
     @Test
     void abortJobEndsEveryRankWithItsCode() throws Exception {
-        Run run = mpirun(2, "abort-before-allreduce", 60);
+        Mpirun.Run run = mpirun(2, "abort-before-allreduce", 60);
         assertEquals(5, run.exitCode(), "mpirun ends with the code given to abortJob:\n" + run.output());
         assertTrue(run.output().contains("R 1 dying abort-before-allreduce"), run.output());
         // Open MPI 4.1.4 prints "MPI_ABORT was invoked on rank 1 ... with errorcode 5", but now and then
@@ -162,7 +129,7 @@ class CommunicatorUnderMpirunTest {
      */
     @Test
     void aWorldOfOneWhereTheLauncherAnnouncedTwoIsAnError() throws Exception {
-        Run run = run(javaCommand("open"), Map.of("OMPI_COMM_WORLD_RANK", "1", "OMPI_COMM_WORLD_SIZE", "2"), 60);
+        Mpirun.Run run = run(javaCommand("open"), Map.of("OMPI_COMM_WORLD_RANK", "1", "OMPI_COMM_WORLD_SIZE", "2"), 60);
         assertEquals(1, run.exitCode(), run.output());
         assertTrue(run.output().contains("ERROR the launcher started this process as rank 1 of 2 (OMPI_COMM_WORLD_RANK=1, OMPI_COMM_WORLD_SIZE=2)"
                 + " but MPI_Init of libmpi.so.40 (Open MPI v"), run.output());
@@ -177,7 +144,7 @@ class CommunicatorUnderMpirunTest {
                 "MPICH is not installed (apt-get install mpich): its ABI is checked where it is");
         List<String> command = new ArrayList<>(List.of(hydra.toString(), "-np", "2", "-env", "JXCEPTION_MPI_LIBRARY", "libmpich.so.12"));
         command.addAll(javaCommand("collectives"));
-        Run run = run(command, Map.of(), 120);
+        Mpirun.Run run = run(command, Map.of(), 120);
         assertEquals(0, run.exitCode(), run.output());
         Map<Integer, Map<String, List<String>>> ranks = run.byRank();
         assertEquals(Set.of(0, 1), ranks.keySet(), run.output());
@@ -193,7 +160,7 @@ class CommunicatorUnderMpirunTest {
     // ------------------------------------------------------------------ helpers
 
     /** Every "crc NAME VALUE" fact is the same on every rank: the ranks hold the same bits after each reduction. */
-    private static void assertSameBitsOnEveryRank(Map<Integer, Map<String, List<String>>> ranks, Run run) {
+    private static void assertSameBitsOnEveryRank(Map<Integer, Map<String, List<String>>> ranks, Mpirun.Run run) {
         Map<String, String> first = null;
         for (Map<String, List<String>> facts : ranks.values()) {
             Map<String, String> crcs = new TreeMap<>();
@@ -218,80 +185,17 @@ class CommunicatorUnderMpirunTest {
     }
 
     /** @param scenario {@link MpiScenarios}' arguments, separated by spaces */
-    private static Run mpirun(int ranks, String scenario, int timeoutSeconds) throws Exception {
-        List<String> command = new ArrayList<>(List.of(mpirun, "-np", Integer.toString(ranks)));
-        command.addAll(OPEN_MPI_OPTIONS);
-        command.addAll(javaCommand(scenario.split(" ")));
-        return run(command, Map.of(), timeoutSeconds);
+    private static Mpirun.Run mpirun(int ranks, String scenario, int timeoutSeconds) throws Exception {
+        return Mpirun.ranks(ranks, javaCommand(scenario.split(" ")), timeoutSeconds);
     }
 
-    /** The JVM of one rank: small heap, quick start, this test run's class path. */
     private static List<String> javaCommand(String... scenario) {
-        String classPath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
-                "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", classPath, MpiScenarios.class.getName()));
-        command.addAll(List.of(scenario));
-        return command;
+        return Mpirun.java(MpiScenarios.class, scenario);
     }
 
-    private record Run(int exitCode, String output) {
-        /** rank -> key -> values in order, from the "R rank key value" lines. */
-        Map<Integer, Map<String, List<String>>> byRank() {
-            Map<Integer, Map<String, List<String>>> m = new TreeMap<>();
-            for (String line : output.split("\n")) {
-                Matcher x = LINE.matcher(line.strip());
-                if (!x.matches()) continue;
-                m.computeIfAbsent(Integer.parseInt(x.group(1)), k -> new TreeMap<>()).computeIfAbsent(x.group(2), k -> new ArrayList<>()).add(x.group(3));
-            }
-            return m;
-        }
+    private static Mpirun.Run run(List<String> command, Map<String, String> extraEnv, int timeoutSeconds) throws Exception {
+        return Mpirun.run(command, extraEnv, timeoutSeconds);
     }
 
-    /**
-     * Runs a command with stdout and stderr together, as root may run Open MPI, without any launcher
-     * variable or library choice inherited from this JVM's environment; on timeout, ends it and every
-     * process it started and fails with what it printed.
-     */
-    private static Run run(List<String> command, Map<String, String> extraEnv, int timeoutSeconds) throws IOException, InterruptedException {
-        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
-        Map<String, String> env = pb.environment();
-        env.keySet().removeIf(k -> k.startsWith("OMPI_COMM_WORLD_") || k.startsWith("PMI_") || k.startsWith("SLURM_") || k.equals(MpiOptions.LIBRARY_VARIABLE));
-        env.put("OMPI_ALLOW_RUN_AS_ROOT", "1");
-        env.put("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
-        env.putAll(extraEnv);
-        long t0 = System.nanoTime();
-        Process p = pb.start();
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        Thread reader = new Thread(() -> {
-            try (InputStream in = p.getInputStream()) {
-                in.transferTo(out);
-            } catch (IOException ignored) {
-                // the process was ended
-            }
-        });
-        reader.start();
-        if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
-            p.descendants().forEach(ProcessHandle::destroyForcibly);
-            p.destroyForcibly();
-            reader.join(5_000);
-            fail(String.join(" ", command.subList(0, Math.min(3, command.size()))) + "... did not end within " + timeoutSeconds + " s (a hang):\n"
-                    + out.toString(StandardCharsets.UTF_8));
-        }
-        reader.join(10_000);
-        String output = out.toString(StandardCharsets.UTF_8);
-        System.out.printf("%s: exit %d after %.1f s%n", command.get(command.size() - 1), p.exitValue(), (System.nanoTime() - t0) / 1e9);
-        return new Run(p.exitValue(), output);
-    }
-
-    private static Path onPath(String program) {
-        String path = System.getenv("PATH");
-        if (path == null) return null;
-        Set<String> seen = new HashSet<>();
-        for (String dir : path.split(":")) {
-            if (dir.isEmpty() || !seen.add(dir)) continue;
-            Path p = Path.of(dir, program);
-            if (Files.isExecutable(p)) return p;
-        }
-        return null;
-    }
+    private static Path onPath(String program) { return Mpirun.onPath(program); }
 }

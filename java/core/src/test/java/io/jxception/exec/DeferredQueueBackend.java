@@ -180,6 +180,30 @@ final class DeferredQueueBackend implements KernelBackend, LaunchRecording, Over
         compute(() -> cpu.batchNormTrainBackward(spec, z, y, dy, gamma, mean, invStd, dz, dyMasked, dGamma, dBeta));
     }
 
+    @Override public void batchNormSums(BatchNormSpec spec, Buffer z, double[] mean, double[] sums) {
+        notRecording("batchNormSums");
+        flush();
+        cpu.batchNormSums(spec, z, mean, sums);
+    }
+
+    @Override public void batchNormApply(BatchNormSpec spec, Buffer z, double[] mean, double[] variance, Buffer gamma, Buffer beta, Buffer residual,
+                                         Buffer y, Buffer meanOut, Buffer invStdOut, Buffer movingMean, Buffer movingVar) {
+        double[] m = mean.clone(), v = variance.clone();
+        compute(() -> cpu.batchNormApply(spec, z, m, v, gamma, beta, residual, y, meanOut, invStdOut, movingMean, movingVar));
+    }
+
+    @Override public void batchNormBackwardSums(BatchNormSpec spec, Buffer z, Buffer y, Buffer dy, Buffer mean, Buffer invStd, double[] dGamma, double[] dBeta) {
+        notRecording("batchNormBackwardSums");
+        flush();
+        cpu.batchNormBackwardSums(spec, z, y, dy, mean, invStd, dGamma, dBeta);
+    }
+
+    @Override public void batchNormBackwardApply(BatchNormSpec spec, long statisticsRows, Buffer z, Buffer y, Buffer dy, Buffer gamma, Buffer mean,
+                                                 Buffer invStd, double[] dGammaSum, double[] dBetaSum, Buffer dz, Buffer dyMasked, Buffer dGamma, Buffer dBeta) {
+        double[] g = dGammaSum.clone(), b = dBetaSum.clone();
+        compute(() -> cpu.batchNormBackwardApply(spec, statisticsRows, z, y, dy, gamma, mean, invStd, g, b, dz, dyMasked, dGamma, dBeta));
+    }
+
     @Override public void convBackward(ConvSpec spec, Buffer x, Buffer w1, Buffer w2, Buffer dz, Buffer dx, Buffer dw1, Buffer dw2) {
         compute(() -> cpu.convBackward(spec, x, w1, w2, dz, dx, dw1, dw2));
     }

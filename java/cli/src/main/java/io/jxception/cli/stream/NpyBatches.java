@@ -14,12 +14,13 @@ import java.util.List;
  * The rows [from, to) of a {@code .npy} input of images (N, H, W, 3), {@code batch} rows at a time,
  * read from the memory-mapped file as they are needed: uint8 files as raw pixels, float files
  * (float32, float16, float64) as float32 checked for NaN and Inf (the message names the file and
- * the value's [n, y, x, c]). A run over a share of the rows (one rank of a job) passes its range;
- * output rows are numbered from {@code from}.
+ * the value's [n, y, x, c]). A run over a share of the rows (one rank of a job) passes its range:
+ * output rows are numbered from 0 at {@code from} (the share's own output), names keep the file's
+ * row numbers ("x.npy[17]").
  */
 public final class NpyBatches implements BatchSource {
     private final NpyReader reader;
-    private final long to;
+    private final long from, to;
     private final int batch;
     private long next;
     private long index;
@@ -28,12 +29,13 @@ public final class NpyBatches implements BatchSource {
         if (from < 0 || to < from || to > reader.rows()) throw new IllegalArgumentException("rows [" + from + ", " + to + ") of " + reader.rows());
         if (batch < 1) throw new IllegalArgumentException("batch must be at least 1, got " + batch);
         this.reader = reader;
+        this.from = from;
         this.to = to;
         this.batch = batch;
         this.next = from;
     }
 
-    @Override public long total() { return to - next; }
+    @Override public long total() { return to - from; }
 
     @Override public boolean uint8() { return reader.dtype() == NpyDtype.U8; }
 
@@ -45,12 +47,12 @@ public final class NpyBatches implements BatchSource {
         InputBatch b;
         if (uint8()) {
             Uint8Tensor pixels = reader.readUint8(next, end);
-            b = new InputBatch(index, next, null, pixels, names);
+            b = new InputBatch(index, next - from, null, pixels, names);
         } else {
             Tensor floats = reader.readFloats(next, end);
             int bad = floats.firstNonFinite();
             if (bad >= 0) throw new IOException("input " + reader.name() + " holds " + floats.data()[bad] + " at " + position(next, bad, floats.shape()) + ": every value must be finite");
-            b = new InputBatch(index, next, floats, null, names);
+            b = new InputBatch(index, next - from, floats, null, names);
         }
         index++;
         next = end;

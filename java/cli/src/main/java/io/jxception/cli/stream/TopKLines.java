@@ -9,6 +9,7 @@ import io.jxception.tensor.Tensor;
 import java.io.IOException;
 import java.io.Writer;
 import java.util.Locale;
+import java.util.List;
 import java.util.TreeMap;
 
 /**
@@ -35,7 +36,7 @@ public final class TopKLines implements DeviceWorkers.Outputs {
     private final int k;
     private final int classes;
     private final Runnable perBatch;
-    private final TreeMap<Long, Object[]> pending = new TreeMap<>();   // first row -> {batch, output}
+    private final TreeMap<Long, Object[]> pending = new TreeMap<>();   // first row -> {names, output}
     private long nextRow;
 
     /**
@@ -56,17 +57,21 @@ public final class TopKLines implements DeviceWorkers.Outputs {
         }
     }
 
-    @Override public synchronized void accept(InputBatch batch, Tensor output) throws IOException {
-        if (batch.firstRow() < nextRow || pending.containsKey(batch.firstRow())) {
-            throw new IllegalStateException("rows from " + batch.firstRow() + " arrived twice");
+    @Override public void accept(InputBatch batch, Tensor output) throws IOException {
+        accept(batch.firstRow(), batch.names(), output);
+    }
+
+    /** The rows from {@code firstRow}, one per name, with their probabilities (names.size(), classes). */
+    public synchronized void accept(long firstRow, List<String> names, Tensor probabilities) throws IOException {
+        if (firstRow < nextRow || pending.containsKey(firstRow)) {
+            throw new IllegalStateException("rows from " + firstRow + " arrived twice");
         }
-        pending.put(batch.firstRow(), new Object[]{batch, output});
+        pending.put(firstRow, new Object[]{names, probabilities});
         while (!pending.isEmpty() && pending.firstKey() == nextRow) {
             Object[] e = pending.pollFirstEntry().getValue();
-            InputBatch b = (InputBatch) e[0];
-            Tensor y = (Tensor) e[1];
-            write(b, y);
-            nextRow += b.size();
+            @SuppressWarnings("unchecked") List<String> n = (List<String>) e[0];
+            write(n, (Tensor) e[1]);
+            nextRow += n.size();
             if (perBatch != null) perBatch.run();
         }
     }
@@ -74,10 +79,10 @@ public final class TopKLines implements DeviceWorkers.Outputs {
     /** Batches received but not yet written (waiting for an earlier one); 0 after a complete run. */
     public synchronized int held() { return pending.size(); }
 
-    private void write(InputBatch batch, Tensor probabilities) throws IOException {
+    private void write(List<String> names, Tensor probabilities) throws IOException {
         StringBuilder sb = new StringBuilder();
-        for (int i = 0; i < batch.size(); i++) {
-            String name = Printable.escape(batch.names().get(i)); // names from the file system may hold terminal escapes
+        for (int i = 0; i < names.size(); i++) {
+            String name = Printable.escape(names.get(i)); // names from the file system may hold terminal escapes
             var top = TopK.of(probabilities.data(), i * classes, classes, k);
             switch (format) {
                 case TEXT -> {

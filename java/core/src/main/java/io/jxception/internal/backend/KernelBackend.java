@@ -136,6 +136,58 @@ public interface KernelBackend extends Backend {
     /** Backward of the max pool: routes dy (n,outH,outW,c) to the first maximum of each window into dx (n,h,w,c), which it overwrites. */
     void maxPoolBackward(PoolSpec spec, Buffer x, Buffer dy, Buffer dx);
 
+    // ---------------------------------------------------------------- batch norm split for statistics over several processes
+
+    /*
+     * Synchronised batch norm (data-parallel training): batchNormTrain and batchNormTrainBackward
+     * in two parts each, so that the per-channel sums can be added over every process between them
+     * (Communicator.allreduceSum of c values). With one process and the sums passed through
+     * unchanged, the parts compute what the fused ops compute. The sums cross the host in float64
+     * (the reference keeps its float64 sums; device backends sum in fp32 partials and widen).
+     *
+     *   forward:   s1 = batchNormSums(z, null)          -> Σ over processes -> mean = s1 / R
+     *              s2 = batchNormSums(z, mean)          -> Σ over processes -> var  = s2 / R  (biased)
+     *              batchNormApply(z, mean, var, ...)    y, mean, invStd, moving statistics
+     *   backward:  batchNormBackwardSums(...)           -> Σ over processes: dGamma, dBeta of the whole batch
+     *              batchNormBackwardApply(R, ...)       dz (and dyMasked) of this process's rows
+     *
+     * R is the row count of every process together (N·H·W summed over processes).
+     */
+
+    /**
+     * Per-channel sums over the spec's rows of z (rows, c): {@code sums[ch] = Σ_r z[r,ch]} when
+     * {@code mean} is null, else {@code Σ_r (z[r,ch] − mean[ch])²}. Waits for earlier work (the sums
+     * are on the host when it returns). {@code spec.relu()} and {@code spec.residual()} play no part.
+     */
+    void batchNormSums(BatchNormSpec spec, Buffer z, double[] mean, double[] sums);
+
+    /**
+     * The rest of {@link #batchNormTrain} given the batch statistics of every process: writes
+     * {@code mean} and {@code invStd = 1/sqrt(variance + eps)} into {@code meanOut}, {@code invStdOut} (c)
+     * for the backward pass, y = relu?( (z-mean)·invStd·gamma + beta + residual ) over the spec's rows, and
+     * updates {@code movingMean}, {@code movingVar} with {@code mean} and the biased {@code variance}.
+     */
+    void batchNormApply(BatchNormSpec spec, Buffer z, double[] mean, double[] variance, Buffer gamma, Buffer beta, Buffer residual,
+                        Buffer y, Buffer meanOut, Buffer invStdOut, Buffer movingMean, Buffer movingVar);
+
+    /**
+     * Per-channel sums of {@link #batchNormTrainBackward} over the spec's rows: {@code dBeta = Σ g},
+     * {@code dGamma = Σ g·x̂} with g = relu ? dy·[y &gt; 0] : dy and x̂ = (z − mean)·invStd. Waits for
+     * earlier work (the sums are on the host when it returns).
+     */
+    void batchNormBackwardSums(BatchNormSpec spec, Buffer z, Buffer y, Buffer dy, Buffer mean, Buffer invStd, double[] dGamma, double[] dBeta);
+
+    /**
+     * The rest of {@link #batchNormTrainBackward} given {@code dGammaSum}, {@code dBetaSum} over
+     * {@code statisticsRows} rows of every process: dz = gamma·invStd/R·(R·g − dBeta − x̂·dGamma) for
+     * the spec's rows, g into {@code dyMasked} when non-null, and the sums into {@code dGamma},
+     * {@code dBeta} (c): the BN weights' gradients of the whole batch.
+     */
+    void batchNormBackwardApply(BatchNormSpec spec, long statisticsRows, Buffer z, Buffer y, Buffer dy, Buffer gamma, Buffer mean,
+                                Buffer invStd, double[] dGammaSum, double[] dBetaSum, Buffer dz, Buffer dyMasked, Buffer dGamma, Buffer dBeta);
+
+    // ---------------------------------------------------------------- elementwise
+
     /** dst[i] += src[i] for i &lt; count (gradient accumulation across a residual fork). */
     void addInPlace(Buffer dst, Buffer src, long count);
 

@@ -1,5 +1,6 @@
 package io.jxception.internal.exec;
 
+import io.jxception.distributed.Communicator;
 import io.jxception.internal.backend.KernelBackend;
 import io.jxception.internal.backend.BatchNormSpec;
 import io.jxception.internal.backend.Buffer;
@@ -13,6 +14,7 @@ import io.jxception.tensor.Shape;
 import io.jxception.tensor.Tensor;
 import io.jxception.weights.XceptionWeights;
 
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -45,6 +47,10 @@ public final class TrainingSession implements AutoCloseable {
     private final Buffer overflow;       // (1) set to 1 by unscaleGradient when a gradient is Inf/NaN
     private final Node.Head head;
     private boolean haveGradients, closed;
+    /** The processes this session trains with (data parallelism), or null: it trains alone. */
+    private Communicator replicas;
+    private boolean syncBatchNorm;
+    private GradientExchange exchange;
 
     public TrainingSession(KernelBackend backend, XceptionWeights weights, int batch) {
         this(backend, weights, batch, Set.of());
@@ -110,6 +116,83 @@ public final class TrainingSession implements AutoCloseable {
     public int batch() { return batch; }
 
     /**
+     * Makes this session one of {@code comm.size()} replicas that train one model, each on its own
+     * {@code batch} images (data parallelism). Every {@link #forwardBackward} then ends with the
+     * gradients summed over the replicas ({@link GradientExchange}: buckets of about
+     * {@code bucketBytes}, started while the backward pass goes on); the caller passes a loss scale
+     * of 1/N so the sum is the gradient of the mean loss over all N·batch images. Frozen layers'
+     * gradients are not exchanged (they are never applied).
+     *
+     * <p>Batch norm: with {@code syncBatchNorm}, every batch norm computes its statistics over all
+     * replicas' rows (its per-channel sums allreduced, {@link KernelBackend#batchNormSums}), so that
+     * N replicas of batch B compute what one session of batch N·B computes, and the batch norms'
+     * γ/β gradients come out summed already (they stay out of the buckets). Without it each replica
+     * normalises by its own batch (PyTorch DDP's default) and the moving statistics are averaged
+     * over the replicas after each forward pass, so that every replica keeps the same weights.
+     *
+     * <p>Every replica calls this, and then every collective of a step, in the same order: the
+     * replicas' sessions must be built alike (same network, batch, frozen layers).
+     *
+     * @return the exchange, for its per-step times and bucket layout
+     */
+    public GradientExchange joinReplicas(Communicator comm, boolean syncBatchNorm, long bucketBytes) {
+        return joinReplicas(comm, syncBatchNorm, bucketBytes, true);
+    }
+
+    /**
+     * {@link #joinReplicas(Communicator, boolean, long)}; {@code overlap} false sums the buckets with
+     * blocking allreduces after the backward pass instead of starting each as soon as it is final.
+     */
+    public GradientExchange joinReplicas(Communicator comm, boolean syncBatchNorm, long bucketBytes, boolean overlap) {
+        if (closed) throw new IllegalStateException("session is closed");
+        if (replicas != null) throw new IllegalStateException("this session already trains with " + replicas.size() + " replicas");
+        this.replicas = java.util.Objects.requireNonNull(comm, "comm");
+        this.syncBatchNorm = syncBatchNorm;
+        List<GradientExchange.Named> order = new ArrayList<>(), moving = new ArrayList<>();
+        List<Node> nodes = graph.nodes();
+        for (String key : exchangedGradients(head)) order.add(named(grads, key));
+        for (int i = nodes.size() - 1; i >= 0; i--) {
+            if (nodes.get(i) instanceof Node.Conv c) for (String key : exchangedGradients(c)) order.add(named(grads, key));
+        }
+        if (!syncBatchNorm) {
+            for (Node n : nodes) {
+                if (n instanceof Node.Conv c) {
+                    moving.add(named(params, c.bnLayer() + "/moving_mean"));
+                    moving.add(named(params, c.bnLayer() + "/moving_variance"));
+                }
+            }
+        }
+        exchange = new GradientExchange(backend, comm, order, moving, bucketBytes, overlap);
+        return exchange;
+    }
+
+    /** The gradients of a node that the exchange sums, in the order its backward finishes them (BN γ, β; then the conv's weights). */
+    private List<String> exchangedGradients(Node node) {
+        List<String> keys = new ArrayList<>();
+        if (node instanceof Node.Head h) {
+            keys.add(h.name() + "/kernel");
+            keys.add(h.name() + "/bias");
+        } else if (node instanceof Node.Conv c) {
+            if (!syncBatchNorm) {
+                keys.add(c.bnLayer() + "/gamma");
+                keys.add(c.bnLayer() + "/beta");
+            }
+            if (c.kind() == ConvKind.SEPARABLE3X3_SAME) {
+                keys.add(c.name() + "/depthwise_kernel");
+                keys.add(c.name() + "/pointwise_kernel");
+            } else {
+                keys.add(c.name() + "/kernel");
+            }
+        }
+        keys.removeIf(k -> !grads.containsKey(k) || frozen.contains(graph.param(k).layer()));
+        return keys;
+    }
+
+    private GradientExchange.Named named(Map<String, Buffer> m, String key) {
+        return new GradientExchange.Named(key, m.get(key), Math.toIntExact(graph.param(key).elements()));
+    }
+
+    /**
      * One forward pass in training mode and the backward pass: returns the mean softmax cross-entropy
      * of the batch and leaves the gradients of every trainable weight on the device. Moving statistics
      * are updated as in Keras.
@@ -137,15 +220,20 @@ public final class TrainingSession implements AutoCloseable {
         List<Node> nodes = graph.nodes();
         Buffer[] grad = gradOwn.clone();
         boolean[] has = new boolean[grad.length];
+        if (exchange != null) exchange.beginStep();
         // ---- forward
         for (int i = 0; i < nodes.size(); i++) {
             Node node = nodes.get(i);
             if (node instanceof Node.Conv c) {
                 Buffer[] w = weightsOf(c, params);
                 backend.conv(NodeSpecs.conv(graph, c, batch), act[c.input()], w[0], w[1], Epilogue.NONE, z[i]);
-                backend.batchNormTrain(NodeSpecs.batchNorm(graph, c, batch), z[i], params.get(c.bnLayer() + "/gamma"),
-                        params.get(c.bnLayer() + "/beta"), c.residual() >= 0 ? act[c.residual()] : null, act[c.output()],
-                        mean[i], invStd[i], params.get(c.bnLayer() + "/moving_mean"), params.get(c.bnLayer() + "/moving_variance"));
+                if (syncBatchNorm) {
+                    synchronisedBatchNorm(c, i);
+                } else {
+                    backend.batchNormTrain(NodeSpecs.batchNorm(graph, c, batch), z[i], params.get(c.bnLayer() + "/gamma"),
+                            params.get(c.bnLayer() + "/beta"), c.residual() >= 0 ? act[c.residual()] : null, act[c.output()],
+                            mean[i], invStd[i], params.get(c.bnLayer() + "/moving_mean"), params.get(c.bnLayer() + "/moving_variance"));
+                }
             } else if (node instanceof Node.MaxPoolAdd p) {
                 backend.maxPoolAdd(NodeSpecs.pool(graph, p, batch), act[p.input()], act[p.residual()], act[p.output()]);
             } else if (node instanceof Node.Head h) {
@@ -154,6 +242,10 @@ public final class TrainingSession implements AutoCloseable {
                         grads.get(h.name() + "/kernel"), grads.get(h.name() + "/bias"), lossScale);
                 has[h.input()] = true;
             }
+        }
+        if (exchange != null) {
+            exchange.forwardDone();
+            readyForExchange(head);
         }
         // ---- backward, in reverse topological order
         for (int i = nodes.size() - 1; i >= 0; i--) {
@@ -165,21 +257,28 @@ public final class TrainingSession implements AutoCloseable {
                 BatchNormSpec bn = NodeSpecs.batchNorm(graph, c, batch);
                 boolean residualNeedsMask = c.residual() >= 0 && c.postRelu();
                 Buffer dyMasked = residualNeedsMask ? target(grad, has, c.residual()) : null;
-                backend.batchNormTrainBackward(bn, z[i], act[c.output()], dy, params.get(c.bnLayer() + "/gamma"),
-                        mean[i], invStd[i], dz, dyMasked, grads.get(c.bnLayer() + "/gamma"), grads.get(c.bnLayer() + "/beta"));
+                if (syncBatchNorm) {
+                    synchronisedBatchNormBackward(c, i, bn, dy, dyMasked);
+                } else {
+                    backend.batchNormTrainBackward(bn, z[i], act[c.output()], dy, params.get(c.bnLayer() + "/gamma"),
+                            mean[i], invStd[i], dz, dyMasked, grads.get(c.bnLayer() + "/gamma"), grads.get(c.bnLayer() + "/beta"));
+                }
                 if (residualNeedsMask) accumulate(grad, has, c.residual());
                 else if (c.residual() >= 0) passThrough(grad, has, c.residual(), dy);
                 Buffer[] w = weightsOf(c, params), dw = weightsOf(c, grads);
                 Buffer dx = c.input() == 0 ? null : target(grad, has, c.input());
                 backend.convBackward(NodeSpecs.conv(graph, c, batch), act[c.input()], w[0], w[1], dz, dx, dw[0], dw[1]);
                 if (dx != null) accumulate(grad, has, c.input());
+                readyForExchange(c);
             } else if (node instanceof Node.MaxPoolAdd p) {
                 Buffer dx = target(grad, has, p.input());
                 backend.maxPoolBackward(NodeSpecs.pool(graph, p, batch), act[p.input()], dy, dx);
                 accumulate(grad, has, p.input());
                 passThrough(grad, has, p.residual(), dy);
             }
+            if (exchange != null) exchange.progress();
         }
+        if (exchange != null) exchange.finish();
         haveGradients = true;
         float[] l = new float[batch];
         backend.download(loss, l);
@@ -297,8 +396,64 @@ public final class TrainingSession implements AutoCloseable {
         return b;
     }
 
+    /** The device buffer of a trainable weight's gradient, for tests that emulate a gradient exchange. */
+    public Buffer gradientBuffer(String key) {
+        Buffer b = grads.get(key);
+        if (b == null) throw new IllegalArgumentException("no gradient of " + key + " (not a trainable weight)");
+        return b;
+    }
+
     /** Per-example losses (batch) of the last forward pass, for float64 gradient checks. */
     public Buffer lossBuffer() { return loss; }
+
+    /** Tells the exchange that a node's gradients are final (its backward, or the head's training op, is done). */
+    private void readyForExchange(Node node) {
+        if (exchange == null) return;
+        for (String key : exchangedGradients(node)) exchange.ready(key);
+    }
+
+    /**
+     * Training-mode batch norm of conv node i with the statistics of every replica: Σz, then
+     * Σ(z − mean)², each summed over the replicas (c values), over R = replicas·rows rows.
+     */
+    private void synchronisedBatchNorm(Node.Conv c, int i) {
+        BatchNormSpec bn = NodeSpecs.batchNorm(graph, c, batch);
+        int channels = bn.channels();
+        double rows = (double) bn.rows() * replicas.size();
+        double[] sums = new double[channels], batchMean = new double[channels], batchVariance = new double[channels];
+        backend.batchNormSums(bn, z[i], null, sums);
+        allreduceChannels(sums);
+        for (int ch = 0; ch < channels; ch++) batchMean[ch] = sums[ch] / rows;
+        backend.batchNormSums(bn, z[i], batchMean, sums);
+        allreduceChannels(sums);
+        for (int ch = 0; ch < channels; ch++) batchVariance[ch] = sums[ch] / rows;
+        backend.batchNormApply(bn, z[i], batchMean, batchVariance, params.get(c.bnLayer() + "/gamma"), params.get(c.bnLayer() + "/beta"),
+                c.residual() >= 0 ? act[c.residual()] : null, act[c.output()], mean[i], invStd[i],
+                params.get(c.bnLayer() + "/moving_mean"), params.get(c.bnLayer() + "/moving_variance"));
+    }
+
+    /** Σ over the replicas of per-channel batch-norm sums, in place; its time counts as the exchange's. */
+    private void allreduceChannels(double[] values) {
+        long t0 = System.nanoTime();
+        replicas.allreduceSum(values);
+        GradientExchange.Times t = exchange.times();
+        t.communicatorNanos += System.nanoTime() - t0;
+        t.bytes += (long) values.length * Double.BYTES;
+    }
+
+    /** Backward of {@link #synchronisedBatchNorm}: dγ, dβ summed over the replicas (one allreduce of 2c values), then dz of this replica's rows. */
+    private void synchronisedBatchNormBackward(Node.Conv c, int i, BatchNormSpec bn, Buffer dy, Buffer dyMasked) {
+        int channels = bn.channels();
+        double[] dGamma = new double[channels], dBeta = new double[channels], both = new double[2 * channels];
+        backend.batchNormBackwardSums(bn, z[i], act[c.output()], dy, mean[i], invStd[i], dGamma, dBeta);
+        System.arraycopy(dGamma, 0, both, 0, channels);
+        System.arraycopy(dBeta, 0, both, channels, channels);
+        allreduceChannels(both);
+        System.arraycopy(both, 0, dGamma, 0, channels);
+        System.arraycopy(both, channels, dBeta, 0, channels);
+        backend.batchNormBackwardApply(bn, bn.rows() * replicas.size(), z[i], act[c.output()], dy, params.get(c.bnLayer() + "/gamma"),
+                mean[i], invStd[i], dGamma, dBeta, dz, dyMasked, grads.get(c.bnLayer() + "/gamma"), grads.get(c.bnLayer() + "/beta"));
+    }
 
     private void checkInput(Tensor input, int[] labelIndices) {
         Value in = graph.input();

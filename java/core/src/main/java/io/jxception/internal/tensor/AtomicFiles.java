@@ -149,7 +149,7 @@ public final class AtomicFiles {
             if (Files.isDirectory(abs)) throw new IOException("output " + shown + " is a folder: give a file name inside it");
             if (!Files.isRegularFile(abs)) {
                 throw new IOException("output " + shown + " is " + kind(abs) + ", not a regular file: jxception writes only regular files"
-                        + " (it would replace the " + kind(abs) + " with a file); give a file name");
+                        + " (it would replace " + kind(abs) + " with a file); give a file name");
             }
         }
         Path dir = abs.getParent();

@@ -52,8 +52,24 @@ public final class BatchLoader implements AutoCloseable {
 
     /** Training batches {@code fromBatch ..} of an epoch plan, augmented with each batch's seed. */
     public Stream training(ImageFolder data, EpochPlan plan, int fromBatch, Augmentation augmentation) {
+        return training(data, plan, fromBatch, augmentation, 0, plan.batchSize());
+    }
+
+    /**
+     * One process's slice of every batch of an epoch plan (data-parallel training): positions
+     * {@code [first, first + count)} of each batch {@code fromBatch ..}, each image decoded and
+     * augmented exactly as it is in the whole batch (its augmentation draws come from the batch seed
+     * at its position in the batch), so the slices of all processes together are the whole batches.
+     */
+    public Stream training(ImageFolder data, EpochPlan plan, int fromBatch, Augmentation augmentation, int first, int count) {
+        if (first < 0 || count < 1 || first + count > plan.batchSize()) {
+            throw new IllegalArgumentException("slice [" + first + ", " + (first + count) + ") is not within a batch of " + plan.batchSize());
+        }
         int batches = plan.batches();
-        return new Stream(fromBatch, batches, b -> load(data.examples(), plan.batch(b), plan.batchSeeds()[b], augmentation, b));
+        return new Stream(fromBatch, batches, b -> {
+            int[] indices = java.util.Arrays.copyOfRange(plan.batch(b), first, first + count);
+            return load(data.examples(), indices, plan.batchSeeds()[b], augmentation, b, first);
+        });
     }
 
     /** The whole set in file order, in batches of at most {@code batchSize}, never augmented. */
@@ -70,10 +86,19 @@ public final class BatchLoader implements AutoCloseable {
 
     /** Decodes one batch on the calling thread. */
     public Batch load(List<ImageFolder.Example> examples, int[] indices, long seed, Augmentation augmentation, int index) {
+        return load(examples, indices, seed, augmentation, index, 0);
+    }
+
+    /**
+     * Decodes images that sit at positions {@code firstPosition ..} of a batch with augmentation
+     * seed {@code seed}: image i draws its augmentation from the batch's (firstPosition + i)-th seed.
+     */
+    private Batch load(List<ImageFolder.Example> examples, int[] indices, long seed, Augmentation augmentation, int index, int firstPosition) {
         int perImage = height * width * 3;
         float[] x = new float[Math.multiplyExact(indices.length, perImage)]; // (n, H, W, 3)
         int[] labels = new int[indices.length];
         Rng seeds = new Rng(seed);
+        for (int skip = 0; skip < firstPosition; skip++) seeds.nextLong();
         for (int i = 0; i < indices.length; i++) {
             ImageFolder.Example e = examples.get(indices[i]);
             RgbImage image;

@@ -33,9 +33,15 @@ public record TrainerState(int epoch, int batchInEpoch, long step, long rngEpoch
      * The settings a checkpoint is bound to: resuming with other values would train a different
      * sequence (other batches, other network), so {@link #requireSame} refuses it.
      */
-    public record RunIdentity(String config, List<String> classes, int trainExamples, int batchSize, long seed, String backend) {
+    public record RunIdentity(String config, List<String> classes, int trainExamples, int batchSize, long seed, String backend,
+                              int processes, boolean syncBatchNorm) {
         public RunIdentity {
             classes = List.copyOf(classes);
+        }
+
+        /** A run of one process (no data parallelism). */
+        public RunIdentity(String config, List<String> classes, int trainExamples, int batchSize, long seed, String backend) {
+            this(config, classes, trainExamples, batchSize, seed, backend, 1, false);
         }
 
         /** Throws with the first difference; the backend may differ (then results are not bitwise equal, only close). */
@@ -45,6 +51,9 @@ public record TrainerState(int epoch, int batchInEpoch, long step, long rngEpoch
             check("training images", trainExamples, now.trainExamples);
             check("batch size", batchSize, now.batchSize);
             check("seed", seed, now.seed);
+            // N processes × batch B see other batches (and, without sync BN, other statistics) than M × B
+            check("number of processes", processes, now.processes);
+            check("synchronised batch norm", syncBatchNorm, now.syncBatchNorm);
         }
 
         private static void check(String what, Object saved, Object now) {
@@ -80,6 +89,8 @@ public record TrainerState(int epoch, int batchInEpoch, long step, long rngEpoch
         m.put("batch_size", Integer.toString(run.batchSize()));
         m.put("seed", Long.toString(run.seed()));
         m.put("backend", run.backend());
+        m.put("processes", Integer.toString(run.processes()));
+        m.put("sync_batch_norm", Boolean.toString(run.syncBatchNorm()));
         return m;
     }
 
@@ -117,7 +128,9 @@ public record TrainerState(int epoch, int batchInEpoch, long step, long rngEpoch
                         real(m, "epoch_last_lr")),
                 history,
                 new RunIdentity(get(m, "config"), classes, (int) integer(m, "train_examples", 1, Integer.MAX_VALUE),
-                        (int) integer(m, "batch_size", 1, Integer.MAX_VALUE), integer(m, "seed", Long.MIN_VALUE, Long.MAX_VALUE), get(m, "backend")));
+                        (int) integer(m, "batch_size", 1, Integer.MAX_VALUE), integer(m, "seed", Long.MIN_VALUE, Long.MAX_VALUE), get(m, "backend"),
+                        // checkpoints written before data parallelism are of one process
+                        m.containsKey("processes") ? (int) integer(m, "processes", 1, Integer.MAX_VALUE) : 1, syncBatchNorm(m)));
     }
 
     /**
@@ -209,6 +222,14 @@ public record TrainerState(int epoch, int batchInEpoch, long step, long rngEpoch
     private static IllegalArgumentException field(String key, Map<String, String> m, String expected) {
         return new IllegalArgumentException("checkpoint metadata " + key + " = " + Printable.quoted(m.get(key)) + " is not " + expected
                 + ": the checkpoint is damaged");
+    }
+
+    /** "sync_batch_norm": true or false; absent in checkpoints written before data parallelism (false). */
+    private static boolean syncBatchNorm(Map<String, String> m) {
+        String v = m.get("sync_batch_norm");
+        if (v == null || v.equals("false")) return false;
+        if (v.equals("true")) return true;
+        throw field("sync_batch_norm", m, "true or false");
     }
 
     private static String get(Map<String, String> m, String key) {

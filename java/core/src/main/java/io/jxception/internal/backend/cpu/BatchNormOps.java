@@ -112,4 +112,65 @@ public final class BatchNormOps {
             }
         }
     }
+    // ------------------------------------------------------------ split form (statistics over several processes)
+
+    /**
+     * The first pass of the two-pass moments over this process's rows, as sums that add across
+     * processes: sums[ch] = Σ_r z[r,ch] when {@code mean} is null, else Σ_r (z[r,ch] − mean[ch])².
+     * {@link #moments} is these sums divided by rows, in the same order of additions.
+     */
+    public static void channelSums(double[] z, int rows, int c, double[] mean, double[] sums) {
+        for (int ch = 0; ch < c; ch++) sums[ch] = 0;
+        if (mean == null) {
+            for (int r = 0; r < rows; r++) for (int ch = 0; ch < c; ch++) sums[ch] += z[r * c + ch];
+            return;
+        }
+        for (int r = 0; r < rows; r++) {
+            for (int ch = 0; ch < c; ch++) {
+                double d = z[r * c + ch] - mean[ch];
+                sums[ch] += d * d;
+            }
+        }
+    }
+
+    /**
+     * The sums of {@link #trainBackward} over this process's rows, which add across processes:
+     * dBeta = Σ_r g, dGamma = Σ_r g·x̂ with g = relu ? dy·[y &gt; 0] : dy and x̂ = (z − mean)·invStd.
+     */
+    public static void backwardSums(double[] z, double[] y, double[] dy, int rows, int c, double[] mean, double[] invStd,
+                                    boolean relu, double[] dGamma, double[] dBeta) {
+        for (int ch = 0; ch < c; ch++) {
+            dGamma[ch] = 0;
+            dBeta[ch] = 0;
+        }
+        for (int r = 0; r < rows; r++) {
+            int off = r * c;
+            for (int ch = 0; ch < c; ch++) {
+                double g = relu && !(y[off + ch] > 0) ? 0.0 : dy[off + ch];
+                double xhat = (z[off + ch] - mean[ch]) * invStd[ch];
+                dBeta[ch] += g;
+                dGamma[ch] += g * xhat;
+            }
+        }
+    }
+
+    /**
+     * dz of {@link #trainBackward} for this process's rows, given the sums dBeta, dGamma over all
+     * {@code statisticsRows} rows of every process: dz = gamma·invStd/R · (R·g − dBeta − x̂·dGamma),
+     * R = statisticsRows. Writes g to {@code dyMasked} when non-null.
+     */
+    public static void backwardApply(double[] z, double[] y, double[] dy, int rows, int c, long statisticsRows, double[] gamma,
+                                     double[] mean, double[] invStd, boolean relu, double[] dGamma, double[] dBeta,
+                                     double[] dz, double[] dyMasked) {
+        double n = statisticsRows;
+        for (int r = 0; r < rows; r++) {
+            int off = r * c;
+            for (int ch = 0; ch < c; ch++) {
+                double g = relu && !(y[off + ch] > 0) ? 0.0 : dy[off + ch];
+                if (dyMasked != null) dyMasked[off + ch] = g;
+                double xhat = (z[off + ch] - mean[ch]) * invStd[ch];
+                dz[off + ch] = gamma[ch] * invStd[ch] / n * (n * g - dBeta[ch] - xhat * dGamma[ch]);
+            }
+        }
+    }
 }

@@ -336,6 +336,87 @@ public final class CpuBackend implements KernelBackend {
         if (ElementwiseOps.scaleAndCheckFinite(g, (int) count, factor)) flag[0] = 1;
     }
 
+    // ---------------------------------------------------------------- batch norm split for statistics over several processes
+
+    @Override
+    public void batchNormSums(BatchNormSpec spec, Buffer z, double[] mean, double[] sums) {
+        int rows = bnRows(spec), c = spec.channels();
+        double[] zd = data(z, "batchNormSums z", spec.elements(), "(rows,c) = (" + rows + "," + c + ")");
+        hostChannels("batchNormSums", "sums", sums, c);
+        if (mean != null) hostChannels("batchNormSums", "mean", mean, c);
+        BatchNormOps.channelSums(zd, rows, c, mean, sums);
+    }
+
+    @Override
+    public void batchNormApply(BatchNormSpec spec, Buffer z, double[] mean, double[] variance, Buffer gamma, Buffer beta, Buffer residual,
+                               Buffer y, Buffer meanOut, Buffer invStdOut, Buffer movingMean, Buffer movingVar) {
+        int rows = bnRows(spec), c = spec.channels();
+        String shape = "(rows,c) = (" + rows + "," + c + ")";
+        double[] zd = data(z, "batchNormApply z", spec.elements(), shape);
+        double[] yd = data(y, "batchNormApply y", spec.elements(), shape);
+        double[] res = bnResidual("batchNormApply", spec, residual, shape);
+        hostChannels("batchNormApply", "mean", mean, c);
+        hostChannels("batchNormApply", "variance", variance, c);
+        double[] g = data(gamma, "batchNormApply gamma", c, "(c)");
+        double[] b = data(beta, "batchNormApply beta", c, "(c)");
+        double[] m = data(meanOut, "batchNormApply meanOut", c, "(c)");
+        double[] is = data(invStdOut, "batchNormApply invStdOut", c, "(c)");
+        double[] mm = data(movingMean, "batchNormApply movingMean", c, "(c)");
+        double[] mv = data(movingVar, "batchNormApply movingVar", c, "(c)");
+        System.arraycopy(mean, 0, m, 0, c);
+        BatchNormOps.invStd(variance, c, spec.epsilon(), is);
+        BatchNormOps.trainForward(zd, rows, c, m, is, g, b, res, spec.relu(), yd);
+        BatchNormOps.updateMoving(mm, m, c, spec.momentum());
+        BatchNormOps.updateMoving(mv, variance, c, spec.momentum());
+        roundToFloat(mm, c); // stored state at fp32 values, as batchNormTrain keeps it
+        roundToFloat(mv, c);
+    }
+
+    @Override
+    public void batchNormBackwardSums(BatchNormSpec spec, Buffer z, Buffer y, Buffer dy, Buffer mean, Buffer invStd, double[] dGamma, double[] dBeta) {
+        int rows = bnRows(spec), c = spec.channels();
+        String shape = "(rows,c) = (" + rows + "," + c + ")";
+        double[] zd = data(z, "batchNormBackwardSums z", spec.elements(), shape);
+        double[] yd = data(y, "batchNormBackwardSums y", spec.elements(), shape);
+        double[] dyd = data(dy, "batchNormBackwardSums dy", spec.elements(), shape);
+        double[] m = data(mean, "batchNormBackwardSums mean", c, "(c)");
+        double[] is = data(invStd, "batchNormBackwardSums invStd", c, "(c)");
+        hostChannels("batchNormBackwardSums", "dGamma", dGamma, c);
+        hostChannels("batchNormBackwardSums", "dBeta", dBeta, c);
+        BatchNormOps.backwardSums(zd, yd, dyd, rows, c, m, is, spec.relu(), dGamma, dBeta);
+    }
+
+    @Override
+    public void batchNormBackwardApply(BatchNormSpec spec, long statisticsRows, Buffer z, Buffer y, Buffer dy, Buffer gamma, Buffer mean,
+                                       Buffer invStd, double[] dGammaSum, double[] dBetaSum, Buffer dz, Buffer dyMasked, Buffer dGamma, Buffer dBeta) {
+        int rows = bnRows(spec), c = spec.channels();
+        if (statisticsRows < rows) {
+            throw new IllegalArgumentException("batchNormBackwardApply: the statistics cover " + statisticsRows + " rows, fewer than this process's " + rows);
+        }
+        String shape = "(rows,c) = (" + rows + "," + c + ")";
+        double[] zd = data(z, "batchNormBackwardApply z", spec.elements(), shape);
+        double[] yd = data(y, "batchNormBackwardApply y", spec.elements(), shape);
+        double[] dyd = data(dy, "batchNormBackwardApply dy", spec.elements(), shape);
+        double[] dzd = data(dz, "batchNormBackwardApply dz", spec.elements(), shape);
+        double[] dmd = dyMasked == null ? null : data(dyMasked, "batchNormBackwardApply dyMasked", spec.elements(), shape);
+        double[] g = data(gamma, "batchNormBackwardApply gamma", c, "(c)");
+        double[] m = data(mean, "batchNormBackwardApply mean", c, "(c)");
+        double[] is = data(invStd, "batchNormBackwardApply invStd", c, "(c)");
+        double[] dg = data(dGamma, "batchNormBackwardApply dGamma", c, "(c)");
+        double[] db = data(dBeta, "batchNormBackwardApply dBeta", c, "(c)");
+        hostChannels("batchNormBackwardApply", "dGammaSum", dGammaSum, c);
+        hostChannels("batchNormBackwardApply", "dBetaSum", dBetaSum, c);
+        BatchNormOps.backwardApply(zd, yd, dyd, rows, c, statisticsRows, g, m, is, spec.relu(), dGammaSum, dBetaSum, dzd, dmd);
+        System.arraycopy(dGammaSum, 0, dg, 0, c);
+        System.arraycopy(dBetaSum, 0, db, 0, c);
+    }
+
+    /** A host array of per-channel values must hold at least c of them. */
+    private static void hostChannels(String op, String what, double[] values, int c) {
+        if (values == null) throw new IllegalArgumentException(op + ": " + what + " is null");
+        if (values.length < c) throw new IllegalArgumentException(op + ": " + what + " holds " + values.length + " values, the spec has " + c + " channels");
+    }
+
     @Override
     public void close() {
         if (closed) return;

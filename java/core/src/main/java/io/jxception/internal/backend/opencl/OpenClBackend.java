@@ -49,7 +49,9 @@ public final class OpenClBackend implements KernelBackend {
         PARTIAL2,       // (S, C)           second batch-norm backward partial (dgamma)
         POOLED,         // (N, C)           global average pool of the head
         DLOGITS,        // (N, CLASSES)     gradient of the mean loss w.r.t. the logits
-        GRAD_ROWS       // (N, OH, OW, CIN) dz w^T of a strided 1x1 conv, before the scatter
+        GRAD_ROWS,      // (N, OH, OW, CIN) dz w^T of a strided 1x1 conv, before the scatter
+        CHANNEL_SUMS,   // (C)              per-channel sums of the split batch norm, on their way to the host
+        CHANNEL_STATS   // (C)              per-channel values from the host: the mean, the variance of every process
     }
 
     OpenClBackend(ClDevice device) {
@@ -301,6 +303,126 @@ public final class OpenClBackend implements KernelBackend {
                 .run(new long[]{c}, null);
         ctx.launch(kernel("batchnorm_train.cl", "bn_backward_apply", o), "bn_backward_apply").arg(zb).arg(yb).arg(dyb).arg(gb).arg(mb).arg(ib)
                 .arg(dbb).arg(dgb).arg(dzb).arg(rows).run(new long[]{ceilDiv(c, vwi), rows}, null);
+    }
+
+    // ------------------------------------------------------ batch norm split for statistics over several processes
+
+    @Override
+    public synchronized void batchNormSums(BatchNormSpec spec, Buffer z, double[] mean, double[] sums) {
+        checkOpen();
+        int c = spec.channels();
+        int rows = Math.toIntExact(spec.rows());
+        ClBuffer zb = buf(z, "batchNormSums z (rows,c)", spec.elements());
+        hostChannels("batchNormSums", "sums", sums, c);
+        int vwi = vectorWidth(c);
+        int slices = ceilDiv(rows, Tiles.REDUCE_SLICE);
+        String o = bnOptions(spec, vwi).toString();
+        ClBuffer partial = scratch(Scratch.PARTIAL, (long) slices * c), out = scratch(Scratch.CHANNEL_SUMS, c);
+        long[] sliceGrid = {ceilDiv(c, vwi), slices};
+        if (mean == null) {
+            ctx.launch(kernel("batchnorm_train.cl", "bn_partial_sum", o), "bn_partial_sum").arg(zb).arg(partial).arg(rows).run(sliceGrid, null);
+        } else {
+            ClBuffer m = scratch(Scratch.CHANNEL_STATS, c);
+            ctx.upload(floats("batchNormSums", "mean", mean, c), 0, m, 0, c);
+            ctx.launch(kernel("batchnorm_train.cl", "bn_partial_sqdev", o), "bn_partial_sqdev").arg(zb).arg(m).arg(partial).arg(rows).run(sliceGrid, null);
+        }
+        ctx.launch(kernel("batchnorm_train.cl", "bn_column_sums", o), "bn_column_sums").arg(partial).arg(out).arg(slices).run(new long[]{c}, null);
+        downloadChannels(out, sums, c);
+    }
+
+    @Override
+    public synchronized void batchNormApply(BatchNormSpec spec, Buffer z, double[] mean, double[] variance, Buffer gamma, Buffer beta, Buffer residual,
+                               Buffer y, Buffer meanOut, Buffer invStdOut, Buffer movingMean, Buffer movingVar) {
+        checkOpen();
+        int c = spec.channels();
+        int rows = Math.toIntExact(spec.rows());
+        ClBuffer zb = buf(z, "batchNormApply z (rows,c)", spec.elements());
+        ClBuffer gb = buf(gamma, "gamma (c)", c), bb = buf(beta, "beta (c)", c);
+        ClBuffer rb = spec.residual() ? buf(residual, "batchNormApply residual (rows,c)", spec.elements()) : null;
+        ClBuffer yb = buf(y, "batchNormApply y (rows,c)", spec.elements());
+        ClBuffer mb = buf(meanOut, "meanOut (c)", c), ib = buf(invStdOut, "invStdOut (c)", c);
+        ClBuffer mmb = buf(movingMean, "movingMean (c)", c), mvb = buf(movingVar, "movingVar (c)", c);
+        float[] invStd = new float[c];
+        hostChannels("batchNormApply", "variance", variance, c);
+        for (int ch = 0; ch < c; ch++) invStd[ch] = (float) (1.0 / Math.sqrt(variance[ch] + spec.epsilon()));
+        ctx.upload(floats("batchNormApply", "mean", mean, c), 0, mb, 0, c);
+        ctx.upload(invStd, 0, ib, 0, c);
+        ClBuffer vb = scratch(Scratch.CHANNEL_STATS, c);
+        ctx.upload(floats("batchNormApply", "variance", variance, c), 0, vb, 0, c);
+        int vwi = vectorWidth(c);
+        String o = bnOptions(spec, vwi).toString();
+        ctx.launch(kernel("batchnorm_train.cl", "bn_update_moving", o), "bn_update_moving").arg(mb).arg(vb).arg(mmb).arg(mvb).run(new long[]{c}, null);
+        ctx.launch(kernel("batchnorm_train.cl", "bn_apply", o), "bn_apply").arg(zb).arg(mb).arg(ib).arg(gb).arg(bb).argOrNull(rb).arg(yb)
+                .arg(rows).run(new long[]{ceilDiv(c, vwi), rows}, null);
+    }
+
+    @Override
+    public synchronized void batchNormBackwardSums(BatchNormSpec spec, Buffer z, Buffer y, Buffer dy, Buffer mean, Buffer invStd, double[] dGamma, double[] dBeta) {
+        checkOpen();
+        int c = spec.channels();
+        int rows = Math.toIntExact(spec.rows());
+        ClBuffer zb = buf(z, "batchNormBackwardSums z (rows,c)", spec.elements());
+        ClBuffer yb = buf(y, "batchNormBackwardSums y (rows,c)", spec.elements());
+        ClBuffer dyb = buf(dy, "batchNormBackwardSums dy (rows,c)", spec.elements());
+        ClBuffer mb = buf(mean, "mean (c)", c), ib = buf(invStd, "invStd (c)", c);
+        hostChannels("batchNormBackwardSums", "dGamma", dGamma, c);
+        hostChannels("batchNormBackwardSums", "dBeta", dBeta, c);
+        int vwi = vectorWidth(c);
+        int slices = ceilDiv(rows, Tiles.REDUCE_SLICE);
+        String o = bnOptions(spec, vwi).toString(); // STORE_DYM undefined is 0: the forward's program, built once
+        ClBuffer pb = scratch(Scratch.PARTIAL, (long) slices * c), pg = scratch(Scratch.PARTIAL2, (long) slices * c);
+        ClBuffer sb = scratch(Scratch.CHANNEL_SUMS, c), sg = scratch(Scratch.CHANNEL_STATS, c);
+        ctx.launch(kernel("batchnorm_train.cl", "bn_backward_partial", o), "bn_backward_partial").arg(zb).arg(yb).arg(dyb).arg(mb).arg(ib)
+                .argOrNull(null).arg(pb).arg(pg).arg(rows).run(new long[]{ceilDiv(c, vwi), slices}, null);
+        ctx.launch(kernel("batchnorm_train.cl", "bn_backward_reduce", o), "bn_backward_reduce").arg(pb).arg(pg).arg(sb).arg(sg).arg(slices)
+                .run(new long[]{c}, null);
+        downloadChannels(sb, dBeta, c);
+        downloadChannels(sg, dGamma, c);
+    }
+
+    @Override
+    public synchronized void batchNormBackwardApply(BatchNormSpec spec, long statisticsRows, Buffer z, Buffer y, Buffer dy, Buffer gamma, Buffer mean,
+                                       Buffer invStd, double[] dGammaSum, double[] dBetaSum, Buffer dz, Buffer dyMasked, Buffer dGamma, Buffer dBeta) {
+        checkOpen();
+        int c = spec.channels();
+        int rows = Math.toIntExact(spec.rows());
+        if (statisticsRows < rows) {
+            throw new IllegalArgumentException("batchNormBackwardApply: the statistics cover " + statisticsRows + " rows, fewer than this process's " + rows);
+        }
+        ClBuffer zb = buf(z, "batchNormBackwardApply z (rows,c)", spec.elements());
+        ClBuffer yb = buf(y, "batchNormBackwardApply y (rows,c)", spec.elements());
+        ClBuffer dyb = buf(dy, "batchNormBackwardApply dy (rows,c)", spec.elements());
+        ClBuffer gb = buf(gamma, "gamma (c)", c), mb = buf(mean, "mean (c)", c), ib = buf(invStd, "invStd (c)", c);
+        ClBuffer dzb = buf(dz, "batchNormBackwardApply dz (rows,c)", spec.elements());
+        ClBuffer dymb = dyMasked == null ? null : buf(dyMasked, "dyMasked (rows,c)", spec.elements());
+        ClBuffer dgb = buf(dGamma, "dGamma (c)", c), dbb = buf(dBeta, "dBeta (c)", c);
+        ctx.upload(floats("batchNormBackwardApply", "dGammaSum", dGammaSum, c), 0, dgb, 0, c);
+        ctx.upload(floats("batchNormBackwardApply", "dBetaSum", dBetaSum, c), 0, dbb, 0, c);
+        int vwi = vectorWidth(c);
+        BuildOptions options = bnOptions(spec, vwi);
+        String o = (dymb == null ? options : options.def("STORE_DYM", true)).toString();
+        ctx.launch(kernel("batchnorm_train.cl", "bn_backward_apply_rows", o), "bn_backward_apply_rows").arg(zb).arg(yb).arg(dyb).arg(gb).arg(mb)
+                .arg(ib).arg(dbb).arg(dgb).arg(dzb).argOrNull(dymb).arg(rows).arg((float) (1.0 / statisticsRows))
+                .run(new long[]{ceilDiv(c, vwi), rows}, null);
+    }
+
+    /** Host per-channel values as the floats a kernel reads. */
+    private static float[] floats(String op, String what, double[] values, int c) {
+        hostChannels(op, what, values, c);
+        float[] f = new float[c];
+        for (int ch = 0; ch < c; ch++) f[ch] = (float) values[ch];
+        return f;
+    }
+
+    private void downloadChannels(ClBuffer src, double[] dst, int c) {
+        float[] host = new float[c];
+        ctx.download(src, 0, host, 0, c);
+        for (int ch = 0; ch < c; ch++) dst[ch] = host[ch];
+    }
+
+    private static void hostChannels(String op, String what, double[] values, int c) {
+        if (values == null) throw new IllegalArgumentException(op + ": " + what + " is null");
+        if (values.length < c) throw new IllegalArgumentException(op + ": " + what + " holds " + values.length + " values, the spec has " + c + " channels");
     }
 
     /**

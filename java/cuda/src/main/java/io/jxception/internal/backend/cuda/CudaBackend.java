@@ -741,6 +741,117 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
         op.run(CudaLaunchPlan.batchNormTrainBackward(spec, precision, limits));
     }
 
+    // ------------------------------------------------------------------ batch norm split for statistics over several processes
+
+    /** (c) fp32 device vectors that carry the split batch norm's per-channel values to and from the host, grown as needed. */
+    private final Buffer[] channelVectors = new Buffer[2];
+
+    private Buffer channelVector(int which, int c) {
+        Buffer b = channelVectors[which];
+        if (b == null || b.elements() < c) {
+            if (b != null) b.close();
+            b = allocate(c);
+            channelVectors[which] = b;
+        }
+        return b;
+    }
+
+    private void uploadChannels(String op, String what, double[] values, int c, Buffer dst) {
+        if (values == null) throw new IllegalArgumentException(op + ": " + what + " is null");
+        if (values.length < c) throw new IllegalArgumentException(op + ": " + what + " holds " + values.length + " values, the spec has " + c + " channels");
+        float[] f = new float[c];
+        for (int ch = 0; ch < c; ch++) f[ch] = (float) values[ch];
+        upload(f, 0, dst, 0, c);
+    }
+
+    private void downloadChannels(String op, String what, Buffer src, double[] values, int c) {
+        if (values == null) throw new IllegalArgumentException(op + ": " + what + " is null");
+        if (values.length < c) throw new IllegalArgumentException(op + ": " + what + " holds " + values.length + " values, the spec has " + c + " channels");
+        float[] f = new float[c];
+        download(src, 0, f, 0, c);
+        for (int ch = 0; ch < c; ch++) values[ch] = f[ch];
+    }
+
+    @Override public synchronized void batchNormSums(BatchNormSpec spec, Buffer z, double[] mean, double[] sums) {
+        requireNotCapturing("batchNormSums");
+        int c = spec.channels();
+        Buffer out = channelVector(0, c);
+        Op op = new Op("batchNormSums");
+        op.act("z", z, spec.elements());
+        if (mean != null) {
+            Buffer m = channelVector(1, c);
+            uploadChannels("batchNormSums", "mean", mean, c, m);
+            op.param("mean", m, c);
+        }
+        op.out("sums", out, c, Storage.F32);
+        op.run(CudaLaunchPlan.batchNormSums(spec, mean != null, precision, limits));
+        downloadChannels("batchNormSums", "sums", out, sums, c);
+    }
+
+    @Override public synchronized void batchNormApply(BatchNormSpec spec, Buffer z, double[] mean, double[] variance, Buffer gamma, Buffer beta, Buffer residual,
+                                         Buffer y, Buffer meanOut, Buffer invStdOut, Buffer movingMean, Buffer movingVar) {
+        requireNotCapturing("batchNormApply");
+        int c = spec.channels();
+        if (variance == null || variance.length < c) throw new IllegalArgumentException("batchNormApply: variance holds fewer than " + c + " values");
+        double[] invStd = new double[c];
+        for (int ch = 0; ch < c; ch++) invStd[ch] = 1.0 / Math.sqrt(variance[ch] + spec.epsilon());
+        Buffer v = channelVector(1, c);
+        uploadChannels("batchNormApply", "mean", mean, c, own(meanOut, "batchNormApply meanOut"));
+        uploadChannels("batchNormApply", "invStd", invStd, c, own(invStdOut, "batchNormApply invStdOut"));
+        uploadChannels("batchNormApply", "variance", variance, c, v);
+        Op op = new Op("batchNormApply");
+        op.param("mean", meanOut, c);
+        op.param("variance", v, c);
+        op.param("invStd", invStdOut, c);
+        op.inout("movingMean", movingMean, c, Storage.F32);
+        op.inout("movingVar", movingVar, c, Storage.F32);
+        op.act("z", z, spec.elements());
+        op.param("gamma", gamma, c);
+        op.param("beta", beta, c);
+        if (spec.residual()) op.act("residual", requireNonNull(residual, "residual"), spec.elements());
+        op.out("y", y, spec.elements(), actStorage);
+        op.run(CudaLaunchPlan.batchNormApply(spec, precision, limits));
+    }
+
+    @Override public synchronized void batchNormBackwardSums(BatchNormSpec spec, Buffer z, Buffer y, Buffer dy, Buffer mean, Buffer invStd, double[] dGamma, double[] dBeta) {
+        requireNotCapturing("batchNormBackwardSums");
+        int c = spec.channels();
+        long e = spec.elements();
+        Buffer g = channelVector(0, c), b = channelVector(1, c);
+        Op op = new Op("batchNormBackwardSums");
+        op.act("z", z, e);
+        op.act("y", y, e);
+        op.act("dy", dy, e);
+        op.param("mean", mean, c);
+        op.param("invStd", invStd, c);
+        op.out("dGamma", g, c, Storage.F32);
+        op.out("dBeta", b, c, Storage.F32);
+        op.run(CudaLaunchPlan.batchNormBackwardSums(spec, precision, limits));
+        downloadChannels("batchNormBackwardSums", "dGamma", g, dGamma, c);
+        downloadChannels("batchNormBackwardSums", "dBeta", b, dBeta, c);
+    }
+
+    @Override public synchronized void batchNormBackwardApply(BatchNormSpec spec, long statisticsRows, Buffer z, Buffer y, Buffer dy, Buffer gamma, Buffer mean,
+                                                 Buffer invStd, double[] dGammaSum, double[] dBetaSum, Buffer dz, Buffer dyMasked, Buffer dGamma, Buffer dBeta) {
+        requireNotCapturing("batchNormBackwardApply");
+        int c = spec.channels();
+        long e = spec.elements();
+        uploadChannels("batchNormBackwardApply", "dGammaSum", dGammaSum, c, own(dGamma, "batchNormBackwardApply dGamma"));
+        uploadChannels("batchNormBackwardApply", "dBetaSum", dBetaSum, c, own(dBeta, "batchNormBackwardApply dBeta"));
+        Op op = new Op("batchNormBackwardApply");
+        op.act("z", z, e);
+        op.act("y", y, e);
+        op.act("dy", dy, e);
+        op.param("gamma", gamma, c);
+        op.param("mean", mean, c);
+        op.param("invStd", invStd, c);
+        op.param("dGamma", dGamma, c);
+        op.param("dBeta", dBeta, c);
+        op.out("dz", dz, e, actStorage);
+        if (dyMasked != null) op.out("dyMasked", dyMasked, e, actStorage);
+        op.run(CudaLaunchPlan.batchNormBackwardApply(spec, statisticsRows, precision, limits));
+    }
+
     @Override public synchronized void convBackward(ConvSpec spec, Buffer x, Buffer w1, Buffer w2, Buffer dz, Buffer dx, Buffer dw1, Buffer dw2) {
         Op op = new Op("convBackward " + spec.kind());
         boolean sep = spec.kind() == ConvKind.SEPARABLE3X3_SAME;

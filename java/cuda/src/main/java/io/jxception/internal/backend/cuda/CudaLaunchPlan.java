@@ -320,8 +320,74 @@ public final class CudaLaunchPlan {
         l.add(new Launch("bn_backward_apply_" + suf, gridFor((long) rows * ceilDiv(s.channels(), 8), lim), 1, 1, 0, List.of(
                 new Ptr("z", false), new Ptr("y", false), new Ptr("dy", false), new Ptr("gamma", false), new Ptr("mean", false),
                 new Ptr("invStd", false), new Ptr("dGamma", false), new Ptr("dBeta", false), new Ptr("dz", false), new Ptr("dyMasked", true),
-                new I32("rows", rows), new I32("c", s.channels()), new I32("relu", s.relu() ? 1 : 0))));
+                new I32("rows", rows), new I32("statRows", rows), new I32("c", s.channels()), new I32("relu", s.relu() ? 1 : 0))));
         return new OpPlan(l, scratch);
+    }
+
+    // ------------------------------------------------------------------ batch norm split for statistics over several processes
+
+    /**
+     * {@code Backend.batchNormSums}: operands z, mean (when {@code squaredDeviations}), sums (c, fp32):
+     * Σ z, or Σ (z − mean)², over the spec's rows, in fp32 chunks added in order in double.
+     */
+    public static OpPlan batchNormSums(BatchNormSpec s, boolean squaredDeviations, Precision p, Limits lim) {
+        int rows = rowsOf(s);
+        int rpc = bnRowsPerChunk(rows);
+        int chunks = ceilDiv(rows, rpc);
+        Map<String, Long> scratch = Map.of("scratch:partial", 4L * chunks * s.channels());
+        return new OpPlan(List.of(
+                new Launch("bn_sums_partial_" + storageSuffix(p), ceilDiv(s.channels(), 32), chunks, 1, 0, List.of(
+                        new Ptr("z", false), new Ptr("mean", !squaredDeviations), new Ptr("scratch:partial", false), new I32("rows", rows),
+                        new I32("c", s.channels()), new I32("rowsPerChunk", rpc))),
+                new Launch("bn_sums_final", ceilDiv(s.channels(), THREADS), 1, 1, 0, List.of(
+                        new Ptr("scratch:partial", false), new I32("chunks", chunks), new I32("c", s.channels()), new Ptr("sums", false)))), scratch);
+    }
+
+    /**
+     * {@code Backend.batchNormApply} once mean and invStd (c) are on the device: operands mean, variance (c),
+     * movingMean, movingVar, z, invStd, gamma, beta, residual (optional), y.
+     */
+    public static OpPlan batchNormApply(BatchNormSpec s, Precision p, Limits lim) {
+        int rows = rowsOf(s);
+        return new OpPlan(List.of(
+                new Launch("bn_update_moving", ceilDiv(s.channels(), THREADS), 1, 1, 0, List.of(
+                        new Ptr("mean", false), new Ptr("variance", false), new Ptr("movingMean", false), new Ptr("movingVar", false),
+                        new I32("c", s.channels()), new F32("momentum", (float) s.momentum()))),
+                new Launch("bn_apply_" + storageSuffix(p), gridFor((long) rows * ceilDiv(s.channels(), 8), lim), 1, 1, 0, List.of(
+                        new Ptr("z", false), new Ptr("mean", false), new Ptr("invStd", false), new Ptr("gamma", false), new Ptr("beta", false),
+                        new Ptr("residual", true), new Ptr("y", false), new I32("rows", rows), new I32("c", s.channels()),
+                        new I32("relu", s.relu() ? 1 : 0)))), Map.of());
+    }
+
+    /** {@code Backend.batchNormBackwardSums}: operands z, y, dy, mean, invStd; dGamma, dBeta (c, fp32) over the spec's rows. */
+    public static OpPlan batchNormBackwardSums(BatchNormSpec s, Precision p, Limits lim) {
+        int rows = rowsOf(s);
+        int rpc = bnRowsPerChunk(rows);
+        int chunks = ceilDiv(rows, rpc);
+        Map<String, Long> scratch = Map.of("scratch:partial", 8L * chunks * s.channels());
+        return new OpPlan(List.of(
+                new Launch("bn_backward_partial_" + storageSuffix(p), ceilDiv(s.channels(), 32), chunks, 1, 0, List.of(
+                        new Ptr("z", false), new Ptr("y", false), new Ptr("dy", false), new Ptr("mean", false), new Ptr("invStd", false),
+                        new Ptr("scratch:partial", false), new I32("rows", rows), new I32("c", s.channels()), new I32("rowsPerChunk", rpc),
+                        new I32("relu", s.relu() ? 1 : 0))),
+                new Launch("bn_backward_final", ceilDiv(s.channels(), THREADS), 1, 1, 0, List.of(
+                        new Ptr("scratch:partial", false), new I32("chunks", chunks), new I32("c", s.channels()),
+                        new Ptr("dGamma", false), new Ptr("dBeta", false)))), scratch);
+    }
+
+    /**
+     * {@code Backend.batchNormBackwardApply} once dGamma, dBeta (c) of every process are on the device:
+     * operands z, y, dy, gamma, mean, invStd, dGamma, dBeta, dz, dyMasked (optional).
+     */
+    public static OpPlan batchNormBackwardApply(BatchNormSpec s, long statisticsRows, Precision p, Limits lim) {
+        int rows = rowsOf(s);
+        if (statisticsRows < rows || statisticsRows > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("batchNormBackwardApply: statistics over " + statisticsRows + " rows, this process has " + rows);
+        }
+        return OpPlan.of(new Launch("bn_backward_apply_" + storageSuffix(p), gridFor((long) rows * ceilDiv(s.channels(), 8), lim), 1, 1, 0, List.of(
+                new Ptr("z", false), new Ptr("y", false), new Ptr("dy", false), new Ptr("gamma", false), new Ptr("mean", false),
+                new Ptr("invStd", false), new Ptr("dGamma", false), new Ptr("dBeta", false), new Ptr("dz", false), new Ptr("dyMasked", true),
+                new I32("rows", rows), new I32("statRows", (int) statisticsRows), new I32("c", s.channels()), new I32("relu", s.relu() ? 1 : 0))));
     }
 
     private static int rowsOf(BatchNormSpec s) {

@@ -74,6 +74,11 @@ class CudaLaunchPlanTest {
         BatchNormSpec bn = new BatchNormSpec(32L * 147 * 147, 64, 1e-3, 0.99, true, true);
         plans.add(CudaLaunchPlan.batchNormTrain(bn, p, lim));
         plans.add(CudaLaunchPlan.batchNormTrainBackward(bn, p, lim));
+        plans.add(CudaLaunchPlan.batchNormSums(bn, false, p, lim));
+        plans.add(CudaLaunchPlan.batchNormSums(bn, true, p, lim));
+        plans.add(CudaLaunchPlan.batchNormApply(bn, p, lim));
+        plans.add(CudaLaunchPlan.batchNormBackwardSums(bn, p, lim));
+        plans.add(CudaLaunchPlan.batchNormBackwardApply(bn, 2 * bn.rows(), p, lim));
         plans.add(CudaLaunchPlan.addInPlace(1000, CudaLaunchPlan.storageSuffix(p), lim));
         plans.add(CudaLaunchPlan.sgdUpdate(1000, 0.1f, 0.9f, 1e-4f, lim));
         plans.add(CudaLaunchPlan.unscaleGradient(1000, 0x1p-16f, lim));
