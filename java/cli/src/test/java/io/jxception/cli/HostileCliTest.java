@@ -82,8 +82,15 @@ class HostileCliTest {
         Path input = Fixtures.randomInput(dir.resolve("x.npy"), 1, 71, 71, new Random().nextLong());
         Cli.Result r = Cli.run("infer", "--backend", "cpu", "--weights", Fixtures.h5(Fixtures.TINY_TOP).toString(),
                 "--input", input.toString(), "--output", "/dev/null");
-        assertOneErrorLine(r, Failure.RUNTIME, "/dev/null", "a character device", "not a regular file");
+        assertOneErrorLine(r, Failure.USAGE, "--output /dev/null: give a .npy, .csv or .jsonl file name");
+        // a name that passes the extension check but leads to the device
+        Path link = Files.createSymbolicLink(dir.resolve("y.npy"), Path.of("/dev/null"));
+        Cli.Result l = Cli.run("infer", "--backend", "cpu", "--weights", Fixtures.h5(Fixtures.TINY_TOP).toString(),
+                "--input", input.toString(), "--output", link.toString());
+        assertOneErrorLine(l, Failure.RUNTIME, "/dev/null", "a character device", "not a regular file");
+        assertFalse(l.err().contains("img/s"));
         assertFalse(Files.isRegularFile(Path.of("/dev/null")));
+        assertTrue(Files.isSymbolicLink(link), "the link was kept");
     }
 
     @Test
@@ -97,10 +104,11 @@ class HostileCliTest {
     }
 
     @Test
-    void folderAsImageSaysSoWithThePath() throws IOException {
+    void emptyFolderAsImagesSaysSoWithThePath() throws IOException {
         Path folder = Files.createDirectory(dir.resolve("holiday photos"));
         Cli.Result r = Cli.run("classify", "--backend", "cpu", "--weights", Fixtures.h5(Fixtures.TINY_TOP).toString(), "--size", "71", folder.toString());
-        assertOneErrorLine(r, Failure.RUNTIME, folder + ": is a folder, not an image file");
+        // a folder is a set of images (every image under it); an empty one says so with its path
+        assertOneErrorLine(r, Failure.RUNTIME, "folder " + folder + " holds no images (bmp, gif, jpeg, jpg, png, tif, tiff)");
         Cli.Result w = Cli.run("classify", "--backend", "cpu", "--weights", dir.toString(), "--size", "71", folder.toString());
         assertEquals(Failure.RUNTIME, w.exitCode(), w.toString());
     }
