@@ -20,7 +20,7 @@ public final class ReportFiles {
         String base = r.deviceSlug() + "-" + r.date();
         List<Path> written = new ArrayList<>();
         Path layers = dir.resolve("layers-" + base + ".csv");
-        Csv.writeLayers(layers, r.layers(), r.gemmPeers());
+        Csv.writeLayers(layers, r.layers(), r.gemmPeers(), r.layerPeers());
         written.add(layers);
         Path throughput = dir.resolve("throughput-" + base + ".csv");
         Csv.writeThroughput(throughput, r.throughput(), r.peers());
