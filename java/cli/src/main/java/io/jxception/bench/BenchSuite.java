@@ -426,28 +426,14 @@ public final class BenchSuite {
         // the largest batch first: where the compiled graph's fusion matters most, and what a short budget should reach
         List<Integer> largestFirst = batches.stream().sorted(java.util.Comparator.reverseOrder()).toList();
         List<CompilePlan.Job> jobs = CompilePlan.jobs(precisions, options.peers().compileModes(), options.peers().models());
-        List<PeerResult> out = new ArrayList<>();
-        for (int i = 0; i < jobs.size(); i++) {
-            CompilePlan.Job job = jobs.get(i);
-            if (unavailablePeers.contains("cuda " + job.model())) continue;
-            List<CompilePlan.Job> remaining = jobs.subList(i, jobs.size()).stream().filter(j -> !unavailablePeers.contains("cuda " + j.model())).toList();
-            long left = Math.max(0, java.time.Duration.between(Instant.now(), deadline).toSeconds());
-            long budget = CompilePlan.budget(remaining, left);
-            if (budget == 0) {
-                note("peer pytorch compile: " + remaining.size() + " of " + jobs.size() + " runs not started (" + remaining.stream()
-                        .map(CompilePlan.Job::toString).collect(java.util.stream.Collectors.joining("; ")) + "): " + left
-                        + " s were left of the compile budget, under the " + CompilePlan.MIN_SECONDS + " s a first compile needs");
-                break;
-            }
-            progress.advance(0, "peer: " + job + " (at most " + budget + " s)");
-            PeerRunner.Outcome o = PeerRunner.run(options.peers(), "cuda", job.model(), job.mode(), List.of(job.precision()), largestFirst,
-                    options.size(), Math.max(1, options.warmup()), options.iterations(), budget, graph.parameterCount());
-            o.notes().forEach(this::note);
-            if (o.unavailable()) unavailablePeers.add("cuda " + job.model());
-            double load = Machine.loadAverage();
-            o.results().stream().map(r -> r.withLoadAverage(load)).forEach(out::add);
-        }
-        return out;
+        Set<String> unavailableModels = new LinkedHashSet<>();
+        for (String m : options.peers().models()) if (unavailablePeers.contains("cuda " + m)) unavailableModels.add(m);
+        CompilePlan.Outcome o = CompilePlan.run(options.peers(), jobs, largestFirst, options.size(), Math.max(1, options.warmup()),
+                options.iterations(), graph.parameterCount(), deadline, CompilePlan.MIN_SECONDS, unavailableModels,
+                doing -> progress.advance(0, "peer: " + doing));
+        o.notes().forEach(this::note);
+        double load = Machine.loadAverage();
+        return o.results().stream().map(r -> r.withLoadAverage(load)).toList();
     }
 
     private static String firstLine(RuntimeException e) {

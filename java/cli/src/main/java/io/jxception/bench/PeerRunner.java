@@ -60,7 +60,8 @@ public final class PeerRunner {
             }
             return parsed;
         }
-        notes.add("peer unavailable: " + what + ": " + answer.failure());
+        // a run its budget cut short could run here, given time: not "unavailable"
+        notes.add((answer.budgetSpent() ? "peer " : "peer unavailable: ") + what + ": " + answer.failure());
         return new Outcome(List.of(), notes, !answer.budgetSpent());
     }
 

@@ -145,7 +145,7 @@ public final class SummaryReport {
     /** "torch.compile": each compiled row with its first call (compile + one forward), and why runs stopped. */
     static void compileSection(StringBuilder md, BenchReport r) {
         List<PeerResult> compiled = r.peers().stream().filter(PeerResult::compiled).toList();
-        List<String> why = r.notes().stream().filter(n -> n.startsWith("peer pytorch") && n.contains(" compile")).toList();
+        List<String> why = r.notes().stream().filter(n -> n.startsWith("peer") && n.contains("pytorch") && n.contains(" compile")).toList();
         if (compiled.isEmpty() && why.isEmpty()) return;
         md.append("## torch.compile\n\n");
         if (!compiled.isEmpty()) {
