@@ -255,8 +255,9 @@ final class BenchCommand extends Subcommand {
             out.printf(Locale.ROOT, "machine  %s; load average %.2f before, %.2f after%n", r.machine(), r.loadBefore(), r.loadAfter());
         }
         for (Peaks p : r.peaks()) {
-            out.printf(Locale.ROOT, "peaks    %s: %.1f GFLOP/s%s, %.1f GB/s%s (measured %s)%n", p.device(), p.flopsPerSecond() / 1e9,
-                    setBy(r, p.computeProbe()), p.bytesPerSecond() / 1e9, setBy(r, p.bandwidthProbe()), p.measuredAt());
+            out.printf(Locale.ROOT, "peaks    %s: %.1f GFLOP/s, %.1f GB/s (measured %s%s)%n", p.device(), p.flopsPerSecond() / 1e9,
+                    p.bytesPerSecond() / 1e9, p.measuredAt(), r.peakSources().isEmpty() ? ""
+                            : "; compute set by " + setBy(p.computeProbe()) + ", bandwidth by " + setBy(p.bandwidthProbe()));
         }
         if (!r.throughput().isEmpty()) {
             out.printf("%-10s %-9s %6s %10s %10s %11s %9s %11s %9s %13s  %s%n", "backend", "precision", "batch", "img/s", "best img/s", "ms/batch",
@@ -289,10 +290,10 @@ final class BenchCommand extends Subcommand {
         for (String n : r.notes()) out.println("note     " + n);
     }
 
-    /** " (<source>)" of a card-peak probe string ("cuBLAS via torch.matmul: ..."); "" in reports before card peaks. */
-    private static String setBy(BenchReport r, String probe) {
-        int colon = probe == null ? -1 : probe.indexOf(": ");
-        return r.peakSources().isEmpty() || colon < 0 ? "" : " (" + probe.substring(0, colon) + ")";
+    /** The source that starts a card-peak probe string: "cuBLAS via torch.matmul" of "cuBLAS via torch.matmul: ...". */
+    private static String setBy(String probe) {
+        int colon = probe.indexOf(": ");
+        return colon < 0 ? probe : probe.substring(0, colon);
     }
 
     private static void printLayers(PrintWriter out, List<LayerResult> rows) {

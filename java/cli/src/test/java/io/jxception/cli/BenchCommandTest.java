@@ -36,7 +36,8 @@ class BenchCommandTest {
         assertTrue(best >= imagesPerSecond, "the fastest repetition is at least the median: " + r);
         assertEquals(1000 / msPerBatch, imagesPerSecond, imagesPerSecond * 0.02, "img/s and ms/batch agree");
         assertTrue(r.out().contains("per launch: cpu fp32 batch 1"), r.toString());
-        assertTrue(r.out().contains(": 2.0 GFLOP/s, 10.0 GB/s (measured 2026-01-01T00:00:00Z)"), r.toString());
+        assertTrue(r.out().contains(": 2.0 GFLOP/s, 10.0 GB/s (measured 2026-01-01T00:00:00Z; compute set by jxception cpu, bandwidth by jxception cpu)"),
+                r.toString());
         assertTrue(r.out().contains("block14_sepconv2"), r.toString());
         assertEquals(1 + 45, Csv.read(csv).size(), "header + 45 fused launches");
     }
