@@ -251,9 +251,12 @@ def forward_runs(fn, x, device, warmup, iterations, first_untimed):
 def compiled(model, mode):
     """torch.compile for a mode of MODES; one callable serves every batch size (static shapes)."""
     config = torch._dynamo.config
-    for limit in ("recompile_limit", "cache_size_limit"):  # one graph per batch size, all kept
-        if hasattr(config, limit):
+    for limit in ("recompile_limit", "cache_size_limit"):  # one graph per batch size, all kept (the name changed in torch 2.6)
+        try:
             setattr(config, limit, max(getattr(config, limit), 64))
+            break
+        except (AttributeError, TypeError):
+            continue
     torch._dynamo.reset()
     compile_mode = mode.split(":", 1)[1] if ":" in mode else "default"
     return torch.compile(model, mode=compile_mode, dynamic=False)

@@ -62,8 +62,8 @@ if [[ -n "$OPENCL_GPU" ]]; then
         --class-path "$CP" --select-class io.jxception.internal.backend.opencl.OpenClNetworkTest > "$out/opencl-tests.log" 2>&1
     rc=$?
     echo "OpenCL tests on the card: exit $rc (124 = timed out)" >> "$out/opencl-tests.log"
-    verdict="$(grep -E "tests (successful|failed|aborted)" "$out/opencl-tests.log" | tr -s ' ' | paste -sd ',' -)"
-    notes+=("opencl on the card: OpenClNetworkTest (Xception at width 1/16: forward at 71 and 299, features, one training step, against the CPU reference) exit $rc:${verdict:- no summary (see opencl-tests.log)}")
+    verdict="$(grep -oE "[0-9]+ tests (successful|failed|aborted)" "$out/opencl-tests.log" | paste -sd ',' - | sed 's/,/, /g')"
+    notes+=("opencl on the card: OpenClNetworkTest (Xception at width 1/16: forward at 71 and 299, features, one training step, against the CPU reference) exit $rc: ${verdict:-no summary (see opencl-tests.log)}")
     [[ $rc -ne 0 ]] && grep -E "✘|AssertionFailed|expected" "$out/opencl-tests.log" | head -5
 else
     echo "OpenCL on the card unavailable: $OPENCL_REASON"
@@ -98,10 +98,11 @@ if [[ -f "$out/suite.json" ]]; then
 fi
 
 # ---- the key lines, last
-grep -E "^note +(opencl|peer|cuBLAS|cuDNN|card peaks|cuda|torch)" "$out/suite.log" | cut -c1-260 | head -14
+grep -E "^note +(opencl|peer|cuBLAS|cuDNN|card peaks|cuda|torch|device step)" "$out/suite.log" | cut -c1-260 | head -16
 grep -E "^peaks " "$out/suite.log" \
     | sed -E 's/^peaks +(.*) \((sm_|GPU).*\), ([a-z0-9]+), .*: ([0-9.]+ GFLOP\/s, [0-9.]+ GB\/s) \(measured [^;]*(; (.*))?\)$/peaks    \1 \3: \4 (\6)/' | cut -c1-200
 grep -E "^peer .* compile" "$out/suite.log" | cut -c1-200
 awk '/^backend /{p=1; print; next} p && /^(cuda|cpu|opencl)/{print; next} {p=0}' "$out/suite.log"
 awk '/^pointwise GEMMs against cuBLAS/{p=1; print; next} p && /^(config|cuda)/{print; next} {p=0}' "$out/suite.log"
 sed -n '/^| config | launches | our ms (fused launches) | PyTorch eager/,/^$/p' "$out"/report/SUMMARY-*.md 2>/dev/null | head -12
+true
