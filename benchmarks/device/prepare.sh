@@ -40,11 +40,12 @@ echo "== jars for the device"
 rm -rf .device/deps && mkdir -p .device/deps .device/bin
 m2="$HOME/.m2/repository/org/jcuda"
 # the CLI's and the core library's jars, as Maven resolved them for jxception-cli (picocli: the suite runs through
-# `jxception bench`; LWJGL: the OpenCL backend; jHDF and its dependencies: .h5 weights); not xchart (plots are drawn here)
+# `jxception bench`; LWJGL: the OpenCL backend; jHDF and its dependencies: .h5 weights; XChart, 0.35 MB: the suite step
+# draws its page's plots there)
 # (java/cli/target/lib is what `mvn package` copied for bin/jxception; our own jars travel as class folders above)
 for jar in java/cli/target/lib/*.jar; do
     case "$(basename "$jar")" in
-        jxception-*|xchart-*|jcuda-natives-*|*natives-linux-arm64*) ;;
+        jxception-*|jcuda-natives-*|*natives-linux-arm64*) ;;
         *) cp "$jar" .device/deps/ ;;
     esac
 done

@@ -1,28 +1,48 @@
 #!/usr/bin/env python3
-"""PyTorch peer for the jxception benchmark suite: Keras' Xception forward, timed like ours.
+"""PyTorch peer for the jxception benchmark suite: Xception forward in PyTorch, timed like ours.
 
-The network is keras/src/applications/xception.py layer for layer (NHWC memory via channels_last,
-eval mode, no_grad, BatchNorm eps 1e-3, TensorFlow 'same' padding), with random weights: speed
-does not depend on the values. Each batch size gets `--warmup` untimed passes, then `--iterations`
-timed ones on an input already on the device; the median is reported, as the Java suite does.
+Two models (--model):
+  keras  our port of keras/src/applications/xception.py, layer for layer (eval, no_grad, BatchNorm
+         eps 1e-3, TensorFlow 'same' padding; ends in softmax): the network jxception runs.
+  timm   timm.create_model('legacy_xception', pretrained=False): the PyTorch Xception people run and
+         publish numbers for (Cadene's port of the Keras weights; PyTorch symmetric padding, which at
+         299x299 gives the same shapes and FLOPs; ends in logits). It expects 299x299 inputs
+         normalised with mean = std = 0.5, i.e. values in [-1, 1] as Keras' preprocessing gives: the
+         peer times the forward alone on random values in [-1, 1], so preprocessing does not matter.
+Both use random weights (speed does not depend on the values), NHWC memory (channels_last) and
+torch.backends.cudnn.benchmark on CUDA. Both report the parameter count the Keras way (weights plus
+BatchNorm moving mean and variance): 22,910,480 for Xception.
 
-Modes (--modes, comma list): "eager" (channels_last) and "compile" (torch.compile, default mode,
-static shapes, where torch has it; --compile is --modes eager,compile). Each precision compiles
-afresh (dynamo's caches reset), so every batch size gets its own specialized graph and the
-recompile limit is never reached. Precisions: fp32 (strict: TF32 off on
-CUDA), tf32 (CUDA matmul and cuDNN TF32 on), bf16 / fp16 (torch.autocast, fp32 weights).
+Modes (--modes, comma list):
+  eager                               the module as built
+  compile                             torch.compile(model, dynamic=False), mode "default"
+  compile:max-autotune-no-cudagraphs  torch.compile(model, mode="max-autotune-no-cudagraphs", dynamic=False)
+(--compile is --modes eager,compile.) Each (mode, precision) compiles one callable, used for every
+batch size: dynamo keeps one specialised graph per batch size in its cache (its limit is raised to
+hold them all), and inductor's on-disk caches (FX graphs, autotuning results) are shared by every
+graph and every later process. The first call at each batch size compiles: its wall time (compile +
+one forward) is reported as "first_call_s"; then --warmup more untimed calls. In eager mode the
+first call is the first of the --warmup calls (cudnn.benchmark picks its algorithms there).
+Precisions: fp32 (strict: TF32 off on CUDA), tf32 (CUDA matmul and cuDNN TF32 on), bf16 / fp16
+(torch.autocast, fp32 weights). Then --iterations timed calls on an input already on the device:
+CUDA events around each on the GPU, perf_counter after the pass on the CPU; the median is reported,
+as the Java suite does.
 
 Prints the JSON object below on stdout (progress on stderr), once after every result with the
 results so far and once at the end: a caller that kills a slow run (torch.compile can take minutes)
 keeps what finished by reading the last complete line.
-  {"peer": "pytorch", "torch": "1.13.1", "device": "cpu", "device_name": ..., "threads": 2,
-   "size": 299, "parameters": 22910480,
+  {"peer": "pytorch", "model": "keras-port", "torch": "1.13.1", "device": "cpu", "device_name": ...,
+   "threads": 2, "size": 299, "parameters": 22910480,
    "results": [{"mode": "eager", "precision": "fp32", "batch": 1, "median_ms": ..., "min_ms": ...,
-                "max_ms": ..., "samples": 10, "images_per_second": ...}, ...]}
-When torch or the device is missing: {"unavailable": "<why>"} and exit status 3.
+                "max_ms": ..., "samples": 10, "images_per_second": ..., "first_call_s": ...}, ...]}
+  ("model" is "timm legacy_xception" with a "timm" version field for --model timm; a result that
+  failed has "error" instead of the times.)
+When torch, timm (for --model timm) or the device is missing: {"unavailable": "<why>"} and exit
+status 3.
 
   python3 benchmarks/peers/pytorch_xception.py --device cpu --threads 2 --batch 1,8 --size 299
-  python3 benchmarks/peers/pytorch_xception.py --device cuda --precision fp32,bf16 --batch 1,32,256 --modes eager,compile
+  python3 benchmarks/peers/pytorch_xception.py --device cuda --model timm --precision bf16 --batch 256,32 \
+      --modes compile,compile:max-autotune-no-cudagraphs
 """
 import argparse
 import json
@@ -30,6 +50,9 @@ import platform
 import statistics
 import sys
 import time
+
+MODES = ("eager", "compile", "compile:max-autotune-no-cudagraphs")
+MODELS = {"keras": "keras-port", "timm": "timm legacy_xception"}
 
 
 def unavailable(why):
@@ -40,19 +63,20 @@ def unavailable(why):
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    p.add_argument("--model", default="keras", choices=sorted(MODELS), help="keras (our port, default) or timm (legacy_xception)")
     p.add_argument("--precision", default="fp32", help="comma list of fp32, tf32, bf16, fp16")
     p.add_argument("--batch", default="1", help="comma list of batch sizes")
     p.add_argument("--size", type=int, default=299, help="input height = width (>= 71)")
     p.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch's default)")
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--iterations", type=int, default=10)
-    p.add_argument("--modes", default="eager", help="comma list of eager, compile")
+    p.add_argument("--modes", default="eager", help="comma list of " + ", ".join(MODES))
     p.add_argument("--compile", action="store_true", help="same as --modes eager,compile")
     a = p.parse_args()
     a.modes = ["eager", "compile"] if a.compile else [m.strip() for m in a.modes.split(",") if m.strip()]
     for m in a.modes:
-        if m not in ("eager", "compile"):
-            p.error("unknown mode %r: expected eager or compile" % m)
+        if m not in MODES:
+            p.error("unknown mode %r: expected one of %s" % (m, ", ".join(MODES)))
     a.batches = [int(b) for b in a.batch.split(",") if b]
     a.precisions = [s.strip().lower() for s in a.precision.split(",") if s.strip()]
     for s in a.precisions:
@@ -175,13 +199,39 @@ def keras_parameter_count(model):
     return n
 
 
-def time_forward(fn, x, device, warmup, iterations):
-    """Seconds per forward: CUDA events on the GPU, perf_counter after the pass on the CPU."""
-    with torch.no_grad():
-        for _ in range(warmup):
-            fn(x)
+def build_model(name, size):
+    """(module, fields for the JSON head): the Keras port, or timm's legacy_xception (random weights)."""
+    if name == "keras":
+        return Xception(size), {}
+    try:
+        import timm
+    except ImportError as e:
+        unavailable("timm not installed for %s (%s): the timm legacy_xception peer needs it (pip install timm)"
+                    % (sys.executable, e))
+    try:
+        model = timm.create_model("legacy_xception", pretrained=False)
+    except Exception as e:  # an old timm without the model, a broken install
+        unavailable("timm %s cannot build legacy_xception: %s" % (getattr(timm, "__version__", "?"), str(e).split("\n")[0]))
+    return model, {"timm": getattr(timm, "__version__", "?")}
+
+
+def forward_runs(fn, x, device, warmup, iterations, first_untimed):
+    """(seconds of the first call, seconds per timed forward). The first call is timed on the wall
+    clock (it compiles under torch.compile); `warmup` more calls follow it when `first_untimed` (a
+    compiled callable's first call is no warm-up of the compiled code), else it is the first of them.
+    Timed calls: CUDA events on the GPU, perf_counter after the pass on the CPU."""
+    def sync():
         if device == "cuda":
             torch.cuda.synchronize()
+    with torch.no_grad():
+        sync()
+        t0 = time.perf_counter()
+        fn(x)
+        sync()
+        first = time.perf_counter() - t0
+        for _ in range(warmup if first_untimed else max(0, warmup - 1)):
+            fn(x)
+        sync()
         out = []
         for _ in range(iterations):
             if device == "cuda":
@@ -195,7 +245,21 @@ def time_forward(fn, x, device, warmup, iterations):
                 t0 = time.perf_counter()
                 fn(x)
                 out.append(time.perf_counter() - t0)
-    return out
+    return first, out
+
+
+def compiled(model, mode):
+    """torch.compile for a mode of MODES; one callable serves every batch size (static shapes)."""
+    config = torch._dynamo.config
+    for limit in ("recompile_limit", "cache_size_limit"):  # one graph per batch size, all kept (the name changed in torch 2.6)
+        try:
+            setattr(config, limit, max(getattr(config, limit), 64))
+            break
+        except (AttributeError, TypeError):
+            continue
+    torch._dynamo.reset()
+    compile_mode = mode.split(":", 1)[1] if ":" in mode else "default"
+    return torch.compile(model, mode=compile_mode, dynamic=False)
 
 
 def main():
@@ -219,34 +283,31 @@ def main():
         except OSError:
             pass
 
-    model = Xception(a.size).eval().to(device=device, memory_format=torch.channels_last)
-    modes = []
+    model, head = build_model(a.model, a.size)
+    model = model.eval().to(device=device, memory_format=torch.channels_last)
+    modes = [m for m in a.modes if m == "eager" or hasattr(torch, "compile")]
     for m in a.modes:
-        if m == "eager":
-            modes.append(("eager", model))
-        elif hasattr(torch, "compile"):
-            modes.append(("compile", None))  # compiled per precision below
-        else:
-            print("torch %s has no torch.compile; skipping it" % torch.__version__, file=sys.stderr)
+        if m not in modes:
+            print("torch %s has no torch.compile; skipping %s" % (torch.__version__, m), file=sys.stderr)
     if not modes:
         unavailable("torch %s has none of the modes asked: %s" % (torch.__version__, ",".join(a.modes)))
 
     results = []
+    fields = {"peer": "pytorch", "model": MODELS[a.model]}
+    fields.update(head)
+    fields.update({"torch": torch.__version__, "device": a.device, "device_name": device_name,
+                   "threads": torch.get_num_threads(), "size": a.size, "parameters": keras_parameter_count(model)})
 
     def report():
-        print(json.dumps({"peer": "pytorch", "torch": torch.__version__, "device": a.device, "device_name": device_name,
-                          "threads": torch.get_num_threads(), "size": a.size, "parameters": keras_parameter_count(model),
-                          "results": results}), flush=True)
+        print(json.dumps(dict(fields, results=results)), flush=True)
     for precision in a.precisions:
         if a.device == "cuda":
             tf32 = precision == "tf32"
             torch.backends.cuda.matmul.allow_tf32 = tf32
             torch.backends.cudnn.allow_tf32 = tf32
         autocast_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
-        for mode, net in modes:
-            if mode == "compile":
-                torch._dynamo.reset()
-                net = torch.compile(model, dynamic=False)
+        for mode in modes:
+            net = model if mode == "eager" else compiled(model, mode)
 
             def forward(x, net=net):
                 if autocast_dtype is None:
@@ -255,20 +316,24 @@ def main():
                     return net(x)
 
             for batch in a.batches:
-                print("pytorch %s %s %s batch %d" % (a.device, mode, precision, batch), file=sys.stderr, flush=True)
+                print("pytorch %s %s %s %s batch %d%s" % (a.device, MODELS[a.model], mode, precision, batch,
+                                                          "" if mode == "eager" else " (compiling)"), file=sys.stderr, flush=True)
+                row = {"mode": mode, "precision": precision, "batch": batch}
                 x = (torch.rand(batch, 3, a.size, a.size, device=device) * 2 - 1).contiguous(memory_format=torch.channels_last)
                 try:
-                    t = time_forward(forward, x, a.device, a.warmup, a.iterations)
-                except RuntimeError as e:  # out of memory, unsupported autocast type ...
-                    results.append({"mode": mode, "precision": precision, "batch": batch, "error": str(e).split("\n")[0]})
+                    first, t = forward_runs(forward, x, a.device, a.warmup, a.iterations, mode != "eager")
+                except Exception as e:  # out of memory, unsupported autocast type, a compiler error ...
+                    row["error"] = (type(e).__name__ + ": " + str(e)).split("\n")[0][:500]
+                    results.append(row)
+                    del x
                     if a.device == "cuda":
                         torch.cuda.empty_cache()
                     report()
                     continue
                 median = statistics.median(t)
-                results.append({"mode": mode, "precision": precision, "batch": batch,
-                                "median_ms": median * 1e3, "min_ms": min(t) * 1e3, "max_ms": max(t) * 1e3,
-                                "samples": len(t), "images_per_second": batch / median})
+                row.update({"median_ms": median * 1e3, "min_ms": min(t) * 1e3, "max_ms": max(t) * 1e3,
+                            "samples": len(t), "images_per_second": batch / median, "first_call_s": first})
+                results.append(row)
                 del x
                 report()
     report()

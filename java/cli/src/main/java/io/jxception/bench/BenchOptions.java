@@ -37,20 +37,48 @@ public record BenchOptions(List<String> backends, List<Precision> precisions, Li
     }
 
     /**
-     * @param enabled        run the peers at all
-     * @param python         interpreter to use, or null to try "python3" then "/usr/bin/python3" (Debian's torch)
-     * @param script         benchmarks/peers/pytorch_xception.py
-     * @param cpuThreads     threads of the CPU peer (PyTorch's set_num_threads)
-     * @param compileSeconds wall-time budget of the torch.compile peer on the GPU (one child process after
-     *                       every batch is measured, killed at the budget); 0: not run
-     * @param gemmScript     benchmarks/peers/cublas_gemms.py (cuBLAS through torch on the pointwise GEMMs), or null
-     * @param compileBy      when the compile peer must be done at the latest (the run's time budget less the time to write
-     *                       its report), or null: only {@code compileSeconds} limits it
+     * @param enabled           run the peers at all
+     * @param python            interpreter to use, or null to try "python3" then "/usr/bin/python3" (Debian's torch)
+     * @param script            benchmarks/peers/pytorch_xception.py (both models: --model keras, --model timm)
+     * @param cpuThreads        threads of the CPU peer (PyTorch's set_num_threads)
+     * @param compileSeconds    wall-time budget of the torch.compile phase on the GPU (after every batch is measured: one
+     *                          child process per model × compile mode × precision, each killed at its share); 0: not run
+     * @param gemmScript        benchmarks/peers/cublas_gemms.py (cuBLAS through torch on the pointwise GEMMs), or null
+     * @param compileBy         when the compile phase must be done at the latest (the run's time budget less the time to
+     *                          write its report), or null: only {@code compileSeconds} limits it
+     * @param models            the PyTorch models to run: "keras" (our Keras-exact port), "timm" (timm's legacy_xception)
+     * @param compileModes      torch.compile modes: "compile" (mode default), "compile:max-autotune-no-cudagraphs"
+     * @param compilePrecisions the precisions torch.compile runs in; empty: every precision CUDA ran
+     * @param peaksScript       benchmarks/peers/card_peaks.py (cuBLAS through torch.matmul and torch's copy: the card's
+     *                          ceilings beside our kernels'), or null
+     * @param layerScript       benchmarks/peers/cudnn_layers.py (each fused launch's work in PyTorch eager: cuDNN per
+     *                          layer), or null
      */
     public record PeerOptions(boolean enabled, String python, Path script, int cpuThreads, int compileSeconds, Path gemmScript,
-                              java.time.Instant compileBy) {
+                              java.time.Instant compileBy, List<String> models, List<String> compileModes,
+                              List<String> compilePrecisions, Path peaksScript, Path layerScript) {
+        public static final List<String> MODELS = List.of("keras", "timm");
+        public static final List<String> COMPILE_MODES = List.of("compile", "compile:max-autotune-no-cudagraphs");
+
         public PeerOptions {
             if (compileSeconds < 0) throw new IllegalArgumentException("compile budget must be at least 0 s, got " + compileSeconds);
+            models = List.copyOf(models);
+            compileModes = List.copyOf(compileModes);
+            compilePrecisions = List.copyOf(compilePrecisions);
+            for (String m : models) {
+                if (!MODELS.contains(m)) throw new IllegalArgumentException("unknown peer model '" + m + "': expected " + String.join(" or ", MODELS));
+            }
+            for (String m : compileModes) {
+                if (!COMPILE_MODES.contains(m)) {
+                    throw new IllegalArgumentException("unknown compile mode '" + m + "': expected default or max-autotune-no-cudagraphs");
+                }
+            }
+        }
+
+        /** Both models, both compile modes, compile in every CUDA precision; no card-peak or per-layer script. */
+        public PeerOptions(boolean enabled, String python, Path script, int cpuThreads, int compileSeconds, Path gemmScript,
+                           java.time.Instant compileBy) {
+            this(enabled, python, script, cpuThreads, compileSeconds, gemmScript, compileBy, MODELS, COMPILE_MODES, List.of(), null, null);
         }
 
         public PeerOptions(boolean enabled, String python, Path script, int cpuThreads, int compileSeconds, Path gemmScript) {
@@ -59,7 +87,7 @@ public record BenchOptions(List<String> backends, List<Precision> precisions, Li
 
         public static PeerOptions none() { return new PeerOptions(false, null, null, 0, 0, null); }
 
-        /** Seconds the compile peer may take if it starts now: compileSeconds, cut to what is left before compileBy. */
+        /** Seconds the compile phase may take if it starts now: compileSeconds, cut to what is left before compileBy. */
         public long compileBudgetSeconds(java.time.Instant now) {
             if (compileBy == null) return compileSeconds;
             return Math.max(0, Math.min(compileSeconds, java.time.Duration.between(now, compileBy).toSeconds()));

@@ -46,6 +46,8 @@ public final class BenchSuite {
     private final List<ThroughputResult> throughput = new ArrayList<>();
     private final List<LayerResult> layers = new ArrayList<>();
     private final List<GemmPeerResult> gemmPeers = new ArrayList<>();
+    private final List<CardPeaks.Source> peakSources = new ArrayList<>();
+    private final List<LayerPeerResult> layerPeers = new ArrayList<>();
     private final Set<String> unavailablePeers = new java.util.HashSet<>();
 
     public BenchSuite(BenchOptions options, Progress progress) {
@@ -79,18 +81,79 @@ public final class BenchSuite {
                     else opened.add(o);
                 }
             }
+            opened = ceilings(opened, cache);
             // Batch by batch, every backend and then the peers: on a shared machine, numbers that are
             // compared are measured minutes apart at most, not at the two ends of a long run.
             for (int batch : options.batches()) {
                 for (Opened o : opened) measure(o.backend, o.clock, o.peaks, graph, weights, batch, forwardsPerBatch * batch);
                 peerResults.addAll(runPeers(graph, batch));
             }
-            peerResults.addAll(runCompilePeer(graph));
+            peerResults.addAll(runCompilePeers(graph));
         } finally {
             for (int i = opened.size() - 1; i >= 0; i--) opened.get(i).backend.close();
         }
         return new BenchReport(options, command, Machine.here(), started, Instant.now(), loadBefore, Machine.loadAverage(),
-                peaks, throughput, layers, peerResults, gemmPeers, notes);
+                peaks, throughput, layers, peerResults, gemmPeers, notes, peakSources, layerPeers);
+    }
+
+    /**
+     * Every opened backend with the ceilings of its card in its precision: the best of our kernels'
+     * probes on that card (every backend's, CUDA and OpenCL alike) and the vendor probes
+     * ({@link CardPeaks}); the report keeps every source.
+     */
+    private List<Opened> ceilings(List<Opened> opened, PeakCache cache) {
+        List<CardPeaks.Source> sources = new ArrayList<>();
+        for (Opened o : opened) if (o.peaks != null) sources.add(CardPeaks.Source.ours(o.backend.name(), label(o.backend.precision()), o.peaks));
+        sources.addAll(vendorSources(opened, cache));
+        peakSources.addAll(sources);
+        List<Opened> out = new ArrayList<>();
+        for (Opened o : opened) {
+            Peaks p = CardPeaks.select(o.backend.description(), label(o.backend.precision()), sources).orElse(o.peaks);
+            if (p != null) peaks.add(p);
+            out.add(new Opened(o.backend, o.clock, p));
+        }
+        return out;
+    }
+
+    /**
+     * The vendor's ceilings (cuBLAS through torch.matmul, torch's copy) on the GPUs among the opened
+     * backends, in their precisions: from the cache, or measured once by the card-peak script. Only
+     * with the peers; none for CPUs.
+     */
+    private List<CardPeaks.Source> vendorSources(List<Opened> opened, PeakCache cache) {
+        if (!options.peers().enabled() || options.peers().peaksScript() == null) return List.of();
+        java.util.Map<String, Set<String>> wanted = new java.util.LinkedHashMap<>(); // card -> precisions
+        for (Opened o : opened) {
+            if (!o.backend.name().startsWith("cuda") && !CardPeaks.isGpu(o.backend.description())) continue;
+            wanted.computeIfAbsent(CardPeaks.card(o.backend.description()), k -> new LinkedHashSet<>()).add(label(o.backend.precision()));
+        }
+        if (wanted.isEmpty()) return List.of();
+        List<CardPeaks.Source> cached = new ArrayList<>();
+        boolean all = !options.remeasure();
+        for (var e : wanted.entrySet()) {
+            for (String p : e.getValue()) {
+                var hit = cache.get(CardPeaks.cacheName(e.getKey(), p));
+                if (hit.isPresent()) cached.addAll(CardPeaks.fromCache(e.getKey(), p, hit.get()));
+                else all = false;
+            }
+        }
+        if (all) return cached;
+        Set<String> precisions = new LinkedHashSet<>();
+        wanted.values().forEach(precisions::addAll);
+        progress.advance(0, "card peaks: torch.matmul (cuBLAS) and torch copy_");
+        CardPeaks.Outcome r = CardPeaks.measure(options.peers(), new ArrayList<>(precisions), CardPeaks.BUDGET_SECONDS);
+        r.notes().forEach(this::note);
+        Set<String> cards = new LinkedHashSet<>();
+        for (CardPeaks.Source s : r.sources()) cards.add(s.card());
+        for (String card : cards) {
+            if (!wanted.containsKey(card)) {
+                note("card peaks: torch's device '" + card + "' is none of the cards measured (" + String.join(", ", wanted.keySet())
+                        + "): its probes set no ceiling");
+                continue;
+            }
+            for (String p : wanted.get(card)) CardPeaks.toCache(r.sources(), card, p).ifPresent(cache::put);
+        }
+        return r.sources();
     }
 
     private record Opened(KernelBackend backend, DeviceClock clock, Peaks peaks) {}
@@ -154,15 +217,11 @@ public final class BenchSuite {
     private Peaks peaksFor(KernelBackend backend, DeviceClock clock, PeakCache cache) {
         if (!options.remeasure()) {
             var cached = cache.get(backend.description());
-            if (cached.isPresent()) {
-                peaks.add(cached.get());
-                return cached.get();
-            }
+            if (cached.isPresent()) return cached.get();
         }
         progress.addTotal(PeakMeter.progressUnits());
         Peaks p = new PeakMeter(backend, clock, progress).measure();
         cache.put(p);
-        peaks.add(p);
         return p;
     }
 
@@ -242,43 +301,60 @@ public final class BenchSuite {
     }
 
     /**
-     * PyTorch at one batch size: on the CPU beside every non-CUDA backend measured at it, on the GPU
-     * beside CUDA in the precisions CUDA ran. A peer found unavailable once is not tried again.
+     * The peers at one batch size: PyTorch (each model) on the CPU beside every CPU backend measured
+     * at it, fp32; on the GPU beside CUDA in the precisions CUDA ran, and in fp32 beside OpenCL on a
+     * GPU (the card must be the one torch sees: rows are matched by the card's name). Beside CUDA also
+     * cuBLAS on the pointwise GEMMs, and beside either the per-layer cuDNN peer. A peer found
+     * unavailable once is not tried again.
      */
     private List<PeerResult> runPeers(XceptionGraph graph, int batch) {
         if (!options.peers().enabled()) return List.of();
         List<PeerResult> out = new ArrayList<>();
-        Set<String> cudaPrecisions = new LinkedHashSet<>();
+        Set<String> gpuPrecisions = new LinkedHashSet<>(), cudaPrecisions = new LinkedHashSet<>();
         boolean cpu = false;
         for (ThroughputResult t : throughput) {
             if (t.batch() != batch) continue;
-            if (t.backend().startsWith("cuda")) cudaPrecisions.add(label(t.precision()));
+            if (t.backend().startsWith("cuda")) {
+                cudaPrecisions.add(label(t.precision()));
+                gpuPrecisions.add(label(t.precision()));
+            } else if (CardPeaks.isGpu(t.device())) gpuPrecisions.add(label(t.precision()));
             else cpu = true;
         }
-        if (cpu) out.addAll(peer("cpu", List.of("fp32"), batch, graph));
-        if (!cudaPrecisions.isEmpty()) {
-            out.addAll(peer("cuda", new ArrayList<>(cudaPrecisions), batch, graph));
-            gemmPeers(graph, batch, cudaPrecisions);
+        for (String model : options.peers().models()) {
+            if (cpu) out.addAll(peer("cpu", model, List.of("fp32"), batch, graph));
+            if (!gpuPrecisions.isEmpty()) out.addAll(peer("cuda", model, new ArrayList<>(gpuPrecisions), batch, graph));
         }
+        if (!cudaPrecisions.isEmpty()) gemmPeers(graph, batch, cudaPrecisions);
+        if (!gpuPrecisions.isEmpty()) layerPeers(graph, batch, gpuPrecisions);
         return out;
     }
 
-    private List<PeerResult> peer(String device, List<String> precisions, int batch, XceptionGraph graph) {
-        if (unavailablePeers.contains(device)) return List.of();
+    private List<PeerResult> peer(String device, String model, List<String> precisions, int batch, XceptionGraph graph) {
+        String key = device + " " + model;
+        if (unavailablePeers.contains(key)) return List.of();
+        String what = PeerRunner.describe(device, model, "eager");
         long units = (long) batch * (Math.max(1, options.warmup()) + options.iterations()) * precisions.size();
         progress.addTotal(units);
-        progress.advance(0, "peer: pytorch " + device + " batch " + batch);
-        PeerRunner.Outcome o = PeerRunner.run(options.peers(), device, "eager", precisions, List.of(batch), options.size(),
+        progress.advance(0, "peer: " + what + " batch " + batch);
+        PeerRunner.Outcome o = PeerRunner.run(options.peers(), device, model, "eager", precisions, List.of(batch), options.size(),
                 Math.max(1, options.warmup()), options.iterations(), 0, graph.parameterCount());
         o.notes().forEach(this::note);
-        if (o.notes().stream().anyMatch(n -> n.startsWith("peer unavailable"))) unavailablePeers.add(device);
-        progress.advance(units, "peer: pytorch " + device + " batch " + batch + " done");
+        if (o.unavailable()) unavailablePeers.add(key);
+        progress.advance(units, "peer: " + what + " batch " + batch + " done");
         double load = Machine.loadAverage();
         return o.results().stream().map(r -> r.withLoadAverage(load)).toList();
     }
 
-    /** Below this, torch.compile of Xception cannot finish one configuration: not started. */
-    static final long MIN_COMPILE_SECONDS = 20;
+    /** PyTorch eager (cuDNN) doing each fused launch's work alone, at this batch, in the precisions the GPU backends ran. */
+    private void layerPeers(XceptionGraph graph, int batch, Set<String> precisions) {
+        if (options.peers().layerScript() == null || unavailablePeers.contains("cudnn-layers")) return;
+        progress.advance(0, "peer: cuDNN per layer (torch eager), batch " + batch);
+        LayerPeerRunner.Outcome o = LayerPeerRunner.run(options.peers(), "cuda", graph, batch, new ArrayList<>(precisions),
+                Math.max(1, options.warmup()), options.iterations(), LayerPeerRunner.BUDGET_SECONDS);
+        o.notes().forEach(this::note);
+        if (o.unavailable()) unavailablePeers.add("cudnn-layers");
+        layerPeers.addAll(o.results());
+    }
 
     /**
      * Seconds the cuBLAS script may take for one batch size before it is killed: importing torch and
@@ -320,36 +396,41 @@ public final class BenchSuite {
     }
 
     /**
-     * torch.compile on the GPU, after every batch size is measured: one child process for all of
-     * CUDA's precisions and batch sizes, killed at {@code compileSeconds} (compiling Xception takes
-     * tens of seconds per precision and batch; the rows it finished are kept). Its rows are labelled
-     * "compile"; ours / PyTorch ratios stay against eager.
+     * torch.compile on the GPU, after every eager row is measured, in the time the options leave it
+     * ({@link CompilePlan}): one child process per model × compile mode × precision, each over every
+     * CUDA batch size (largest first) and killed at its share of the phase, keeping the rows it
+     * finished. A model found unavailable (timm not installed) is not tried again.
      */
-    private List<PeerResult> runCompilePeer(XceptionGraph graph) {
+    private List<PeerResult> runCompilePeers(XceptionGraph graph) {
         if (!options.peers().enabled() || options.peers().compileSeconds() <= 0) return List.of();
-        Set<String> precisions = new LinkedHashSet<>();
+        List<String> precisions = new ArrayList<>();
         Set<Integer> batches = new LinkedHashSet<>();
         for (ThroughputResult t : throughput) {
             if (!t.backend().startsWith("cuda")) continue;
-            precisions.add(label(t.precision()));
+            String p = label(t.precision());
+            if (!precisions.contains(p) && (options.peers().compilePrecisions().isEmpty() || options.peers().compilePrecisions().contains(p))) {
+                precisions.add(p);
+            }
             batches.add(t.batch());
         }
-        if (precisions.isEmpty()) {
+        if (batches.isEmpty()) {
             note("peer pytorch compile: not run (it runs beside CUDA, and no CUDA configuration was measured)");
             return List.of();
         }
-        if (unavailablePeers.contains("cuda")) return List.of();
-        long budget = options.peers().compileBudgetSeconds(Instant.now());
-        if (budget < MIN_COMPILE_SECONDS) {
-            note("peer pytorch compile: not run: " + budget + " s were left of the run's time budget, under the " + MIN_COMPILE_SECONDS
-                    + " s a first compile needs");
+        if (precisions.isEmpty()) {
+            note("peer pytorch compile: not run: none of --compile-precision " + String.join(",", options.peers().compilePrecisions())
+                    + " was measured on CUDA");
             return List.of();
         }
+        Instant deadline = Instant.now().plusSeconds(options.peers().compileBudgetSeconds(Instant.now()));
         // the largest batch first: where the compiled graph's fusion matters most, and what a short budget should reach
         List<Integer> largestFirst = batches.stream().sorted(java.util.Comparator.reverseOrder()).toList();
-        progress.advance(0, "peer: pytorch cuda compile (at most " + budget + " s)");
-        PeerRunner.Outcome o = PeerRunner.run(options.peers(), "cuda", "compile", new ArrayList<>(precisions), largestFirst,
-                options.size(), Math.max(1, options.warmup()), options.iterations(), budget, graph.parameterCount());
+        List<CompilePlan.Job> jobs = CompilePlan.jobs(precisions, options.peers().compileModes(), options.peers().models());
+        Set<String> unavailableModels = new LinkedHashSet<>();
+        for (String m : options.peers().models()) if (unavailablePeers.contains("cuda " + m)) unavailableModels.add(m);
+        CompilePlan.Outcome o = CompilePlan.run(options.peers(), jobs, largestFirst, options.size(), Math.max(1, options.warmup()),
+                options.iterations(), graph.parameterCount(), deadline, CompilePlan.MIN_SECONDS, unavailableModels,
+                doing -> progress.advance(0, "peer: " + doing));
         o.notes().forEach(this::note);
         double load = Machine.loadAverage();
         return o.results().stream().map(r -> r.withLoadAverage(load)).toList();

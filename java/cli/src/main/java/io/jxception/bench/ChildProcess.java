@@ -36,6 +36,12 @@ final class ChildProcess {
             return null;
         }
 
+        /** The last non-blank stderr line (the peers print what they start there), or "". */
+        String lastStderrLine() {
+            String[] lines = stderr.strip().split("\n");
+            return lines[lines.length - 1].strip();
+        }
+
         /** The end of stderr, for notes. */
         String stderrTail(int chars) { return stderr.substring(Math.max(0, stderr.length() - chars)).strip(); }
     }

@@ -21,25 +21,31 @@ public final class Csv {
 
     public static final List<String> LAYER_HEADER = List.of("backend", "device", "precision", "batch", "size", "index",
             "node", "kernel", "stage", "flops", "bytes", "intensity", "time_ms", "time_min_ms", "samples", "gflops", "gbps",
-            "floor_ms", "floor_fraction", "bound", "clock", "gemm_peer", "gemm_peer_ms", "gemm_peer_speedup");
+            "floor_ms", "floor_fraction", "bound", "clock", "gemm_peer", "gemm_peer_ms", "gemm_peer_speedup", "layer_peer", "layer_peer_ms",
+            "layer_peer_ratio");
 
     public static final List<String> THROUGHPUT_HEADER = List.of("source", "backend", "device", "precision", "batch",
             "size", "images_per_second", "best_images_per_second", "forward_ms", "forward_min_ms", "samples", "gflops", "floor_images_per_second",
-            "floor_fraction", "clock", "load_average");
+            "floor_fraction", "clock", "load_average", "model", "mode", "first_call_s", "best_pytorch", "ours_over_best_pytorch");
 
     /**
      * One row per launch. The last three columns hold the launch's pointwise GEMM timed alone by a
      * cuBLAS peer (CUDA rows with a separable or 1×1 conv, where a peer ran): {@code gemm_peer} names
      * it, {@code gemm_peer_ms} is its median, {@code gemm_peer_speedup} = time_ms / gemm_peer_ms, how
      * many times faster cuBLAS runs the bare GEMM than our whole fused launch (depthwise, batch norm,
-     * residual and ReLU included): above 1, cuBLAS is faster.
+     * residual and ReLU included): above 1, cuBLAS is faster. The last three hold the launch's work done
+     * by PyTorch eager on the same card ({@link LayerPeerResult}: cuDNN's convolutions and PyTorch's
+     * elementwise kernels): {@code layer_peer}, its median {@code layer_peer_ms}, and
+     * {@code layer_peer_ratio} = time_ms / layer_peer_ms (above 1, PyTorch is faster).
      */
-    public static void writeLayers(Path file, List<LayerResult> rows, List<GemmPeerResult> gemmPeers) throws IOException {
+    public static void writeLayers(Path file, List<LayerResult> rows, List<GemmPeerResult> gemmPeers, List<LayerPeerResult> layerPeers)
+            throws IOException {
         List<List<String>> out = new ArrayList<>();
         for (LayerResult r : rows) {
             boolean t = r.isTimed();
             var g = GemmPeerResult.of(gemmPeers, r);
-            out.add(List.of(r.backend(), r.device(), BenchSuite.label(r.precision()), String.valueOf(r.batch()),
+            var lp = LayerPeerResult.of(layerPeers, r);
+            List<String> row = new ArrayList<>(List.of(r.backend(), r.device(), BenchSuite.label(r.precision()), String.valueOf(r.batch()),
                     String.valueOf(r.size()), String.valueOf(r.index()), r.node(), r.kernel().kernelName(), r.stage().label(),
                     String.valueOf(r.cost().flops()), String.valueOf(r.cost().bytes()), number(r.cost().intensity()),
                     t ? number(r.time().median() * 1e3) : "", t ? number(r.time().min() * 1e3) : "",
@@ -48,23 +54,40 @@ public final class Csv {
                     r.peaks() == null ? "" : r.cost().bound(r.peaks()), r.clock() == null ? "" : r.clock(),
                     g.map(GemmPeerResult::peer).orElse(""), g.map(x -> number(x.time().median() * 1e3)).orElse(""),
                     g.map(x -> number(GemmPeerResult.ratio(r, x))).orElse("")));
+            row.addAll(List.of(lp.map(LayerPeerResult::peer).orElse(""), lp.map(x -> number(x.time().median() * 1e3)).orElse(""),
+                    lp.map(x -> number(LayerPeerResult.ratio(r, x))).orElse("")));
+            out.add(row);
         }
         write(file, LAYER_HEADER, out);
     }
 
+    /** {@link #writeLayers(Path, List, List, List)} without per-layer peers. */
+    public static void writeLayers(Path file, List<LayerResult> rows, List<GemmPeerResult> gemmPeers) throws IOException {
+        writeLayers(file, rows, gemmPeers, List.of());
+    }
+
+    /**
+     * One row per configuration of ours and per peer row. Peer rows name their {@code model} and
+     * {@code mode} and the {@code first_call_s} (under torch.compile: compile + one forward); our rows
+     * name the fastest PyTorch row of their batch and precision on their device ({@code best_pytorch},
+     * its label) and {@code ours_over_best_pytorch} = our img/s / its img/s (medians; above 1, we are faster).
+     */
     public static void writeThroughput(Path file, List<ThroughputResult> ours, List<PeerResult> peers) throws IOException {
         List<List<String>> out = new ArrayList<>();
         for (ThroughputResult t : ours) {
+            var best = PeerResult.best(peers, t);
             out.add(List.of("jxception", t.backend(), t.device(), BenchSuite.label(t.precision()), String.valueOf(t.batch()),
                     String.valueOf(t.size()), number(t.imagesPerSecond()), number(t.bestImagesPerSecond()), number(t.forward().median() * 1e3),
                     number(t.forward().min() * 1e3), String.valueOf(t.forward().count()), number(t.gflops()),
                     number(t.floorImagesPerSecond()), number(t.floorImagesPerSecond() > 0 ? t.imagesPerSecond() / t.floorImagesPerSecond() : Double.NaN),
-                    t.clock(), number(t.loadAverage())));
+                    t.clock(), number(t.loadAverage()), "jxception", "", "", best.map(PeerResult::peer).orElse(""),
+                    best.map(p -> number(t.imagesPerSecond() / p.imagesPerSecond())).orElse("")));
         }
         for (PeerResult p : peers) {
             out.add(List.of("peer", p.peer(), p.device(), p.precision(), String.valueOf(p.batch()), String.valueOf(p.size()),
                     number(p.imagesPerSecond()), number(p.bestImagesPerSecond()), number(p.forward().median() * 1e3), number(p.forward().min() * 1e3),
-                    String.valueOf(p.forward().count()), "", "", "", p.device().startsWith("cuda") ? "CUDA events" : "host wall clock", number(p.loadAverage())));
+                    String.valueOf(p.forward().count()), "", "", "", p.device().startsWith("cuda") ? "CUDA events" : "host wall clock", number(p.loadAverage()),
+                    p.model(), p.mode(), number(p.firstCallSeconds()), "", ""));
         }
         write(file, THROUGHPUT_HEADER, out);
     }

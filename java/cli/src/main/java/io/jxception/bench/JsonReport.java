@@ -85,6 +85,8 @@ public final class JsonReport {
         for (PeerResult p : r.peers()) {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("peer", p.peer());
+            m.put("model", p.model());
+            m.put("mode", p.mode());
             m.put("device", p.device());
             m.put("precision", p.precision());
             m.put("batch", p.batch());
@@ -94,10 +96,25 @@ public final class JsonReport {
             m.put("forward_ms", p.forward().median() * 1e3);
             m.put("forward_min_ms", p.forward().min() * 1e3);
             m.put("samples", p.forward().count());
+            m.put("first_call_s", p.firstCallSeconds());
             m.put("load_average", p.loadAverage());
             peers.add(m);
         }
         root.put("peers", peers);
+        List<Object> sources = new ArrayList<>();
+        for (CardPeaks.Source p : r.peakSources()) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("card", p.card());
+            m.put("precision", p.precision());
+            m.put("source", p.source());
+            m.put("gflops", p.flopsPerSecond() / 1e9);
+            m.put("compute_probe", p.computeProbe());
+            m.put("gbps", p.bytesPerSecond() / 1e9);
+            m.put("bandwidth_probe", p.bandwidthProbe());
+            m.put("measured_at", p.measuredAt());
+            sources.add(m);
+        }
+        root.put("peak_sources", sources);
         List<Object> layers = new ArrayList<>();
         for (LayerResult l : r.layers()) {
             Map<String, Object> m = new LinkedHashMap<>();
@@ -147,6 +164,22 @@ public final class JsonReport {
             gemms.add(m);
         }
         root.put("gemm_peers", gemms);
+        List<Object> layerPeers = new ArrayList<>();
+        for (LayerPeerResult g : r.layerPeers()) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("peer", g.peer());
+            m.put("device", g.device());
+            m.put("precision", g.precision());
+            m.put("batch", g.batch());
+            m.put("index", g.index());
+            m.put("node", g.node());
+            m.put("ops", g.ops());
+            m.put("time_ms", g.time().median() * 1e3);
+            m.put("time_min_ms", g.time().min() * 1e3);
+            m.put("samples", g.time().count());
+            layerPeers.add(m);
+        }
+        root.put("layer_peers", layerPeers);
         root.put("notes", r.notes());
         return root;
     }
@@ -200,8 +233,12 @@ public final class JsonReport {
         List<PeerResult> peers = new ArrayList<>();
         for (Object x : peerRows) {
             Map<?, ?> m = object(x, "peer row");
-            peers.add(new PeerResult(string(m, "peer"), string(m, "device"), string(m, "precision"), integer(m, "batch"), integer(m, "size"),
-                    samples(m, "forward_ms", "forward_min_ms", integer(m, "samples")), optional(m, "load_average")));
+            PeerResult legacy = new PeerResult(string(m, "peer"), string(m, "device"), string(m, "precision"), integer(m, "batch"),
+                    integer(m, "size"), samples(m, "forward_ms", "forward_min_ms", integer(m, "samples")), optional(m, "load_average"));
+            // reports before 2026-12 have no model, mode or first call: the Keras port, its mode in the label
+            peers.add(new PeerResult(legacy.peer(), m.get("model") instanceof String s ? s : legacy.model(),
+                    m.get("mode") instanceof String s ? s : legacy.mode(), legacy.device(), legacy.precision(), legacy.batch(), legacy.size(),
+                    legacy.forward(), optional(m, "first_call_s"), legacy.loadAverage()));
         }
         List<LayerResult> layers = new ArrayList<>();
         for (Object x : list(root.get("layers"), "layers")) {
@@ -229,10 +266,24 @@ public final class JsonReport {
                     integer(m, "index"), string(m, "node"), (long) number(m.get("m"), "m"), integer(m, "n"), integer(m, "k"),
                     samples(m, "time_ms", "time_min_ms", integer(m, "samples"))));
         }
+        List<CardPeaks.Source> peakSources = new ArrayList<>();
+        for (Object x : root.containsKey("peak_sources") ? list(root.get("peak_sources"), "peak_sources") : List.of()) {
+            Map<?, ?> m = object(x, "peak source");
+            peakSources.add(new CardPeaks.Source(string(m, "card"), string(m, "precision"), string(m, "source"), optional(m, "gflops") * 1e9,
+                    m.get("compute_probe") instanceof String c ? c : null, optional(m, "gbps") * 1e9,
+                    m.get("bandwidth_probe") instanceof String b ? b : null, string(m, "measured_at")));
+        }
+        List<LayerPeerResult> layerPeers = new ArrayList<>();
+        for (Object x : root.containsKey("layer_peers") ? list(root.get("layer_peers"), "layer_peers") : List.of()) {
+            Map<?, ?> m = object(x, "layer peer row");
+            layerPeers.add(new LayerPeerResult(string(m, "peer"), string(m, "device"), string(m, "precision"), integer(m, "batch"),
+                    integer(m, "index"), string(m, "node"), string(m, "ops"), samples(m, "time_ms", "time_min_ms", integer(m, "samples"))));
+        }
         List<String> notes = root.containsKey("notes") ? strings(root.get("notes"), "notes") : List.of();
         return new BenchReport(options, string(root, "command"), machine, Instant.parse(string(root, "started")),
                 Instant.parse(root.get("finished") instanceof String f ? f : string(root, "started")),
-                optional(root, "load_average_before"), optional(root, "load_average_after"), peaks, throughput, layers, peers, gemmPeers, notes);
+                optional(root, "load_average_before"), optional(root, "load_average_after"), peaks, throughput, layers, peers, gemmPeers, notes,
+                peakSources, layerPeers);
     }
 
     /**

@@ -20,7 +20,7 @@ public final class ReportFiles {
         String base = r.deviceSlug() + "-" + r.date();
         List<Path> written = new ArrayList<>();
         Path layers = dir.resolve("layers-" + base + ".csv");
-        Csv.writeLayers(layers, r.layers(), r.gemmPeers());
+        Csv.writeLayers(layers, r.layers(), r.gemmPeers(), r.layerPeers());
         written.add(layers);
         Path throughput = dir.resolve("throughput-" + base + ".csv");
         Csv.writeThroughput(throughput, r.throughput(), r.peers());
@@ -28,10 +28,17 @@ public final class ReportFiles {
         Path json = dir.resolve("report-" + base + ".json");
         JsonReport.write(json, r);
         written.add(json);
-        List<Path> plots = Plots.write(r, dir.resolve("plots-" + base));
+        List<Path> plots = List.of();
+        String noPlots = null;
+        try {
+            plots = Plots.write(r, dir.resolve("plots-" + base));
+        } catch (LinkageError e) { // XChart or java.desktop missing (a trimmed runtime): everything but the plots
+            noPlots = "plots not drawn here (" + e.getClass().getSimpleName() + ": " + e.getMessage() + "); render the JSON with"
+                    + " 'jxception bench --from-json' where XChart and java.desktop are on the class path";
+        }
         written.addAll(plots);
         Path summary = dir.resolve("SUMMARY-" + base + ".md");
-        SummaryReport.write(summary, r, plots);
+        SummaryReport.write(summary, noPlots == null ? r : r.withNotesFirst(List.of(noPlots)), plots);
         written.add(summary);
         return written;
     }

@@ -47,55 +47,46 @@ public final class SummaryReport {
                 .append(r.options().iterations()).append(" timed ones, input already on the device, no transfers (the peers are timed the same way). ")
                 .append("Per launch: one more forward pass per iteration with every fused launch timed alone, in graph order. ")
                 .append("FLOPs = 2 × multiply-adds of the convolutions and the dense layer; minimum bytes = inputs read once + outputs written once + weights once; ")
-                .append("floor = max(FLOPs / peak FLOP/s, bytes / bandwidth) with both peaks measured on the device by the suite.\n\n");
+                .append("floor = max(FLOPs / peak FLOP/s, bytes / bandwidth) with both peaks measured on the device by the suite")
+                .append(r.peakSources().isEmpty() ? " (our kernels' best)" : " (the best of our kernels and the vendor's library: \"Card peaks\" below)").append(".\n\n");
 
         md.append("## Throughput (forward pass, ").append(size).append("×").append(size).append(")\n\n");
-        boolean compiled = r.peers().stream().anyMatch(p -> p.peer().contains(" compile"));
-        md.append("| source | backend / peer | precision | batch | img/s (median) | img/s (best) | ms / batch | GFLOP/s | floor img/s | % of floor | ours / PyTorch |")
-                .append(compiled ? " ours / compile |" : "").append(" load |\n");
-        md.append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|").append(compiled ? "---:|" : "").append("---:|\n");
+        md.append("| source | backend / peer | precision | batch | img/s (median) | img/s (best) | ms / batch | GFLOP/s | floor img/s | % of floor | ours / best PyTorch | best PyTorch row | load |\n");
+        md.append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|\n");
         for (ThroughputResult t : r.throughput()) {
-            Optional<PeerResult> peer = matchingPeer(r, t);
+            Optional<PeerResult> best = PeerResult.best(r.peers(), t);
             md.append("| jxception | ").append(t.backend()).append(" | ").append(BenchSuite.label(t.precision())).append(" | ").append(t.batch())
                     .append(" | ").append(f(t.imagesPerSecond(), 2)).append(" | ").append(f(t.bestImagesPerSecond(), 2))
                     .append(" | ").append(f(t.forward().median() * 1e3, 1))
                     .append(" | ").append(f(t.gflops(), 1)).append(" | ").append(f(t.floorImagesPerSecond(), 2))
                     .append(" | ").append(pct(t.imagesPerSecond() / t.floorImagesPerSecond()))
-                    .append(" | ").append(peer.map(p -> f(t.imagesPerSecond() / p.imagesPerSecond(), 2) + "× (best "
-                            + f(t.bestImagesPerSecond() / p.bestImagesPerSecond(), 2) + "×)").orElse("–"));
-            if (compiled) {
-                md.append(" | ").append(matchingPeer(r, t, "compile").map(p -> f(t.imagesPerSecond() / p.imagesPerSecond(), 2) + "×").orElse("–"));
-            }
-            md.append(" | ").append(f(t.loadAverage(), 1)).append(" |\n");
+                    .append(" | ").append(best.map(p -> f(t.imagesPerSecond() / p.imagesPerSecond(), 2) + "× (best "
+                            + f(t.bestImagesPerSecond() / p.bestImagesPerSecond(), 2) + "×)").orElse("–"))
+                    .append(" | ").append(best.map(p -> p.model() + " " + p.mode()).orElse("–"))
+                    .append(" | ").append(f(t.loadAverage(), 1)).append(" |\n");
         }
+        long flopsPerImage = r.throughput().stream().findFirst().map(ThroughputResult::flopsPerImage).orElse(0L);
         for (PeerResult p : r.peers()) {
-            long flops = r.throughput().stream().findFirst().map(ThroughputResult::flopsPerImage).orElse(0L);
             md.append("| peer | ").append(p.peer()).append(" | ").append(p.precision()).append(" | ").append(p.batch())
                     .append(" | ").append(f(p.imagesPerSecond(), 2)).append(" | ").append(f(p.bestImagesPerSecond(), 2))
                     .append(" | ").append(f(p.forward().median() * 1e3, 1))
-                    .append(" | ").append(flops > 0 ? f(flops * p.imagesPerSecond() / 1e9, 1) : "–").append(" | – | – | – | ").append(compiled ? "– | " : "")
+                    .append(" | ").append(flopsPerImage > 0 ? f(flopsPerImage * p.imagesPerSecond() / 1e9, 1) : "–").append(" | – | – | – | – | ")
                     .append(f(p.loadAverage(), 1)).append(" |\n");
         }
         md.append('\n');
         if (!r.peers().isEmpty()) {
-            md.append("Peer GFLOP/s use our counted FLOPs per image (").append(f(r.throughput().isEmpty() ? 0 : r.throughput().get(0).flopsPerImage() / 1e9, 3))
-                    .append(" GFLOP), so every row is on the same scale. \"ours / PyTorch\" compares the same batch and precision on the same device class (CPU backends with PyTorch CPU, CUDA with PyTorch CUDA eager): medians, and in brackets the fastest repetitions.")
-                    .append(compiled ? " \"ours / compile\": the same against torch.compile, where it finished within its time budget (rows labelled compile)." : "")
-                    .append("\n\n");
+            md.append("Peer rows: PyTorch running ").append(PeerResult.KERAS_PORT).append(" (our layer-for-layer port of Keras' Xception)")
+                    .append(r.peers().stream().anyMatch(p -> p.model().equals(PeerResult.TIMM)) ? " or " + PeerResult.TIMM
+                            + " (timm's Xception, the model PyTorch users run)" : "")
+                    .append(", eager or torch.compile (its mode named), channels_last, cudnn.benchmark on CUDA; bf16 and fp16 through autocast. ")
+                    .append("Peer GFLOP/s use our counted FLOPs per image (").append(f(flopsPerImage / 1e9, 3))
+                    .append(" GFLOP), so every row is on the same scale. \"ours / best PyTorch\" divides our median img/s by the fastest PyTorch row")
+                    .append(" (median img/s, any model and mode) of the same batch and precision on the same device (CUDA and OpenCL on a GPU against")
+                    .append(" PyTorch CUDA on that card, CPU backends against PyTorch CPU), named in the next column; in brackets the same for the")
+                    .append(" fastest repetitions. Above 1, we are faster.\n\n");
         }
-
-        md.append("## Measured peaks\n\n");
-        md.append("These ceilings are the best rates of our own kernels on the device, measured by the suite (compute: the fastest of three large ")
-                .append("separable-conv launches, a GEMM in all but name, reading activations already in the precision's storage; bandwidth: our addInPlace ")
-                .append("on fp32 buffers, the same ceiling in every precision), not the card's data-sheet peak or a vendor library's: ")
-                .append("100% of floor means as fast as our best kernel, not as fast as the hardware can go.\n\n");
-        md.append("| device | GFLOP/s | GB/s | ridge FLOP/B | compute probe | bandwidth probe | measured |\n|---|---:|---:|---:|---|---|---|\n");
-        for (Peaks p : r.peaks()) {
-            md.append("| ").append(p.device()).append(" | ").append(f(p.flopsPerSecond() / 1e9, 1)).append(" | ").append(f(p.bytesPerSecond() / 1e9, 1))
-                    .append(" | ").append(f(p.ridgeIntensity(), 1)).append(" | ").append(p.computeProbe()).append(" | ").append(p.bandwidthProbe())
-                    .append(" | ").append(p.measuredAt()).append(" |\n");
-        }
-        md.append('\n');
+        compileSection(md, r);
+        peaksSection(md, r);
 
         Map<String, List<LayerResult>> configs = r.layers().stream().filter(LayerResult::isTimed)
                 .collect(Collectors.groupingBy(l -> l.backend() + " " + BenchSuite.label(l.precision()) + " batch " + l.batch(),
@@ -134,6 +125,7 @@ public final class SummaryReport {
         }
 
         gemmSection(md, r);
+        layerPeerSection(md, r);
 
         if (!plots.isEmpty()) {
             md.append("## Plots\n\n");
@@ -148,6 +140,142 @@ public final class SummaryReport {
             md.append('\n');
         }
         return md.toString();
+    }
+
+    /** "torch.compile": each compiled row with its first call (compile + one forward), and why runs stopped. */
+    static void compileSection(StringBuilder md, BenchReport r) {
+        List<PeerResult> compiled = r.peers().stream().filter(PeerResult::compiled).toList();
+        List<String> why = r.notes().stream().filter(n -> n.startsWith("peer") && n.contains("pytorch") && n.contains(" compile")).toList();
+        if (compiled.isEmpty() && why.isEmpty()) return;
+        md.append("## torch.compile\n\n");
+        if (!compiled.isEmpty()) {
+            md.append("One child process per model × mode × precision, batch sizes largest first, one compiled callable for all of them ")
+                    .append("(dynamo keeps a graph per batch size; inductor's caches are shared). \"first call\" is the wall time of the first ")
+                    .append("call at that batch size: compiling plus one forward (empty in reports before 2026-12).\n\n");
+            md.append("| model | mode | precision | batch | first call s | img/s (median) | ms / batch |\n|---|---|---|---:|---:|---:|---:|\n");
+            for (PeerResult p : compiled) {
+                md.append("| ").append(p.model()).append(" | ").append(p.mode()).append(" | ").append(p.precision()).append(" | ").append(p.batch())
+                        .append(" | ").append(f(p.firstCallSeconds(), 1)).append(" | ").append(f(p.imagesPerSecond(), 2))
+                        .append(" | ").append(f(p.forward().median() * 1e3, 1)).append(" |\n");
+            }
+            md.append('\n');
+        }
+        for (String n : why) md.append("- ").append(n).append('\n');
+        if (!why.isEmpty()) md.append('\n');
+    }
+
+    /**
+     * The ceilings every "% of floor" is measured against: with card-peak sources (2026-12 on) each
+     * configuration's ceilings and the probe that set each, then every probe; in older reports the
+     * ceilings of our own kernels.
+     */
+    static void peaksSection(StringBuilder md, BenchReport r) {
+        if (r.peakSources().isEmpty()) {
+            md.append("## Measured peaks\n\n");
+            md.append("These ceilings are the best rates of our own kernels on the device, measured by the suite (compute: the fastest of three large ")
+                    .append("separable-conv launches, a GEMM in all but name, reading activations already in the precision's storage; bandwidth: our addInPlace ")
+                    .append("on fp32 buffers, the same ceiling in every precision), not the card's data-sheet peak or a vendor library's: ")
+                    .append("100% of floor means as fast as our best kernel, not as fast as the hardware can go.\n\n");
+            md.append("| device | GFLOP/s | GB/s | ridge FLOP/B | compute probe | bandwidth probe | measured |\n|---|---:|---:|---:|---|---|---|\n");
+            for (Peaks p : r.peaks()) {
+                md.append("| ").append(p.device()).append(" | ").append(f(p.flopsPerSecond() / 1e9, 1)).append(" | ").append(f(p.bytesPerSecond() / 1e9, 1))
+                        .append(" | ").append(f(p.ridgeIntensity(), 1)).append(" | ").append(p.computeProbe()).append(" | ").append(p.bandwidthProbe())
+                        .append(" | ").append(p.measuredAt()).append(" |\n");
+            }
+            md.append('\n');
+            return;
+        }
+        md.append("## Card peaks (the roofline's ceilings)\n\n");
+        md.append("Each configuration's compute ceiling is the fastest probe on the same card in the same precision: our kernels' ")
+                .append("(PeakMeter's large separable-conv launches, a GEMM in all but name, on every backend measured on that card) and, on a GPU, ")
+                .append("cuBLAS through torch.matmul on large square matrices. The bandwidth ceiling is the fastest of our addInPlace and torch's ")
+                .append("device-to-device copy_ on that card, in every precision (DRAM bandwidth is the device's). Every \"% of floor\" in this page ")
+                .append("is against these: 100% means as fast as the card was seen to go, by us or by the vendor's library.\n\n");
+        md.append("| configuration | GFLOP/s | GB/s | ridge FLOP/B | compute ceiling set by | bandwidth ceiling set by |\n|---|---:|---:|---:|---|---|\n");
+        for (Peaks p : r.peaks()) {
+            md.append("| ").append(p.device()).append(" | ").append(f(p.flopsPerSecond() / 1e9, 1)).append(" | ").append(f(p.bytesPerSecond() / 1e9, 1))
+                    .append(" | ").append(f(p.ridgeIntensity(), 1)).append(" | ").append(p.computeProbe()).append(" | ").append(p.bandwidthProbe())
+                    .append(" |\n");
+        }
+        md.append("\nEvery probe:\n\n| card | precision | source | GFLOP/s | GB/s | measured |\n|---|---|---|---:|---:|---|\n");
+        for (CardPeaks.Source s : r.peakSources()) {
+            md.append("| ").append(s.card()).append(" | ").append(s.precision()).append(" | ").append(s.source()).append(" | ")
+                    .append(f(s.flopsPerSecond() / 1e9, 1)).append(" | ").append(f(s.bytesPerSecond() / 1e9, 1)).append(" | ")
+                    .append(s.measuredAt()).append(" |\n");
+        }
+        md.append('\n');
+        r.notes().stream().filter(n -> n.startsWith("card peaks")).forEach(n -> md.append("- ").append(n).append('\n'));
+        if (r.notes().stream().anyMatch(n -> n.startsWith("card peaks"))) md.append('\n');
+    }
+
+    /**
+     * "Per launch on the GPU": at the largest batch, for each precision, every GPU backend's fused
+     * launches side by side (CUDA and OpenCL on one card) beside PyTorch eager doing each launch's
+     * work (cuDNN convolutions), and the totals per configuration.
+     */
+    static void layerPeerSection(StringBuilder md, BenchReport r) {
+        List<LayerResult> gpuRows = r.layers().stream().filter(l -> l.isTimed() && CardPeaks.isGpu(l.device())).toList();
+        if (gpuRows.isEmpty()) return;
+        List<String> backends = gpuRows.stream().map(LayerResult::backend).distinct().toList();
+        if (r.layerPeers().isEmpty() && backends.size() < 2) {
+            List<String> why = r.notes().stream().filter(n -> n.startsWith("cuDNN per layer")).toList();
+            if (!why.isEmpty()) md.append("## Per launch beside cuDNN\n\n").append(String.join("\n\n", why)).append("\n\n");
+            return;
+        }
+        md.append("## Per launch on the GPU: ").append(String.join(", ", backends)).append(r.layerPeers().isEmpty() ? "" : " and cuDNN").append("\n\n");
+        if (!r.layerPeers().isEmpty()) {
+            md.append("The cuDNN column is PyTorch eager doing the launch's work alone on the same card (").append(r.layerPeers().stream()
+                            .map(LayerPeerResult::peer).distinct().collect(Collectors.joining("; ")))
+                    .append("): cuDNN's convolutions plus PyTorch's batch norm, ReLU, add and pooling kernels, each a launch of its own, ")
+                    .append("repeated on one input (ours come from whole forwards). \"ours / cuDNN\" = our median / its median: above 1, PyTorch is faster. ")
+                    .append("It runs through torch because JCudnn 11.7.0 needs cuDNN 8 and these machines have cuDNN 9 (benchmarks/README.md).\n\n");
+            Map<String, double[]> totals = new LinkedHashMap<>(); // config -> launches, ours, peer
+            for (LayerResult l : gpuRows) {
+                Optional<LayerPeerResult> p = LayerPeerResult.of(r.layerPeers(), l);
+                if (p.isEmpty()) continue;
+                double[] t = totals.computeIfAbsent(l.backend() + " " + BenchSuite.label(l.precision()) + " batch " + l.batch(), k -> new double[3]);
+                t[0]++;
+                t[1] += l.time().median();
+                t[2] += p.get().time().median();
+            }
+            md.append("| config | launches | our ms (fused launches) | PyTorch eager + cuDNN ms (same work) | ours / cuDNN |\n|---|---:|---:|---:|---:|\n");
+            totals.forEach((config, t) -> md.append("| ").append(config).append(" | ").append((int) t[0]).append(" | ").append(f(t[1] * 1e3, 3))
+                    .append(" | ").append(f(t[2] * 1e3, 3)).append(" | ").append(f(t[1] / t[2], 2)).append("× |\n"));
+            md.append('\n');
+        }
+        int largest = gpuRows.stream().mapToInt(LayerResult::batch).max().orElse(0);
+        for (String precision : gpuRows.stream().filter(l -> l.batch() == largest).map(l -> BenchSuite.label(l.precision())).distinct().toList()) {
+            List<LayerResult> sel = gpuRows.stream().filter(l -> l.batch() == largest && BenchSuite.label(l.precision()).equals(precision)).toList();
+            List<String> cols = sel.stream().map(LayerResult::backend).distinct().toList();
+            boolean peer = sel.stream().anyMatch(l -> LayerPeerResult.of(r.layerPeers(), l).isPresent());
+            if (cols.size() < 2 && !peer) continue;
+            md.append("Per launch, ").append(precision).append(", batch ").append(largest).append(" (median ms):\n\n| # | launch |");
+            for (String c : cols) md.append(' ').append(c).append(" |");
+            if (peer) {
+                md.append(" cuDNN |");
+                for (String c : cols) md.append(' ').append(c).append(" / cuDNN |");
+                md.append(" PyTorch ops |");
+            }
+            md.append("\n|---:|---|").append("---:|".repeat(cols.size())).append(peer ? "---:|" + "---:|".repeat(cols.size()) + "---|" : "").append('\n');
+            Map<Integer, List<LayerResult>> byIndex = sel.stream().collect(Collectors.groupingBy(LayerResult::index, java.util.TreeMap::new, Collectors.toList()));
+            for (var e : byIndex.entrySet()) {
+                md.append("| ").append(e.getKey()).append(" | ").append(e.getValue().get(0).node()).append(" |");
+                Optional<LayerPeerResult> pr = e.getValue().stream().map(l -> LayerPeerResult.of(r.layerPeers(), l)).flatMap(Optional::stream).findFirst();
+                for (String c : cols) {
+                    md.append(' ').append(e.getValue().stream().filter(l -> l.backend().equals(c)).findFirst().map(l -> f(l.time().median() * 1e3, 3)).orElse("–")).append(" |");
+                }
+                if (peer) {
+                    md.append(' ').append(pr.map(x -> f(x.time().median() * 1e3, 3)).orElse("–")).append(" |");
+                    for (String c : cols) {
+                        Optional<LayerResult> l = e.getValue().stream().filter(x -> x.backend().equals(c)).findFirst();
+                        md.append(' ').append(l.isPresent() && pr.isPresent() ? f(LayerPeerResult.ratio(l.get(), pr.get()), 2) + "×" : "–").append(" |");
+                    }
+                    md.append(' ').append(pr.map(LayerPeerResult::ops).orElse("–")).append(" |");
+                }
+                md.append('\n');
+            }
+            md.append('\n');
+        }
     }
 
     /**
@@ -221,16 +349,6 @@ public final class SummaryReport {
             s[3] += 2.0 * g.get().m() * g.get().n() * g.get().k();
         }
         return sums.entrySet().stream().map(e -> new GemmTotal(e.getKey(), (int) e.getValue()[0], e.getValue()[1], e.getValue()[2], e.getValue()[3])).toList();
-    }
-
-    /** The peer of a throughput row: same batch and precision, PyTorch on the matching device class, eager mode. */
-    public static Optional<PeerResult> matchingPeer(BenchReport r, ThroughputResult t) { return matchingPeer(r, t, "eager"); }
-
-    /** The same for a PyTorch mode: "eager" or "compile". */
-    public static Optional<PeerResult> matchingPeer(BenchReport r, ThroughputResult t, String mode) {
-        String deviceClass = t.backend().startsWith("cuda") ? "cuda" : "cpu";
-        return r.peers().stream().filter(p -> p.batch() == t.batch() && p.precision().equals(BenchSuite.label(t.precision()))
-                && p.device().startsWith(deviceClass) && p.peer().contains(" " + mode + " ")).findFirst();
     }
 
     private static String f(double v, int decimals) {

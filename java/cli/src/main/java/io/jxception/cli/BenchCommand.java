@@ -108,6 +108,32 @@ final class BenchCommand extends Subcommand {
             description = "The cuBLAS peer script, torch.mm on every pointwise GEMM beside CUDA (default benchmarks/peers/cublas_gemms.py).")
     Path gemmScript;
 
+    @Option(names = "--peer-models", split = ",", defaultValue = "keras,timm", paramLabel = "M",
+            description = "PyTorch models to run (default keras,timm): keras = our Keras-exact port, timm = timm's legacy_xception"
+                    + " (reported unavailable where timm is not installed).")
+    List<String> peerModels;
+
+    @Option(names = "--compile-modes", split = ",", defaultValue = "default,max-autotune-no-cudagraphs", paramLabel = "MODE",
+            description = "torch.compile modes for --compile-seconds (default: default,max-autotune-no-cudagraphs).")
+    List<String> compileModes;
+
+    @Option(names = "--compile-precision", split = ",", paramLabel = "P",
+            description = "Precisions torch.compile runs in (default: every precision CUDA ran), e.g. bf16 when its budget is short.")
+    List<String> compilePrecisions;
+
+    @Option(names = "--peaks-script", defaultValue = "benchmarks/peers/card_peaks.py", paramLabel = "FILE",
+            description = "The card-peak script: cuBLAS through torch.matmul and torch's copy, beside our kernels' probes on a GPU"
+                    + " (default benchmarks/peers/card_peaks.py).")
+    Path peaksScript;
+
+    @Option(names = "--layer-script", defaultValue = "benchmarks/peers/cudnn_layers.py", paramLabel = "FILE",
+            description = "The per-layer cuDNN peer: each fused launch's work in PyTorch eager on the GPU (default benchmarks/peers/cudnn_layers.py).")
+    Path layerScript;
+
+    @Option(names = "--note", paramLabel = "TEXT",
+            description = "A line for the report's notes (repeatable), e.g. what a probe before the run found.")
+    List<String> extraNotes;
+
     @Option(names = "--dry-run", description = "Count FLOPs and bytes of every launch (for --csv / --json); run nothing.")
     boolean dryRun;
 
@@ -121,18 +147,40 @@ final class BenchCommand extends Subcommand {
     /** Options that only say what to measure: meaningless beside --from-json. */
     private static final List<String> MEASURING = List.of("--backend", "--precision", "--batch", "--size", "--iterations", "--warmup",
             "--per-layer", "--remeasure", "--peaks-file", "--peers", "--python", "--peer-script", "--peer-threads", "--compile-seconds", "--time-budget", "--gemm-script",
-            "--dry-run", "--seed");
+            "--peer-models", "--compile-modes", "--compile-precision", "--peaks-script", "--layer-script", "--note", "--dry-run", "--seed");
 
     /**
-     * Opens and closes one backend before anything is measured: a device index that does not exist
-     * is a usage error, an unavailable kind a runtime error with the probe's reason.
+     * Opens and closes every backend before anything is measured: a device index that does not exist
+     * is a usage error. An unavailable kind is a runtime error with the probe's reason when every
+     * backend asked for is unavailable; beside one that runs, the suite measures what it can and the
+     * report says why the others did not run (an OpenCL driver missing on a CUDA machine, say).
      */
-    private void checkBackend(String name) {
-        try (io.jxception.internal.backend.KernelBackend b = io.jxception.internal.backend.KernelBackend.open(name, io.jxception.backend.Precision.FP32)) {
-            b.synchronize();
-        } catch (IllegalArgumentException e) {
-            throw usage(e.getMessage());
+    private void checkBackends(List<String> names) {
+        RuntimeException unavailable = null;
+        int usable = 0;
+        for (String name : names) {
+            try (KernelBackend b = KernelBackend.open(name, Precision.FP32)) {
+                b.synchronize();
+                usable++;
+            } catch (IllegalArgumentException e) {
+                throw usage(e.getMessage());
+            } catch (io.jxception.backend.BackendUnavailableException | UnsupportedOperationException e) {
+                if (unavailable == null) unavailable = e;
+            }
         }
+        if (usable == 0 && unavailable != null) throw unavailable;
+    }
+
+    /** "default" and "max-autotune-no-cudagraphs" (--compile-modes) as the peer script's modes. */
+    private List<String> scriptCompileModes() {
+        List<String> out = new java.util.ArrayList<>();
+        for (String m : compileModes) {
+            String mode = m.strip();
+            if (mode.equals("default") || mode.equals("compile")) out.add("compile");
+            else if (mode.equals("max-autotune-no-cudagraphs")) out.add("compile:max-autotune-no-cudagraphs");
+            else throw usage("--compile-modes: unknown mode '" + mode + "': expected default or max-autotune-no-cudagraphs");
+        }
+        return out;
     }
 
     @Override
@@ -156,13 +204,21 @@ final class BenchCommand extends Subcommand {
         if (compileSeconds < 0) throw usage("--compile-seconds must be at least 0, got " + compileSeconds);
         if (timeBudget != null && timeBudget < 1) throw usage("--time-budget must be at least 1 s, got " + timeBudget);
         java.time.Instant compileBy = timeBudget == null ? null : java.time.Instant.now().plusSeconds(timeBudget - REPORT_RESERVE_SECONDS);
-        if (!dryRun) for (String name : backends) checkBackend(name);
+        for (String m : peerModels) if (!BenchOptions.PeerOptions.MODELS.contains(m)) throw usage("--peer-models: unknown model '" + m + "': expected keras or timm");
+        List<String> compilePrecisionLabels = compilePrecisions == null ? List.of()
+                : compilePrecisions.stream().map(p -> p.strip().toLowerCase(Locale.ROOT)).toList();
+        for (String p : compilePrecisionLabels) {
+            if (!List.of("fp32", "tf32", "bf16", "fp16").contains(p)) throw usage("--compile-precision: unknown precision '" + p + "'");
+        }
+        List<String> modes = scriptCompileModes();
+        if (!dryRun) checkBackends(backends);
         boolean onlyCpu = backends.stream().allMatch(b -> b.equals("cpu"));
         BenchOptions options = new BenchOptions(backends, precisions, batches, size,
                 iterations != null ? iterations : onlyCpu ? 3 : 10, warmup != null ? warmup : onlyCpu ? 1 : 2,
                 perLayer, remeasure, peaksFile != null ? peaksFile : PeakCache.defaultFile(),
                 new BenchOptions.PeerOptions(peers && !dryRun, python, peerScript,
-                        peerThreads != null ? peerThreads : Runtime.getRuntime().availableProcessors(), compileSeconds, gemmScript, compileBy), seed);
+                        peerThreads != null ? peerThreads : Runtime.getRuntime().availableProcessors(), compileSeconds, gemmScript, compileBy,
+                        peerModels, modes, compilePrecisionLabels, peaksScript, layerScript), seed);
         String command = "jxception " + String.join(" ", spec.commandLine().getParseResult().originalArgs());
         BenchReport report;
         if (dryRun) {
@@ -173,6 +229,7 @@ final class BenchCommand extends Subcommand {
                 report = new BenchSuite(options, io.jxception.bench.Progress.drawnBy(bar)).run(command);
             }
         }
+        if (extraNotes != null) report = report.withNotesFirst(extraNotes);
         writeAll(report);
         if (!dryRun && report.throughput().isEmpty()) {
             throw new IllegalStateException("nothing was measured: " + String.join("; ", report.notes()));
@@ -184,7 +241,7 @@ final class BenchCommand extends Subcommand {
     private void writeAll(BenchReport report) throws java.io.IOException {
         PrintWriter out = out();
         print(out, report);
-        if (csv != null) Csv.writeLayers(csv, report.layers(), report.gemmPeers());
+        if (csv != null) Csv.writeLayers(csv, report.layers(), report.gemmPeers(), report.layerPeers());
         if (json != null) JsonReport.write(json, report);
         if (plotDir != null) Plots.write(report, plotDir).forEach(p -> out.println("wrote    " + p));
         if (reportDir != null) ReportFiles.write(report, reportDir).forEach(p -> out.println("wrote    " + p));
@@ -200,23 +257,26 @@ final class BenchCommand extends Subcommand {
             out.printf(Locale.ROOT, "machine  %s; load average %.2f before, %.2f after%n", r.machine(), r.loadBefore(), r.loadAfter());
         }
         for (Peaks p : r.peaks()) {
-            out.printf(Locale.ROOT, "peaks    %s: %.1f GFLOP/s, %.1f GB/s (measured %s)%n", p.device(),
-                    p.flopsPerSecond() / 1e9, p.bytesPerSecond() / 1e9, p.measuredAt());
+            out.printf(Locale.ROOT, "peaks    %s: %.1f GFLOP/s, %.1f GB/s (measured %s%s)%n", p.device(), p.flopsPerSecond() / 1e9,
+                    p.bytesPerSecond() / 1e9, p.measuredAt(), r.peakSources().isEmpty() ? ""
+                            : "; compute set by " + setBy(p.computeProbe()) + ", bandwidth by " + setBy(p.bandwidthProbe()));
         }
         if (!r.throughput().isEmpty()) {
-            out.printf("%-10s %-9s %6s %10s %10s %11s %9s %11s %9s %11s%n", "backend", "precision", "batch", "img/s", "best img/s", "ms/batch",
-                    "GFLOP/s", "floor img/s", "of floor", "vs PyTorch");
+            out.printf("%-10s %-9s %6s %10s %10s %11s %9s %11s %9s %13s  %s%n", "backend", "precision", "batch", "img/s", "best img/s", "ms/batch",
+                    "GFLOP/s", "floor img/s", "of floor", "vs best torch", "best PyTorch row");
             for (ThroughputResult t : r.throughput()) {
-                var peer = io.jxception.bench.SummaryReport.matchingPeer(r, t);
-                out.printf(Locale.ROOT, "%-10s %-9s %6d %10s %10s %11.2f %9.1f %11s %9s %11s%n", t.backend(), label(t.precision()), t.batch(),
+                var best = PeerResult.best(r.peers(), t);
+                out.printf(Locale.ROOT, "%-10s %-9s %6d %10s %10s %11.2f %9.1f %11s %9s %13s  %s%n", t.backend(), label(t.precision()), t.batch(),
                         rate(t.imagesPerSecond()), rate(t.bestImagesPerSecond()), t.forward().median() * 1e3, t.gflops(), rate(t.floorImagesPerSecond()),
                         percent(t.imagesPerSecond() / t.floorImagesPerSecond()),
-                        peer.map(p -> String.format(Locale.ROOT, "%.2fx", t.imagesPerSecond() / p.imagesPerSecond())).orElse("-"));
+                        best.map(p -> String.format(Locale.ROOT, "%.2fx", t.imagesPerSecond() / p.imagesPerSecond())).orElse("-"),
+                        best.map(p -> p.model() + " " + p.mode()).orElse("-"));
             }
         }
         for (PeerResult p : r.peers()) {
-            out.printf(Locale.ROOT, "peer     %s %s batch %d on %s: %s img/s (best %s), %.2f ms/batch%n", p.peer(), p.precision(), p.batch(),
-                    p.device(), rate(p.imagesPerSecond()), rate(p.bestImagesPerSecond()), p.forward().median() * 1e3);
+            out.printf(Locale.ROOT, "peer     %s %s batch %d on %s: %s img/s (best %s), %.2f ms/batch%s%n", p.peer(), p.precision(), p.batch(),
+                    p.device(), rate(p.imagesPerSecond()), rate(p.bestImagesPerSecond()), p.forward().median() * 1e3,
+                    p.compiled() && Double.isFinite(p.firstCallSeconds()) ? String.format(Locale.ROOT, ", first call (compile) %.1f s", p.firstCallSeconds()) : "");
         }
         boolean timed = r.layers().stream().anyMatch(LayerResult::isTimed);
         if (timed || dryRun) printLayers(out, r.layers());
@@ -230,6 +290,12 @@ final class BenchCommand extends Subcommand {
             }
         }
         for (String n : r.notes()) out.println("note     " + n);
+    }
+
+    /** The source that starts a card-peak probe string: "cuBLAS via torch.matmul" of "cuBLAS via torch.matmul: ...". */
+    private static String setBy(String probe) {
+        int colon = probe.indexOf(": ");
+        return colon < 0 ? probe : probe.substring(0, colon);
     }
 
     private static void printLayers(PrintWriter out, List<LayerResult> rows) {

@@ -138,7 +138,7 @@ class GemmPeersTest {
         PeerRunner.Outcome o = PeerRunner.run(options, "cuda", "compile", List.of("bf16"), List.of(1, 32), 71, 1, 3, 2, 22_910_480L);
         assertTrue((System.nanoTime() - t0) / 1e9 < 20, "killed at its 2 s budget");
         assertEquals(1, o.results().size());
-        assertEquals("pytorch 2.11 compile channels_last", o.results().get(0).peer());
+        assertEquals("pytorch 2.11 keras-port compile channels_last", o.results().get(0).peer());
         assertTrue(o.notes().get(0).contains("stopped at its budget of 2 s"), o.notes().toString());
     }
 }

@@ -51,13 +51,25 @@ public class JsonReportReadTest {
         }
         List<PeerResult> peers = List.of(
                 new PeerResult("pytorch 2.11.0+cu130 eager channels_last", "cuda (NVIDIA H100 80GB HBM3)", "bf16", 1, 71, new Samples(3.1e-3, 2.9e-3, 3.3e-3, 20), 0.9),
-                new PeerResult("pytorch 2.11.0+cu130 compile channels_last", "cuda (NVIDIA H100 80GB HBM3)", "bf16", 32, 71, new Samples(1.7e-2, 1.6e-2, 1.8e-2, 20), Double.NaN));
+                new PeerResult("pytorch 2.11.0+cu130 compile channels_last", "cuda (NVIDIA H100 80GB HBM3)", "bf16", 32, 71, new Samples(1.7e-2, 1.6e-2, 1.8e-2, 20), Double.NaN),
+                new PeerResult("pytorch 2.11.0+cu130 timm 1.0.20 legacy_xception compile max-autotune-no-cudagraphs channels_last", PeerResult.TIMM,
+                        "compile max-autotune-no-cudagraphs", "cuda (NVIDIA H100 80GB HBM3)", "bf16", 1, 71, new Samples(2.5e-3, 2.4e-3, 2.6e-3, 20), 97.5, 1.1));
+        List<CardPeaks.Source> sources = List.of(CardPeaks.Source.ours("cuda:0", "bf16", peaks),
+                new CardPeaks.Source("NVIDIA H100 80GB HBM3", "bf16", "cuBLAS via torch.matmul", 7.5e14, "torch.matmul 8192x8192x8192 bf16", Double.NaN, null, "2026-11-26T16:07:30Z"),
+                new CardPeaks.Source("NVIDIA H100 80GB HBM3", "any", "torch copy_", Double.NaN, null, 3.0e12, "dst.copy_(src)", "2026-11-26T16:07:31Z"));
+        List<LayerPeerResult> layerPeers = new ArrayList<>();
+        for (int index : new int[]{0, 3, 9}) {
+            LayerResult l = layers.get(index);
+            layerPeers.add(new LayerPeerResult("cudnn: torch 2.11.0+cu130 eager (cuDNN 91500, CUDA 13.0)", "cuda (NVIDIA H100 80GB HBM3)", "bf16", 1,
+                    index, l.node(), "conv2d, batch_norm", new Samples(index / 1048576.0 + 1 / 1024.0, 1 / 2048.0, Double.NaN, 20)));
+        }
         BenchOptions options = new BenchOptions(List.of("cuda", "opencl"), List.of(Precision.BF16, Precision.FP32), List.of(1, 32), 71, 20, 3,
                 true, false, Path.of("peaks.json"), new BenchOptions.PeerOptions(true, "python3", Path.of("x.py"), 16, 120, Path.of("g.py")), 1);
         return new BenchReport(options, "jxception bench --backend cuda --precision bf16 --batch 1,32 --json \"a b.json\"",
                 new Machine("Intel(R) Xeon(R) Processor", 16, "Linux 6.18.44", "OpenJDK 64-Bit Server VM 25.0.3"),
                 Instant.parse("2026-11-26T16:07:23.702307226Z"), Instant.parse("2026-11-26T16:09:34.530250736Z"), 0.76, Double.NaN,
-                List.of(peaks), throughput, layers, peers, gemms, List.of("opencl fp32 unavailable: no platform", "a note, with \"quotes\""));
+                List.of(peaks), throughput, layers, peers, gemms, List.of("opencl fp32 unavailable: no platform", "a note, with \"quotes\""),
+                sources, layerPeers);
     }
 
     @Test
@@ -125,6 +137,40 @@ public class JsonReportReadTest {
                 assertTrue(Double.isNaN(b.time().min()), "unknown, so empty in the CSV");
                 assertEquals(20, b.time().count(), "the iterations of the run");
             }
+        }
+    }
+
+    @Test
+    void newFieldsComeBackAndTheCommittedReportsStillRender(@TempDir Path dir) throws Exception {
+        BenchReport original = report();
+        Path json = dir.resolve("suite.json");
+        JsonReport.write(json, original);
+        BenchReport read = JsonReport.read(json);
+        assertEquals(original.peers().get(2).model(), read.peers().get(2).model());
+        assertEquals("compile max-autotune-no-cudagraphs", read.peers().get(2).mode());
+        assertEquals(97.5, read.peers().get(2).firstCallSeconds(), 1e-12);
+        assertEquals(original.peakSources(), read.peakSources());
+        assertEquals(original.layerPeers().size(), read.layerPeers().size());
+        String md = SummaryReport.render(read, dir, List.of());
+        assertTrue(md.contains("## Card peaks (the roofline's ceilings)"), md);
+        assertTrue(md.contains("| NVIDIA H100 80GB HBM3 | bf16 | cuBLAS via torch.matmul | 750,000.0 | – |"), md);
+        assertTrue(md.contains("## Per launch on the GPU: cuda:0 and cuDNN"), md);
+
+        // reports written before model labels, card peaks and per-layer peers: every one in benchmarks/results
+        List<Path> committed;
+        try (var files = Files.list(Path.of("benchmarks/results"))) {
+            committed = files.filter(f -> f.getFileName().toString().matches("report-.*\\.json")).sorted().toList();
+        }
+        assertFalse(committed.isEmpty());
+        for (Path f : committed) {
+            BenchReport old = JsonReport.read(f);
+            String summary = SummaryReport.render(old, dir, List.of());
+            assertTrue(summary.contains("## Measured peaks\n\nThese ceilings are the best rates of our own kernels"), f.toString());
+            assertTrue(old.peers().stream().allMatch(p -> p.model().equals(PeerResult.KERAS_PORT)), f.toString());
+            for (ThroughputResult t : old.throughput()) {
+                PeerResult.best(old.peers(), t).ifPresent(p -> assertTrue(summary.contains("| " + p.model() + " " + p.mode() + " |"), f.toString()));
+            }
+            Csv.writeThroughput(dir.resolve("tp.csv"), old.throughput(), old.peers());
         }
     }
 
