@@ -94,7 +94,7 @@ class ImageInferenceTest {
         List<Path> good = all.subList(0, 3);
         for (Path unused : all.subList(3, all.size())) Files.delete(unused);
         Map<String, String> bad = new HashMap<>(); // file name -> what its error must say
-        bad.put(TestImages.truncatedPng(dir).getFileName().toString(), "cannot decode PNG image");
+        bad.put(TestImages.truncatedPng(dir).getFileName().toString(), "image file is truncated");
         bad.put(TestImages.truncatedJpeg(dir).getFileName().toString(), "cannot decode JPEG image");
         bad.put(TestImages.garbage(dir).getFileName().toString(), "not an image");
         bad.put(TestImages.text(dir).getFileName().toString(), "not an image");
@@ -132,7 +132,7 @@ class ImageInferenceTest {
         Map<String, String> errorOf = new HashMap<>();
         for (Row row : pathRows) errorOf.put(row.getAs(ImageInference.PATH), row.getAs(ImageInference.ERROR));
         assertEquals(dir.resolve("missing.jpg") + ": no such image file", errorOf.get(dir.resolve("missing.jpg").toString()));
-        assertTrue(errorOf.get(dir.resolve("truncated.png").toString()).contains("cannot decode PNG image"), errorOf.toString());
+        assertTrue(errorOf.get(dir.resolve("truncated.png").toString()).contains("image file is truncated"), errorOf.toString());
         assertTrue(errorOf.get(null).contains("column 'path' is null"), errorOf.toString());
         String empty = dir.resolve("more/empty.png").toString();
         assertEquals(empty + ": empty file (0 bytes), too small to be an image", errorOf.get(empty));
