@@ -5,6 +5,7 @@ import com.sun.jna.Library;
 import com.sun.jna.Memory;
 import com.sun.jna.NativeLibrary;
 import io.jxception.distributed.CommunicatorException;
+import io.jxception.internal.nativeio.SignalHandlers;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;

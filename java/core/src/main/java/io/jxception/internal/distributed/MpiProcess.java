@@ -3,6 +3,7 @@ package io.jxception.internal.distributed;
 import com.sun.jna.Memory;
 import io.jxception.distributed.CommunicatorException;
 import io.jxception.distributed.ThreadLevel;
+import io.jxception.internal.nativeio.SignalHandlers;
 
 import java.util.List;
 import java.util.concurrent.locks.ReentrantLock;

@@ -35,6 +35,9 @@ final class ClPrograms implements AutoCloseable {
      */
     private static final Map<String, byte[]> BINARIES = new HashMap<>();
 
+    /** What clang says when LLVM's crash handler removed its output under it (see {@link CompilerSignalHandlers}). */
+    static final String LLVM_LOST_FILE = "unable to rename temporary";
+
     private final long context;
     private final long device;
     private final String deviceIdentity;
@@ -81,6 +84,12 @@ final class ClPrograms implements AutoCloseable {
             ClErrors.check(err.get(0), "clCreateProgramWithSource(" + name + ")");
             ClObjects.created();
             int status = clBuildProgram(program, device, options, null, 0);
+            CompilerSignalHandlers.restore();
+            if (status != CL_SUCCESS && buildLog(program).contains(LLVM_LOST_FILE)) {
+                // the compiler's crash handler deleted its own file (see CompilerSignalHandlers): built again, once
+                status = clBuildProgram(program, device, options, null, 0);
+                CompilerSignalHandlers.restore();
+            }
             if (status != CL_SUCCESS) {
                 String log = buildLog(program);
                 clReleaseProgram(program);
@@ -130,7 +139,9 @@ final class ClPrograms implements AutoCloseable {
             }
             if (err.get(0) != CL_SUCCESS || binaryStatus.get(0) != CL_SUCCESS) return 0;
             ClObjects.created();
-            if (clBuildProgram(program, device, options, null, 0) != CL_SUCCESS) {
+            int status = clBuildProgram(program, device, options, null, 0);
+            CompilerSignalHandlers.restore();
+            if (status != CL_SUCCESS) {
                 clReleaseProgram(program);
                 ClObjects.released();
                 return 0;

@@ -49,6 +49,7 @@ final class OpenClLibrary {
             } else {
                 loadedFrom = userChoice;
             }
+            CompilerSignalHandlers.saveJvmHandlers(); // before a driver's compiler can install its own
             CL.getFunctionProvider(); // forces LWJGL's CL class to load the library now
             if (CL.getFunctionProvider() == null) failure = "LWJGL could not initialise OpenCL from " + loadedFrom;
         } catch (Throwable t) {

@@ -32,6 +32,7 @@ final class SharedContext {
             ClErrors.check(err.get(0), "clCreateContext(" + device.name() + ")");
             ClObjects.created();
         }
+        CompilerSignalHandlers.settle(context, device.device());
         programs = new ClPrograms(context, device);
     }
 
