@@ -61,12 +61,26 @@ public final class ImageFiles {
 
     /** The image encoded in {@code data} (a file's bytes), as 8-bit RGB; {@code name} starts every error message. */
     public static RgbImage decode(byte[] data, String name) throws IOException {
+        return decode(data, name, MAX_PIXELS);
+    }
+
+    /**
+     * {@link #decode(byte[], String)} refusing images over {@code maxPixels} (at most {@link #MAX_PIXELS})
+     * the same way: the fuzz target decodes small images only, so that its executions go to the
+     * parsers, not to filling multi-megapixel rasters.
+     */
+    public static RgbImage decode(byte[] data, String name, long maxPixels) throws IOException {
+        if (maxPixels < 1 || maxPixels > MAX_PIXELS) throw new IllegalArgumentException("maxPixels must be in [1, " + MAX_PIXELS + "], got " + maxPixels);
         try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(data))) {
-            return decode(in, name, data.length);
+            return decode(in, name, data.length, maxPixels);
         }
     }
 
     private static RgbImage decode(ImageInputStream in, String name, long bytes) throws IOException {
+        return decode(in, name, bytes, MAX_PIXELS);
+    }
+
+    private static RgbImage decode(ImageInputStream in, String name, long bytes, long maxPixels) throws IOException {
         String file = Printable.of(name); // a file name may hold terminal escapes: every message shows it printable
         Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
         if (!readers.hasNext()) throw new IOException(file + ": not an image (expected JPEG or PNG; no decoder recognises the content)");
@@ -75,8 +89,8 @@ public final class ImageFiles {
         try {
             reader.setInput(in, true, true);
             long pixels = (long) reader.getWidth(0) * reader.getHeight(0);
-            if (pixels > MAX_PIXELS) {
-                throw new IOException(file + ": " + reader.getWidth(0) + "x" + reader.getHeight(0) + " image is larger than " + MAX_PIXELS + " pixels; shrink it first");
+            if (pixels > maxPixels) {
+                throw new IOException(file + ": " + reader.getWidth(0) + "x" + reader.getHeight(0) + " image is larger than " + maxPixels + " pixels; shrink it first");
             }
             if (pixels > PIXELS_ALWAYS_ALLOWED && pixels > bytes * MAX_PIXELS_PER_BYTE) {
                 throw new IOException(file + ": its " + format + " header claims " + reader.getWidth(0) + "x" + reader.getHeight(0) + " pixels in a file of "
