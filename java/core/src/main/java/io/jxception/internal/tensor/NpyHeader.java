@@ -87,7 +87,7 @@ public record NpyHeader(NpyDtype dtype, Shape shape, long dataOffset, long dataB
         String text = new String(bytes, major == 3 ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1);
         Map<String, Object> dict = new DictParser(text, what).parse();
         if (!dict.keySet().equals(java.util.Set.of("descr", "fortran_order", "shape"))) {
-            throw new IOException(what + ": .npy header has keys " + dict.keySet() + ", expected exactly descr, fortran_order and shape: " + excerpt(text));
+            throw new IOException(what + ": .npy header has keys " + sanitize(dict.keySet().toString()) + ", expected exactly descr, fortran_order and shape: " + excerpt(text));
         }
         if (!(dict.get("descr") instanceof String descr)) {
             throw new IOException(what + ": .npy header's descr is " + describe(dict.get("descr")) + ", expected a dtype string such as '<f4' (structured arrays are not supported)");
