@@ -32,8 +32,9 @@
 //   pwbwd_reduce        dW2[i] = sum_{s = 0..splits-1} partial[s][i], in that fixed order (float4, grid-stride)
 //                       -> bitwise repeatable for a given split count; with one split wgrad writes dW2 directly.
 // The split count comes from M, the tile count and the resident blocks of the card (occupancy x SMs):
-// the smallest count whose grid fills >= 92% of its last wave, with >= 512 rows per split and <= 64
-// splits (so the fp32 partials stay under ~1/4 of the GEMM's input bytes on the big shapes). It depends on
+// the smallest count whose grid fills >= 90% of its last wave (else the best fill), with >= 512 rows per
+// split and fp32 partials of at most the GEMM's input bytes (written once, read once by the reduce, mostly
+// in L2). Batch 128: 7 splits for the middle flow (252 blocks), 243 for block2 (one 128 x 128 tile). It depends on
 // the SM count, so dW2 is bitwise repeatable on one card (and on H100 vs H200, both 132 SMs), not across
 // SM counts.
 //
@@ -436,19 +437,21 @@ static std::vector<float> download(const float* d, size_t n) {
     return f;
 }
 
-// Split rule of this file (see the header): the smallest split count whose grid fills >= 92% of its last
-// wave of resident blocks, with >= 512 rows per split and <= 64 splits; returns rowsPerSplit (a multiple of BK).
+// Split rule of this file (see the header): the smallest split count whose grid fills >= 90% of its last
+// wave of resident blocks (else the best fill), with >= 512 rows per split and fp32 partials of at most the
+// input bytes (splits * cin * cout * 4 <= M * (cin + cout) * 2); returns rowsPerSplit (a multiple of BK).
 static int wgrad_rows_per_split(int M, int cin, int cout) {
     const int tiles = ((cin + pwbwd::BM - 1) / pwbwd::BM) * ((cout + pwbwd::BN - 1) / pwbwd::BN);
     const int slots = std::max(1, g_wgradBlocksPerSm) * g_sms;
-    const int maxSplits = std::max(1, std::min(64, M / 512));
+    const long long byBytes = (long long)M * (cin + cout) / (2LL * cin * cout);
+    const int maxSplits = (int)std::max(1LL, std::min({(long long)M / 512, byBytes, 4096LL}));
     int best = 1;
     double bestFill = 0;
     for (int s = 1; s <= maxSplits; s++) {
         const long long blocks = (long long)tiles * s;
         const double fill = (double)blocks / (double)(((blocks + slots - 1) / slots) * slots);
         if (fill > bestFill + 1e-9) { bestFill = fill; best = s; }
-        if (fill >= 0.92) { best = s; break; }
+        if (fill >= 0.9) { best = s; break; }
     }
     const int rows = (M + best - 1) / best;
     return (rows + pwbwd::BK - 1) / pwbwd::BK * pwbwd::BK;
