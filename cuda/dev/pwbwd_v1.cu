@@ -72,10 +72,13 @@
 //     rounding to 16 bits plus dd's final rounding, two independent roundings of relative rms
 //     ~u/sqrt(3) each (u = 2^-8 bf16, 2^-11 fp16): ~1.9e-3 bf16 / 2.3e-4 fp16 for the pair, plus fp32
 //     summation (~1e-6 at K <= 2048); the bound leaves 4-10x. Layout or fragment errors give ~1.
-//   wgrad (fp32 output, both types) 2e-4 / 1e-3: the operands are the same 16-bit values in the
-//     reference, products are exact in fp32, so only the fp32 summation differs (~1e-6 at these M). The
-//     bound is tight on purpose: a row of M lost or counted twice at a split boundary changes a sum of M
-//     random-sign terms by ~1/sqrt(M) relative (4.6e-3 at M = 46,208): caught for M up to ~25 million.
+//   wgrad (fp32 output, both types) 1e-3 / 4e-3: the operands are the same 16-bit values in the
+//     reference and products are exact in fp32, so only the summation differs. The tensor cores' fp32
+//     accumulation truncates (round toward zero, Fasi et al. 2021 for V100/A100; H100 behaves alike), a
+//     bias of up to ~1 ulp per accumulation step: ~1e-4 after the ~1,350 steps of the one-split check at
+//     M = 21,609; the bound leaves 10x. It still catches a row of M lost or counted twice at a split
+//     boundary: that changes a sum of M random-sign terms by ~1/sqrt(M) relative, >= 6.8e-3 in every check
+//     shape (M <= 21,609).
 //
 // device-build: -gencode arch=compute_90,code=sm_90
 //   nvcc -std=c++17 -O3 --Werror all-warnings -Xptxas -Werror -gencode arch=compute_90,code=sm_90 \
@@ -530,6 +533,10 @@ template <> struct K<__half> {
 
 template <typename T>
 static void launch_new_dgrad(const Bwd<T>& b) {
+    if ((b.M + pwbwd::BM - 1) / pwbwd::BM > 65535) {  // grid.y: M <= 8,388,480 (batch 388 at 147 x 147); chunk M beyond
+        fprintf(stderr, "ERROR  dgrad M = %d: more than 65,535 row tiles, launch it in chunks of rows\n", b.M);
+        exit(1);
+    }
     K<T>::pack<<<grid_for(b.wElems()), 256>>>(b.w2, b.w2h, (long long)b.wElems());
     K<T>::dgrad<<<dim3((b.cin + pwbwd::BN - 1) / pwbwd::BN, (b.M + pwbwd::BM - 1) / pwbwd::BM), JX_THREADS, pwbwd::DGRAD_SMEM>>>(
         b.dz, b.w2h, b.masked ? b.x : nullptr, b.dd, b.M, b.cin, b.cout);
@@ -666,7 +673,7 @@ static std::vector<float> check_dgrad(const char* label, const Bwd<T>& b, const 
 // Poisons dW2 and the partials (NaN) and their guards, runs `launch`, checks dW2 like check_dgrad.
 template <typename T, typename L>
 static std::vector<float> check_wgrad(const char* label, const Bwd<T>& b, const std::vector<float>& ref, L launch, bool cpuRows, int splits) {
-    const double bound = 2e-4, maxBound = 1e-3;
+    const double bound = 1e-3, maxBound = 4e-3;
     CK(cudaMemset(b.dw2, 0xff, b.wElems() * 4));  // 0xffffffff: NaN
     CK(cudaMemset(b.partial, 0xff, b.partialElems * 4));
     CK(cudaMemset(reinterpret_cast<unsigned char*>(b.dw2 + b.wElems()), 0x5a, GUARD_BYTES));
