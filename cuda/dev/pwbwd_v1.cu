@@ -34,7 +34,7 @@
 // The split count comes from M, the tile count and the resident blocks of the card (occupancy x SMs):
 // the smallest count whose grid fills >= 90% of its last wave (else the best fill), with >= 512 rows per
 // split and fp32 partials of at most the GEMM's input bytes (written once, read once by the reduce, mostly
-// in L2). Batch 128: 7 splits for the middle flow (252 blocks), 243 for block2 (one 128 x 128 tile). It depends on
+// in L2). Batch 128: 7 splits for the middle flow (252 blocks), 238 for block2 (one 128 x 128 tile). It depends on
 // the SM count, so dW2 is bitwise repeatable on one card (and on H100 vs H200, both 132 SMs), not across
 // SM counts.
 //
@@ -84,7 +84,7 @@
 //   nvcc -std=c++17 -O3 --Werror all-warnings -Xptxas -Werror -gencode arch=compute_90,code=sm_90 \
 //        -o pwbwd_v1 cuda/dev/pwbwd_v1.cu
 // Run: ./pwbwd_v1 [all | check | small | time] [batches, default 128,32]
-//   small: two small shapes, every kernel once (for compute-sanitizer); time: tables only.
+//   small: two small shapes, this file's kernels and the references once (for compute-sanitizer); time: tables only.
 #include "../conv_bwd.cu"
 #include "../elementwise.cu"
 #include "dev_common.cuh"
