@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Device step "pwbwd" (issue 13): the pointwise-convolution backward on tensor cores, cuda/dev/pwbwd_v1.cu
+# (mma.sync dgrad; split-M wgrad with an ordered reduce), against conv_bwd.cu's FFMA kernels and cuBLAS, on the
+# same card in the same call.
+# Budget: 150 s in all, each part under `timeout`, the sum bounded by the clock below. Expected ~40-70 s.
+#   1. .device/bin/pwbwd_v1 all 128,32 (built here by prepare.sh with the flags on the source's "// device-build:"
+#      line; rebuilt with the device's nvcc when it does not start): CHECK lines (GPU reference with fp64
+#      accumulation on every element, float64 CPU rows, the FFMA kernels, NaN-poisoned outputs, guard regions,
+#      1 / own / 32-row splits, bitwise repeats), then TABLE lines per Xception pointwise GEMM at batch 128 and 32
+#      (dgrad and wgrad, FFMA vs mma.sync) and one RESULT line per batch (ms per training step, old vs new)   <= 90 s
+#      Exit 2 = a numerical check failed; 1 = a CUDA error; 124 = timed out. Later parts run whatever happened here.
+#   2. compute-sanitizer memcheck on `pwbwd_v1 small` (two small shapes, every kernel once)                  <= 30 s
+#   3. benchmarks/device/pwbwd_torch.py: torch.mm (cuBLAS) on the dgrad and wgrad GEMMs of step 1's TABLE
+#      lines, printed beside ours (% of cuBLAS), + a CSV                                                      <= 25 s
+# Env (from check.sh): $WORK. Writes $WORK/pwbwd/{pwbwd.log,build.log,sanitizer.log,torch.log,torch.csv}.
+# Prints the summary last, ~35 lines (run check.sh with STEP_TAIL=40 to see all of it).
+set -uo pipefail
+root="$(cd "$(dirname "$0")/../../.." && pwd)"
+cd "$root"
+out="$WORK/pwbwd"
+mkdir -p "$out"
+t0=$(date +%s)
+left() { local l=$(( 148 - ($(date +%s) - t0) )); echo $(( l < 1 ? 1 : l )); }
+cap() { local l; l=$(left); echo $(( $1 < l ? $1 : l )); }   # min(wanted, what is left)
+src=cuda/dev/pwbwd_v1.cu
+bin=.device/bin/pwbwd_v1
+
+# ---- 1. checks and timings (rebuild on the device when the carried binary cannot start)
+run_bin() { timeout "$(cap "$2")" "$1" all 128,32 > "$out/pwbwd.log" 2>&1; }
+rc=127
+[[ -x "$bin" ]] && { run_bin "$bin" 90; rc=$?; }
+if [[ $rc -ne 124 ]] && ! grep -q "^INFO" "$out/pwbwd.log" 2>/dev/null; then
+    echo "pwbwd_v1 did not start (exit $rc): building with the device's nvcc" >> "$out/build.log"
+    flags="$(sed -n 's|^// device-build: *||p' "$src" | head -1)"
+    mkdir -p "$out/bin"
+    if timeout "$(cap 45)" nvcc -std=c++17 -O3 --Werror all-warnings -Xptxas -Werror -Xptxas -v $flags -o "$out/bin/pwbwd_v1" "$src" \
+        >> "$out/build.log" 2>&1; then
+        echo "built with the device's nvcc ($(nvcc --version | grep -o 'release [0-9.]*'))" >> "$out/build.log"
+        bin="$out/bin/pwbwd_v1"
+        run_bin "$bin" 90
+        rc=$?
+    else
+        echo "build failed or timed out (exit $?)" >> "$out/build.log"
+    fi
+fi
+echo "pwbwd_v1: exit $rc (2 = a check failed, 1 = CUDA error, 124 = timed out)" >> "$out/pwbwd.log"
+
+# ---- 2. memcheck on small shapes (cp.async and ldmatrix included: memcheck sees both)
+if [[ -x "$bin" ]] && command -v compute-sanitizer > /dev/null; then
+    timeout "$(cap 30)" compute-sanitizer --tool memcheck --print-limit 20 "$bin" small > "$out/sanitizer.log" 2>&1
+    echo "compute-sanitizer memcheck: exit $? (124 = timed out)" >> "$out/sanitizer.log"
+else
+    echo "compute-sanitizer or the binary missing: skipped" > "$out/sanitizer.log"
+fi
+
+# ---- 3. cuBLAS beside it
+PYTHONUNBUFFERED=1 timeout "$(cap 25)" python3 benchmarks/device/pwbwd_torch.py "$out/pwbwd.log" --csv "$out/torch.csv" > "$out/torch.log" 2>&1
+echo "pwbwd_torch: exit $? (124 = timed out)" >> "$out/torch.log"
+
+# ---- summary, last (the verdict at the bottom; check.sh shows STEP_TAIL lines of it: give STEP_TAIL=40)
+echo "==== pwbwd: pointwise backward on tensor cores (pwbwd_v1) vs FFMA conv_bwd and cuBLAS ($(( $(date +%s) - t0 )) s)"
+if grep -q "^TORCH" "$out/torch.log"; then
+    grep -E "^TORCH" "$out/torch.log" | sed 's/^TORCH //'
+else
+    grep -E "^TABLE" "$out/pwbwd.log" | sed 's/^TABLE  //'
+    tail -2 "$out/torch.log"
+fi
+grep -E "^INFO" "$out/pwbwd.log" | head -2
+grep -q "^INFO" "$out/pwbwd.log" || head -3 "$out/pwbwd.log"   # it did not start: its first words say why
+grep -hiE "did not start|built with|failed|error" "$out/build.log" 2>/dev/null | head -4
+grep -hE "^ERROR" "$out/pwbwd.log" | head -3
+echo "checks: $(grep -c '^CHECK.* OK$' "$out/pwbwd.log") OK, $(grep -c '^CHECK.*FAIL$' "$out/pwbwd.log") FAIL"
+grep -E "^CHECK.*FAIL$" "$out/pwbwd.log" | head -6
+echo "sanitizer: $(grep -E 'ERROR SUMMARY|exit [0-9]+|skipped' "$out/sanitizer.log" | tr '\n' ' ')"
+grep -E "^RESULT" "$out/pwbwd.log" | tail -3
+tail -1 "$out/pwbwd.log"
