@@ -72,7 +72,7 @@ class GemmPeersTest {
     @Test
     void jcublasThatDoesNotLoadIsACublasUnavailableNoteNeverACrash() {
         List<PointwiseGemm> gemms = PointwiseGemm.of(BenchSuite.graph(71), 1);
-        GemmPeerRunner.Outcome o = CublasPeer.run(0, gemms, List.of("fp32", "bf16"), 1, 1, 2);
+        GemmPeerRunner.Outcome o = CublasPeer.run(CublasPeer.Source.JCUBLAS, 0, gemms, List.of("fp32", "bf16"), 1, 1, 2);
         if (o.results().isEmpty()) {
             assertEquals(1, o.notes().size(), o.notes().toString());
             assertTrue(o.notes().get(0).startsWith("cuBLAS unavailable: JCublas: "), o.notes().get(0));
