@@ -348,15 +348,28 @@ public final class BenchSuite {
         return o.results().stream().map(r -> r.withLoadAverage(load)).toList();
     }
 
-    /** PyTorch eager (cuDNN) doing each fused launch's work alone, at this batch, in the precisions the GPU backends ran. */
+    /**
+     * Each fused launch's work alone, at this batch, in the precisions the GPU backends ran: PyTorch
+     * eager (cuDNN convolutions, benchmarks/peers/cudnn_layers.py), then cuDNN 9 from this JVM through
+     * the JavaCPP preset ({@link CudnnPeer}). Each found unavailable once is not tried again.
+     */
     private void layerPeers(XceptionGraph graph, int batch, Set<String> precisions) {
-        if (options.peers().layerScript() == null || unavailablePeers.contains("cudnn-layers")) return;
-        progress.advance(0, "peer: cuDNN per layer (torch eager), batch " + batch);
-        LayerPeerRunner.Outcome o = LayerPeerRunner.run(options.peers(), "cuda", graph, batch, new ArrayList<>(precisions),
-                Math.max(1, options.warmup()), options.iterations(), LayerPeerRunner.BUDGET_SECONDS);
-        o.notes().forEach(this::note);
-        if (o.unavailable()) unavailablePeers.add("cudnn-layers");
-        layerPeers.addAll(o.results());
+        if (options.peers().layerScript() != null && !unavailablePeers.contains("cudnn-layers")) {
+            progress.advance(0, "peer: cuDNN per layer (torch eager), batch " + batch);
+            LayerPeerRunner.Outcome o = LayerPeerRunner.run(options.peers(), "cuda", graph, batch, new ArrayList<>(precisions),
+                    Math.max(1, options.warmup()), options.iterations(), LayerPeerRunner.BUDGET_SECONDS);
+            o.notes().forEach(this::note);
+            if (o.unavailable()) unavailablePeers.add("cudnn-layers");
+            layerPeers.addAll(o.results());
+        }
+        if (!unavailablePeers.contains("cudnn-jvm")) {
+            progress.advance(0, "peer: cuDNN per layer (JVM, JavaCPP), batch " + batch);
+            LayerPeerRunner.Outcome o = CudnnPeer.run(cudaDeviceIndex(), graph, batch, new ArrayList<>(precisions), Math.max(1, options.warmup()),
+                    options.iterations());
+            o.notes().forEach(this::note);
+            if (o.unavailable()) unavailablePeers.add("cudnn-jvm");
+            layerPeers.addAll(o.results());
+        }
     }
 
     /**

@@ -26,7 +26,7 @@ final class JavaCppCuda {
 
     /** Element types of device buffers: 4 bytes (fp32), or 2 (bf16 / fp16: the top 16 bits of the fp32 value, or its IEEE half). */
     enum Element {
-        FP32(4), BF16(2), FP16(2);
+        FP32(4), BF16(2), FP16(2), BYTE(1);
 
         final int bytes;
 
@@ -83,6 +83,15 @@ final class JavaCppCuda {
                 }
             } finally {
                 host.close();
+            }
+            return p;
+        }
+
+        /** A copy of {@code values} on the device (fp32). */
+        Pointer upload(float[] values) {
+            Pointer p = alloc(values.length, Element.FP32);
+            try (FloatPointer host = new FloatPointer(values)) {
+                check(cudaMemcpy(p, host, 4L * values.length, cudaMemcpyHostToDevice), "cudaMemcpy");
             }
             return p;
         }
