@@ -38,10 +38,9 @@ public final class CublasPeer {
     }
 
     /** A binding: its name in notes, a class of its jar (probed first), our timer class and the jar to name when it is missing. */
-    enum Source {
+    public enum Source {
         JCUBLAS("JCublas", "jcuda.jcublas.JCublas2", "io.jxception.bench.JCublasGemms", "the JCublas jar (org.jcuda:jcublas 12.6.0)"),
-        JAVACPP("JavaCPP", "org.bytedeco.cuda.global.cublas", "io.jxception.bench.JavaCppCublasGemms",
-                "the JavaCPP CUDA preset (org.bytedeco:cuda 13.1-9.19-1.5.13 and org.bytedeco:javacpp 1.5.13)");
+        JAVACPP("JavaCPP", "org.bytedeco.cuda.global.cublas", "io.jxception.bench.JavaCppCublasGemms", JavaCppRuntime.JAR);
 
         final String label, probeClass, timerClass, jar;
 
@@ -59,6 +58,7 @@ public final class CublasPeer {
      * @throws UnavailableException with the reason, never anything else
      */
     static Timer open(Source source, int device) throws UnavailableException {
+        if (source == Source.JAVACPP) JavaCppRuntime.load();
         try {
             Class.forName(source.probeClass, false, CublasPeer.class.getClassLoader());
         } catch (ClassNotFoundException | LinkageError e) {

@@ -43,8 +43,7 @@ public final class CudnnPeer {
 
     static final String UNAVAILABLE = "cuDNN per layer (JVM) unavailable: ";
 
-    static final String PROBE_CLASS = "org.bytedeco.cuda.global.cudnn", TIMER_CLASS = "io.jxception.bench.JavaCppCudnnLayers",
-            JAR = "the JavaCPP CUDA preset (org.bytedeco:cuda 13.1-9.19-1.5.13 and org.bytedeco:javacpp 1.5.13)";
+    static final String PROBE_CLASS = "org.bytedeco.cuda.global.cudnn", TIMER_CLASS = "io.jxception.bench.JavaCppCudnnLayers";
 
     /**
      * Opens cuDNN on CUDA device {@code device}, or says why it cannot.
@@ -52,10 +51,11 @@ public final class CudnnPeer {
      * @throws CublasPeer.UnavailableException with the reason, never anything else
      */
     static Timer open(int device) throws CublasPeer.UnavailableException {
+        JavaCppRuntime.load();
         try {
             Class.forName(PROBE_CLASS, false, CudnnPeer.class.getClassLoader());
         } catch (ClassNotFoundException | LinkageError e) {
-            throw new CublasPeer.UnavailableException(JAR + " is not on the class path");
+            throw new CublasPeer.UnavailableException(JavaCppRuntime.JAR + " is not on the class path");
         }
         try {
             Class<?> c = Class.forName(TIMER_CLASS);
