@@ -156,9 +156,8 @@ public record CudnnPlan(int index, String node, Kernel kernel, String geometry, 
                 steps.add(new Convolution(x, f, z, pad, s.stride(), 1, "conv 1x1/" + s.stride()));
             }
             case SEPCONV_BN -> {
+                // 'same' 3x3 at stride 1 (ConvSpec allows no other for separable convs): 1 + 1, which cuDNN's symmetric padding is
                 int[] pad = samePadding(s.h(), 3, s.stride());
-                if (pad[0] != pad[1]) throw new IllegalArgumentException(node + ": depthwise 'same' padding " + pad[0] + "+" + pad[1]
-                        + " is uneven; cuDNN's convolution pads symmetrically");
                 Buffer in = x;
                 if (s.preRelu()) { // out of place: x is the next iteration's input too, as in torch.relu(x)
                     in = add(buffers, new Buffer("t", Role.TENSOR, s.n(), s.cin(), s.h(), s.w(), false, 0));

@@ -1,0 +1,99 @@
+package io.jxception.bench;
+
+import io.jxception.model.XceptionGraph;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** The JVM cuDNN per-layer peer: what it records, what it says where it cannot run, and (on a GPU) that it runs. */
+class CudnnPeerTest {
+    private static final XceptionGraph SMALL = BenchSuite.graph(71);
+
+    /** A timer that records which plans it timed; "fail" in a node's name makes it throw like a refused cuDNN call. */
+    private static final class FakeTimer implements CudnnPeer.Timer {
+        final List<String> timed = new ArrayList<>();
+        boolean closed;
+
+        public String library() { return "fake cuDNN"; }
+        public String device() { return "cuda:0 (Fake GPU)"; }
+        public Samples time(CudnnPlan plan, String precision, int warmup, int iterations) {
+            timed.add(precision + " " + plan.node());
+            if (plan.node().contains("fail")) throw new IllegalStateException("cudnnConvolutionForward failed: CUDNN_STATUS_NOT_SUPPORTED (9)");
+            return new Samples(1e-5 * (plan.index() + 1), 1e-5, 1e-5, iterations);
+        }
+        public void close() { closed = true; }
+    }
+
+    @Test
+    void whereItCannotLoadItIsOneUnavailableNoteWithTheReasonNeverAnException() {
+        LayerPeerRunner.Outcome o = CudnnPeer.run(0, SMALL, 1, List.of("fp32", "bf16"), 1, 2);
+        Assumptions.assumeTrue(o.results().isEmpty(), "cuDNN 9 loaded here: the GPU test covers this machine");
+        assertTrue(o.unavailable());
+        assertEquals(1, o.notes().size(), o.notes().toString());
+        String note = o.notes().get(0);
+        assertTrue(note.startsWith("cuDNN per layer (JVM) unavailable: "), note);
+        String reason = note.substring("cuDNN per layer (JVM) unavailable: ".length());
+        // here: no libcuda.so.1 (no driver), or no jar, or no device: the reason names which
+        assertTrue(reason.matches("(UnsatisfiedLinkError: .*\\.so[.0-9]*: cannot open shared object file.*)|(the JavaCPP CUDA preset .* is not on the class path)"
+                + "|(IllegalStateException: cuda.*)"), reason);
+        // the second try says the same, though the class that failed to initialize would not
+        assertEquals(o.notes(), CudnnPeer.run(0, SMALL, 1, List.of("fp32"), 1, 2).notes());
+    }
+
+    @Test
+    void rowsAreLabelledCudnn9JvmAndTheMiddleFlowIsTimedOncePerPrecision() {
+        FakeTimer timer = new FakeTimer();
+        List<CudnnPlan> plans = CudnnPlan.of(SMALL, 2);
+        LayerPeerRunner.Outcome o = CudnnPeer.run(d -> timer, 0, plans, 2, List.of("fp32", "bf16"), 1, 3);
+        assertFalse(o.unavailable());
+        assertTrue(o.notes().isEmpty(), o.notes().toString());
+        assertEquals(2 * plans.size(), o.results().size());
+        long geometries = plans.stream().map(CudnnPlan::geometry).distinct().count();
+        assertEquals(2 * geometries, timer.timed.size(), "one timing per geometry and precision");
+        assertTrue(geometries < plans.size());
+        assertTrue(timer.closed);
+        LayerPeerResult block6 = o.results().stream().filter(r -> r.node().equals("block6_sepconv1") && r.precision().equals("bf16")).findFirst().orElseThrow();
+        LayerPeerResult block5 = o.results().stream().filter(r -> r.node().equals("block5_sepconv1") && r.precision().equals("bf16")).findFirst().orElseThrow();
+        assertEquals("cudnn9-jvm: fake cuDNN", block6.peer());
+        assertEquals("Fake GPU", block6.deviceName());
+        assertEquals(2, block6.batch());
+        assertEquals("relu, conv 3x3 depthwise 'same', conv 1x1, batch_norm", block6.ops());
+        assertSame(block5.time(), block6.time(), "block6_sepconv1 reuses block5_sepconv1's time");
+    }
+
+    @Test
+    void aLaunchCudnnRefusesIsANoteAndTheOthersStillRun() {
+        FakeTimer timer = new FakeTimer();
+        List<CudnnPlan> plans = new ArrayList<>(CudnnPlan.of(SMALL, 1));
+        CudnnPlan first = plans.get(0);
+        plans.set(0, new CudnnPlan(first.index(), "fail_conv1", first.kernel(), first.geometry(), first.buffers(), first.steps()));
+        LayerPeerRunner.Outcome o = CudnnPeer.run(d -> timer, 0, plans, 1, List.of("fp32"), 1, 2);
+        assertFalse(o.unavailable());
+        assertEquals(List.of("cuDNN per layer (JVM) fp32 batch 1 fail_conv1 failed: IllegalStateException: cudnnConvolutionForward failed: "
+                + "CUDNN_STATUS_NOT_SUPPORTED (9)"), o.notes());
+        assertEquals(plans.size() - 1, o.results().size());
+    }
+
+    @Test
+    void anOpenerThatFailsIsTheUnavailableNote() {
+        LayerPeerRunner.Outcome o = CudnnPeer.run(d -> { throw new CublasPeer.UnavailableException("UnsatisfiedLinkError: libcudnn.so.9: cannot open"); },
+                0, CudnnPlan.of(SMALL, 1), 1, List.of("fp32"), 1, 2);
+        assertTrue(o.unavailable());
+        assertEquals(List.of("cuDNN per layer (JVM) unavailable: UnsatisfiedLinkError: libcudnn.so.9: cannot open"), o.notes());
+    }
+
+    @Test
+    @Tag("gpu")
+    void onAGpuWithCudnn9EveryLaunchIsTimedInEveryPrecision() {
+        LayerPeerRunner.Outcome o = CudnnPeer.run(0, SMALL, 1, List.of("fp32", "tf32", "bf16", "fp16"), 1, 3);
+        Assumptions.assumeFalse(o.unavailable(), () -> "no cuDNN 9 through JavaCPP here: " + o.notes());
+        assertTrue(o.notes().isEmpty(), o.notes().toString());
+        assertEquals(4 * SMALL.nodes().size(), o.results().size());
+        assertTrue(o.results().stream().allMatch(r -> r.time().median() > 0 && r.peer().startsWith("cudnn9-jvm: JavaCPP")), o.results().toString());
+    }
+}
