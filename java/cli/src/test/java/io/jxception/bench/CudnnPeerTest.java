@@ -88,6 +88,40 @@ class CudnnPeerTest {
     }
 
     @Test
+    void theSummaryShowsTheJvmRowsBesideTorchsWithTheirOwnTotals() {
+        BenchReport base = JsonReportReadTest.report();
+        // torch's rows for launches 0, 3, 9 at batch 1, the same at batch 32 (the per-launch table's), then the JVM's at both, half the time
+        List<LayerPeerResult> torch = new ArrayList<>(base.layerPeers());
+        for (LayerPeerResult t : base.layerPeers()) torch.add(new LayerPeerResult(t.peer(), t.device(), t.precision(), 32, t.index(), t.node(), t.ops(), t.time()));
+        List<LayerPeerResult> peers = new ArrayList<>(torch);
+        for (LayerPeerResult t : torch) {
+            peers.add(new LayerPeerResult("cudnn9-jvm: JavaCPP cuda 13.1-9.19-1.5.13, cuDNN 91900 legacy API", "cuda:0 (NVIDIA H100 80GB HBM3)", t.precision(),
+                    t.batch(), t.index(), t.node(), "conv 3x3/2 'valid', batch_norm, relu", new Samples(t.time().median() / 2, 1e-6, 1e-6, 20)));
+        }
+        List<String> notes = new ArrayList<>(base.notes());
+        notes.add("cuDNN per layer (JVM) bf16 batch 1 block2_pool failed: IllegalStateException: cudnnPoolingForward failed");
+        BenchReport r = new BenchReport(base.options(), base.command(), base.machine(), base.started(), base.finished(), base.loadBefore(), base.loadAfter(),
+                base.peaks(), base.throughput(), base.layers(), base.peers(), base.gemmPeers(), notes, base.peakSources(), peers);
+        LayerResult first = r.layers().stream().filter(l -> l.batch() == 32 && l.index() == 0).findFirst().orElseThrow();
+        assertEquals("cudnn", LayerPeerResult.of(peers, first).orElseThrow().source(), "torch's row stays the layer's peer");
+        assertEquals("cudnn9-jvm", LayerPeerResult.of(peers, first, "cudnn9-jvm").orElseThrow().source());
+        StringBuilder md = new StringBuilder();
+        SummaryReport.layerPeerSection(md, r);
+        String text = md.toString();
+        assertTrue(text.contains("| cuda:0 bf16 batch 1 | cuDNN | 3 |"), text);
+        assertTrue(text.contains("| cuda:0 bf16 batch 1 | cuDNN 9 (JVM) | 3 |"), text);
+        assertTrue(text.contains("| cuda:0 bf16 batch 32 | cuDNN 9 (JVM) | 3 |"), text);
+        assertTrue(text.contains("| cuDNN | cuDNN 9 (JVM) | cuda:0 / cuDNN | cuda:0 / cuDNN 9 (JVM) | peer ops |"), text);
+        assertTrue(text.contains("- cuDNN per layer (JVM) bf16 batch 1 block2_pool failed"), text);
+        // the JVM rows take half torch's time: the ratio doubles
+        double ours = first.time().median(), torchMs = LayerPeerResult.of(peers, first).orElseThrow().time().median();
+        String row = text.lines().filter(l -> l.startsWith("| 0 | block1_conv1 |")).findFirst().orElse("");
+        assertFalse(row.isEmpty(), text);
+        assertTrue(row.contains(String.format(java.util.Locale.ROOT, "%.2f×", ours / torchMs)), row);
+        assertTrue(row.contains(String.format(java.util.Locale.ROOT, "%.2f×", 2 * ours / torchMs)), row);
+    }
+
+    @Test
     @Tag("gpu")
     void onAGpuWithCudnn9EveryLaunchIsTimedInEveryPrecision() {
         LayerPeerRunner.Outcome o = CudnnPeer.run(0, SMALL, 1, List.of("fp32", "tf32", "bf16", "fp16"), 1, 3);
