@@ -365,7 +365,7 @@ public final class BenchSuite {
         if (!unavailablePeers.contains("cudnn-jvm")) {
             progress.advance(0, "peer: cuDNN per layer (JVM, JavaCPP), batch " + batch);
             LayerPeerRunner.Outcome o = CudnnPeer.run(cudaDeviceIndex(), graph, batch, new ArrayList<>(precisions), Math.max(1, options.warmup()),
-                    options.iterations());
+                    options.iterations(), CudnnPeer.BUDGET_SECONDS);
             o.notes().forEach(this::note);
             if (o.unavailable()) unavailablePeers.add("cudnn-jvm");
             layerPeers.addAll(o.results());

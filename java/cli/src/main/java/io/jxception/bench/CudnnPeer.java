@@ -67,24 +67,42 @@ public final class CudnnPeer {
         }
     }
 
-    /** Every launch of one forward at {@code batch} in each precision; never throws. */
-    public static LayerPeerRunner.Outcome run(int device, XceptionGraph graph, int batch, List<String> precisions, int warmup, int iterations) {
-        return run(CudnnPeer::open, device, CudnnPlan.of(graph, batch), batch, precisions, warmup, iterations);
+    /**
+     * Seconds one batch size may take: at batch 256 a launch allocates and fills up to ~3 GB and
+     * cudnnFind tries every algorithm, so 23 geometries in two precisions can take a minute or more;
+     * past this the remaining launches are skipped with a note, the suite's budget kept.
+     */
+    static final long BUDGET_SECONDS = 45;
+
+    /** Every launch of one forward at {@code batch} in each precision, within {@code budgetSeconds} (0: no limit); never throws. */
+    public static LayerPeerRunner.Outcome run(int device, XceptionGraph graph, int batch, List<String> precisions, int warmup, int iterations,
+                                              long budgetSeconds) {
+        return run(CudnnPeer::open, device, CudnnPlan.of(graph, batch), batch, precisions, warmup, iterations, budgetSeconds);
     }
 
     /**
      * The plans in each precision, launches of equal geometry (the middle flow's) timed once; a launch
      * cuDNN refuses is a note ("cuDNN per layer (JVM) bf16 batch 1 block1_conv1 failed: ...") and the
-     * others still run. Unavailable: the outcome says so, for the suite not to try again.
+     * others still run. Past the budget, the launches left are one note. Unavailable: the outcome
+     * says so, for the suite not to try again.
      */
-    static LayerPeerRunner.Outcome run(Opener opener, int device, List<CudnnPlan> plans, int batch, List<String> precisions, int warmup, int iterations) {
+    static LayerPeerRunner.Outcome run(Opener opener, int device, List<CudnnPlan> plans, int batch, List<String> precisions, int warmup, int iterations,
+                                       long budgetSeconds) {
         List<String> notes = new ArrayList<>();
         List<LayerPeerResult> out = new ArrayList<>();
+        long deadline = System.nanoTime() + budgetSeconds * 1_000_000_000L;
         try (Timer t = opener.open(device)) {
             String peer = PEER + ": " + t.library();
+            int left = precisions.size() * plans.size();
             for (String precision : precisions) {
                 Map<String, Object> done = new HashMap<>(); // geometry -> Samples, or the failure's reason
                 for (CudnnPlan plan : plans) {
+                    if (budgetSeconds > 0 && !done.containsKey(plan.geometry()) && System.nanoTime() - deadline > 0) {
+                        notes.add("cuDNN per layer (JVM) batch " + batch + ": stopped at its budget of " + budgetSeconds + " s, " + left
+                                + " launches left untimed (from " + precision + " " + plan.node() + ")");
+                        return new LayerPeerRunner.Outcome(out, notes, false);
+                    }
+                    left--;
                     Object r = done.computeIfAbsent(plan.geometry(), g -> {
                         try {
                             return t.time(plan, precision, warmup, iterations);

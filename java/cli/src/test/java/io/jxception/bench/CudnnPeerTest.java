@@ -15,7 +15,7 @@ class CudnnPeerTest {
     private static final XceptionGraph SMALL = BenchSuite.graph(71);
 
     /** A timer that records which plans it timed; "fail" in a node's name makes it throw like a refused cuDNN call. */
-    private static final class FakeTimer implements CudnnPeer.Timer {
+    private static class FakeTimer implements CudnnPeer.Timer {
         final List<String> timed = new ArrayList<>();
         boolean closed;
 
@@ -31,7 +31,7 @@ class CudnnPeerTest {
 
     @Test
     void whereItCannotLoadItIsOneUnavailableNoteWithTheReasonNeverAnException() {
-        LayerPeerRunner.Outcome o = CudnnPeer.run(0, SMALL, 1, List.of("fp32", "bf16"), 1, 2);
+        LayerPeerRunner.Outcome o = CudnnPeer.run(0, SMALL, 1, List.of("fp32", "bf16"), 1, 2, 0);
         Assumptions.assumeTrue(o.results().isEmpty(), "cuDNN 9 loaded here: the GPU test covers this machine");
         assertTrue(o.unavailable());
         assertEquals(1, o.notes().size(), o.notes().toString());
@@ -42,14 +42,14 @@ class CudnnPeerTest {
         assertTrue(reason.matches("(UnsatisfiedLinkError: .*\\.so[.0-9]*: cannot open shared object file.*)|(the JavaCPP CUDA preset .* is not on the class path)"
                 + "|(IllegalStateException: cuda.*)"), reason);
         // the second try says the same, though the class that failed to initialize would not
-        assertEquals(o.notes(), CudnnPeer.run(0, SMALL, 1, List.of("fp32"), 1, 2).notes());
+        assertEquals(o.notes(), CudnnPeer.run(0, SMALL, 1, List.of("fp32"), 1, 2, 0).notes());
     }
 
     @Test
     void rowsAreLabelledCudnn9JvmAndTheMiddleFlowIsTimedOncePerPrecision() {
         FakeTimer timer = new FakeTimer();
         List<CudnnPlan> plans = CudnnPlan.of(SMALL, 2);
-        LayerPeerRunner.Outcome o = CudnnPeer.run(d -> timer, 0, plans, 2, List.of("fp32", "bf16"), 1, 3);
+        LayerPeerRunner.Outcome o = CudnnPeer.run(d -> timer, 0, plans, 2, List.of("fp32", "bf16"), 1, 3, 0);
         assertFalse(o.unavailable());
         assertTrue(o.notes().isEmpty(), o.notes().toString());
         assertEquals(2 * plans.size(), o.results().size());
@@ -72,7 +72,7 @@ class CudnnPeerTest {
         List<CudnnPlan> plans = new ArrayList<>(CudnnPlan.of(SMALL, 1));
         CudnnPlan first = plans.get(0);
         plans.set(0, new CudnnPlan(first.index(), "fail_conv1", first.kernel(), first.geometry(), first.buffers(), first.steps()));
-        LayerPeerRunner.Outcome o = CudnnPeer.run(d -> timer, 0, plans, 1, List.of("fp32"), 1, 2);
+        LayerPeerRunner.Outcome o = CudnnPeer.run(d -> timer, 0, plans, 1, List.of("fp32"), 1, 2, 0);
         assertFalse(o.unavailable());
         assertEquals(List.of("cuDNN per layer (JVM) fp32 batch 1 fail_conv1 failed: IllegalStateException: cudnnConvolutionForward failed: "
                 + "CUDNN_STATUS_NOT_SUPPORTED (9)"), o.notes());
@@ -80,9 +80,30 @@ class CudnnPeerTest {
     }
 
     @Test
+    void pastItsBudgetTheLaunchesLeftAreOneNoteAndTheFinishedRowsStay() {
+        List<CudnnPlan> plans = CudnnPlan.of(SMALL, 1);
+        FakeTimer slow = new FakeTimer() {
+            @Override public Samples time(CudnnPlan plan, String precision, int warmup, int iterations) {
+                try {
+                    Thread.sleep(plan.index() == 2 ? 1100 : 0);
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+                return super.time(plan, precision, warmup, iterations);
+            }
+        };
+        LayerPeerRunner.Outcome o = CudnnPeer.run(d -> slow, 0, plans, 1, List.of("fp32", "bf16"), 1, 2, 1);
+        assertFalse(o.unavailable());
+        assertEquals(3, o.results().size(), "launches 0, 1, 2 finished; the budget ran out during launch 2");
+        assertEquals(List.of("cuDNN per layer (JVM) batch 1: stopped at its budget of 1 s, " + (2 * plans.size() - 3)
+                + " launches left untimed (from fp32 " + plans.get(3).node() + ")"), o.notes());
+        assertTrue(slow.closed);
+    }
+
+    @Test
     void anOpenerThatFailsIsTheUnavailableNote() {
         LayerPeerRunner.Outcome o = CudnnPeer.run(d -> { throw new CublasPeer.UnavailableException("UnsatisfiedLinkError: libcudnn.so.9: cannot open"); },
-                0, CudnnPlan.of(SMALL, 1), 1, List.of("fp32"), 1, 2);
+                0, CudnnPlan.of(SMALL, 1), 1, List.of("fp32"), 1, 2, 0);
         assertTrue(o.unavailable());
         assertEquals(List.of("cuDNN per layer (JVM) unavailable: UnsatisfiedLinkError: libcudnn.so.9: cannot open"), o.notes());
     }
@@ -124,7 +145,7 @@ class CudnnPeerTest {
     @Test
     @Tag("gpu")
     void onAGpuWithCudnn9EveryLaunchIsTimedInEveryPrecision() {
-        LayerPeerRunner.Outcome o = CudnnPeer.run(0, SMALL, 1, List.of("fp32", "tf32", "bf16", "fp16"), 1, 3);
+        LayerPeerRunner.Outcome o = CudnnPeer.run(0, SMALL, 1, List.of("fp32", "tf32", "bf16", "fp16"), 1, 3, 0);
         Assumptions.assumeFalse(o.unavailable(), () -> "no cuDNN 9 through JavaCPP here: " + o.notes());
         assertTrue(o.notes().isEmpty(), o.notes().toString());
         assertEquals(4 * SMALL.nodes().size(), o.results().size());
