@@ -58,8 +58,8 @@ rm -rf "$tmp"
 # report says "cuBLAS unavailable: JCublas: ..." and the torch.mm peer gives the cuBLAS numbers)
 cp "$m2/jcublas/12.6.0/jcublas-12.6.0.jar" "$m2/jcublas-natives/12.6.0/jcublas-natives-12.6.0-linux-x86_64.jar" .device/deps/
 # the JavaCPP CUDA 13 preset for the suite's JVM cuBLAS 13 / cuDNN 9 peers (bench.JavaCppCublasGemms, bench.JavaCppCudnnLayers):
-# its classes (1.07 MB), JavaCPP (0.57 MB + its 0.2 MB natives jar with libjnijavacpp.so) and a natives jar trimmed from 5.0 MB to
-# the three JNI libraries the peers load, at the paths JavaCPP's Loader looks for them:
+# its classes (1.07 MB), JavaCPP (0.53 MB + its 0.05 MB natives jar with libjnijavacpp.so) and a natives jar trimmed from 5.0 MB
+# to the three JNI libraries the peers load (0.85 MB), at the paths JavaCPP's Loader looks for them:
 #   libjnicudart.so  NEEDS libcudart.so.13, libcuda.so.1
 #   libjnicublas.so  NEEDS libcublas.so.13, libcublasLt.so.13
 #   libjnicudnn.so   NEEDS libcudnn_{cnn,adv,ops,graph}.so.9
