@@ -11,7 +11,7 @@ import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Pointer;
 
 import java.util.ArrayList;
-import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -65,8 +65,8 @@ final class JavaCppCudnnLayers implements CudnnPeer.Timer {
         try (JavaCppCuda.Arena arena = new JavaCppCuda.Arena();
              FloatPointer one = new FloatPointer(1f); FloatPointer zero = new FloatPointer(0f)) {
             Random rnd = new Random(plan.index());
-            Map<CudnnPlan.Buffer, Pointer> memory = new HashMap<>();
-            Map<CudnnPlan.Buffer, Pointer> descriptors = new HashMap<>();
+            Map<CudnnPlan.Buffer, Pointer> memory = new IdentityHashMap<>(); // by identity: the plan's steps hold its buffers
+            Map<CudnnPlan.Buffer, Pointer> descriptors = new IdentityHashMap<>();
             for (CudnnPlan.Buffer b : plan.buffers()) {
                 switch (b.role()) {
                     case BN_PARAMS -> {
