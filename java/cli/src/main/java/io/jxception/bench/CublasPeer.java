@@ -10,8 +10,8 @@ import java.util.List;
  * <li>{@link Source#JCUBLAS}: JCublas 12.6.0 ({@link JCublasGemms}), which needs libcublas.so.12,
  *     absent from a CUDA 13 machine;</li>
  * <li>{@link Source#JAVACPP}: the JavaCPP CUDA 13 preset org.bytedeco:cuda 13.1-9.19-1.5.13
- *     ({@link JavaCppCublasGemms}), which needs libcudart.so.13, libcublas.so.13 and libcuda.so.1
- *     (torch's nvidia wheels on the GPU machines, found through LD_LIBRARY_PATH).</li>
+ *     ({@link JavaCppCublasGemms}), which needs the driver's libcuda.so.1 and libcudart.so.13,
+ *     libcublas.so.13 (torch's nvidia wheels on the GPU machines, found through LD_LIBRARY_PATH).</li>
  * </ul>
  * Nothing outside those classes names a binding's class, and each is loaded only after its probe
  * class is found. Every failure, from a missing jar to a missing library or device, becomes one

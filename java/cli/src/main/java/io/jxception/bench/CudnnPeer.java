@@ -11,8 +11,8 @@ import java.util.Map;
  * cuDNN per layer from the JVM: each fused launch's work ({@link CudnnPlan}) through cuDNN 9's
  * legacy API in this process, via the JavaCPP CUDA 13 preset ({@link JavaCppCudnnLayers}, an
  * optional 'provided' dependency loaded by reflection, like {@link CublasPeer}'s bindings). It needs
- * libcudart.so.13, libcudnn*.so.9 and libcuda.so.1 (torch's nvidia wheels on the GPU machines, found
- * through LD_LIBRARY_PATH). Its rows sit beside the torch-based ones ({@link LayerPeerRunner}) with
+ * the driver's libcuda.so.1 and libcudart.so.13, libcudnn_{cnn,adv,ops,graph}.so.9 (torch's nvidia
+ * wheels on the GPU machines, found through LD_LIBRARY_PATH). Its rows sit beside the torch-based ones ({@link LayerPeerRunner}) with
  * the peer label {@value #PEER}; whatever keeps it from running (no jar, a library or device missing)
  * is one "cuDNN per layer (JVM) unavailable: &lt;reason&gt;" note, never an exception.
  */
