@@ -4,7 +4,8 @@
 #                                         compiled by cuda/build.sh with nvcc), one folder per module (each has its own
 #                                         META-INF/services), copied without the PTX and sm_80 cubins (an H100/H200 loads sm_90)
 #   .device/deps                          the jars the GPU path needs: jcuda and its Linux driver binding, picocli, JCublas
-#                                         (suite), LWJGL (the OpenCL backend: NVIDIA's OpenCL on the same card), jHDF
+#                                         (suite), LWJGL (the OpenCL backend: NVIDIA's OpenCL on the same card), jHDF, the
+#                                         JavaCPP CUDA 13 preset with only its cudart/cuBLAS/cuDNN JNI libraries (suite)
 #   .device/jre.tar.xz                    a jlink'ed Java runtime (the GPU machine may have no java)
 #   .device/junit-console.jar             JUnit console launcher (runs the gpu-tagged tests)
 #   .device/bin/<variant>                 the cuda/dev variants the step scripts run, built for sm_90 or the target on the
@@ -56,6 +57,24 @@ rm -rf "$tmp"
 # JCublas for the suite's in-process cuBLAS peer (0.5 MB; it loads only where libcublas.so.12 is installed, else the
 # report says "cuBLAS unavailable: JCublas: ..." and the torch.mm peer gives the cuBLAS numbers)
 cp "$m2/jcublas/12.6.0/jcublas-12.6.0.jar" "$m2/jcublas-natives/12.6.0/jcublas-natives-12.6.0-linux-x86_64.jar" .device/deps/
+# the JavaCPP CUDA 13 preset for the suite's JVM cuBLAS 13 / cuDNN 9 peers (bench.JavaCppCublasGemms, bench.JavaCppCudnnLayers):
+# its classes (1.07 MB), JavaCPP (0.53 MB + its 0.05 MB natives jar with libjnijavacpp.so) and a natives jar trimmed from 5.0 MB
+# to the three JNI libraries the peers load (0.85 MB), at the paths JavaCPP's Loader looks for them:
+#   libjnicudart.so  NEEDS libcudart.so.13, libcuda.so.1
+#   libjnicublas.so  NEEDS libcublas.so.13, libcublasLt.so.13
+#   libjnicudnn.so   NEEDS libcudnn_{cnn,adv,ops,graph}.so.9
+# (readelf -d; the CUDA libraries come from torch's nvidia wheels through LD_LIBRARY_PATH, set by steps/suite.sh)
+bytedeco="$HOME/.m2/repository/org/bytedeco"
+cuda_preset="$(sed -n 's|.*<javacpp.cuda.version>\(.*\)</javacpp.cuda.version>.*|\1|p' pom.xml)"
+javacpp_version="$(sed -n 's|.*<javacpp.version>\(.*\)</javacpp.version>.*|\1|p' pom.xml)"
+cuda_preset="${cuda_preset//\$\{javacpp.version\}/$javacpp_version}"
+cp "$bytedeco/cuda/$cuda_preset/cuda-$cuda_preset.jar" "$bytedeco/javacpp/$javacpp_version/javacpp-$javacpp_version.jar" \
+   "$bytedeco/javacpp/$javacpp_version/javacpp-$javacpp_version-linux-x86_64.jar" .device/deps/
+tmp="$(mktemp -d)"
+(cd "$tmp" && unzip -q "$bytedeco/cuda/$cuda_preset/cuda-$cuda_preset-linux-x86_64.jar" 'META-INF/MANIFEST.MF' \
+        'org/bytedeco/cuda/linux-x86_64/libjnicudart.so' 'org/bytedeco/cuda/linux-x86_64/libjnicublas.so' 'org/bytedeco/cuda/linux-x86_64/libjnicudnn.so' \
+    && "$jdk/bin/jar" --create --file "$OLDPWD/.device/deps/cuda-$cuda_preset-linux-x86_64-cudart-cublas-cudnn.jar" --manifest META-INF/MANIFEST.MF org)
+rm -rf "$tmp"
 
 echo "== Java runtime (jlink from $jdk)"
 if [[ ! -f .device/jre.tar.xz || "$jdk/release" -nt .device/jre.tar.xz || "$0" -nt .device/jre.tar.xz ]]; then

@@ -6,8 +6,9 @@
 #     best PyTorch row of its batch and precision
 #   - per launch against the CARD's peaks: compute = best of our GEMM core and cuBLAS (torch.matmul, 8192^3/16384^3),
 #     bandwidth = best of our addInPlace and torch's copy_ of 2 GiB (benchmarks/peers/card_peaks.py)
-#   - per launch beside cuDNN (PyTorch eager doing each fused launch's work: benchmarks/peers/cudnn_layers.py), CUDA and
-#     OpenCL side by side; cuBLAS on every pointwise GEMM (torch.mm; JCublas where libcublas.so.12 loads)
+#   - per launch beside cuDNN (PyTorch eager doing each fused launch's work: benchmarks/peers/cudnn_layers.py; and cuDNN 9's
+#     legacy API from the JVM through the JavaCPP CUDA 13 preset), CUDA and OpenCL side by side; cuBLAS on every pointwise GEMM
+#     (torch.mm; in-process JCublas where libcublas.so.12 loads, else JavaCPP's cuBLAS 13)
 #   - OpenCL on the card: an ICD file of our own names the driver's libnvidia-opencl.so.1 (opencl_icd.sh); first the
 #     OpenCL network test at width 1/16 against the CPU reference, then opencl:<i> in the suite; where OpenCL cannot
 #     load, the page says exactly why (the probe's reason, as a note)
@@ -48,6 +49,24 @@ for d in site.getsitepackages():
 [[ -n "$cublas12" ]] && export LD_LIBRARY_PATH="$cublas12${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 echo "libcublas.so.12 for JCublas: ${cublas12:-none found (the report says cuBLAS unavailable: JCublas: ...)}"
 
+# cuBLAS 13 and cuDNN 9 for the JVM peers (JavaCPP CUDA 13 preset: bench.JavaCppCublasGemms, bench.JavaCppCudnnLayers): the
+# machine has them only inside torch's nvidia wheels (site-packages/nvidia/<lib>/lib: cublas, cudnn, cuda_runtime, cuda_nvrtc ...,
+# or nvidia/cu13/lib). The dynamic linker reads LD_LIBRARY_PATH once, when the JVM starts, so every such folder goes on it here;
+# cuDNN dlopens its engine libraries from the same folders. JavaCPP unpacks its JNI libraries under $WORK, not $HOME.
+nvidia_libs="$(python3 -c 'import glob, os
+try:
+    import nvidia
+    roots = list(nvidia.__path__)
+except ImportError:
+    import site
+    roots = [os.path.join(d, "nvidia") for d in site.getsitepackages()]
+print(":".join(dict.fromkeys(p for r in roots for p in sorted(glob.glob(os.path.join(r, "*", "lib"))))))' 2>/dev/null)"
+[[ -n "$nvidia_libs" ]] && export LD_LIBRARY_PATH="$nvidia_libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+found() { local d; for d in ${nvidia_libs//:/ }; do ls "$d"/$1 >/dev/null 2>&1 && { echo "$d"; return; }; done; echo "not found"; }
+echo "JVM cuBLAS 13 / cuDNN 9 (JavaCPP): $(tr ':' '\n' <<< "$nvidia_libs" | grep -c .) nvidia lib folders on LD_LIBRARY_PATH;" \
+    "libcudart.so.13: $(found 'libcudart.so.13*'), libcublas.so.13: $(found 'libcublas.so.13*'), libcudnn_cnn.so.9: $(found 'libcudnn_cnn.so.9*')"
+javacpp_opts=(-Dorg.bytedeco.javacpp.cachedir="$WORK/javacpp-cache")
+
 # ---- OpenCL on the card: our own ICD folder, then the probe's verdict
 source "$here/opencl_icd.sh"
 opencl_icd "$WORK/opencl-vendors"
@@ -78,7 +97,7 @@ suite_s=$(( $(left) - 25 ))
 note_args=()
 for n in "${notes[@]}"; do note_args+=(--note "$n"); done
 echo "jxception bench: $suite_s s (backends $backends)"
-PYTHONUNBUFFERED=1 timeout -k 5 "$suite_s" "$JAVA" -Xmx24g -cp "$CP" io.jxception.cli.Main bench \
+PYTHONUNBUFFERED=1 timeout -k 5 "$suite_s" "$JAVA" -Xmx24g "${javacpp_opts[@]}" -cp "$CP" io.jxception.cli.Main bench \
     --backend "$backends" --precision "${PRECISIONS:-bf16,fp32}" --batch "${BATCHES:-1,32,256}" --size "${SIZE:-299}" --per-layer \
     --iterations "${ITERATIONS:-10}" --warmup 2 --remeasure --peaks-file "$out/peaks.json" --peers --python python3 \
     --peer-models "${PEER_MODELS:-timm,keras}" --peer-script benchmarks/peers/pytorch_xception.py \
@@ -104,5 +123,5 @@ grep -E "^peaks " "$out/suite.log" \
 grep -E "^peer .* compile" "$out/suite.log" | cut -c1-200
 awk '/^backend /{p=1; print; next} p && /^(cuda|cpu|opencl)/{print; next} {p=0}' "$out/suite.log"
 awk '/^pointwise GEMMs against cuBLAS/{p=1; print; next} p && /^(config|cuda)/{print; next} {p=0}' "$out/suite.log"
-sed -n '/^| config | launches | our ms (fused launches) | PyTorch eager/,/^$/p' "$out"/report/SUMMARY-*.md 2>/dev/null | head -12
+sed -n '/^| config | peer | launches | our ms (fused launches) |/,/^$/p' "$out"/report/SUMMARY-*.md 2>/dev/null | head -16
 true

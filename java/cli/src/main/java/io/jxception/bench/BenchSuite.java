@@ -49,10 +49,13 @@ public final class BenchSuite {
     private final List<CardPeaks.Source> peakSources = new ArrayList<>();
     private final List<LayerPeerResult> layerPeers = new ArrayList<>();
     private final Set<String> unavailablePeers = new java.util.HashSet<>();
+    private final CublasSources cublasSources;
 
     public BenchSuite(BenchOptions options, Progress progress) {
         this.options = options;
         this.progress = progress;
+        this.cublasSources = new CublasSources((gemms, precisions, batch, warmup, iterations) -> GemmPeerRunner.run(options.peers(), "cuda", gemms,
+                precisions, batch, warmup, iterations, GEMM_PEER_BUDGET_SECONDS), CublasPeer::open);
     }
 
     /** The graph the suite measures: Keras' ImageNet Xception at the given input size. */
@@ -345,15 +348,28 @@ public final class BenchSuite {
         return o.results().stream().map(r -> r.withLoadAverage(load)).toList();
     }
 
-    /** PyTorch eager (cuDNN) doing each fused launch's work alone, at this batch, in the precisions the GPU backends ran. */
+    /**
+     * Each fused launch's work alone, at this batch, in the precisions the GPU backends ran: PyTorch
+     * eager (cuDNN convolutions, benchmarks/peers/cudnn_layers.py), then cuDNN 9 from this JVM through
+     * the JavaCPP preset ({@link CudnnPeer}). Each found unavailable once is not tried again.
+     */
     private void layerPeers(XceptionGraph graph, int batch, Set<String> precisions) {
-        if (options.peers().layerScript() == null || unavailablePeers.contains("cudnn-layers")) return;
-        progress.advance(0, "peer: cuDNN per layer (torch eager), batch " + batch);
-        LayerPeerRunner.Outcome o = LayerPeerRunner.run(options.peers(), "cuda", graph, batch, new ArrayList<>(precisions),
-                Math.max(1, options.warmup()), options.iterations(), LayerPeerRunner.BUDGET_SECONDS);
-        o.notes().forEach(this::note);
-        if (o.unavailable()) unavailablePeers.add("cudnn-layers");
-        layerPeers.addAll(o.results());
+        if (options.peers().layerScript() != null && !unavailablePeers.contains("cudnn-layers")) {
+            progress.advance(0, "peer: cuDNN per layer (torch eager), batch " + batch);
+            LayerPeerRunner.Outcome o = LayerPeerRunner.run(options.peers(), "cuda", graph, batch, new ArrayList<>(precisions),
+                    Math.max(1, options.warmup()), options.iterations(), LayerPeerRunner.BUDGET_SECONDS);
+            o.notes().forEach(this::note);
+            if (o.unavailable()) unavailablePeers.add("cudnn-layers");
+            layerPeers.addAll(o.results());
+        }
+        if (!unavailablePeers.contains("cudnn-jvm")) {
+            progress.advance(0, "peer: cuDNN per layer (JVM, JavaCPP), batch " + batch);
+            LayerPeerRunner.Outcome o = CudnnPeer.run(cudaDeviceIndex(), graph, batch, new ArrayList<>(precisions), Math.max(1, options.warmup()),
+                    options.iterations(), CudnnPeer.BUDGET_SECONDS);
+            o.notes().forEach(this::note);
+            if (o.unavailable()) unavailablePeers.add("cudnn-jvm");
+            layerPeers.addAll(o.results());
+        }
     }
 
     /**
@@ -364,29 +380,18 @@ public final class BenchSuite {
 
     /**
      * cuBLAS on the pointwise GEMMs of this batch, in the precisions CUDA ran that cuBLAS has a GEMM
-     * for (fp32, tf32, bf16): through torch.mm (benchmarks/peers/cublas_gemms.py) and through JCublas
-     * where it loads. Each source found unavailable once is not tried again.
+     * for (fp32, tf32, bf16): through torch.mm (benchmarks/peers/cublas_gemms.py) and in-process through
+     * JCublas, or the JavaCPP CUDA 13 preset where JCublas does not load ({@link CublasSources}). Each
+     * source found unavailable once is not tried again.
      */
     private void gemmPeers(XceptionGraph graph, int batch, Set<String> cudaPrecisions) {
         List<String> precisions = cudaPrecisions.stream().filter(p -> List.of("fp32", "tf32", "bf16").contains(p)).toList();
         if (precisions.isEmpty()) return;
         List<PointwiseGemm> gemms = PointwiseGemm.of(graph, batch);
-        int warmup = Math.max(1, options.warmup());
-        if (!unavailablePeers.contains("cublas-torch")) {
-            progress.advance(0, "peer: cuBLAS (torch.mm) on " + gemms.size() + " GEMMs, batch " + batch);
-            GemmPeerRunner.Outcome o = GemmPeerRunner.run(options.peers(), "cuda", gemms, precisions, batch, warmup, options.iterations(),
-                    GEMM_PEER_BUDGET_SECONDS);
-            o.notes().forEach(this::note);
-            if (o.notes().stream().anyMatch(n -> n.startsWith("cuBLAS unavailable"))) unavailablePeers.add("cublas-torch");
-            gemmPeers.addAll(o.results());
-        }
-        if (!unavailablePeers.contains("cublas-jcublas")) {
-            progress.advance(0, "peer: cuBLAS (JCublas) on " + gemms.size() + " GEMMs, batch " + batch);
-            GemmPeerRunner.Outcome o = CublasPeer.run(cudaDeviceIndex(), gemms, precisions, batch, warmup, options.iterations());
-            o.notes().forEach(this::note);
-            if (o.notes().stream().anyMatch(n -> n.startsWith("cuBLAS unavailable"))) unavailablePeers.add("cublas-jcublas");
-            gemmPeers.addAll(o.results());
-        }
+        GemmPeerRunner.Outcome o = cublasSources.run(cudaDeviceIndex(), gemms, precisions, batch, Math.max(1, options.warmup()),
+                options.iterations(), source -> progress.advance(0, "peer: cuBLAS (" + source + ") on " + gemms.size() + " GEMMs, batch " + batch));
+        o.notes().forEach(this::note);
+        gemmPeers.addAll(o.results());
     }
 
     /** The device of the first CUDA backend measured: "cuda" is device 0, "cuda:i" device i. */

@@ -4,17 +4,23 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * cuBLAS in-process, through JCublas 12.6.0 where it loads: JCublas is an optional ('provided')
- * dependency and needs libcublas.so.12, which a CUDA 13 machine lacks. Nothing outside
- * {@link JCublasGemms} names a JCublas class, and that class is loaded by reflection only after
- * {@code jcuda.jcublas.JCublas2} is found, so the library runs without the jar. Every failure, from a
- * missing jar to a missing libcublas, becomes one "cuBLAS unavailable: JCublas: &lt;reason&gt;" note;
- * the suite then relies on the torch.mm peer ({@link GemmPeerRunner}) for cuBLAS numbers.
+ * cuBLAS in-process, from one of two optional ('provided') bindings, each loaded by reflection so
+ * the library runs without their jars:
+ * <ul>
+ * <li>{@link Source#JCUBLAS}: JCublas 12.6.0 ({@link JCublasGemms}), which needs libcublas.so.12,
+ *     absent from a CUDA 13 machine;</li>
+ * <li>{@link Source#JAVACPP}: the JavaCPP CUDA 13 preset org.bytedeco:cuda 13.1-9.19-1.5.13
+ *     ({@link JavaCppCublasGemms}), which needs the driver's libcuda.so.1 and libcudart.so.13,
+ *     libcublas.so.13 (torch's nvidia wheels on the GPU machines, found through LD_LIBRARY_PATH).</li>
+ * </ul>
+ * Nothing outside those classes names a binding's class, and each is loaded only after its probe
+ * class is found. Every failure, from a missing jar to a missing library or device, becomes one
+ * "cuBLAS unavailable: &lt;source&gt;: &lt;reason&gt;" note; which sources run is {@link CublasSources}'s call.
  */
 public final class CublasPeer {
     private CublasPeer() {}
 
-    /** The JCublas side: times cublasGemmEx on each GEMM in each precision. */
+    /** The in-process side: times cublasGemmEx on each GEMM in each precision. */
     interface Timer extends AutoCloseable {
         /** Library and device, e.g. "JCublas 12.6.0 cublasGemmEx, cuBLAS 120604" / "cuda:0 (NVIDIA H100 ...)". */
         String library();
@@ -26,21 +32,40 @@ public final class CublasPeer {
         @Override void close();
     }
 
-    static final String JCUBLAS_CLASS = "jcuda.jcublas.JCublas2", TIMER_CLASS = "io.jxception.bench.JCublasGemms";
+    /** Opens a source's timer on a device, or says why it cannot (the seam {@link CublasSources} is tested through). */
+    interface Opener {
+        Timer open(Source source, int device) throws UnavailableException;
+    }
+
+    /** A binding: its name in notes, a class of its jar (probed first), our timer class and the jar to name when it is missing. */
+    public enum Source {
+        JCUBLAS("JCublas", "jcuda.jcublas.JCublas2", "io.jxception.bench.JCublasGemms", "the JCublas jar (org.jcuda:jcublas 12.6.0)"),
+        JAVACPP("JavaCPP", "org.bytedeco.cuda.global.cublas", "io.jxception.bench.JavaCppCublasGemms", JavaCppRuntime.JAR);
+
+        final String label, probeClass, timerClass, jar;
+
+        Source(String label, String probeClass, String timerClass, String jar) {
+            this.label = label;
+            this.probeClass = probeClass;
+            this.timerClass = timerClass;
+            this.jar = jar;
+        }
+    }
 
     /**
-     * Opens cuBLAS on CUDA device {@code device}, or says why it cannot.
+     * Opens cuBLAS through {@code source} on CUDA device {@code device}, or says why it cannot.
      *
      * @throws UnavailableException with the reason, never anything else
      */
-    static Timer open(int device) throws UnavailableException {
+    static Timer open(Source source, int device) throws UnavailableException {
+        if (source == Source.JAVACPP) JavaCppRuntime.load();
         try {
-            Class.forName(JCUBLAS_CLASS, false, CublasPeer.class.getClassLoader());
+            Class.forName(source.probeClass, false, CublasPeer.class.getClassLoader());
         } catch (ClassNotFoundException | LinkageError e) {
-            throw new UnavailableException("the JCublas jar (org.jcuda:jcublas 12.6.0) is not on the class path");
+            throw new UnavailableException(source.jar + " is not on the class path");
         }
         try {
-            Class<?> c = Class.forName(TIMER_CLASS);
+            Class<?> c = Class.forName(source.timerClass);
             return (Timer) c.getDeclaredConstructor(int.class).newInstance(device);
         } catch (java.lang.reflect.InvocationTargetException e) {
             throw new UnavailableException(reason(e.getCause()));
@@ -49,25 +74,34 @@ public final class CublasPeer {
         }
     }
 
-    /** cuBLAS on the pointwise GEMMs of one batch in each precision; never throws. */
-    public static GemmPeerRunner.Outcome run(int device, List<PointwiseGemm> gemms, List<String> precisions, int batch, int warmup, int iterations) {
+    /** cuBLAS through {@code source} on the pointwise GEMMs of one batch in each precision; never throws. */
+    public static GemmPeerRunner.Outcome run(Source source, int device, List<PointwiseGemm> gemms, List<String> precisions, int batch, int warmup,
+                                             int iterations) {
+        return run(CublasPeer::open, source, device, gemms, precisions, batch, warmup, iterations);
+    }
+
+    static GemmPeerRunner.Outcome run(Opener opener, Source source, int device, List<PointwiseGemm> gemms, List<String> precisions, int batch,
+                                      int warmup, int iterations) {
         List<String> notes = new ArrayList<>();
         List<GemmPeerResult> out = new ArrayList<>();
-        try (Timer t = open(device)) {
+        try (Timer t = opener.open(source, device)) {
             for (String p : precisions) out.addAll(t.time(gemms, p, batch, warmup, iterations, notes));
         } catch (UnavailableException e) {
-            notes.add("cuBLAS unavailable: JCublas: " + e.getMessage());
+            notes.add(UNAVAILABLE + source.label + ": " + e.getMessage());
         } catch (RuntimeException | LinkageError e) {
-            notes.add("cuBLAS unavailable: JCublas failed at batch " + batch + ": " + reason(e));
+            notes.add(UNAVAILABLE + source.label + " failed at batch " + batch + ": " + reason(e));
         }
         return new GemmPeerRunner.Outcome(out, notes);
     }
 
+    /** The prefix of every note saying a cuBLAS source cannot run. */
+    static final String UNAVAILABLE = "cuBLAS unavailable: ";
+
     /**
-     * One line saying why: the root cause's first line, except that JCuda's native-library errors
-     * carry their nested stack traces in the message, where the line that matters is the linker's
-     * ("/tmp/libJCublas2-....so: libcublas.so.12: cannot open shared object file"): its missing
-     * library is reported.
+     * One line saying why: the root cause's first line, except where the message holds the linker's
+     * line ("/tmp/libJCublas2-....so: libcublas.so.12: cannot open shared object file", which JCuda
+     * nests in a stack trace; JavaCPP's "/cache/.../libjnicudart.so: libcuda.so.1: cannot open ..."):
+     * its missing library is reported.
      */
     static String reason(Throwable e) {
         Throwable root = e;

@@ -6,9 +6,9 @@ import java.util.Optional;
 /**
  * A vendor library's time for the pointwise GEMM of one fused launch ({@link PointwiseGemm}),
  * measured in the same run on the same device: cuBLAS through torch.mm
- * (benchmarks/peers/cublas_gemms.py) or through JCublas ({@link CublasPeer}).
+ * (benchmarks/peers/cublas_gemms.py) or in-process through JCublas or the JavaCPP CUDA 13 preset ({@link CublasPeer}).
  *
- * @param peer      e.g. "cublas: torch 2.11.0+cu130 torch.mm (...)" or "cublas: JCublas 12.6.0 cublasGemmEx"
+ * @param peer      e.g. "cublas: torch 2.11.0+cu130 torch.mm (...)", "cublas: JCublas 12.6.0 cublasGemmEx, ..." or "cublas: JavaCPP cuda 13.1-9.19-1.5.13 cublasGemmEx, cuBLAS ..."
  * @param device    where it ran, e.g. "cuda (NVIDIA H100 80GB HBM3)"
  * @param precision fp32, tf32 or bf16 (bf16 in and out, fp32 accumulation)
  * @param index     the launch's index in graph order: the layer row it belongs to

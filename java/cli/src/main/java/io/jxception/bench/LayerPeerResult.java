@@ -15,6 +15,15 @@ import java.util.Optional;
  * @param ops       what PyTorch ran, e.g. "relu, conv2d depthwise 3x3 'same', conv2d 1x1, batch_norm, add"
  */
 public record LayerPeerResult(String peer, String device, String precision, int batch, int index, String node, String ops, Samples time) {
+    /** The source of the torch-based rows (LayerPeerRunner's "cudnn: torch ..."). */
+    static final String TORCH_SOURCE = "cudnn";
+
+    /** Which peer built the row, the peer label before ": ": "cudnn" (PyTorch eager) or "cudnn9-jvm" ({@link CudnnPeer}). */
+    public String source() {
+        int colon = peer.indexOf(": ");
+        return colon >= 0 ? peer.substring(0, colon) : peer;
+    }
+
     /** The device's name: "NVIDIA H200" of "cuda (NVIDIA H200)". */
     public String deviceName() {
         int open = device.indexOf('('), close = device.lastIndexOf(')');
@@ -23,13 +32,19 @@ public record LayerPeerResult(String peer, String device, String precision, int 
 
     /**
      * The peer row of a layer row: same launch, batch and precision, run on the card the layer ran
-     * on (CUDA and OpenCL rows on one card share it). CPU backends' rows have none.
+     * on (CUDA and OpenCL rows on one card share it), the first recorded where several peers timed it
+     * (PyTorch eager's, then the JVM cuDNN one's). CPU backends' rows have none.
      */
     public static Optional<LayerPeerResult> of(List<LayerPeerResult> peers, LayerResult l) {
+        return of(peers, l, null);
+    }
+
+    /** The same, from one source only ({@link #source()}); null: any. */
+    public static Optional<LayerPeerResult> of(List<LayerPeerResult> peers, LayerResult l, String source) {
         if (!CardPeaks.isGpu(l.device())) return Optional.empty();
         String precision = BenchSuite.label(l.precision()), card = CardPeaks.card(l.device());
         return peers.stream().filter(p -> p.batch() == l.batch() && p.index() == l.index() && p.precision().equals(precision)
-                && p.deviceName().equals(card)).findFirst();
+                && p.deviceName().equals(card) && (source == null || p.source().equals(source))).findFirst();
     }
 
     /** Our launch's median time over the peer's (NaN where the layer is untimed): above 1, PyTorch is faster. */

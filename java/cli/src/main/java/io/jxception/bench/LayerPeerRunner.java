@@ -18,9 +18,11 @@ import java.util.Map;
  * same work come back on stdout. A missing script, interpreter, torch or GPU is not an error: the
  * outcome then carries a "cuDNN per layer unavailable: ..." note instead of results.
  * <p>
- * Why through torch and not from the JVM: JCudnn 11.7.0, the newest on Maven Central, links
- * libcudnn.so.8 (cuDNN 8) and the GPU machines have cuDNN 9 (inside torch's wheels); the JavaCPP
- * preset org.bytedeco:cuda 13.1-9.19-1.5.13 does bind cuDNN 9 and cuBLAS 13 (see benchmarks/README.md).
+ * Why through torch: JCudnn 11.7.0, the newest on Maven Central, links libcudnn.so.8 (cuDNN 8) and
+ * the GPU machines have cuDNN 9 only inside torch's wheels. From the JVM, the JavaCPP preset
+ * org.bytedeco:cuda 13.1-9.19-1.5.13 binds cuDNN 9: {@link CudnnPeer} times the same geometry with
+ * cuDNN's legacy API in-process ({@link CudnnPlan}), its rows labelled "cudnn9-jvm" beside these
+ * (unverified on a GPU until a device run of the suite step; see benchmarks/README.md).
  */
 public final class LayerPeerRunner {
     private LayerPeerRunner() {}

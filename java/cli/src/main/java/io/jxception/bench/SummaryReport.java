@@ -222,60 +222,79 @@ public final class SummaryReport {
             if (!why.isEmpty()) md.append("## Per launch beside cuDNN\n\n").append(String.join("\n\n", why)).append("\n\n");
             return;
         }
+        // the peers' sources in the order recorded: "cudnn" (PyTorch eager), "cudnn9-jvm" (cuDNN's legacy API from this JVM)
+        List<String> sources = r.layerPeers().stream().map(LayerPeerResult::source).distinct().toList();
         md.append("## Per launch on the GPU: ").append(String.join(", ", backends)).append(r.layerPeers().isEmpty() ? "" : " and cuDNN").append("\n\n");
         if (!r.layerPeers().isEmpty()) {
-            md.append("The cuDNN column is PyTorch eager doing the launch's work alone on the same card (").append(r.layerPeers().stream()
+            md.append("The cuDNN columns do the launch's work alone on the same card (").append(r.layerPeers().stream()
                             .map(LayerPeerResult::peer).distinct().collect(Collectors.joining("; ")))
-                    .append("): cuDNN's convolutions plus PyTorch's batch norm, ReLU, add and pooling kernels, each a launch of its own, ")
-                    .append("repeated on one input (ours come from whole forwards). \"ours / cuDNN\" = our median / its median: above 1, PyTorch is faster. ")
-                    .append("It runs through torch because JCudnn 11.7.0 needs cuDNN 8 and these machines have cuDNN 9 (benchmarks/README.md).\n\n");
-            Map<String, double[]> totals = new LinkedHashMap<>(); // config -> launches, ours, peer
-            for (LayerResult l : gpuRows) {
-                Optional<LayerPeerResult> p = LayerPeerResult.of(r.layerPeers(), l);
-                if (p.isEmpty()) continue;
-                double[] t = totals.computeIfAbsent(l.backend() + " " + BenchSuite.label(l.precision()) + " batch " + l.batch(), k -> new double[3]);
-                t[0]++;
-                t[1] += l.time().median();
-                t[2] += p.get().time().median();
+                    .append("), repeated on one input (ours come from whole forwards). ");
+            if (sources.contains(LayerPeerResult.TORCH_SOURCE)) {
+                md.append("\"cuDNN\" is PyTorch eager: cuDNN's convolutions plus PyTorch's batch norm, ReLU, add and pooling kernels, each a launch of its own. ");
             }
-            md.append("| config | launches | our ms (fused launches) | PyTorch eager + cuDNN ms (same work) | ours / cuDNN |\n|---|---:|---:|---:|---:|\n");
-            totals.forEach((config, t) -> md.append("| ").append(config).append(" | ").append((int) t[0]).append(" | ").append(f(t[1] * 1e3, 3))
-                    .append(" | ").append(f(t[2] * 1e3, 3)).append(" | ").append(f(t[1] / t[2], 2)).append("× |\n"));
+            if (sources.contains(CudnnPeer.PEER)) {
+                md.append("\"cuDNN 9 (JVM)\" is cuDNN's legacy API called from this JVM through the JavaCPP CUDA 13 preset: every step a cuDNN call ")
+                        .append("(convolutions with the algorithm cudnnFind picked, batch norm, activation, add, pooling, softmax). ");
+            }
+            md.append("\"ours / cuDNN\" = our median / its median: above 1, the peer is faster. ")
+                    .append("JCudnn 11.7.0 would need cuDNN 8; these machines have cuDNN 9 (benchmarks/README.md).\n\n");
+            md.append("| config | peer | launches | our ms (fused launches) | peer ms (same work) | ours / peer |\n|---|---|---:|---:|---:|---:|\n");
+            for (String source : sources) {
+                Map<String, double[]> totals = new LinkedHashMap<>(); // config -> launches, ours, peer
+                for (LayerResult l : gpuRows) {
+                    Optional<LayerPeerResult> p = LayerPeerResult.of(r.layerPeers(), l, source);
+                    if (p.isEmpty()) continue;
+                    double[] t = totals.computeIfAbsent(l.backend() + " " + BenchSuite.label(l.precision()) + " batch " + l.batch(), k -> new double[3]);
+                    t[0]++;
+                    t[1] += l.time().median();
+                    t[2] += p.get().time().median();
+                }
+                totals.forEach((config, t) -> md.append("| ").append(config).append(" | ").append(sourceLabel(source)).append(" | ").append((int) t[0])
+                        .append(" | ").append(f(t[1] * 1e3, 3)).append(" | ").append(f(t[2] * 1e3, 3)).append(" | ").append(f(t[1] / t[2], 2)).append("× |\n"));
+            }
             md.append('\n');
         }
         int largest = gpuRows.stream().mapToInt(LayerResult::batch).max().orElse(0);
         for (String precision : gpuRows.stream().filter(l -> l.batch() == largest).map(l -> BenchSuite.label(l.precision())).distinct().toList()) {
             List<LayerResult> sel = gpuRows.stream().filter(l -> l.batch() == largest && BenchSuite.label(l.precision()).equals(precision)).toList();
             List<String> cols = sel.stream().map(LayerResult::backend).distinct().toList();
-            boolean peer = sel.stream().anyMatch(l -> LayerPeerResult.of(r.layerPeers(), l).isPresent());
-            if (cols.size() < 2 && !peer) continue;
+            List<String> present = sources.stream().filter(s -> sel.stream().anyMatch(l -> LayerPeerResult.of(r.layerPeers(), l, s).isPresent())).toList();
+            if (cols.size() < 2 && present.isEmpty()) continue;
             md.append("Per launch, ").append(precision).append(", batch ").append(largest).append(" (median ms):\n\n| # | launch |");
             for (String c : cols) md.append(' ').append(c).append(" |");
-            if (peer) {
-                md.append(" cuDNN |");
-                for (String c : cols) md.append(' ').append(c).append(" / cuDNN |");
-                md.append(" PyTorch ops |");
-            }
-            md.append("\n|---:|---|").append("---:|".repeat(cols.size())).append(peer ? "---:|" + "---:|".repeat(cols.size()) + "---|" : "").append('\n');
+            for (String s : present) md.append(' ').append(sourceLabel(s)).append(" |");
+            for (String s : present) for (String c : cols) md.append(' ').append(c).append(" / ").append(sourceLabel(s)).append(" |");
+            if (!present.isEmpty()) md.append(" peer ops |");
+            md.append("\n|---:|---|").append("---:|".repeat(cols.size() + present.size() * (1 + cols.size()))).append(present.isEmpty() ? "" : "---|").append('\n');
             Map<Integer, List<LayerResult>> byIndex = sel.stream().collect(Collectors.groupingBy(LayerResult::index, java.util.TreeMap::new, Collectors.toList()));
             for (var e : byIndex.entrySet()) {
                 md.append("| ").append(e.getKey()).append(" | ").append(e.getValue().get(0).node()).append(" |");
-                Optional<LayerPeerResult> pr = e.getValue().stream().map(l -> LayerPeerResult.of(r.layerPeers(), l)).flatMap(Optional::stream).findFirst();
                 for (String c : cols) {
                     md.append(' ').append(e.getValue().stream().filter(l -> l.backend().equals(c)).findFirst().map(l -> f(l.time().median() * 1e3, 3)).orElse("–")).append(" |");
                 }
-                if (peer) {
-                    md.append(' ').append(pr.map(x -> f(x.time().median() * 1e3, 3)).orElse("–")).append(" |");
+                List<Optional<LayerPeerResult>> prs = present.stream()
+                        .map(s -> e.getValue().stream().map(l -> LayerPeerResult.of(r.layerPeers(), l, s)).flatMap(Optional::stream).findFirst()).toList();
+                for (Optional<LayerPeerResult> pr : prs) md.append(' ').append(pr.map(x -> f(x.time().median() * 1e3, 3)).orElse("–")).append(" |");
+                for (Optional<LayerPeerResult> pr : prs) {
                     for (String c : cols) {
                         Optional<LayerResult> l = e.getValue().stream().filter(x -> x.backend().equals(c)).findFirst();
                         md.append(' ').append(l.isPresent() && pr.isPresent() ? f(LayerPeerResult.ratio(l.get(), pr.get()), 2) + "×" : "–").append(" |");
                     }
-                    md.append(' ').append(pr.map(LayerPeerResult::ops).orElse("–")).append(" |");
+                }
+                if (!present.isEmpty()) {
+                    md.append(' ').append(prs.stream().flatMap(Optional::stream).findFirst().map(LayerPeerResult::ops).orElse("–")).append(" |");
                 }
                 md.append('\n');
             }
             md.append('\n');
         }
+        r.notes().stream().filter(n -> n.startsWith("cuDNN per layer (JVM)")).forEach(n -> md.append("- ").append(n).append('\n'));
+        if (r.notes().stream().anyMatch(n -> n.startsWith("cuDNN per layer (JVM)"))) md.append('\n');
+    }
+
+    /** A layer peer's column name: "cuDNN" (PyTorch eager, the first peer built) or "cuDNN 9 (JVM)". */
+    private static String sourceLabel(String source) {
+        return source.equals(CudnnPeer.PEER) ? "cuDNN 9 (JVM)" : "cuDNN";
     }
 
     /**

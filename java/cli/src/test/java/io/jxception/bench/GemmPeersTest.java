@@ -72,7 +72,7 @@ class GemmPeersTest {
     @Test
     void jcublasThatDoesNotLoadIsACublasUnavailableNoteNeverACrash() {
         List<PointwiseGemm> gemms = PointwiseGemm.of(BenchSuite.graph(71), 1);
-        GemmPeerRunner.Outcome o = CublasPeer.run(0, gemms, List.of("fp32", "bf16"), 1, 1, 2);
+        GemmPeerRunner.Outcome o = CublasPeer.run(CublasPeer.Source.JCUBLAS, 0, gemms, List.of("fp32", "bf16"), 1, 1, 2);
         if (o.results().isEmpty()) {
             assertEquals(1, o.notes().size(), o.notes().toString());
             assertTrue(o.notes().get(0).startsWith("cuBLAS unavailable: JCublas: "), o.notes().get(0));
@@ -81,6 +81,30 @@ class GemmPeersTest {
             assertEquals(2 * gemms.size(), o.results().size());
             assertTrue(o.results().stream().allMatch(r -> r.time().median() > 0));
         }
+    }
+
+    @Test
+    void javaCppCublasThatDoesNotLoadIsACublasUnavailableNoteWithItsReason() {
+        List<PointwiseGemm> gemms = PointwiseGemm.of(BenchSuite.graph(71), 1);
+        GemmPeerRunner.Outcome o = CublasPeer.run(CublasPeer.Source.JAVACPP, 0, gemms, List.of("fp32", "bf16"), 1, 1, 2);
+        Assumptions.assumeTrue(o.results().isEmpty(), "cuBLAS 13 loaded through JavaCPP here: the GPU test covers this machine");
+        assertEquals(1, o.notes().size(), o.notes().toString());
+        String note = o.notes().get(0);
+        assertTrue(note.startsWith("cuBLAS unavailable: JavaCPP: "), note);
+        String reason = note.substring("cuBLAS unavailable: JavaCPP: ".length());
+        assertTrue(reason.matches("(UnsatisfiedLinkError: .*\\.so[.0-9]*: cannot open shared object file.*)|(the JavaCPP CUDA preset .* is not on the class path)"
+                + "|(IllegalStateException: cuda.*)"), reason);
+    }
+
+    @Test
+    @org.junit.jupiter.api.Tag("gpu")
+    void onAGpuJavaCppCublasTimesEveryGemm() {
+        List<PointwiseGemm> gemms = PointwiseGemm.of(BenchSuite.graph(71), 1);
+        GemmPeerRunner.Outcome o = CublasPeer.run(CublasPeer.Source.JAVACPP, 0, gemms, List.of("fp32", "tf32", "bf16"), 1, 1, 3);
+        Assumptions.assumeFalse(o.results().isEmpty(), () -> "no cuBLAS 13 through JavaCPP here: " + o.notes());
+        assertTrue(o.notes().isEmpty(), o.notes().toString());
+        assertEquals(3 * gemms.size(), o.results().size());
+        assertTrue(o.results().stream().allMatch(r -> r.time().median() > 0 && r.peer().startsWith("cublas: JavaCPP")));
     }
 
     @Test
