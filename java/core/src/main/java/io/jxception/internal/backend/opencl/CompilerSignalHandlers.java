@@ -49,7 +49,13 @@ final class CompilerSignalHandlers {
     static synchronized void saveJvmHandlers() {
         if (saved) return;
         saved = true;
-        jvm = SignalHandlers.save();
+        try {
+            jvm = SignalHandlers.save();
+        } catch (LinkageError | RuntimeException e) {
+            // JNA's native part could not load (e.g. a temporary folder mounted noexec): OpenCL still works,
+            // only without this protection
+            jvm = null;
+        }
     }
 
     /** Puts back the JVM's handlers where a driver replaced them; returns the signals restored. */
