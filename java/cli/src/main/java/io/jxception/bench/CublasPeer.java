@@ -1,7 +1,10 @@
 package io.jxception.bench;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
 
 /**
  * cuBLAS in-process, from one of two optional ('provided') bindings, each loaded by reflection so
@@ -30,6 +33,21 @@ public final class CublasPeer {
         List<GemmPeerResult> time(List<PointwiseGemm> gemms, String precision, int batch, int warmup, int iterations, List<String> notes);
 
         @Override void close();
+    }
+
+    /**
+     * One result per GEMM of {@code gemms}, each distinct (m, n, k) timed once by {@code timeShape} (the
+     * middle flow's 24 GEMMs share one shape), labelled with {@code timer}'s library and device.
+     */
+    static List<GemmPeerResult> timeEachShape(Timer timer, List<PointwiseGemm> gemms, String precision, int batch,
+                                              Function<PointwiseGemm, Samples> timeShape) {
+        List<GemmPeerResult> out = new ArrayList<>();
+        Map<String, Samples> timed = new HashMap<>(); // "m n k" -> its time
+        for (PointwiseGemm g : gemms) {
+            Samples s = timed.computeIfAbsent(g.m() + " " + g.n() + " " + g.k(), shape -> timeShape.apply(g));
+            out.add(new GemmPeerResult("cublas: " + timer.library(), timer.device(), precision, batch, g.index(), g.node(), g.m(), g.n(), g.k(), s));
+        }
+        return out;
     }
 
     /** Opens a source's timer on a device, or says why it cannot (the seam {@link CublasSources} is tested through). */

@@ -16,9 +16,7 @@ import jcuda.jcublas.cublasHandle;
 import jcuda.jcublas.cublasOperation;
 
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Random;
 
 /**
@@ -79,23 +77,13 @@ final class JCublasGemms implements CublasPeer.Timer {
                 return List.of();
             }
         }
-        List<GemmPeerResult> out = new ArrayList<>();
-        Map<String, Samples> timed = new HashMap<>(); // "m n k" -> time: the middle flow's 24 GEMMs share one shape
         Random rnd = new Random(5);
         JCudaDriver.cuCtxPushCurrent(context);
         try {
-            for (PointwiseGemm g : gemms) {
-                Samples s = timed.get(g.m() + " " + g.n() + " " + g.k());
-                if (s == null) {
-                    s = timeOne(g, dataType, computeType, bytes, warmup, iterations, rnd);
-                    timed.put(g.m() + " " + g.n() + " " + g.k(), s);
-                }
-                out.add(new GemmPeerResult("cublas: " + library, deviceName, precision, batch, g.index(), g.node(), g.m(), g.n(), g.k(), s));
-            }
+            return CublasPeer.timeEachShape(this, gemms, precision, batch, g -> timeOne(g, dataType, computeType, bytes, warmup, iterations, rnd));
         } finally {
             JCudaDriver.cuCtxPopCurrent(new CUcontext());
         }
-        return out;
     }
 
     private Samples timeOne(PointwiseGemm g, int dataType, int computeType, int bytes, int warmup, int iterations, Random rnd) {

@@ -4,10 +4,7 @@ import org.bytedeco.cuda.cublas.cublasContext;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Pointer;
 
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Random;
 
 import static org.bytedeco.cuda.global.cublas.*;
@@ -56,19 +53,8 @@ final class JavaCppCublasGemms implements CublasPeer.Timer {
                 return List.of();
             }
         }
-        List<GemmPeerResult> out = new ArrayList<>();
-        Map<String, Samples> timed = new HashMap<>(); // "m n k" -> time: the middle flow's 24 GEMMs share one shape
         Random rnd = new Random(5);
-        for (PointwiseGemm g : gemms) {
-            String shape = g.m() + " " + g.n() + " " + g.k();
-            Samples s = timed.get(shape);
-            if (s == null) {
-                s = timeOne(g, dataType, computeType, element, warmup, iterations, rnd);
-                timed.put(shape, s);
-            }
-            out.add(new GemmPeerResult("cublas: " + library, deviceName, precision, batch, g.index(), g.node(), g.m(), g.n(), g.k(), s));
-        }
-        return out;
+        return CublasPeer.timeEachShape(this, gemms, precision, batch, g -> timeOne(g, dataType, computeType, element, warmup, iterations, rnd));
     }
 
     private Samples timeOne(PointwiseGemm g, int dataType, int computeType, JavaCppCuda.Element element, int warmup, int iterations, Random rnd) {

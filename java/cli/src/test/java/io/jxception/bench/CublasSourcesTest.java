@@ -101,4 +101,25 @@ class CublasSourcesTest {
         assertEquals(List.of(), calls);
         assertTrue(next.notes().isEmpty() && next.results().isEmpty());
     }
+
+    @Test
+    void eachDistinctShapeIsTimedOnceAndEveryGemmGetsItsRowInOrder() throws Exception {
+        CublasPeer.Timer timer = opener(EnumSet.allOf(CublasPeer.Source.class)).open(CublasPeer.Source.JAVACPP, 0);
+        List<String> timedShapes = new ArrayList<>();
+        List<GemmPeerResult> rows = CublasPeer.timeEachShape(timer, GEMMS, "bf16", 2, g -> {
+            timedShapes.add(g.m() + " " + g.n() + " " + g.k());
+            return new Samples(g.k() * 1e-6, g.k() * 1e-6, g.k() * 1e-6, 3);
+        });
+        long distinct = GEMMS.stream().map(g -> g.m() + " " + g.n() + " " + g.k()).distinct().count();
+        assertTrue(distinct < GEMMS.size(), "the middle flow repeats one shape");
+        assertEquals(distinct, timedShapes.size());
+        assertEquals(distinct, timedShapes.stream().distinct().count());
+        assertEquals(GEMMS.size(), rows.size());
+        for (int i = 0; i < GEMMS.size(); i++) {
+            GemmPeerResult r = rows.get(i);
+            assertEquals(GEMMS.get(i).index(), r.index());
+            assertEquals("cublas: JavaCPP", r.peer());
+            assertEquals(GEMMS.get(i).k() * 1e-6, r.time().median(), 0);
+        }
+    }
 }
