@@ -55,7 +55,7 @@ public final class ImageFiles {
         if (!Files.isRegularFile(file)) throw new IOException(shown + ": not a regular file (a device, fifo or socket), not an image file");
         // a FileImageInputStream reads the file directly: no cache file, and no JVM-wide ImageIO.setUseCache
         try (ImageInputStream in = new FileImageInputStream(file.toFile())) {
-            return decode(in, file.toString(), Files.size(file));
+            return decode(in, file.toString(), Files.size(file), MAX_PIXELS);
         }
     }
 
@@ -74,10 +74,6 @@ public final class ImageFiles {
         try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(data))) {
             return decode(in, name, data.length, maxPixels);
         }
-    }
-
-    private static RgbImage decode(ImageInputStream in, String name, long bytes) throws IOException {
-        return decode(in, name, bytes, MAX_PIXELS);
     }
 
     private static RgbImage decode(ImageInputStream in, String name, long bytes, long maxPixels) throws IOException {
