@@ -41,7 +41,7 @@ final class CompilerSignalHandlers {
     /** The JVM's handlers before any OpenCL driver was loaded; null where they cannot be read (not Linux). */
     private static SignalHandlers jvm;
     private static boolean saved;
-    /** Whether an empty build has made the compiler install (and us remove) its handlers. */
+    /** Whether {@link #settle} has run to its end (once per process). */
     private static boolean settled;
     private static long uniqueDefine;
 
@@ -74,7 +74,7 @@ final class CompilerSignalHandlers {
      */
     static synchronized void settle(long context, long device) {
         if (settled || jvm == null) return;
-        for (int attempt = 0; attempt < 2 && !settled; attempt++) {
+        for (int attempt = 0; attempt < 2; attempt++) {
             try (MemoryStack stack = MemoryStack.stackPush()) {
                 IntBuffer err = stack.mallocInt(1);
                 long program = clCreateProgramWithSource(context, "kernel void jx_settle(global int* x) { x[0] = JX_SETTLE; }", err);
@@ -84,8 +84,8 @@ final class CompilerSignalHandlers {
                 clBuildProgram(program, device, options, null, 0);
                 clReleaseProgram(program);
             }
-            settled = !jvm.restoreReplaced().isEmpty();
+            if (!jvm.restoreReplaced().isEmpty()) break;   // installed by the compiler, removed by us
         }
-        settled = true; // two tries: the driver installs none, or nothing more can be done here
+        settled = true; // or after two tries: the driver installs none, or nothing more can be done here
     }
 }
