@@ -2,41 +2,9 @@
 // TMA loads into a multi-stage mbarrier pipeline, one producer warpgroup and two consumer
 // warpgroups (setmaxnreg), a persistent tile scheduler and a TMA-store epilogue. Issue #12, step 1.
 //
-// What it computes: the GEMM of cuda/sepgemm.cu's sepgemm_gemm_<math> (the "split" separable conv),
-//   y[r, co] = postRelu?( (sum_k A[r, k] * W2[k, co]) * scale[co] + shift[co] + residual[r, co] )
-// with fp32 accumulation and one rounding to 16 bits at the store, in the same order of operations
-// (fmaf(acc, scale, shift), + residual, relu, round) so the two kernels may differ only by the fp32
-// summation order inside the dot products.
-//   A         (rows, kPad) 16-bit row-major: the depthwise output, exactly as sepgemm_dw_<math> writes it
-//             (kPad = cin rounded up to 32, columns >= cin zero)
-//   Bt        (cout, kPad) 16-bit row-major = W2 transposed (K-major, the layout wgmma reads without
-//             a transpose), columns >= cin zero; packed once per weight buffer by pwgemm_pack_bt_<math>
-//             from W2 (cin, cout) fp32 -- the only layout that differs from sepgemm (B there is (kPad, nPad))
-//   scale, shift (cout) fp32 or null (identity); residual (rows, cout) 16-bit or null; y (rows, cout) 16-bit.
-// The host offsets residual and y by row0 * cout when A is a chunk of M (SeparableGemmPath's chunks):
-// the kernel sees a chunk as a whole problem, and y's tensor map clips the chunk's last tile.
-//
-// Tiles and roles (one CTA per SM, 384 threads, persistent):
-//   tile       BM = 128 rows x BN = 256 (cout > 128) or 128 (cout <= 128) columns, BK = 64 per stage
-//   warpgroup 0  producer, 40 registers: one thread waits for a free stage ("empty" mbarrier), arms the
-//                stage's "full" mbarrier with the byte count and issues two TMA loads (A box 64 x 128,
-//                Bt box 64 x BN, 128-byte swizzle, zero fill outside the tensor: the K and N tails and
-//                rows beyond M come in as zeros, so the mainloop has no predicates; a box is clamped to a
-//                tensor smaller than it, e.g. Bt of cout = 128 under BN = 256)
-//   warpgroups 1, 2  consumers, 232 registers: rows [64 (wg-1), +64) of the tile; per stage four
-//                wgmma.mma_async m64nBNk16 (bf16 or f16 in, fp32 accumulate: BN/2 registers per thread)
-//                with both operands read from shared memory through descriptors; one wgmma group kept
-//                in flight, each stage released by the 8 consumer warps (one arrive each) after the
-//                group that read it has completed
-//   epilogue   per consumer warpgroup and 64-column chunk: scale/shift, residual (4-byte loads in the
-//                accumulator layout), ReLU, rounded once, written into a 64 x 64 swizzled staging buffer
-//                (two per warpgroup, so a chunk's TMA store overlaps the next chunk's math) and stored by
-//                one TMA store (rows >= `rows` and columns >= cout are clipped by the tensor map)
-//   scheduler  tile t = blockIdx.x + i * gridDim.x, t -> (m tile t / nTiles, n tile t % nTiles): the CTAs
-//                that share an A row tile run at the same time, so A leaves DRAM once and Bt stays in L2
-// Shared memory, BN = 256: 4 stages x (16 KiB A + 32 KiB Bt) + 4 x 8 KiB staging + barriers = 225 KiB;
-// BN = 128: 6 stages x (16 + 16 KiB) + 32 KiB = 224 KiB. Every tile is 1024-byte aligned (the 128-byte
-// swizzle repeats every 8 rows of 128 bytes; TMA and the wgmma descriptors both address it that way).
+// The kernels live in the library module cuda/hopper_pwgemm.cu (its header has the contract, tiles, roles,
+// shared memory and requirements); this program includes it, so what it checks and times is exactly what
+// the CUDA backend launches with the option cuda.pointwise=wgmma. Here the whole matrix is one chunk (row0 = 0).
 //
 // Changes from sepgemm_gemm (cp.async + ldmatrix + mma.sync m16n8k16, 128x128x32, 8 warps, 4 stages):
 // the tensor cores read both operands straight from shared memory (no ldmatrix, no register
@@ -64,6 +32,7 @@
 // Run: ./pwgemm_v1 [all | check | small | time] [batches, default 256,32]
 //   small: one small check per variant (for compute-sanitizer); time: tables only.
 #include "../sepgemm.cu"
+#include "../hopper_pwgemm.cu"  // the kernels under test: the library's own module
 #include "dev_common.cuh"
 #include <cuda.h>
 #include <cudaTypedefs.h>
@@ -72,342 +41,6 @@
 #include <string>
 #include <type_traits>
 
-namespace pwgemm {
-
-constexpr int BM = 128;          // tile rows: 2 consumer warpgroups x 64 (wgmma's M)
-constexpr int BK = 64;           // K per stage: 64 x 2 bytes = one 128-byte swizzle row
-constexpr int THREADS = 384;     // warpgroup 0 produces, warpgroups 1 and 2 consume
-constexpr int EPI = 64;          // epilogue chunk: 64 rows x 64 columns (128-byte rows), one TMA store
-constexpr int PRODUCER_REGS = 40, CONSUMER_REGS = 232;  // 128*40 + 256*232 = 64,512 <= 65,536
-
-template <int BN> struct Config {
-    static constexpr int STAGES = BN == 256 ? 4 : 6;
-    static constexpr int A_BYTES = BM * BK * 2;      // (128, 64) 16-bit, swizzled
-    static constexpr int B_BYTES = BN * BK * 2;      // (BN, 64) 16-bit, swizzled
-    static constexpr int C_BYTES = 64 * EPI * 2;     // (64, 64) 16-bit staging, swizzled
-    static constexpr int TILE_BYTES = STAGES * (A_BYTES + B_BYTES) + 4 * C_BYTES;
-    static constexpr int SMEM = 1024 + TILE_BYTES + 2 * STAGES * 8;  // + alignment slack + full/empty barriers
-    static_assert(SMEM <= 232448, "over the 227 KiB a block may use");
-};
-
-// Where a wait timed out: written to host-mapped memory just before the trap, read by main.
-struct HangInfo {
-    int hung, role, block, tile, kb, stage, parity, pad;
-};
-
-// ------------------------------------------------------------------ PTX wrappers (sm_90 / sm_90a)
-__device__ __forceinline__ void mbar_init(uint64_t* bar, uint32_t count) {
-    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;" ::"r"(smem_addr(bar)), "r"(count) : "memory");
-}
-// Makes the initialised barriers visible to the TMA unit (async proxy) and the other threads.
-__device__ __forceinline__ void mbar_init_fence() { asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory"); }
-__device__ __forceinline__ void mbar_arrive(uint64_t* bar) {
-    asm volatile("{\n.reg .b64 st;\nmbarrier.arrive.shared::cta.b64 st, [%0];\n}" ::"r"(smem_addr(bar)) : "memory");
-}
-// One arrival plus `bytes` of expected transactions: the phase completes when the TMA loads have landed.
-__device__ __forceinline__ void mbar_arrive_expect_tx(uint64_t* bar, uint32_t bytes) {
-    asm volatile("{\n.reg .b64 st;\nmbarrier.arrive.expect_tx.shared::cta.b64 st, [%0], %1;\n}" ::"r"(smem_addr(bar)), "r"(bytes)
-                 : "memory");
-}
-__device__ __forceinline__ bool mbar_try_wait(uint32_t bar, uint32_t parity) {
-    uint32_t done;
-    asm volatile("{\n.reg .pred p;\nmbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\nselp.b32 %0, 1, 0, p;\n}"
-                 : "=r"(done)
-                 : "r"(bar), "r"(parity)
-                 : "memory");
-    return done != 0;
-}
-__device__ __forceinline__ uint64_t globaltimer_ns() {
-    uint64_t t;
-    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
-    return t;
-}
-
-// Waits for the phase of `bar` with the given parity. A wait longer than hangNs is a deadlock (a
-// wrong byte count, a missed arrive): record where, make it visible to the host and trap, so the
-// launch fails with an error instead of hanging the device step.
-__device__ __noinline__ void report_hang(HangInfo* hang, int role, int tile, int kb, int stage, uint32_t parity) {
-    volatile HangInfo* h = hang;
-    if (h) {
-        h->role = role; h->block = blockIdx.x; h->tile = tile; h->kb = kb; h->stage = stage; h->parity = (int)parity;
-        __threadfence_system();
-        h->hung = 1;
-        __threadfence_system();
-    }
-    asm volatile("trap;");
-}
-__device__ __forceinline__ void wait_parity(uint64_t* bar, uint32_t parity, HangInfo* hang, unsigned long long hangNs, int role, int tile,
-                                            int kb, int stage) {
-    const uint32_t a = smem_addr(bar);
-    if (mbar_try_wait(a, parity)) return;
-    const uint64_t t0 = globaltimer_ns();
-    for (uint32_t spins = 1;; spins++) {
-        if (mbar_try_wait(a, parity)) return;
-        if ((spins & 1023) == 0 && globaltimer_ns() - t0 > hangNs) report_hang(hang, role, tile, kb, stage, parity);
-    }
-}
-
-// TMA: box of the 2-D tensor map at element coordinates (c0 = column, c1 = row) -> shared memory,
-// completing `bytes` transactions on `bar` (a CTA's own shared address is valid in the cluster window).
-__device__ __forceinline__ void tma_load_2d(void* dst, const CUtensorMap* map, int c0, int c1, uint64_t* bar) {
-    asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];"
-                 ::"r"(smem_addr(dst)), "l"(reinterpret_cast<uint64_t>(map)), "r"(c0), "r"(c1), "r"(smem_addr(bar))
-                 : "memory");
-}
-// TMA store: shared memory -> the box at (c0, c1); elements outside the tensor are not written.
-__device__ __forceinline__ void tma_store_2d(const CUtensorMap* map, const void* src, int c0, int c1) {
-    asm volatile("cp.async.bulk.tensor.2d.global.shared::cta.tile.bulk_group [%0, {%1, %2}], [%3];"
-                 ::"l"(reinterpret_cast<uint64_t>(map)), "r"(c0), "r"(c1), "r"(smem_addr(src))
-                 : "memory");
-}
-__device__ __forceinline__ void bulk_commit() { asm volatile("cp.async.bulk.commit_group;" ::: "memory"); }
-template <int N> __device__ __forceinline__ void bulk_wait_read() { asm volatile("cp.async.bulk.wait_group.read %0;" ::"n"(N) : "memory"); }
-template <int N> __device__ __forceinline__ void bulk_wait() { asm volatile("cp.async.bulk.wait_group %0;" ::"n"(N) : "memory"); }
-__device__ __forceinline__ void prefetch_tensormap(const CUtensorMap* map) {
-    asm volatile("prefetch.tensormap [%0];" ::"l"(reinterpret_cast<uint64_t>(map)) : "memory");
-}
-// Ordinary shared-memory stores -> visible to the async proxy (the TMA store that reads them next).
-__device__ __forceinline__ void fence_proxy_async_shared() { asm volatile("fence.proxy.async.shared::cta;" ::: "memory"); }
-// Barrier among the 128 threads of one consumer warpgroup (ids 1, 2; 0 is __syncthreads).
-__device__ __forceinline__ void warpgroup_barrier(int id) { asm volatile("bar.sync %0, 128;" ::"r"(id) : "memory"); }
-
-template <int REGS> __device__ __forceinline__ void setmaxnreg_inc() { asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;" ::"n"(REGS)); }
-template <int REGS> __device__ __forceinline__ void setmaxnreg_dec() { asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;" ::"n"(REGS)); }
-
-__device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;" ::: "memory"); }
-__device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;" ::: "memory"); }
-template <int N> __device__ __forceinline__ void wgmma_wait() { asm volatile("wgmma.wait_group.sync.aligned %0;" ::"n"(N) : "memory"); }
-// Keeps the compiler from moving accumulator reads or writes across a wgmma wait (the registers are
-// written asynchronously by the tensor cores; only the wait orders them).
-template <int R> __device__ __forceinline__ void fence_accumulators(float (&d)[R]) {
-#pragma unroll
-    for (int i = 0; i < R; i++) asm volatile("" : "+f"(d[i])::"memory");
-}
-
-// wgmma shared-memory descriptor for a K-major tile with 128-byte swizzle: rows of 64 16-bit elements
-// (128 bytes), 8-row groups 1024 bytes apart (stride byte offset), the leading byte offset unused by
-// this layout (1 by convention). Bits: 0-13 start address >> 4, 16-29 LBO >> 4, 32-45 SBO >> 4,
-// 49-51 base offset (0: the tile is 1024-byte aligned), 62-63 swizzle (1 = 128 bytes).
-// Step k16 of a 64-wide stage starts 32 bytes further along the row: descriptor + 2 * k16.
-__device__ __forceinline__ uint64_t desc_k_major_sw128(uint32_t smemAddr) {
-    return (uint64_t)((smemAddr & 0x3FFFF) >> 4) | ((uint64_t)1 << 16) | ((uint64_t)(1024 >> 4) << 32) | ((uint64_t)1 << 62);
-}
-
-// D (64 x N fp32, N/2 registers per thread) = (accumulate ? D : 0) + A (64 x 16) * B (16 x N); A and B
-// K-major in shared memory (no transpose), scale factors 1. Accumulator layout (PTX "wgmma D fragment"):
-// warp w of the warpgroup holds rows 16w + lane/4 (d[4j], d[4j+1]) and 16w + lane/4 + 8 (d[4j+2], d[4j+3]),
-// columns 8j + 2*(lane%4) + {0, 1}, for j = 0 .. N/8 - 1.
-#define JX_WGMMA_N256(TY) \
-    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %130, 0;\n" \
-        "wgmma.mma_async.sync.aligned.m64n256k16.f32." TY "." TY " {" \
-        "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15," \
-        "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31," \
-        "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47," \
-        "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63," \
-        "%64, %65, %66, %67, %68, %69, %70, %71, %72, %73, %74, %75, %76, %77, %78, %79," \
-        "%80, %81, %82, %83, %84, %85, %86, %87, %88, %89, %90, %91, %92, %93, %94, %95," \
-        "%96, %97, %98, %99, %100, %101, %102, %103, %104, %105, %106, %107, %108, %109, %110, %111," \
-        "%112, %113, %114, %115, %116, %117, %118, %119, %120, %121, %122, %123, %124, %125, %126, %127" \
-        "}, %128, %129, p, 1, 1, 0, 0;\n}\n" \
-        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), \
-          "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), \
-          "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), \
-          "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), \
-          "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), \
-          "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), \
-          "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), \
-          "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63]), \
-          "+f"(d[64]), "+f"(d[65]), "+f"(d[66]), "+f"(d[67]), "+f"(d[68]), "+f"(d[69]), "+f"(d[70]), "+f"(d[71]), \
-          "+f"(d[72]), "+f"(d[73]), "+f"(d[74]), "+f"(d[75]), "+f"(d[76]), "+f"(d[77]), "+f"(d[78]), "+f"(d[79]), \
-          "+f"(d[80]), "+f"(d[81]), "+f"(d[82]), "+f"(d[83]), "+f"(d[84]), "+f"(d[85]), "+f"(d[86]), "+f"(d[87]), \
-          "+f"(d[88]), "+f"(d[89]), "+f"(d[90]), "+f"(d[91]), "+f"(d[92]), "+f"(d[93]), "+f"(d[94]), "+f"(d[95]), \
-          "+f"(d[96]), "+f"(d[97]), "+f"(d[98]), "+f"(d[99]), "+f"(d[100]), "+f"(d[101]), "+f"(d[102]), "+f"(d[103]), \
-          "+f"(d[104]), "+f"(d[105]), "+f"(d[106]), "+f"(d[107]), "+f"(d[108]), "+f"(d[109]), "+f"(d[110]), "+f"(d[111]), \
-          "+f"(d[112]), "+f"(d[113]), "+f"(d[114]), "+f"(d[115]), "+f"(d[116]), "+f"(d[117]), "+f"(d[118]), "+f"(d[119]), \
-          "+f"(d[120]), "+f"(d[121]), "+f"(d[122]), "+f"(d[123]), "+f"(d[124]), "+f"(d[125]), "+f"(d[126]), "+f"(d[127]) \
-        : "l"(descA), "l"(descB), "r"(accumulate))
-#define JX_WGMMA_N128(TY) \
-    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n" \
-        "wgmma.mma_async.sync.aligned.m64n128k16.f32." TY "." TY " {" \
-        "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15," \
-        "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31," \
-        "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47," \
-        "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63" \
-        "}, %64, %65, p, 1, 1, 0, 0;\n}\n" \
-        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), \
-          "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), \
-          "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), \
-          "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), \
-          "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), \
-          "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), \
-          "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), \
-          "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63]) \
-        : "l"(descA), "l"(descB), "r"(accumulate))
-
-template <typename T, int BN>
-__device__ __forceinline__ void wgmma_m64k16(float (&d)[BN / 2], uint64_t descA, uint64_t descB, int accumulate) {
-    constexpr bool bf16 = std::is_same<T, __nv_bfloat16>::value;
-    if constexpr (BN == 256) {
-        if constexpr (bf16) JX_WGMMA_N256("bf16"); else JX_WGMMA_N256("f16");
-    } else {
-        static_assert(BN == 128, "BN is 128 or 256");
-        if constexpr (bf16) JX_WGMMA_N128("bf16"); else JX_WGMMA_N128("f16");
-    }
-}
-
-template <typename T> __device__ __forceinline__ uint32_t pack2(float a, float b);
-template <> __device__ __forceinline__ uint32_t pack2<__nv_bfloat16>(float a, float b) {
-    __nv_bfloat162 h = __floats2bfloat162_rn(a, b);
-    return *reinterpret_cast<uint32_t*>(&h);
-}
-template <> __device__ __forceinline__ uint32_t pack2<__half>(float a, float b) {
-    __half2 h = __floats2half2_rn(a, b);
-    return *reinterpret_cast<uint32_t*>(&h);
-}
-
-// ------------------------------------------------------------------ the kernel
-// tmA: A (rows, kPad), box (64 k, min(128, rows) rows); tmB: Bt (cout, kPad), box (64 k, min(BN, cout) rows);
-// tmY: y (rows, cout), box (64 columns, 64 rows); all 16-bit, 128-byte swizzle. kTiles = ceil(kPad / 64), kPad >= 64.
-// stageBytes = the two boxes' bytes (what one stage's TMA loads complete on its barrier). A box clamped to a
-// tensor smaller than the tile leaves the tile's last rows stale: they feed only output rows >= rows or
-// columns >= cout, which are never stored.
-template <typename T, int BN>
-__global__ void __launch_bounds__(THREADS, 1)
-pwgemm_wgmma(const __grid_constant__ CUtensorMap tmA, const __grid_constant__ CUtensorMap tmB, const __grid_constant__ CUtensorMap tmY,
-             const float* __restrict__ scale, const float* __restrict__ shift, const T* __restrict__ residual, int rows, int cout, int kTiles,
-             int postRelu, uint32_t stageBytes, HangInfo* hang, unsigned long long hangNs) {
-    using C = Config<BN>;
-    constexpr int STAGES = C::STAGES;
-    extern __shared__ unsigned char smem_raw[];
-    unsigned char* smem = smem_raw + ((1024 - (smem_addr(smem_raw) & 1023)) & 1023);
-    unsigned char* sA = smem;                                   // [STAGES] (128, 64) swizzled
-    unsigned char* sB = sA + STAGES * C::A_BYTES;               // [STAGES] (BN, 64) swizzled
-    unsigned char* sC = sB + STAGES * C::B_BYTES;               // [2 warpgroups][2 buffers] (64, 64) swizzled
-    uint64_t* full = reinterpret_cast<uint64_t*>(sC + 4 * C::C_BYTES);  // [STAGES] TMA landed
-    uint64_t* empty = full + STAGES;                                    // [STAGES] consumers done reading
-
-    const int mTiles = (rows + BM - 1) / BM, nTiles = (cout + BN - 1) / BN, tiles = mTiles * nTiles;
-    const int warpgroup = threadIdx.x >> 7;
-
-    if (threadIdx.x == 0) {
-        for (int s = 0; s < STAGES; s++) {
-            mbar_init(&full[s], 1);   // the producer's arrive.expect_tx
-            mbar_init(&empty[s], 8);  // lane 0 of each of the 8 consumer warps
-        }
-        mbar_init_fence();
-    }
-    __syncthreads();
-
-    if (warpgroup == 0) {
-        // ---- producer: one thread streams (A, Bt) stages for every tile of this CTA, STAGES ahead
-        setmaxnreg_dec<PRODUCER_REGS>();
-        if (threadIdx.x == 0) {
-            prefetch_tensormap(&tmA);
-            prefetch_tensormap(&tmB);
-            int stage = 0;
-            uint32_t phase = 0;
-            for (int tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
-                const int m0 = (tile / nTiles) * BM, n0 = (tile % nTiles) * BN;
-                for (int kb = 0; kb < kTiles; kb++) {
-                    wait_parity(&empty[stage], phase ^ 1, hang, hangNs, 0, tile, kb, stage);  // first round passes at once
-                    mbar_arrive_expect_tx(&full[stage], stageBytes);                    // whole boxes, zero-filled parts included
-                    tma_load_2d(sA + stage * C::A_BYTES, &tmA, kb * BK, m0, &full[stage]);
-                    tma_load_2d(sB + stage * C::B_BYTES, &tmB, kb * BK, n0, &full[stage]);
-                    if (++stage == STAGES) { stage = 0; phase ^= 1; }
-                }
-            }
-        }
-    } else {
-        // ---- consumers: warpgroup wg computes rows [64 wg, 64 wg + 64) of each tile
-        setmaxnreg_inc<CONSUMER_REGS>();
-        const int wg = warpgroup - 1;
-        const int wtid = threadIdx.x & 127, warp = wtid >> 5, lane = threadIdx.x & 31;
-        const uint32_t aAddr = smem_addr(sA) + wg * 64 * 128, bAddr = smem_addr(sB);
-        float acc[BN / 2];
-#pragma unroll
-        for (int i = 0; i < BN / 2; i++) acc[i] = 0.f;
-        int stage = 0;
-        uint32_t phase = 0;
-        int epiCount = 0;  // staging buffer = epiCount & 1
-        for (int tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
-            const int m0 = (tile / nTiles) * BM, n0 = (tile % nTiles) * BN;
-            int prev = 0;
-            for (int kb = 0; kb < kTiles; kb++) {
-                wait_parity(&full[stage], phase, hang, hangNs, 1 + wg, tile, kb, stage);
-                const uint64_t da = desc_k_major_sw128(aAddr + stage * C::A_BYTES);
-                const uint64_t db = desc_k_major_sw128(bAddr + stage * C::B_BYTES);
-                wgmma_fence();
-#pragma unroll
-                for (int k16 = 0; k16 < BK / 16; k16++) wgmma_m64k16<T, BN>(acc, da + 2 * k16, db + 2 * k16, (kb | k16) != 0);
-                wgmma_commit();
-                if (kb > 0) {  // the group of stage kb-1 has completed: its shared memory may be refilled
-                    wgmma_wait<1>();
-                    if (lane == 0) mbar_arrive(&empty[prev]);
-                }
-                prev = stage;
-                if (++stage == STAGES) { stage = 0; phase ^= 1; }
-            }
-            wgmma_wait<0>();
-            fence_accumulators(acc);
-            if (lane == 0) mbar_arrive(&empty[prev]);
-
-            // ---- epilogue: 64-column chunks through the swizzled staging buffers and TMA stores
-            const int r = 16 * warp + (lane >> 2);  // local row of acc[4j], acc[4j+1]; r + 8 for acc[4j+2], acc[4j+3]
-            const int grow = m0 + 64 * wg + r;
-#pragma unroll
-            for (int c = 0; c < BN / EPI; c++) {
-                unsigned char* buf = sC + (wg * 2 + (epiCount & 1)) * C::C_BYTES;
-                if (wtid == 0) bulk_wait_read<1>();  // the store that used this buffer two chunks ago has read it
-                warpgroup_barrier(1 + wg);
-#pragma unroll
-                for (int jj = 0; jj < EPI / 8; jj++) {
-                    const int j = c * (EPI / 8) + jj;
-                    const int col = n0 + c * EPI + jj * 8 + 2 * (lane & 3);
-                    float v0 = acc[4 * j], v1 = acc[4 * j + 1], v2 = acc[4 * j + 2], v3 = acc[4 * j + 3];
-                    if (col < cout) {  // cout % 8 == 0: col + 1 < cout too; columns beyond are clipped by the store
-                        if (scale) {
-                            const float2 s = __ldg(reinterpret_cast<const float2*>(scale + col));
-                            const float2 h = __ldg(reinterpret_cast<const float2*>(shift + col));
-                            v0 = fmaf(v0, s.x, h.x); v1 = fmaf(v1, s.y, h.y);
-                            v2 = fmaf(v2, s.x, h.x); v3 = fmaf(v3, s.y, h.y);
-                        }
-                        if (residual) {
-                            float r0, r1;
-                            if (grow < rows) { load2(residual + (size_t)grow * cout + col, r0, r1); v0 += r0; v1 += r1; }
-                            if (grow + 8 < rows) { load2(residual + (size_t)(grow + 8) * cout + col, r0, r1); v2 += r0; v3 += r1; }
-                        }
-                    }
-                    if (postRelu) { v0 = relu(v0); v1 = relu(v1); v2 = relu(v2); v3 = relu(v3); }
-                    // 128-byte swizzle: 16-byte chunk jj of row r lives at chunk jj ^ (r % 8); (r + 8) % 8 == r % 8
-                    const int off = ((jj ^ (lane >> 2)) << 4) + 4 * (lane & 3);
-                    *reinterpret_cast<uint32_t*>(buf + r * 128 + off) = pack2<T>(v0, v1);
-                    *reinterpret_cast<uint32_t*>(buf + (r + 8) * 128 + off) = pack2<T>(v2, v3);
-                }
-                fence_proxy_async_shared();
-                warpgroup_barrier(1 + wg);
-                if (wtid == 0 && m0 + 64 * wg < rows && n0 + c * EPI < cout) {  // a box wholly outside y stores nothing
-                    tma_store_2d(&tmY, buf, n0 + c * EPI, m0 + 64 * wg);
-                    bulk_commit();
-                }
-                epiCount++;
-            }
-        }
-        if (wtid == 0) bulk_wait<0>();  // stores done before the CTA's shared memory goes away
-    }
-}
-
-// W2 (cin, cout) fp32 -> Bt (cout, kPad) 16-bit, Bt[n][k] = W2[k][n], zero for cin <= k < kPad. Grid-stride
-// over Bt (its writes coalesced); once per weight buffer in the library, so its strided reads do not matter.
-template <typename T>
-__global__ void pack_bt(const float* __restrict__ w2, T* __restrict__ bt, int cin, int cout, int kPad) {
-    const size_t total = (size_t)cout * kPad;
-    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < total; i += (size_t)gridDim.x * blockDim.x) {
-        const int n = (int)(i / kPad), k = (int)(i % kPad);
-        bt[i] = from_f32<T>(k < cin ? __ldg(w2 + (size_t)k * cout + n) : 0.f);
-    }
-}
-
-}  // namespace pwgemm
 
 // ------------------------------------------------------------------ references and fills
 // Naive GPU reference: one thread per output column, rows by grid-stride; fp32 sums in k order over the
@@ -515,7 +148,8 @@ static Gemm<T> make_gemm(int rows, int cin, int cout, bool residual, bool postRe
     fill_matrix<<<grid_for((size_t)cin * cout), 256>>>(g.w2, cin, cout, cout, 0.f, sqrtf(3.f / cin), seed + 3);
     fill_matrix<<<grid_for(cout), 256>>>(g.scale, 1, cout, cout, 1.f, 0.5f, seed + 4);  // [0.5, 1.5]: BN-like, never 0
     fill_matrix<<<grid_for(cout), 256>>>(g.shift, 1, cout, cout, 0.f, 0.2f, seed + 5);
-    pwgemm::pack_bt<T><<<grid_for((size_t)cout * g.kPad), 256>>>(g.w2, g.bt, cin, cout, g.kPad);
+    if constexpr (std::is_same<T, __nv_bfloat16>::value) pwgemm_pack_bt_bf16<<<grid_for((size_t)cout * g.kPad), 256>>>(g.w2, g.bt, cin, cout, g.kPad);
+    else pwgemm_pack_bt_fp16<<<grid_for((size_t)cout * g.kPad), 256>>>(g.w2, g.bt, cin, cout, g.kPad);
     // sepgemm's own packer makes the baseline's (kPad, nPad) B: the same rounded values as Bt
     if (std::is_same<T, __nv_bfloat16>::value)
         sepgemm_pack_b_bf16<<<grid_for((size_t)g.kPad * g.nPad), 256>>>(g.w2, (__nv_bfloat16*)g.b, cin, cout, g.kPad, g.nPad);
@@ -536,22 +170,28 @@ static void free_gemm(Gemm<T>& g) {
 }
 
 // ------------------------------------------------------------------ launches
-static pwgemm::HangInfo* g_hang = nullptr;      // host-mapped: survives a trapped kernel
-static pwgemm::HangInfo* g_hangDev = nullptr;
+static hopper::HangInfo* g_hang = nullptr;      // host-mapped: survives a trapped kernel
+static hopper::HangInfo* g_hangDev = nullptr;
 static unsigned long long g_hangNs = 2000000000ull;
 
+// The library's extern "C" entry point for (T, BN).
+template <typename T, int BN>
+static auto wgmma_kernel() {
+    if constexpr (std::is_same<T, __nv_bfloat16>::value) return BN == 256 ? pwgemm_wgmma_bf16_n256 : pwgemm_wgmma_bf16_n128;
+    else return BN == 256 ? pwgemm_wgmma_fp16_n256 : pwgemm_wgmma_fp16_n128;
+}
 template <typename T, int BN>
 static void launch_wgmma(const Gemm<T>& g, int gridLimit = 0) {
     using C = pwgemm::Config<BN>;
     static bool attr = false;
-    if (!attr) { CK(cudaFuncSetAttribute(pwgemm::pwgemm_wgmma<T, BN>, cudaFuncAttributeMaxDynamicSharedMemorySize, C::SMEM)); attr = true; }
+    if (!attr) { CK(cudaFuncSetAttribute(wgmma_kernel<T, BN>(), cudaFuncAttributeMaxDynamicSharedMemorySize, C::SMEM)); attr = true; }
     const int tiles = ((g.rows + pwgemm::BM - 1) / pwgemm::BM) * ((g.cout + BN - 1) / BN);
     int grid = std::min(tiles, g_sms);
     if (gridLimit > 0) grid = std::min(grid, gridLimit);
     const uint32_t stageBytes = 2u * pwgemm::BK * (std::min(pwgemm::BM, g.rows) + std::min(BN, g.cout));  // the two TMA boxes
-    pwgemm::pwgemm_wgmma<T, BN><<<grid, pwgemm::THREADS, C::SMEM>>>(g.mapA, BN == 256 ? g.mapB : g.mapB128, g.mapY, g.scale, g.shift, g.res, g.rows,
-                                                                     g.cout, (g.kPad + pwgemm::BK - 1) / pwgemm::BK, g.postRelu ? 1 : 0, stageBytes,
-                                                                     g_hangDev, g_hangNs);
+    wgmma_kernel<T, BN>()<<<grid, pwgemm::THREADS, C::SMEM>>>(g.mapA, BN == 256 ? g.mapB : g.mapB128, g.mapY, g.scale, g.shift, g.res, g.rows,
+                                                               g.cout, (g.kPad + pwgemm::BK - 1) / pwgemm::BK, 0, g.postRelu ? 1 : 0, stageBytes,
+                                                               g_hangDev, g_hangNs);
 }
 template <typename T>
 static void launch_mma_sync(const Gemm<T>& g) {  // sepgemm_gemm_<math>, one chunk of all rows (row0 = 0)
@@ -811,8 +451,8 @@ int main(int argc, char** argv) {
            pwgemm::Config<256>::STAGES, pwgemm::Config<128>::SMEM, pwgemm::Config<128>::STAGES,
            sepgemm::STAGES * (sepgemm::A_STAGE + sepgemm::B_STAGE) * 2);
     init_tensor_map_encoder();
-    CK(cudaHostAlloc(&g_hang, sizeof(pwgemm::HangInfo), cudaHostAllocMapped));
-    memset(g_hang, 0, sizeof(pwgemm::HangInfo));
+    CK(cudaHostAlloc(&g_hang, sizeof(hopper::HangInfo), cudaHostAllocMapped));
+    memset(g_hang, 0, sizeof(hopper::HangInfo));
     CK(cudaHostGetDevicePointer(&g_hangDev, g_hang, 0));
     const int mmaSmem = sepgemm::STAGES * (sepgemm::A_STAGE + sepgemm::B_STAGE) * 2;
     CK(cudaFuncSetAttribute(sepgemm_gemm_bf16, cudaFuncAttributeMaxDynamicSharedMemorySize, mmaSmem));

@@ -1,0 +1,225 @@
+// jx-arch: sm_90a
+// The pointwise GEMM of the split separable convolution on Hopper's own path (issue #12): wgmma from
+// shared memory, TMA loads into a multi-stage mbarrier pipeline, one producer warpgroup and two consumer
+// warpgroups (setmaxnreg), a persistent tile scheduler and a TMA-store epilogue. Same contract as
+// sepgemm.cu's sepgemm_gemm_<math> (the mma.sync GEMM it replaces on H100/H200), only B differs:
+//
+//   y[row0 + r, co] = postRelu?( (sum_k A[r, k] * W2[k, co]) * scale[co] + shift[co] + residual[row0 + r, co] )
+//
+//   A         (rows, kPad) 16-bit: chunk rows [row0, row0 + rows) of the depthwise output, as sepgemm_dw_<math>
+//             writes it (kPad = cin rounded up to 32, columns >= cin zero); read through tmA
+//   Bt        (cout, kPad) 16-bit = W2 transposed (K-major: the layout wgmma reads without a transpose),
+//             columns >= cin zero; pwgemm_pack_bt_<math> makes it from W2 (cin, cout) fp32; read through tmB
+//   scale, shift (cout) fp32 or null (identity); residual (M, cout) 16-bit or null; y (M, cout) 16-bit through tmY
+// fp32 accumulation, one rounding at the store, the epilogue in sepgemm's order (fmaf(acc, scale, shift),
+// + residual, relu, round), so the two GEMMs differ only by the fp32 summation order inside the dot products.
+// Requirements (HopperPointwiseGemm checks them; other layers keep sepgemm_gemm): kPad >= 64 (cin > 32),
+// cout % 8 == 0 and cout >= 64, M >= 64 (y's 64 x 64 store box inside the tensor).
+//
+// Tiles and roles (one CTA per SM, 384 threads, persistent):
+//   tile       BM = 128 rows x BN = 256 (cout > 128) or 128 columns, BK = 64 per stage
+//   warpgroup 0  producer, 40 registers: one thread waits for a free stage ("empty" mbarrier), arms the
+//                stage's "full" mbarrier with the byte count and issues two TMA loads (A box 64 x min(128, rows),
+//                Bt box 64 x min(BN, cout), 128-byte swizzle, zero fill outside the tensor: the K and N tails and
+//                rows beyond the chunk come in as zeros, so the mainloop has no predicates)
+//   warpgroups 1, 2  consumers, 232 registers: rows [64 (wg-1), +64) of the tile; per stage four
+//                wgmma.mma_async m64nBNk16 with both operands read from shared memory through descriptors; one
+//                wgmma group kept in flight, each stage released by the 8 consumer warps after the group that
+//                read it has completed
+//   epilogue   per consumer warpgroup and 64-column chunk: scale/shift, residual, ReLU, rounded once, into a
+//                64 x 64 swizzled staging buffer (two per warpgroup, so a chunk's TMA store overlaps the next
+//                chunk's math), one TMA store each (rows >= M and columns >= cout clipped by the tensor map)
+//   scheduler  tile t = blockIdx.x + i * gridDim.x, t -> (m tile t / nTiles, n tile t % nTiles): the CTAs
+//                sharing an A row tile run together, so A leaves DRAM once and Bt stays in L2
+// Shared memory, BN = 256: 4 stages x (16 KiB A + 32 KiB Bt) + 4 x 8 KiB staging + barriers + 1 KiB alignment
+// = 230,464 bytes; BN = 128: 6 stages x (16 + 16 KiB) + 32 KiB + ... = 230,496 bytes.
+// A wait on an mbarrier longer than hangNs (a wrong byte count, a missed arrive) traps instead of hanging:
+// the launch fails with an error. cuda/dev/pwgemm_v1.cu checks and times these kernels against sepgemm_gemm;
+// benchmarks/NOTES.md cuda-pwgemm-1 has the design's numbers and predictions.
+//
+// extern "C" entry points (argument order = HopperPointwiseGemm's argument lists):
+//   pwgemm_pack_bt_<math>(w2 (cin, cout) fp32, bt (cout, kPad), cin, cout, kPad)                        grid-stride
+//   pwgemm_wgmma_<math>_n<BN>(tmA, tmB, tmY, scale, shift, residual, rows, cout, kTiles, row0, postRelu,
+//                             stageBytes, hang, hangNs)
+//       grid min(tiles, SMs), 384 threads, Config<BN>::SMEM bytes of dynamic shared memory;
+//       stageBytes = 2 * 64 * (min(128, rows) + min(BN, cout)) (the two boxes of one stage).
+#include "hopper.cuh"
+
+namespace pwgemm {
+using namespace hopper;
+
+constexpr int BM = 128;          // tile rows: 2 consumer warpgroups x 64 (wgmma's M)
+constexpr int BK = 64;           // K per stage: 64 x 2 bytes = one 128-byte swizzle row
+constexpr int THREADS = 384;     // warpgroup 0 produces, warpgroups 1 and 2 consume
+constexpr int EPI = 64;          // epilogue chunk: 64 rows x 64 columns (128-byte rows), one TMA store
+constexpr int PRODUCER_REGS = 40, CONSUMER_REGS = 232;  // 128*40 + 256*232 = 64,512 <= 65,536
+
+template <int BN> struct Config {
+    static constexpr int STAGES = BN == 256 ? 4 : 6;
+    static constexpr int A_BYTES = BM * BK * 2;      // (128, 64) 16-bit, swizzled
+    static constexpr int B_BYTES = BN * BK * 2;      // (BN, 64) 16-bit, swizzled
+    static constexpr int C_BYTES = 64 * EPI * 2;     // (64, 64) 16-bit staging, swizzled
+    static constexpr int TILE_BYTES = STAGES * (A_BYTES + B_BYTES) + 4 * C_BYTES;
+    static constexpr int SMEM = 1024 + TILE_BYTES + 2 * STAGES * 8;  // + alignment slack + full/empty barriers
+    static_assert(SMEM <= 232448, "over the 227 KiB a block may use");
+};
+
+// tmA: A (rows, kPad), box (64 k, min(128, rows) rows); tmB: Bt (cout, kPad), box (64 k, min(BN, cout) rows);
+// tmY: y (M, cout) (the whole output, not the chunk), box (64 columns, 64 rows); all 16-bit, 128-byte swizzle. kTiles = ceil(kPad / 64), kPad >= 64.
+// stageBytes = the two boxes' bytes (what one stage's TMA loads complete on its barrier). A box clamped to a
+// tensor smaller than the tile leaves the tile's last rows stale: they feed only output rows >= rows or
+// columns >= cout, which are never stored.
+template <typename T, int BN>
+__device__ __forceinline__ void gemm(const CUtensorMap* tmA, const CUtensorMap* tmB, const CUtensorMap* tmY, const float* __restrict__ scale,
+                                     const float* __restrict__ shift, const T* __restrict__ residual, int rows, int cout, int kTiles, long long row0,
+                                     int postRelu, uint32_t stageBytes, HangInfo* hang, unsigned long long hangNs) {
+    using C = Config<BN>;
+    constexpr int STAGES = C::STAGES;
+    extern __shared__ unsigned char smem_raw[];
+    unsigned char* smem = smem_raw + ((1024 - (smem_addr(smem_raw) & 1023)) & 1023);
+    unsigned char* sA = smem;                                   // [STAGES] (128, 64) swizzled
+    unsigned char* sB = sA + STAGES * C::A_BYTES;               // [STAGES] (BN, 64) swizzled
+    unsigned char* sC = sB + STAGES * C::B_BYTES;               // [2 warpgroups][2 buffers] (64, 64) swizzled
+    uint64_t* full = reinterpret_cast<uint64_t*>(sC + 4 * C::C_BYTES);  // [STAGES] TMA landed
+    uint64_t* empty = full + STAGES;                                    // [STAGES] consumers done reading
+
+    const int mTiles = (rows + BM - 1) / BM, nTiles = (cout + BN - 1) / BN, tiles = mTiles * nTiles;
+    const int warpgroup = threadIdx.x >> 7;
+
+    if (threadIdx.x == 0) {
+        for (int s = 0; s < STAGES; s++) {
+            mbar_init(&full[s], 1);   // the producer's arrive.expect_tx
+            mbar_init(&empty[s], 8);  // lane 0 of each of the 8 consumer warps
+        }
+        mbar_init_fence();
+    }
+    __syncthreads();
+
+    if (warpgroup == 0) {
+        // ---- producer: one thread streams (A, Bt) stages for every tile of this CTA, STAGES ahead
+        setmaxnreg_dec<PRODUCER_REGS>();
+        if (threadIdx.x == 0) {
+            prefetch_tensormap(tmA);
+            prefetch_tensormap(tmB);
+            int stage = 0;
+            uint32_t phase = 0;
+            for (int tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
+                const int m0 = (tile / nTiles) * BM, n0 = (tile % nTiles) * BN;
+                for (int kb = 0; kb < kTiles; kb++) {
+                    wait_parity(&empty[stage], phase ^ 1, hang, hangNs, 0, tile, kb, stage);  // first round passes at once
+                    mbar_arrive_expect_tx(&full[stage], stageBytes);                    // whole boxes, zero-filled parts included
+                    tma_load_2d(sA + stage * C::A_BYTES, tmA, kb * BK, m0, &full[stage]);
+                    tma_load_2d(sB + stage * C::B_BYTES, tmB, kb * BK, n0, &full[stage]);
+                    if (++stage == STAGES) { stage = 0; phase ^= 1; }
+                }
+            }
+        }
+    } else {
+        // ---- consumers: warpgroup wg computes rows [64 wg, 64 wg + 64) of each tile
+        setmaxnreg_inc<CONSUMER_REGS>();
+        const int wg = warpgroup - 1;
+        const int wtid = threadIdx.x & 127, warp = wtid >> 5, lane = threadIdx.x & 31;
+        const uint32_t aAddr = smem_addr(sA) + wg * 64 * 128, bAddr = smem_addr(sB);
+        float acc[BN / 2];
+#pragma unroll
+        for (int i = 0; i < BN / 2; i++) acc[i] = 0.f;
+        int stage = 0;
+        uint32_t phase = 0;
+        int epiCount = 0;  // staging buffer = epiCount & 1
+        for (int tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
+            const int m0 = (tile / nTiles) * BM, n0 = (tile % nTiles) * BN;
+            int prev = 0;
+            for (int kb = 0; kb < kTiles; kb++) {
+                wait_parity(&full[stage], phase, hang, hangNs, 1 + wg, tile, kb, stage);
+                const uint64_t da = desc_k_major_sw128(aAddr + stage * C::A_BYTES);
+                const uint64_t db = desc_k_major_sw128(bAddr + stage * C::B_BYTES);
+                wgmma_fence();
+#pragma unroll
+                for (int k16 = 0; k16 < BK / 16; k16++) wgmma_m64k16<T, BN>(acc, da + 2 * k16, db + 2 * k16, (kb | k16) != 0);
+                wgmma_commit();
+                if (kb > 0) {  // the group of stage kb-1 has completed: its shared memory may be refilled
+                    wgmma_wait<1>();
+                    if (lane == 0) mbar_arrive(&empty[prev]);
+                }
+                prev = stage;
+                if (++stage == STAGES) { stage = 0; phase ^= 1; }
+            }
+            wgmma_wait<0>();
+            fence_accumulators(acc);
+            if (lane == 0) mbar_arrive(&empty[prev]);
+
+            // ---- epilogue: 64-column chunks through the swizzled staging buffers and TMA stores
+            const int r = 16 * warp + (lane >> 2);  // local row of acc[4j], acc[4j+1]; r + 8 for acc[4j+2], acc[4j+3]
+            const int grow = m0 + 64 * wg + r;
+#pragma unroll
+            for (int c = 0; c < BN / EPI; c++) {
+                unsigned char* buf = sC + (wg * 2 + (epiCount & 1)) * C::C_BYTES;
+                if (wtid == 0) bulk_wait_read<1>();  // the store that used this buffer two chunks ago has read it
+                warpgroup_barrier(1 + wg);
+#pragma unroll
+                for (int jj = 0; jj < EPI / 8; jj++) {
+                    const int j = c * (EPI / 8) + jj;
+                    const int col = n0 + c * EPI + jj * 8 + 2 * (lane & 3);
+                    float v0 = acc[4 * j], v1 = acc[4 * j + 1], v2 = acc[4 * j + 2], v3 = acc[4 * j + 3];
+                    if (col < cout) {  // cout % 8 == 0: col + 1 < cout too; columns beyond are clipped by the store
+                        if (scale) {
+                            const float2 s = __ldg(reinterpret_cast<const float2*>(scale + col));
+                            const float2 h = __ldg(reinterpret_cast<const float2*>(shift + col));
+                            v0 = fmaf(v0, s.x, h.x); v1 = fmaf(v1, s.y, h.y);
+                            v2 = fmaf(v2, s.x, h.x); v3 = fmaf(v3, s.y, h.y);
+                        }
+                        if (residual) {
+                            float r0, r1;
+                            if (grow < rows) { load2(residual + (size_t)(row0 + grow) * cout + col, r0, r1); v0 += r0; v1 += r1; }
+                            if (grow + 8 < rows) { load2(residual + (size_t)(row0 + grow + 8) * cout + col, r0, r1); v2 += r0; v3 += r1; }
+                        }
+                    }
+                    if (postRelu) { v0 = relu(v0); v1 = relu(v1); v2 = relu(v2); v3 = relu(v3); }
+                    // 128-byte swizzle: 16-byte chunk jj of row r lives at chunk jj ^ (r % 8); (r + 8) % 8 == r % 8
+                    const int off = ((jj ^ (lane >> 2)) << 4) + 4 * (lane & 3);
+                    *reinterpret_cast<uint32_t*>(buf + r * 128 + off) = pack2<T>(v0, v1);
+                    *reinterpret_cast<uint32_t*>(buf + (r + 8) * 128 + off) = pack2<T>(v2, v3);
+                }
+                fence_proxy_async_shared();
+                warpgroup_barrier(1 + wg);
+                if (wtid == 0 && m0 + 64 * wg < rows && n0 + c * EPI < cout) {  // a box wholly outside y stores nothing
+                    tma_store_2d(tmY, buf, n0 + c * EPI, (int)(row0 + m0 + 64 * wg));
+                    bulk_commit();
+                }
+                epiCount++;
+            }
+        }
+        if (wtid == 0) bulk_wait<0>();  // stores done before the CTA's shared memory goes away
+    }
+}
+
+// W2 (cin, cout) fp32 -> Bt (cout, kPad) 16-bit, Bt[n][k] = W2[k][n], zero for cin <= k < kPad. Grid-stride
+// over Bt (its writes coalesced); ~1 MiB for 728 x 728, so its strided reads cost microseconds.
+template <typename T>
+__device__ __forceinline__ void pack_bt(const float* __restrict__ w2, T* __restrict__ bt, int cin, int cout, int kPad) {
+    const size_t total = (size_t)cout * kPad;
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < total; i += (size_t)gridDim.x * blockDim.x) {
+        const int n = (int)(i / kPad), k = (int)(i % kPad);
+        bt[i] = from_f32<T>(k < cin ? __ldg(w2 + (size_t)k * cout + n) : 0.f);
+    }
+}
+
+}  // namespace pwgemm
+
+#define JX_PWGEMM_KERNELS(SUF, T)                                                                                                               \
+    extern "C" __global__ void __launch_bounds__(JX_THREADS) pwgemm_pack_bt_##SUF(const float* __restrict__ w2, T* __restrict__ bt, int cin,     \
+                                                                                  int cout, int kPad) {                                          \
+        pwgemm::pack_bt<T>(w2, bt, cin, cout, kPad);                                                                                           \
+    }                                                                                                                                           \
+    JX_PWGEMM_GEMM(SUF, T, 256)                                                                                                                 \
+    JX_PWGEMM_GEMM(SUF, T, 128)
+#define JX_PWGEMM_GEMM(SUF, T, BN)                                                                                                              \
+    extern "C" __global__ void __launch_bounds__(pwgemm::THREADS, 1) pwgemm_wgmma_##SUF##_n##BN(                                              \
+        const __grid_constant__ CUtensorMap tmA, const __grid_constant__ CUtensorMap tmB, const __grid_constant__ CUtensorMap tmY,             \
+        const float* __restrict__ scale, const float* __restrict__ shift, const T* __restrict__ residual, int rows, int cout, int kTiles,        \
+        long long row0, int postRelu, unsigned stageBytes, hopper::HangInfo* hang, unsigned long long hangNs) {                                 \
+        pwgemm::gemm<T, BN>(&tmA, &tmB, &tmY, scale, shift, residual, rows, cout, kTiles, row0, postRelu, stageBytes, hang, hangNs);         \
+    }
+
+JX_PWGEMM_KERNELS(bf16, __nv_bfloat16)
+JX_PWGEMM_KERNELS(fp16, __half)
