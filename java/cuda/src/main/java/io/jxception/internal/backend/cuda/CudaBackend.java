@@ -1073,7 +1073,7 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
      * from the driver's occupancy calculator, once per kernel: the planners' input where a split count
      * depends on how many blocks fill the card (PointwiseBackwardPath.wgradSplits). At least 1.
      */
-    private int residentBlocksPerSm(String kernel, int sharedBytes) {
+    synchronized int residentBlocksPerSm(String kernel, int sharedBytes) {
         Integer known = residentBlocks.get(kernel);
         if (known != null) return known;
         bind();
