@@ -17,6 +17,11 @@
 // so every global load is a 16-byte cp.async of 8 consecutive channels of one pixel. Requirements:
 // cin % 8 == 0 and cout % 8 == 0 (every Xception pointwise conv; the FFMA kernels stay the fallback).
 //
+// The kernels are the library's: cuda/pwbwd.cu, included below (pwbwd-2 moved them there from this file),
+// so these checks and timings are of exactly what the backend launches with cuda.pwbwd=mma; this file keeps
+// the references, the FFMA baseline launches, the split rule's host copy (wgrad_rows_per_split, the same
+// rule as PointwiseBackwardPath.wgradSplits) and main.
+//
 // Kernels (256 threads = 8 warps as 2 (M) x 4 (N), warp tile 64 x 32 = 4 x 4 mma tiles, block tile
 // 128 x 128 x 32, a 4-stage cp.async pipeline: the mainloop of cuda/sepgemm.cu's sepgemm_gemm):
 //   pwbwd_pack_w2_<t>   W2 (cin, cout) fp32 -> W2h (cin, cout) 16-bit                          grid-stride
@@ -63,7 +68,7 @@
 // backward GEMMs do not see) at batch 128 and 32, bf16, dgrad and wgrad separately,
 // timed with CUDA events (3 warm-up rounds, median of 11; buffer sets rotated so the working set is
 // >= 2x L2): FFMA baseline (conv_bwd.cu's kernels + reduce_partials with CudaLaunchPlan's split rule) vs
-// this file's kernels (pack + dgrad; wgrad + reduce), ms, TFLOP/s (useful 2 M cin cout), speedup; a
+// cuda/pwbwd.cu's kernels (pack + dgrad; wgrad + reduce), ms, TFLOP/s (useful 2 M cin cout), speedup; a
 // RESULT line per batch with the pointwise backward per training step, old vs new.
 // Exit status: 0 all checks passed, 2 a numerical check failed (timings still run), 1 a CUDA error.
 //
@@ -84,286 +89,15 @@
 //   nvcc -std=c++17 -O3 --Werror all-warnings -Xptxas -Werror -gencode arch=compute_90,code=sm_90 \
 //        -o pwbwd_v1 cuda/dev/pwbwd_v1.cu
 // Run: ./pwbwd_v1 [all | check | small | time] [batches, default 128,32]
-//   small: two small shapes, this file's kernels and the references once (for compute-sanitizer); time: tables only.
+//   small: two small shapes, the pwbwd kernels and the references once (for compute-sanitizer); time: tables only.
 #include "../conv_bwd.cu"
+#include "../pwbwd.cu"
 #include "../elementwise.cu"
 #include "dev_common.cuh"
 #include <cstring>
 #include <ctime>
 #include <string>
 #include <type_traits>
-
-namespace pwbwd {
-
-constexpr int BM = 128, BN = 128, BK = 32, STAGES = 4;
-// dgrad: A [BM][BK + 8] (rows of dz), B [BN][BK + 8] (rows of W2h); 80-byte rows
-constexpr int LDK = BK + 8;
-constexpr int DGRAD_A = BM * LDK, DGRAD_B = BN * LDK;
-constexpr int DGRAD_SMEM = STAGES * (DGRAD_A + DGRAD_B) * 2;  // 81,920 bytes
-// wgrad: A [BK][BM + 8] (rows of d), B [BK][BN + 8] (rows of dz); 272-byte rows
-constexpr int LDM = BM + 8, LDN = BN + 8;
-constexpr int WGRAD_A = BK * LDM, WGRAD_B = BK * LDN;
-constexpr int WGRAD_SMEM = STAGES * (WGRAD_A + WGRAD_B) * 2;  // 69,632 bytes
-static_assert(BM * BK / 8 == 2 * JX_THREADS && BK * BM / 8 == 2 * JX_THREADS, "two 16-byte chunks per thread and operand");
-
-// 16 bytes global -> shared, bypassing L1; srcBytes = 0 writes zeros (tails, rows beyond the range).
-__device__ __forceinline__ void cp_async16(void* dst, const void* src, int srcBytes) {
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(smem_addr(dst)), "l"(src), "r"(srcBytes));
-}
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;"); }
-template <int N> __device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;" ::"n"(N)); }
-
-template <typename T>
-__device__ __forceinline__ void mma16816(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
-    if (std::is_same<T, __nv_bfloat16>::value) mma_bf16_16816(d, a, b0, b1);
-    else mma_f16_16816(d, a, b0, b1);
-}
-
-// ------------------------------------------------------------------ W2 -> 16 bits, once per step
-template <typename T>
-__device__ __forceinline__ void pack_w2(const float* __restrict__ w2, T* __restrict__ w2h, long long count) {
-    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < (size_t)count; i += (size_t)gridDim.x * blockDim.x)
-        w2h[i] = from_f32<T>(__ldg(w2 + i));
-}
-
-// ------------------------------------------------------------------ dgrad: dd = mask * (dz . W2h^T)
-template <typename T>
-__device__ __forceinline__ void dgrad_load_stage(T* As, T* Bs, const T* __restrict__ dz, const T* __restrict__ w2h, int m0, int n0, int k0,
-                                                 int M, int cin, int cout) {
-    const int tid = threadIdx.x;
-#pragma unroll
-    for (int i = 0; i < 2; i++) {  // A: 128 rows of dz x 4 chunks of 8 k
-        const int idx = tid + i * JX_THREADS;
-        const int r = idx >> 2, c = (idx & 3) * 8;
-        const bool ok = m0 + r < M && k0 + c < cout;  // cout % 8 == 0: a chunk is all in or all out
-        cp_async16(As + r * LDK + c, ok ? dz + (size_t)(m0 + r) * cout + k0 + c : dz, ok ? 16 : 0);
-    }
-#pragma unroll
-    for (int i = 0; i < 2; i++) {  // B: 128 rows of W2h (output channels c) x 4 chunks of 8 k
-        const int idx = tid + i * JX_THREADS;
-        const int r = idx >> 2, c = (idx & 3) * 8;
-        const bool ok = n0 + r < cin && k0 + c < cout;
-        cp_async16(Bs + r * LDK + c, ok ? w2h + (size_t)(n0 + r) * cout + k0 + c : w2h, ok ? 16 : 0);
-    }
-}
-
-template <typename T>
-__device__ __forceinline__ void dgrad_mma_stage(float (&acc)[4][4][4], const T* As, const T* Bs, int wm, int wn, int lane) {
-#pragma unroll
-    for (int k16 = 0; k16 < BK / 16; k16++) {
-        uint32_t af[4][4];
-#pragma unroll
-        for (int mt = 0; mt < 4; mt++) ldmatrix_x4(af[mt], As + (wm * 64 + mt * 16 + (lane & 15)) * LDK + k16 * 16 + (lane >> 4) * 8);
-        // B stored (n, k): matrix i = lane / 8 of an x4 is (n + (i / 2) * 8, k + (i % 2) * 8), so r = {b0, b1} of
-        // n tile 2np and {b0, b1} of n tile 2np + 1 (thread t gets n = t / 4, k = 2 (t % 4) + {0, 1}: the col operand)
-        uint32_t bf[4][2];
-#pragma unroll
-        for (int np = 0; np < 2; np++) {
-            uint32_t r[4];
-            ldmatrix_x4(r, Bs + (wn * 32 + np * 16 + ((lane >> 4) << 3) + (lane & 7)) * LDK + k16 * 16 + ((lane >> 3) & 1) * 8);
-            bf[2 * np][0] = r[0]; bf[2 * np][1] = r[1]; bf[2 * np + 1][0] = r[2]; bf[2 * np + 1][1] = r[3];
-        }
-#pragma unroll
-        for (int mt = 0; mt < 4; mt++)
-#pragma unroll
-            for (int j = 0; j < 4; j++) mma16816<T>(acc[mt][j], af[mt], bf[j][0], bf[j][1]);
-    }
-}
-
-// (row, col) and (row, col + 1) of dd; cin % 8 == 0 and col even, so both exist when col < cin.
-template <typename T>
-__device__ __forceinline__ void dgrad_store(T* __restrict__ dd, const T* __restrict__ x, int row, int col, int cin, float v0, float v1) {
-    const size_t o = (size_t)row * cin + col;
-    if (x) {
-        float x0, x1;
-        load2(x + o, x0, x1);
-        if (!(x0 > 0.f)) v0 = 0.f;
-        if (!(x1 > 0.f)) v1 = 0.f;
-    }
-    store2(dd + o, v0, v1);
-}
-
-template <typename T>
-__device__ __forceinline__ void dgrad(const T* __restrict__ dz, const T* __restrict__ w2h, const T* __restrict__ x, T* __restrict__ dd, int M,
-                                      int cin, int cout) {
-    extern __shared__ __align__(16) unsigned char smem_raw[];
-    T* As = reinterpret_cast<T*>(smem_raw);  // [STAGES][BM][LDK]
-    T* Bs = As + STAGES * DGRAD_A;           // [STAGES][BN][LDK]
-    const int n0 = blockIdx.x * BN, m0 = blockIdx.y * BM;
-    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    const int wm = warp >> 2, wn = warp & 3;
-    const int numK = (cout + BK - 1) / BK;
-
-    float acc[4][4][4];
-#pragma unroll
-    for (int i = 0; i < 4; i++)
-#pragma unroll
-        for (int j = 0; j < 4; j++)
-#pragma unroll
-            for (int c = 0; c < 4; c++) acc[i][j][c] = 0.f;
-
-#pragma unroll
-    for (int s = 0; s < STAGES - 1; s++) {
-        if (s < numK) dgrad_load_stage(As + s * DGRAD_A, Bs + s * DGRAD_B, dz, w2h, m0, n0, s * BK, M, cin, cout);
-        cp_async_commit();  // one group per stage, empty or not, so wait_group counts stages
-    }
-    for (int kt = 0; kt < numK; kt++) {
-        cp_async_wait<STAGES - 2>();  // stage kt has landed (for this thread) ...
-        __syncthreads();              // ... for every thread, and stage kt-1 is no longer read
-        const int next = kt + STAGES - 1;
-        if (next < numK) dgrad_load_stage(As + (next % STAGES) * DGRAD_A, Bs + (next % STAGES) * DGRAD_B, dz, w2h, m0, n0, next * BK, M, cin, cout);
-        cp_async_commit();
-        const int s = kt % STAGES;
-        dgrad_mma_stage<T>(acc, As + s * DGRAD_A, Bs + s * DGRAD_B, wm, wn, lane);
-    }
-    cp_async_wait<0>();
-
-    const int gq = lane >> 2, tq = lane & 3;
-#pragma unroll
-    for (int mt = 0; mt < 4; mt++) {
-        const int r = m0 + wm * 64 + mt * 16 + gq;
-#pragma unroll
-        for (int j = 0; j < 4; j++) {
-            const int col = n0 + wn * 32 + j * 8 + 2 * tq;
-            if (col >= cin) continue;
-            if (r < M) dgrad_store(dd, x, r, col, cin, acc[mt][j][0], acc[mt][j][1]);
-            if (r + 8 < M) dgrad_store(dd, x, r + 8, col, cin, acc[mt][j][2], acc[mt][j][3]);
-        }
-    }
-}
-
-// ------------------------------------------------------------------ wgrad: partial[s] = d^T . dz over split s
-template <typename T>
-__device__ __forceinline__ void wgrad_load_stage(T* As, T* Bs, const T* __restrict__ d, const T* __restrict__ dz, int p0, int q0, int mk,
-                                                 int mEnd, int cin, int cout) {
-    const int tid = threadIdx.x;
-#pragma unroll
-    for (int i = 0; i < 2; i++) {  // 32 rows of M x 16 chunks of 8 channels, for A (d) and B (dz)
-        const int idx = tid + i * JX_THREADS;
-        const int kk = idx >> 4, c = (idx & 15) * 8;
-        const int m = mk + kk;
-        const bool okA = m < mEnd && p0 + c < cin, okB = m < mEnd && q0 + c < cout;
-        cp_async16(As + kk * LDM + c, okA ? d + (size_t)m * cin + p0 + c : d, okA ? 16 : 0);
-        cp_async16(Bs + kk * LDN + c, okB ? dz + (size_t)m * cout + q0 + c : dz, okB ? 16 : 0);
-    }
-}
-
-template <typename T>
-__device__ __forceinline__ void wgrad_mma_stage(float (&acc)[4][4][4], const T* As, const T* Bs, int wm, int wn, int lane) {
-#pragma unroll
-    for (int k16 = 0; k16 < BK / 16; k16++) {
-        // A stored (k, m): .trans turns matrix i = lane / 8 at (k + (i / 2) * 8, m + (i % 2) * 8) into thread t's
-        // (m = t / 4, k = 2 (t % 4) + {0, 1}): a0 (m 0-7, k 0-7), a1 (m 8-15, k 0-7), a2 (m 0-7, k 8-15), a3 (m 8-15, k 8-15)
-        uint32_t af[4][4];
-#pragma unroll
-        for (int mt = 0; mt < 4; mt++)
-            ldmatrix_x4_trans(af[mt], As + (k16 * 16 + ((lane >> 4) << 3) + (lane & 7)) * LDM + wm * 64 + mt * 16 + ((lane >> 3) & 1) * 8);
-        uint32_t bf[4][2];
-        ldmatrix_b_k16_n32(bf, Bs, LDN, k16 * 16, wn * 32, lane);
-#pragma unroll
-        for (int mt = 0; mt < 4; mt++)
-#pragma unroll
-            for (int j = 0; j < 4; j++) mma16816<T>(acc[mt][j], af[mt], bf[j][0], bf[j][1]);
-    }
-}
-
-template <typename T>
-__device__ __forceinline__ void wgrad(const T* __restrict__ d, const T* __restrict__ dz, float* __restrict__ partial, int M, int cin, int cout,
-                                      int rowsPerSplit) {
-    extern __shared__ __align__(16) unsigned char smem_raw[];
-    T* As = reinterpret_cast<T*>(smem_raw);  // [STAGES][BK][LDM]
-    T* Bs = As + STAGES * WGRAD_A;           // [STAGES][BK][LDN]
-    const int qTiles = (cout + BN - 1) / BN;
-    const int p0 = (blockIdx.x / qTiles) * BM, q0 = (blockIdx.x % qTiles) * BN;
-    const int mBegin = blockIdx.y * rowsPerSplit, mEnd = min(M, mBegin + rowsPerSplit);
-    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    const int wm = warp >> 2, wn = warp & 3;
-    const int numK = (mEnd - mBegin + BK - 1) / BK;
-
-    float acc[4][4][4];
-#pragma unroll
-    for (int i = 0; i < 4; i++)
-#pragma unroll
-        for (int j = 0; j < 4; j++)
-#pragma unroll
-            for (int c = 0; c < 4; c++) acc[i][j][c] = 0.f;
-
-#pragma unroll
-    for (int s = 0; s < STAGES - 1; s++) {
-        if (s < numK) wgrad_load_stage(As + s * WGRAD_A, Bs + s * WGRAD_B, d, dz, p0, q0, mBegin + s * BK, mEnd, cin, cout);
-        cp_async_commit();
-    }
-    for (int kt = 0; kt < numK; kt++) {
-        cp_async_wait<STAGES - 2>();
-        __syncthreads();
-        const int next = kt + STAGES - 1;
-        if (next < numK)
-            wgrad_load_stage(As + (next % STAGES) * WGRAD_A, Bs + (next % STAGES) * WGRAD_B, d, dz, p0, q0, mBegin + next * BK, mEnd, cin, cout);
-        cp_async_commit();
-        const int s = kt % STAGES;
-        wgrad_mma_stage<T>(acc, As + s * WGRAD_A, Bs + s * WGRAD_B, wm, wn, lane);
-    }
-    cp_async_wait<0>();
-
-    // rows p of the tile are input channels, columns q output channels; cout % 8 == 0 and q even: pairs
-    float* out = partial + (size_t)blockIdx.y * cin * cout;
-    const int gq = lane >> 2, tq = lane & 3;
-#pragma unroll
-    for (int mt = 0; mt < 4; mt++) {
-        const int p = p0 + wm * 64 + mt * 16 + gq;
-#pragma unroll
-        for (int j = 0; j < 4; j++) {
-            const int q = q0 + wn * 32 + j * 8 + 2 * tq;
-            if (q >= cout) continue;
-            if (p < cin) store2(out + (size_t)p * cout + q, acc[mt][j][0], acc[mt][j][1]);
-            if (p + 8 < cin) store2(out + (size_t)(p + 8) * cout + q, acc[mt][j][2], acc[mt][j][3]);
-        }
-    }
-}
-
-// out[i] = sum_{s < splits} partial[s][i], s ascending; count % 4 == 0 (cin, cout % 8 == 0).
-__device__ __forceinline__ void reduce_splits(const float* __restrict__ partial, float* __restrict__ out, int splits, long long count) {
-    const size_t quads = (size_t)count / 4;
-    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < quads; i += (size_t)gridDim.x * blockDim.x) {
-        float4 s = __ldg(reinterpret_cast<const float4*>(partial) + i);
-        for (int k = 1; k < splits; k++) {
-            const float4 v = __ldg(reinterpret_cast<const float4*>(partial + (size_t)k * count) + i);
-            s.x += v.x; s.y += v.y; s.z += v.z; s.w += v.w;
-        }
-        reinterpret_cast<float4*>(out)[i] = s;
-    }
-}
-
-}  // namespace pwbwd
-
-// Entry points (argument order as a CudaLaunchPlan entry would bind them):
-//   pwbwd_pack_w2_<t>(w2 (cin,cout) fp32, w2h (cin,cout) 16-bit, count = cin*cout)            grid-stride, 256 threads
-//   pwbwd_dgrad_<t>(dz (M,cout), w2h (cin,cout), x (M,cin) or null, dd (M,cin), M, cin, cout)
-//       grid (ceil(cin/128), ceil(M/128)), 256 threads, 81,920 bytes of dynamic shared memory
-//   pwbwd_wgrad_<t>(d (M,cin), dz (M,cout), partial (splits,cin,cout) fp32, M, cin, cout, rowsPerSplit)
-//       grid (ceil(cin/128) * ceil(cout/128), splits = ceil(M/rowsPerSplit)), 256 threads, 69,632 bytes
-//   pwbwd_reduce(partial (splits, count) fp32, dW2 (count) fp32, splits, count)                grid-stride
-#define JX_PWBWD_KERNELS(SUF, T)                                                                                                            \
-    extern "C" __global__ void __launch_bounds__(JX_THREADS) pwbwd_pack_w2_##SUF(const float* __restrict__ w2, T* __restrict__ w2h,        \
-                                                                                 long long count) {                                          \
-        pwbwd::pack_w2<T>(w2, w2h, count);                                                                                                  \
-    }                                                                                                                                        \
-    extern "C" __global__ void __launch_bounds__(JX_THREADS, 2) pwbwd_dgrad_##SUF(const T* __restrict__ dz, const T* __restrict__ w2h,     \
-                                                                                  const T* __restrict__ x, T* __restrict__ dd, int M,        \
-                                                                                  int cin, int cout) {                                       \
-        pwbwd::dgrad<T>(dz, w2h, x, dd, M, cin, cout);                                                                                      \
-    }                                                                                                                                        \
-    extern "C" __global__ void __launch_bounds__(JX_THREADS, 2) pwbwd_wgrad_##SUF(const T* __restrict__ d, const T* __restrict__ dz,       \
-                                                                                  float* __restrict__ partial, int M, int cin, int cout,     \
-                                                                                  int rowsPerSplit) {                                        \
-        pwbwd::wgrad<T>(d, dz, partial, M, cin, cout, rowsPerSplit);                                                                        \
-    }
-JX_PWBWD_KERNELS(bf16, __nv_bfloat16)
-JX_PWBWD_KERNELS(f16, __half)
-extern "C" __global__ void __launch_bounds__(JX_THREADS) pwbwd_reduce(const float* __restrict__ partial, float* __restrict__ out, int splits,
-                                                                    long long count) {
-    pwbwd::reduce_splits(partial, out, splits, count);
-}
 
 // ================================================================== references and test data (device)
 // Fills p (n) with values whose magnitude is uniform in [scale/64, scale] and whose sign is random: never
@@ -440,8 +174,8 @@ static std::vector<float> download(const float* d, size_t n) {
     return f;
 }
 
-// Split rule of this file (see the header): the smallest split count whose grid fills >= 90% of its last
-// wave of resident blocks (else the best fill), with >= 512 rows per split and fp32 partials of at most the
+// Split rule of the pwbwd kernels (see the header; PointwiseBackwardPath.wgradSplits is the library's copy):
+// the smallest split count whose grid fills >= 90% of its last wave of resident blocks (else the best fill), with >= 512 rows per split and fp32 partials of at most the
 // input bytes (splits * cin * cout * 4 <= M * (cin + cout) * 2); returns rowsPerSplit (a multiple of BK).
 static int wgrad_rows_per_split(int M, int cin, int cout) {
     const int tiles = ((cin + pwbwd::BM - 1) / pwbwd::BM) * ((cout + pwbwd::BN - 1) / pwbwd::BN);

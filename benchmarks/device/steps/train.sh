@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# Device step "train" (run by benchmarks/device/check.sh; budget 75 s, every command under `timeout`):
+# Device step "train" (run by benchmarks/device/check.sh; budget 170 s, every command under `timeout`):
 #   1. CudaTrainingBenchmark: training img/s (upload + forward + backward + [fp16: device unscale/check]
 #      + SGD; synchronized wall clock, 2 warm-up steps, median of up to 10 steps within 4 s per run)
 #      for FP32, TF32, BF16, FP16 at 299x299 batch 32, full width and width 0.25     (<= 34 s)
+#   1b. The tensor-core pointwise backward (issue 13, cuda.pwbwd=mma, cuda/pwbwd.cu):
+#      its gpu tests (CudaPointwiseBackwardTest: against the CPU reference and the FFMA path, bitwise
+#      repeats; CudaNetworkTest's training step with either path)                      (<= 40 s)
+#      and CudaTrainingBenchmark at BF16 299x299 batch 32 and 128, full width, with the default
+#      (-Djxception.cuda.pwbwd=ffma) and with -Djxception.cuda.pwbwd=mma, back to back   (<= 2 x 28 s)
 #   2. `jxception train` (the real CLI) on the committed MNIST fixture, the demo's configuration
 #      (benchmarks/results/train-mnist.md) with --backend cuda at BF16 and at FP16 (dynamic loss
 #      scaling): accuracy and img/s per epoch from its train_log.csv                  (<= 2 x 19 s)
@@ -18,6 +23,20 @@ timeout 34 "$JAVA" -Xmx16g -cp "$CP" io.jxception.internal.backend.cuda.CudaTrai
     --precisions FP32,TF32,BF16,FP16 --configs 299:32:1,299:32:0.25 --warmup 2 --reps 10 --run-seconds 4 --seconds 26 > "$out/bench.log" 2>&1
 echo "training benchmark: exit $? (124 = timed out) at $(( $(date +%s) - t0 )) s" >> "$out/bench.log"
 
+# 1b. cuda.pwbwd=mma: its tests, then the step time beside the default on the same card
+cuda_tests=io.jxception.internal.backend.cuda
+timeout 40 "$JAVA" -Xmx16g -jar .device/junit-console.jar execute --disable-banner --disable-ansi-colors --details=tree --class-path "$CP" \
+    --select-class "$cuda_tests.CudaPointwiseBackwardTest" \
+    --select-method "$cuda_tests.CudaNetworkTest#oneTrainingStepMatchesReference(io.jxception.backend.Precision, $cuda_tests.PointwiseBackwardPath\$Choice)" \
+    --include-tag gpu > "$out/pwbwd-tests.log" 2>&1
+echo "pwbwd gpu tests: exit $? (124 = timed out) at $(( $(date +%s) - t0 )) s" >> "$out/pwbwd-tests.log"
+for path in ffma mma; do
+    timeout 28 "$JAVA" -Xmx16g -Djxception.cuda.pwbwd=$path -cp "$CP" io.jxception.internal.backend.cuda.CudaTrainingBenchmark \
+        --csv "$out/bench-pwbwd-$path.csv" --precisions BF16 --configs 299:32:1,299:128:1 --warmup 2 --reps 10 --run-seconds 3 --seconds 22 \
+        > "$out/bench-pwbwd-$path.log" 2>&1
+    echo "training benchmark cuda.pwbwd=$path: exit $? (124 = timed out) at $(( $(date +%s) - t0 )) s" >> "$out/bench-pwbwd-$path.log"
+done
+
 for p in bf16 fp16; do
     timeout 19 "$JAVA" -Xmx4g -Djava.awt.headless=true -cp "$CP" io.jxception.cli.Main train \
         weights/fixtures/mnist/train --val weights/fixtures/mnist/val --out "$out/cli-$p" \
@@ -30,6 +49,14 @@ echo "==== train step ($(( $(date +%s) - t0 )) s)"
 echo "-- CudaTrainingBenchmark (299x299 batch 32; full log $out/bench.log)"
 sed -n '/^jxception CUDA training/,$p' "$out/bench.log" | tail -n +2
 grep -E "FAILED|Exception|exit [1-9]" "$out/bench.log" | head -4
+echo "-- cuda.pwbwd=mma gpu tests (full log $out/pwbwd-tests.log)"
+grep -E "(tests|containers) (successful|failed|aborted)|exit [0-9]+ \(" "$out/pwbwd-tests.log"
+grep -E "✘" "$out/pwbwd-tests.log" | head -8
+for path in ffma mma; do
+    echo "-- CudaTrainingBenchmark BF16 cuda.pwbwd=$path (full log $out/bench-pwbwd-$path.log)"
+    sed -n '/^jxception CUDA training/,$p' "$out/bench-pwbwd-$path.log" | tail -n +2
+    grep -E "FAILED|Exception|exit [1-9]" "$out/bench-pwbwd-$path.log" | head -3
+done
 for p in bf16 fp16; do
     echo "-- jxception train --backend cuda --precision $p (MNIST fixture, demo config, 10 epochs)"
     grep -E "^training |exit [0-9]+ \(" "$out/cli-$p.log" | cut -c1-160

@@ -80,18 +80,23 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
      * @param syncEachLaunch synchronize after every launch and name the kernel in any error (debugging, tests)
      * @param sepconv      the 16-bit separable conv path (split or fused) and its scratch bound
      * @param stem         which kernels run the 3x3 stem convolutions
+     * @param pwbwd        which kernels run the pointwise GEMMs of the 16-bit separable conv backward
+     *                     (option {@code cuda.pwbwd=ffma|mma}; default ffma until mma is measured on a card)
      */
-    public record Options(long arenaBytes, long stagingBytes, boolean syncEachLaunch, SeparableGemmPath.Choice sepconv, StemConvPath stem) {
-        /** The measured winners (README, "CUDA kernel paths"). */
-        public static final Options DEFAULT = new Options(0, 16L << 20, false, SeparableGemmPath.Choice.DEFAULT, StemConvPath.NEW);
+    public record Options(long arenaBytes, long stagingBytes, boolean syncEachLaunch, SeparableGemmPath.Choice sepconv, StemConvPath stem,
+                          PointwiseBackwardPath.Choice pwbwd) {
+        /** The measured winners (README, "CUDA kernel paths"); cuda.pwbwd stays ffma, mma is not measured yet. */
+        public static final Options DEFAULT = new Options(0, 16L << 20, false, SeparableGemmPath.Choice.DEFAULT, StemConvPath.NEW,
+                PointwiseBackwardPath.Choice.DEFAULT);
         /** The keys {@link #parse} knows, as {@code Backends.open(spec, precision, options)} takes them. */
-        public static final java.util.List<String> KEYS = java.util.List.of("cuda.sepconv", "cuda.sepconvChunkMiB", "cuda.stem", "cuda.sync");
+        public static final java.util.List<String> KEYS = java.util.List.of("cuda.pwbwd", "cuda.sepconv", "cuda.sepconvChunkMiB", "cuda.stem", "cuda.sync");
 
         public Options {
             if (arenaBytes < 0) throw new IllegalArgumentException("arenaBytes must be >= 0");
             if (stagingBytes < 1 << 16) throw new IllegalArgumentException("stagingBytes must be at least 64 KiB");
             java.util.Objects.requireNonNull(sepconv, "sepconv");
             java.util.Objects.requireNonNull(stem, "stem");
+            java.util.Objects.requireNonNull(pwbwd, "pwbwd");
         }
 
         /**
@@ -106,6 +111,7 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
             }
             SeparableGemmPath.Choice sepconv = SeparableGemmPath.Choice.parse(options.get("cuda.sepconv"), options.get("cuda.sepconvChunkMiB"));
             StemConvPath stem = options.containsKey("cuda.stem") ? StemConvPath.parse(options.get("cuda.stem")) : DEFAULT.stem;
+            PointwiseBackwardPath.Choice pwbwd = PointwiseBackwardPath.Choice.parse(options.get(PointwiseBackwardPath.Choice.OPTION));
             boolean sync = false;
             String s = options.get("cuda.sync");
             if (s != null) {
@@ -115,16 +121,18 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
                     default -> throw new IllegalArgumentException("cuda.sync=" + s + ": expected true or false");
                 };
             }
-            return new Options(DEFAULT.arenaBytes, DEFAULT.stagingBytes, sync, sepconv, stem);
+            return new Options(DEFAULT.arenaBytes, DEFAULT.stagingBytes, sync, sepconv, stem, pwbwd);
         }
 
-        public Options withArena(long bytes) { return new Options(bytes, stagingBytes, syncEachLaunch, sepconv, stem); }
+        public Options withArena(long bytes) { return new Options(bytes, stagingBytes, syncEachLaunch, sepconv, stem, pwbwd); }
 
-        public Options withSyncEachLaunch(boolean sync) { return new Options(arenaBytes, stagingBytes, sync, sepconv, stem); }
+        public Options withSyncEachLaunch(boolean sync) { return new Options(arenaBytes, stagingBytes, sync, sepconv, stem, pwbwd); }
 
-        public Options withSepconv(SeparableGemmPath.Choice c) { return new Options(arenaBytes, stagingBytes, syncEachLaunch, c, stem); }
+        public Options withSepconv(SeparableGemmPath.Choice c) { return new Options(arenaBytes, stagingBytes, syncEachLaunch, c, stem, pwbwd); }
 
-        public Options withStem(StemConvPath path) { return new Options(arenaBytes, stagingBytes, syncEachLaunch, sepconv, path); }
+        public Options withStem(StemConvPath path) { return new Options(arenaBytes, stagingBytes, syncEachLaunch, sepconv, path, pwbwd); }
+
+        public Options withPwbwd(PointwiseBackwardPath.Choice c) { return new Options(arenaBytes, stagingBytes, syncEachLaunch, sepconv, stem, c); }
     }
 
     private final int deviceIndex;
@@ -136,6 +144,8 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
     private final StemConvPath stemPath;       // option cuda.stem
     private final String imageDescription;
     private final SeparableGemmPath.Choice sepconv;   // options cuda.sepconv, cuda.sepconvChunkMiB: fused or split 16-bit sepconvs
+    private final PointwiseBackwardPath.Choice pwbwd; // option cuda.pwbwd: FFMA or tensor-core pointwise GEMMs in the 16-bit sepconv backward
+    private final Map<String, Integer> residentBlocks = new HashMap<>();   // kernel -> blocks per SM at its planned shared memory
     private final CUdevice device = new CUdevice();
     private final CUcontext context = new CUcontext();
     private final CUstream stream = new CUstream();
@@ -182,6 +192,7 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
         this.deviceIndex = deviceIndex;
         this.stemPath = options.stem();
         this.sepconv = options.sepconv();
+        this.pwbwd = options.pwbwd();
         this.precision = precision;
         this.options = options;
         this.actStorage = switch (precision) {
@@ -234,7 +245,8 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
 
     @Override public String description() {
         return info.name() + " (" + info.details() + "), " + precision.name().toLowerCase(java.util.Locale.ROOT) + ", kernels: " + imageDescription
-                + (arena != null ? ", arena " + (arena.capacity() >> 20) + " MiB" : "") + (sepconv.split() ? ", split sepconv" : "");
+                + (arena != null ? ", arena " + (arena.capacity() >> 20) + " MiB" : "") + (sepconv.split() ? ", split sepconv" : "")
+                + (pwbwd == PointwiseBackwardPath.Choice.MMA ? ", mma pointwise backward" : "");
     }
 
     @Override public Precision precision() { return precision; }
@@ -862,7 +874,10 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
         if (dx != null) op.out("dx", dx, spec.inputElements(), actStorage);
         op.out("dw1", dw1, spec.w1Elements(), Storage.F32);
         if (sep) op.out("dw2", dw2, spec.w2Elements(), Storage.F32);
-        op.run(CudaLaunchPlan.convBackward(spec, precision, limits, dx != null));
+        op.run(pwbwd.applies(spec, precision, limits)
+                ? PointwiseBackwardPath.plan(spec, precision, limits,
+                        residentBlocksPerSm("pwbwd_wgrad_" + CudaLaunchPlan.storageSuffix(precision), PointwiseBackwardPath.WGRAD_SHARED_BYTES), dx != null)
+                : CudaLaunchPlan.convBackward(spec, precision, limits, dx != null));
     }
 
     @Override public synchronized void maxPoolBackward(PoolSpec spec, Buffer x, Buffer dy, Buffer dx) {
@@ -1028,13 +1043,7 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
                     throw new IllegalStateException("unknown argument " + a);
                 }
             }
-            if (l.sharedBytes() > 48 * 1024) {
-                Integer set = sharedLimitSet.get(l.kernel());
-                if (set == null || set < l.sharedBytes()) {
-                    JCudaDriver.cuFuncSetAttribute(f, CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, l.sharedBytes());
-                    sharedLimitSet.put(l.kernel(), l.sharedBytes());
-                }
-            }
+            allowSharedBytes(l.kernel(), f, l.sharedBytes());
             try {
                 JCudaDriver.cuLaunchKernel(f, l.gridX(), l.gridY(), l.gridZ(), l.blockX(), 1, 1, l.sharedBytes(), stream, Pointer.to(params), null);
                 if (options.syncEachLaunch() && !capturing) JCudaDriver.cuStreamSynchronize(stream);
@@ -1048,6 +1057,34 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
     }
 
     private static long align(long bytes) { return (bytes + 255) / 256 * 256; }
+
+    /** Raises the kernel's dynamic shared memory limit to {@code bytes} where they exceed the default 48 KiB. */
+    private void allowSharedBytes(String kernel, CUfunction f, int bytes) {
+        if (bytes <= 48 * 1024) return;
+        Integer set = sharedLimitSet.get(kernel);
+        if (set == null || set < bytes) {
+            JCudaDriver.cuFuncSetAttribute(f, CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, bytes);
+            sharedLimitSet.put(kernel, bytes);
+        }
+    }
+
+    /**
+     * Blocks of {@code kernel} (256 threads, {@code sharedBytes} of dynamic shared memory) resident per SM,
+     * from the driver's occupancy calculator, once per kernel: the planners' input where a split count
+     * depends on how many blocks fill the card (PointwiseBackwardPath.wgradSplits). At least 1.
+     */
+    synchronized int residentBlocksPerSm(String kernel, int sharedBytes) {
+        Integer known = residentBlocks.get(kernel);
+        if (known != null) return known;
+        bind();
+        CUfunction f = function(kernel);
+        allowSharedBytes(kernel, f, sharedBytes);
+        int[] blocks = new int[1];
+        JCudaDriver.cuOccupancyMaxActiveBlocksPerMultiprocessor(blocks, f, CudaLaunchPlan.THREADS, sharedBytes);
+        int n = Math.max(1, blocks[0]);
+        residentBlocks.put(kernel, n);
+        return n;
+    }
 
     private void ensureScratch(long bytes) {
         if (bytes <= scratchBytes) return;

@@ -421,19 +421,11 @@ public final class CudaLaunchPlan {
         long outPixels = (long) s.n() * s.outH() * s.outW();
         switch (s.kind()) {
             case SEPARABLE3X3_SAME -> {
-                long act = inPixels * s.cin() * eb;
-                scratch.put("scratch:d", act);
-                scratch.put("scratch:dd", act);
                 int rps = wgradRowsPerSplit(inPixels, s.cin(), s.cout(), lim);
                 int splits = (int) ceilDiv(inPixels, rps);
+                separableScratch(s, p, scratch);
                 scratch.put("scratch:partialPw", 4L * splits * s.cin() * s.cout());
-                int ppc = bnRowsPerChunk(inPixels);
-                int chunks = (int) ceilDiv(inPixels, ppc);
-                scratch.put("scratch:partialDw", 4L * chunks * 9 * s.cin());
-                // d = DW(a)
-                l.add(new Launch("dw_forward_" + suf, gridFor(inPixels * ceilDiv(s.cin(), 8), lim), 1, 1, 0, List.of(
-                        new Ptr("x", false), new Ptr("w1", false), new Ptr("scratch:d", false),
-                        new I32("n", s.n()), new I32("h", s.h()), new I32("w", s.w()), new I32("c", s.cin()), new I32("preRelu", s.preRelu() ? 1 : 0))));
+                l.add(depthwiseForward(s, p, lim));
                 // dd = dz . W2^T
                 l.add(new Launch("dgrad_sep_" + suf, gridX(inPixels), ceilDiv(s.cin(), BWD_TILE), 1, 0,
                         concat(List.of(new Ptr("dz", false), new Ptr("w2", false), new Ptr("x", true), new Ptr("scratch:dd", false)), geo)));
@@ -441,17 +433,7 @@ public final class CudaLaunchPlan {
                 l.add(new Launch("wgrad_sep_" + suf, ceilDiv(s.cout(), BWD_TILE), ceilDiv(s.cin(), BWD_TILE), splits, 0,
                         concat(List.of(new Ptr("scratch:d", false), new Ptr("dz", false), new Ptr("scratch:partialPw", false)), geo, List.of(new I32("rowsPerSplit", rps)))));
                 l.add(reduce("scratch:partialPw", "dw2", splits, (long) s.cin() * s.cout(), lim));
-                // dW1 = sum_p dd[p] * a[p + off]
-                l.add(new Launch("dw_backward_weight_" + suf, ceilDiv(s.cin(), 32), chunks, 1, 0, List.of(
-                        new Ptr("x", false), new Ptr("scratch:dd", false), new Ptr("scratch:partialDw", false),
-                        new I32("n", s.n()), new I32("h", s.h()), new I32("w", s.w()), new I32("c", s.cin()), new I32("preRelu", s.preRelu() ? 1 : 0),
-                        new I32("pixelsPerChunk", ppc))));
-                l.add(reduce("scratch:partialDw", "dw1", chunks, 9L * s.cin(), lim));
-                if (withDx) {
-                    l.add(new Launch("dw_backward_data_" + suf, gridFor(inPixels * ceilDiv(s.cin(), 8), lim), 1, 1, 0, List.of(
-                            new Ptr("scratch:dd", false), new Ptr("w1", false), new Ptr("x", false), new Ptr("dx", false),
-                            new I32("n", s.n()), new I32("h", s.h()), new I32("w", s.w()), new I32("c", s.cin()), new I32("preRelu", s.preRelu() ? 1 : 0))));
-                }
+                depthwiseBackward(s, p, lim, withDx, l, scratch);
             }
             case CONV1X1_SAME, CONV3X3_VALID -> {
                 boolean stem = s.kind() == ConvKind.CONV3X3_VALID;
@@ -470,6 +452,47 @@ public final class CudaLaunchPlan {
             }
         }
         return new OpPlan(l, scratch);
+    }
+
+    // The depthwise half of the separable backward, shared by the FFMA plan above and PointwiseBackwardPath's:
+    // d = DW(a) is recomputed into scratch:d before the pointwise GEMMs, and dd (scratch:dd, written by
+    // the pointwise dgrad) feeds dW1 and dx after them.
+
+    /** Puts scratch:d and scratch:dd (the depthwise result and its gradient, (n, h, w, cin) activations) into {@code scratch}. */
+    static void separableScratch(ConvSpec s, Precision p, Map<String, Long> scratch) {
+        long act = (long) s.n() * s.h() * s.w() * s.cin() * activationBytes(p);
+        scratch.put("scratch:d", act);
+        scratch.put("scratch:dd", act);
+    }
+
+    /** dw_forward: scratch:d (n, h, w, cin) = DW3x3_same(a), a = preRelu ? relu(x) : x. */
+    static Launch depthwiseForward(ConvSpec s, Precision p, Limits lim) {
+        long inPixels = (long) s.n() * s.h() * s.w();
+        return new Launch("dw_forward_" + storageSuffix(p), gridFor(inPixels * ceilDiv(s.cin(), 8), lim), 1, 1, 0, List.of(
+                new Ptr("x", false), new Ptr("w1", false), new Ptr("scratch:d", false),
+                new I32("n", s.n()), new I32("h", s.h()), new I32("w", s.w()), new I32("c", s.cin()), new I32("preRelu", s.preRelu() ? 1 : 0)));
+    }
+
+    /**
+     * From scratch:dd: dW1[t, c] = sum_p dd[p, c] * a[p + off(t), c] (partials in scratch:partialDw, added
+     * in order into dw1) and, with {@code withDx}, dx = mask * DWtranspose(dd).
+     */
+    static void depthwiseBackward(ConvSpec s, Precision p, Limits lim, boolean withDx, List<Launch> l, Map<String, Long> scratch) {
+        String suf = storageSuffix(p);
+        long inPixels = (long) s.n() * s.h() * s.w();
+        int ppc = bnRowsPerChunk(inPixels);
+        int chunks = (int) ceilDiv(inPixels, ppc);
+        scratch.put("scratch:partialDw", 4L * chunks * 9 * s.cin());
+        l.add(new Launch("dw_backward_weight_" + suf, ceilDiv(s.cin(), 32), chunks, 1, 0, List.of(
+                new Ptr("x", false), new Ptr("scratch:dd", false), new Ptr("scratch:partialDw", false),
+                new I32("n", s.n()), new I32("h", s.h()), new I32("w", s.w()), new I32("c", s.cin()), new I32("preRelu", s.preRelu() ? 1 : 0),
+                new I32("pixelsPerChunk", ppc))));
+        l.add(reduce("scratch:partialDw", "dw1", chunks, 9L * s.cin(), lim));
+        if (withDx) {
+            l.add(new Launch("dw_backward_data_" + suf, gridFor(inPixels * ceilDiv(s.cin(), 8), lim), 1, 1, 0, List.of(
+                    new Ptr("scratch:dd", false), new Ptr("w1", false), new Ptr("x", false), new Ptr("dx", false),
+                    new I32("n", s.n()), new I32("h", s.h()), new I32("w", s.w()), new I32("c", s.cin()), new I32("preRelu", s.preRelu() ? 1 : 0))));
+        }
     }
 
     private static Launch reduce(String partial, String out, int chunks, long count, Limits lim) {

@@ -1,0 +1,173 @@
+package io.jxception.internal.backend.cuda;
+
+import io.jxception.internal.backend.Buffer;
+import io.jxception.internal.backend.ConvSpec;
+import io.jxception.backend.Precision;
+import io.jxception.internal.backend.cuda.CudaTwin.Pair;
+import io.jxception.internal.backend.cuda.PointwiseBackwardPath.Choice;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+import static io.jxception.model.ConvKind.SEPARABLE3X3_SAME;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The separable conv backward with its pointwise GEMMs on tensor cores (cuda/pwbwd.cu,
+ * PointwiseBackwardPath) on backends opened with {@code cuda.pwbwd=mma}: against the float64 CPU
+ * reference, against the FFMA path ({@code cuda.pwbwd=ffma}) on the same inputs, and bitwise repeated.
+ * Outputs start as NaN; inputs are fresh random values every run (the seed is in every failure).
+ *
+ * <p>Bounds, relative L2 ||got - ref|| / ||ref||:
+ * <ul>
+ * <li>Against the CPU reference: {@link CudaTwin#tolerance} (2e-2 for BF16/FP16), the bound every
+ *     FFMA backward meets in CudaOpsTest, not loosened: the mma path adds one rounding, W2 to 16 bits
+ *     (relative rms ~u/sqrt(3): 2.3e-3 bf16, 2.8e-4 fp16; pwbwd_v1's header), well inside it.</li>
+ * <li>Against the FFMA path: dw2 1e-3 (both from the same 16-bit d and dz, products exact in fp32, only
+ *     the summation differs: pwbwd_v1's wgrad bound); dw1 1e-2 bf16 / 2.5e-3 fp16 (dd differs by W2's
+ *     rounding and dd's own rounding in both paths, ~u = 3.9e-3 bf16 / 4.9e-4 fp16 relative: pwbwd_v1's dgrad
+ *     bound); dx twice that (dx is rounded to 16 bits once more in each path).</li>
+ * </ul>
+ */
+@Tag("gpu")
+class CudaPointwiseBackwardTest {
+    /** Backends by (precision, path). */
+    private static final CudaTestDevice.Backends<String> backends = new CudaTestDevice.Backends<>();
+
+    @BeforeAll
+    static void requireDevice() { CudaTestDevice.assumeAvailable(); }
+
+    @AfterAll
+    static void closeAll() {
+        backends.close();
+    }
+
+    static CudaBackend backend(Precision p, Choice c) {
+        return backends.get(p + "/" + c, k -> {
+            CudaBackend b = (CudaBackend) new CudaBackendProvider().open(0, p, CudaBackend.Options.DEFAULT.withSyncEachLaunch(true).withPwbwd(c));
+            assertEquals(c == Choice.MMA, b.description().contains("mma pointwise backward"), b.description());
+            return b;
+        });
+    }
+
+    static ConvSpec sep(int n, int hw, int cin, int cout, boolean preRelu) {
+        return new ConvSpec(SEPARABLE3X3_SAME, n, hw, hw, cin, cout, 1, preRelu);
+    }
+
+    static Stream<Arguments> cases() {
+        List<ConvSpec> shapes = List.of(
+                sep(2, 19, 728, 728, true),     // middle flow, M = 722: one split, K tail 24, 5.7 column tiles
+                sep(8, 19, 728, 728, true),     // M = 2,888: 5 splits and pwbwd_reduce
+                sep(1, 37, 64, 128, false),     // block2_sepconv1's channels: half a tile of cin, 2 splits
+                sep(2, 37, 128, 128, true),     // block2_sepconv2's channels
+                sep(1, 10, 1536, 2048, false),  // exit flow, M = 100 < one row tile
+                sep(4, 19, 40, 72, true),       // odd: cin 40, cout 72 (K tail 8, N tail)
+                sep(1, 7, 40, 72, false));      // M = 49
+        List<Arguments> out = new ArrayList<>();
+        for (Precision p : new Precision[]{Precision.BF16, Precision.FP16}) {
+            for (ConvSpec s : shapes) for (boolean withDx : new boolean[]{true, false}) out.add(Arguments.of(p, s, withDx));
+        }
+        return out.stream();
+    }
+
+    /** The inputs of one backward, on the CPU reference and the mma backend (activations rounded to its storage). */
+    record Inputs(Pair x, Pair w1, Pair w2, Pair dz) {
+        static Inputs random(CudaTwin t, ConvSpec s) {
+            return new Inputs(t.actNormal(s.inputElements(), 1), t.paramNormal(s.w1Elements(), 0.3), t.paramNormal(s.w2Elements(), 0.3),
+                    t.actNormal(s.outputElements(), 1));
+        }
+    }
+
+    /** dx (or null), dw1, dw2 of one backward on {@code t.gpu}, into NaN-poisoned outputs. */
+    static float[][] gpuBackward(CudaTwin t, ConvSpec s, Inputs in, boolean withDx) {
+        Pair dx = withDx ? t.output(s.inputElements()) : null;
+        Pair dw1 = t.output(s.w1Elements()), dw2 = t.output(s.w2Elements());
+        t.gpu.convBackward(s, in.x().gpu(), in.w1().gpu(), in.w2().gpu(), in.dz().gpu(), withDx ? dx.gpu() : null, dw1.gpu(), dw2.gpu());
+        return new float[][]{withDx ? t.gpuValues(dx) : null, t.gpuValues(dw1), t.gpuValues(dw2)};
+    }
+
+    @ParameterizedTest(name = "{0} {1} dx={2}")
+    @MethodSource("cases")
+    void mmaBackwardMatchesReference(Precision p, ConvSpec s, boolean withDx) {
+        try (CudaTwin t = new CudaTwin(backend(p, Choice.MMA))) {
+            assertTrue(PointwiseBackwardPath.covers(s, p, t.gpu.limits()), "the case runs on the mma path");
+            Inputs in = Inputs.random(t, s);
+            Pair dx = withDx ? t.output(s.inputElements()) : null;
+            Pair dw1 = t.output(s.w1Elements()), dw2 = t.output(s.w2Elements());
+            t.cpu.convBackward(s, in.x().cpu(), in.w1().cpu(), in.w2().cpu(), in.dz().cpu(), withDx ? dx.cpu() : null, dw1.cpu(), dw2.cpu());
+            t.gpu.convBackward(s, in.x().gpu(), in.w1().gpu(), in.w2().gpu(), in.dz().gpu(), withDx ? dx.gpu() : null, dw1.gpu(), dw2.gpu());
+            if (withDx) t.assertClose("mma dx " + s, dx);
+            t.assertClose("mma dw1 " + s, dw1);
+            t.assertClose("mma dw2 " + s, dw2);
+        }
+    }
+
+    @ParameterizedTest(name = "{0} {1} dx={2}")
+    @MethodSource("cases")
+    void mmaBackwardMatchesTheFfmaPathWithinTheRoundingOfW2AndRepeatsBitwise(Precision p, ConvSpec s, boolean withDx) {
+        CudaBackend ffma = backend(p, Choice.FFMA);
+        try (CudaTwin t = new CudaTwin(backend(p, Choice.MMA))) {
+            Inputs in = Inputs.random(t, s);
+            long before = t.gpu.launchCount();
+            float[][] mma = gpuBackward(t, s, in, withDx);
+            long mmaLaunches = t.gpu.launchCount() - before;
+            float[][] again = gpuBackward(t, s, in, withDx);
+            for (int i = 0; i < 3; i++) assertArrayEquals(mma[i], again[i], "mma backward run twice, output " + i + " (dx, dw1, dw2), " + s);
+
+            // the same stored values on the FFMA backend
+            Buffer x = upload(ffma, t.cpuValues(in.x())), w1 = upload(ffma, t.cpuValues(in.w1())), w2 = upload(ffma, t.cpuValues(in.w2()));
+            Buffer dz = upload(ffma, t.cpuValues(in.dz()));
+            Buffer dx = withDx ? nan(ffma, s.inputElements()) : null, dw1 = nan(ffma, s.w1Elements()), dw2 = nan(ffma, s.w2Elements());
+            long ffmaBefore = ffma.launchCount();
+            ffma.convBackward(s, x, w1, w2, dz, dx, dw1, dw2);
+            long ffmaLaunches = ffma.launchCount() - ffmaBefore;
+            float[] fdx = withDx ? download(ffma, dx, s.inputElements()) : null, fdw1 = download(ffma, dw1, s.w1Elements()), fdw2 = download(ffma, dw2, s.w2Elements());
+            for (Buffer b : new Buffer[]{x, w1, w2, dz, dx, dw1, dw2}) if (b != null) b.close();
+
+            // the mma backend ran its own plan: its launch count differs from FFMA's as the two plans do
+            int blocks = t.gpu.residentBlocksPerSm("pwbwd_wgrad_" + CudaLaunchPlan.storageSuffix(p), PointwiseBackwardPath.WGRAD_SHARED_BYTES);
+            int planDiff = PointwiseBackwardPath.plan(s, p, t.gpu.limits(), blocks, withDx).launches().size()
+                    - CudaLaunchPlan.convBackward(s, p, ffma.limits(), withDx).launches().size();
+            assertEquals(planDiff, mmaLaunches - ffmaLaunches, "launches of the mma backward minus the FFMA one");
+
+            boolean bf = p == Precision.BF16;
+            double ddBound = bf ? 1e-2 : 2.5e-3;
+            if (withDx) assertWithin("dx vs FFMA", mma[0], fdx, 2 * ddBound, t, s);
+            assertWithin("dw1 vs FFMA", mma[1], fdw1, ddBound, t, s);
+            assertWithin("dw2 vs FFMA", mma[2], fdw2, 1e-3, t, s);
+        }
+    }
+
+    static Buffer upload(CudaBackend b, float[] v) {
+        Buffer buf = b.allocate(v.length);
+        b.upload(v, buf);
+        return buf;
+    }
+
+    static Buffer nan(CudaBackend b, long n) {
+        Buffer buf = b.allocate(n);
+        b.fillNaN(buf);
+        return buf;
+    }
+
+    static float[] download(CudaBackend b, Buffer buf, long n) {
+        float[] out = new float[Math.toIntExact(n)];
+        b.download(buf, out);
+        return out;
+    }
+
+    static void assertWithin(String what, float[] got, float[] ref, double bound, CudaTwin t, ConvSpec s) {
+        for (int i = 0; i < ref.length; i++) assertTrue(Float.isFinite(ref[i]), what + ": FFMA value " + ref[i] + " at " + i);
+        double e = CudaNetworkTest.relError(got, ref);
+        assertTrue(e <= bound, String.format("%s %s %s: relative difference %.3g > %.1g, seed %d", what, t.gpu.precision(), s, e, bound, t.seed));
+    }
+}
