@@ -746,8 +746,8 @@ static const Layer LAYERS[] = {
 
 // Median ms of one launch: each timed round launches once per buffer set (sets rotate so the working
 // set is >= 2x L2 and no launch finds its inputs in L2 from the previous one), divided by the sets.
-template <typename T, typename L>
-static float time_sets(std::vector<Gemm<T>>& sets, L launch, int warmup = 3, int reps = 15) {
+template <typename S, typename L>
+static float time_sets(std::vector<S>& sets, L launch, int warmup = 3, int reps = 15) {
     for (int i = 0; i < warmup; i++) for (auto& g : sets) launch(g);
     sync_or_die("timing warm-up");
     cudaEvent_t e0, e1;
