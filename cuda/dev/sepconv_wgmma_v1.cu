@@ -56,20 +56,29 @@
 //      i.e. at best ~60% of the datasheet rate (~600 TFLOP/s), and only with enough producer warps per SMSP to
 //      hide the L1/L2 latency of the x loads. BN = 256 whenever cout > 128: the depthwise of a stage is
 //      recomputed once per n tile (3x for cout 728) and its cost per useful FLOP halves with BN.
-//      How many producer warps? Both are compiled and timed, PWG = 1 and 2 (TABLE columns "fused P1/P2"):
+//      How many producer warps? Both are compiled, checked and timed, PWG = 1 and 2 (TABLE "fused P1/P2"):
 //   PWG 1: 384 threads, 4 producer warps (1 per SMSP), 8 channels per thread, 72 weight registers; no
 //          setmaxnreg: the entry cap of __launch_bounds__(384, 1) is 168 registers for every warp (128 x 168
 //          + 256 x 168 = 64,512 <= 65,536), the consumers need 168 (pwgemm: R167 at BN 256) and the
 //          producer ~140 (72 weights + 8 masks + 8 sums + 2 x 4 x 4 loads in flight + addresses).
 //   PWG 2: 512 threads, 8 producer warps (2 per SMSP: one can issue while the other waits on a load),
-//          4 channels per thread (8-byte loads, 36 weight registers); entry cap 128, then setmaxnreg.dec 88
-//          for the producers, setmaxnreg.inc 168 for the consumers: 256 x 88 + 256 x 168 = 65,536.
+//          4 channels per thread (8-byte loads, 36 weight registers), and BN = 128 always. Planned as BN 256
+//          with setmaxnreg.dec 88 / .inc 168 (256 x 88 + 256 x 168 = 65,536), but ptxas (13.0) compiles every
+//          warp of the kernel under the entry cap of __launch_bounds__(512, 1), 128 registers, and setmaxnreg
+//          does not raise it: "Insufficient registers (128) to compile instruction ... register target of 154"
+//          at the first m64n256k16 (its 128 accumulators). At BN 128 (64 accumulators) the whole kernel fits in
+//          128 (ptxas: 126), so no setmaxnreg is used in either variant; P2 pays the depthwise twice as often
+//          per useful FLOP when cout > 128 (once per 128 columns instead of 256) for twice the producer warps.
+//   Row loop: ROW_UNROLL = 2 rows per trip (18 loads in flight per thread); 1 also compiles without spills.
 //   x traffic: each 128-byte pixel line of a k block is read by up to 9 rows of the tile; unique lines per
 //   stage 128 + 2W + 2 (21 KiB at W = 19, 54 KiB at W = 147) + Bt 32 KiB, if L1 keeps the reuse (else up to
 //   147 KiB per stage from L2: ~24 TB/s across the chip, impossible). That is why BN 256 runs 3 stages, not
 //   pwgemm's 4: 3 x 48 KiB + 32 KiB staging = 177 KiB of shared memory leaves ~50 KiB of L1 (4 stages leave
 //   ~28 KiB); BN 128: 4 x 32 KiB + 32 KiB = 160 KiB.
-//   A GPU decides between PWG 1 and 2 (and whether the L1 reuse holds); the TABLE shows both.
+//   A GPU decides between PWG 1 and 2 (and whether the L1 reuse holds); the TABLE shows both and names the
+//   faster per layer ("best P1/P2"); the all-34 total takes the better one per layer.
+// ptxas (nvcc 13.0, sm_90a, 0 bytes stack, 0 spills each): P1 BN 256 168 registers, P1 BN 128 168, P2 BN 128
+// 126 (bf16; fp16 124); shared memory P1 BN 256 181,296 bytes, BN 128 164,928 bytes.
 //
 // What main does: CHECK lines (fresh random x, dw, W2, scale, shift, residual per shape, never zeros;
 // NaN-poisoned y and a 0x5a guard region after it): every variant (split = sepgemm_dw + mma.sync
@@ -463,8 +472,10 @@ static void check_sep(int n, int h, int w, int cin, int cout, bool preRelu, bool
         const Compare c = sep_cpu_sampled(s, f1, small ? 16 : 48);
         verdict("fused P1 vs fp64 CPU", s, "sampled rows", c, c.rel < bound && !c.nonFinite);
     }
-    // fused vs split: the same A bits and, against split-wgmma, the same wgmma tile and order -> bitwise
-    const bool eqWg1 = f1 == wg, eqWg2 = f2 == wg;
+    // fused vs split: the same A bits and, against split-wgmma with the same BN, the same wgmma tile and order
+    // -> bitwise (P2 runs BN 128 always: for cout > 128 it is compared with a BN 128 split run)
+    std::vector<float> wg128 = g.cout > 128 ? run_checked("split dw+wgmma BN=128", g, ref, [&] { launch_dw(s); launch_wgmma<T, 128>(g); }, false) : wg;
+    const bool eqWg1 = f1 == wg, eqWg2 = f2 == wg128;
     Compare cm = compare(f1, std::vector<double>(mma.begin(), mma.end()), mma.size());
     char extra[160];
     snprintf(extra, sizeof extra, ", bitwise == split-wgmma: P1 %s P2 %s, split A == naive A %s", eqWg1 ? "yes" : "NO", eqWg2 ? "yes" : "NO",
