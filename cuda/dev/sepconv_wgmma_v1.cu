@@ -52,9 +52,17 @@
 //                                        address/predicate ops: ~210 instructions, x 1,024 items / 32 lanes
 //                                        = ~6,700 warp instructions per stage = ~1,700 issue clocks per
 //                                        SMSP if the producer warps issue every clock
-//   => the producer, not the tensor core, bounds the fused kernel: ~1,700 clocks per stage vs 1,024 at peak,
-//      i.e. at best ~60% of the datasheet rate (~600 TFLOP/s), and only with enough producer warps per SMSP to
-//      hide the L1/L2 latency of the x loads. BN = 256 whenever cout > 128: the depthwise of a stage is
+//                                        SASS (cuobjdump 13.1) of the built row loop, bf16 P1, per 2 rows x 8
+//                                        channels: 680 instructions = 144 FFMA + 144 unpacks (IMAD.U32 / LOP3) +
+//                                        72 HMNMX2 + 18 LDG.128 + 36 CS2R (zeros of predicated-off taps) + 36
+//                                        LDC + 36 LEA + 2 STS.128 + ~50 others: 340 per (row, 8 channels), not
+//                                        ~210 -> 10,880 warp instructions = 2,720 issue clocks per SMSP per stage
+//                                        (P2: 484 per 2 rows x 4 channels = 3,870 clocks per 128 x 128 stage)
+//   => the producer, not the tensor core, bounds the fused kernel: 2,720+ clocks per stage vs 1,024 at peak,
+//      i.e. at best ~38% of the datasheet rate (~370 TFLOP/s) with every producer issue slot used, and only
+//      with enough producer warps per SMSP to hide the L1/L2 latency of the x loads. The next step (v2): a
+//      thread computes several horizontally adjacent pixels and reuses the unpacked/ReLU'd x columns (3
+//      new columns per pixel instead of 9 taps: ~-45% of the loads, unpacks and HMNMX2). BN = 256 whenever cout > 128: the depthwise of a stage is
 //      recomputed once per n tile (3x for cout 728) and its cost per useful FLOP halves with BN.
 //      How many producer warps? Both are compiled, checked and timed, PWG = 1 and 2 (TABLE "fused P1/P2"):
 //   PWG 1: 384 threads, 4 producer warps (1 per SMSP), 8 channels per thread, 72 weight registers; no
