@@ -64,11 +64,99 @@ template <int BN> struct Config {
     static_assert(SMEM <= 232448, "over the 227 KiB a block may use");
 };
 
+// The consumer side of a tile loop, shared by every kernel whose A and Bt stages arrive in this layout
+// (pwgemm_wgmma here, the fused separable conv in cuda/dev/sepconv_wgmma_v1.cu): consumer warpgroup wg (0 or 1)
+// computes rows [64 wg, 64 wg + 64) of each tile t = blockIdx.x + i * gridDim.x: waits on full[stage], four
+// wgmma m64nBNk16 per stage, releases empty[stage] (one arrive per consumer warp: the barriers count 8), then
+// the epilogue through sC's swizzled staging buffers and TMA stores to tmY at rows row0 + (tile row).
+// sA/sB: STAGES stages of (128, 64) / (BN, 64) 16-bit, 128-byte swizzled, 1024-byte aligned; rows = the
+// chunk's rows; residual is indexed by row0 + (chunk row), like y.
+template <typename T, int BN, int STAGES>
+__device__ __forceinline__ void consume_tiles(const unsigned char* sA, const unsigned char* sB, unsigned char* sC, uint64_t* full, uint64_t* empty,
+                                              const CUtensorMap* tmY, const float* __restrict__ scale, const float* __restrict__ shift,
+                                              const T* __restrict__ residual, int rows, int cout, int kTiles, long long row0, int postRelu,
+                                              HangInfo* hang, unsigned long long hangNs, int wg) {
+    using C = Config<BN>;
+    const int nTiles = (cout + BN - 1) / BN, tiles = ((rows + BM - 1) / BM) * nTiles;
+    const int wtid = threadIdx.x & 127, warp = wtid >> 5, lane = threadIdx.x & 31;
+    const uint32_t aAddr = smem_addr(sA) + wg * 64 * 128, bAddr = smem_addr(sB);
+    float acc[BN / 2];
+#pragma unroll
+    for (int i = 0; i < BN / 2; i++) acc[i] = 0.f;
+    int stage = 0;
+    uint32_t phase = 0;
+    int epiCount = 0;  // staging buffer = epiCount & 1
+    for (int tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
+        const int m0 = (tile / nTiles) * BM, n0 = (tile % nTiles) * BN;
+        int prev = 0;
+        for (int kb = 0; kb < kTiles; kb++) {
+            wait_parity(&full[stage], phase, hang, hangNs, 1 + wg, tile, kb, stage);
+            const uint64_t da = desc_k_major_sw128(aAddr + stage * C::A_BYTES);
+            const uint64_t db = desc_k_major_sw128(bAddr + stage * C::B_BYTES);
+            wgmma_fence();
+#pragma unroll
+            for (int k16 = 0; k16 < BK / 16; k16++) wgmma_m64k16<T, BN>(acc, da + 2 * k16, db + 2 * k16, (kb | k16) != 0);
+            wgmma_commit();
+            if (kb > 0) {  // the group of stage kb-1 has completed: its shared memory may be refilled
+                wgmma_wait<1>();
+                if (lane == 0) mbar_arrive(&empty[prev]);
+            }
+            prev = stage;
+            if (++stage == STAGES) { stage = 0; phase ^= 1; }
+        }
+        wgmma_wait<0>();
+        fence_accumulators(acc);
+        if (lane == 0) mbar_arrive(&empty[prev]);
+
+        // ---- epilogue: 64-column chunks through the swizzled staging buffers and TMA stores
+        const int r = 16 * warp + (lane >> 2);  // local row of acc[4j], acc[4j+1]; r + 8 for acc[4j+2], acc[4j+3]
+        const int grow = m0 + 64 * wg + r;      // chunk row
+#pragma unroll
+        for (int c = 0; c < BN / EPI; c++) {
+            unsigned char* buf = sC + (wg * 2 + (epiCount & 1)) * C::C_BYTES;
+            if (wtid == 0) bulk_wait_read<1>();  // the store that used this buffer two chunks ago has read it
+            warpgroup_barrier(1 + wg);
+#pragma unroll
+            for (int jj = 0; jj < EPI / 8; jj++) {
+                const int j = c * (EPI / 8) + jj;
+                const int col = n0 + c * EPI + jj * 8 + 2 * (lane & 3);
+                float v0 = acc[4 * j], v1 = acc[4 * j + 1], v2 = acc[4 * j + 2], v3 = acc[4 * j + 3];
+                if (col < cout) {  // cout % 8 == 0: col + 1 < cout too; columns beyond are clipped by the store
+                    if (scale) {
+                        const float2 s = __ldg(reinterpret_cast<const float2*>(scale + col));
+                        const float2 h = __ldg(reinterpret_cast<const float2*>(shift + col));
+                        v0 = fmaf(v0, s.x, h.x); v1 = fmaf(v1, s.y, h.y);
+                        v2 = fmaf(v2, s.x, h.x); v3 = fmaf(v3, s.y, h.y);
+                    }
+                    if (residual) {
+                        float r0, r1;
+                        if (grow < rows) { load2(residual + (size_t)(row0 + grow) * cout + col, r0, r1); v0 += r0; v1 += r1; }
+                        if (grow + 8 < rows) { load2(residual + (size_t)(row0 + grow + 8) * cout + col, r0, r1); v2 += r0; v3 += r1; }
+                    }
+                }
+                if (postRelu) { v0 = relu(v0); v1 = relu(v1); v2 = relu(v2); v3 = relu(v3); }
+                // 128-byte swizzle: 16-byte chunk jj of row r lives at chunk jj ^ (r % 8); (r + 8) % 8 == r % 8
+                const int off = ((jj ^ (lane >> 2)) << 4) + 4 * (lane & 3);
+                *reinterpret_cast<uint32_t*>(buf + r * 128 + off) = pack2<T>(v0, v1);
+                *reinterpret_cast<uint32_t*>(buf + (r + 8) * 128 + off) = pack2<T>(v2, v3);
+            }
+            fence_proxy_async_shared();
+            warpgroup_barrier(1 + wg);
+            if (wtid == 0 && m0 + 64 * wg < rows && n0 + c * EPI < cout) {  // a box wholly outside y stores nothing
+                tma_store_2d(tmY, buf, n0 + c * EPI, (int)(row0 + m0 + 64 * wg));
+                bulk_commit();
+            }
+            epiCount++;
+        }
+    }
+    if (wtid == 0) bulk_wait<0>();  // stores done before the CTA's shared memory goes away
+}
+
 // tmA: A (rows, kPad), box (64 k, min(128, rows) rows); tmB: Bt (cout, kPad), box (64 k, min(BN, cout) rows);
-// tmY: y (M, cout) (the whole output, not the chunk), box (64 columns, 64 rows); all 16-bit, 128-byte swizzle. kTiles = ceil(kPad / 64), kPad >= 64.
-// stageBytes = the two boxes' bytes (what one stage's TMA loads complete on its barrier). A box clamped to a
-// tensor smaller than the tile leaves the tile's last rows stale: they feed only output rows >= rows or
-// columns >= cout, which are never stored.
+// tmY: y (M, cout) (the whole output, not the chunk), box (64 columns, 64 rows); all 16-bit, 128-byte swizzle.
+// kTiles = ceil(kPad / 64), kPad >= 64. stageBytes = the two boxes' bytes (what one stage's TMA loads complete
+// on its barrier). A box clamped to a tensor smaller than the tile leaves the tile's last rows stale: they feed
+// only output rows >= rows or columns >= cout, which are never stored.
 template <typename T, int BN>
 __device__ __forceinline__ void gemm(const CUtensorMap* tmA, const CUtensorMap* tmB, const CUtensorMap* tmY, const float* __restrict__ scale,
                                      const float* __restrict__ shift, const T* __restrict__ residual, int rows, int cout, int kTiles, long long row0,
@@ -117,79 +205,8 @@ __device__ __forceinline__ void gemm(const CUtensorMap* tmA, const CUtensorMap* 
     } else {
         // ---- consumers: warpgroup wg computes rows [64 wg, 64 wg + 64) of each tile
         setmaxnreg_inc<CONSUMER_REGS>();
-        const int wg = warpgroup - 1;
-        const int wtid = threadIdx.x & 127, warp = wtid >> 5, lane = threadIdx.x & 31;
-        const uint32_t aAddr = smem_addr(sA) + wg * 64 * 128, bAddr = smem_addr(sB);
-        float acc[BN / 2];
-#pragma unroll
-        for (int i = 0; i < BN / 2; i++) acc[i] = 0.f;
-        int stage = 0;
-        uint32_t phase = 0;
-        int epiCount = 0;  // staging buffer = epiCount & 1
-        for (int tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
-            const int m0 = (tile / nTiles) * BM, n0 = (tile % nTiles) * BN;
-            int prev = 0;
-            for (int kb = 0; kb < kTiles; kb++) {
-                wait_parity(&full[stage], phase, hang, hangNs, 1 + wg, tile, kb, stage);
-                const uint64_t da = desc_k_major_sw128(aAddr + stage * C::A_BYTES);
-                const uint64_t db = desc_k_major_sw128(bAddr + stage * C::B_BYTES);
-                wgmma_fence();
-#pragma unroll
-                for (int k16 = 0; k16 < BK / 16; k16++) wgmma_m64k16<T, BN>(acc, da + 2 * k16, db + 2 * k16, (kb | k16) != 0);
-                wgmma_commit();
-                if (kb > 0) {  // the group of stage kb-1 has completed: its shared memory may be refilled
-                    wgmma_wait<1>();
-                    if (lane == 0) mbar_arrive(&empty[prev]);
-                }
-                prev = stage;
-                if (++stage == STAGES) { stage = 0; phase ^= 1; }
-            }
-            wgmma_wait<0>();
-            fence_accumulators(acc);
-            if (lane == 0) mbar_arrive(&empty[prev]);
-
-            // ---- epilogue: 64-column chunks through the swizzled staging buffers and TMA stores
-            const int r = 16 * warp + (lane >> 2);  // local row of acc[4j], acc[4j+1]; r + 8 for acc[4j+2], acc[4j+3]
-            const int grow = m0 + 64 * wg + r;
-#pragma unroll
-            for (int c = 0; c < BN / EPI; c++) {
-                unsigned char* buf = sC + (wg * 2 + (epiCount & 1)) * C::C_BYTES;
-                if (wtid == 0) bulk_wait_read<1>();  // the store that used this buffer two chunks ago has read it
-                warpgroup_barrier(1 + wg);
-#pragma unroll
-                for (int jj = 0; jj < EPI / 8; jj++) {
-                    const int j = c * (EPI / 8) + jj;
-                    const int col = n0 + c * EPI + jj * 8 + 2 * (lane & 3);
-                    float v0 = acc[4 * j], v1 = acc[4 * j + 1], v2 = acc[4 * j + 2], v3 = acc[4 * j + 3];
-                    if (col < cout) {  // cout % 8 == 0: col + 1 < cout too; columns beyond are clipped by the store
-                        if (scale) {
-                            const float2 s = __ldg(reinterpret_cast<const float2*>(scale + col));
-                            const float2 h = __ldg(reinterpret_cast<const float2*>(shift + col));
-                            v0 = fmaf(v0, s.x, h.x); v1 = fmaf(v1, s.y, h.y);
-                            v2 = fmaf(v2, s.x, h.x); v3 = fmaf(v3, s.y, h.y);
-                        }
-                        if (residual) {
-                            float r0, r1;
-                            if (grow < rows) { load2(residual + (size_t)(row0 + grow) * cout + col, r0, r1); v0 += r0; v1 += r1; }
-                            if (grow + 8 < rows) { load2(residual + (size_t)(row0 + grow + 8) * cout + col, r0, r1); v2 += r0; v3 += r1; }
-                        }
-                    }
-                    if (postRelu) { v0 = relu(v0); v1 = relu(v1); v2 = relu(v2); v3 = relu(v3); }
-                    // 128-byte swizzle: 16-byte chunk jj of row r lives at chunk jj ^ (r % 8); (r + 8) % 8 == r % 8
-                    const int off = ((jj ^ (lane >> 2)) << 4) + 4 * (lane & 3);
-                    *reinterpret_cast<uint32_t*>(buf + r * 128 + off) = pack2<T>(v0, v1);
-                    *reinterpret_cast<uint32_t*>(buf + (r + 8) * 128 + off) = pack2<T>(v2, v3);
-                }
-                fence_proxy_async_shared();
-                warpgroup_barrier(1 + wg);
-                if (wtid == 0 && m0 + 64 * wg < rows && n0 + c * EPI < cout) {  // a box wholly outside y stores nothing
-                    tma_store_2d(tmY, buf, n0 + c * EPI, (int)(row0 + m0 + 64 * wg));
-                    bulk_commit();
-                }
-                epiCount++;
-            }
-        }
-        if (wtid == 0) bulk_wait<0>();  // stores done before the CTA's shared memory goes away
+        consume_tiles<T, BN, STAGES>(sA, sB, sC, full, empty, tmY, scale, shift, residual, rows, cout, kTiles, row0, postRelu, hang, hangNs,
+                                     warpgroup - 1);
     }
 }
 

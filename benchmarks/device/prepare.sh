@@ -97,7 +97,10 @@ for v in cuda/dev/*_v[0-9]*.cu; do
     name="$(basename "$v" .cu)"
     b=".device/bin/$name"
     if [[ -z "${DEV_ALL:-}" && "$wanted" != *" $name "* ]]; then rm -f "$b"; continue; fi
-    if [[ ! -x "$b" || "$v" -nt "$b" || "$newest_cuda" -nt "$b" ]]; then
+    # a variant that #includes another cuda/dev variant (sepconv_wgmma_v1 -> pwgemm_v1.cu) is stale when that one is newer
+    included_newer=""
+    for d in $(sed -n 's|^#include "\([A-Za-z0-9_]*\.cu\)".*|cuda/dev/\1|p' "$v"); do [[ "$d" -nt "$b" ]] && included_newer=1; done
+    if [[ ! -x "$b" || "$v" -nt "$b" || "$newest_cuda" -nt "$b" || -n "$included_newer" ]]; then
         # a variant names its own target on a "// device-build:" line (pwgemm: sm_90a for wgmma/setmaxnreg)
         arch="$(sed -n 's|^// device-build: *||p' "$v" | head -1)"
         nvcc -std=c++17 -O3 --Werror all-warnings ${arch:--gencode arch=compute_90,code=sm_90} -o "$b" "$v"

@@ -173,6 +173,7 @@ static void free_gemm(Gemm<T>& g) {
 static hopper::HangInfo* g_hang = nullptr;      // host-mapped: survives a trapped kernel
 static hopper::HangInfo* g_hangDev = nullptr;
 static unsigned long long g_hangNs = 2000000000ull;
+static const char* g_program = "pwgemm_v1";     // the RESULT line's name (a program that includes this file sets its own)
 
 // The library's extern "C" entry point for (T, BN).
 template <typename T, int BN>
@@ -216,7 +217,7 @@ static void sync_or_die(const char* what) {
                 g_hang->role == 0 ? "producer waiting for an empty stage" : g_hang->role == 1 ? "consumer 0 waiting for a full stage"
                                                                                                 : "consumer 1 waiting for a full stage",
                 g_hang->block, g_hang->tile, g_hang->kb, g_hang->stage, g_hang->parity);
-    printf("RESULT pwgemm_v1 FAILED: %s: %s\n", what, cudaGetErrorString(e));
+    printf("RESULT %s FAILED: %s: %s\n", g_program, what, cudaGetErrorString(e));
     exit(1);
 }
 
@@ -370,8 +371,8 @@ static const Layer LAYERS[] = {
 
 // Median ms of one launch: each timed round launches once per buffer set (sets rotate so the working
 // set is >= 2x L2 and no launch finds its inputs in L2 from the previous one), divided by the sets.
-template <typename T, typename L>
-static float time_sets(std::vector<Gemm<T>>& sets, L launch, int warmup = 3, int reps = 15) {
+template <typename S, typename L>
+static float time_sets(std::vector<S>& sets, L launch, int warmup = 3, int reps = 15) {
     for (int i = 0; i < warmup; i++) for (auto& g : sets) launch(g);
     sync_or_die("timing warm-up");
     cudaEvent_t e0, e1;
@@ -415,6 +416,8 @@ static void time_layer(const Layer& l, int batch, Totals& tot) {
     for (auto& g : sets) free_gemm(g);
 }
 
+// PWGEMM_NO_MAIN: everything above is reused by a program that includes this file (sepconv_wgmma_v1.cu).
+#ifndef PWGEMM_NO_MAIN
 int main(int argc, char** argv) {
     const std::string mode = argc > 1 ? argv[1] : "all";
     std::vector<int> batches;
@@ -488,3 +491,4 @@ int main(int argc, char** argv) {
     printf("RESULT pwgemm_v1 %s: %d checks, %d failed\n", g_failures ? "FAILED" : "OK", g_checks, g_failures);
     return g_failures ? 2 : 0;
 }
+#endif  // PWGEMM_NO_MAIN
