@@ -416,24 +416,23 @@ static void time_layer(const Layer& l, int batch, Totals& tot) {
     for (auto& g : sets) free_gemm(g);
 }
 
-// PWGEMM_NO_MAIN: everything above is reused by a program that includes this file (sepconv_wgmma_v1.cu).
-#ifndef PWGEMM_NO_MAIN
-int main(int argc, char** argv) {
-    const std::string mode = argc > 1 ? argv[1] : "all";
-    std::vector<int> batches;
-    {
-        std::string list = argc > 2 ? argv[2] : "256,32";
-        for (size_t p = 0; p < list.size();) {
-            size_t q = list.find(',', p);
-            batches.push_back(atoi(list.substr(p, q - p).c_str()));
-            p = q == std::string::npos ? list.size() : q + 1;
-        }
+// The start of both dev programs' main (this one and sepconv_wgmma_v1.cu, which includes this file): mode and
+// batch list from argv, the seed from the environment variable seedVar (else the clock), the device's SMs and L2
+// into g_sms / g_l2, an INFO line; false (after a usage or RESULT FAILED line) when the arguments are bad or the
+// device is not sm_90 (wgmma/TMA).
+static bool dev_start(int argc, char** argv, const char* seedVar, std::string& mode, std::vector<int>& batches) {
+    mode = argc > 1 ? argv[1] : "all";
+    const std::string list = argc > 2 ? argv[2] : "256,32";
+    for (size_t p = 0; p < list.size();) {
+        size_t q = list.find(',', p);
+        batches.push_back(atoi(list.substr(p, q - p).c_str()));
+        p = q == std::string::npos ? list.size() : q + 1;
     }
     if (mode != "all" && mode != "check" && mode != "small" && mode != "time") {
-        fprintf(stderr, "usage: pwgemm_v1 [all | check | small | time] [batches, e.g. 256,32]\n");
-        return 1;
+        fprintf(stderr, "usage: %s [all | check | small | time] [batches, e.g. 256,32]\n", g_program);
+        return false;
     }
-    const char* seedEnv = getenv("PWGEMM_SEED");
+    const char* seedEnv = getenv(seedVar);
     g_seed = seedEnv ? (unsigned)strtoul(seedEnv, nullptr, 10) : (unsigned)time(nullptr);
     int major = 0, minor = 0, l2 = 0, smemOptin = 0;
     CK(cudaDeviceGetAttribute(&g_sms, cudaDevAttrMultiProcessorCount, 0));
@@ -444,12 +443,21 @@ int main(int argc, char** argv) {
     g_l2 = (size_t)l2;
     cudaDeviceProp prop;
     CK(cudaGetDeviceProperties(&prop, 0));
-    printf("INFO   %s, sm_%d%d, %d SMs, L2 %.0f MB, %d bytes shared memory per block; seed %u (PWGEMM_SEED to repeat)\n", prop.name, major, minor, g_sms,
-           l2 / 1e6, smemOptin, g_seed);
+    printf("INFO   %s, sm_%d%d, %d SMs, L2 %.0f MB, %d bytes shared memory per block; seed %u (%s to repeat)\n", prop.name, major, minor, g_sms,
+           l2 / 1e6, smemOptin, g_seed, seedVar);
     if (major != 9 || minor != 0) {
-        printf("RESULT pwgemm_v1 FAILED: needs an sm_90 GPU (H100/H200) for wgmma/TMA; this is sm_%d%d\n", major, minor);
-        return 1;
+        printf("RESULT %s FAILED: needs an sm_90 GPU (H100/H200) for wgmma/TMA; this is sm_%d%d\n", g_program, major, minor);
+        return false;
     }
+    return true;
+}
+
+// PWGEMM_NO_MAIN: everything above is reused by a program that includes this file (sepconv_wgmma_v1.cu).
+#ifndef PWGEMM_NO_MAIN
+int main(int argc, char** argv) {
+    std::string mode;
+    std::vector<int> batches;
+    if (!dev_start(argc, argv, "PWGEMM_SEED", mode, batches)) return 1;
     printf("INFO   shared memory: wgmma BN=256 %d bytes (%d stages), BN=128 %d bytes (%d stages), mma.sync %d bytes\n", pwgemm::Config<256>::SMEM,
            pwgemm::Config<256>::STAGES, pwgemm::Config<128>::SMEM, pwgemm::Config<128>::STAGES,
            sepgemm::STAGES * (sepgemm::A_STAGE + sepgemm::B_STAGE) * 2);

@@ -533,37 +533,9 @@ static void time_sep(const Layer& l, bool preRelu, int batch, SepTotals& tot) {
 
 int main(int argc, char** argv) {
     g_program = "sepconv_wgmma_v1";
-    const std::string mode = argc > 1 ? argv[1] : "all";
+    std::string mode;
     std::vector<int> batches;
-    {
-        std::string list = argc > 2 ? argv[2] : "256,32";
-        for (size_t p = 0; p < list.size();) {
-            size_t q = list.find(',', p);
-            batches.push_back(atoi(list.substr(p, q - p).c_str()));
-            p = q == std::string::npos ? list.size() : q + 1;
-        }
-    }
-    if (mode != "all" && mode != "check" && mode != "small" && mode != "time") {
-        fprintf(stderr, "usage: sepconv_wgmma_v1 [all | check | small | time] [batches, e.g. 256,32]\n");
-        return 1;
-    }
-    const char* seedEnv = getenv("SEPWGMMA_SEED");
-    g_seed = seedEnv ? (unsigned)strtoul(seedEnv, nullptr, 10) : (unsigned)time(nullptr);
-    int major = 0, minor = 0, l2 = 0, smemOptin = 0;
-    CK(cudaDeviceGetAttribute(&g_sms, cudaDevAttrMultiProcessorCount, 0));
-    CK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, 0));
-    CK(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, 0));
-    CK(cudaDeviceGetAttribute(&l2, cudaDevAttrL2CacheSize, 0));
-    CK(cudaDeviceGetAttribute(&smemOptin, cudaDevAttrMaxSharedMemoryPerBlockOptin, 0));
-    g_l2 = (size_t)l2;
-    cudaDeviceProp prop;
-    CK(cudaGetDeviceProperties(&prop, 0));
-    printf("INFO   %s, sm_%d%d, %d SMs, L2 %.0f MB, %d bytes shared memory per block; seed %u (SEPWGMMA_SEED to repeat)\n", prop.name, major, minor, g_sms,
-           l2 / 1e6, smemOptin, g_seed);
-    if (major != 9 || minor != 0) {
-        printf("RESULT sepconv_wgmma_v1 FAILED: needs an sm_90 GPU (H100/H200) for wgmma/TMA; this is sm_%d%d\n", major, minor);
-        return 1;
-    }
+    if (!dev_start(argc, argv, "SEPWGMMA_SEED", mode, batches)) return 1;
     printf("INFO   fused: BN=256 %d stages %d bytes, BN=128 %d stages %d bytes; P1 = 1 producer warpgroup (384 threads, 8 channels/thread, no "
            "setmaxnreg), P2 = 2 producer warpgroups (512 threads, 4 channels/thread, BN=128 always, no setmaxnreg)\n",
            sepwgmma::Config<256>::STAGES, sepwgmma::Config<256>::SMEM, sepwgmma::Config<128>::STAGES, sepwgmma::Config<128>::SMEM);
