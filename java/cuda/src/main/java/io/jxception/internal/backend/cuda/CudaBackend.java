@@ -30,6 +30,7 @@ import jcuda.driver.CUfunction_attribute;
 import jcuda.driver.CUgraph;
 import jcuda.driver.CUgraphExec;
 import jcuda.driver.CUmodule;
+import jcuda.driver.CUpointer_attribute;
 import jcuda.driver.CUstream;
 import jcuda.driver.CUstreamCaptureMode;
 import jcuda.driver.JCudaDriver;
@@ -78,7 +79,8 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
      * @param arenaBytes   one device allocation that every buffer is carved from (0: cuMemAlloc per buffer)
      * @param stagingBytes size of each of the two page-locked host buffers for copies
      * @param syncEachLaunch synchronize after every launch and name the kernel in any error (debugging, tests)
-     * @param sepconv      the 16-bit separable conv path (split or fused) and its scratch bound
+     * @param sepconv      the 16-bit separable conv path (split or fused), its scratch bound and the pointwise GEMM
+     *                     of the split path (options {@code cuda.sepconv}, {@code cuda.sepconvChunkMiB}, {@code cuda.pointwise})
      * @param stem         which kernels run the 3x3 stem convolutions
      * @param pwbwd        which kernels run the pointwise GEMMs of the 16-bit separable conv backward
      *                     (option {@code cuda.pwbwd=ffma|mma}; default ffma until mma is measured on a card)
@@ -89,7 +91,7 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
         public static final Options DEFAULT = new Options(0, 16L << 20, false, SeparableGemmPath.Choice.DEFAULT, StemConvPath.NEW,
                 PointwiseBackwardPath.Choice.DEFAULT);
         /** The keys {@link #parse} knows, as {@code Backends.open(spec, precision, options)} takes them. */
-        public static final java.util.List<String> KEYS = java.util.List.of("cuda.pwbwd", "cuda.sepconv", "cuda.sepconvChunkMiB", "cuda.stem", "cuda.sync");
+        public static final java.util.List<String> KEYS = java.util.List.of("cuda.pointwise", "cuda.pwbwd", "cuda.sepconv", "cuda.sepconvChunkMiB", "cuda.stem", "cuda.sync");
 
         public Options {
             if (arenaBytes < 0) throw new IllegalArgumentException("arenaBytes must be >= 0");
@@ -109,7 +111,8 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
                     throw new IllegalArgumentException("unknown CUDA backend option '" + key + "': expected one of " + KEYS);
                 }
             }
-            SeparableGemmPath.Choice sepconv = SeparableGemmPath.Choice.parse(options.get("cuda.sepconv"), options.get("cuda.sepconvChunkMiB"));
+            SeparableGemmPath.Choice sepconv = SeparableGemmPath.Choice.parse(options.get("cuda.sepconv"), options.get("cuda.sepconvChunkMiB"),
+                    options.get(SeparableGemmPath.Choice.POINTWISE_OPTION));
             StemConvPath stem = options.containsKey("cuda.stem") ? StemConvPath.parse(options.get("cuda.stem")) : DEFAULT.stem;
             PointwiseBackwardPath.Choice pwbwd = PointwiseBackwardPath.Choice.parse(options.get(PointwiseBackwardPath.Choice.OPTION));
             boolean sync = false;
@@ -143,7 +146,8 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
     private final Limits limits;
     private final StemConvPath stemPath;       // option cuda.stem
     private final String imageDescription;
-    private final SeparableGemmPath.Choice sepconv;   // options cuda.sepconv, cuda.sepconvChunkMiB: fused or split 16-bit sepconvs
+    private final SeparableGemmPath.Choice sepconv;   // options cuda.sepconv, cuda.sepconvChunkMiB, cuda.pointwise: fused or split 16-bit sepconvs
+    private final TensorMapEncoder tensorMaps;        // the driver's TMA descriptor encoder where wgmma kernels run, else null
     private final PointwiseBackwardPath.Choice pwbwd; // option cuda.pwbwd: FFMA or tensor-core pointwise GEMMs in the 16-bit sepconv backward
     private final Map<String, Integer> residentBlocks = new HashMap<>();   // kernel -> blocks per SM at its planned shared memory
     private final CUdevice device = new CUdevice();
@@ -213,14 +217,21 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
             String desc = null;
             for (String m : CudaKernelImages.modules(manifest)) {
                 CudaKernelImages.Image img = CudaKernelImages.image(m, info.ccMajor(), info.ccMinor());
-                CUmodule module = new CUmodule();
-                try {
-                    JCudaDriver.cuModuleLoadData(module, img.data());
-                } catch (CudaException e) {
-                    throw new IllegalStateException("loading kernel module " + m + " (" + img.description() + ") failed: " + e.getMessage(), e);
-                }
-                modules.add(module);
+                loadModule(img);
                 desc = img.description();
+            }
+            if (sepconv.pointwise() == SeparableGemmPath.Pointwise.WGMMA) {
+                // the sm_90a cubin runs on compute capability 9.0 only (no PTX to fall back to): refuse, never
+                // run the mma.sync GEMM under a wgmma label
+                if (info.ccMajor() != 9 || info.ccMinor() != 0) {
+                    throw new IllegalArgumentException("cuda.pointwise=wgmma needs a compute capability 9.0 device (H100/H200); cuda:" + deviceIndex
+                            + " is " + info.name() + " (" + info.ccMajor() + "." + info.ccMinor() + "): use cuda.pointwise=mma");
+                }
+                loadModule(CudaKernelImages.archImage(manifest, HOPPER_MODULE, "sm_90a"));
+                desc += " + " + HOPPER_MODULE + " sm_90a cubin";
+                this.tensorMaps = TensorMapEncoder.load();
+            } else {
+                this.tensorMaps = null;
             }
             this.imageDescription = desc;
             JCudaDriver.cuStreamCreate(stream, jcuda.driver.CUstream_flags.CU_STREAM_NON_BLOCKING);
@@ -239,6 +250,19 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
         }
     }
 
+    /** The module of the wgmma kernels (cuda/hopper_pwgemm.cu), loaded with cuda.pointwise=wgmma. */
+    static final String HOPPER_MODULE = "hopper_pwgemm";
+
+    private void loadModule(CudaKernelImages.Image img) {
+        CUmodule module = new CUmodule();
+        try {
+            JCudaDriver.cuModuleLoadData(module, img.data());
+        } catch (CudaException e) {
+            throw new IllegalStateException("loading kernel module " + img.module() + " (" + img.description() + ") failed: " + e.getMessage(), e);
+        }
+        modules.add(module);
+    }
+
     // ------------------------------------------------------------------ identity
 
     @Override public String name() { return "cuda:" + deviceIndex; }
@@ -246,6 +270,7 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
     @Override public String description() {
         return info.name() + " (" + info.details() + "), " + precision.name().toLowerCase(java.util.Locale.ROOT) + ", kernels: " + imageDescription
                 + (arena != null ? ", arena " + (arena.capacity() >> 20) + " MiB" : "") + (sepconv.split() ? ", split sepconv" : "")
+                + (tensorMaps != null ? ", wgmma pointwise" : "")
                 + (pwbwd == PointwiseBackwardPath.Choice.MMA ? ", mma pointwise backward" : "");
     }
 
@@ -655,7 +680,7 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
         }
         if (epilogue.residual() != null) op.act("residual", epilogue.residual(), spec.outputElements());
         op.out("y", y, spec.outputElements(), actStorage);
-        op.run(sepconv.applies(spec, precision) ? SeparableGemmPath.plan(spec, precision, limits, epilogue.relu(), sepconv.chunkBytes())
+        op.run(sepconv.applies(spec, precision) ? SeparableGemmPath.plan(spec, precision, limits, epilogue.relu(), sepconv)
                 : stemPath.conv(spec, precision, limits, epilogue.relu()));
     }
 
@@ -1039,6 +1064,8 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
                     params[i] = Pointer.to(new long[]{v.value()});
                 } else if (a instanceof CudaLaunchPlan.F32 v) {
                     params[i] = Pointer.to(new float[]{v.value()});
+                } else if (a instanceof CudaLaunchPlan.TensorMap m) {
+                    params[i] = Pointer.to(tensorMap(l, m, bound.get(m.operand())));
                 } else {
                     throw new IllegalStateException("unknown argument " + a);
                 }
@@ -1057,6 +1084,15 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
     }
 
     private static long align(long bytes) { return (bytes + 255) / 256 * 256; }
+
+    /** The encoded CUtensorMap (128 bytes) of {@code m} over the operand bound to {@code operand}. */
+    private byte[] tensorMap(Launch l, CudaLaunchPlan.TensorMap m, CUdeviceptr operand) {
+        if (tensorMaps == null) throw new IllegalStateException("kernel " + l.kernel() + " takes a tensor map, but this backend was opened without cuda.pointwise=wgmma");
+        if (operand == null) throw new IllegalStateException("kernel " + l.kernel() + ": tensor map " + m.name() + " needs operand " + m.operand());
+        long[] address = new long[1];
+        JCudaDriver.cuPointerGetAttribute(Pointer.to(address), CUpointer_attribute.CU_POINTER_ATTRIBUTE_DEVICE_POINTER, operand);
+        return tensorMaps.encode(m, address[0]);
+    }
 
     /** Raises the kernel's dynamic shared memory limit to {@code bytes} where they exceed the default 48 KiB. */
     private void allowSharedBytes(String kernel, CUfunction f, int bytes) {

@@ -61,6 +61,35 @@ public final class CudaKernelImages {
         return new Image(module, "compute_80 PTX, JIT-compiled for sm_" + ccMajor + ccMinor, z);
     }
 
+    /**
+     * Architecture-specific modules (manifest key {@code archModules}, "module:arch" pairs, e.g.
+     * hopper_pwgemm:sm_90a): kernels with instructions only one architecture has (wgmma, setmaxnreg), built
+     * as that architecture's cubin alone, loaded only when a backend option asks for them.
+     */
+    public static java.util.Map<String, String> archModules(Properties manifest) {
+        java.util.Map<String, String> out = new java.util.LinkedHashMap<>();
+        for (String pair : manifest.getProperty("archModules", "").split(",")) {
+            String p = pair.trim();
+            if (p.isEmpty()) continue;
+            int colon = p.indexOf(':');
+            if (colon < 1 || colon == p.length() - 1) throw new IllegalStateException("kernels.properties: archModules entry '" + p + "' is not module:arch");
+            out.put(p.substring(0, colon), p.substring(colon + 1));
+        }
+        return out;
+    }
+
+    /** The cubin of architecture-specific {@code module} built for {@code arch} (e.g. "sm_90a"). */
+    public static Image archImage(Properties manifest, String module, String arch) throws IOException {
+        if (!arch.equals(archModules(manifest).get(module))) {
+            throw new IOException("kernel module " + module + " for " + arch + " is not in this build (kernels.properties archModules="
+                    + manifest.getProperty("archModules", "") + "): it needs nvcc 12+ with " + arch + " support at build time");
+        }
+        String name = module + "." + arch + ".cubin";
+        byte[] data = read(name);
+        if (data == null) throw new IOException("kernel module " + module + " is listed but missing from the jar (" + DIR + name + ")");
+        return new Image(module, arch + " cubin", data);
+    }
+
     private static InputStream resource(String name) {
         return CudaKernelImages.class.getClassLoader().getResourceAsStream(DIR + name);
     }

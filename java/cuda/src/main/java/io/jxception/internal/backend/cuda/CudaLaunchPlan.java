@@ -53,8 +53,8 @@ public final class CudaLaunchPlan {
         public static final Limits ADA = new Limits(128, 101_376);
     }
 
-    /** One kernel argument: a named device pointer, or an int/long/float value. */
-    public sealed interface Arg permits Ptr, I32, I64, F32 {
+    /** One kernel argument: a named device pointer, an int/long/float value, or a TMA tensor map over a named operand. */
+    public sealed interface Arg permits Ptr, I32, I64, F32, TensorMap {
         String name();
     }
 
@@ -67,15 +67,45 @@ public final class CudaLaunchPlan {
 
     public record F32(String name, float value) implements Arg {}
 
-    /** One kernel launch: 1-D blocks of {@link #THREADS} threads over a 3-D grid. */
-    public record Launch(String kernel, int gridX, int gridY, int gridZ, int sharedBytes, List<Arg> args) {
+    /**
+     * A {@code const __grid_constant__ CUtensorMap} argument (128 bytes, passed by value): a 2-D
+     * row-major 16-bit matrix (rows, cols) starting at the device pointer bound to {@code operand},
+     * read or written in (boxRows, boxCols) boxes with the 128-byte swizzle, zero fill outside the
+     * matrix. The backend encodes it with {@code cuTensorMapEncodeTiled} once the operand has an
+     * address ({@link TensorMapEncoder}). {@code bf16} picks BFLOAT16 over FLOAT16.
+     *
+     * <p>The checks are TMA's rules for this use: a row of the box is at most the 128-byte swizzle
+     * span (64 elements) and at most 256 rows; a row of the matrix is a multiple of 16 bytes; the box
+     * lies within the matrix (a partial box at its end is zero filled, a box larger than the matrix is not
+     * what the kernels expect).
+     */
+    public record TensorMap(String name, String operand, boolean bf16, long rows, long cols, int boxRows, int boxCols) implements Arg {
+        public TensorMap {
+            if (rows < 1 || cols < 1) throw new IllegalArgumentException(name + ": empty matrix " + rows + " x " + cols);
+            if (cols % 8 != 0) throw new IllegalArgumentException(name + ": a row of " + cols + " 16-bit elements is not a multiple of 16 bytes");
+            if (rows > (1L << 32) || cols > (1L << 32)) throw new IllegalArgumentException(name + ": matrix " + rows + " x " + cols + " over TMA's 2^32 per dimension");
+            if (boxCols < 8 || boxCols > 64 || boxCols % 8 != 0) throw new IllegalArgumentException(name + ": box row of " + boxCols + " elements (8 to 64, a multiple of 8, for the 128-byte swizzle)");
+            if (boxRows < 1 || boxRows > 256) throw new IllegalArgumentException(name + ": box of " + boxRows + " rows (1 to 256)");
+            if (boxRows > rows || boxCols > cols) throw new IllegalArgumentException(name + ": box " + boxRows + " x " + boxCols + " larger than the matrix " + rows + " x " + cols);
+        }
+
+        /** Bytes between consecutive rows of the matrix. */
+        public long rowBytes() { return cols * 2; }
+    }
+
+    /** One kernel launch: 1-D blocks of {@code blockX} threads ({@link #THREADS} unless a kernel says otherwise) over a 3-D grid. */
+    public record Launch(String kernel, int gridX, int gridY, int gridZ, int blockX, int sharedBytes, List<Arg> args) {
         public Launch {
             if (gridX < 1 || gridY < 1 || gridZ < 1) throw new IllegalArgumentException(kernel + ": empty grid " + gridX + "x" + gridY + "x" + gridZ);
             if (gridY > 65_535 || gridZ > 65_535) throw new IllegalArgumentException(kernel + ": grid y/z over 65535: " + gridY + ", " + gridZ);
+            if (blockX < 32 || blockX > 1024 || blockX % 32 != 0) throw new IllegalArgumentException(kernel + ": block of " + blockX + " threads");
             args = List.copyOf(args);
         }
 
-        public int blockX() { return THREADS; }
+        /** A launch of {@link #THREADS}-thread blocks (every kernel but the Hopper warp-specialised ones). */
+        public Launch(String kernel, int gridX, int gridY, int gridZ, int sharedBytes, List<Arg> args) {
+            this(kernel, gridX, gridY, gridZ, THREADS, sharedBytes, args);
+        }
     }
 
     /** The launches of one Backend op, in order, and the scratch regions (bytes) they use. */

@@ -42,25 +42,49 @@ public final class SeparableGemmPath {
     /** Default bound of A's scratch per chunk. */
     public static final long DEFAULT_CHUNK_BYTES = 1024L << 20;
 
+    /** Which GEMM runs the pointwise half of the split path (option {@code cuda.pointwise}). */
+    public enum Pointwise {
+        /** sepgemm_gemm_* (mma.sync m16n8k16): every device from sm_80. */
+        MMA,
+        /**
+         * pwgemm_wgmma_* (wgmma + TMA, {@link HopperPointwiseGemm}) on the layers it covers, sepgemm_gemm_*
+         * on the rest: compute capability 9.0 only (the sm_90a cubin runs nowhere else).
+         */
+        WGMMA
+    }
+
     /**
      * Which forward separable conv a backend runs for 16-bit precisions, chosen per backend with the
      * options {@code cuda.sepconv=fused|split} (default split: 1.9-3.6x faster per layer on an H100,
-     * benchmarks/NOTES.md cuda-sepgemm-1) and {@code cuda.sepconvChunkMiB=<MiB of A per chunk>}
-     * (default 1024: one chunk everywhere but block2 at large batches; smaller chunks measured slower).
+     * benchmarks/NOTES.md cuda-sepgemm-1), {@code cuda.sepconvChunkMiB=<MiB of A per chunk>}
+     * (default 1024: one chunk everywhere but block2 at large batches; smaller chunks measured slower)
+     * and {@code cuda.pointwise=mma|wgmma} (default mma: the wgmma GEMM has not run on a card yet).
      */
-    public record Choice(boolean split, long chunkBytes) {
-        /** The measured winner: split, 1 GiB chunks. */
-        public static final Choice DEFAULT = new Choice(true, DEFAULT_CHUNK_BYTES);
+    public record Choice(boolean split, long chunkBytes, Pointwise pointwise) {
+        /** The measured winner: split, 1 GiB chunks, mma.sync. */
+        public static final Choice DEFAULT = new Choice(true, DEFAULT_CHUNK_BYTES, Pointwise.MMA);
+        /** The option naming the pointwise GEMM. */
+        public static final String POINTWISE_OPTION = "cuda.pointwise";
 
         public Choice {
             if (chunkBytes < (long) BM * BK * 2) throw new IllegalArgumentException("sepconv chunk of " + chunkBytes + " bytes is below one tile");
+            java.util.Objects.requireNonNull(pointwise, "pointwise");
+            if (pointwise == Pointwise.WGMMA && !split) {
+                throw new IllegalArgumentException("cuda.pointwise=wgmma runs on the split sepconv path: it cannot be combined with cuda.sepconv=fused");
+            }
         }
+
+        /** Split or fused with the mma.sync pointwise GEMM. */
+        public Choice(boolean split, long chunkBytes) { this(split, chunkBytes, Pointwise.MMA); }
 
         /**
          * The choice named by the option values {@code mode} ("fused" or "split", any case) and
          * {@code chunkMiB} (a whole number of MiB ≥ 1); null takes the default of either.
          */
-        public static Choice parse(String mode, String chunkMiB) {
+        public static Choice parse(String mode, String chunkMiB) { return parse(mode, chunkMiB, null); }
+
+        /** As {@link #parse(String, String)}, with {@code pointwise} ("mma" or "wgmma", any case; null: mma). */
+        public static Choice parse(String mode, String chunkMiB, String pointwise) {
             boolean split = mode == null || switch (mode.trim().toLowerCase(Locale.ROOT)) {
                 case "fused" -> false;
                 case "split" -> true;
@@ -75,7 +99,12 @@ public final class SeparableGemmPath {
                 }
             }
             if (mib < 1 || mib > (1L << 20)) throw new IllegalArgumentException("cuda.sepconvChunkMiB=" + mib + ": expected 1 to 1048576");
-            return new Choice(split, mib << 20);
+            Pointwise pw = pointwise == null ? Pointwise.MMA : switch (pointwise.trim().toLowerCase(Locale.ROOT)) {
+                case "mma" -> Pointwise.MMA;
+                case "wgmma" -> Pointwise.WGMMA;
+                default -> throw new IllegalArgumentException(POINTWISE_OPTION + "=" + pointwise + ": expected mma or wgmma");
+            };
+            return new Choice(split, mib << 20, pw);
         }
 
         /** Whether {@code spec} in {@code p} runs on the split path: separable convs in BF16/FP16 when split is chosen. */
@@ -109,24 +138,38 @@ public final class SeparableGemmPath {
         return new Tiling(m, kPad, nPad, (int) rows, chunks);
     }
 
+    /** {@link #plan(ConvSpec, Precision, Limits, boolean, Choice)} with the mma.sync pointwise GEMM. */
+    public static OpPlan plan(ConvSpec s, Precision p, Limits lim, boolean postRelu, long chunkBytes) {
+        return plan(s, p, lim, postRelu, new Choice(true, chunkBytes, Pointwise.MMA));
+    }
+
     /**
      * {@code Backend.conv} of a separable conv on the split path: operands x, w1 (depthwise), w2
-     * (pointwise), scale, shift, residual (optional), y; scratch:pwPacked and scratch:a.
+     * (pointwise), scale, shift, residual (optional), y; scratch:a and scratch:pwPacked, or
+     * scratch:bt where the Hopper GEMM runs ({@code choice.pointwise()} WGMMA and {@link
+     * HopperPointwiseGemm#covers} the layer).
      */
-    public static OpPlan plan(ConvSpec s, Precision p, Limits lim, boolean postRelu, long chunkBytes) {
+    public static OpPlan plan(ConvSpec s, Precision p, Limits lim, boolean postRelu, Choice choice) {
+        long chunkBytes = choice.chunkBytes();
         String math = switch (p) {
             case BF16 -> "bf16";
             case FP16 -> "fp16";
             case FP32, TF32 -> throw new IllegalArgumentException("the split sepconv path is for BF16/FP16, got " + p);
         };
         Tiling t = tiling(s, chunkBytes);
+        boolean hopper = choice.pointwise() == Pointwise.WGMMA && HopperPointwiseGemm.covers(t.m(), t.kPad(), s.cout());
         Map<String, Long> scratch = new LinkedHashMap<>();
-        scratch.put("scratch:pwPacked", t.bBytes());
-        scratch.put("scratch:a", t.aBytes());
         List<Launch> l = new ArrayList<>();
-        l.add(new Launch("sepgemm_pack_b_" + math, CudaLaunchPlan.gridFor((long) t.kPad() * t.nPad(), lim), 1, 1, 0, List.of(
-                new Ptr("w2", false), new Ptr("scratch:pwPacked", false),
-                new I32("cin", s.cin()), new I32("cout", s.cout()), new I32("kPad", t.kPad()), new I32("nPad", t.nPad()))));
+        if (hopper) {
+            scratch.put("scratch:bt", HopperPointwiseGemm.btBytes(s.cout(), t.kPad()));
+            l.add(HopperPointwiseGemm.packBt(p, s.cin(), s.cout(), t.kPad(), lim));
+        } else {
+            scratch.put("scratch:pwPacked", t.bBytes());
+            l.add(new Launch("sepgemm_pack_b_" + math, CudaLaunchPlan.gridFor((long) t.kPad() * t.nPad(), lim), 1, 1, 0, List.of(
+                    new Ptr("w2", false), new Ptr("scratch:pwPacked", false),
+                    new I32("cin", s.cin()), new I32("cout", s.cout()), new I32("kPad", t.kPad()), new I32("nPad", t.nPad()))));
+        }
+        scratch.put("scratch:a", t.aBytes());
         for (int c = 0; c < t.chunks(); c++) {
             long row0 = (long) c * t.rowsPerChunk();
             int rows = t.rows(c);
@@ -134,6 +177,12 @@ public final class SeparableGemmPath {
                     new Ptr("x", false), new Ptr("w1", false), new Ptr("scratch:a", false),
                     new I32("h", s.h()), new I32("w", s.w()), new I32("cin", s.cin()), new I32("kPad", t.kPad()),
                     new I64("row0", row0), new I32("rows", rows), new I32("preRelu", s.preRelu() ? 1 : 0))));
+            if (hopper) {
+                // rowsPerChunk is a multiple of BM (128), so only the last chunk has a partial tile and the
+                // kernel's stores past its rows fall beyond M, where the tensor map clips them
+                l.add(HopperPointwiseGemm.gemm(p, t.m(), rows, row0, t.kPad(), s.cout(), postRelu, lim));
+                continue;
+            }
             l.add(new Launch("sepgemm_gemm_" + math, t.nPad() / BN, CudaLaunchPlan.ceilDiv(rows, BM), 1, GEMM_SHARED_BYTES, List.<Arg>of(
                     new Ptr("scratch:a", false), new Ptr("scratch:pwPacked", false),
                     new Ptr("scale", true), new Ptr("shift", true), new Ptr("residual", true), new Ptr("y", false),

@@ -61,6 +61,12 @@ class CudaLaunchPlanTest {
             // the tensor-core pointwise backward: several splits (pwbwd_reduce) and one (dW2 written directly)
             plans.add(PointwiseBackwardPath.plan(new ConvSpec(ConvKind.SEPARABLE3X3_SAME, 32, 19, 19, 728, 728, 1, true), p, lim, 2, true));
             plans.add(PointwiseBackwardPath.plan(new ConvSpec(ConvKind.SEPARABLE3X3_SAME, 1, 10, 10, 1536, 2048, 1, false), p, lim, 2, false));
+            if (lim.maxSharedBytesPerBlock() >= HopperPointwiseGemm.SHARED_BYTES_N128) {
+                // the Hopper pointwise GEMM (devices with 227 KiB of shared memory): 256-wide tiles at batch 256, 128 at batch 3
+                SeparableGemmPath.Choice wgmma = SeparableGemmPath.Choice.parse("split", null, "wgmma");
+                plans.add(SeparableGemmPath.plan(new ConvSpec(ConvKind.SEPARABLE3X3_SAME, 256, 19, 19, 728, 728, 1, true), p, lim, true, wgmma));
+                plans.add(SeparableGemmPath.plan(new ConvSpec(ConvKind.SEPARABLE3X3_SAME, 3, 19, 19, 728, 728, 1, true), p, lim, false, wgmma));
+            }
         }
         // small stems: 35x35 outputs (the smallest tile) and 98x98 (the middle tile)
         plans.add(CudaLaunchPlan.conv(new ConvSpec(ConvKind.CONV3X3_VALID, 1, 71, 71, 3, 32, 2, false), p, lim, true));
@@ -176,6 +182,8 @@ class CudaLaunchPlanTest {
     @Test
     void argumentListsMatchTheCompiledKernelSignatures() throws IOException {
         Map<String, List<String>> ptx = CudaKernelBuild.ptxSignatures();
+        Map<String, Integer> bounds = CudaKernelBuild.maxThreads();
+        assertEquals(384, bounds.get("pwgemm_wgmma_bf16_n256"), "the wgmma kernels' launch bounds are parsed");
         Set<String> used = new TreeSet<>();
         for (Limits lim : List.of(H100, Limits.A100, Limits.ADA)) {
             for (Precision p : Precision.values()) {
@@ -186,9 +194,12 @@ class CudaLaunchPlanTest {
                         assertEquals(sig.size(), l.args().size(), l.kernel() + " argument count");
                         for (int i = 0; i < sig.size(); i++) assertEquals(sig.get(i), ptxType(l.args().get(i)), l.kernel() + " argument " + i + " " + l.args().get(i));
                         assertTrue(l.sharedBytes() <= lim.maxSharedBytesPerBlock(), l.kernel() + " shared memory " + l.sharedBytes());
+                        Integer bound = bounds.get(l.kernel());
+                        assertTrue(bound == null || l.blockX() <= bound, l.kernel() + ": block of " + l.blockX() + " over its launch bounds " + bound);
                         for (Arg a : l.args()) {
-                            if (a instanceof CudaLaunchPlan.Ptr ptr && ptr.name().startsWith("scratch:")) {
-                                assertTrue(plan.scratchBytes().containsKey(ptr.name()), l.kernel() + " uses unplanned scratch " + ptr.name());
+                            String operand = a instanceof CudaLaunchPlan.Ptr ptr ? ptr.name() : a instanceof CudaLaunchPlan.TensorMap m ? m.operand() : "";
+                            if (operand.startsWith("scratch:")) {
+                                assertTrue(plan.scratchBytes().containsKey(operand), l.kernel() + " uses unplanned scratch " + operand);
                             }
                         }
                         used.add(l.kernel());
@@ -202,6 +213,7 @@ class CudaLaunchPlanTest {
     }
 
     private static String ptxType(Arg a) {
+        if (a instanceof CudaLaunchPlan.TensorMap) return "b8[128]";   // const __grid_constant__ CUtensorMap, by value
         if (a instanceof CudaLaunchPlan.Ptr || a instanceof CudaLaunchPlan.I64) return "u64";
         if (a instanceof CudaLaunchPlan.I32) return "u32";
         return "f32";

@@ -15,13 +15,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** Reads target/cuda/ptxas-report.txt (ptxas -v of every kernel for sm_80 and sm_90). */
+/** Reads target/cuda/ptxas-report.txt (ptxas -v of every kernel for sm_80 and sm_90, and of the sm_90a modules). */
 class CudaPtxasReportTest {
     /** Resources of one kernel for one architecture. */
     record KernelReport(String kernel, String arch, int registers, int stackBytes, int spillStores, int spillLoads) {}
 
     static List<KernelReport> parse(List<String> lines) {
-        Pattern entry = Pattern.compile("Compiling entry function '(\\w+)' for '(sm_\\d+)'");
+        Pattern entry = Pattern.compile("Compiling entry function '(\\w+)' for '(sm_\\d+a?)'");
         Pattern frame = Pattern.compile("(\\d+) bytes stack frame, (\\d+) bytes spill stores, (\\d+) bytes spill loads");
         Pattern regs = Pattern.compile("Used (\\d+) registers");
         List<KernelReport> out = new ArrayList<>();
@@ -59,10 +59,15 @@ class CudaPtxasReportTest {
                 "    8 bytes stack frame, 4 bytes spill stores, 12 bytes spill loads",
                 "ptxas info    : Used 168 registers, used 1 barriers, 4 bytes cmem[0]"));
         assertEquals(List.of(new KernelReport("sepconv_bn_bf16_m128", "sm_90", 168, 8, 4, 12)), r);
+        List<KernelReport> hopper = parse(List.of(
+                "ptxas info    : Compiling entry function 'pwgemm_wgmma_bf16_n256' for 'sm_90a'",
+                "    0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads",
+                "ptxas info    : Used 168 registers, used 1 barriers, 1296 bytes cmem[0]"));
+        assertEquals(List.of(new KernelReport("pwgemm_wgmma_bf16_n256", "sm_90a", 168, 0, 0, 0)), hopper);
     }
 
     @Test
-    void noKernelSpillsOrUsesAStackFrameOnSm80OrSm90() throws IOException {
+    void noKernelSpillsOrUsesAStackFrameOnAnyArchitecture() throws IOException {
         List<KernelReport> reports = parse(Files.readAllLines(CudaKernelBuild.report()));
         Map<String, List<String>> entries = CudaKernelBuild.ptxSignatures();
         List<String> bad = new ArrayList<>();
@@ -70,9 +75,10 @@ class CudaPtxasReportTest {
             if (k.spillStores() > 0 || k.spillLoads() > 0 || k.stackBytes() > 0) bad.add(k.toString());
         }
         assertTrue(bad.isEmpty(), "kernels that spill or use local memory: " + bad);
-        // every kernel was compiled for both architectures
+        // every kernel was compiled for both architectures, the architecture-specific ones (wgmma) for theirs
+        Map<String, String> archKernels = CudaKernelBuild.archKernels();
         for (String kernel : entries.keySet()) {
-            for (String arch : List.of("sm_80", "sm_90")) {
+            for (String arch : archKernels.containsKey(kernel) ? List.of(archKernels.get(kernel)) : List.of("sm_80", "sm_90")) {
                 assertTrue(reports.stream().anyMatch(k -> k.kernel().equals(kernel) && k.arch().equals(arch)), kernel + " missing from the " + arch + " report");
             }
         }

@@ -1,0 +1,185 @@
+package io.jxception.internal.backend.cuda;
+
+import io.jxception.backend.Precision;
+import io.jxception.internal.backend.ConvSpec;
+import io.jxception.internal.backend.cuda.CudaLaunchPlan.Arg;
+import io.jxception.internal.backend.cuda.CudaLaunchPlan.Launch;
+import io.jxception.internal.backend.cuda.CudaLaunchPlan.Limits;
+import io.jxception.internal.backend.cuda.CudaLaunchPlan.OpPlan;
+import io.jxception.internal.backend.cuda.CudaLaunchPlan.TensorMap;
+import io.jxception.internal.backend.cuda.SeparableGemmPath.Choice;
+import io.jxception.internal.backend.cuda.SeparableGemmPath.Pointwise;
+import io.jxception.model.ConvKind;
+import io.jxception.model.XceptionConfig;
+import io.jxception.model.XceptionGraph;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The Hopper pointwise GEMM's launch plans (HopperPointwiseGemm, SeparableGemmPath with cuda.pointwise=wgmma); no GPU needed. */
+class HopperPointwiseGemmTest {
+    private static final Choice WGMMA = Choice.parse("split", null, "wgmma");
+
+    private static ConvSpec sep(int n, int hw, int cin, int cout) {
+        return new ConvSpec(ConvKind.SEPARABLE3X3_SAME, n, hw, hw, cin, cout, 1, true);
+    }
+
+    private static Arg arg(Launch l, String name) {
+        return l.args().stream().filter(a -> a.name().equals(name)).findFirst().orElseThrow(() -> new AssertionError(l.kernel() + " has no " + name));
+    }
+
+    private static long num(Launch l, String name) {
+        Arg a = arg(l, name);
+        if (a instanceof CudaLaunchPlan.I32 v) return v.value();
+        if (a instanceof CudaLaunchPlan.I64 v) return v.value();
+        throw new AssertionError(name + " is not a number: " + a);
+    }
+
+    @Test
+    void everyXceptionSepconvAtBatch256RunsOnWgmmaAndCoversEveryRowOnce() {
+        XceptionGraph g = XceptionGraph.build(XceptionConfig.imagenet());
+        int layers = 0;
+        for (ConvSpec s : CudaLaunchPlanTest.convSpecs(g, 256)) {
+            if (s.kind() != ConvKind.SEPARABLE3X3_SAME) continue;
+            layers++;
+            for (Precision p : new Precision[]{Precision.BF16, Precision.FP16}) {
+                OpPlan plan = SeparableGemmPath.plan(s, p, Limits.H100, true, WGMMA);
+                String math = p == Precision.BF16 ? "bf16" : "fp16";
+                SeparableGemmPath.Tiling t = SeparableGemmPath.tiling(s, WGMMA.chunkBytes());
+                assertEquals("pwgemm_pack_bt_" + math, plan.launches().get(0).kernel(), s.toString());
+                assertEquals(Map.of("scratch:bt", 2L * s.cout() * t.kPad(), "scratch:a", t.aBytes()), plan.scratchBytes(), "no (kPad, nPad) B: " + s);
+                long next = 0;
+                for (int i = 1; i < plan.launches().size(); i += 2) {
+                    Launch dw = plan.launches().get(i), gemm = plan.launches().get(i + 1);
+                    assertEquals("sepgemm_dw_" + math, dw.kernel());
+                    assertTrue(gemm.kernel().startsWith("pwgemm_wgmma_" + math + "_n"), gemm.kernel());
+                    assertEquals(next, num(dw, "row0"));
+                    assertEquals(next, num(gemm, "row0"));
+                    int rows = (int) num(gemm, "rows");
+                    assertEquals(rows, num(dw, "rows"));
+                    boolean last = i + 2 >= plan.launches().size();
+                    // the kernel stores whole 128-row tiles: only the last chunk may end inside one (its extra rows lie beyond M)
+                    assertTrue(last || rows % HopperPointwiseGemm.BM == 0, s + ": chunk of " + rows + " rows");
+                    next += rows;
+                }
+                assertEquals(t.m(), next, s.toString());
+            }
+        }
+        assertEquals(34, layers, "Xception's separable convs");
+    }
+
+    @Test
+    void wgmmaLaunchGeometryFollowsTheKernelsContract() {
+        // middle flow at batch 256: M = 92,416, 722 row tiles x 3 column tiles of 256
+        ConvSpec s = sep(256, 19, 728, 728);
+        Launch l = SeparableGemmPath.plan(s, Precision.BF16, Limits.H100, true, WGMMA).launches().get(2);
+        assertEquals("pwgemm_wgmma_bf16_n256", l.kernel());
+        assertEquals(384, l.blockX(), "one producer + two consumer warpgroups");
+        assertEquals(132, l.gridX(), "persistent: one CTA per SM");
+        assertEquals(HopperPointwiseGemm.SHARED_BYTES_N256, l.sharedBytes());
+        assertEquals(2 * 64 * (128 + 256), num(l, "stageBytes"), "A box 128 x 64 + Bt box 256 x 64, 16-bit");
+        assertEquals(12, num(l, "kTiles"), "kPad 736 = 11.5 stages of 64: the last one half zero-filled by TMA");
+        assertEquals(1, num(l, "postRelu"));
+        assertEquals(HopperPointwiseGemm.HANG_NS, num(l, "hangNs"));
+        assertEquals(new TensorMap("tmA", "scratch:a", true, 92_416, 736, 128, 64), arg(l, "tmA"));
+        assertEquals(new TensorMap("tmB", "scratch:bt", true, 728, 736, 256, 64), arg(l, "tmB"));
+        assertEquals(new TensorMap("tmY", "y", true, 92_416, 728, 64, 64), arg(l, "tmY"));
+        assertEquals(new CudaLaunchPlan.Ptr("hang", true), arg(l, "hang"), "no hang report in the library: the trap fails the launch");
+        // batch 3: 9 x 3 tiles of 256 would leave most SMs idle -> 128-wide tiles, grid = all 81 tiles
+        Launch small = SeparableGemmPath.plan(sep(3, 19, 728, 728), Precision.FP16, Limits.H100, false, WGMMA).launches().get(2);
+        assertEquals("pwgemm_wgmma_fp16_n128", small.kernel());
+        assertEquals(9 * 6, small.gridX());
+        assertEquals(HopperPointwiseGemm.SHARED_BYTES_N128, small.sharedBytes());
+        assertFalse(((TensorMap) arg(small, "tmA")).bf16());
+        // block2_sepconv1 (cout 128): 128 wide whatever the batch
+        assertEquals(128, HopperPointwiseGemm.tileWidth(256L * 147 * 147, 128, Limits.H100));
+    }
+
+    @Test
+    void layersTheKernelDoesNotCoverKeepTheMmaGemm() {
+        // cin 32 (kPad 32 < one 64-wide stage), cout not a multiple of 8, cout < 64, M < 64
+        for (ConvSpec s : List.of(sep(4, 19, 32, 128), sep(4, 19, 128, 100), sep(4, 19, 128, 32), sep(1, 7, 128, 128))) {
+            OpPlan plan = SeparableGemmPath.plan(s, Precision.BF16, Limits.H100, false, WGMMA);
+            assertEquals(List.of("sepgemm_pack_b_bf16", "sepgemm_dw_bf16", "sepgemm_gemm_bf16"), plan.launches().stream().map(Launch::kernel).toList(), s.toString());
+            assertTrue(plan.scratchBytes().containsKey("scratch:pwPacked"), s.toString());
+        }
+        assertTrue(HopperPointwiseGemm.covers(64, 64, 64), "the smallest covered GEMM");
+        assertFalse(HopperPointwiseGemm.covers(63, 64, 64));
+        // devices without 227 KiB of shared memory cannot take the kernel: a planning error, never a failed launch
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> SeparableGemmPath.plan(sep(8, 19, 728, 728), Precision.BF16, Limits.A100, false, WGMMA));
+        assertTrue(e.getMessage().contains("shared memory"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> HopperPointwiseGemm.gemm(Precision.BF16, 1000, 100, 950, 64, 64, false, Limits.H100), "chunk beyond M");
+    }
+
+    @Test
+    void optionsNameThePointwiseGemm() {
+        assertEquals(Pointwise.MMA, Choice.DEFAULT.pointwise(), "mma until wgmma is measured on a card");
+        assertEquals(Pointwise.WGMMA, Choice.parse(null, null, " WGMMA ").pointwise());
+        assertEquals(Pointwise.MMA, Choice.parse("split", "64", "mma").pointwise());
+        IllegalArgumentException bad = assertThrows(IllegalArgumentException.class, () -> Choice.parse(null, null, "hopper"));
+        assertTrue(bad.getMessage().contains("cuda.pointwise=hopper"), bad.getMessage());
+        IllegalArgumentException fused = assertThrows(IllegalArgumentException.class, () -> Choice.parse("fused", null, "wgmma"));
+        assertTrue(fused.getMessage().contains("split"), fused.getMessage());
+        CudaBackend.Options o = CudaBackend.Options.parse(Map.of("cuda.pointwise", "wgmma", "cuda.sepconvChunkMiB", "256"));
+        assertEquals(Pointwise.WGMMA, o.sepconv().pointwise());
+        assertEquals(256L << 20, o.sepconv().chunkBytes());
+        // without the option the plan is exactly the mma.sync one
+        ConvSpec s = sep(256, 19, 728, 728);
+        assertEquals(SeparableGemmPath.plan(s, Precision.BF16, Limits.H100, true, SeparableGemmPath.DEFAULT_CHUNK_BYTES),
+                SeparableGemmPath.plan(s, Precision.BF16, Limits.H100, true, Choice.DEFAULT));
+    }
+
+    @Test
+    void tensorMapsRefuseWhatTmaCannotDo() {
+        assertThrows(IllegalArgumentException.class, () -> new TensorMap("t", "y", true, 100, 100, 64, 64), "row of 200 bytes: not a multiple of 16");
+        assertThrows(IllegalArgumentException.class, () -> new TensorMap("t", "y", true, 100, 128, 64, 128), "box row over the 128-byte swizzle");
+        assertThrows(IllegalArgumentException.class, () -> new TensorMap("t", "y", true, 100, 128, 300, 64), "box over 256 rows");
+        assertThrows(IllegalArgumentException.class, () -> new TensorMap("t", "y", true, 32, 128, 64, 64), "box larger than the matrix");
+        TensorMap m = new TensorMap("tmY", "y", false, 92_416, 728, 64, 64);
+        TensorMapEncoder.Call c = TensorMapEncoder.call(m, 0x7f00_0000_0100L);
+        assertEquals(TensorMapEncoder.DATA_TYPE_FLOAT16, c.dataType());
+        assertArrayEquals(new long[]{728, 92_416}, c.globalDim(), "innermost dimension first");
+        assertArrayEquals(new long[]{728 * 2}, c.globalStrides(), "bytes per row");
+        assertArrayEquals(new int[]{64, 64}, c.boxDim());
+        assertArrayEquals(new int[]{1, 1}, c.elementStrides());
+        assertEquals(TensorMapEncoder.DATA_TYPE_BFLOAT16, TensorMapEncoder.call(new TensorMap("t", "a", true, 64, 64, 64, 64), 1L << 20).dataType());
+        IllegalArgumentException odd = assertThrows(IllegalArgumentException.class, () -> TensorMapEncoder.call(m, 0x7f00_0000_0102L));
+        assertTrue(odd.getMessage().contains("16-byte aligned") && odd.getMessage().contains("y"), odd.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> TensorMapEncoder.call(m, 0));
+    }
+
+    /** The Java constants against the kernel source, so that neither side changes alone. */
+    @Test
+    void constantsMatchTheKernelSource() throws IOException {
+        String cu = Files.readString(Path.of("cuda", "hopper_pwgemm.cu"));
+        assertTrue(cu.startsWith("// jx-arch: sm_90a"), "built for sm_90a only");
+        assertEquals(HopperPointwiseGemm.BM, constant(cu, "BM"));
+        assertEquals(HopperPointwiseGemm.BK, constant(cu, "BK"));
+        assertEquals(HopperPointwiseGemm.THREADS, constant(cu, "THREADS"));
+        assertEquals(HopperPointwiseGemm.EPI, constant(cu, "EPI"));
+        // Config<BN>::SMEM = 1024 alignment slack + STAGES x (A + Bt stage) + 4 staging buffers of 64 x 64 + 2 barriers per stage
+        assertTrue(cu.contains("STAGES = BN == 256 ? 4 : 6;"), "stage counts 4 (BN 256) and 6 (BN 128)");
+        assertEquals(1024 + 4 * (128 * 64 * 2 + 256 * 64 * 2) + 4 * 64 * 64 * 2 + 2 * 4 * 8, HopperPointwiseGemm.SHARED_BYTES_N256);
+        assertEquals(1024 + 6 * (128 * 64 * 2 + 128 * 64 * 2) + 4 * 64 * 64 * 2 + 2 * 6 * 8, HopperPointwiseGemm.SHARED_BYTES_N128);
+        assertTrue(cu.contains("SMEM = 1024 + TILE_BYTES + 2 * STAGES * 8"), "the formula above is the kernel's");
+    }
+
+    private static int constant(String source, String name) {
+        Matcher m = Pattern.compile("constexpr int " + name + " = (\\d+);").matcher(source);
+        assertTrue(m.find(), name + " not found in hopper_pwgemm.cu");
+        return Integer.parseInt(m.group(1));
+    }
+}
