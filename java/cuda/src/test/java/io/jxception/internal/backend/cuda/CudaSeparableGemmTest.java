@@ -11,8 +11,10 @@ import io.jxception.model.XceptionGraph;
 import io.jxception.tensor.Tensor;
 import io.jxception.weights.XceptionWeights;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -25,6 +27,7 @@ import java.util.stream.Stream;
 import static io.jxception.model.ConvKind.SEPARABLE3X3_SAME;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -32,12 +35,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * tensor-core GEMM with the BN/residual/ReLU epilogue) on backends opened with
  * {@code -Djxception.cuda.sepconv=split}: every op against the CPU reference (bound 2e-2 relative,
  * NaN-poisoned outputs) at odd and Xception shapes, with A cut into several chunks; bitwise
- * determinism; and whole networks against the reference and against the fused path.
+ * determinism; and whole networks against the reference and against the fused path. On compute
+ * capability 9.0 the same cases with the wgmma pointwise GEMM (cuda.pointwise=wgmma), against the
+ * reference and the mma.sync GEMM; elsewhere, that the option is refused.
  */
 @Tag("gpu")
 class CudaSeparableGemmTest {
-    /** Backends by (precision, MiB of A per chunk). */
+    /** Backends by (precision, MiB of A per chunk); with the wgmma pointwise GEMM by the same key. */
     private static final CudaTestDevice.Backends<String> backends = new CudaTestDevice.Backends<>();
+    private static final CudaTestDevice.Backends<String> wgmmaBackends = new CudaTestDevice.Backends<>();
 
     @BeforeAll
     static void requireDevice() { CudaTestDevice.assumeAvailable(); }
@@ -45,6 +51,7 @@ class CudaSeparableGemmTest {
     @AfterAll
     static void closeAll() {
         backends.close();
+        wgmmaBackends.close();
     }
 
     /** Opens a backend with the split path forced; see {@link #openWith}. */
@@ -55,6 +62,20 @@ class CudaSeparableGemmTest {
         CudaBackend b = (CudaBackend) new CudaBackendProvider().open(0, p, CudaBackend.Options.DEFAULT.withSyncEachLaunch(syncEachLaunch)
                 .withSepconv(SeparableGemmPath.Choice.parse(mode, Long.toString(chunkMiB))));
         assertEquals(mode.equals("split"), b.description().contains("split sepconv"), b.description());
+        return b;
+    }
+
+    /** Whether device 0 runs the sm_90a wgmma kernels (compute capability 9.0: H100, H200). */
+    static boolean hopper() {
+        CudaBackendProvider.DeviceInfo d = CudaBackendProvider.DeviceInfo.query(0);
+        return d.ccMajor() == 9 && d.ccMinor() == 0;
+    }
+
+    /** A split-path backend whose pointwise GEMM is pwgemm_wgmma (option cuda.pointwise=wgmma). */
+    static CudaBackend openWgmma(Precision p, long chunkMiB, boolean syncEachLaunch) {
+        CudaBackend b = (CudaBackend) new CudaBackendProvider().open(0, p, CudaBackend.Options.DEFAULT.withSyncEachLaunch(syncEachLaunch)
+                .withSepconv(SeparableGemmPath.Choice.parse("split", Long.toString(chunkMiB), "wgmma")));
+        assertTrue(b.description().contains("wgmma pointwise"), b.description());
         return b;
     }
 
@@ -109,6 +130,75 @@ class CudaSeparableGemmTest {
             Pair y2 = t.output(s.outputElements());
             t.gpu.conv(s, x.gpu(), w1.gpu(), w2.gpu(), ge, y2.gpu());
             assertArrayEquals(t.gpuValues(y), t.gpuValues(y2), "split sepconv " + c + " run twice");
+        }
+    }
+
+    /**
+     * The Hopper GEMM (cuda.pointwise=wgmma; layers it does not cover run sepgemm_gemm in the same plan)
+     * against the CPU reference (2e-2) and against the mma.sync GEMM on the same inputs: both accumulate
+     * the same products in fp32 and round once, so they differ only where the summation order moves a
+     * rounding: bound 2e-3 relative. Bitwise repeatable.
+     */
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("cases")
+    void wgmmaPointwiseMatchesReferenceAndTheMmaGemm(Precision p, Case c) {
+        Assumptions.assumeTrue(hopper(), "cuda.pointwise=wgmma needs a compute capability 9.0 device");
+        ConvSpec s = c.spec();
+        CudaBackend mma = backend(p, c.chunkMiB());
+        try (CudaTwin t = new CudaTwin(wgmmaBackends.get(p + "/" + c.chunkMiB(), k -> openWgmma(p, c.chunkMiB(), true)))) {
+            float[] xv = t.normal(s.inputElements(), 1), w1v = t.normal(s.w1Elements(), 1 / 3.0), w2v = t.normal(s.w2Elements(), Math.sqrt(2.0 / s.cin()));
+            float[] scv = c.scaleShift() ? t.uniform(s.cout(), 0.5, 1.5) : null, shv = c.scaleShift() ? t.normal(s.cout(), 0.1) : null;
+            float[] resv = c.residual() ? t.normal(s.outputElements(), 1) : null;
+            Pair x = t.act(xv), w1 = t.param(w1v), w2 = t.param(w2v);
+            Pair scale = scv == null ? null : t.param(scv), shift = shv == null ? null : t.param(shv), res = resv == null ? null : t.act(resv);
+            Pair y = t.output(s.outputElements());
+            t.cpu.conv(s, x.cpu(), w1.cpu(), w2.cpu(),
+                    new Epilogue(scale == null ? null : scale.cpu(), shift == null ? null : shift.cpu(), res == null ? null : res.cpu(), c.relu()), y.cpu());
+            Epilogue ge = new Epilogue(scale == null ? null : scale.gpu(), shift == null ? null : shift.gpu(), res == null ? null : res.gpu(), c.relu());
+            t.gpu.conv(s, x.gpu(), w1.gpu(), w2.gpu(), ge, y.gpu());
+            t.assertClose("wgmma sepconv " + c, y);
+            float[] got = t.gpuValues(y);
+            Pair y2 = t.output(s.outputElements());
+            t.gpu.conv(s, x.gpu(), w1.gpu(), w2.gpu(), ge, y2.gpu());
+            assertArrayEquals(got, t.gpuValues(y2), "wgmma sepconv " + c + " run twice");
+            // the same inputs through the mma.sync GEMM
+            try (CudaTwin m = new CudaTwin(mma)) {
+                Pair mx = m.act(xv), mw1 = m.param(w1v), mw2 = m.param(w2v);
+                Pair ms = scv == null ? null : m.param(scv), mh = shv == null ? null : m.param(shv), mr = resv == null ? null : m.act(resv);
+                Pair my = m.output(s.outputElements());
+                m.gpu.conv(s, mx.gpu(), mw1.gpu(), mw2.gpu(), new Epilogue(ms == null ? null : ms.gpu(), mh == null ? null : mh.gpu(),
+                        mr == null ? null : mr.gpu(), c.relu()), my.gpu());
+                double e = CudaNetworkTest.relError(got, m.gpuValues(my));
+                assertTrue(e <= 2e-3, "wgmma vs mma.sync " + c + ": relative difference " + e + " (seed " + t.seed + ")");
+            }
+        }
+    }
+
+    @Test
+    void wgmmaIsRefusedOffHopper() {
+        Assumptions.assumeFalse(hopper(), "this device runs wgmma");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> openWgmma(Precision.BF16, 96, false));
+        assertTrue(e.getMessage().contains("9.0") && e.getMessage().contains("cuda.pointwise=mma"), e.getMessage());
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(value = Precision.class, names = {"BF16", "FP16"})
+    void fullSizeNetworkWithWgmmaMatchesMmaAndReplaysBitwise(Precision p) {
+        Assumptions.assumeTrue(hopper(), "cuda.pointwise=wgmma needs a compute capability 9.0 device");
+        XceptionGraph g = XceptionGraph.build(XceptionConfig.imagenet());
+        XceptionWeights w = XceptionWeights.random(g, 5);
+        int batch = 4;
+        try (CudaBackend mmaBackend = openSplit(p, 96, false); ForwardSession mma = new ForwardSession(mmaBackend, w, batch);
+             CudaBackend wgmmaBackend = openWgmma(p, 96, false); ForwardSession wgmma = new ForwardSession(wgmmaBackend, w, batch)) {
+            Tensor x = CudaNetworkTest.randomImages(wgmma.inputShape(batch), 13);
+            float[] want = mma.run(x).data();
+            float[] eager = wgmma.run(x).data();      // eager: sizes the scratch
+            float[] recorded = wgmma.run(x).data();   // captured as a CUDA graph (the tensor maps are captured by value)
+            float[] replayed = wgmma.run(x).data();
+            double e = CudaNetworkTest.relError(eager, want);
+            assertTrue(e <= CudaNetworkTest.networkTolerance(p), p + ": wgmma vs mma.sync network relative error " + e);
+            assertArrayEquals(eager, recorded, "graph capture changes the output");
+            assertArrayEquals(eager, replayed, "graph replay changes the output");
         }
     }
 

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Device step "pointwise" (issue #12 item 1, the library side): the backend with cuda.pointwise=wgmma (the sm_90a
+# Hopper GEMM of cuda/hopper_pwgemm.cu inside the split separable conv) on the same card as the default mma.sync GEMM.
+# Budget: 150 s in all, each part under `timeout`, the sum bounded by the clock below. Expected ~90-120 s.
+#   1. the gpu tests of CudaSeparableGemmTest whose names say wgmma: every sepconv case against the CPU reference
+#      (2e-2) and against the mma.sync GEMM on the same inputs (2e-3), bitwise repeats, the full-size network
+#      wgmma vs mma.sync with graph capture and replay; on a device other than CC 9.0, that the option is refused  <= 60 s
+#   2. CudaXceptionBenchmark BF16 at batch 32 and 256 (graph replay, CUDA events, medians; per-launch rows at 256),
+#      cuda.pointwise=mma then =wgmma, back to back in this call                                              <= 2 x 40 s
+# Env (from check.sh): $JAVA, $CP, $WORK. Writes $WORK/pointwise/{tests.log,bench-mma.*,bench-wgmma.*}.
+# Prints the summary last, ~25 lines (run check.sh with STEP_TAIL=30).
+set -uo pipefail
+root="$(cd "$(dirname "$0")/../../.." && pwd)"
+cd "$root"
+out="$WORK/pointwise"
+mkdir -p "$out"
+t0=$(date +%s)
+left() { local l=$(( 148 - ($(date +%s) - t0) )); echo $(( l < 1 ? 1 : l )); }
+cap() { local l; l=$(left); echo $(( $1 < l ? $1 : l )); }   # min(wanted, what is left)
+
+# ---- 1. correctness of the integrated kernels
+timeout "$(cap 60)" "$JAVA" -Xmx16g -jar .device/junit-console.jar execute --disable-banner --disable-ansi-colors --details=tree \
+    --class-path "$CP" --select-class io.jxception.internal.backend.cuda.CudaSeparableGemmTest --include-methodname '.*[Ww]gmma.*' \
+    --include-tag gpu > "$out/tests.log" 2>&1
+echo "wgmma gpu tests: exit $? (124 = timed out) at $(( $(date +%s) - t0 )) s" >> "$out/tests.log"
+
+# ---- 2. img/s, mma.sync then wgmma, same card, same call
+for path in mma wgmma; do
+    timeout "$(cap 40)" "$JAVA" -Xmx24g -Djxception.cuda.pointwise=$path -cp "$CP" io.jxception.internal.backend.cuda.CudaXceptionBenchmark \
+        --csv "$out/bench-$path.csv" --precisions BF16 --batches 32,256 --reps 10 --layers BF16:256 --seconds 32 > "$out/bench-$path.log" 2>&1
+    echo "benchmark cuda.pointwise=$path: exit $? (124 = timed out) at $(( $(date +%s) - t0 )) s" >> "$out/bench-$path.log"
+done
+
+# ---- summary, last
+echo "==== pointwise: cuda.pointwise=wgmma in the backend ($(( $(date +%s) - t0 )) s)"
+grep -E "tests (successful|failed|skipped|aborted)|wgmma gpu tests" "$out/tests.log"
+grep -E "✘|MethodSource|AssertionFailed|Exception" "$out/tests.log" | head -6
+for path in mma wgmma; do
+    echo "-- cuda.pointwise=$path"
+    sed -n '/^jxception CUDA/,$p' "$out/bench-$path.log" | tail -n +2 | head -8
+    grep -hE "Exception|exit [0-9]+" "$out/bench-$path.log" | tail -2
+done
