@@ -43,6 +43,10 @@
 //                             stageBytes, hang, hangNs)
 //       grid min(tiles, SMs), 384 threads, Config<BN>::SMEM bytes of dynamic shared memory;
 //       stageBytes = 2 * 64 * (min(128, rows) + min(BN, cout)) (the two boxes of one stage).
+// Included by hopper_sepconv.cu for consume_tiles (with PWGEMM_NO_ENTRIES: no kernels of this module there) and by
+// the dev programs; the guard lets a program include both.
+#ifndef JX_HOPPER_PWGEMM_CU
+#define JX_HOPPER_PWGEMM_CU
 #include "hopper.cuh"
 
 namespace pwgemm {
@@ -238,5 +242,8 @@ __device__ __forceinline__ void pack_bt(const float* __restrict__ w2, T* __restr
         pwgemm::gemm<T, BN>(&tmA, &tmB, &tmY, scale, shift, residual, rows, cout, kTiles, row0, postRelu, stageBytes, hang, hangNs);         \
     }
 
+#ifndef PWGEMM_NO_ENTRIES
 JX_PWGEMM_KERNELS(bf16, __nv_bfloat16)
 JX_PWGEMM_KERNELS(fp16, __half)
+#endif
+#endif  // JX_HOPPER_PWGEMM_CU

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Device step "pointwise" (issue #12 item 1, the library side): the backend with cuda.pointwise=wgmma (the sm_90a
-# Hopper GEMM of cuda/hopper_pwgemm.cu inside the split separable conv) on the same card as the default mma.sync GEMM.
-# Budget: 150 s in all, each part under `timeout`, the sum bounded by the clock below. Expected ~90-120 s.
-#   1. the gpu tests of CudaSeparableGemmTest whose names say wgmma: every sepconv case against the CPU reference
-#      (2e-2) and against the mma.sync GEMM on the same inputs (2e-3), bitwise repeats, the full-size network
-#      wgmma vs mma.sync with graph capture and replay; on a device other than CC 9.0, that the option is refused  <= 60 s
-#   2. CudaXceptionBenchmark BF16 at batch 32 and 256 (graph replay, CUDA events, medians; per-launch rows at 256),
-#      cuda.pointwise=mma then =wgmma, back to back in this call                                              <= 2 x 40 s
-# Env (from check.sh): $JAVA, $CP, $WORK. Writes $WORK/pointwise/{tests.log,bench-mma.*,bench-wgmma.*}.
+# Device step "pointwise" (issue #12 items 1 and 2, the library side): the backend with cuda.pointwise=wgmma on the
+# same card as the default mma.sync kernels: split (sepgemm_dw + the sm_90a GEMM of cuda/hopper_pwgemm.cu) and fused
+# (cuda.sepconv=fused: cuda/hopper_sepconv.cu, the depthwise computed into wgmma's shared-memory tile).
+# Budget: 170 s in all, each part under `timeout`, the sum bounded by the clock below. Expected ~120-150 s.
+#   1. the gpu tests of CudaSeparableGemmTest whose names say wgmma: every sepconv case, split and fused, against
+#      the CPU reference (2e-2) and against the split mma.sync path on the same inputs (2e-3), bitwise repeats, the
+#      full-size network (split and fused) vs mma.sync with graph capture and replay; on a device other than
+#      CC 9.0, that the option is refused                                                                     <= 60 s
+#   2. CudaXceptionBenchmark BF16 at batch 32 and 256 (graph replay, CUDA events, medians; per-launch rows at 256):
+#      split mma.sync (the default), split wgmma, fused wgmma, back to back in this call                      <= 3 x 34 s
+# Env (from check.sh): $JAVA, $CP, $WORK. Writes $WORK/pointwise/{tests.log,bench-{mma,wgmma,fused-wgmma}.{csv,log}}.
 # Prints the summary last, ~25 lines (run check.sh with STEP_TAIL=30).
 set -uo pipefail
 root="$(cd "$(dirname "$0")/../../.." && pwd)"
@@ -15,7 +17,7 @@ cd "$root"
 out="$WORK/pointwise"
 mkdir -p "$out"
 t0=$(date +%s)
-left() { local l=$(( 148 - ($(date +%s) - t0) )); echo $(( l < 1 ? 1 : l )); }
+left() { local l=$(( 168 - ($(date +%s) - t0) )); echo $(( l < 1 ? 1 : l )); }
 cap() { local l; l=$(left); echo $(( $1 < l ? $1 : l )); }   # min(wanted, what is left)
 
 # ---- 1. correctness of the integrated kernels
@@ -24,19 +26,22 @@ timeout "$(cap 60)" "$JAVA" -Xmx16g -jar .device/junit-console.jar execute --dis
     --include-tag gpu > "$out/tests.log" 2>&1
 echo "wgmma gpu tests: exit $? (124 = timed out) at $(( $(date +%s) - t0 )) s" >> "$out/tests.log"
 
-# ---- 2. img/s, mma.sync then wgmma, same card, same call
-for path in mma wgmma; do
-    timeout "$(cap 40)" "$JAVA" -Xmx24g -Djxception.cuda.pointwise=$path -cp "$CP" io.jxception.internal.backend.cuda.CudaXceptionBenchmark \
-        --csv "$out/bench-$path.csv" --precisions BF16 --batches 32,256 --reps 10 --layers BF16:256 --seconds 32 > "$out/bench-$path.log" 2>&1
-    echo "benchmark cuda.pointwise=$path: exit $? (124 = timed out) at $(( $(date +%s) - t0 )) s" >> "$out/bench-$path.log"
+# ---- 2. img/s, the three paths, same card, same call (name: backend options)
+paths=("mma:-Djxception.cuda.pointwise=mma" "wgmma:-Djxception.cuda.pointwise=wgmma"
+       "fused-wgmma:-Djxception.cuda.sepconv=fused -Djxception.cuda.pointwise=wgmma")
+for entry in "${paths[@]}"; do
+    name="${entry%%:*}"
+    timeout "$(cap 34)" "$JAVA" -Xmx24g ${entry#*:} -cp "$CP" io.jxception.internal.backend.cuda.CudaXceptionBenchmark \
+        --csv "$out/bench-$name.csv" --precisions BF16 --batches 32,256 --reps 10 --layers BF16:256 --seconds 28 > "$out/bench-$name.log" 2>&1
+    echo "benchmark ${entry#*:}: exit $? (124 = timed out) at $(( $(date +%s) - t0 )) s" >> "$out/bench-$name.log"
 done
 
 # ---- summary, last
 echo "==== pointwise: cuda.pointwise=wgmma in the backend ($(( $(date +%s) - t0 )) s)"
 grep -E "tests (successful|failed|skipped|aborted)|wgmma gpu tests" "$out/tests.log"
 grep -E "✘|MethodSource|AssertionFailed|Exception" "$out/tests.log" | head -6
-for path in mma wgmma; do
-    echo "-- cuda.pointwise=$path"
+for path in mma wgmma fused-wgmma; do
+    echo "-- $path"
     sed -n '/^jxception CUDA/,$p' "$out/bench-$path.log" | tail -n +2 | head -8
     grep -hE "Exception|exit [0-9]+" "$out/bench-$path.log" | tail -2
 done

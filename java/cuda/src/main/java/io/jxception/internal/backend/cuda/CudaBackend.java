@@ -227,8 +227,8 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
                     throw new IllegalArgumentException("cuda.pointwise=wgmma needs a compute capability 9.0 device (H100/H200); cuda:" + deviceIndex
                             + " is " + info.name() + " (" + info.ccMajor() + "." + info.ccMinor() + "): use cuda.pointwise=mma");
                 }
-                loadModule(CudaKernelImages.archImage(manifest, HOPPER_MODULE, "sm_90a"));
-                desc += " + " + HOPPER_MODULE + " sm_90a cubin";
+                for (String m : HOPPER_MODULES) loadModule(CudaKernelImages.archImage(manifest, m, "sm_90a"));
+                desc += " + " + String.join(", ", HOPPER_MODULES) + " sm_90a cubins";
                 this.tensorMaps = TensorMapEncoder.load();
             } else {
                 this.tensorMaps = null;
@@ -250,8 +250,8 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
         }
     }
 
-    /** The module of the wgmma kernels (cuda/hopper_pwgemm.cu), loaded with cuda.pointwise=wgmma. */
-    static final String HOPPER_MODULE = "hopper_pwgemm";
+    /** The modules of the wgmma kernels (cuda/hopper_pwgemm.cu, cuda/hopper_sepconv.cu), loaded with cuda.pointwise=wgmma. */
+    static final List<String> HOPPER_MODULES = List.of("hopper_pwgemm", "hopper_sepconv");
 
     private void loadModule(CudaKernelImages.Image img) {
         CUmodule module = new CUmodule();
@@ -270,7 +270,7 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
     @Override public String description() {
         return info.name() + " (" + info.details() + "), " + precision.name().toLowerCase(java.util.Locale.ROOT) + ", kernels: " + imageDescription
                 + (arena != null ? ", arena " + (arena.capacity() >> 20) + " MiB" : "") + (sepconv.split() ? ", split sepconv" : "")
-                + (tensorMaps != null ? ", wgmma pointwise" : "")
+                + (tensorMaps != null ? (sepconv.split() ? ", wgmma pointwise" : ", fused wgmma sepconv") : "")
                 + (pwbwd == PointwiseBackwardPath.Choice.MMA ? ", mma pointwise backward" : "");
     }
 
@@ -681,6 +681,7 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
         if (epilogue.residual() != null) op.act("residual", epilogue.residual(), spec.outputElements());
         op.out("y", y, spec.outputElements(), actStorage);
         op.run(sepconv.applies(spec, precision) ? SeparableGemmPath.plan(spec, precision, limits, epilogue.relu(), sepconv)
+                : sepconv.fusedWgmma(spec, precision) ? HopperSeparableConv.plan(spec, precision, limits, epilogue.relu())
                 : stemPath.conv(spec, precision, limits, epilogue.relu()));
     }
 

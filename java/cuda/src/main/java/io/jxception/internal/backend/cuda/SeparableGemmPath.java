@@ -42,13 +42,14 @@ public final class SeparableGemmPath {
     /** Default bound of A's scratch per chunk. */
     public static final long DEFAULT_CHUNK_BYTES = 1024L << 20;
 
-    /** Which GEMM runs the pointwise half of the split path (option {@code cuda.pointwise}). */
+    /** Which tensor-core instruction runs the pointwise half of a 16-bit separable conv (option {@code cuda.pointwise}). */
     public enum Pointwise {
-        /** sepgemm_gemm_* (mma.sync m16n8k16): every device from sm_80. */
+        /** mma.sync m16n8k16: sepgemm_gemm_* (split) or sepconv_bn_* (fused); every device from sm_80. */
         MMA,
         /**
-         * pwgemm_wgmma_* (wgmma + TMA, {@link HopperPointwiseGemm}) on the layers it covers, sepgemm_gemm_*
-         * on the rest: compute capability 9.0 only (the sm_90a cubin runs nowhere else).
+         * Hopper's wgmma fed by TMA, on the layers the kernels cover (the others keep MMA): split runs
+         * pwgemm_wgmma_* ({@link HopperPointwiseGemm}), fused runs sepconv_wgmma_* ({@link
+         * HopperSeparableConv}). Compute capability 9.0 only (the sm_90a cubins run nowhere else).
          */
         WGMMA
     }
@@ -69,9 +70,6 @@ public final class SeparableGemmPath {
         public Choice {
             if (chunkBytes < (long) BM * BK * 2) throw new IllegalArgumentException("sepconv chunk of " + chunkBytes + " bytes is below one tile");
             java.util.Objects.requireNonNull(pointwise, "pointwise");
-            if (pointwise == Pointwise.WGMMA && !split) {
-                throw new IllegalArgumentException("cuda.pointwise=wgmma runs on the split sepconv path: it cannot be combined with cuda.sepconv=fused");
-            }
         }
 
         /** Split or fused with the mma.sync pointwise GEMM. */
@@ -110,6 +108,11 @@ public final class SeparableGemmPath {
         /** Whether {@code spec} in {@code p} runs on the split path: separable convs in BF16/FP16 when split is chosen. */
         public boolean applies(ConvSpec spec, Precision p) {
             return split && spec.kind() == ConvKind.SEPARABLE3X3_SAME && (p == Precision.BF16 || p == Precision.FP16);
+        }
+
+        /** Whether {@code spec} in {@code p} runs the fused Hopper kernel: fused + wgmma, BF16/FP16, a layer it covers. */
+        public boolean fusedWgmma(ConvSpec spec, Precision p) {
+            return !split && pointwise == Pointwise.WGMMA && (p == Precision.BF16 || p == Precision.FP16) && HopperSeparableConv.covers(spec);
         }
     }
 

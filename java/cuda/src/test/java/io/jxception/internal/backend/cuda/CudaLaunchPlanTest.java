@@ -66,6 +66,9 @@ class CudaLaunchPlanTest {
                 SeparableGemmPath.Choice wgmma = SeparableGemmPath.Choice.parse("split", null, "wgmma");
                 plans.add(SeparableGemmPath.plan(new ConvSpec(ConvKind.SEPARABLE3X3_SAME, 256, 19, 19, 728, 728, 1, true), p, lim, true, wgmma));
                 plans.add(SeparableGemmPath.plan(new ConvSpec(ConvKind.SEPARABLE3X3_SAME, 3, 19, 19, 728, 728, 1, true), p, lim, false, wgmma));
+                // the fused Hopper separable conv: 256- and 128-wide tiles
+                plans.add(HopperSeparableConv.plan(new ConvSpec(ConvKind.SEPARABLE3X3_SAME, 2, 19, 19, 728, 728, 1, true), p, lim, true));
+                plans.add(HopperSeparableConv.plan(new ConvSpec(ConvKind.SEPARABLE3X3_SAME, 2, 37, 37, 64, 128, 1, false), p, lim, false));
             }
         }
         // small stems: 35x35 outputs (the smallest tile) and 98x98 (the middle tile)

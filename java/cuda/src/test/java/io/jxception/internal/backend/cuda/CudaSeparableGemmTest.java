@@ -36,8 +36,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * {@code -Djxception.cuda.sepconv=split}: every op against the CPU reference (bound 2e-2 relative,
  * NaN-poisoned outputs) at odd and Xception shapes, with A cut into several chunks; bitwise
  * determinism; and whole networks against the reference and against the fused path. On compute
- * capability 9.0 the same cases with the wgmma pointwise GEMM (cuda.pointwise=wgmma), against the
- * reference and the mma.sync GEMM; elsewhere, that the option is refused.
+ * capability 9.0 the same cases with the Hopper kernels (cuda.pointwise=wgmma, split and fused), against
+ * the reference and the mma.sync path; elsewhere, that the option is refused.
  */
 @Tag("gpu")
 class CudaSeparableGemmTest {
@@ -71,11 +71,14 @@ class CudaSeparableGemmTest {
         return d.ccMajor() == 9 && d.ccMinor() == 0;
     }
 
-    /** A split-path backend whose pointwise GEMM is pwgemm_wgmma (option cuda.pointwise=wgmma). */
-    static CudaBackend openWgmma(Precision p, long chunkMiB, boolean syncEachLaunch) {
+    /**
+     * A backend with the Hopper kernels (option cuda.pointwise=wgmma): mode "split" runs sepgemm_dw +
+     * pwgemm_wgmma, "fused" the fused sepconv_wgmma.
+     */
+    static CudaBackend openWgmma(Precision p, String mode, long chunkMiB, boolean syncEachLaunch) {
         CudaBackend b = (CudaBackend) new CudaBackendProvider().open(0, p, CudaBackend.Options.DEFAULT.withSyncEachLaunch(syncEachLaunch)
-                .withSepconv(SeparableGemmPath.Choice.parse("split", Long.toString(chunkMiB), "wgmma")));
-        assertTrue(b.description().contains("wgmma pointwise"), b.description());
+                .withSepconv(SeparableGemmPath.Choice.parse(mode, Long.toString(chunkMiB), "wgmma")));
+        assertTrue(b.description().contains(mode.equals("split") ? "wgmma pointwise" : "fused wgmma sepconv"), b.description());
         return b;
     }
 
@@ -92,6 +95,11 @@ class CudaSeparableGemmTest {
 
     static ConvSpec sep(int n, int h, int w, int cin, int cout, boolean preRelu) {
         return new ConvSpec(SEPARABLE3X3_SAME, n, h, w, cin, cout, 1, preRelu);
+    }
+
+    /** Every case for both Hopper modes. */
+    static Stream<Arguments> wgmmaCases() {
+        return cases().flatMap(a -> Stream.of("split", "fused").map(mode -> Arguments.of(a.get()[0], a.get()[1], mode)));
     }
 
     static Stream<Arguments> cases() {
@@ -134,18 +142,19 @@ class CudaSeparableGemmTest {
     }
 
     /**
-     * The Hopper GEMM (cuda.pointwise=wgmma; layers it does not cover run sepgemm_gemm in the same plan)
-     * against the CPU reference (2e-2) and against the mma.sync GEMM on the same inputs: both accumulate
-     * the same products in fp32 and round once, so they differ only where the summation order moves a
-     * rounding: bound 2e-3 relative. Bitwise repeatable.
+     * The Hopper kernels (cuda.pointwise=wgmma; split: sepgemm_dw + pwgemm_wgmma, fused: sepconv_wgmma;
+     * layers they do not cover run the mma.sync kernels in the same backend) against the CPU reference
+     * (2e-2) and against the split mma.sync path on the same inputs: all of them round A to 16 bits the
+     * same way and accumulate the same products in fp32, so they differ only where the summation order
+     * moves the final rounding: bound 2e-3 relative. Bitwise repeatable.
      */
-    @ParameterizedTest(name = "{0} {1}")
-    @MethodSource("cases")
-    void wgmmaPointwiseMatchesReferenceAndTheMmaGemm(Precision p, Case c) {
+    @ParameterizedTest(name = "{0} {1} {2}")
+    @MethodSource("wgmmaCases")
+    void wgmmaSepconvMatchesReferenceAndTheMmaPath(Precision p, Case c, String mode) {
         Assumptions.assumeTrue(hopper(), "cuda.pointwise=wgmma needs a compute capability 9.0 device");
         ConvSpec s = c.spec();
         CudaBackend mma = backend(p, c.chunkMiB());
-        try (CudaTwin t = new CudaTwin(wgmmaBackends.get(p + "/" + c.chunkMiB(), k -> openWgmma(p, c.chunkMiB(), true)))) {
+        try (CudaTwin t = new CudaTwin(wgmmaBackends.get(p + "/" + mode + "/" + c.chunkMiB(), k -> openWgmma(p, mode, c.chunkMiB(), true)))) {
             float[] xv = t.normal(s.inputElements(), 1), w1v = t.normal(s.w1Elements(), 1 / 3.0), w2v = t.normal(s.w2Elements(), Math.sqrt(2.0 / s.cin()));
             float[] scv = c.scaleShift() ? t.uniform(s.cout(), 0.5, 1.5) : null, shv = c.scaleShift() ? t.normal(s.cout(), 0.1) : null;
             float[] resv = c.residual() ? t.normal(s.outputElements(), 1) : null;
@@ -156,11 +165,11 @@ class CudaSeparableGemmTest {
                     new Epilogue(scale == null ? null : scale.cpu(), shift == null ? null : shift.cpu(), res == null ? null : res.cpu(), c.relu()), y.cpu());
             Epilogue ge = new Epilogue(scale == null ? null : scale.gpu(), shift == null ? null : shift.gpu(), res == null ? null : res.gpu(), c.relu());
             t.gpu.conv(s, x.gpu(), w1.gpu(), w2.gpu(), ge, y.gpu());
-            t.assertClose("wgmma sepconv " + c, y);
+            t.assertClose(mode + " wgmma sepconv " + c, y);
             float[] got = t.gpuValues(y);
             Pair y2 = t.output(s.outputElements());
             t.gpu.conv(s, x.gpu(), w1.gpu(), w2.gpu(), ge, y2.gpu());
-            assertArrayEquals(got, t.gpuValues(y2), "wgmma sepconv " + c + " run twice");
+            assertArrayEquals(got, t.gpuValues(y2), mode + " wgmma sepconv " + c + " run twice");
             // the same inputs through the mma.sync GEMM
             try (CudaTwin m = new CudaTwin(mma)) {
                 Pair mx = m.act(xv), mw1 = m.param(w1v), mw2 = m.param(w2v);
@@ -169,7 +178,7 @@ class CudaSeparableGemmTest {
                 m.gpu.conv(s, mx.gpu(), mw1.gpu(), mw2.gpu(), new Epilogue(ms == null ? null : ms.gpu(), mh == null ? null : mh.gpu(),
                         mr == null ? null : mr.gpu(), c.relu()), my.gpu());
                 double e = CudaNetworkTest.relError(got, m.gpuValues(my));
-                assertTrue(e <= 2e-3, "wgmma vs mma.sync " + c + ": relative difference " + e + " (seed " + t.seed + ")");
+                assertTrue(e <= 2e-3, mode + " wgmma vs split mma.sync " + c + ": relative difference " + e + " (seed " + t.seed + ")");
             }
         }
     }
@@ -177,26 +186,30 @@ class CudaSeparableGemmTest {
     @Test
     void wgmmaIsRefusedOffHopper() {
         Assumptions.assumeFalse(hopper(), "this device runs wgmma");
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> openWgmma(Precision.BF16, 96, false));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> openWgmma(Precision.BF16, "split", 96, false));
         assertTrue(e.getMessage().contains("9.0") && e.getMessage().contains("cuda.pointwise=mma"), e.getMessage());
     }
 
-    @ParameterizedTest(name = "{0}")
-    @EnumSource(value = Precision.class, names = {"BF16", "FP16"})
-    void fullSizeNetworkWithWgmmaMatchesMmaAndReplaysBitwise(Precision p) {
+    static Stream<Arguments> wgmmaModes() {
+        return Stream.of(Precision.BF16, Precision.FP16).flatMap(p -> Stream.of(Arguments.of(p, "split"), Arguments.of(p, "fused")));
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("wgmmaModes")
+    void fullSizeNetworkWithWgmmaMatchesMmaAndReplaysBitwise(Precision p, String mode) {
         Assumptions.assumeTrue(hopper(), "cuda.pointwise=wgmma needs a compute capability 9.0 device");
         XceptionGraph g = XceptionGraph.build(XceptionConfig.imagenet());
         XceptionWeights w = XceptionWeights.random(g, 5);
         int batch = 4;
         try (CudaBackend mmaBackend = openSplit(p, 96, false); ForwardSession mma = new ForwardSession(mmaBackend, w, batch);
-             CudaBackend wgmmaBackend = openWgmma(p, 96, false); ForwardSession wgmma = new ForwardSession(wgmmaBackend, w, batch)) {
+             CudaBackend wgmmaBackend = openWgmma(p, mode, 96, false); ForwardSession wgmma = new ForwardSession(wgmmaBackend, w, batch)) {
             Tensor x = CudaNetworkTest.randomImages(wgmma.inputShape(batch), 13);
             float[] want = mma.run(x).data();
             float[] eager = wgmma.run(x).data();      // eager: sizes the scratch
             float[] recorded = wgmma.run(x).data();   // captured as a CUDA graph (the tensor maps are captured by value)
             float[] replayed = wgmma.run(x).data();
             double e = CudaNetworkTest.relError(eager, want);
-            assertTrue(e <= CudaNetworkTest.networkTolerance(p), p + ": wgmma vs mma.sync network relative error " + e);
+            assertTrue(e <= CudaNetworkTest.networkTolerance(p), p + " " + mode + ": wgmma vs split mma.sync network relative error " + e);
             assertArrayEquals(eager, recorded, "graph capture changes the output");
             assertArrayEquals(eager, replayed, "graph replay changes the output");
         }

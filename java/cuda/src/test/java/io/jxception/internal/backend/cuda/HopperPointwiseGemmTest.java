@@ -28,7 +28,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The Hopper pointwise GEMM's launch plans (HopperPointwiseGemm, SeparableGemmPath with cuda.pointwise=wgmma); no GPU needed. */
+/** The Hopper kernels' launch plans (HopperPointwiseGemm, HopperSeparableConv, SeparableGemmPath with cuda.pointwise=wgmma); no GPU needed. */
 class HopperPointwiseGemmTest {
     private static final Choice WGMMA = Choice.parse("split", null, "wgmma");
 
@@ -131,8 +131,13 @@ class HopperPointwiseGemmTest {
         assertEquals(Pointwise.MMA, Choice.parse("split", "64", "mma").pointwise());
         IllegalArgumentException bad = assertThrows(IllegalArgumentException.class, () -> Choice.parse(null, null, "hopper"));
         assertTrue(bad.getMessage().contains("cuda.pointwise=hopper"), bad.getMessage());
-        IllegalArgumentException fused = assertThrows(IllegalArgumentException.class, () -> Choice.parse("fused", null, "wgmma"));
-        assertTrue(fused.getMessage().contains("split"), fused.getMessage());
+        // fused + wgmma is the fused Hopper kernel (HopperSeparableConv), split + wgmma the Hopper GEMM
+        Choice fused = Choice.parse("fused", null, "wgmma");
+        ConvSpec middle = sep(2, 19, 728, 728);
+        assertTrue(fused.fusedWgmma(middle, Precision.BF16) && !fused.applies(middle, Precision.BF16));
+        assertFalse(WGMMA.fusedWgmma(middle, Precision.BF16));
+        assertFalse(fused.fusedWgmma(middle, Precision.TF32), "16-bit only");
+        assertFalse(Choice.parse("fused", null, "mma").fusedWgmma(middle, Precision.BF16));
         CudaBackend.Options o = CudaBackend.Options.parse(Map.of("cuda.pointwise", "wgmma", "cuda.sepconvChunkMiB", "256"));
         assertEquals(Pointwise.WGMMA, o.sepconv().pointwise());
         assertEquals(256L << 20, o.sepconv().chunkBytes());
@@ -161,6 +166,39 @@ class HopperPointwiseGemmTest {
         assertThrows(IllegalArgumentException.class, () -> TensorMapEncoder.call(m, 0));
     }
 
+    @Test
+    void fusedHopperSepconvIsOneLaunchAfterThePackAndCoversEveryXceptionSepconv() {
+        ConvSpec s = sep(256, 19, 728, 728);
+        OpPlan plan = HopperSeparableConv.plan(s, Precision.BF16, Limits.H100, true);
+        assertEquals(List.of("pwgemm_pack_bt_bf16", "sepconv_wgmma_bf16_n256"), plan.launches().stream().map(Launch::kernel).toList());
+        assertEquals(Map.of("scratch:bt", 2L * 728 * 736), plan.scratchBytes(), "no A in HBM");
+        Launch l = plan.launches().get(1);
+        assertEquals(384, l.blockX());
+        assertEquals(132, l.gridX());
+        assertEquals(HopperSeparableConv.SHARED_BYTES_N256, l.sharedBytes());
+        assertEquals(new TensorMap("tmB", "scratch:bt", true, 728, 736, 256, 64), arg(l, "tmB"));
+        assertEquals(new TensorMap("tmY", "y", true, 92_416, 728, 64, 64), arg(l, "tmY"));
+        assertEquals(92_416, num(l, "rows"));
+        assertEquals(2 * 64 * 256, num(l, "bBytes"));
+        assertEquals(12, num(l, "kTiles"));
+        assertEquals(1, num(l, "preRelu"));
+        Launch narrow = HopperSeparableConv.plan(sep(1, 37, 64, 128), Precision.FP16, Limits.H100, false).launches().get(1);
+        assertEquals("sepconv_wgmma_fp16_n128", narrow.kernel());
+        assertEquals(HopperSeparableConv.SHARED_BYTES_N128, narrow.sharedBytes());
+        assertEquals(CudaLaunchPlan.ceilDiv(37 * 37, 128), narrow.gridX(), "11 tiles: one CTA each");
+        XceptionGraph g = XceptionGraph.build(XceptionConfig.imagenet());
+        for (int n : new int[]{1, 256}) {
+            for (ConvSpec c : CudaLaunchPlanTest.convSpecs(g, n)) {
+                if (c.kind() == ConvKind.SEPARABLE3X3_SAME) assertTrue(HopperSeparableConv.covers(c), c.toString());
+            }
+        }
+        // cin not a multiple of 8 or <= 32 is not the kernel's: the fused mma.sync kernel runs them
+        assertFalse(HopperSeparableConv.covers(sep(4, 19, 60, 128)));
+        assertFalse(HopperSeparableConv.covers(sep(4, 19, 32, 128)));
+        assertThrows(IllegalArgumentException.class, () -> HopperSeparableConv.plan(sep(4, 19, 60, 128), Precision.BF16, Limits.H100, false));
+        assertThrows(IllegalArgumentException.class, () -> HopperSeparableConv.plan(s, Precision.BF16, Limits.ADA, false), "99 KiB of shared memory");
+    }
+
     /** The Java constants against the kernel source, so that neither side changes alone. */
     @Test
     void constantsMatchTheKernelSource() throws IOException {
@@ -175,6 +213,13 @@ class HopperPointwiseGemmTest {
         assertEquals(1024 + 4 * (128 * 64 * 2 + 256 * 64 * 2) + 4 * 64 * 64 * 2 + 2 * 4 * 8, HopperPointwiseGemm.SHARED_BYTES_N256);
         assertEquals(1024 + 6 * (128 * 64 * 2 + 128 * 64 * 2) + 4 * 64 * 64 * 2 + 2 * 6 * 8, HopperPointwiseGemm.SHARED_BYTES_N128);
         assertTrue(cu.contains("SMEM = 1024 + TILE_BYTES + 2 * STAGES * 8"), "the formula above is the kernel's");
+        // the fused kernel: 3 (BN 256) and 4 (BN 128) stages of the same A and Bt tiles, the same staging and barriers
+        String fused = Files.readString(Path.of("cuda", "hopper_sepconv.cu"));
+        assertTrue(fused.startsWith("// jx-arch: sm_90a"));
+        assertTrue(fused.contains("STAGES = BN == 256 ? 3 : 4;") && fused.contains("SMEM = 1024 + STAGES * (A_BYTES + B_BYTES) + 4 * C_BYTES + 2 * STAGES * 8;"));
+        assertEquals(1024 + 3 * (128 * 64 * 2 + 256 * 64 * 2) + 4 * 64 * 64 * 2 + 2 * 3 * 8, HopperSeparableConv.SHARED_BYTES_N256);
+        assertEquals(1024 + 4 * (128 * 64 * 2 + 128 * 64 * 2) + 4 * 64 * 64 * 2 + 2 * 4 * 8, HopperSeparableConv.SHARED_BYTES_N128);
+        assertTrue(fused.contains("sepwgmma::Roles<1>::THREADS"), "the library's entry points are one producer warpgroup: 384 threads");
     }
 
     private static int constant(String source, String name) {
