@@ -84,13 +84,24 @@ public final class CudaBackendProvider implements BackendProvider {
                 tooOld.add(d.name() + " (sm_" + d.ccMajor() + d.ccMinor() + ")");
                 continue;
             }
-            devices.add(new Probe.Device(i, d.name(), d.details() + ", driver CUDA " + cudaVersion(version[0]), RANK));
+            devices.add(new Probe.Device(i, d.name(), d.details() + ", driver CUDA " + cudaVersion(version[0]) + hopperNote(d.ccMajor(), d.ccMinor(), manifest), RANK));
         }
         if (devices.isEmpty()) {
             String why = count[0] == 0 ? "no CUDA device found" : "no device of compute capability " + MIN_CC_MAJOR + ".0 or newer: " + String.join(", ", tooOld);
             return Probe.unavailable("cuda", "CUDA unavailable: " + why);
         }
         return Probe.of("cuda", devices);
+    }
+
+    /**
+     * What {@code jxception info} says about the Hopper kernels on a device of compute capability
+     * major.minor: they run on 9.0 only, with backend option cuda.pointwise=wgmma, when the build has them.
+     */
+    static String hopperNote(int major, int minor, Properties manifest) {
+        if (major != 9 || minor != 0) return "";
+        boolean built = CudaKernelImages.archModules(manifest).values().stream().anyMatch("sm_90a"::equals);
+        return built ? ", sm_90a wgmma kernels available (backend option cuda.pointwise=wgmma)"
+                : ", no sm_90a wgmma kernels in this build (nvcc without sm_90a support)";
     }
 
     @Override public KernelBackend open(int index, Precision precision, java.util.Map<String, String> options) {

@@ -199,6 +199,20 @@ class HopperPointwiseGemmTest {
         assertThrows(IllegalArgumentException.class, () -> HopperSeparableConv.plan(s, Precision.BF16, Limits.ADA, false), "99 KiB of shared memory");
     }
 
+    @Test
+    void infoNamesTheHopperKernelsOnComputeCapability90Only() {
+        java.util.Properties built = new java.util.Properties();
+        built.setProperty("archModules", "hopper_pwgemm:sm_90a,hopper_sepconv:sm_90a");
+        assertTrue(CudaBackendProvider.hopperNote(9, 0, built).contains("cuda.pointwise=wgmma"));
+        assertEquals("", CudaBackendProvider.hopperNote(8, 0, built));
+        assertEquals("", CudaBackendProvider.hopperNote(10, 0, built), "sm_90a code does not run on Blackwell");
+        assertTrue(CudaBackendProvider.hopperNote(9, 0, new java.util.Properties()).contains("no sm_90a"));
+        assertEquals(Map.of("hopper_pwgemm", "sm_90a", "hopper_sepconv", "sm_90a"), CudaKernelImages.archModules(built));
+        java.util.Properties broken = new java.util.Properties();
+        broken.setProperty("archModules", "hopper_pwgemm");
+        assertThrows(IllegalStateException.class, () -> CudaKernelImages.archModules(broken));
+    }
+
     /** The Java constants against the kernel source, so that neither side changes alone. */
     @Test
     void constantsMatchTheKernelSource() throws IOException {
