@@ -30,10 +30,13 @@ timeout 40 "$JAVA" -Xmx16g -jar .device/junit-console.jar execute --disable-bann
     --select-method "$cuda_tests.CudaNetworkTest#oneTrainingStepMatchesReference(io.jxception.backend.Precision, $cuda_tests.PointwiseBackwardPath\$Choice)" \
     --include-tag gpu > "$out/pwbwd-tests.log" 2>&1
 echo "pwbwd gpu tests: exit $? (124 = timed out) at $(( $(date +%s) - t0 )) s" >> "$out/pwbwd-tests.log"
+# (mma also prints an op profile of 2 steps per config: where the step's device time goes, CUDA events per op)
 for path in ffma mma; do
+    extra=""; budget=22
+    [[ $path == mma ]] && { extra="--profile 2"; budget=17; }
     timeout 28 "$JAVA" -Xmx16g -Djxception.cuda.pwbwd=$path -cp "$CP" io.jxception.internal.backend.cuda.CudaTrainingBenchmark \
-        --csv "$out/bench-pwbwd-$path.csv" --precisions BF16 --configs 299:32:1,299:128:1 --warmup 2 --reps 10 --run-seconds 3 --seconds 22 \
-        > "$out/bench-pwbwd-$path.log" 2>&1
+        --csv "$out/bench-pwbwd-$path.csv" --precisions BF16 --configs 299:32:1,299:128:1 --warmup 2 --reps 10 --run-seconds 3 --seconds $budget \
+        $extra > "$out/bench-pwbwd-$path.log" 2>&1
     echo "training benchmark cuda.pwbwd=$path: exit $? (124 = timed out) at $(( $(date +%s) - t0 )) s" >> "$out/bench-pwbwd-$path.log"
 done
 
@@ -57,6 +60,8 @@ for path in ffma mma; do
     sed -n '/^jxception CUDA training/,$p' "$out/bench-pwbwd-$path.log" | tail -n +2
     grep -E "FAILED|Exception|exit [1-9]" "$out/bench-pwbwd-$path.log" | head -3
 done
+echo "-- where a BF16 b128 step goes (cuda.pwbwd=mma, ops timed alone; per-shape rows in bench-pwbwd-mma.log)"
+awk '/^# profile of .*b128/{f=1} f && /^-- the/{exit} f' "$out/bench-pwbwd-mma.log" | head -22
 for p in bf16 fp16; do
     echo "-- jxception train --backend cuda --precision $p (MNIST fixture, demo config, 10 epochs)"
     grep -E "^training |exit [0-9]+ \(" "$out/cli-$p.log" | cut -c1-160

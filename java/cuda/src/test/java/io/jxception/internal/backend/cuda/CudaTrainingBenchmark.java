@@ -2,6 +2,7 @@ package io.jxception.internal.backend.cuda;
 
 import io.jxception.internal.backend.KernelBackend;
 import io.jxception.backend.Precision;
+import io.jxception.internal.exec.OpProfile;
 import io.jxception.internal.exec.TrainingSession;
 import io.jxception.model.Pooling;
 import io.jxception.model.XceptionConfig;
@@ -35,8 +36,11 @@ import java.util.Random;
  * runs on background threads).
  *
  * <pre>java -cp ... io.jxception.internal.backend.cuda.CudaTrainingBenchmark [--csv train-bench.csv]
- *      [--precisions FP32,TF32,BF16,FP16] [--configs 299:32:1,299:32:0.25] [--warmup 3] [--reps 10] [--run-seconds 4] [--seconds 45]</pre>
- * A config is size:batch:widthMultiplier (all 8 middle blocks, 1000 classes).
+ *      [--precisions FP32,TF32,BF16,FP16] [--configs 299:32:1,299:32:0.25] [--warmup 3] [--reps 10] [--run-seconds 4] [--seconds 45]
+ *      [--profile 2]</pre>
+ * A config is size:batch:widthMultiplier (all 8 middle blocks, 1000 classes). {@code --profile N} then runs N more
+ * steps (after one warm-up) with every op timed alone by CUDA events ({@link OpProfile}) and prints where a step's
+ * device time goes, per op and per op shape.
  */
 public final class CudaTrainingBenchmark {
     record Config(int size, int batch, double width) {
@@ -57,7 +61,7 @@ public final class CudaTrainingBenchmark {
     public static void main(String[] args) throws IOException {
         List<Precision> precisions = List.of(Precision.FP32, Precision.TF32, Precision.BF16, Precision.FP16);
         List<Config> configs = List.of(new Config(299, 32, 1), new Config(299, 32, 0.25));
-        int warmup = 3, reps = 10;
+        int warmup = 3, reps = 10, profileSteps = 0;
         double budgetSeconds = 45, runSeconds = 4;
         Path csv = Path.of("train-bench.csv");
         for (int i = 0; i < args.length; i++) {
@@ -69,6 +73,7 @@ public final class CudaTrainingBenchmark {
                 case "--reps" -> reps = Integer.parseInt(args[++i]);
                 case "--seconds" -> budgetSeconds = Double.parseDouble(args[++i]);
                 case "--run-seconds" -> runSeconds = Double.parseDouble(args[++i]);
+                case "--profile" -> profileSteps = Integer.parseInt(args[++i]);
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
@@ -88,6 +93,7 @@ public final class CudaTrainingBenchmark {
                         String dev = b.description().split(" \\(")[0].replace(',', ' ');
                         System.out.println("# " + c + " on " + b.description());
                         Result r = run(b, w, c, warmup, reps, runSeconds);
+                        if (profileSteps > 0) System.out.println("# profile of " + c + " " + p + " (ops timed one by one)\n" + profile(b, w, c, profileSteps));
                         out.printf(Locale.ROOT, "train,%s,%s,%d,%d,%s,%.3f,%.1f,%.3f,%d,%d%n", dev, p, c.size(), c.batch(), c.width(),
                                 r.medianStepMs(), r.imagesPerSecond(), r.medianScalingMs(), r.skipped(), r.timedSteps());
                         out.flush();
@@ -139,6 +145,30 @@ public final class CudaTrainingBenchmark {
         }
         double median = median(Arrays.copyOf(stepMs, timed));
         return new Result(median, median(Arrays.copyOf(scalingMs, timed)), scaler.skippedSteps(), c.batch() / (median * 1e-3), timed);
+    }
+
+    /** The op profile of {@code steps} training steps (after one warm-up step) on a new session over {@code b}. */
+    static String profile(KernelBackend b, XceptionWeights w, Config c, int steps) {
+        Random r = new Random(c.batch() + 1);
+        Shape inShape = Shape.of(c.batch(), c.size(), c.size(), 3);
+        float[] img = new float[inShape.size()];
+        for (int i = 0; i < img.length; i++) img[i] = (float) (r.nextDouble() * 2 - 1);
+        Tensor x = new Tensor(inShape, img);
+        int[] labels = new int[c.batch()];
+        for (int i = 0; i < labels.length; i++) labels[i] = r.nextInt(1000);
+        LossScaler scaler = LossScaler.forPrecision(b.precision());
+        OpProfile profile = new OpProfile();
+        // not closed: closing the wrapper would close b, which the caller owns
+        KernelBackend timed = profile.wrap(b);
+        try (TrainingSession s = new TrainingSession(timed, w, c.batch())) {
+            for (int i = -1; i < steps; i++) {
+                if (i == 0) profile.reset();
+                float scale = scaler.scale();
+                s.forwardBackward(x, labels, scale);
+                if (!scaler.isDynamic() || scaler.update(s.unscaleGradients(scale))) s.sgdStep(1e-3f, 0.9f, 1e-5f);
+            }
+        }
+        return profile.table(steps, 15);
     }
 
     static double median(double[] v) {

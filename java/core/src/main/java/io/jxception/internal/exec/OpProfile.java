@@ -1,0 +1,140 @@
+package io.jxception.internal.exec;
+
+import io.jxception.internal.backend.BatchNormSpec;
+import io.jxception.internal.backend.ConvSpec;
+import io.jxception.internal.backend.DeviceEvents;
+import io.jxception.internal.backend.KernelBackend;
+import io.jxception.internal.backend.PoolSpec;
+
+import java.lang.reflect.InvocationHandler;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
+import java.lang.reflect.Proxy;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Where the time of a sequence of backend ops goes (a training step, a forward): {@link #wrap} returns
+ * the backend with every op timed on its own and summed per op key, e.g. {@code convBackward SEPARABLE3X3_SAME
+ * 19x19 728->728}. Ops that enqueue device work are timed by the device's own clock where the backend has
+ * one ({@link DeviceEvents}: an event before and after each op, then a wait), else by the host clock
+ * around the op and a synchronize; transfers and allocation by the host clock. Every op therefore waits
+ * for the device: a profile says what each op costs alone, not what the pipelined sequence takes.
+ *
+ * <p>Not thread-safe, like the backends; the wrapped backend behaves exactly as the original (same
+ * calls, same arguments, same order). Closing the wrapper closes the backend.
+ */
+public final class OpProfile {
+    /** Calls and seconds of one op key. */
+    public record Entry(String key, long calls, double seconds) {}
+
+    private final Map<String, double[]> byKey = new LinkedHashMap<>();   // key -> {calls, seconds}
+
+    /** Backend methods that only enqueue device work: timed by the device clock where there is one. */
+    private static final Set<String> DEVICE_OPS = Set.of("conv", "convUint8", "batchNormTrain", "maxPoolAdd", "head", "headTrain",
+            "batchNormTrainBackward", "convBackward", "maxPoolBackward", "batchNormSums", "batchNormApply", "batchNormBackwardSums",
+            "batchNormBackwardApply", "addInPlace", "sgdUpdate", "unscaleGradient");
+    /** Host-side methods worth a line (transfers, waits); identity and bookkeeping calls are not timed. */
+    private static final Set<String> HOST_OPS = Set.of("allocate", "upload", "uploadUint8", "download", "synchronize");
+
+    /** {@code backend} with every op timed into this profile. */
+    public KernelBackend wrap(KernelBackend backend) {
+        InvocationHandler h = (proxy, method, args) -> invoke(backend, method, args);
+        return (KernelBackend) Proxy.newProxyInstance(KernelBackend.class.getClassLoader(), new Class<?>[]{KernelBackend.class}, h);
+    }
+
+    private Object invoke(KernelBackend backend, Method method, Object[] args) throws Throwable {
+        String name = method.getName();
+        boolean device = DEVICE_OPS.contains(name), host = HOST_OPS.contains(name);
+        if (!device && !host) return call(backend, method, args);
+        Object[] result = new Object[1];
+        double seconds;
+        if (device && backend instanceof DeviceEvents events) {
+            Throwable[] failure = new Throwable[1];
+            seconds = events.elapsedSeconds(() -> {
+                try {
+                    result[0] = call(backend, method, args);
+                } catch (Throwable t) {
+                    failure[0] = t;
+                }
+            });
+            if (failure[0] != null) throw failure[0];
+        } else {
+            long t0 = System.nanoTime();
+            result[0] = call(backend, method, args);
+            if (device) backend.synchronize();
+            seconds = (System.nanoTime() - t0) * 1e-9;
+        }
+        double[] s = byKey.computeIfAbsent(key(name, args), k -> new double[2]);
+        s[0]++;
+        s[1] += seconds;
+        return result[0];
+    }
+
+    private static Object call(KernelBackend backend, Method method, Object[] args) throws Throwable {
+        try {
+            return method.invoke(backend, args);
+        } catch (InvocationTargetException e) {
+            throw e.getCause();
+        }
+    }
+
+    /** The op key: the method, and for convolutions, pools and batch norm the shape that sets their cost. */
+    static String key(String method, Object[] args) {
+        Object first = args == null || args.length == 0 ? null : args[0];
+        if (first instanceof ConvSpec s) {
+            return String.format(Locale.ROOT, "%s %s %dx%d %d->%d", method, s.kind(), s.h(), s.w(), s.cin(), s.cout());
+        }
+        if (first instanceof PoolSpec p) return String.format(Locale.ROOT, "%s %dx%d %d", method, p.h(), p.w(), p.c());
+        if (first instanceof BatchNormSpec b) return String.format(Locale.ROOT, "%s %d x %d", method, b.rows(), b.channels());
+        return method;
+    }
+
+    /** Every key in first-call order. */
+    public List<Entry> entries() {
+        List<Entry> out = new ArrayList<>();
+        byKey.forEach((k, v) -> out.add(new Entry(k, (long) v[0], v[1])));
+        return out;
+    }
+
+    /** Per method (conv, convBackward, batchNormTrain, ...): the keys of each summed. */
+    public List<Entry> byMethod() {
+        Map<String, double[]> m = new LinkedHashMap<>();
+        byKey.forEach((k, v) -> {
+            double[] s = m.computeIfAbsent(k.split(" ")[0], x -> new double[2]);
+            s[0] += v[0];
+            s[1] += v[1];
+        });
+        List<Entry> out = new ArrayList<>();
+        m.forEach((k, v) -> out.add(new Entry(k, (long) v[0], v[1])));
+        return out;
+    }
+
+    /** Forgets everything timed so far (after warm-up steps). */
+    public void reset() { byKey.clear(); }
+
+    /**
+     * A report of the profile over {@code steps} repetitions: per method then the {@code top} most
+     * expensive keys, each with calls per step, ms per step and its share of the total.
+     */
+    public String table(int steps, int top) {
+        if (steps < 1) throw new IllegalArgumentException("steps must be >= 1");
+        double total = byKey.values().stream().mapToDouble(v -> v[1]).sum();
+        StringBuilder sb = new StringBuilder();
+        sb.append(String.format(Locale.ROOT, "%-58s %8s %10s %6s%n", "op (per step)", "calls", "ms", "share"));
+        for (Entry e : byMethod()) sb.append(line(e, steps, total));
+        sb.append(String.format(Locale.ROOT, "%-58s %8s %10.3f%n", "total", "", total * 1e3 / steps));
+        sb.append("-- the ").append(top).append(" most expensive op shapes\n");
+        entries().stream().sorted((a, b) -> Double.compare(b.seconds(), a.seconds())).limit(top).forEach(e -> sb.append(line(e, steps, total)));
+        return sb.toString();
+    }
+
+    private static String line(Entry e, int steps, double total) {
+        return String.format(Locale.ROOT, "%-58s %8.1f %10.3f %5.1f%%%n", e.key(), (double) e.calls() / steps, e.seconds() * 1e3 / steps,
+                total > 0 ? 100 * e.seconds() / total : 0);
+    }
+}
