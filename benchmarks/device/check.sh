@@ -36,6 +36,13 @@ gpu="$(nvidia-smi -L 2>/dev/null | head -1)"
 for d in /usr/local/nvidia/lib64 /usr/local/nvidia/lib /usr/lib/x86_64-linux-gnu /usr/lib64; do
     [[ -e "$d/libcuda.so.1" ]] && export LD_LIBRARY_PATH="$d${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" && break
 done
+# prepare.sh's carry: classes, test-classes, deps, bin and junit-console.jar, packed as one tar.xz, unpack here into
+# .device/ before anything runs (a file already there and newer, e.g. a dev binary built by hand into .device/bin for
+# a step alone, is kept)
+if [[ -f .device/carry.tar.xz ]]; then
+    tar --keep-newer-files --warning=no-ignore-newer -xJf .device/carry.tar.xz -C .device \
+        || echo "check.sh: unpacking .device/carry.tar.xz failed" | tee -a "$WORK/env.txt" >&2
+fi
 JAVA="$(command -v java || true)"
 if [[ -z "$JAVA" && -f .device/jre.tar.xz ]]; then tar -xJf .device/jre.tar.xz -C /tmp && JAVA=/tmp/jre/bin/java; fi
 export JAVA
