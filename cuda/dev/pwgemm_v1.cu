@@ -533,6 +533,7 @@ static bool dev_start(int argc, char** argv, const char* seedVar, std::string& m
 // PWGEMM_NO_MAIN: everything above is reused by a program that includes this file (sepconv_wgmma_v1.cu).
 #ifndef PWGEMM_NO_MAIN
 int main(int argc, char** argv) {
+    setvbuf(stdout, nullptr, _IOLBF, 0);  // line-buffered: a step's timeout keeps the lines printed so far
     std::string mode;
     std::vector<int> batches;
     if (!dev_start(argc, argv, "PWGEMM_SEED", mode, batches)) return 1;
