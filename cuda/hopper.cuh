@@ -1,6 +1,6 @@
 // Hopper (sm_90a) building blocks shared by the wgmma kernels: mbarrier waits with a hang detector,
 // TMA loads and stores (cp.async.bulk.tensor), warpgroup MMA (wgmma.mma_async) from shared-memory
-// descriptors with the 128-byte swizzle, setmaxnreg, and 16-bit packing. Only for modules compiled to an
+// descriptors with the 128-byte swizzle (bf16, fp16 and tf32 operands), setmaxnreg, and 16-bit packing. Only for modules compiled to an
 // sm_90a cubin (the first line of such a module says "jx-arch: sm_90a"; cuda/build.sh reads it): wgmma and
 // setmaxnreg do not exist on plain sm_90 nor on any other architecture.
 #pragma once
@@ -104,22 +104,27 @@ template <int R> __device__ __forceinline__ void fence_accumulators(float (&d)[R
     for (int i = 0; i < R; i++) asm volatile("" : "+f"(d[i])::"memory");
 }
 
-// wgmma shared-memory descriptor for a K-major tile with 128-byte swizzle: rows of 64 16-bit elements
-// (128 bytes), 8-row groups 1024 bytes apart (stride byte offset), the leading byte offset unused by
+// wgmma shared-memory descriptor for a K-major tile with 128-byte swizzle: rows of 128 bytes (64 16-bit or
+// 32 fp32 elements), 8-row groups 1024 bytes apart (stride byte offset), the leading byte offset unused by
 // this layout (1 by convention). Bits: 0-13 start address >> 4, 16-29 LBO >> 4, 32-45 SBO >> 4,
 // 49-51 base offset (0: the tile is 1024-byte aligned), 62-63 swizzle (1 = 128 bytes).
-// Step k16 of a 64-wide stage starts 32 bytes further along the row: descriptor + 2 * k16.
+// One wgmma K step (k16 of 16-bit, k8 of tf32) is 32 bytes of each row: step s of a stage starts at
+// descriptor + 2 * s (the address field counts 16-byte units), four steps per 128-byte row.
 __device__ __forceinline__ uint64_t desc_k_major_sw128(uint32_t smemAddr) {
     return (uint64_t)((smemAddr & 0x3FFFF) >> 4) | ((uint64_t)1 << 16) | ((uint64_t)(1024 >> 4) << 32) | ((uint64_t)1 << 62);
 }
 
-// D (64 x N fp32, N/2 registers per thread) = (accumulate ? D : 0) + A (64 x 16) * B (16 x N); A and B
-// K-major in shared memory (no transpose), scale factors 1. Accumulator layout (PTX "wgmma D fragment"):
-// warp w of the warpgroup holds rows 16w + lane/4 (d[4j], d[4j+1]) and 16w + lane/4 + 8 (d[4j+2], d[4j+3]),
-// columns 8j + 2*(lane%4) + {0, 1}, for j = 0 .. N/8 - 1.
-#define JX_WGMMA_N256(TY) \
+// D (64 x N fp32, N/2 registers per thread) = (accumulate ? D : 0) + A (64 x K) * B (K x N), K = 16 for
+// 16-bit operands and 8 for tf32 (32 bytes of a row either way); A and B K-major in shared memory, scale
+// factors 1. OP is the instruction's shape-k and types ("k16.f32.bf16.bf16", "k8.f32.tf32.tf32"), TAIL the
+// transpose immediates: ", 0, 0" (no transpose) for 16-bit; tf32 has none (the PTX ISA allows tf32 operands
+// from shared memory only K-major, so the instruction takes no transpose operands).
+// Accumulator layout (PTX "wgmma D fragment"): warp w of the warpgroup holds rows 16w + lane/4 (d[4j], d[4j+1])
+// and 16w + lane/4 + 8 (d[4j+2], d[4j+3]), columns 8j + 2*(lane%4) + {0, 1}, for j = 0 .. N/8 - 1 (the same
+// for every operand type).
+#define JX_WGMMA_N256(OP, TAIL) \
     asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %130, 0;\n" \
-        "wgmma.mma_async.sync.aligned.m64n256k16.f32." TY "." TY " {" \
+        "wgmma.mma_async.sync.aligned.m64n256" OP " {" \
         "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15," \
         "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31," \
         "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47," \
@@ -128,7 +133,7 @@ __device__ __forceinline__ uint64_t desc_k_major_sw128(uint32_t smemAddr) {
         "%80, %81, %82, %83, %84, %85, %86, %87, %88, %89, %90, %91, %92, %93, %94, %95," \
         "%96, %97, %98, %99, %100, %101, %102, %103, %104, %105, %106, %107, %108, %109, %110, %111," \
         "%112, %113, %114, %115, %116, %117, %118, %119, %120, %121, %122, %123, %124, %125, %126, %127" \
-        "}, %128, %129, p, 1, 1, 0, 0;\n}\n" \
+        "}, %128, %129, p, 1, 1" TAIL ";\n}\n" \
         : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), \
           "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), \
           "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), \
@@ -146,14 +151,14 @@ __device__ __forceinline__ uint64_t desc_k_major_sw128(uint32_t smemAddr) {
           "+f"(d[112]), "+f"(d[113]), "+f"(d[114]), "+f"(d[115]), "+f"(d[116]), "+f"(d[117]), "+f"(d[118]), "+f"(d[119]), \
           "+f"(d[120]), "+f"(d[121]), "+f"(d[122]), "+f"(d[123]), "+f"(d[124]), "+f"(d[125]), "+f"(d[126]), "+f"(d[127]) \
         : "l"(descA), "l"(descB), "r"(accumulate))
-#define JX_WGMMA_N128(TY) \
+#define JX_WGMMA_N128(OP, TAIL) \
     asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n" \
-        "wgmma.mma_async.sync.aligned.m64n128k16.f32." TY "." TY " {" \
+        "wgmma.mma_async.sync.aligned.m64n128" OP " {" \
         "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15," \
         "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31," \
         "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47," \
         "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63" \
-        "}, %64, %65, p, 1, 1, 0, 0;\n}\n" \
+        "}, %64, %65, p, 1, 1" TAIL ";\n}\n" \
         : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), \
           "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), \
           "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), \
@@ -164,14 +169,19 @@ __device__ __forceinline__ uint64_t desc_k_major_sw128(uint32_t smemAddr) {
           "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63]) \
         : "l"(descA), "l"(descB), "r"(accumulate))
 
+// One 32-byte K step of both operands (descriptors from desc_k_major_sw128): m64nBNk16 for T = bf16 / fp16,
+// m64nBNk8 tf32 for T = float (the tensor cores read the fp32 words and use only their tf32 bits: sign,
+// exponent and the top 10 mantissa bits; the low 13 bits are dropped, i.e. truncation toward zero).
 template <typename T, int BN>
-__device__ __forceinline__ void wgmma_m64k16(float (&d)[BN / 2], uint64_t descA, uint64_t descB, int accumulate) {
-    constexpr bool bf16 = std::is_same<T, __nv_bfloat16>::value;
-    if constexpr (BN == 256) {
-        if constexpr (bf16) JX_WGMMA_N256("bf16"); else JX_WGMMA_N256("f16");
+__device__ __forceinline__ void wgmma_step(float (&d)[BN / 2], uint64_t descA, uint64_t descB, int accumulate) {
+    static_assert(BN == 256 || BN == 128, "BN is 128 or 256");
+    if constexpr (std::is_same<T, __nv_bfloat16>::value) {
+        if constexpr (BN == 256) JX_WGMMA_N256("k16.f32.bf16.bf16", ", 0, 0"); else JX_WGMMA_N128("k16.f32.bf16.bf16", ", 0, 0");
+    } else if constexpr (std::is_same<T, __half>::value) {
+        if constexpr (BN == 256) JX_WGMMA_N256("k16.f32.f16.f16", ", 0, 0"); else JX_WGMMA_N128("k16.f32.f16.f16", ", 0, 0");
     } else {
-        static_assert(BN == 128, "BN is 128 or 256");
-        if constexpr (bf16) JX_WGMMA_N128("bf16"); else JX_WGMMA_N128("f16");
+        static_assert(std::is_same<T, float>::value, "operands are bf16, fp16 or fp32 read as tf32");
+        if constexpr (BN == 256) JX_WGMMA_N256("k8.f32.tf32.tf32", ""); else JX_WGMMA_N128("k8.f32.tf32.tf32", "");
     }
 }
 
@@ -183,6 +193,13 @@ template <> __device__ __forceinline__ uint32_t pack2<__nv_bfloat16>(float a, fl
 template <> __device__ __forceinline__ uint32_t pack2<__half>(float a, float b) {
     __half2 h = __floats2half2_rn(a, b);
     return *reinterpret_cast<uint32_t*>(&h);
+}
+
+// Two adjacent output elements of type T into shared memory at p (aligned to 2 * sizeof(T)): 16-bit rounded
+// to nearest, fp32 stored as is.
+template <typename T> __device__ __forceinline__ void store2(unsigned char* p, float a, float b) {
+    if constexpr (std::is_same<T, float>::value) *reinterpret_cast<float2*>(p) = make_float2(a, b);
+    else *reinterpret_cast<uint32_t*>(p) = pack2<T>(a, b);
 }
 
 }  // namespace hopper
