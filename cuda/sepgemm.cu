@@ -7,7 +7,7 @@
 //
 // in three kernels instead of one, so the pointwise GEMM runs as a plain dense tensor-core GEMM:
 //   sepgemm_pack_b_<math>  W2 (cin, cout) fp32            -> B (kPad, nPad) 16-bit, zero padded
-//   sepgemm_dw_<math>      x (n, h, w, cin) 16-bit, dw     -> A (rows, kPad) 16-bit, rows [row0, row0+rows) of M
+//   sepgemm_dw_<math>      x (n, h, w, cin) 16-bit, dw     -> A (rows, kPad) 16-bit, rows [row0, row0+rows) of M (sepgemm_dw_tf32: fp32)
 //   sepgemm_gemm_<math>    A (rows, kPad) x B (kPad, nPad) -> y rows [row0, row0+rows) (n, h, w, cout), BN/residual/ReLU fused
 // kPad = Cin rounded up to 32 (BK) and nPad = Cout rounded up to 128 (BN): the padding is written
 // as zeros, so the GEMM's K loop and B loads need no predicates; only rows beyond M (zero-filled
@@ -239,3 +239,10 @@ __device__ __forceinline__ void gemm(const typename Types<MATH>::T* __restrict__
 
 JX_SEPGEMM_KERNELS(bf16, BF16, __nv_bfloat16)
 JX_SEPGEMM_KERNELS(fp16, FP16, __half)
+// The TF32 split path's depthwise (cuda.pointwise=wgmma): A (rows, kPad) in fp32, which pwgemm_wgmma_tf32 reads
+// (its tensor cores use A's tf32 bits); same taps, order and zero padding as the 16-bit kernels, no rounding.
+extern "C" __global__ void __launch_bounds__(JX_THREADS) sepgemm_dw_tf32(const float* __restrict__ x, const float* __restrict__ dw,
+                                                                         float* __restrict__ a, int h, int w, int cin, int kPad, long long row0,
+                                                                         int rows, int preRelu) {
+    sepgemm::depthwise_rows<float>(x, dw, a, h, w, cin, kPad, row0, rows, preRelu);
+}

@@ -2,13 +2,14 @@
 # Device step "pointwise" (issue #12 items 1 and 2, the library side): the backend with cuda.pointwise=wgmma on the
 # same card as the default mma.sync kernels: split (sepgemm_dw + the sm_90a GEMM of cuda/hopper_pwgemm.cu) and fused
 # (cuda.sepconv=fused: cuda/hopper_sepconv.cu, the depthwise computed into wgmma's shared-memory tile).
-# Budget: 170 s in all, each part under `timeout`, the sum bounded by the clock below. Expected ~120-150 s.
-#   1. the gpu tests of CudaSeparableGemmTest whose names say wgmma: every sepconv case, split and fused, against
-#      the CPU reference (2e-2) and against the split mma.sync path on the same inputs (2e-3), bitwise repeats, the
-#      full-size network (split and fused) vs mma.sync with graph capture and replay; on a device other than
-#      CC 9.0, that the option is refused                                                                     <= 60 s
-#   2. CudaXceptionBenchmark BF16 at batch 32 and 256 (graph replay, CUDA events, medians; per-launch rows at 256):
-#      split mma.sync (the default), split wgmma, fused wgmma, back to back in this call                      <= 3 x 34 s
+# TF32 runs the split path on the Hopper GEMM too (sepgemm_dw_tf32 + pwgemm_wgmma_tf32; without wgmma TF32 is the fused conv).
+# Budget: 200 s in all, each part under `timeout`, the sum bounded by the clock below. Expected ~150-180 s.
+#   1. the gpu tests of CudaSeparableGemmTest whose names say wgmma: every sepconv case, BF16/FP16 split and fused,
+#      TF32 split, against the CPU reference (2e-2, TF32 5e-3) and against the mma.sync path on the same inputs
+#      (2e-3, TF32 5e-3), bitwise repeats, the full-size network vs mma.sync with graph capture and replay; on a
+#      device other than CC 9.0, that the option is refused                                                   <= 60 s
+#   2. CudaXceptionBenchmark at batch 32 and 256 (graph replay, CUDA events, medians; per-launch rows at BF16 256):
+#      mma.sync (the default) BF16 + TF32, split wgmma BF16 + TF32, fused wgmma BF16, back to back             <= 44 + 44 + 34 s
 # Env (from check.sh): $JAVA, $CP, $WORK. Writes $WORK/pointwise/{tests.log,bench-{mma,wgmma,fused-wgmma}.{csv,log}}.
 # Prints the summary last, ~25 lines (run check.sh with STEP_TAIL=30).
 set -uo pipefail
@@ -17,7 +18,7 @@ cd "$root"
 out="$WORK/pointwise"
 mkdir -p "$out"
 t0=$(date +%s)
-left() { local l=$(( 168 - ($(date +%s) - t0) )); echo $(( l < 1 ? 1 : l )); }
+left() { local l=$(( 198 - ($(date +%s) - t0) )); echo $(( l < 1 ? 1 : l )); }
 cap() { local l; l=$(left); echo $(( $1 < l ? $1 : l )); }   # min(wanted, what is left)
 
 # ---- 1. correctness of the integrated kernels
@@ -27,13 +28,14 @@ timeout "$(cap 60)" "$JAVA" -Xmx16g -jar .device/junit-console.jar execute --dis
 echo "wgmma gpu tests: exit $? (124 = timed out) at $(( $(date +%s) - t0 )) s" >> "$out/tests.log"
 
 # ---- 2. img/s, the three paths, same card, same call (name: backend options)
-paths=("mma:-Djxception.cuda.pointwise=mma" "wgmma:-Djxception.cuda.pointwise=wgmma"
-       "fused-wgmma:-Djxception.cuda.sepconv=fused -Djxception.cuda.pointwise=wgmma")
+# name:precisions:seconds:backend options
+paths=("mma:BF16,TF32:38:-Djxception.cuda.pointwise=mma" "wgmma:BF16,TF32:38:-Djxception.cuda.pointwise=wgmma"
+       "fused-wgmma:BF16:28:-Djxception.cuda.sepconv=fused -Djxception.cuda.pointwise=wgmma")
 for entry in "${paths[@]}"; do
-    name="${entry%%:*}"
-    timeout "$(cap 34)" "$JAVA" -Xmx24g ${entry#*:} -cp "$CP" io.jxception.internal.backend.cuda.CudaXceptionBenchmark \
-        --csv "$out/bench-$name.csv" --precisions BF16 --batches 32,256 --reps 10 --layers BF16:256 --seconds 28 > "$out/bench-$name.log" 2>&1
-    echo "benchmark ${entry#*:}: exit $? (124 = timed out) at $(( $(date +%s) - t0 )) s" >> "$out/bench-$name.log"
+    IFS=: read -r name precisions seconds options <<< "$entry"
+    timeout "$(cap $(( seconds + 6 )))" "$JAVA" -Xmx24g $options -cp "$CP" io.jxception.internal.backend.cuda.CudaXceptionBenchmark \
+        --csv "$out/bench-$name.csv" --precisions "$precisions" --batches 32,256 --reps 10 --layers BF16:256 --seconds "$seconds" > "$out/bench-$name.log" 2>&1
+    echo "benchmark $options: exit $? (124 = timed out) at $(( $(date +%s) - t0 )) s" >> "$out/bench-$name.log"
 done
 
 # ---- summary, last
@@ -42,6 +44,6 @@ grep -E "tests (successful|failed|skipped|aborted)|wgmma gpu tests" "$out/tests.
 grep -E "✘|MethodSource|AssertionFailed|Exception" "$out/tests.log" | head -6
 for path in mma wgmma fused-wgmma; do
     echo "-- $path"
-    sed -n '/^jxception CUDA/,$p' "$out/bench-$path.log" | tail -n +2 | head -8
+    sed -n '/^jxception CUDA/,$p' "$out/bench-$path.log" | tail -n +2 | head -12
     grep -hE "Exception|exit [0-9]+" "$out/bench-$path.log" | tail -2
 done

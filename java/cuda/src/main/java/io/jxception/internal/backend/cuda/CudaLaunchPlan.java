@@ -67,30 +67,55 @@ public final class CudaLaunchPlan {
 
     public record F32(String name, float value) implements Arg {}
 
+    /** The element types of the tensor maps: CUtensorMapDataType values (cuda.h) and bytes per element. */
+    public enum TmaElement {
+        FLOAT16(6, 2), FLOAT32(7, 4), BFLOAT16(9, 2);
+
+        public final int cuType, bytes;
+
+        TmaElement(int cuType, int bytes) {
+            this.cuType = cuType;
+            this.bytes = bytes;
+        }
+
+        /** The element a precision stores its activations in. */
+        public static TmaElement of(Precision p) {
+            return switch (p) {
+                case BF16 -> BFLOAT16;
+                case FP16 -> FLOAT16;
+                case FP32, TF32 -> FLOAT32;
+            };
+        }
+    }
+
     /**
      * A {@code const __grid_constant__ CUtensorMap} argument (128 bytes, passed by value): a 2-D
-     * row-major 16-bit matrix (rows, cols) starting at the device pointer bound to {@code operand},
-     * read or written in (boxRows, boxCols) boxes with the 128-byte swizzle, zero fill outside the
-     * matrix. The backend encodes it with {@code cuTensorMapEncodeTiled} once the operand has an
-     * address ({@link TensorMapEncoder}). {@code bf16} picks BFLOAT16 over FLOAT16.
+     * row-major matrix (rows, cols) of {@code element}s starting at the device pointer bound to
+     * {@code operand}, read or written in (boxRows, boxCols) boxes with the 128-byte swizzle, zero fill
+     * outside the matrix. The backend encodes it with {@code cuTensorMapEncodeTiled} once the operand
+     * has an address ({@link TensorMapEncoder}).
      *
      * <p>The checks are TMA's rules for this use: a row of the box is at most the 128-byte swizzle
-     * span (64 elements) and at most 256 rows; a row of the matrix is a multiple of 16 bytes; the box
-     * lies within the matrix (a partial box at its end is zero filled, a box larger than the matrix is not
-     * what the kernels expect).
+     * span and at least 16 bytes, at most 256 rows; a row of the matrix is a multiple of 16 bytes; the
+     * box lies within the matrix (a partial box at its end is zero filled, a box larger than the matrix
+     * is not what the kernels expect).
      */
-    public record TensorMap(String name, String operand, boolean bf16, long rows, long cols, int boxRows, int boxCols) implements Arg {
+    public record TensorMap(String name, String operand, TmaElement element, long rows, long cols, int boxRows, int boxCols) implements Arg {
         public TensorMap {
+            java.util.Objects.requireNonNull(element, "element");
             if (rows < 1 || cols < 1) throw new IllegalArgumentException(name + ": empty matrix " + rows + " x " + cols);
-            if (cols % 8 != 0) throw new IllegalArgumentException(name + ": a row of " + cols + " 16-bit elements is not a multiple of 16 bytes");
+            if (cols * element.bytes % 16 != 0) throw new IllegalArgumentException(name + ": a row of " + cols + " " + element + " is not a multiple of 16 bytes");
             if (rows > (1L << 32) || cols > (1L << 32)) throw new IllegalArgumentException(name + ": matrix " + rows + " x " + cols + " over TMA's 2^32 per dimension");
-            if (boxCols < 8 || boxCols > 64 || boxCols % 8 != 0) throw new IllegalArgumentException(name + ": box row of " + boxCols + " elements (8 to 64, a multiple of 8, for the 128-byte swizzle)");
+            int rowBytes = boxCols * element.bytes;
+            if (rowBytes < 16 || rowBytes > 128 || rowBytes % 16 != 0) {
+                throw new IllegalArgumentException(name + ": box row of " + boxCols + " " + element + " (16 to 128 bytes, a multiple of 16, for the 128-byte swizzle)");
+            }
             if (boxRows < 1 || boxRows > 256) throw new IllegalArgumentException(name + ": box of " + boxRows + " rows (1 to 256)");
             if (boxRows > rows || boxCols > cols) throw new IllegalArgumentException(name + ": box " + boxRows + " x " + boxCols + " larger than the matrix " + rows + " x " + cols);
         }
 
         /** Bytes between consecutive rows of the matrix. */
-        public long rowBytes() { return cols * 2; }
+        public long rowBytes() { return cols * element.bytes; }
     }
 
     /** One kernel launch: 1-D blocks of {@code blockX} threads ({@link #THREADS} unless a kernel says otherwise) over a 3-D grid. */

@@ -7,33 +7,38 @@ import io.jxception.internal.backend.cuda.CudaLaunchPlan.Launch;
 import io.jxception.internal.backend.cuda.CudaLaunchPlan.Limits;
 import io.jxception.internal.backend.cuda.CudaLaunchPlan.Ptr;
 import io.jxception.internal.backend.cuda.CudaLaunchPlan.TensorMap;
+import io.jxception.internal.backend.cuda.CudaLaunchPlan.TmaElement;
 
 import java.util.List;
 
 /**
  * Launch planning for the Hopper pointwise GEMM of the split separable conv (cuda/hopper_pwgemm.cu,
  * sm_90a only): {@code pwgemm_pack_bt_<math>} once per op, then per chunk of A {@code
- * pwgemm_wgmma_<math>_n<BN>} in place of sepgemm's mma.sync {@code sepgemm_gemm_<math>}. Same
- * contract: y[row0 + r, co] = postRelu?(A[r, :] . W2[:, co] * scale[co] + shift[co] + residual[row0 + r, co]).
+ * pwgemm_wgmma_<math>_n<BN>} in place of sepgemm's mma.sync {@code sepgemm_gemm_<math>} (BF16, FP16), or
+ * as the TF32 split path's GEMM (no mma.sync counterpart: TF32 otherwise runs the fused conv). Contract:
+ * y[row0 + r, co] = postRelu?(A[r, :] . W2[:, co] * scale[co] + shift[co] + residual[row0 + r, co]).
  *
- * <p>Operands (16-bit unless said):
+ * <p>Operands, of element type E (bf16, fp16, or fp32 for TF32), KB = 128 bytes / sizeof(E) (64 or 32 elements):
  * <pre>
- *   scratch:a   (rows, kPad)  the chunk of A sepgemm_dw_* wrote; read through tensor map tmA, box (min(128, rows), 64)
- *   scratch:bt  (cout, kPad)  W2 transposed (K-major), zero in columns >= cin; tmB, box (min(BN, cout), 64)
- *   y           (M, cout)     the whole output; tmY, box (64, 64); the kernel stores at rows row0 + (chunk row)
- *   w2 (cin, cout), scale, shift (cout) fp32; residual (M, cout) or null
+ *   scratch:a   (rows, kPad) E  the chunk of A sepgemm_dw_* wrote; read through tensor map tmA, box (min(128, rows), KB)
+ *   scratch:bt  (cout, kPad) E  W2 transposed (K-major), zero in columns >= cin; tmB, box (min(BN, cout), KB)
+ *   y           (M, cout) E     the whole output; tmY, box (64, KB); the kernel stores at rows row0 + (chunk row)
+ *   w2 (cin, cout), scale, shift (cout) fp32; residual (M, cout) E or null
  * </pre>
  * One CTA of 384 threads per SM (one producer and two consumer warpgroups), persistent over the
- * chunk's tiles: grid min(tiles, SMs). The kernel covers layers with kPad >= 64, cout % 8 == 0,
- * cout >= 64 and M >= 64 ({@link #covers}); SeparableGemmPath keeps sepgemm_gemm for the rest.
+ * chunk's tiles: grid min(tiles, SMs). The kernel covers layers with kPad >= KB, cout % 8 == 0 (16-bit)
+ * or % 4 == 0 (fp32), cout >= KB and M >= 64 ({@link #covers}); SeparableGemmPath keeps sepgemm_gemm (16-bit)
+ * or the fused conv (TF32) for the rest.
  */
 public final class HopperPointwiseGemm {
     private HopperPointwiseGemm() {}
 
-    /** Tile rows, K per pipeline stage, threads per block (BM, BK, THREADS in hopper_pwgemm.cu). */
+    /** Tile rows, 16-bit K per pipeline stage, threads per block (BM, BK, THREADS in hopper_pwgemm.cu). */
     public static final int BM = 128, BK = 64, THREADS = 384;
-    /** Rows and columns of the epilogue's TMA store box (EPI in hopper_pwgemm.cu). */
+    /** Rows of the epilogue's TMA store box; its columns are one 128-byte row, like every box's K (EPI in hopper_pwgemm.cu). */
     public static final int EPI = 64;
+    /** Bytes in one row of every box (the 128-byte swizzle span). */
+    public static final int BOX_ROW_BYTES = 128;
     /** Dynamic shared memory of pwgemm_wgmma_*_n256 (4 stages) and _n128 (6 stages): Config&lt;BN&gt;::SMEM. */
     public static final int SHARED_BYTES_N256 = 230_464, SHARED_BYTES_N128 = 230_496;
     /**
@@ -51,9 +56,17 @@ public final class HopperPointwiseGemm {
         };
     }
 
-    /** Whether the kernel covers a GEMM of M rows, kPad (a multiple of 32) columns of A and cout outputs. */
-    public static boolean covers(long m, int kPad, int cout) {
-        return kPad >= BK && cout % 8 == 0 && cout >= EPI && m >= EPI;
+    /** Elements of {@code p}'s type in one 128-byte box row: the K of a stage, the columns of a store (64 or 32). */
+    public static int boxElements(Precision p) { return BOX_ROW_BYTES / TmaElement.of(p).bytes; }
+
+    /** Whether the 16-bit kernel covers a GEMM of M rows, kPad (a multiple of 32) columns of A and cout outputs. */
+    public static boolean covers(long m, int kPad, int cout) { return covers(m, kPad, cout, Precision.BF16); }
+
+    /** Whether {@code p}'s kernel covers it: every box inside its matrix and 16-byte rows of y. */
+    public static boolean covers(long m, int kPad, int cout, Precision p) {
+        if (p == Precision.FP32) return false;
+        int kb = boxElements(p);
+        return kPad >= kb && (long) cout * TmaElement.of(p).bytes % 16 == 0 && cout >= kb && m >= EPI;
     }
 
     /**
@@ -66,21 +79,21 @@ public final class HopperPointwiseGemm {
         return cout > 128 && tiles256 >= lim.smCount() ? 256 : 128;
     }
 
-    /** {@code pwgemm_pack_bt_<math>}: W2 (cin, cout) fp32 into scratch:bt (cout, kPad) 16-bit. */
+    /** {@code pwgemm_pack_bt_<math>}: W2 (cin, cout) fp32 into scratch:bt (cout, kPad) of p's element type (TF32: rounded to tf32). */
     public static Launch packBt(Precision p, int cin, int cout, int kPad, Limits lim) {
         return new Launch("pwgemm_pack_bt_" + math(p), CudaLaunchPlan.gridFor((long) cout * kPad, lim), 1, 1, 0, List.of(
                 new Ptr("w2", false), new Ptr("scratch:bt", false), new I32("cin", cin), new I32("cout", cout), new I32("kPad", kPad)));
     }
 
     /** Bytes of scratch:bt. */
-    public static long btBytes(int cout, int kPad) { return (long) cout * kPad * 2; }
+    public static long btBytes(int cout, int kPad, Precision p) { return (long) cout * kPad * TmaElement.of(p).bytes; }
 
     /**
      * {@code pwgemm_wgmma_<math>_n<BN>} over the chunk rows [row0, row0 + rows) of an M-row GEMM; BN from
      * {@link #tileWidth} of the whole GEMM, so every chunk uses the same kernel.
      */
     public static Launch gemm(Precision p, long m, int rows, long row0, int kPad, int cout, boolean postRelu, Limits lim) {
-        if (!covers(m, kPad, cout)) throw new IllegalArgumentException("pwgemm_wgmma does not cover M " + m + ", kPad " + kPad + ", cout " + cout);
+        if (!covers(m, kPad, cout, p)) throw new IllegalArgumentException("pwgemm_wgmma (" + p + ") does not cover M " + m + ", kPad " + kPad + ", cout " + cout);
         if (rows < 1 || row0 < 0 || row0 + rows > m) throw new IllegalArgumentException("chunk rows [" + row0 + ", " + (row0 + rows) + ") outside M " + m);
         int bn = tileWidth(m, cout, lim);
         int shared = sharedBytes(bn);
@@ -90,14 +103,15 @@ public final class HopperPointwiseGemm {
         long tiles = CudaLaunchPlan.ceilDiv(rows, BM) * (long) CudaLaunchPlan.ceilDiv(cout, bn);
         int grid = (int) Math.min(tiles, lim.smCount());
         int boxRowsA = Math.min(BM, rows), boxRowsB = Math.min(bn, cout);
-        int stageBytes = 2 * BK * (boxRowsA + boxRowsB);   // the two TMA boxes of one stage
-        boolean bf16 = p == Precision.BF16;
+        int kb = boxElements(p);
+        int stageBytes = BOX_ROW_BYTES * (boxRowsA + boxRowsB);   // the two TMA boxes of one stage
+        TmaElement e = TmaElement.of(p);
         return new Launch("pwgemm_wgmma_" + math(p) + "_n" + bn, grid, 1, 1, THREADS, shared, List.of(
-                new TensorMap("tmA", "scratch:a", bf16, rows, kPad, boxRowsA, BK),
-                new TensorMap("tmB", "scratch:bt", bf16, cout, kPad, boxRowsB, BK),
-                new TensorMap("tmY", "y", bf16, m, cout, EPI, EPI),
+                new TensorMap("tmA", "scratch:a", e, rows, kPad, boxRowsA, kb),
+                new TensorMap("tmB", "scratch:bt", e, cout, kPad, boxRowsB, kb),
+                new TensorMap("tmY", "y", e, m, cout, EPI, kb),
                 new Ptr("scale", true), new Ptr("shift", true), new Ptr("residual", true),
-                new I32("rows", rows), new I32("cout", cout), new I32("kTiles", CudaLaunchPlan.ceilDiv(kPad, BK)),
+                new I32("rows", rows), new I32("cout", cout), new I32("kTiles", CudaLaunchPlan.ceilDiv(kPad, kb)),
                 new I64("row0", row0), new I32("postRelu", postRelu ? 1 : 0), new I32("stageBytes", stageBytes),
                 new Ptr("hang", true), new I64("hangNs", HANG_NS)));
     }
@@ -106,7 +120,8 @@ public final class HopperPointwiseGemm {
         return switch (p) {
             case BF16 -> "bf16";
             case FP16 -> "fp16";
-            case FP32, TF32 -> throw new IllegalArgumentException("pwgemm_wgmma is for BF16/FP16, got " + p);
+            case TF32 -> "tf32";
+            case FP32 -> throw new IllegalArgumentException("pwgemm_wgmma has no strict FP32 kernel (BF16, FP16, TF32)");
         };
     }
 }

@@ -73,17 +73,17 @@ public final class HopperSeparableConv {
         }
         long tiles = CudaLaunchPlan.ceilDiv(rows, HopperPointwiseGemm.BM) * (long) CudaLaunchPlan.ceilDiv(s.cout(), bn);
         int boxRowsB = Math.min(bn, s.cout());
-        boolean bf16 = p == Precision.BF16;
-        String math = bf16 ? "bf16" : "fp16";
+        CudaLaunchPlan.TmaElement e = CudaLaunchPlan.TmaElement.of(p);
+        String math = p == Precision.BF16 ? "bf16" : "fp16";
         Launch conv = new Launch("sepconv_wgmma_" + math + "_n" + bn, (int) Math.min(tiles, lim.smCount()), 1, 1, HopperPointwiseGemm.THREADS, shared, List.of(
-                new TensorMap("tmB", "scratch:bt", bf16, s.cout(), kPad, boxRowsB, HopperPointwiseGemm.BK),
-                new TensorMap("tmY", "y", bf16, rows, s.cout(), HopperPointwiseGemm.EPI, HopperPointwiseGemm.EPI),
+                new TensorMap("tmB", "scratch:bt", e, s.cout(), kPad, boxRowsB, HopperPointwiseGemm.BK),
+                new TensorMap("tmY", "y", e, rows, s.cout(), HopperPointwiseGemm.EPI, HopperPointwiseGemm.EPI),
                 new Ptr("x", false), new Ptr("w1", false), new Ptr("scale", true), new Ptr("shift", true), new Ptr("residual", true),
                 new I32("rows", rows), new I32("h", s.h()), new I32("w", s.w()), new I32("cin", s.cin()), new I32("cout", s.cout()),
                 new I32("kTiles", CudaLaunchPlan.ceilDiv(kPad, HopperPointwiseGemm.BK)), new I32("preRelu", s.preRelu() ? 1 : 0),
                 new I32("postRelu", postRelu ? 1 : 0), new I32("bBytes", 2 * HopperPointwiseGemm.BK * boxRowsB),
                 new Ptr("hang", true), new I64("hangNs", HopperPointwiseGemm.HANG_NS)));
         return new OpPlan(List.of(HopperPointwiseGemm.packBt(p, s.cin(), s.cout(), kPad, lim), conv),
-                Map.of("scratch:bt", HopperPointwiseGemm.btBytes(s.cout(), kPad)));
+                Map.of("scratch:bt", HopperPointwiseGemm.btBytes(s.cout(), kPad, p)));
     }
 }

@@ -105,9 +105,16 @@ public final class SeparableGemmPath {
             return new Choice(split, mib << 20, pw);
         }
 
-        /** Whether {@code spec} in {@code p} runs on the split path: separable convs in BF16/FP16 when split is chosen. */
+        /**
+         * Whether {@code spec} in {@code p} runs on the split path: separable convs in BF16/FP16 when split is
+         * chosen, and in TF32 where the Hopper GEMM runs them (split + wgmma, a layer its tf32 kernel covers:
+         * TF32 has no mma.sync split GEMM, the fused conv runs the rest).
+         */
         public boolean applies(ConvSpec spec, Precision p) {
-            return split && spec.kind() == ConvKind.SEPARABLE3X3_SAME && (p == Precision.BF16 || p == Precision.FP16);
+            if (!split || spec.kind() != ConvKind.SEPARABLE3X3_SAME) return false;
+            if (p == Precision.BF16 || p == Precision.FP16) return true;
+            return p == Precision.TF32 && pointwise == Pointwise.WGMMA
+                    && HopperPointwiseGemm.covers((long) spec.n() * spec.h() * spec.w(), CudaLaunchPlan.roundUp(spec.cin(), BK), spec.cout(), p);
         }
 
         /** Whether {@code spec} in {@code p} runs the fused Hopper kernel: fused + wgmma, BF16/FP16, a layer it covers. */
@@ -116,10 +123,10 @@ public final class SeparableGemmPath {
         }
     }
 
-    /** The geometry of one split launch sequence. */
-    public record Tiling(long m, int kPad, int nPad, int rowsPerChunk, int chunks) {
-        /** Bytes of scratch:a (one chunk of A, 16-bit). */
-        public long aBytes() { return (long) rowsPerChunk * kPad * 2; }
+    /** The geometry of one split launch sequence; A's elements are {@code elementBytes} wide (2, or 4 for TF32). */
+    public record Tiling(long m, int kPad, int nPad, int rowsPerChunk, int chunks, int elementBytes) {
+        /** Bytes of scratch:a (one chunk of A). */
+        public long aBytes() { return (long) rowsPerChunk * kPad * elementBytes; }
 
         /** Bytes of scratch:pwPacked (B, 16-bit). */
         public long bBytes() { return (long) kPad * nPad * 2; }
@@ -128,17 +135,20 @@ public final class SeparableGemmPath {
         public int rows(int i) { return (int) Math.min(rowsPerChunk, m - (long) i * rowsPerChunk); }
     }
 
-    public static Tiling tiling(ConvSpec s, long chunkBytes) {
+    /** The tiling of a 16-bit split conv. */
+    public static Tiling tiling(ConvSpec s, long chunkBytes) { return tiling(s, chunkBytes, 2); }
+
+    public static Tiling tiling(ConvSpec s, long chunkBytes, int elementBytes) {
         if (s.kind() != ConvKind.SEPARABLE3X3_SAME) throw new IllegalArgumentException("the split path is for separable convs, got " + s.kind());
         long m = (long) s.n() * s.h() * s.w();
         int kPad = CudaLaunchPlan.roundUp(s.cin(), BK);
         int nPad = CudaLaunchPlan.roundUp(s.cout(), BN);
         // rows per chunk: a multiple of BM within the byte bound (at least one tile), at most M, and
         // at most 65,535 row tiles (grid.y)
-        long byBytes = Math.max(BM, chunkBytes / (2L * kPad) / BM * BM);
+        long byBytes = Math.max(BM, chunkBytes / ((long) elementBytes * kPad) / BM * BM);
         long rows = Math.min(Math.min(byBytes, 65_535L * BM), m);
         int chunks = (int) CudaLaunchPlan.ceilDiv(m, rows);
-        return new Tiling(m, kPad, nPad, (int) rows, chunks);
+        return new Tiling(m, kPad, nPad, (int) rows, chunks, elementBytes);
     }
 
     /** {@link #plan(ConvSpec, Precision, Limits, boolean, Choice)} with the mma.sync pointwise GEMM. */
@@ -150,21 +160,26 @@ public final class SeparableGemmPath {
      * {@code Backend.conv} of a separable conv on the split path: operands x, w1 (depthwise), w2
      * (pointwise), scale, shift, residual (optional), y; scratch:a and scratch:pwPacked, or
      * scratch:bt where the Hopper GEMM runs ({@code choice.pointwise()} WGMMA and {@link
-     * HopperPointwiseGemm#covers} the layer).
+     * HopperPointwiseGemm#covers} the layer). TF32 runs here only on the Hopper GEMM ({@link Choice#applies}),
+     * with an fp32 A from {@code sepgemm_dw_tf32}.
      */
     public static OpPlan plan(ConvSpec s, Precision p, Limits lim, boolean postRelu, Choice choice) {
         long chunkBytes = choice.chunkBytes();
         String math = switch (p) {
             case BF16 -> "bf16";
             case FP16 -> "fp16";
-            case FP32, TF32 -> throw new IllegalArgumentException("the split sepconv path is for BF16/FP16, got " + p);
+            case TF32 -> "tf32";
+            case FP32 -> throw new IllegalArgumentException("the split sepconv path is for BF16/FP16 (TF32 with cuda.pointwise=wgmma), got " + p);
         };
-        Tiling t = tiling(s, chunkBytes);
-        boolean hopper = choice.pointwise() == Pointwise.WGMMA && HopperPointwiseGemm.covers(t.m(), t.kPad(), s.cout());
+        Tiling t = tiling(s, chunkBytes, CudaLaunchPlan.activationBytes(p));
+        boolean hopper = choice.pointwise() == Pointwise.WGMMA && HopperPointwiseGemm.covers(t.m(), t.kPad(), s.cout(), p);
+        if (p == Precision.TF32 && !hopper) {
+            throw new IllegalArgumentException("TF32 runs the split sepconv path only on the Hopper GEMM (cuda.pointwise=wgmma, a layer it covers): " + s);
+        }
         Map<String, Long> scratch = new LinkedHashMap<>();
         List<Launch> l = new ArrayList<>();
         if (hopper) {
-            scratch.put("scratch:bt", HopperPointwiseGemm.btBytes(s.cout(), t.kPad()));
+            scratch.put("scratch:bt", HopperPointwiseGemm.btBytes(s.cout(), t.kPad(), p));
             l.add(HopperPointwiseGemm.packBt(p, s.cin(), s.cout(), t.kPad(), lim));
         } else {
             scratch.put("scratch:pwPacked", t.bBytes());

@@ -12,14 +12,13 @@ import io.jxception.internal.backend.cuda.CudaLaunchPlan.TensorMap;
  * (an opaque 128-byte, 64-byte-aligned descriptor passed by value). The driver library is the one
  * JCuda already loaded into the process; nothing else is bound.
  *
- * <p>Enum values (cuda.h, CUDA 12+): CU_TENSOR_MAP_DATA_TYPE_FLOAT16 = 6, _BFLOAT16 = 9;
- * CU_TENSOR_MAP_INTERLEAVE_NONE = 0; CU_TENSOR_MAP_SWIZZLE_128B = 3; CU_TENSOR_MAP_L2_PROMOTION_L2_256B = 3;
+ * <p>Enum values (cuda.h, CUDA 12+): the data types in {@link CudaLaunchPlan.TmaElement} (FLOAT16 = 6,
+ * FLOAT32 = 7, BFLOAT16 = 9); CU_TENSOR_MAP_INTERLEAVE_NONE = 0; CU_TENSOR_MAP_SWIZZLE_128B = 3; CU_TENSOR_MAP_L2_PROMOTION_L2_256B = 3;
  * CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE = 0 (out-of-bounds elements read as zeros, stores clipped).
  */
 final class TensorMapEncoder {
     /** sizeof(CUtensorMap). */
     static final int BYTES = 128;
-    static final int DATA_TYPE_FLOAT16 = 6, DATA_TYPE_BFLOAT16 = 9;
     static final int INTERLEAVE_NONE = 0, SWIZZLE_128B = 3, L2_PROMOTION_256B = 3, OOB_FILL_NONE = 0;
 
     private final Function encode;
@@ -54,7 +53,7 @@ final class TensorMapEncoder {
             throw new IllegalArgumentException(m.name() + ": operand " + m.operand() + " at 0x" + Long.toHexString(address)
                     + " is not 16-byte aligned, as TMA requires (a buffer view at an odd offset?)");
         }
-        return new Call(m.bf16() ? DATA_TYPE_BFLOAT16 : DATA_TYPE_FLOAT16, address, new long[]{m.cols(), m.rows()},
+        return new Call(m.element().cuType, address, new long[]{m.cols(), m.rows()},
                 new long[]{m.rowBytes()}, new int[]{m.boxCols(), m.boxRows()}, new int[]{1, 1});
     }
 

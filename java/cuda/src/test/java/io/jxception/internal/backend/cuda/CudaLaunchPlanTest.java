@@ -71,6 +71,12 @@ class CudaLaunchPlanTest {
                 plans.add(HopperSeparableConv.plan(new ConvSpec(ConvKind.SEPARABLE3X3_SAME, 2, 37, 37, 64, 128, 1, false), p, lim, false));
             }
         }
+        if (p == Precision.TF32 && lim.maxSharedBytesPerBlock() >= HopperPointwiseGemm.SHARED_BYTES_N128) {
+            // TF32's split path runs only on the Hopper GEMM: fp32 depthwise, tf32 wgmma, 256- and 128-wide tiles
+            SeparableGemmPath.Choice wgmma = SeparableGemmPath.Choice.parse("split", null, "wgmma");
+            plans.add(SeparableGemmPath.plan(new ConvSpec(ConvKind.SEPARABLE3X3_SAME, 256, 19, 19, 728, 728, 1, true), p, lim, true, wgmma));
+            plans.add(SeparableGemmPath.plan(new ConvSpec(ConvKind.SEPARABLE3X3_SAME, 3, 19, 19, 728, 728, 1, false), p, lim, false, wgmma));
+        }
         // small stems: 35x35 outputs (the smallest tile) and 98x98 (the middle tile)
         plans.add(CudaLaunchPlan.conv(new ConvSpec(ConvKind.CONV3X3_VALID, 1, 71, 71, 3, 32, 2, false), p, lim, true));
         plans.add(CudaLaunchPlan.conv(new ConvSpec(ConvKind.CONV3X3_VALID, 1, 100, 100, 32, 64, 1, false), p, lim, true));

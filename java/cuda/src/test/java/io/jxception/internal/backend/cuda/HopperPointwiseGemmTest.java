@@ -7,6 +7,7 @@ import io.jxception.internal.backend.cuda.CudaLaunchPlan.Launch;
 import io.jxception.internal.backend.cuda.CudaLaunchPlan.Limits;
 import io.jxception.internal.backend.cuda.CudaLaunchPlan.OpPlan;
 import io.jxception.internal.backend.cuda.CudaLaunchPlan.TensorMap;
+import io.jxception.internal.backend.cuda.CudaLaunchPlan.TmaElement;
 import io.jxception.internal.backend.cuda.SeparableGemmPath.Choice;
 import io.jxception.internal.backend.cuda.SeparableGemmPath.Pointwise;
 import io.jxception.model.ConvKind;
@@ -93,18 +94,49 @@ class HopperPointwiseGemmTest {
         assertEquals(12, num(l, "kTiles"), "kPad 736 = 11.5 stages of 64: the last one half zero-filled by TMA");
         assertEquals(1, num(l, "postRelu"));
         assertEquals(HopperPointwiseGemm.HANG_NS, num(l, "hangNs"));
-        assertEquals(new TensorMap("tmA", "scratch:a", true, 92_416, 736, 128, 64), arg(l, "tmA"));
-        assertEquals(new TensorMap("tmB", "scratch:bt", true, 728, 736, 256, 64), arg(l, "tmB"));
-        assertEquals(new TensorMap("tmY", "y", true, 92_416, 728, 64, 64), arg(l, "tmY"));
+        assertEquals(new TensorMap("tmA", "scratch:a", TmaElement.BFLOAT16, 92_416, 736, 128, 64), arg(l, "tmA"));
+        assertEquals(new TensorMap("tmB", "scratch:bt", TmaElement.BFLOAT16, 728, 736, 256, 64), arg(l, "tmB"));
+        assertEquals(new TensorMap("tmY", "y", TmaElement.BFLOAT16, 92_416, 728, 64, 64), arg(l, "tmY"));
         assertEquals(new CudaLaunchPlan.Ptr("hang", true), arg(l, "hang"), "no hang report in the library: the trap fails the launch");
         // batch 3: 9 x 3 tiles of 256 would leave most SMs idle -> 128-wide tiles, grid = all 81 tiles
         Launch small = SeparableGemmPath.plan(sep(3, 19, 728, 728), Precision.FP16, Limits.H100, false, WGMMA).launches().get(2);
         assertEquals("pwgemm_wgmma_fp16_n128", small.kernel());
         assertEquals(9 * 6, small.gridX());
         assertEquals(HopperPointwiseGemm.SHARED_BYTES_N128, small.sharedBytes());
-        assertFalse(((TensorMap) arg(small, "tmA")).bf16());
+        assertEquals(TmaElement.FLOAT16, ((TensorMap) arg(small, "tmA")).element());
         // block2_sepconv1 (cout 128): 128 wide whatever the batch
         assertEquals(128, HopperPointwiseGemm.tileWidth(256L * 147 * 147, 128, Limits.H100));
+    }
+
+    @Test
+    void tf32RunsTheSplitPathOnlyOnTheHopperGemmWithFp32Operands() {
+        ConvSpec s = sep(256, 19, 728, 728);
+        assertTrue(WGMMA.applies(s, Precision.TF32));
+        assertFalse(Choice.DEFAULT.applies(s, Precision.TF32), "without wgmma TF32 keeps the fused conv");
+        assertFalse(WGMMA.applies(s, Precision.FP32), "strict FP32 has no tensor-core path");
+        OpPlan plan = SeparableGemmPath.plan(s, Precision.TF32, Limits.H100, true, WGMMA);
+        assertEquals(List.of("pwgemm_pack_bt_tf32", "sepgemm_dw_tf32", "pwgemm_wgmma_tf32_n256"), plan.launches().stream().map(Launch::kernel).toList());
+        assertEquals(Map.of("scratch:bt", 4L * 728 * 736, "scratch:a", 4L * 92_416 * 736), plan.scratchBytes(), "fp32 A and Bt");
+        Launch l = plan.launches().get(2);
+        assertEquals(new TensorMap("tmA", "scratch:a", TmaElement.FLOAT32, 92_416, 736, 128, 32), arg(l, "tmA"));
+        assertEquals(new TensorMap("tmB", "scratch:bt", TmaElement.FLOAT32, 728, 736, 256, 32), arg(l, "tmB"));
+        assertEquals(new TensorMap("tmY", "y", TmaElement.FLOAT32, 92_416, 728, 64, 32), arg(l, "tmY"));
+        assertEquals(736 / 32, num(l, "kTiles"), "32 fp32 per stage");
+        assertEquals(4 * 32 * (128 + 256), num(l, "stageBytes"), "the same bytes per stage as 16-bit");
+        assertEquals(HopperPointwiseGemm.SHARED_BYTES_N256, l.sharedBytes());
+        // a 1 GiB chunk holds half the rows of fp32 A: block2_sepconv2 at batch 256 (M = 5,531,904, kPad 128) takes
+        // 2 chunks of 4,194,304 16-bit rows, 3 of 2,097,152 fp32 rows
+        ConvSpec block2 = sep(256, 147, 128, 128);
+        SeparableGemmPath.Tiling t16 = SeparableGemmPath.tiling(block2, WGMMA.chunkBytes()), t32 = SeparableGemmPath.tiling(block2, WGMMA.chunkBytes(), 4);
+        assertEquals(2, t16.chunks());
+        assertEquals(3, t32.chunks());
+        assertEquals(WGMMA.chunkBytes(), t32.aBytes());
+        // TF32 layers the kernel does not cover (cout not a multiple of 4) stay on the fused conv
+        assertFalse(WGMMA.applies(sep(4, 19, 128, 30), Precision.TF32));
+        assertTrue(HopperPointwiseGemm.covers(64, 32, 32, Precision.TF32), "tf32's boxes are 32 wide");
+        assertFalse(HopperPointwiseGemm.covers(64, 32, 32, Precision.BF16));
+        assertThrows(IllegalArgumentException.class, () -> SeparableGemmPath.plan(sep(4, 19, 128, 30), Precision.TF32, Limits.H100, false, WGMMA));
+        assertThrows(IllegalArgumentException.class, () -> SeparableGemmPath.plan(s, Precision.TF32, Limits.H100, false, Choice.DEFAULT));
     }
 
     @Test
@@ -149,18 +181,23 @@ class HopperPointwiseGemmTest {
 
     @Test
     void tensorMapsRefuseWhatTmaCannotDo() {
-        assertThrows(IllegalArgumentException.class, () -> new TensorMap("t", "y", true, 100, 100, 64, 64), "row of 200 bytes: not a multiple of 16");
-        assertThrows(IllegalArgumentException.class, () -> new TensorMap("t", "y", true, 100, 128, 64, 128), "box row over the 128-byte swizzle");
-        assertThrows(IllegalArgumentException.class, () -> new TensorMap("t", "y", true, 100, 128, 300, 64), "box over 256 rows");
-        assertThrows(IllegalArgumentException.class, () -> new TensorMap("t", "y", true, 32, 128, 64, 64), "box larger than the matrix");
-        TensorMap m = new TensorMap("tmY", "y", false, 92_416, 728, 64, 64);
+        assertThrows(IllegalArgumentException.class, () -> new TensorMap("t", "y", TmaElement.BFLOAT16, 100, 100, 64, 64), "row of 200 bytes: not a multiple of 16");
+        assertThrows(IllegalArgumentException.class, () -> new TensorMap("t", "y", TmaElement.BFLOAT16, 100, 128, 64, 128), "box row over the 128-byte swizzle");
+        assertThrows(IllegalArgumentException.class, () -> new TensorMap("t", "y", TmaElement.BFLOAT16, 100, 128, 300, 64), "box over 256 rows");
+        assertThrows(IllegalArgumentException.class, () -> new TensorMap("t", "y", TmaElement.BFLOAT16, 32, 128, 64, 64), "box larger than the matrix");
+        TensorMap m = new TensorMap("tmY", "y", TmaElement.FLOAT16, 92_416, 728, 64, 64);
         TensorMapEncoder.Call c = TensorMapEncoder.call(m, 0x7f00_0000_0100L);
-        assertEquals(TensorMapEncoder.DATA_TYPE_FLOAT16, c.dataType());
+        assertEquals(6, c.dataType(), "CU_TENSOR_MAP_DATA_TYPE_FLOAT16");
         assertArrayEquals(new long[]{728, 92_416}, c.globalDim(), "innermost dimension first");
         assertArrayEquals(new long[]{728 * 2}, c.globalStrides(), "bytes per row");
         assertArrayEquals(new int[]{64, 64}, c.boxDim());
         assertArrayEquals(new int[]{1, 1}, c.elementStrides());
-        assertEquals(TensorMapEncoder.DATA_TYPE_BFLOAT16, TensorMapEncoder.call(new TensorMap("t", "a", true, 64, 64, 64, 64), 1L << 20).dataType());
+        assertEquals(9, TensorMapEncoder.call(new TensorMap("t", "a", TmaElement.BFLOAT16, 64, 64, 64, 64), 1L << 20).dataType(), "BFLOAT16");
+        TensorMapEncoder.Call f32 = TensorMapEncoder.call(new TensorMap("t", "a", TmaElement.FLOAT32, 100, 36, 64, 32), 1L << 20);
+        assertEquals(7, f32.dataType(), "FLOAT32");
+        assertArrayEquals(new long[]{36 * 4}, f32.globalStrides(), "4-byte elements");
+        assertThrows(IllegalArgumentException.class, () -> new TensorMap("t", "y", TmaElement.FLOAT32, 100, 64, 64, 64), "fp32 box row of 256 bytes");
+        assertThrows(IllegalArgumentException.class, () -> new TensorMap("t", "y", TmaElement.FLOAT32, 100, 30, 64, 8), "fp32 row of 120 bytes");
         IllegalArgumentException odd = assertThrows(IllegalArgumentException.class, () -> TensorMapEncoder.call(m, 0x7f00_0000_0102L));
         assertTrue(odd.getMessage().contains("16-byte aligned") && odd.getMessage().contains("y"), odd.getMessage());
         assertThrows(IllegalArgumentException.class, () -> TensorMapEncoder.call(m, 0));
@@ -176,8 +213,8 @@ class HopperPointwiseGemmTest {
         assertEquals(384, l.blockX());
         assertEquals(132, l.gridX());
         assertEquals(HopperSeparableConv.SHARED_BYTES_N256, l.sharedBytes());
-        assertEquals(new TensorMap("tmB", "scratch:bt", true, 728, 736, 256, 64), arg(l, "tmB"));
-        assertEquals(new TensorMap("tmY", "y", true, 92_416, 728, 64, 64), arg(l, "tmY"));
+        assertEquals(new TensorMap("tmB", "scratch:bt", TmaElement.BFLOAT16, 728, 736, 256, 64), arg(l, "tmB"));
+        assertEquals(new TensorMap("tmY", "y", TmaElement.BFLOAT16, 92_416, 728, 64, 64), arg(l, "tmY"));
         assertEquals(92_416, num(l, "rows"));
         assertEquals(2 * 64 * 256, num(l, "bBytes"));
         assertEquals(12, num(l, "kTiles"));
@@ -219,9 +256,11 @@ class HopperPointwiseGemmTest {
         String cu = Files.readString(Path.of("cuda", "hopper_pwgemm.cu"));
         assertTrue(cu.startsWith("// jx-arch: sm_90a"), "built for sm_90a only");
         assertEquals(HopperPointwiseGemm.BM, constant(cu, "BM"));
-        assertEquals(HopperPointwiseGemm.BK, constant(cu, "BK"));
+        assertEquals(HopperPointwiseGemm.BOX_ROW_BYTES, constant(cu, "ROW_BYTES"), "K per stage and store columns: one 128-byte row");
+        assertEquals(HopperPointwiseGemm.BK, HopperPointwiseGemm.boxElements(io.jxception.backend.Precision.BF16));
+        assertEquals(32, HopperPointwiseGemm.boxElements(io.jxception.backend.Precision.TF32));
         assertEquals(HopperPointwiseGemm.THREADS, constant(cu, "THREADS"));
-        assertEquals(HopperPointwiseGemm.EPI, constant(cu, "EPI"));
+        assertTrue(cu.contains("C_BYTES = " + HopperPointwiseGemm.EPI + " * ROW_BYTES"), "store boxes of EPI rows");
         // Config<BN>::SMEM = 1024 alignment slack + STAGES x (A + Bt stage) + 4 staging buffers of 64 x 64 + 2 barriers per stage
         assertTrue(cu.contains("STAGES = BN == 256 ? 4 : 6;"), "stage counts 4 (BN 256) and 6 (BN 128)");
         assertEquals(1024 + 4 * (128 * 64 * 2 + 256 * 64 * 2) + 4 * 64 * 64 * 2 + 2 * 4 * 8, HopperPointwiseGemm.SHARED_BYTES_N256);
