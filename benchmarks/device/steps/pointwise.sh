@@ -12,14 +12,7 @@
 #      mma.sync (the default) BF16 + TF32, split wgmma BF16 + TF32, fused wgmma BF16, back to back             <= 44 + 44 + 34 s
 # Env (from check.sh): $JAVA, $CP, $WORK. Writes $WORK/pointwise/{tests.log,bench-{mma,wgmma,fused-wgmma}.{csv,log}}.
 # Prints the summary last, ~25 lines (run check.sh with STEP_TAIL=30).
-set -uo pipefail
-root="$(cd "$(dirname "$0")/../../.." && pwd)"
-cd "$root"
-out="$WORK/pointwise"
-mkdir -p "$out"
-t0=$(date +%s)
-left() { local l=$(( 198 - ($(date +%s) - t0) )); echo $(( l < 1 ? 1 : l )); }
-cap() { local l; l=$(left); echo $(( $1 < l ? $1 : l )); }   # min(wanted, what is left)
+source "$(dirname "$0")/../step_start.sh" pointwise 198   # cd to the root; $out, t0, left, cap
 
 # ---- 1. correctness of the integrated kernels
 timeout "$(cap 60)" "$JAVA" -Xmx16g -jar .device/junit-console.jar execute --disable-banner --disable-ansi-colors --details=tree \

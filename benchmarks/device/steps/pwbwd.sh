@@ -14,14 +14,7 @@
 #      lines, printed beside ours (% of cuBLAS), + a CSV                                                      <= 25 s
 # Env (from check.sh): $WORK. Writes $WORK/pwbwd/{pwbwd.log,build.log,sanitizer.log,torch.log,torch.csv}.
 # Prints the summary last, ~35 lines (run check.sh with STEP_TAIL=40 to see all of it).
-set -uo pipefail
-root="$(cd "$(dirname "$0")/../../.." && pwd)"
-cd "$root"
-out="$WORK/pwbwd"
-mkdir -p "$out"
-t0=$(date +%s)
-left() { local l=$(( 148 - ($(date +%s) - t0) )); echo $(( l < 1 ? 1 : l )); }
-cap() { local l; l=$(left); echo $(( $1 < l ? $1 : l )); }   # min(wanted, what is left)
+source "$(dirname "$0")/../step_start.sh" pwbwd 148   # cd to the root; $out, t0, left, cap
 src=cuda/dev/pwbwd_v1.cu
 bin=.device/bin/pwbwd_v1
 

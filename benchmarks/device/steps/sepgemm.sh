@@ -10,14 +10,7 @@
 #   3. the comparison table, last (<= 24 lines; v4's TABLE lines include the depthwise producer vs a
 #      register-weights candidate, depthwise_px_bf16<4>)
 # Env (from check.sh): $JAVA, $CP, $WORK. Writes $WORK/sepgemm/{v4.log,fused.log,split.log,*.csv}.
-set -uo pipefail
-root="$(cd "$(dirname "$0")/../../.." && pwd)"
-cd "$root"
-out="$WORK/sepgemm"
-mkdir -p "$out"
-t0=$(date +%s)
-left() { local l=$(( 58 - ($(date +%s) - t0) )); echo $(( l < 1 ? 1 : l )); }
-cap() { local l; l=$(left); echo $(( $1 < l ? $1 : l )); }   # min(wanted, what is left)
+source "$(dirname "$0")/../step_start.sh" sepgemm 58   # cd to the root; $out, t0, left, cap
 
 # ---- 1. the dev harness
 v4=.device/bin/sepconv_bn_v4

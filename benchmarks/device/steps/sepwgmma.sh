@@ -14,14 +14,7 @@
 #   2. compute-sanitizer memcheck on `sepconv_wgmma_v1 small` (two small shapes, every variant once)   <= 30 s
 # Env (from check.sh): $WORK. Writes $WORK/sepwgmma/{sepwgmma.log,sanitizer.log,build.log}.
 # Prints the summary last, ~35 lines (run check.sh with STEP_TAIL=40 to see all of it).
-set -uo pipefail
-root="$(cd "$(dirname "$0")/../../.." && pwd)"
-cd "$root"
-out="$WORK/sepwgmma"
-mkdir -p "$out"
-t0=$(date +%s)
-left() { local l=$(( 118 - ($(date +%s) - t0) )); echo $(( l < 1 ? 1 : l )); }
-cap() { local l; l=$(left); echo $(( $1 < l ? $1 : l )); }   # min(wanted, what is left)
+source "$(dirname "$0")/../step_start.sh" sepwgmma 118   # cd to the root; $out, t0, left, cap
 src=cuda/dev/sepconv_wgmma_v1.cu
 bin=.device/bin/sepconv_wgmma_v1
 

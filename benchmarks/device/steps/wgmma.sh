@@ -14,14 +14,7 @@
 #      printed beside ours (ms, TFLOP/s, % of peak, % of cuBLAS; tf32 rows with allow_tf32), + a CSV  <= 60 s
 # Env (from check.sh): $WORK. Writes $WORK/wgmma/{pwgemm.log,sanitizer.log,cublas.log,cublas.csv}.
 # Prints the summary last, ~60 lines with the tf32 rows (run check.sh with STEP_TAIL=70 to see all of it).
-set -uo pipefail
-root="$(cd "$(dirname "$0")/../../.." && pwd)"
-cd "$root"
-out="$WORK/wgmma"
-mkdir -p "$out"
-t0=$(date +%s)
-left() { local l=$(( 238 - ($(date +%s) - t0) )); echo $(( l < 1 ? 1 : l )); }
-cap() { local l; l=$(left); echo $(( $1 < l ? $1 : l )); }   # min(wanted, what is left)
+source "$(dirname "$0")/../step_start.sh" wgmma 238   # cd to the root; $out, t0, left, cap
 src=cuda/dev/pwgemm_v1.cu
 bin=.device/bin/pwgemm_v1
 
