@@ -353,6 +353,18 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
         }
     }
 
+    /**
+     * Bytes of device memory in use on this backend's device now (total minus free, as the driver
+     * reports it: every context on the device, this one's own reservation included). Benchmarks take
+     * the difference before and after a session to report what the session holds.
+     */
+    public synchronized long deviceMemoryUsedBytes() {
+        bind();
+        long[] free = new long[1], total = new long[1];
+        JCudaDriver.cuMemGetInfo(free, total);
+        return total[0] - free[0];
+    }
+
     /** Device allocations (buffers and blocks) this backend holds now. */
     int liveAllocations() { return live.size(); }
 

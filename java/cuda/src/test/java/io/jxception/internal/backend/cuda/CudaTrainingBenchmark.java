@@ -55,8 +55,11 @@ public final class CudaTrainingBenchmark {
         @Override public String toString() { return String.format(Locale.ROOT, "%dx%d b%d w%.3g", size, size, batch, width); }
     }
 
-    /** Median step time, the median of its unscale-and-check part, and steps the loss scaler skipped. */
-    record Result(double medianStepMs, double medianScalingMs, long skipped, double imagesPerSecond, int timedSteps) {}
+    /**
+     * Median step time, the median of its unscale-and-check part, steps the loss scaler skipped, and the
+     * device memory the training session holds after its steps (MiB; -1 where the backend cannot say).
+     */
+    record Result(double medianStepMs, double medianScalingMs, long skipped, double imagesPerSecond, int timedSteps, double sessionMiB) {}
 
     public static void main(String[] args) throws IOException {
         List<Precision> precisions = List.of(Precision.FP32, Precision.TF32, Precision.BF16, Precision.FP16);
@@ -80,7 +83,7 @@ public final class CudaTrainingBenchmark {
         long deadline = System.nanoTime() + (long) (budgetSeconds * 1e9);
         List<String> summary = new ArrayList<>();
         try (PrintWriter out = new PrintWriter(Files.newBufferedWriter(csv))) {
-            out.println("kind,device,precision,size,batch,width,median_step_ms,images_per_s,median_scaling_ms,skipped_steps,reps");
+            out.println("kind,device,precision,size,batch,width,median_step_ms,images_per_s,median_scaling_ms,skipped_steps,reps,session_mib");
             for (Config c : configs) {
                 XceptionWeights w = KerasInit.fresh(XceptionGraph.build(c.xception()), 7);
                 for (Precision p : precisions) {
@@ -94,11 +97,11 @@ public final class CudaTrainingBenchmark {
                         System.out.println("# " + c + " on " + b.description());
                         Result r = run(b, w, c, warmup, reps, runSeconds);
                         if (profileSteps > 0) System.out.println("# profile of " + c + " " + p + " (ops timed one by one)\n" + profile(b, w, c, profileSteps));
-                        out.printf(Locale.ROOT, "train,%s,%s,%d,%d,%s,%.3f,%.1f,%.3f,%d,%d%n", dev, p, c.size(), c.batch(), c.width(),
-                                r.medianStepMs(), r.imagesPerSecond(), r.medianScalingMs(), r.skipped(), r.timedSteps());
+                        out.printf(Locale.ROOT, "train,%s,%s,%d,%d,%s,%.3f,%.1f,%.3f,%d,%d,%.0f%n", dev, p, c.size(), c.batch(), c.width(),
+                                r.medianStepMs(), r.imagesPerSecond(), r.medianScalingMs(), r.skipped(), r.timedSteps(), r.sessionMiB());
                         out.flush();
-                        summary.add(String.format(Locale.ROOT, "%-18s %-5s step %8.2f ms %8.1f img/s   unscale+check %6.3f ms, %d skipped, %d timed",
-                                c, p, r.medianStepMs(), r.imagesPerSecond(), r.medianScalingMs(), r.skipped(), r.timedSteps()));
+                        summary.add(String.format(Locale.ROOT, "%-18s %-5s step %8.2f ms %8.1f img/s   unscale+check %6.3f ms, %d skipped, %d timed, session %.0f MiB",
+                                c, p, r.medianStepMs(), r.imagesPerSecond(), r.medianScalingMs(), r.skipped(), r.timedSteps(), r.sessionMiB()));
                     } catch (RuntimeException | OutOfMemoryError e) {
                         System.out.println("# " + c + " " + p + " FAILED: " + e);
                         e.printStackTrace(System.out);
@@ -122,6 +125,8 @@ public final class CudaTrainingBenchmark {
         LossScaler scaler = LossScaler.forPrecision(b.precision());
         double[] stepMs = new double[reps], scalingMs = new double[reps];
         int timed = 0;
+        long before = b instanceof CudaBackend cb ? cb.deviceMemoryUsedBytes() : -1;
+        double sessionMiB = -1;
         try (TrainingSession s = new TrainingSession(b, w, c.batch())) {
             long stopAfter = Long.MAX_VALUE;
             for (int i = -warmup; i < reps; i++) {
@@ -142,9 +147,11 @@ public final class CudaTrainingBenchmark {
                     timed++;
                 }
             }
+            // after the steps: weights, gradients, momentum, activations and the grown scratch are all allocated
+            if (before >= 0) sessionMiB = (((CudaBackend) b).deviceMemoryUsedBytes() - before) / (double) (1 << 20);
         }
         double median = median(Arrays.copyOf(stepMs, timed));
-        return new Result(median, median(Arrays.copyOf(scalingMs, timed)), scaler.skippedSteps(), c.batch() / (median * 1e-3), timed);
+        return new Result(median, median(Arrays.copyOf(scalingMs, timed)), scaler.skippedSteps(), c.batch() / (median * 1e-3), timed, sessionMiB);
     }
 
     /** The op profile of {@code steps} training steps (after one warm-up step) on a new session over {@code b}. */

@@ -8,10 +8,10 @@ import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The training benchmark's op profile, run on the CPU backend (the device step runs it on CUDA). */
+/** The training benchmark's timing loop and op profile, run on the CPU backend (the device step runs them on CUDA). */
 class CudaTrainingBenchmarkTest {
     @Test
-    void profileReportsEveryKindOfOpOfATrainingStep() {
+    void timesStepsAndProfilesEveryKindOfOp() {
         CudaTrainingBenchmark.Config c = CudaTrainingBenchmark.Config.parse("71:2:0.0625");
         XceptionWeights w = KerasInit.fresh(XceptionGraph.build(c.xception()), 5);
         try (KernelBackend cpu = KernelBackend.cpu()) {
@@ -20,6 +20,9 @@ class CudaTrainingBenchmarkTest {
                 assertTrue(table.contains(op), op + " missing from\n" + table);
             }
             assertTrue(table.contains("convBackward SEPARABLE3X3_SAME"), "per-shape rows\n" + table);
+            CudaTrainingBenchmark.Result r = CudaTrainingBenchmark.run(cpu, w, c, 1, 2, 10);
+            assertTrue(r.timedSteps() == 2 && r.medianStepMs() > 0 && r.imagesPerSecond() > 0, r.toString());
+            assertTrue(r.sessionMiB() == -1, "the CPU backend reports no device memory");
         }
     }
 }
