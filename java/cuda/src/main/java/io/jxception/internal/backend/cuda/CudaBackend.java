@@ -30,7 +30,6 @@ import jcuda.driver.CUfunction_attribute;
 import jcuda.driver.CUgraph;
 import jcuda.driver.CUgraphExec;
 import jcuda.driver.CUmodule;
-import jcuda.driver.CUpointer_attribute;
 import jcuda.driver.CUstream;
 import jcuda.driver.CUstreamCaptureMode;
 import jcuda.driver.JCudaDriver;
@@ -1102,9 +1101,7 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
     private byte[] tensorMap(Launch l, CudaLaunchPlan.TensorMap m, CUdeviceptr operand) {
         if (tensorMaps == null) throw new IllegalStateException("kernel " + l.kernel() + " takes a tensor map, but this backend was opened without cuda.pointwise=wgmma");
         if (operand == null) throw new IllegalStateException("kernel " + l.kernel() + ": tensor map " + m.name() + " needs operand " + m.operand());
-        long[] address = new long[1];
-        JCudaDriver.cuPointerGetAttribute(Pointer.to(address), CUpointer_attribute.CU_POINTER_ATTRIBUTE_DEVICE_POINTER, operand);
-        return tensorMaps.encode(m, address[0]);
+        return tensorMaps.encode(m, DeviceAddress.of(operand));
     }
 
     /** Raises the kernel's dynamic shared memory limit to {@code bytes} where they exceed the default 48 KiB. */

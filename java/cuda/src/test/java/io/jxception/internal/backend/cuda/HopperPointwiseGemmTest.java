@@ -237,6 +237,14 @@ class HopperPointwiseGemmTest {
     }
 
     @Test
+    void deviceAddressesIncludeEveryByteOffset() {
+        jcuda.driver.CUdeviceptr base = new jcuda.driver.CUdeviceptr();   // native pointer 0: the address is the offset alone
+        assertEquals(0, DeviceAddress.of(base));
+        assertEquals(256, DeviceAddress.of(base.withByteOffset(256)));
+        assertEquals(256 + 4096, DeviceAddress.of(base.withByteOffset(256).withByteOffset(4096)), "a view of a scratch region");
+    }
+
+    @Test
     void infoNamesTheHopperKernelsOnComputeCapability90Only() {
         java.util.Properties built = new java.util.Properties();
         built.setProperty("archModules", "hopper_pwgemm:sm_90a,hopper_sepconv:sm_90a");
