@@ -38,5 +38,5 @@ grep -E "✘|MethodSource|AssertionFailed|Exception" "$out/tests.log" | head -6
 for path in mma wgmma fused-wgmma; do
     echo "-- $path"
     sed -n '/^jxception CUDA/,$p' "$out/bench-$path.log" | tail -n +2 | head -12
-    grep -hE "Exception|exit [0-9]+" "$out/bench-$path.log" | tail -2
+    grep -hE "^[A-Za-z.]*(Exception|Error)" "$out/bench-$path.log" | head -1
 done
