@@ -8,7 +8,7 @@
 #      TF32 split, against the CPU reference (2e-2, TF32 5e-3) and against the mma.sync path on the same inputs
 #      (2e-3, TF32 5e-3), bitwise repeats, the full-size network vs mma.sync with graph capture and replay; on a
 #      device other than CC 9.0, that the option is refused                                                   <= 60 s
-#   2. CudaXceptionBenchmark at batch 32 and 256 (graph replay, CUDA events, medians; per-launch rows at BF16 256):
+#   2. CudaXceptionBenchmark at batch 1, 32 and 256 (graph replay, CUDA events, medians; per-launch rows at BF16 256):
 #      mma.sync (the default) BF16 + TF32, split wgmma BF16 + TF32, fused wgmma BF16, back to back             <= 44 + 44 + 34 s
 # Env (from check.sh): $JAVA, $CP, $WORK. Writes $WORK/pointwise/{tests.log,bench-{mma,wgmma,fused-wgmma}.{csv,log}}.
 # Prints the summary last, ~25 lines (run check.sh with STEP_TAIL=30).
@@ -27,7 +27,7 @@ paths=("mma:BF16,TF32:38:-Djxception.cuda.pointwise=mma" "wgmma:BF16,TF32:38:-Dj
 for entry in "${paths[@]}"; do
     IFS=: read -r name precisions seconds options <<< "$entry"
     timeout "$(cap $(( seconds + 6 )))" "$JAVA" -Xmx24g $options -cp "$CP" io.jxception.internal.backend.cuda.CudaXceptionBenchmark \
-        --csv "$out/bench-$name.csv" --precisions "$precisions" --batches 32,256 --reps 10 --layers BF16:256 --seconds "$seconds" > "$out/bench-$name.log" 2>&1
+        --csv "$out/bench-$name.csv" --precisions "$precisions" --batches 1,32,256 --reps 10 --layers BF16:256 --seconds "$seconds" > "$out/bench-$name.log" 2>&1
     echo "benchmark $options: exit $? (124 = timed out) at $(( $(date +%s) - t0 )) s" >> "$out/bench-$name.log"
 done
 
