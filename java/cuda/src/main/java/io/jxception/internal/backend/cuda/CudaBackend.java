@@ -269,8 +269,16 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
     @Override public String description() {
         return info.name() + " (" + info.details() + "), " + precision.name().toLowerCase(java.util.Locale.ROOT) + ", kernels: " + imageDescription
                 + (arena != null ? ", arena " + (arena.capacity() >> 20) + " MiB" : "") + (sepconv.split() ? ", split sepconv" : "")
-                + (tensorMaps != null ? (sepconv.split() ? ", wgmma pointwise" : ", fused wgmma sepconv") : "")
+                + wgmmaNote()
                 + (pwbwd == PointwiseBackwardPath.Choice.MMA ? ", mma pointwise backward" : "");
+    }
+
+    /** What the wgmma kernels run in this backend's precision ("" where they run nothing: FP32, or TF32 fused). */
+    private String wgmmaNote() {
+        if (tensorMaps == null) return "";
+        boolean sixteen = precision == Precision.BF16 || precision == Precision.FP16;
+        if (sepconv.split()) return sixteen || precision == Precision.TF32 ? ", wgmma pointwise" : "";
+        return sixteen ? ", fused wgmma sepconv" : "";
     }
 
     @Override public Precision precision() { return precision; }
