@@ -26,6 +26,7 @@
 #include "pwgemm_v1.cu"
 
 #include "../hopper_sepconv.cu"  // the kernel under test: the library's own module
+#include <set>
 
 // ------------------------------------------------------------------ references
 // Naive depthwise: one thread per (row, channel), fp32 FMAs in ky, kx order over the taps inside the image
@@ -103,19 +104,28 @@ template <typename T> static void launch_split_wgmma(const Sep<T>& s) {
     launch_dw(s);
     if (s.g.cout > 128) launch_wgmma<T, 256>(s.g); else launch_wgmma<T, 128>(s.g);
 }
-template <typename T, int BN, int PWG>
-static void launch_fused_bn(const Sep<T>& s, int gridLimit) {
+// Any fused kernel of sepconv_wgmma's signature (v1's, or an includer's variant) at tile width BN with PWG producer
+// warpgroups on the buffers of s (grid min(tiles, SMs, gridLimit when > 0)).
+template <typename T, int BN, int PWG, typename K>
+static void launch_sep_kernel(K kernel, const Sep<T>& s, int gridLimit) {
     using C = sepwgmma::Config<BN>;
     const Gemm<T>& g = s.g;
-    static bool attr = false;
-    if (!attr) { CK(cudaFuncSetAttribute(sepwgmma::sepconv_wgmma<T, BN, PWG>, cudaFuncAttributeMaxDynamicSharedMemorySize, C::SMEM)); attr = true; }
+    static std::set<const void*> attr;  // kernels whose shared-memory limit is raised
+    if (!attr.count((const void*)kernel)) {
+        CK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, C::SMEM));
+        attr.insert((const void*)kernel);
+    }
     const int tiles = ((g.rows + pwgemm::BM - 1) / pwgemm::BM) * ((g.cout + BN - 1) / BN);
     int grid = std::min(tiles, g_sms);
     if (gridLimit > 0) grid = std::min(grid, gridLimit);
     const uint32_t bBytes = 2u * pwgemm::BK * std::min(BN, g.cout);
-    sepwgmma::sepconv_wgmma<T, BN, PWG><<<grid, sepwgmma::Roles<PWG>::THREADS, C::SMEM>>>(
-        BN == 256 ? g.mapB : g.mapB128, g.mapY, s.x, s.dw, g.scale, g.shift, g.res, g.rows, s.h, s.w, g.cin, g.cout,
-        (g.kPad + pwgemm::BK - 1) / pwgemm::BK, s.preRelu ? 1 : 0, g.postRelu ? 1 : 0, bBytes, g_hangDev, g_hangNs);
+    kernel<<<grid, sepwgmma::Roles<PWG>::THREADS, C::SMEM>>>(BN == 256 ? g.mapB : g.mapB128, g.mapY, s.x, s.dw, g.scale, g.shift, g.res, g.rows, s.h,
+                                                            s.w, g.cin, g.cout, (g.kPad + pwgemm::BK - 1) / pwgemm::BK, s.preRelu ? 1 : 0,
+                                                            g.postRelu ? 1 : 0, bBytes, g_hangDev, g_hangNs);
+}
+template <typename T, int BN, int PWG>
+static void launch_fused_bn(const Sep<T>& s, int gridLimit) {
+    launch_sep_kernel<T, BN, PWG>(sepwgmma::sepconv_wgmma<T, BN, PWG>, s, gridLimit);
 }
 template <typename T, int PWG>
 static void launch_fused(const Sep<T>& s, int gridLimit = 0) {
@@ -178,8 +188,14 @@ static bool verdict(const char* label, const Sep<T>& s, const char* what, const 
     return ok;
 }
 
-template <typename T>
-static void check_sep(int n, int h, int w, int cin, int cout, bool preRelu, bool residual, bool postRelu, bool small = false) {
+// more: a program that includes this file (sepconv_wgmma_v2.cu) checks its own variants on the same buffers and
+// references after these checks: more(s, ref, mma, wg, f1, f2, small) with the naive reference y, the split-mma.sync,
+// split-wgmma (BN as P1), fused P1 and fused P2 outputs. v1 passes NoExtraCheck (nothing).
+struct NoExtraCheck {
+    template <typename S, typename V> void operator()(const S&, const V&, const V&, const V&, const V&, const V&, bool) const {}
+};
+template <typename T, typename X = NoExtraCheck>
+static void check_sep(int n, int h, int w, int cin, int cout, bool preRelu, bool residual, bool postRelu, bool small = false, X more = X()) {
     Sep<T> s = make_sep<T>(n, h, w, cin, cout, preRelu, residual, postRelu, g_seed += 16);
     const Gemm<T>& g = s.g;
     const double bound = std::is_same<T, __nv_bfloat16>::value ? 4e-3 : 1e-3;
@@ -229,7 +245,33 @@ static void check_sep(int n, int h, int w, int cin, int cout, bool preRelu, bool
         g_checks++;
         if (!same) g_failures++;
     }
+    more(s, ref, mma, wg, f1, f2, small);
     free_sep(s);
+}
+
+// The shapes of the CHECK lines ("small": two small shapes for compute-sanitizer; "all" / "check": every tail),
+// each through check_sep with the includer's extra checks.
+template <typename X = NoExtraCheck>
+static void check_shapes(const std::string& mode, X more = X()) {
+    if (mode == "small") {  // for compute-sanitizer: small shapes, long hang timeout (instrumented code is slow)
+        g_hangNs = 60000000000ull;
+        check_sep<__nv_bfloat16>(3, 7, 5, 72, 72, true, true, true, true, more);       // M = 105 < one tile, K tail 72 = 64 + 8
+        check_sep<__nv_bfloat16>(1, 19, 19, 728, 264, true, false, false, true, more);  // K 728 (12 stages), N 264 = 256 + 8
+    }
+    if (mode == "all" || mode == "check") {
+        check_sep<__nv_bfloat16>(3, 7, 5, 72, 72, true, true, true, false, more);        // every tail: M 105 < 128, K 72, N 72 < 128, images of 7x5
+        check_sep<__nv_bfloat16>(2, 19, 19, 728, 728, true, true, false, false, more);   // middle flow sepconv3: preRelu, + residual
+        check_sep<__nv_bfloat16>(4, 19, 19, 728, 728, false, false, true, false, more);  // no preRelu, postRelu; 1444 rows
+        check_sep<__nv_bfloat16>(1, 147, 147, 64, 128, false, false, false, false, more);  // block2_sepconv1 at batch 1 (BN 128, one stage per tile)
+        check_sep<__nv_bfloat16>(1, 147, 147, 128, 128, true, false, false, false, more);  // block2_sepconv2
+        check_sep<__nv_bfloat16>(1, 74, 74, 128, 256, true, false, false, false, more);    // block3_sepconv1
+        check_sep<__nv_bfloat16>(2, 37, 37, 256, 728, true, false, false, false, more);    // block4_sepconv1
+        check_sep<__nv_bfloat16>(3, 19, 19, 728, 1024, true, false, false, false, more);   // block13_sepconv2
+        check_sep<__nv_bfloat16>(3, 10, 10, 1024, 1536, false, false, true, false, more);  // block14_sepconv1 (M 300: 3 m tiles)
+        check_sep<__nv_bfloat16>(2, 10, 10, 1536, 2048, false, true, true, false, more);   // block14_sepconv2 shape, + residual too
+        check_sep<__half>(2, 19, 19, 728, 728, true, true, true, false, more);
+        printf("CHECK  summary: %d checks, %d failed\n", g_checks, g_failures);
+    }
 }
 
 // ------------------------------------------------------------------ timing
@@ -260,6 +302,8 @@ static void time_sep(const Layer& l, bool preRelu, int batch, SepTotals& tot) {
     for (auto& s : sets) free_sep(s);
 }
 
+// SEPWGMMA_V1_NO_MAIN: everything above is reused by a program that includes this file (sepconv_wgmma_v2.cu).
+#ifndef SEPWGMMA_V1_NO_MAIN
 int main(int argc, char** argv) {
     g_program = "sepconv_wgmma_v1";
     std::string mode;
@@ -276,25 +320,7 @@ int main(int argc, char** argv) {
     CK(cudaFuncSetAttribute(sepgemm_gemm_bf16, cudaFuncAttributeMaxDynamicSharedMemorySize, mmaSmem));
     CK(cudaFuncSetAttribute(sepgemm_gemm_fp16, cudaFuncAttributeMaxDynamicSharedMemorySize, mmaSmem));
 
-    if (mode == "small") {  // for compute-sanitizer: small shapes, long hang timeout (instrumented code is slow)
-        g_hangNs = 60000000000ull;
-        check_sep<__nv_bfloat16>(3, 7, 5, 72, 72, true, true, true, true);       // M = 105 < one tile, K tail 72 = 64 + 8
-        check_sep<__nv_bfloat16>(1, 19, 19, 728, 264, true, false, false, true);  // K 728 (12 stages), N 264 = 256 + 8
-    }
-    if (mode == "all" || mode == "check") {
-        check_sep<__nv_bfloat16>(3, 7, 5, 72, 72, true, true, true);        // every tail: M 105 < 128, K 72, N 72 < 128, images of 7x5
-        check_sep<__nv_bfloat16>(2, 19, 19, 728, 728, true, true, false);   // middle flow sepconv3: preRelu, + residual
-        check_sep<__nv_bfloat16>(4, 19, 19, 728, 728, false, false, true);  // no preRelu, postRelu; 1444 rows
-        check_sep<__nv_bfloat16>(1, 147, 147, 64, 128, false, false, false);  // block2_sepconv1 at batch 1 (BN 128, one stage per tile)
-        check_sep<__nv_bfloat16>(1, 147, 147, 128, 128, true, false, false);  // block2_sepconv2
-        check_sep<__nv_bfloat16>(1, 74, 74, 128, 256, true, false, false);    // block3_sepconv1
-        check_sep<__nv_bfloat16>(2, 37, 37, 256, 728, true, false, false);    // block4_sepconv1
-        check_sep<__nv_bfloat16>(3, 19, 19, 728, 1024, true, false, false);   // block13_sepconv2
-        check_sep<__nv_bfloat16>(3, 10, 10, 1024, 1536, false, false, true);  // block14_sepconv1 (M 300: 3 m tiles)
-        check_sep<__nv_bfloat16>(2, 10, 10, 1536, 2048, false, true, true);   // block14_sepconv2 shape, + residual too
-        check_sep<__half>(2, 19, 19, 728, 728, true, true, true);
-        printf("CHECK  summary: %d checks, %d failed\n", g_checks, g_failures);
-    }
+    check_shapes(mode);
     if (mode == "all" || mode == "time") {
         for (int batch : batches) {
             SepTotals tot;
@@ -311,3 +337,4 @@ int main(int argc, char** argv) {
     printf("RESULT sepconv_wgmma_v1 %s: %d checks, %d failed\n", g_failures ? "FAILED" : "OK", g_checks, g_failures);
     return g_failures ? 2 : 0;
 }
+#endif  // SEPWGMMA_V1_NO_MAIN
