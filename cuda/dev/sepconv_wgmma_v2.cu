@@ -50,7 +50,8 @@
 // device-build: -gencode arch=compute_90a,code=sm_90a
 //   nvcc -std=c++17 -O3 --Werror all-warnings -Xptxas -Werror -gencode arch=compute_90a,code=sm_90a \
 //        -o sepconv_wgmma_v2 cuda/dev/sepconv_wgmma_v2.cu
-// Run: ./sepconv_wgmma_v2 [all | check | small | time] [batches, default 256,32]
+// Run: ./sepconv_wgmma_v2 [all | check | small | time] [batches, default 256,32];  ./sepconv_wgmma_v2 host: CPU emulation
+// of the producer's index, wrap and border logic (below), no GPU needed
 #define SEPWGMMA_V1_NO_MAIN
 #include "sepconv_wgmma_v1.cu"  // v1's kernel (hopper_sepconv.cu), pwgemm_v1's and v1's buffers, launches, checks and timer
 
@@ -62,7 +63,7 @@ using sepwgmma::Config;
 using sepwgmma::Roles;
 
 #ifndef LOOKAHEAD
-#define LOOKAHEAD 3
+#define LOOKAHEAD 2
 #endif
 constexpr int kAhead = LOOKAHEAD;  // columns loaded ahead of their unpack
 
@@ -77,7 +78,28 @@ template <int PWG> struct Map {
 };
 
 // the column's 3 ky bits: row above inside the image, the centre row (always), row below
-__device__ __forceinline__ uint32_t col_bits(int oy, int h) { return (oy > 0 ? 1u : 0u) | 2u | (oy < h - 1 ? 4u : 0u); }
+__host__ __device__ __forceinline__ uint32_t col_bits(int oy, int h) { return (oy > 0 ? 1u : 0u) | 2u | (oy < h - 1 ? 4u : 0u); }
+
+// A segment's two per-tile words (p0 = its first pixel; column j = pixel p0 + j - 1):
+//   colm bit 3 j + ky: column j's tap ky lies inside the image and the column inside [0, rows)
+//   edge bit i: pixel i's kx = 0 column is in its image row (ox > 0); bit 16 + i: its kx = 2 column is (ox < w - 1)
+// ox, oy advance incrementally from one division. __host__ too: `sepconv_wgmma_v2 host` emulates the producer with it.
+template <int SEG>
+__host__ __device__ __forceinline__ void seg_masks(int p0, int rows, int h, int w, uint64_t& colm, uint32_t& edge) {
+    constexpr int COLS = SEG + 2;
+    int ox = p0 % w, oy = (p0 / w) % h;
+    colm = p0 > 0 && p0 - 1 < rows ? col_bits(ox > 0 ? oy : (oy > 0 ? oy - 1 : h - 1), h) : 0u;
+    edge = 0;
+#pragma unroll
+    for (int j = 1; j < COLS; j++) {  // column j = pixel p0 + j - 1 at (ox, oy)
+        if (p0 + j - 1 < rows) colm |= (uint64_t)col_bits(oy, h) << (3 * j);
+        if (j <= SEG) edge |= (ox > 0 ? 1u : 0u) << (j - 1) | (ox < w - 1 ? 1u : 0u) << (16 + j - 1);
+        if (++ox == w) {
+            ox = 0;
+            if (++oy == h) oy = 0;
+        }
+    }
+}
 
 template <typename T, int BN, int PWG>
 __device__ __forceinline__ void produce_tiles2(unsigned char* sA, unsigned char* sB, uint64_t* full, uint64_t* empty, const CUtensorMap* tmB,
@@ -101,23 +123,9 @@ __device__ __forceinline__ void produce_tiles2(unsigned char* sA, unsigned char*
     for (int tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
         const int m0 = (tile / nTiles) * BM, n0 = (tile % nTiles) * BN;
         const int p0 = m0 + seg * SEG;  // the segment's first pixel; column j is pixel p0 + j - 1
-        // colm bit 3 j + ky: column j's tap ky is inside the image and the column inside [0, rows).
-        // edge bit i: pixel i's kx = 0 column is in its image row (ox > 0); bit 16 + i: its kx = 2 column (ox < w - 1).
-        uint64_t colm;
-        uint32_t edge = 0;
-        {
-            int ox = p0 % w, oy = (p0 / w) % h;
-            colm = p0 > 0 && p0 - 1 < rows ? col_bits(ox > 0 ? oy : (oy > 0 ? oy - 1 : h - 1), h) : 0u;
-#pragma unroll
-            for (int j = 1; j < COLS; j++) {  // column j = pixel p0 + j - 1 at (ox, oy)
-                if (p0 + j - 1 < rows) colm |= (uint64_t)col_bits(oy, h) << (3 * j);
-                if (j <= SEG) edge |= (ox > 0 ? 1u : 0u) << (j - 1) | (ox < w - 1 ? 1u : 0u) << (16 + j - 1);
-                if (++ox == w) {
-                    ox = 0;
-                    if (++oy == h) oy = 0;
-                }
-            }
-        }
+        uint64_t colm;  // per column: ky taps inside the image (seg_masks)
+        uint32_t edge;  // per pixel: kx = 0 / kx = 2 columns in its image row
+        seg_masks<SEG>(p0, rows, h, w, colm, edge);
         for (int kb = 0; kb < kTiles; kb++) {
             pwgemm::wait_parity(&empty[stage], phase ^ 1, hang, hangNs, 0, tile, kb, stage);  // the first round passes at once
             if (ptid == 0) {
@@ -133,19 +141,24 @@ __device__ __forceinline__ void produce_tiles2(unsigned char* sA, unsigned char*
                 wt[t][0] = q.x; wt[t][1] = q.y; wt[t][2] = q.z; wt[t][3] = q.w;
             }
             const uint64_t cm = valid ? colm : 0ull;
-            // column j's centre line: x + (p0 + j - 1) cin + c0 (formed as an offset; dereferenced only where cm says)
-            const ptrdiff_t off0 = (ptrdiff_t)(p0 - 1) * cin + c0;
+            // column j's lines: x + (p0 + j - 1 + (ky - 1) w) cin + c0, from three running pointers (one 64-bit add each per
+            // column: 2 instructions per load; offsets from x cost ~5, the x parameter being re-read from the constant bank)
+            const T* pk[3];
+            pk[1] = x + ((ptrdiff_t)(p0 - 1) * cin + c0);  // formed for every column, dereferenced only where cm says
+            pk[0] = pk[1] - rowStride;
+            pk[2] = pk[1] + rowStride;
             uint32_t raw[COLS][3][WORDS];  // packed columns in flight
             float win[3][3][CPT];          // ReLU'd, unpacked columns: slot j % 3 holds column j
-            auto load_col = [&](int j) {
+            auto load_col = [&](int j) {   // called for j = 0, 1, .. in order
 #pragma unroll
                 for (int ky = 0; ky < 3; ky++) {
                     if (cm >> (3 * j + ky) & 1)
-                        sepwgmma::ldg_words<CPT>(x + off0 + (ptrdiff_t)j * cin + (ky - 1) * rowStride, raw[j][ky]);
+                        sepwgmma::ldg_words<CPT>(pk[ky], raw[j][ky]);
                     else {
 #pragma unroll
                         for (int q = 0; q < WORDS; q++) raw[j][ky][q] = 0u;
                     }
+                    pk[ky] += cin;
                 }
             };
             auto unpack_col = [&](int j) {
@@ -288,8 +301,88 @@ static void time_sep2(const Layer& l, bool preRelu, int batch, V2Totals& tot) {
     for (auto& s : sets) free_sep(s);
 }
 
+// ------------------------------------------------------------------ host emulation (no GPU needed)
+// `sepconv_wgmma_v2 host`: the v2 producer's algorithm on the CPU for every tile, segment, pixel and channel of a
+// shape: seg_masks (the function the kernel calls), the sliding columns (column j = pixel p0 + j - 1, taps at
+// +- w), the skipped kx = 0 / kx = 2 FMAs at image-row wraps, zeros where colm says, fmaf in ky, kx order; against a
+// naive depthwise over the taps inside the image (sepgemm_dw's function, zeros for rows >= M), bit for bit, and
+// every x index it would read inside [0, rows). It checks the index, wrap and border logic, not the CUDA code.
+template <int PWG>
+static bool host_emulate(int n, int h, int w, int cin, bool preRelu, unsigned seed) {
+    using Mp = sepwgmma2::Map<PWG>;
+    const int rows = n * h * w, tilesM = (rows + pwgemm::BM - 1) / pwgemm::BM;
+    std::vector<float> x((size_t)rows * cin), dw(9 * (size_t)cin);
+    unsigned long long r = 0x9E3779B97F4A7C15ull ^ seed;
+    auto rnd = [&]() {  // a bf16 value in (-1, 1): 8 significant bits
+        r ^= r << 13; r ^= r >> 7; r ^= r << 17;
+        return (float)((int)(r % 511) - 255) / 256.f;
+    };
+    for (auto& v : x) v = rnd();
+    for (auto& v : dw) v = rnd() * 0.37f;  // fp32 weights with more bits
+    auto act = [&](float v) { return preRelu ? std::max(v, 0.f) : v; };
+    size_t bad = 0, oob = 0, checked = 0;
+    for (int t = 0; t < tilesM; t++)
+        for (int seg = 0; seg < Mp::SEGS; seg++) {
+            const int p0 = t * pwgemm::BM + seg * Mp::SEG;
+            uint64_t colm;
+            uint32_t edge;
+            sepwgmma2::seg_masks<Mp::SEG>(p0, rows, h, w, colm, edge);
+            auto colval = [&](int j, int ky, int c) -> float {  // what load_col + unpack_col put in the window
+                if (!(colm >> (3 * j + ky) & 1)) return 0.f;
+                const long long pix = (long long)p0 + j - 1 + (long long)(ky - 1) * w;
+                if (pix < 0 || pix >= rows) { oob++; return 0.f; }
+                return act(x[(size_t)pix * cin + c]);
+            };
+            for (int i = 0; i < Mp::SEG; i++) {
+                const int m = p0 + i;
+                for (int c = 0; c < cin; c++) {
+                    float v = 0.f;
+                    for (int ky = 0; ky < 3; ky++) {
+                        if (edge >> i & 1) v = fmaf(colval(i, ky, c), dw[(3 * ky) * cin + c], v);
+                        v = fmaf(colval(i + 1, ky, c), dw[(3 * ky + 1) * cin + c], v);
+                        if (edge >> (16 + i) & 1) v = fmaf(colval(i + 2, ky, c), dw[(3 * ky + 2) * cin + c], v);
+                    }
+                    float ref = 0.f;
+                    if (m < rows) {
+                        const int ox = m % w, oy = (m / w) % h;
+                        for (int ky = 0; ky < 3; ky++)
+                            for (int kx = 0; kx < 3; kx++) {
+                                const int iy = oy + ky - 1, ix = ox + kx - 1;
+                                if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                                ref = fmaf(act(x[((size_t)m + (ky - 1) * w + (kx - 1)) * cin + c]), dw[(ky * 3 + kx) * cin + c], ref);
+                            }
+                    }
+                    uint32_t a, b;
+                    memcpy(&a, &v, 4); memcpy(&b, &ref, 4);
+                    bad += a != b;
+                    checked++;
+                }
+            }
+        }
+    const bool ok = !bad && !oob;
+    printf("CHECK  %-22s P%d (%d rows/thread) %dx%dx%d cin %d%s: %zu values, %zu not bitwise equal to the naive depthwise, %zu reads "
+           "outside x  %s\n", "v2 host emulation", PWG, Mp::SEG, n, h, w, cin, preRelu ? " prerelu" : "", checked, bad, oob, ok ? "OK" : "FAIL");
+    g_checks++;
+    if (!ok) g_failures++;
+    return ok;
+}
+
+static int host_main() {
+    const int shapes[][3] = {{3, 7, 5}, {2, 19, 19}, {4, 19, 19}, {1, 147, 147}, {2, 147, 147}, {2, 74, 74}, {2, 37, 37}, {3, 10, 10},
+                             {5, 1, 1}, {3, 1, 7}, {2, 9, 1}, {1, 3, 130}, {1, 2, 200}, {7, 4, 16}, {1, 1, 129}};
+    unsigned seed = 1;
+    for (const auto& sh : shapes)
+        for (int pre = 0; pre < 2; pre++) {
+            host_emulate<1>(sh[0], sh[1], sh[2], 8, pre == 1, seed++);
+            host_emulate<2>(sh[0], sh[1], sh[2], 8, pre == 1, seed++);
+        }
+    printf("RESULT sepconv_wgmma_v2 host %s: %d checks, %d failed\n", g_failures ? "FAILED" : "OK", g_checks, g_failures);
+    return g_failures ? 2 : 0;
+}
+
 int main(int argc, char** argv) {
     g_program = "sepconv_wgmma_v2";
+    if (argc > 1 && !strcmp(argv[1], "host")) return host_main();  // CPU only: no device is touched
     std::string mode;
     std::vector<int> batches;
     if (!dev_start(argc, argv, "SEPWGMMA_SEED", mode, batches)) return 1;
