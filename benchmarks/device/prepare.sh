@@ -110,9 +110,13 @@ for v in cuda/dev/*_v[0-9]*.cu; do
     name="$(basename "$v" .cu)"
     b="$stage/bin/$name"
     if [[ -z "${DEV_ALL:-}" && "$wanted" != *" $name "* ]]; then rm -f "$b"; continue; fi
-    # a variant that #includes another cuda/dev variant (sepconv_wgmma_v1 -> pwgemm_v1.cu) is stale when that one is newer
+    # a variant that #includes another cuda/dev variant (sepconv_wgmma_v1 -> pwgemm_v1.cu; sepconv_wgmma_v2 -> sepconv_wgmma_v1.cu
+    # -> pwgemm_v1.cu: two levels) is stale when that one is newer
     included_newer=""
-    for d in $(sed -n 's|^#include "\([A-Za-z0-9_]*\.cu\)".*|cuda/dev/\1|p' "$v"); do [[ "$d" -nt "$b" ]] && included_newer=1; done
+    for d in $(sed -n 's|^#include "\([A-Za-z0-9_]*\.cu\)".*|cuda/dev/\1|p' "$v"); do
+        [[ "$d" -nt "$b" ]] && included_newer=1
+        for d2 in $(sed -n 's|^#include "\([A-Za-z0-9_]*\.cu\)".*|cuda/dev/\1|p' "$d" 2>/dev/null); do [[ "$d2" -nt "$b" ]] && included_newer=1; done
+    done
     if [[ ! -x "$b" || "$v" -nt "$b" || "$newest_cuda" -nt "$b" || -n "$included_newer" ]]; then
         # a variant names its own target on a "// device-build:" line (pwgemm: sm_90a for wgmma/setmaxnreg)
         arch="$(sed -n 's|^// device-build: *||p' "$v" | head -1)"
