@@ -164,6 +164,19 @@ template <> __device__ __forceinline__ void ldg_words<4>(const void* p, uint32_t
 }
 
 // ------------------------------------------------------------------ the producer warpgroups
+// A producer's start of stage kb: every producer thread waits until the consumers have released the stage
+// (the first round passes at once); thread 0 then arms full[stage] with Bt's transaction bytes and issues Bt's
+// box by TMA. The producers' own A stores arrive on the same barrier afterwards.
+template <int BN>
+__device__ __forceinline__ void begin_stage(unsigned char* sB, uint64_t* full, uint64_t* empty, const CUtensorMap* tmB, int stage, uint32_t phase,
+                                            int tile, int kb, int n0, int ptid, uint32_t bBytes, pwgemm::HangInfo* hang, unsigned long long hangNs) {
+    pwgemm::wait_parity(&empty[stage], phase ^ 1, hang, hangNs, 0, tile, kb, stage);
+    if (ptid == 0) {
+        pwgemm::mbar_arrive_expect_tx(&full[stage], bBytes);
+        pwgemm::tma_load_2d(sB + stage * Config<BN>::B_BYTES, tmB, kb * BK, n0, &full[stage]);
+    }
+}
+
 template <typename T, int BN, int PWG>
 __device__ __forceinline__ void produce_tiles(unsigned char* sA, unsigned char* sB, uint64_t* full, uint64_t* empty, const CUtensorMap* tmB,
                                               const T* __restrict__ x, const float* __restrict__ dw, int rows, int h, int w, int cin,
@@ -197,11 +210,7 @@ __device__ __forceinline__ void produce_tiles(unsigned char* sA, unsigned char* 
             masks |= (uint64_t)((m9 & 15u) | ((m9 >> 1) & 0xf0u)) << (8 * i);
         }
         for (int kb = 0; kb < kTiles; kb++) {
-            pwgemm::wait_parity(&empty[stage], phase ^ 1, hang, hangNs, 0, tile, kb, stage);  // the first round passes at once
-            if (ptid == 0) {
-                pwgemm::mbar_arrive_expect_tx(&full[stage], bBytes);
-                pwgemm::tma_load_2d(sB + stage * C::B_BYTES, tmB, kb * BK, n0, &full[stage]);
-            }
+            begin_stage<BN>(sB, full, empty, tmB, stage, phase, tile, kb, n0, ptid, bBytes, hang, hangNs);
             const int c0 = kb * BK + g * CPT;
             const bool valid = c0 < cin;  // cin % 8 == 0: the whole group is valid or not
             float wt[9][CPT];

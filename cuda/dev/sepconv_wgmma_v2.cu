@@ -127,11 +127,7 @@ __device__ __forceinline__ void produce_tiles2(unsigned char* sA, unsigned char*
         uint32_t edge;  // per pixel: kx = 0 / kx = 2 columns in its image row
         seg_masks<SEG>(p0, rows, h, w, colm, edge);
         for (int kb = 0; kb < kTiles; kb++) {
-            pwgemm::wait_parity(&empty[stage], phase ^ 1, hang, hangNs, 0, tile, kb, stage);  // the first round passes at once
-            if (ptid == 0) {
-                pwgemm::mbar_arrive_expect_tx(&full[stage], bBytes);
-                pwgemm::tma_load_2d(sB + stage * C::B_BYTES, tmB, kb * BK, n0, &full[stage]);
-            }
+            sepwgmma::begin_stage<BN>(sB, full, empty, tmB, stage, phase, tile, kb, n0, ptid, bBytes, hang, hangNs);
             const int c0 = kb * BK + g * CPT;
             const bool valid = c0 < cin;  // cin % 8 == 0: the whole group is valid or not
             float wt[9][CPT];
