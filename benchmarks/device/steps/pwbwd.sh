@@ -15,28 +15,9 @@
 # Env (from check.sh): $WORK. Writes $WORK/pwbwd/{pwbwd.log,build.log,sanitizer.log,torch.log,torch.csv}.
 # Prints the summary last, ~35 lines (run check.sh with STEP_TAIL=40 to see all of it).
 source "$(dirname "$0")/../step_start.sh" pwbwd 148   # cd to the root; $out, t0, left, cap
-src=cuda/dev/pwbwd_v1.cu
-bin=.device/bin/pwbwd_v1
 
 # ---- 1. checks and timings (rebuild on the device when the carried binary cannot start)
-run_bin() { timeout "$(cap "$2")" "$1" all 128,32 > "$out/pwbwd.log" 2>&1; }
-rc=127
-[[ -x "$bin" ]] && { run_bin "$bin" 90; rc=$?; }
-if [[ $rc -ne 124 ]] && ! grep -q "^INFO" "$out/pwbwd.log" 2>/dev/null; then
-    echo "pwbwd_v1 did not start (exit $rc): building with the device's nvcc" >> "$out/build.log"
-    flags="$(sed -n 's|^// device-build: *||p' "$src" | head -1)"
-    mkdir -p "$out/bin"
-    if timeout "$(cap 45)" nvcc -std=c++17 -O3 --Werror all-warnings -Xptxas -Werror -Xptxas -v $flags -o "$out/bin/pwbwd_v1" "$src" \
-        >> "$out/build.log" 2>&1; then
-        echo "built with the device's nvcc ($(nvcc --version | grep -o 'release [0-9.]*'))" >> "$out/build.log"
-        bin="$out/bin/pwbwd_v1"
-        run_bin "$bin" 90
-        rc=$?
-    else
-        echo "build failed or timed out (exit $?)" >> "$out/build.log"
-    fi
-fi
-echo "pwbwd_v1: exit $rc (2 = a check failed, 1 = CUDA error, 124 = timed out)" >> "$out/pwbwd.log"
+run_variant pwbwd_v1 "$out/pwbwd.log" 90 90 all 128,32
 
 # ---- 2. memcheck on small shapes (cp.async and ldmatrix included: memcheck sees both)
 if [[ -x "$bin" ]] && command -v compute-sanitizer > /dev/null; then
@@ -60,7 +41,7 @@ else
 fi
 grep -E "^INFO" "$out/pwbwd.log" | head -2
 grep -q "^INFO" "$out/pwbwd.log" || head -3 "$out/pwbwd.log"   # it did not start: its first words say why
-grep -hiE "did not start|built with|failed|error" "$out/build.log" 2>/dev/null | head -4
+grep -hiE "did not start|built|failed|error" "$out/build.log" 2>/dev/null | head -4
 grep -hE "^ERROR" "$out/pwbwd.log" | head -3
 echo "checks: $(grep -c '^CHECK.* OK$' "$out/pwbwd.log") OK, $(grep -c '^CHECK.*FAIL$' "$out/pwbwd.log") FAIL"
 grep -E "^CHECK.*FAIL$" "$out/pwbwd.log" | head -6

@@ -23,31 +23,6 @@
 # Prints the summary last, ~65 lines (run check.sh with STEP_TAIL=70 to see all of it).
 source "$(dirname "$0")/../step_start.sh" sepwgmma 243   # cd to the root; $out, t0, left, cap
 
-# run_variant <name> <log> <run budget> <rebuild budget> <args...>: runs .device/bin/<name> <args>, and when it does
-# not start (no INFO line) builds cuda/dev/<name>.cu with the device's nvcc and runs that. Sets $bin to what ran.
-run_variant() {
-    local name="$1" log="$2" budget="$3" rebuild="$4"
-    shift 4
-    local src="cuda/dev/$name.cu" flags
-    bin=".device/bin/$name"
-    rc=127
-    [[ -x "$bin" ]] && { timeout "$(cap "$budget")" "$bin" "$@" > "$log" 2>&1; rc=$?; }
-    if [[ $rc -ne 124 ]] && ! grep -q "^INFO" "$log" 2>/dev/null; then
-        echo "$name did not start (exit $rc): building with the device's nvcc" >> "$out/build.log"
-        flags="$(sed -n 's|^// device-build: *||p' "$src" | head -1)"
-        mkdir -p "$out/bin"
-        if timeout "$(cap 45)" nvcc -std=c++17 -O3 --Werror all-warnings -Xptxas -Werror -Xptxas -v $flags -o "$out/bin/$name" "$src" \
-            >> "$out/build.log" 2>&1; then
-            echo "built $name with the device's nvcc ($(nvcc --version | grep -o 'release [0-9.]*'))" >> "$out/build.log"
-            bin="$out/bin/$name"
-            timeout "$(cap "$rebuild")" "$bin" "$@" > "$log" 2>&1
-            rc=$?
-        else
-            echo "build of $name failed or timed out (exit $?)" >> "$out/build.log"
-        fi
-    fi
-    echo "$name: exit $rc (2 = a check failed, 1 = CUDA error, 124 = timed out)" >> "$log"
-}
 
 # ---- 1. v1: checks and timings
 run_variant sepconv_wgmma_v1 "$out/sepwgmma.log" 85 70 all 256,32   # .device/bin/sepconv_wgmma_v1

@@ -15,28 +15,9 @@
 # Env (from check.sh): $WORK. Writes $WORK/wgmma/{pwgemm.log,sanitizer.log,cublas.log,cublas.csv}.
 # Prints the summary last, ~60 lines with the tf32 rows (run check.sh with STEP_TAIL=70 to see all of it).
 source "$(dirname "$0")/../step_start.sh" wgmma 238   # cd to the root; $out, t0, left, cap
-src=cuda/dev/pwgemm_v1.cu
-bin=.device/bin/pwgemm_v1
 
 # ---- 1. checks and timings (rebuild on the device when the carried binary cannot start)
-run_bin() { timeout "$(cap "$2")" "$1" all 256,32 > "$out/pwgemm.log" 2>&1; }
-rc=127
-[[ -x "$bin" ]] && { run_bin "$bin" 120; rc=$?; }
-if [[ $rc -ne 124 ]] && ! grep -q "^INFO" "$out/pwgemm.log" 2>/dev/null; then
-    echo "pwgemm_v1 did not start (exit $rc): building with the device's nvcc" >> "$out/build.log"
-    flags="$(sed -n 's|^// device-build: *||p' "$src" | head -1)"
-    mkdir -p "$out/bin"
-    if timeout "$(cap 90)" nvcc -std=c++17 -O3 --Werror all-warnings -Xptxas -Werror -Xptxas -v $flags -o "$out/bin/pwgemm_v1" "$src" \
-        >> "$out/build.log" 2>&1; then
-        echo "built with the device's nvcc ($(nvcc --version | grep -o 'release [0-9.]*'))" >> "$out/build.log"
-        bin="$out/bin/pwgemm_v1"
-        run_bin "$bin" 120
-        rc=$?
-    else
-        echo "build failed or timed out (exit $?)" >> "$out/build.log"
-    fi
-fi
-echo "pwgemm_v1: exit $rc (2 = a check failed, 1 = CUDA error, 124 = timed out)" >> "$out/pwgemm.log"
+build_s=90 run_variant pwgemm_v1 "$out/pwgemm.log" 120 120 all 256,32
 
 # ---- 2. memcheck on small shapes (whether it sees TMA/wgmma traffic is unverified; the epilogue's residual/scale
 #      loads, the fills and the references are ordinary accesses it does check)
@@ -61,7 +42,7 @@ else
 fi
 grep -E "^INFO" "$out/pwgemm.log" | head -2
 grep -q "^INFO" "$out/pwgemm.log" || head -3 "$out/pwgemm.log"   # it did not start: its first words say why
-grep -hiE "did not start|built with|failed|error" "$out/build.log" 2>/dev/null | head -4
+grep -hiE "did not start|built|failed|error" "$out/build.log" 2>/dev/null | head -4
 grep -hE "^ERROR" "$out/pwgemm.log" | head -3
 echo "checks: $(grep -c '^CHECK.* OK$' "$out/pwgemm.log") OK, $(grep -c '^CHECK.*FAIL$' "$out/pwgemm.log") FAIL"
 grep -E "^CHECK.*FAIL$" "$out/pwgemm.log" | head -6
