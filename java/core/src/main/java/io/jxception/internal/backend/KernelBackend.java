@@ -5,6 +5,8 @@ import io.jxception.backend.Backends;
 import io.jxception.backend.DeviceMemoryException;
 import io.jxception.backend.Precision;
 
+import java.util.List;
+
 /**
  * A device that runs Xception's fused ops. The executors ({@code io.jxception.internal.exec}) walks the graph
  * and calls these; every backend (Java reference, OpenCL, CUDA) implements the same list, with the
@@ -206,6 +208,16 @@ public interface KernelBackend extends Backend {
      * every gradient of a step, answers "did this step overflow?" with one small download.
      */
     void unscaleGradient(Buffer grad, long count, float factor, Buffer overflow);
+
+    /**
+     * Plans {@link #sgdUpdate} and {@link #unscaleGradient} over all of {@code weights} at once (a
+     * training session's whole optimizer step). The default runs the per-tensor ops one by one; a
+     * backend may override it to run every weight in one launch, with bitwise the same results. The
+     * buffers must stay allocated while the plan is used.
+     */
+    default WeightUpdate weightUpdate(List<WeightUpdate.Weight> weights) {
+        return new PerTensorWeightUpdate(this, weights);
+    }
 
     @Override
     void close();
