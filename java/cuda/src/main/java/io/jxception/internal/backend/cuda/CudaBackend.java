@@ -12,6 +12,7 @@ import io.jxception.internal.backend.HeadSpec;
 import io.jxception.internal.backend.LaunchRecording;
 import io.jxception.internal.backend.OverlappedTransfers;
 import io.jxception.internal.backend.PoolSpec;
+import io.jxception.internal.backend.WeightUpdate;
 import io.jxception.backend.Precision;
 import io.jxception.internal.backend.cuda.CudaBuffer.Storage;
 import io.jxception.internal.backend.cuda.CudaLaunchPlan.Arg;
@@ -958,6 +959,40 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
         op.run(CudaLaunchPlan.unscaleGradient(count, factor, limits));
     }
 
+    /**
+     * One launch for the whole SGD step and one for the whole unscale ({@link CudaWeightUpdate}): the
+     * plan's table of device addresses is uploaded now, so this is not allowed while capturing.
+     */
+    @Override public synchronized WeightUpdate weightUpdate(List<WeightUpdate.Weight> weights) {
+        requireNotCapturing("weightUpdate (it uploads its table)");
+        bind();
+        return new CudaWeightUpdate(this, weights);
+    }
+
+    /** Copies {@code bytes} (from position 0 to its limit) into {@code dst}'s first bytes and waits: a table later launches read. */
+    synchronized void uploadBytes(ByteBuffer bytes, CudaBuffer dst) {
+        requireNotCapturing("uploadBytes");
+        CudaBuffer d = own(dst, "uploadBytes destination");
+        long n = bytes.limit();
+        if (n > d.capacityBytes()) throw new IllegalArgumentException("uploadBytes of " + n + " bytes into " + d.capacityBytes());
+        bind();
+        ByteBuffer direct = ByteBuffer.allocateDirect(Math.toIntExact(n)).order(bytes.order());
+        direct.put(bytes.duplicate().position(0)).position(0);
+        JCudaDriver.cuMemcpyHtoDAsync(d.ptr, Pointer.to(direct), n, stream);   // pageable: staged before the call returns
+        JCudaDriver.cuStreamSynchronize(stream);
+    }
+
+    /**
+     * Runs {@code plan} with its pointer operands bound to device tables ({@code tables}, by operand name)
+     * and, when not null, {@code overflow}: a 1-value fp32 flag updated in place (CudaWeightUpdate).
+     */
+    synchronized void runWithTables(String what, OpPlan plan, Map<String, CUdeviceptr> tables, Buffer overflow) {
+        Op op = new Op(what);
+        tables.forEach(op::table);
+        if (overflow != null) op.inout("overflow", overflow, 1, Storage.F32);
+        op.run(plan);
+    }
+
     private static Buffer requireNonNull(Buffer b, String role) {
         if (b == null) throw new IllegalArgumentException(role + " is required by the spec but null");
         return b;
@@ -981,6 +1016,9 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
         Op(String what) {
             this.what = what;
         }
+
+        /** A device table the backend owns (not a buffer operand): bound as it is. */
+        void table(String name, CUdeviceptr p) { ptrs.put(name, p); }
 
         void act(String name, Buffer b, long elements) { input(name, b, elements, actStorage); }
 

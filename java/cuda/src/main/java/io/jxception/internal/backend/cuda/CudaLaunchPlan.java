@@ -576,6 +576,25 @@ public final class CudaLaunchPlan {
                 new Ptr("grad", false), new Ptr("overflow", false), new I64("count", count), new F32("factor", factor))));
     }
 
+    /**
+     * {@code sgd_update_multi_f32}: {@link #sgdUpdate} over every stepped weight of a {@link MultiTensorPlan},
+     * one block per chunk; operands weights and chunks (the plan's device tables).
+     */
+    public static Launch sgdUpdateMulti(int chunks, float lr, float momentum, float weightDecay) {
+        return new Launch("sgd_update_multi_f32", chunks, 1, 1, 0, List.of(
+                new Ptr("weights", false), new Ptr("chunks", false), new F32("lr", lr), new F32("momentum", momentum),
+                new F32("weightDecay", weightDecay)));
+    }
+
+    /**
+     * {@code unscale_gradient_multi_f32}: {@link #unscaleGradient} over every weight's gradient of a
+     * {@link MultiTensorPlan}, one block per chunk; operands weights, chunks (the plan's device tables), overflow.
+     */
+    public static Launch unscaleGradientMulti(int chunks, float factor) {
+        return new Launch("unscale_gradient_multi_f32", chunks, 1, 1, 0, List.of(
+                new Ptr("weights", false), new Ptr("chunks", false), new Ptr("overflow", false), new F32("factor", factor)));
+    }
+
     /** Storage conversion src → dst, e.g. convert_f32_to_bf16: operands src, dst. */
     public static Launch convert(String from, String to, long count, Limits lim) {
         return new Launch("convert_" + from + "_to_" + to, gridFor(count, lim), 1, 1, 0, List.of(

@@ -100,6 +100,9 @@ class CudaLaunchPlanTest {
         plans.add(CudaLaunchPlan.addInPlace(1000, CudaLaunchPlan.storageSuffix(p), lim));
         plans.add(CudaLaunchPlan.sgdUpdate(1000, 0.1f, 0.9f, 1e-4f, lim));
         plans.add(CudaLaunchPlan.unscaleGradient(1000, 0x1p-16f, lim));
+        MultiTensorPlan multi = MultiTensorPlanTest.plan();   // the whole optimizer step: one launch each
+        plans.add(multi.sgd(0.1f, 0.9f, 1e-4f));
+        plans.add(multi.unscale(0x1p-16f));
         if (CudaLaunchPlan.activationBytes(p) == 2) {
             String s = CudaLaunchPlan.storageSuffix(p);
             plans.add(new OpPlan(List.of(CudaLaunchPlan.convert("f32", s, 10, lim), CudaLaunchPlan.convert(s, "f32", 10, lim)), Map.of()));
