@@ -7,8 +7,8 @@ import java.util.List;
  * ({@link KernelBackend#sgdUpdate}) and loss scaling's unscale ({@link KernelBackend#unscaleGradient}).
  * {@link KernelBackend#weightUpdate} plans it once per training session, for a fixed list of buffers;
  * the default ({@link PerTensorWeightUpdate}) calls the per-tensor op once per weight, and a backend
- * may instead run all weights in one launch (CUDA: one launch for Xception's 236 tensors and 22.9M
- * values instead of 236 launches). Either way the results are bitwise those of the per-tensor ops.
+ * may instead run all weights in one launch (CUDA: one launch for Xception's 156 trainable tensors and 22.9M
+ * values instead of 156 launches each). Either way the results are bitwise those of the per-tensor ops.
  *
  * <p>Calls are enqueued like any other op (they may be asynchronous) and may be recorded
  * ({@link LaunchRecording}). Closing frees what the plan allocated (not the weights' buffers).

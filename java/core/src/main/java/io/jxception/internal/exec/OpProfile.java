@@ -1,10 +1,12 @@
 package io.jxception.internal.exec;
 
 import io.jxception.internal.backend.BatchNormSpec;
+import io.jxception.internal.backend.Buffer;
 import io.jxception.internal.backend.ConvSpec;
 import io.jxception.internal.backend.DeviceEvents;
 import io.jxception.internal.backend.KernelBackend;
 import io.jxception.internal.backend.PoolSpec;
+import io.jxception.internal.backend.WeightUpdate;
 
 import java.lang.reflect.InvocationHandler;
 import java.lang.reflect.InvocationTargetException;
@@ -22,7 +24,9 @@ import java.util.Set;
  * the backend with every op timed on its own and summed per op key, e.g. {@code convBackward SEPARABLE3X3_SAME
  * 19x19 728->728}. Ops that enqueue device work are timed by the device's own clock where the backend has
  * one ({@link DeviceEvents}: an event before and after each op, then a wait), else by the host clock
- * around the op and a synchronize; transfers and allocation by the host clock. Every op therefore waits
+ * around the op and a synchronize; transfers and allocation by the host clock. The optimizer step
+ * ({@link WeightUpdate}, all weights at once) is one op: {@code sgdUpdate N weights} and
+ * {@code unscaleGradient N weights}. Every op therefore waits
  * for the device: a profile says what each op costs alone, not what the pipelined sequence takes.
  *
  * <p>Not thread-safe, like the backends; the wrapped backend behaves exactly as the original (same
@@ -49,15 +53,25 @@ public final class OpProfile {
 
     private Object invoke(KernelBackend backend, Method method, Object[] args) throws Throwable {
         String name = method.getName();
+        if (name.equals("weightUpdate")) return new TimedWeightUpdate(backend, (WeightUpdate) call(backend, method, args));
         boolean device = DEVICE_OPS.contains(name), host = HOST_OPS.contains(name);
         if (!device && !host) return call(backend, method, args);
+        return timed(backend, key(name, args), device, () -> call(backend, method, args));
+    }
+
+    private interface Call {
+        Object run() throws Throwable;
+    }
+
+    /** Runs {@code call}, adding its time to {@code key}: by the device clock where {@code device} and the backend has one. */
+    private Object timed(KernelBackend backend, String key, boolean device, Call call) throws Throwable {
         Object[] result = new Object[1];
         double seconds;
         if (device && backend instanceof DeviceEvents events) {
             Throwable[] failure = new Throwable[1];
             seconds = events.elapsedSeconds(() -> {
                 try {
-                    result[0] = call(backend, method, args);
+                    result[0] = call.run();
                 } catch (Throwable t) {
                     failure[0] = t;
                 }
@@ -65,14 +79,48 @@ public final class OpProfile {
             if (failure[0] != null) throw failure[0];
         } else {
             long t0 = System.nanoTime();
-            result[0] = call(backend, method, args);
+            result[0] = call.run();
             if (device) backend.synchronize();
             seconds = (System.nanoTime() - t0) * 1e-9;
         }
-        double[] s = byKey.computeIfAbsent(key(name, args), k -> new double[2]);
+        double[] s = byKey.computeIfAbsent(key, k -> new double[2]);
         s[0]++;
         s[1] += seconds;
         return result[0];
+    }
+
+    /** The backend's own optimizer plan, each call timed as one device op. */
+    private final class TimedWeightUpdate implements WeightUpdate {
+        private final KernelBackend backend;
+        private final WeightUpdate inner;
+
+        TimedWeightUpdate(KernelBackend backend, WeightUpdate inner) {
+            this.backend = backend;
+            this.inner = inner;
+        }
+
+        @Override public List<Weight> weights() { return inner.weights(); }
+
+        @Override public void sgd(float lr, float momentum, float weightDecay) {
+            long n = inner.weights().stream().filter(Weight::stepped).count();
+            run("sgdUpdate " + n + " weights", () -> { inner.sgd(lr, momentum, weightDecay); return null; });
+        }
+
+        @Override public void unscale(float factor, Buffer overflow) {
+            run("unscaleGradient " + inner.weights().size() + " weights", () -> { inner.unscale(factor, overflow); return null; });
+        }
+
+        private void run(String key, Call call) {
+            try {
+                timed(backend, key, true, call);
+            } catch (RuntimeException | Error e) {
+                throw e;
+            } catch (Throwable t) {
+                throw new IllegalStateException(t);   // WeightUpdate's methods throw no checked exception
+            }
+        }
+
+        @Override public void close() { inner.close(); }
     }
 
     private static Object call(KernelBackend backend, Method method, Object[] args) throws Throwable {

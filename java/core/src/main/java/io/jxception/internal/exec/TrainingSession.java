@@ -5,6 +5,8 @@ import io.jxception.internal.backend.KernelBackend;
 import io.jxception.internal.backend.BatchNormSpec;
 import io.jxception.internal.backend.Buffer;
 import io.jxception.internal.backend.Epilogue;
+import io.jxception.internal.backend.LaunchRecording;
+import io.jxception.internal.backend.WeightUpdate;
 import io.jxception.model.ConvKind;
 import io.jxception.model.Node;
 import io.jxception.model.ParamSpec;
@@ -15,6 +17,7 @@ import io.jxception.tensor.Tensor;
 import io.jxception.weights.XceptionWeights;
 
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -25,6 +28,14 @@ import java.util.Set;
  * with momentum, on one backend. Every weight, its gradient and its momentum live on the device;
  * every activation is kept for the backward pass (no reuse), which also stores the pre-BN conv
  * output z and the batch statistics of each conv node.
+ *
+ * <p>On a backend that can record launches ({@link LaunchRecording}, CUDA graphs) a training process
+ * of its own replays the forward and backward passes: the first step with a given loss scale runs
+ * eagerly, the second records its launches (about a thousand on Xception) and every later one replays
+ * them with one host call. The optimizer step is one {@link WeightUpdate} (one launch on CUDA), so a
+ * step costs the host a handful of calls: uploads, one replay, the loss download, unscale, SGD.
+ * Data-parallel sessions ({@link #joinReplicas}) run eagerly: their backward pass talks to the other
+ * processes between launches.
  */
 public final class TrainingSession implements AutoCloseable {
     private final KernelBackend backend;
@@ -51,16 +62,29 @@ public final class TrainingSession implements AutoCloseable {
     private Communicator replicas;
     private boolean syncBatchNorm;
     private GradientExchange exchange;
+    /** The optimizer over every weight with a gradient: stepped where trainable and not frozen. */
+    private final WeightUpdate update;
+    private final LaunchRecording recorder;               // null: the backend cannot record, or replay is off
+    private final Set<Integer> warmedUp = new HashSet<>(); // loss scales (float bits) whose step ran eagerly once
+    private final Map<Integer, LaunchRecording.Recording> recordings = new LinkedHashMap<>(); // oldest first
+    private static final int MAX_RECORDINGS = 4;          // a dynamic loss scale moves between a few values
+    private int lastReplayLaunches = -1;
 
     public TrainingSession(KernelBackend backend, XceptionWeights weights, int batch) {
         this(backend, weights, batch, Set.of());
     }
 
+    public TrainingSession(KernelBackend backend, XceptionWeights weights, int batch, Set<String> frozenLayers) {
+        this(backend, weights, batch, frozenLayers, true);
+    }
+
     /**
      * @param frozenLayers Keras layer names whose weights are not updated by {@link #sgdStep} (their
      *                     batch norms still run in training mode and update moving statistics)
+     * @param replayLaunches record the forward and backward passes once per loss scale and replay them,
+     *                       where the backend can; false enqueues every launch from the host each step
      */
-    public TrainingSession(KernelBackend backend, XceptionWeights weights, int batch, Set<String> frozenLayers) {
+    public TrainingSession(KernelBackend backend, XceptionWeights weights, int batch, Set<String> frozenLayers, boolean replayLaunches) {
         if (batch < 1) throw new IllegalArgumentException("batch must be at least 1, got " + batch);
         this.backend = backend;
         this.buffers = new SessionBuffers(backend);
@@ -105,10 +129,23 @@ public final class TrainingSession implements AutoCloseable {
             probs = buffers.alloc((long) batch * h.classes());
             loss = buffers.alloc(batch);
             overflow = buffers.alloc(1);
+            List<WeightUpdate.Weight> ws = new ArrayList<>();
+            for (ParamSpec p : graph.params()) {
+                Buffer g = grads.get(p.key());
+                if (g == null) continue;
+                Buffer v = null;
+                if (!frozen.contains(p.layer())) {   // zeros: the first step's momentum is its gradient
+                    v = buffers.upload(new float[p.shape().size()]);
+                    velocity.put(p.key(), v);
+                }
+                ws.add(new WeightUpdate.Weight(params.get(p.key()), g, v, p.elements(), p.weight().endsWith("kernel")));
+            }
+            update = backend.weightUpdate(ws);
         } catch (RuntimeException e) {
             buffers.close();
             throw e;
         }
+        this.recorder = replayLaunches && backend instanceof LaunchRecording r ? r : null;
     }
 
     public XceptionGraph graph() { return graph; }
@@ -216,7 +253,49 @@ public final class TrainingSession implements AutoCloseable {
         for (int i = 0; i < batch; i++) lab[i] = labelIndices[i];
         backend.upload(lab, labels);
         backend.upload(input.data(), 0, act[0], 0, input.size());
+        lastReplayLaunches = -1;
+        if (recorder != null && exchange == null) {
+            int key = Float.floatToIntBits(lossScale);
+            LaunchRecording.Recording r = recordings.get(key);
+            if (r == null && warmedUp.contains(key)) {
+                if (recordings.size() == MAX_RECORDINGS) {
+                    Integer oldest = recordings.keySet().iterator().next();
+                    recordings.remove(oldest).close();
+                }
+                r = recorder.record(() -> enqueueForwardBackward(lossScale));
+                recordings.put(key, r);
+            }
+            if (r != null) {
+                r.replay();
+                lastReplayLaunches = r.launches();
+            } else {
+                enqueueForwardBackward(lossScale);
+                warmedUp.add(key);
+            }
+        } else {
+            enqueueForwardBackward(lossScale);
+        }
+        haveGradients = true;
+        float[] l = new float[batch];
+        backend.download(loss, l);
+        double sum = 0;
+        for (float v : l) sum += v;
+        double mean = sum / batch;
+        if (!Double.isFinite(mean)) throw new ArithmeticException("the loss is not finite (" + mean + ")");
+        return mean;
+    }
 
+    /**
+     * Kernel launches of the recording the last {@link #forwardBackward} replayed, or -1 when it ran
+     * eagerly (first step of a loss scale, no recording backend, replay off, data parallel).
+     */
+    public int replayedLaunches() { return lastReplayLaunches; }
+
+    /** Whether steps are recorded and replayed (the backend can record and replay is on); data-parallel steps never are. */
+    public boolean replaysLaunches() { return recorder != null; }
+
+    /** Enqueues the forward pass in training mode and the backward pass: only device ops (and the exchange's calls). */
+    private void enqueueForwardBackward(float lossScale) {
         List<Node> nodes = graph.nodes();
         Buffer[] grad = gradOwn.clone();
         boolean[] has = new boolean[grad.length];
@@ -279,14 +358,6 @@ public final class TrainingSession implements AutoCloseable {
             if (exchange != null) exchange.progress();
         }
         if (exchange != null) exchange.finish();
-        haveGradients = true;
-        float[] l = new float[batch];
-        backend.download(loss, l);
-        double sum = 0;
-        for (float v : l) sum += v;
-        double mean = sum / batch;
-        if (!Double.isFinite(mean)) throw new ArithmeticException("the loss is not finite (" + mean + ")");
-        return mean;
     }
 
     /**
@@ -298,11 +369,7 @@ public final class TrainingSession implements AutoCloseable {
         if (!haveGradients) throw new IllegalStateException("no gradients yet: call forwardBackward first");
         if (!(lossScale > 0) || Float.isInfinite(lossScale)) throw new IllegalArgumentException("loss scale must be positive and finite, got " + lossScale);
         backend.upload(new float[]{0f}, overflow);
-        float factor = 1f / lossScale;
-        for (ParamSpec p : graph.params()) {
-            Buffer g = grads.get(p.key());
-            if (g != null) backend.unscaleGradient(g, p.elements(), factor, overflow);
-        }
+        update.unscale(1f / lossScale, overflow);
         float[] flag = new float[1];
         backend.download(overflow, flag);
         return flag[0] == 0f;
@@ -332,17 +399,7 @@ public final class TrainingSession implements AutoCloseable {
      */
     public void sgdStep(float learningRate, float momentum, float weightDecay) {
         if (!haveGradients) throw new IllegalStateException("no gradients yet: call forwardBackward first");
-        for (ParamSpec p : graph.params()) {
-            if (!p.trainable() || frozen.contains(p.layer())) continue;
-            Buffer v = velocity.get(p.key());
-            if (v == null) {
-                v = buffers.upload(new float[p.shape().size()]);
-                velocity.put(p.key(), v);
-            }
-            boolean kernel = p.weight().endsWith("kernel");
-            backend.sgdUpdate(params.get(p.key()), grads.get(p.key()), v, p.elements(), learningRate, momentum,
-                    kernel ? weightDecay : 0f);
-        }
+        update.sgd(learningRate, momentum, weightDecay);
     }
 
     /** The current weights, moving statistics included. */
@@ -508,6 +565,9 @@ public final class TrainingSession implements AutoCloseable {
     public void close() {
         if (closed) return;
         closed = true;
+        for (LaunchRecording.Recording r : recordings.values()) r.close();
+        recordings.clear();
+        update.close();
         buffers.close();
     }
 }

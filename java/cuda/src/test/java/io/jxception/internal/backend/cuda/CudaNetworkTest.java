@@ -203,4 +203,46 @@ class CudaNetworkTest {
             assertTrue(Math.abs(loss2 - loss2Ref) <= 2 * lossTol * Math.abs(loss2Ref) + 1e-6, p + ": loss after a step " + loss2 + " vs " + loss2Ref);
         }
     }
+
+    /**
+     * A training session replays its forward and backward passes as a CUDA graph from the second step
+     * of a loss scale on (TrainingSession's recording) and the optimizer is one launch each for SGD and
+     * unscale (CudaBackend.weightUpdate): after four steps on fresh batches, losses, weights and momentum
+     * equal those of a session that enqueues every launch from the host, bit for bit, in every precision
+     * and with either pointwise backward path. FP16 runs with loss scaling (2^10) and its unscale.
+     */
+    @ParameterizedTest(name = "{0} pwbwd={1}")
+    @MethodSource("trainingStepCases")
+    void replayedTrainingStepsEqualEagerStepsBitwise(Precision p, PointwiseBackwardPath.Choice pwbwd) {
+        XceptionGraph g = XceptionGraph.build(XceptionConfig.tiny(71, 10));
+        XceptionWeights w = XceptionWeights.random(g, 23);
+        int batch = 4, steps = 4;
+        float scale = p == Precision.FP16 ? 0x1p10f : 1f;
+        try (CudaBackend cuda = (CudaBackend) new CudaBackendProvider().open(0, p, CudaBackend.Options.DEFAULT.withPwbwd(pwbwd));
+             TrainingSession eager = new TrainingSession(cuda, w, batch, java.util.Set.of(), false);
+             TrainingSession replay = new TrainingSession(cuda, w, batch, java.util.Set.of(), true)) {
+            assertTrue(replay.replaysLaunches());
+            Random r = new Random();
+            for (int step = 0; step < steps; step++) {
+                Tensor x = randomImages(Shape.of(batch, 71, 71, 3), r.nextLong());
+                int[] labels = {r.nextInt(10), r.nextInt(10), r.nextInt(10), r.nextInt(10)};
+                double le = eager.forwardBackward(x, labels, scale), lr = replay.forwardBackward(x, labels, scale);
+                assertEquals(le, lr, p + " step " + (step + 1) + ": loss");
+                assertEquals(-1, eager.replayedLaunches());
+                if (step == 0) assertEquals(-1, replay.replayedLaunches(), "the first step runs eagerly");
+                else assertTrue(replay.replayedLaunches() > 100, "step " + (step + 1) + " replays the graph: " + replay.replayedLaunches());
+                if (scale != 1f) {
+                    assertTrue(eager.unscaleGradients(scale));
+                    assertTrue(replay.unscaleGradients(scale));
+                }
+                eager.sgdStep(0.02f, 0.9f, 1e-4f);
+                replay.sgdStep(0.02f, 0.9f, 1e-4f);
+            }
+            Map<String, Tensor> we = eager.weights().asMap(), wr = replay.weights().asMap();
+            for (String k : we.keySet()) assertArrayEquals(we.get(k).data(), wr.get(k).data(), p + " weight " + k);
+            Map<String, Tensor> ve = eager.velocities(), vr = replay.velocities();
+            for (String k : ve.keySet()) assertArrayEquals(ve.get(k).data(), vr.get(k).data(), p + " momentum " + k);
+            assertTrue(ve.values().stream().anyMatch(t -> t.data()[0] != 0f), "the steps moved the momentum");
+        }
+    }
 }

@@ -28,7 +28,10 @@ import java.util.Random;
  * not a test). One step is what {@link io.jxception.train.Trainer} does per batch: upload the fp32
  * images and labels, forward in training mode, backward, (fp16: unscale and check every gradient on
  * the device, one 4-byte flag read, as {@link LossScaler#forPrecision} chooses) and SGD with momentum
- * and weight decay on the fp32 master weights; then a synchronize. Each step is timed by the
+ * and weight decay on the fp32 master weights; then a synchronize. From the second step on, the forward
+ * and backward launches replay as one CUDA graph and the optimizer is one launch each for unscale and
+ * SGD (TrainingSession, CudaBackend.weightUpdate); {@code --no-replay} enqueues every launch from the host
+ * instead, for the comparison. Each step is timed by the
  * synchronized wall clock (the forward/backward already waits for its loss download) after warm-up
  * steps that load the kernels and size the scratch; the median step gives images/s. A run stops
  * timing after {@code --reps} steps or, with at least 3 timed, after {@code --run-seconds}, so slow
@@ -37,7 +40,7 @@ import java.util.Random;
  *
  * <pre>java -cp ... io.jxception.internal.backend.cuda.CudaTrainingBenchmark [--csv train-bench.csv]
  *      [--precisions FP32,TF32,BF16,FP16] [--configs 299:32:1,299:32:0.25] [--warmup 3] [--reps 10] [--run-seconds 4] [--seconds 45]
- *      [--profile 2]</pre>
+ *      [--profile 2] [--no-replay]</pre>
  * A config is size:batch:widthMultiplier (all 8 middle blocks, 1000 classes). {@code --profile N} then runs N more
  * steps (after one warm-up) with every op timed alone by CUDA events ({@link OpProfile}) and prints where a step's
  * device time goes, per op and per op shape.
@@ -59,12 +62,14 @@ public final class CudaTrainingBenchmark {
      * Median step time, the median of its unscale-and-check part, steps the loss scaler skipped, and the
      * device memory the training session holds after its steps (MiB; -1 where the backend cannot say).
      */
-    record Result(double medianStepMs, double medianScalingMs, long skipped, double imagesPerSecond, int timedSteps, double sessionMiB) {}
+    record Result(double medianStepMs, double medianScalingMs, long skipped, double imagesPerSecond, int timedSteps, double sessionMiB,
+                  int replayedLaunches) {}
 
     public static void main(String[] args) throws IOException {
         List<Precision> precisions = List.of(Precision.FP32, Precision.TF32, Precision.BF16, Precision.FP16);
         List<Config> configs = List.of(new Config(299, 32, 1), new Config(299, 32, 0.25));
         int warmup = 3, reps = 10, profileSteps = 0;
+        boolean replay = true;
         double budgetSeconds = 45, runSeconds = 4;
         Path csv = Path.of("train-bench.csv");
         for (int i = 0; i < args.length; i++) {
@@ -77,13 +82,14 @@ public final class CudaTrainingBenchmark {
                 case "--seconds" -> budgetSeconds = Double.parseDouble(args[++i]);
                 case "--run-seconds" -> runSeconds = Double.parseDouble(args[++i]);
                 case "--profile" -> profileSteps = Integer.parseInt(args[++i]);
+                case "--no-replay" -> replay = false;
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
         long deadline = System.nanoTime() + (long) (budgetSeconds * 1e9);
         List<String> summary = new ArrayList<>();
         try (PrintWriter out = new PrintWriter(Files.newBufferedWriter(csv))) {
-            out.println("kind,device,precision,size,batch,width,median_step_ms,images_per_s,median_scaling_ms,skipped_steps,reps,session_mib");
+            out.println("kind,device,precision,size,batch,width,median_step_ms,images_per_s,median_scaling_ms,skipped_steps,reps,session_mib,replayed_launches");
             for (Config c : configs) {
                 XceptionWeights w = KerasInit.fresh(XceptionGraph.build(c.xception()), 7);
                 for (Precision p : precisions) {
@@ -95,13 +101,14 @@ public final class CudaTrainingBenchmark {
                     try (CudaBackend b = (CudaBackend) new CudaBackendProvider().open(0, p, CudaTestDevice.optionsFromSystemProperties())) {
                         String dev = b.description().split(" \\(")[0].replace(',', ' ');
                         System.out.println("# " + c + " on " + b.description());
-                        Result r = run(b, w, c, warmup, reps, runSeconds);
+                        Result r = run(b, w, c, warmup, reps, runSeconds, replay);
                         if (profileSteps > 0) System.out.println("# profile of " + c + " " + p + " (ops timed one by one)\n" + profile(b, w, c, profileSteps));
-                        out.printf(Locale.ROOT, "train,%s,%s,%d,%d,%s,%.3f,%.1f,%.3f,%d,%d,%.0f%n", dev, p, c.size(), c.batch(), c.width(),
-                                r.medianStepMs(), r.imagesPerSecond(), r.medianScalingMs(), r.skipped(), r.timedSteps(), r.sessionMiB());
+                        out.printf(Locale.ROOT, "train,%s,%s,%d,%d,%s,%.3f,%.1f,%.3f,%d,%d,%.0f,%d%n", dev, p, c.size(), c.batch(), c.width(),
+                                r.medianStepMs(), r.imagesPerSecond(), r.medianScalingMs(), r.skipped(), r.timedSteps(), r.sessionMiB(), r.replayedLaunches());
                         out.flush();
-                        summary.add(String.format(Locale.ROOT, "%-18s %-5s step %8.2f ms %8.1f img/s   unscale+check %6.3f ms, %d skipped, %d timed, session %.0f MiB",
-                                c, p, r.medianStepMs(), r.imagesPerSecond(), r.medianScalingMs(), r.skipped(), r.timedSteps(), r.sessionMiB()));
+                        summary.add(String.format(Locale.ROOT, "%-18s %-5s step %8.2f ms %8.1f img/s   unscale+check %6.3f ms, %d skipped, %d timed, session %.0f MiB, %s",
+                                c, p, r.medianStepMs(), r.imagesPerSecond(), r.medianScalingMs(), r.skipped(), r.timedSteps(), r.sessionMiB(),
+                                r.replayedLaunches() > 0 ? "graph of " + r.replayedLaunches() + " launches" : "eager"));
                     } catch (RuntimeException | OutOfMemoryError e) {
                         System.out.println("# " + c + " " + p + " FAILED: " + e);
                         e.printStackTrace(System.out);
@@ -114,7 +121,7 @@ public final class CudaTrainingBenchmark {
         summary.forEach(System.out::println);
     }
 
-    static Result run(KernelBackend b, XceptionWeights w, Config c, int warmup, int reps, double runSeconds) {
+    static Result run(KernelBackend b, XceptionWeights w, Config c, int warmup, int reps, double runSeconds, boolean replay) {
         Random r = new Random(c.batch());
         Shape inShape = Shape.of(c.batch(), c.size(), c.size(), 3);
         float[] img = new float[inShape.size()];
@@ -127,7 +134,8 @@ public final class CudaTrainingBenchmark {
         int timed = 0;
         long before = b instanceof CudaBackend cb ? cb.deviceMemoryUsedBytes() : -1;
         double sessionMiB = -1;
-        try (TrainingSession s = new TrainingSession(b, w, c.batch())) {
+        int replayed;
+        try (TrainingSession s = new TrainingSession(b, w, c.batch(), java.util.Set.of(), replay)) {
             long stopAfter = Long.MAX_VALUE;
             for (int i = -warmup; i < reps; i++) {
                 if (i == 0) stopAfter = System.nanoTime() + (long) (runSeconds * 1e9);
@@ -149,9 +157,10 @@ public final class CudaTrainingBenchmark {
             }
             // after the steps: weights, gradients, momentum, activations and the grown scratch are all allocated
             if (before >= 0) sessionMiB = (((CudaBackend) b).deviceMemoryUsedBytes() - before) / (double) (1 << 20);
+            replayed = s.replayedLaunches();
         }
         double median = median(Arrays.copyOf(stepMs, timed));
-        return new Result(median, median(Arrays.copyOf(scalingMs, timed)), scaler.skippedSteps(), c.batch() / (median * 1e-3), timed, sessionMiB);
+        return new Result(median, median(Arrays.copyOf(scalingMs, timed)), scaler.skippedSteps(), c.batch() / (median * 1e-3), timed, sessionMiB, replayed);
     }
 
     /** The op profile of {@code steps} training steps (after one warm-up step) on a new session over {@code b}. */
