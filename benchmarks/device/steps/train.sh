@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# Device step "train" (run by benchmarks/device/check.sh; budget 170 s, every command under `timeout`):
+# Device step "train" (run by benchmarks/device/check.sh; budget 175 s, every command under `timeout`):
 #   1. CudaTrainingBenchmark: training img/s (upload + forward + backward + [fp16: device unscale/check]
 #      + SGD; synchronized wall clock, 2 warm-up steps, median of up to 10 steps within 4 s per run)
-#      for FP32, TF32, BF16, FP16 at 299x299 batch 32, full width                   (<= 22 s)
+#      for FP32, TF32, BF16, FP16 at 299x299 batch 32, full width                   (<= 20 s)
 #      (from the second step on, forward + backward replay as one CUDA graph and the optimizer is one
 #      launch each for unscale and SGD; the summary line says "graph of N launches")
 #   1a. The same at BF16 batch 32 with --no-replay (every launch enqueued from the host, as before
-#      2026-12-05): what the graph and the one-launch optimizer save per step        (<= 12 s)
+#      2026-12-05): what the graph and the one-launch optimizer save per step        (<= 10 s)
 #   1b. The tensor-core pointwise backward (issue 13, cuda.pwbwd=mma, cuda/pwbwd.cu):
 #      its gpu tests (CudaPointwiseBackwardTest: against the CPU reference and the FFMA path, bitwise
-#      repeats; CudaNetworkTest's training step with either path, and replayed steps against eager ones)                      (<= 40 s)
+#      repeats; CudaNetworkTest's training step with either path, and replayed steps against eager ones;
+#      CudaWeightUpdateTest: the one-launch SGD and unscale against the per-tensor kernels, bitwise)                      (<= 50 s)
 #      and CudaTrainingBenchmark at BF16 299x299 batch 32 and 128, full width, with the default
 #      (-Djxception.cuda.pwbwd=ffma) and with -Djxception.cuda.pwbwd=mma, back to back   (<= 2 x 28 s)
 #   2. `jxception train` (the real CLI) on the committed MNIST fixture, the demo's configuration
@@ -23,17 +24,18 @@ out="$WORK/train"
 mkdir -p "$out"
 t0=$(date +%s)
 
-timeout 22 "$JAVA" -Xmx16g -cp "$CP" io.jxception.internal.backend.cuda.CudaTrainingBenchmark --csv "$out/bench.csv" \
-    --precisions FP32,TF32,BF16,FP16 --configs 299:32:1 --warmup 2 --reps 10 --run-seconds 3 --seconds 16 > "$out/bench.log" 2>&1
+timeout 20 "$JAVA" -Xmx16g -cp "$CP" io.jxception.internal.backend.cuda.CudaTrainingBenchmark --csv "$out/bench.csv" \
+    --precisions FP32,TF32,BF16,FP16 --configs 299:32:1 --warmup 2 --reps 10 --run-seconds 3 --seconds 14 > "$out/bench.log" 2>&1
 echo "training benchmark: exit $? (124 = timed out) at $(( $(date +%s) - t0 )) s" >> "$out/bench.log"
-timeout 12 "$JAVA" -Xmx16g -cp "$CP" io.jxception.internal.backend.cuda.CudaTrainingBenchmark --csv "$out/bench-eager.csv" \
-    --precisions BF16 --configs 299:32:1 --warmup 2 --reps 10 --run-seconds 3 --seconds 8 --no-replay > "$out/bench-eager.log" 2>&1
+timeout 10 "$JAVA" -Xmx16g -cp "$CP" io.jxception.internal.backend.cuda.CudaTrainingBenchmark --csv "$out/bench-eager.csv" \
+    --precisions BF16 --configs 299:32:1 --warmup 2 --reps 10 --run-seconds 3 --seconds 6 --no-replay > "$out/bench-eager.log" 2>&1
 echo "training benchmark --no-replay: exit $? (124 = timed out) at $(( $(date +%s) - t0 )) s" >> "$out/bench-eager.log"
 
 # 1b. cuda.pwbwd=mma: its tests, then the step time beside the default on the same card
 cuda_tests=io.jxception.internal.backend.cuda
-timeout 40 "$JAVA" -Xmx16g -jar .device/junit-console.jar execute --disable-banner --disable-ansi-colors --details=tree --class-path "$CP" \
+timeout 50 "$JAVA" -Xmx16g -jar .device/junit-console.jar execute --disable-banner --disable-ansi-colors --details=tree --class-path "$CP" \
     --select-class "$cuda_tests.CudaPointwiseBackwardTest" \
+    --select-class "$cuda_tests.CudaWeightUpdateTest" \
     --select-method "$cuda_tests.CudaNetworkTest#oneTrainingStepMatchesReference(io.jxception.backend.Precision, $cuda_tests.PointwiseBackwardPath\$Choice)" \
     --select-method "$cuda_tests.CudaNetworkTest#replayedTrainingStepsEqualEagerStepsBitwise(io.jxception.backend.Precision, $cuda_tests.PointwiseBackwardPath\$Choice)" \
     --include-tag gpu > "$out/pwbwd-tests.log" 2>&1
