@@ -10,7 +10,8 @@
 #   1b. The tensor-core pointwise backward (issue 13, cuda.pwbwd=mma, cuda/pwbwd.cu):
 #      its gpu tests (CudaPointwiseBackwardTest: against the CPU reference and the FFMA path, bitwise
 #      repeats; CudaNetworkTest's training step with either path, and replayed steps against eager ones;
-#      CudaWeightUpdateTest: the one-launch SGD and unscale against the per-tensor kernels, bitwise)                      (<= 50 s)
+#      CudaWeightUpdateTest: the one-launch SGD and unscale against the per-tensor kernels, bitwise;
+#      CudaActivationBuffersTest: 2-byte activation buffers in BF16/FP16, a session's memory halved)                      (<= 50 s)
 #      and CudaTrainingBenchmark at BF16 299x299 batch 32 and 128, full width, with the default
 #      (-Djxception.cuda.pwbwd=ffma) and with -Djxception.cuda.pwbwd=mma, back to back   (<= 2 x 28 s)
 #   2. `jxception train` (the real CLI) on the committed MNIST fixture, the demo's configuration
@@ -36,6 +37,7 @@ cuda_tests=io.jxception.internal.backend.cuda
 timeout 50 "$JAVA" -Xmx16g -jar .device/junit-console.jar execute --disable-banner --disable-ansi-colors --details=tree --class-path "$CP" \
     --select-class "$cuda_tests.CudaPointwiseBackwardTest" \
     --select-class "$cuda_tests.CudaWeightUpdateTest" \
+    --select-class "$cuda_tests.CudaActivationBuffersTest" \
     --select-method "$cuda_tests.CudaNetworkTest#oneTrainingStepMatchesReference(io.jxception.backend.Precision, $cuda_tests.PointwiseBackwardPath\$Choice)" \
     --select-method "$cuda_tests.CudaNetworkTest#replayedTrainingStepsEqualEagerStepsBitwise(io.jxception.backend.Precision, $cuda_tests.PointwiseBackwardPath\$Choice)" \
     --include-tag gpu > "$out/pwbwd-tests.log" 2>&1

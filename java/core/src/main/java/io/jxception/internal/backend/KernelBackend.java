@@ -41,6 +41,14 @@ public interface KernelBackend extends Backend {
     /** Uninitialised device memory for {@code elements} floats. Throws {@link DeviceMemoryException} when it does not fit. */
     Buffer allocate(long elements);
 
+    /**
+     * Device memory for {@code elements} values that hold activations and their gradients only: what
+     * kernels write as activations and read back (never an fp32 upload that must stay exact, never a
+     * weight). A backend may store them narrower than fp32 (CUDA in BF16/FP16 mode: 2 bytes per element,
+     * half of {@link #allocate}); the default is {@link #allocate}. Downloads read them as floats.
+     */
+    default Buffer allocateActivations(long elements) { return allocate(elements); }
+
     /** Copies {@code src[srcOffset .. srcOffset+count)} to {@code dst[dstOffset ..)}. */
     void upload(float[] src, int srcOffset, Buffer dst, long dstOffset, int count);
 

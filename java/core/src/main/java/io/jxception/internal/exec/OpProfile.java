@@ -43,7 +43,7 @@ public final class OpProfile {
             "batchNormTrainBackward", "convBackward", "maxPoolBackward", "batchNormSums", "batchNormApply", "batchNormBackwardSums",
             "batchNormBackwardApply", "addInPlace", "sgdUpdate", "unscaleGradient");
     /** Host-side methods worth a line (transfers, waits); identity and bookkeeping calls are not timed. */
-    private static final Set<String> HOST_OPS = Set.of("allocate", "upload", "uploadUint8", "download", "synchronize");
+    private static final Set<String> HOST_OPS = Set.of("allocate", "allocateActivations", "upload", "uploadUint8", "download", "synchronize");
 
     /** {@code backend} with every op timed into this profile. */
     public KernelBackend wrap(KernelBackend backend) {

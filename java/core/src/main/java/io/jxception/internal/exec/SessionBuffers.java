@@ -21,6 +21,13 @@ final class SessionBuffers implements AutoCloseable {
         return b;
     }
 
+    /** {@link KernelBackend#allocateActivations}: activations and their gradients only (may be 16-bit). */
+    Buffer allocActivations(long elements) {
+        Buffer b = backend.allocateActivations(elements);
+        owned.add(b);
+        return b;
+    }
+
     /**
      * Uninitialised buffers of {@code sizes[i]} elements: views of one device allocation where the
      * backend can carve one ({@link BufferViews}), else one allocation each.

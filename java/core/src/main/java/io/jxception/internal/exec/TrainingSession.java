@@ -108,23 +108,25 @@ public final class TrainingSession implements AutoCloseable {
                 if (p.trainable()) grads.put(p.key(), buffers.alloc(p.elements()));
             }
             long largest = 0, largestConv = 0;
+            // activations, their gradients, z, scratch and dz hold only what kernels write as activations:
+            // 16-bit in BF16/FP16 mode on a backend that stores them so (half of the session's memory)
             for (Value v : graph.values()) {
                 long e = batch * v.elementsPerImage();
-                act[v.id()] = buffers.alloc(e);
-                gradOwn[v.id()] = v.id() == 0 ? null : buffers.alloc(e);
+                act[v.id()] = v.id() == 0 ? buffers.alloc(e) : buffers.allocActivations(e);   // the input is an exact fp32 upload
+                gradOwn[v.id()] = v.id() == 0 ? null : buffers.allocActivations(e);
                 largest = Math.max(largest, e);
             }
             for (int i = 0; i < nn; i++) {
                 if (graph.nodes().get(i) instanceof Node.Conv c) {
                     long e = batch * graph.values().get(c.output()).elementsPerImage();
-                    z[i] = buffers.alloc(e);
+                    z[i] = buffers.allocActivations(e);
                     mean[i] = buffers.alloc(c.cout());
                     invStd[i] = buffers.alloc(c.cout());
                     largestConv = Math.max(largestConv, e);
                 }
             }
-            scratch = buffers.alloc(largest);
-            dz = buffers.alloc(largestConv);
+            scratch = buffers.allocActivations(largest);
+            dz = buffers.allocActivations(largestConv);
             labels = buffers.alloc(batch);
             probs = buffers.alloc((long) batch * h.classes());
             loss = buffers.alloc(batch);

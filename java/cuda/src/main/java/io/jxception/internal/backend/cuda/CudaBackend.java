@@ -324,6 +324,34 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
         return b;
     }
 
+    /**
+     * {@inheritDoc} In BF16/FP16 mode 2 bytes per element (half of {@link #allocate}): the buffer then
+     * holds only that 16-bit storage. A kernel output of another storage (fp32) into it is an error,
+     * and {@link #upload} rounds into it as a partial upload into a 16-bit buffer does. In FP32/TF32
+     * mode the same as {@link #allocate}.
+     */
+    @Override public synchronized Buffer allocateActivations(long elements) {
+        if (actStorage.bytes == 4) return allocate(elements);
+        if (elements < 1) throw new IllegalArgumentException("allocate needs at least one element, got " + elements);
+        bind();
+        long bytes = Math.multiplyExact(elements, (long) actStorage.bytes);
+        CudaBuffer b;
+        if (arena != null) {
+            long off = arena.allocate(bytes);
+            if (off < 0) {
+                throw new DeviceMemoryException("CUDA arena out of memory: asked for " + bytes + " bytes, largest free block " + arena.largestFree()
+                        + " of " + arena.capacity() + ": open the backend with a larger arena");
+            }
+            b = new CudaBuffer(this, arenaBase.withByteOffset(off), elements, off, null, actStorage);
+        } else {
+            CUdeviceptr p = new CUdeviceptr();
+            deviceAlloc(p, bytes, "activation buffer of " + elements + " elements");
+            b = new CudaBuffer(this, p, elements, -1, null, actStorage);
+        }
+        live.add(b);
+        return b;
+    }
+
     /** Views start on 256-byte boundaries (the alignment cuMemAlloc gives, which vector loads rely on). */
     static final long VIEW_ALIGN_ELEMENTS = 64;
 
@@ -414,8 +442,10 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
         CudaBuffer d = own(dst, "upload destination");
         checkRange("upload", src.length, srcOffset, d, dstOffset, count);
         bind();
-        // A whole-buffer upload stores exact fp32; a partial one keeps a 16-bit buffer 16-bit.
-        Storage s = (dstOffset == 0 && count == d.elements()) || d.storage == Storage.EMPTY || d.storage == Storage.U8 ? Storage.F32 : d.storage;
+        // A whole-buffer upload stores exact fp32; a partial one keeps a 16-bit buffer 16-bit; a compact
+        // (2-byte) buffer holds its 16-bit storage whatever is uploaded.
+        Storage s = d.compact != null ? d.compact
+                : (dstOffset == 0 && count == d.elements()) || d.storage == Storage.EMPTY || d.storage == Storage.U8 ? Storage.F32 : d.storage;
         int eb = s.bytes;
         long done = 0;
         while (done < count) {
@@ -596,6 +626,9 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
     @Override public synchronized void uploadAsync(float[] src, int srcOffset, Buffer dst, long dstOffset, int count, Fence after) {
         requireNotCapturing("uploadAsync");
         CudaBuffer d = own(dst, "upload destination");
+        if (d.compact != null) {
+            throw new IllegalArgumentException("uploadAsync writes fp32: the destination is a 2-byte " + d.compact + " activation buffer (allocateActivations)");
+        }
         checkRange("upload", src.length, srcOffset, d, dstOffset, count);
         boolean whole = dstOffset == 0 && count == d.elements();
         if (!whole && d.storage != Storage.EMPTY && d.storage != Storage.F32) {
@@ -1059,14 +1092,24 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
                 throw new IllegalStateException(what + ": " + name + " is updated in place and must hold " + want + ", but holds " + cb.storage
                         + (cb.storage == Storage.EMPTY ? " (upload its initial values first)" : ""));
             }
+            requireHolds(name, cb, want);
             ptrs.put(name, cb.ptr);
             outputs.put(cb, want);
         }
 
         void out(String name, Buffer b, long elements, Storage storage) {
             CudaBuffer cb = sized(name, b, elements);
+            requireHolds(name, cb, storage);
             ptrs.put(name, cb.ptr);
             outputs.put(cb, storage);
+        }
+
+        /** A kernel must not write a storage wider than a compact (2-byte) activation buffer holds. */
+        private void requireHolds(String name, CudaBuffer cb, Storage storage) {
+            if (!cb.holds(storage)) {
+                throw new IllegalArgumentException(what + ": " + name + " is a 2-byte " + cb.compact + " activation buffer (allocateActivations) and cannot take "
+                        + storage + " output: allocate it with allocate()");
+            }
         }
 
         private CudaBuffer sized(String name, Buffer b, long elements) {
