@@ -28,7 +28,8 @@ junit="${JUNIT_CONSOLE:-$HOME/.m2/repository/org/junit/platform/junit-platform-c
 
 command -v nvcc >/dev/null || { echo "prepare.sh: nvcc is needed to build the kernels and the dev variants" >&2; exit 1; }
 echo "== mvn package (kernels + classes + test classes)"
-mvn -o -q -DskipTests package
+# online: a fresh machine has not downloaded every plugin and dependency yet (an offline build then fails)
+mvn -q -DskipTests package
 test -f java/cuda/target/classes/io/jxception/cuda/kernels.properties || { echo "prepare.sh: kernels were not built" >&2; exit 1; }
 
 # The device path (backends, cpu reference, exec, model, tensor, weights, bench) imports no third-party package
