@@ -304,9 +304,14 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
     // ------------------------------------------------------------------ memory
 
     @Override public synchronized Buffer allocate(long elements) {
+        return allocate(elements, null, "buffer");
+    }
+
+    /** One buffer of {@code elements}: 4 bytes each, or 2 for a {@code compact} (16-bit only) buffer; from the arena where there is one. */
+    private Buffer allocate(long elements, Storage compact, String what) {
         if (elements < 1) throw new IllegalArgumentException("allocate needs at least one element, got " + elements);
         bind();
-        long bytes = Math.multiplyExact(elements, 4L);
+        long bytes = Math.multiplyExact(elements, compact == null ? 4L : compact.bytes);
         CudaBuffer b;
         if (arena != null) {
             long off = arena.allocate(bytes);
@@ -314,11 +319,11 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
                 throw new DeviceMemoryException("CUDA arena out of memory: asked for " + bytes + " bytes, largest free block " + arena.largestFree()
                         + " of " + arena.capacity() + ": open the backend with a larger arena");
             }
-            b = new CudaBuffer(this, arenaBase.withByteOffset(off), elements, off);
+            b = new CudaBuffer(this, arenaBase.withByteOffset(off), elements, off, null, compact);
         } else {
             CUdeviceptr p = new CUdeviceptr();
-            deviceAlloc(p, bytes, "buffer of " + elements + " elements");
-            b = new CudaBuffer(this, p, elements, -1);
+            deviceAlloc(p, bytes, what + " of " + elements + " elements");
+            b = new CudaBuffer(this, p, elements, -1, null, compact);
         }
         live.add(b);
         return b;
@@ -331,25 +336,7 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
      * mode the same as {@link #allocate}.
      */
     @Override public synchronized Buffer allocateActivations(long elements) {
-        if (actStorage.bytes == 4) return allocate(elements);
-        if (elements < 1) throw new IllegalArgumentException("allocate needs at least one element, got " + elements);
-        bind();
-        long bytes = Math.multiplyExact(elements, (long) actStorage.bytes);
-        CudaBuffer b;
-        if (arena != null) {
-            long off = arena.allocate(bytes);
-            if (off < 0) {
-                throw new DeviceMemoryException("CUDA arena out of memory: asked for " + bytes + " bytes, largest free block " + arena.largestFree()
-                        + " of " + arena.capacity() + ": open the backend with a larger arena");
-            }
-            b = new CudaBuffer(this, arenaBase.withByteOffset(off), elements, off, null, actStorage);
-        } else {
-            CUdeviceptr p = new CUdeviceptr();
-            deviceAlloc(p, bytes, "activation buffer of " + elements + " elements");
-            b = new CudaBuffer(this, p, elements, -1, null, actStorage);
-        }
-        live.add(b);
-        return b;
+        return allocate(elements, actStorage.bytes == 4 ? null : actStorage, "activation buffer");
     }
 
     /** Views start on 256-byte boundaries (the alignment cuMemAlloc gives, which vector loads rely on). */

@@ -36,10 +36,6 @@ public final class CudaBuffer implements Buffer {
     Storage storage = Storage.EMPTY;
     private boolean closed;
 
-    CudaBuffer(CudaBackend owner, CUdeviceptr ptr, long elements, long arenaOffset) {
-        this(owner, ptr, elements, arenaOffset, null);
-    }
-
     CudaBuffer(CudaBackend owner, CUdeviceptr ptr, long elements, long arenaOffset, CudaBuffer parent) {
         this(owner, ptr, elements, arenaOffset, parent, null);
     }
