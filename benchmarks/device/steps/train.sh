@@ -11,9 +11,12 @@
 #      its gpu tests (CudaPointwiseBackwardTest: against the CPU reference and the FFMA path, bitwise
 #      repeats; CudaNetworkTest's training step with either path, and replayed steps against eager ones;
 #      CudaWeightUpdateTest: the one-launch SGD and unscale against the per-tensor kernels, bitwise;
-#      CudaActivationBuffersTest: 2-byte activation buffers in BF16/FP16, a session's memory halved)                      (<= 50 s)
-#      and CudaTrainingBenchmark at BF16 299x299 batch 32 and 128, full width, with the default
-#      (-Djxception.cuda.pwbwd=ffma) and with -Djxception.cuda.pwbwd=mma, back to back   (<= 2 x 28 s)
+#      CudaActivationBuffersTest: 2-byte activation buffers in BF16/FP16, a session's memory halved;
+#      on CC 9.0 also cuda.pwbwd=wgmma's cases: the dgrad on pwgemm_wgmma)                      (<= 50 s)
+#      and CudaTrainingBenchmark at BF16 299x299, full width, back to back: the default
+#      (-Djxception.cuda.pwbwd=ffma) at batch 32 (<= 12 s), -Djxception.cuda.pwbwd=mma at batch 32 and
+#      128 (<= 28 s), -Djxception.cuda.pwbwd=wgmma at batch 128 (<= 16 s; CC 9.0 only, elsewhere it is
+#      refused at open). ffma's batch-128 row gave way to wgmma's (same 56 s); earlier runs have it.
 #   2. `jxception train` (the real CLI) on the committed MNIST fixture, the demo's configuration
 #      (benchmarks/results/train-mnist.md) with --backend cuda at BF16 and at FP16 (dynamic loss
 #      scaling): accuracy and img/s per epoch from its train_log.csv                  (<= 2 x 19 s)
@@ -43,11 +46,13 @@ timeout 50 "$JAVA" -Xmx16g -jar .device/junit-console.jar execute --disable-bann
     --include-tag gpu > "$out/pwbwd-tests.log" 2>&1
 echo "pwbwd gpu tests: exit $? (124 = timed out) at $(( $(date +%s) - t0 )) s" >> "$out/pwbwd-tests.log"
 # (mma also prints an op profile of 2 steps per config: where the step's device time goes, CUDA events per op)
-for path in ffma mma; do
-    extra=""; budget=22
-    [[ $path == mma ]] && { extra="--profile 2"; budget=17; }
-    timeout 28 "$JAVA" -Xmx16g -Djxception.cuda.pwbwd=$path -cp "$CP" io.jxception.internal.backend.cuda.CudaTrainingBenchmark \
-        --csv "$out/bench-pwbwd-$path.csv" --precisions BF16 --configs 299:32:1,299:128:1 --warmup 2 --reps 10 --run-seconds 3 --seconds $budget \
+# path, configs, timeout s, benchmark budget s
+for run in "ffma 299:32:1 12 7" "mma 299:32:1,299:128:1 28 17" "wgmma 299:128:1 16 10"; do
+    read -r path configs limit budget <<< "$run"
+    extra=""
+    [[ $path == mma ]] && extra="--profile 2"
+    timeout "$limit" "$JAVA" -Xmx16g -Djxception.cuda.pwbwd=$path -cp "$CP" io.jxception.internal.backend.cuda.CudaTrainingBenchmark \
+        --csv "$out/bench-pwbwd-$path.csv" --precisions BF16 --configs "$configs" --warmup 2 --reps 10 --run-seconds 3 --seconds $budget \
         $extra > "$out/bench-pwbwd-$path.log" 2>&1
     echo "training benchmark cuda.pwbwd=$path: exit $? (124 = timed out) at $(( $(date +%s) - t0 )) s" >> "$out/bench-pwbwd-$path.log"
 done
@@ -67,10 +72,10 @@ grep -E "FAILED|Exception|exit [1-9]" "$out/bench.log" | head -4
 echo "-- the same, BF16, every launch from the host (--no-replay; full log $out/bench-eager.log)"
 sed -n '/^jxception CUDA training/,$p' "$out/bench-eager.log" | tail -n +2
 grep -E "FAILED|Exception|exit [1-9]" "$out/bench-eager.log" | head -2
-echo "-- cuda.pwbwd=mma gpu tests (full log $out/pwbwd-tests.log)"
+echo "-- cuda.pwbwd=mma|wgmma gpu tests (full log $out/pwbwd-tests.log)"
 grep -E "(tests|containers) (successful|failed|aborted)|exit [0-9]+ \(" "$out/pwbwd-tests.log"
 grep -E "✘" "$out/pwbwd-tests.log" | head -8
-for path in ffma mma; do
+for path in ffma mma wgmma; do
     echo "-- CudaTrainingBenchmark BF16 cuda.pwbwd=$path (full log $out/bench-pwbwd-$path.log)"
     sed -n '/^jxception CUDA training/,$p' "$out/bench-pwbwd-$path.log" | tail -n +2
     grep -E "FAILED|Exception|exit [1-9]" "$out/bench-pwbwd-$path.log" | head -3

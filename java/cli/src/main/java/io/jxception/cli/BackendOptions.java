@@ -27,7 +27,7 @@ final class BackendOptions {
     Precision precision;
 
     @Option(names = "--backend-option", paramLabel = "KEY=VALUE",
-            description = "A backend option, repeatable: cuda.sepconv=split|fused, cuda.sepconvChunkMiB=N, cuda.pointwise=mma|wgmma, cuda.stem=new|old, cuda.pwbwd=ffma|mma, cuda.sync=true|false (README, Backends).")
+            description = "A backend option, repeatable: cuda.sepconv=split|fused, cuda.sepconvChunkMiB=N, cuda.pointwise=mma|wgmma, cuda.stem=new|old, cuda.pwbwd=ffma|mma|wgmma, cuda.sync=true|false (README, Backends).")
     java.util.Map<String, String> backendOptions = new java.util.LinkedHashMap<>();
 
     @Spec(Spec.Target.MIXEE) CommandSpec mixee;

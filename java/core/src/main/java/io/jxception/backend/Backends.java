@@ -24,7 +24,7 @@ import java.util.Set;
  * <p>Backend options tune one kind's kernels per backend, never JVM-wide: a map of
  * {@code "<kind>.<name>"} to a value, e.g. {@code cuda.stem=old}. The CUDA backend knows
  * {@code cuda.sepconv} ({@code split} or {@code fused}), {@code cuda.sepconvChunkMiB} (a whole number),
- * {@code cuda.stem} ({@code new} or {@code old}), {@code cuda.pwbwd} ({@code ffma} or {@code mma}: the
+ * {@code cuda.stem} ({@code new} or {@code old}), {@code cuda.pwbwd} ({@code ffma}, {@code mma} or {@code wgmma}: the
  * pointwise GEMMs of the 16-bit separable conv backward) and {@code cuda.sync} ({@code true}: wait after
  * every launch, for debugging); cpu and opencl know none. Entries for kinds other than the one opened are
  * ignored, so one map can go with {@code auto}.

@@ -83,7 +83,8 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
      *                     of the split path (options {@code cuda.sepconv}, {@code cuda.sepconvChunkMiB}, {@code cuda.pointwise})
      * @param stem         which kernels run the 3x3 stem convolutions
      * @param pwbwd        which kernels run the pointwise GEMMs of the 16-bit separable conv backward
-     *                     (option {@code cuda.pwbwd=ffma|mma}; default ffma until mma is measured on a card)
+     *                     (option {@code cuda.pwbwd=ffma|mma|wgmma}; default ffma until mma is measured on a card;
+     *                     wgmma: compute capability 9.0 only)
      */
     public record Options(long arenaBytes, long stagingBytes, boolean syncEachLaunch, SeparableGemmPath.Choice sepconv, StemConvPath stem,
                           PointwiseBackwardPath.Choice pwbwd) {
@@ -220,13 +221,11 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
                 loadModule(img);
                 desc = img.description();
             }
-            if (sepconv.pointwise() == SeparableGemmPath.Pointwise.WGMMA) {
+            if (needsHopperKernels(options)) {
                 // the sm_90a cubin runs on compute capability 9.0 only (no PTX to fall back to): refuse, never
                 // run the mma.sync GEMM under a wgmma label
-                if (info.ccMajor() != 9 || info.ccMinor() != 0) {
-                    throw new IllegalArgumentException("cuda.pointwise=wgmma needs a compute capability 9.0 device (H100/H200); cuda:" + deviceIndex
-                            + " is " + info.name() + " (" + info.ccMajor() + "." + info.ccMinor() + "): use cuda.pointwise=mma");
-                }
+                String refusal = hopperRefusal(options, deviceIndex, info.name(), info.ccMajor(), info.ccMinor());
+                if (refusal != null) throw new IllegalArgumentException(refusal);
                 for (String m : HOPPER_MODULES) loadModule(CudaKernelImages.archImage(manifest, m, "sm_90a"));
                 desc += " + " + String.join(", ", HOPPER_MODULES) + " sm_90a cubins";
                 this.tensorMaps = TensorMapEncoder.load();
@@ -250,7 +249,24 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
         }
     }
 
-    /** The modules of the wgmma kernels (cuda/hopper_pwgemm.cu, cuda/hopper_sepconv.cu), loaded with cuda.pointwise=wgmma. */
+    /** Whether {@code o} runs sm_90a kernels: cuda.pointwise=wgmma or cuda.pwbwd=wgmma (whatever the precision). */
+    static boolean needsHopperKernels(Options o) {
+        return o.sepconv().pointwise() == SeparableGemmPath.Pointwise.WGMMA || o.pwbwd() == PointwiseBackwardPath.Choice.WGMMA;
+    }
+
+    /**
+     * Why a device of compute capability major.minor cannot open with {@code o}, or null: the wgmma
+     * options need 9.0 (sm_90a code runs nowhere else). Names the first such option and its mma.sync
+     * alternative.
+     */
+    static String hopperRefusal(Options o, int deviceIndex, String deviceName, int major, int minor) {
+        if (!needsHopperKernels(o) || (major == 9 && minor == 0)) return null;
+        String option = o.sepconv().pointwise() == SeparableGemmPath.Pointwise.WGMMA ? SeparableGemmPath.Choice.POINTWISE_OPTION : PointwiseBackwardPath.Choice.OPTION;
+        return option + "=wgmma needs a compute capability 9.0 device (H100/H200); cuda:" + deviceIndex
+                + " is " + deviceName + " (" + major + "." + minor + "): use " + option + "=mma";
+    }
+
+    /** The modules of the wgmma kernels (cuda/hopper_pwgemm.cu, cuda/hopper_sepconv.cu), loaded with cuda.pointwise=wgmma or cuda.pwbwd=wgmma. */
     static final List<String> HOPPER_MODULES = List.of("hopper_pwgemm", "hopper_sepconv");
 
     private void loadModule(CudaKernelImages.Image img) {
@@ -271,12 +287,16 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
         return info.name() + " (" + info.details() + "), " + precision.name().toLowerCase(java.util.Locale.ROOT) + ", kernels: " + imageDescription
                 + (arena != null ? ", arena " + (arena.capacity() >> 20) + " MiB" : "") + (sepconv.split() ? ", split sepconv" : "")
                 + wgmmaNote()
-                + (pwbwd == PointwiseBackwardPath.Choice.MMA ? ", mma pointwise backward" : "");
+                + switch (pwbwd) {
+                    case FFMA -> "";
+                    case MMA -> ", mma pointwise backward";
+                    case WGMMA -> ", pointwise backward wgmma dgrad + mma wgrad";
+                };
     }
 
     /** What the wgmma kernels run in this backend's precision ("" where they run nothing: FP32, or TF32 fused). */
     private String wgmmaNote() {
-        if (tensorMaps == null) return "";
+        if (sepconv.pointwise() != SeparableGemmPath.Pointwise.WGMMA) return "";
         boolean sixteen = precision == Precision.BF16 || precision == Precision.FP16;
         if (sepconv.split()) return sixteen || precision == Precision.TF32 ? ", wgmma pointwise" : "";
         return sixteen ? ", fused wgmma sepconv" : "";
@@ -942,7 +962,7 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
         if (sep) op.out("dw2", dw2, spec.w2Elements(), Storage.F32);
         op.run(pwbwd.applies(spec, precision, limits)
                 ? PointwiseBackwardPath.plan(spec, precision, limits,
-                        residentBlocksPerSm("pwbwd_wgrad_" + CudaLaunchPlan.storageSuffix(precision), PointwiseBackwardPath.WGRAD_SHARED_BYTES), dx != null)
+                        residentBlocksPerSm("pwbwd_wgrad_" + CudaLaunchPlan.storageSuffix(precision), PointwiseBackwardPath.WGRAD_SHARED_BYTES), dx != null, pwbwd)
                 : CudaLaunchPlan.convBackward(spec, precision, limits, dx != null));
     }
 
@@ -1175,7 +1195,7 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
 
     /** The encoded CUtensorMap (128 bytes) of {@code m} over the operand bound to {@code operand}. */
     private byte[] tensorMap(Launch l, CudaLaunchPlan.TensorMap m, CUdeviceptr operand) {
-        if (tensorMaps == null) throw new IllegalStateException("kernel " + l.kernel() + " takes a tensor map, but this backend was opened without cuda.pointwise=wgmma");
+        if (tensorMaps == null) throw new IllegalStateException("kernel " + l.kernel() + " takes a tensor map, but this backend was opened without cuda.pointwise=wgmma or cuda.pwbwd=wgmma");
         if (operand == null) throw new IllegalStateException("kernel " + l.kernel() + ": tensor map " + m.name() + " needs operand " + m.operand());
         return tensorMaps.encode(m, DeviceAddress.of(operand));
     }

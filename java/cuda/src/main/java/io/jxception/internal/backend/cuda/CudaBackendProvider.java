@@ -95,12 +95,12 @@ public final class CudaBackendProvider implements BackendProvider {
 
     /**
      * What {@code jxception info} says about the Hopper kernels on a device of compute capability
-     * major.minor: they run on 9.0 only, with backend option cuda.pointwise=wgmma, when the build has them.
+     * major.minor: they run on 9.0 only, with backend option cuda.pointwise=wgmma or cuda.pwbwd=wgmma, when the build has them.
      */
     static String hopperNote(int major, int minor, Properties manifest) {
         if (major != 9 || minor != 0) return "";
         boolean built = CudaKernelImages.archModules(manifest).values().stream().anyMatch("sm_90a"::equals);
-        return built ? ", sm_90a wgmma kernels available (backend option cuda.pointwise=wgmma)"
+        return built ? ", sm_90a wgmma kernels available (backend options cuda.pointwise=wgmma, cuda.pwbwd=wgmma)"
                 : ", no sm_90a wgmma kernels in this build (nvcc without sm_90a support)";
     }
 

@@ -29,6 +29,9 @@ import java.util.List;
  * chunk's tiles: grid min(tiles, SMs). The kernel covers layers with kPad >= KB, cout % 8 == 0 (16-bit)
  * or % 4 == 0 (fp32), cout >= KB and M >= 64 ({@link #covers}); SeparableGemmPath keeps sepgemm_gemm (16-bit)
  * or the fused conv (TF32) for the rest.
+ *
+ * <p>{@link #dgrad} plans the same kernel as the data gradient of the separable conv's backward
+ * (dd = dz . W2^T, {@code cuda.pwbwd=wgmma}), on operands dz, scratch:w2h and scratch:dd.
  */
 public final class HopperPointwiseGemm {
     private HopperPointwiseGemm() {}
@@ -95,23 +98,49 @@ public final class HopperPointwiseGemm {
     public static Launch gemm(Precision p, long m, int rows, long row0, int kPad, int cout, boolean postRelu, Limits lim) {
         if (!covers(m, kPad, cout, p)) throw new IllegalArgumentException("pwgemm_wgmma (" + p + ") does not cover M " + m + ", kPad " + kPad + ", cout " + cout);
         if (rows < 1 || row0 < 0 || row0 + rows > m) throw new IllegalArgumentException("chunk rows [" + row0 + ", " + (row0 + rows) + ") outside M " + m);
-        int bn = tileWidth(m, cout, lim);
+        return launch(p, "scratch:a", "scratch:bt", "y", m, rows, row0, kPad, cout, postRelu, lim);
+    }
+
+    /**
+     * The data gradient of the separable conv's pointwise GEMM on this kernel ({@code cuda.pwbwd=wgmma},
+     * PointwiseBackwardPath): scratch:dd (M, cin) = dz (M, cout) . W2h^T with no scale, shift, residual
+     * or ReLU, so the epilogue stores the fp32 dot products rounded once to 16 bits. The operands are
+     * already the kernel's: A = dz (M rows, K = cout contiguous), Bt = scratch:w2h, W2 (cin, cout) in 16
+     * bits, which is (nOut = cin rows, K = cout contiguous); y = scratch:dd. One launch over all M rows.
+     * BF16/FP16 only; needs {@link #covers}(m, cout, cin): cout >= 64 (one 64-wide K box), cin >= 64 and
+     * a multiple of 8, m >= 64, and cout a multiple of 8 (16-byte rows of dz and W2h for TMA).
+     */
+    public static Launch dgrad(Precision p, int m, int cin, int cout, Limits lim) {
+        if (p != Precision.BF16 && p != Precision.FP16) throw new IllegalArgumentException("the wgmma dgrad is BF16/FP16 only, got " + p);
+        if (!covers(m, cout, cin, p) || cout % 8 != 0) {
+            throw new IllegalArgumentException("pwgemm_wgmma does not cover the dgrad of M " + m + ", cin " + cin + ", cout " + cout
+                    + " (needs cin, cout >= 64 and multiples of 8, M >= 64)");
+        }
+        return launch(p, "dz", "scratch:w2h", "scratch:dd", m, m, 0, cout, cin, false, lim);
+    }
+
+    /**
+     * The launch of y (m, nOut) rows [row0, row0 + rows) = A (rows, k) . Bt (nOut, k)^T with the operands
+     * named {@code a}, {@code bt}, {@code y}; scale, shift, residual and the hang report stay unbound.
+     */
+    private static Launch launch(Precision p, String a, String bt, String y, long m, int rows, long row0, int k, int nOut, boolean postRelu, Limits lim) {
+        int bn = tileWidth(m, nOut, lim);
         int shared = sharedBytes(bn);
         if (shared > lim.maxSharedBytesPerBlock()) {
             throw new IllegalArgumentException("pwgemm_wgmma needs " + shared + " bytes of shared memory per block, the device has " + lim.maxSharedBytesPerBlock());
         }
-        long tiles = CudaLaunchPlan.ceilDiv(rows, BM) * (long) CudaLaunchPlan.ceilDiv(cout, bn);
+        long tiles = CudaLaunchPlan.ceilDiv(rows, BM) * (long) CudaLaunchPlan.ceilDiv(nOut, bn);
         int grid = (int) Math.min(tiles, lim.smCount());
-        int boxRowsA = Math.min(BM, rows), boxRowsB = Math.min(bn, cout);
+        int boxRowsA = Math.min(BM, rows), boxRowsB = Math.min(bn, nOut);
         int kb = boxElements(p);
         int stageBytes = BOX_ROW_BYTES * (boxRowsA + boxRowsB);   // the two TMA boxes of one stage
         TmaElement e = TmaElement.of(p);
         return new Launch("pwgemm_wgmma_" + math(p) + "_n" + bn, grid, 1, 1, THREADS, shared, List.of(
-                new TensorMap("tmA", "scratch:a", e, rows, kPad, boxRowsA, kb),
-                new TensorMap("tmB", "scratch:bt", e, cout, kPad, boxRowsB, kb),
-                new TensorMap("tmY", "y", e, m, cout, EPI, kb),
+                new TensorMap("tmA", a, e, rows, k, boxRowsA, kb),
+                new TensorMap("tmB", bt, e, nOut, k, boxRowsB, kb),
+                new TensorMap("tmY", y, e, m, nOut, EPI, kb),
                 new Ptr("scale", true), new Ptr("shift", true), new Ptr("residual", true),
-                new I32("rows", rows), new I32("cout", cout), new I32("kTiles", CudaLaunchPlan.ceilDiv(kPad, kb)),
+                new I32("rows", rows), new I32("cout", nOut), new I32("kTiles", CudaLaunchPlan.ceilDiv(k, kb)),
                 new I64("row0", row0), new I32("postRelu", postRelu ? 1 : 0), new I32("stageBytes", stageBytes),
                 new Ptr("hang", true), new I64("hangNs", HANG_NS)));
     }

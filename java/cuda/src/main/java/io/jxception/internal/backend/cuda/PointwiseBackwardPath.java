@@ -37,6 +37,9 @@ import java.util.Map;
  *     {@code pwbwd_reduce} adds in ascending split order into dw2 (bitwise repeatable on one card).</li>
  * <li>{@code dw_backward_weight_<t>}, {@code reduce_partials}, {@code dw_backward_data_<t>} (with dx).</li>
  * </ul>
+ * With {@link Choice#WGMMA} the dgrad launch is {@link HopperPointwiseGemm#dgrad}'s {@code
+ * pwgemm_wgmma_<math>_n<BN>} (sm_90a, TMA + wgmma) on the same operands where that kernel covers the
+ * layer; every other launch, and the dgrad of layers it does not cover, are the {@link Choice#MMA} plan's.
  */
 public final class PointwiseBackwardPath {
     private PointwiseBackwardPath() {}
@@ -59,31 +62,45 @@ public final class PointwiseBackwardPath {
 
     /**
      * Which kernels run the pointwise GEMMs of the separable conv's backward in BF16/FP16 training,
-     * chosen per backend by the option {@code cuda.pwbwd=ffma|mma}. The default is {@link #FFMA}
+     * chosen per backend by the option {@code cuda.pwbwd=ffma|mma|wgmma}. The default is {@link #FFMA}
      * (conv_bwd.cu's FFMA tiles) until the tensor-core kernels are measured on a card: pwbwd-1 in
      * benchmarks/NOTES.md predicts 4-9x per GEMM, not yet run. FP32/TF32 always run FFMA.
+     * {@link #WGMMA} is {@link #MMA} with the dgrad on the Hopper GEMM (compute capability 9.0 only: the
+     * backend refuses other devices at open), decided per layer by {@link #dgradOnWgmma}; a layer that
+     * kernel does not cover keeps the mma.sync dgrad.
      */
     public enum Choice {
-        FFMA, MMA;
+        FFMA, MMA, WGMMA;
 
         /** The backend option that picks the path. */
         public static final String OPTION = "cuda.pwbwd";
         /** FFMA until mma is measured. */
         public static final Choice DEFAULT = FFMA;
 
-        /** The choice named by the option value {@code v} ("ffma" or "mma", any case); null takes the default. */
+        /** The choice named by the option value {@code v} ("ffma", "mma" or "wgmma", any case); null takes the default. */
         public static Choice parse(String v) {
             if (v == null) return DEFAULT;
             return switch (v.trim().toLowerCase(Locale.ROOT)) {
                 case "ffma" -> FFMA;
                 case "mma" -> MMA;
-                default -> throw new IllegalArgumentException(OPTION + "=" + v + ": expected ffma or mma");
+                case "wgmma" -> WGMMA;
+                default -> throw new IllegalArgumentException(OPTION + "=" + v + ": expected ffma, mma or wgmma");
             };
         }
 
-        /** Whether the backward of {@code spec} in {@code p} runs on the tensor-core path: MMA chosen and {@link #covers}. */
+        /** Whether the backward of {@code spec} in {@code p} runs on the tensor-core path: MMA or WGMMA chosen and {@link #covers}. */
         public boolean applies(ConvSpec spec, Precision p, Limits lim) {
-            return this == MMA && covers(spec, p, lim);
+            return this != FFMA && covers(spec, p, lim);
+        }
+
+        /**
+         * Whether this choice runs the layer's dgrad on the Hopper GEMM: WGMMA, the tensor-core path
+         * {@link #applies}, and {@link HopperPointwiseGemm#covers} the GEMM (M rows, K = cout, cin
+         * outputs: cin and cout at least 64).
+         */
+        public boolean dgradOnWgmma(ConvSpec spec, Precision p, Limits lim) {
+            return this == WGMMA && applies(spec, p, lim)
+                    && HopperPointwiseGemm.covers((long) spec.n() * spec.h() * spec.w(), spec.cout(), spec.cin(), p);
         }
     }
 
@@ -137,14 +154,22 @@ public final class PointwiseBackwardPath {
         return new Splits(rowsPerSplit, (int) CudaLaunchPlan.ceilDiv(m, rowsPerSplit));
     }
 
+    /** {@link #plan(ConvSpec, Precision, Limits, int, boolean, Choice)} with {@link Choice#MMA}. */
+    public static OpPlan plan(ConvSpec s, Precision p, Limits lim, int wgradBlocksPerSm, boolean withDx) {
+        return plan(s, p, lim, wgradBlocksPerSm, withDx, Choice.MMA);
+    }
+
     /**
      * {@code Backend.convBackward} of a separable conv on this path: operands x, w1, w2, dz, dx (when
      * {@code withDx}), dw1, dw2; scratch:d, scratch:dd, scratch:w2h, scratch:partialPw (more than one
      * split only), scratch:partialDw.
      *
      * @param wgradBlocksPerSm resident pwbwd_wgrad blocks per SM on this device (for {@link #wgradSplits})
+     * @param choice           MMA or WGMMA (the dgrad on {@link HopperPointwiseGemm#dgrad} where
+     *                         {@link Choice#dgradOnWgmma}; planning fails on a device without its shared memory)
      */
-    public static OpPlan plan(ConvSpec s, Precision p, Limits lim, int wgradBlocksPerSm, boolean withDx) {
+    public static OpPlan plan(ConvSpec s, Precision p, Limits lim, int wgradBlocksPerSm, boolean withDx, Choice choice) {
+        if (choice == Choice.FFMA) throw new IllegalArgumentException("cuda.pwbwd=ffma runs CudaLaunchPlan.convBackward, not this plan");
         if (!covers(s, p, lim)) {
             throw new IllegalArgumentException("the tensor-core pointwise backward needs a separable conv in BF16/FP16 with cin and cout multiples of "
                     + CHANNEL_MULTIPLE + ", at most " + MAX_PIXELS + " pixels and " + DGRAD_SHARED_BYTES + " bytes of shared memory per block; got "
@@ -162,10 +187,14 @@ public final class PointwiseBackwardPath {
         l.add(CudaLaunchPlan.depthwiseForward(s, p, lim));
         l.add(new Launch("pwbwd_pack_w2_" + suf, CudaLaunchPlan.gridFor(weights, lim), 1, 1, 0, List.of(
                 new Ptr("w2", false), new Ptr("scratch:w2h", false), new I64("count", weights))));
-        // dd = dz . W2h^T, unmasked (dgradMask is never bound)
-        l.add(new Launch("pwbwd_dgrad_" + suf, CudaLaunchPlan.ceilDiv(s.cin(), BN), CudaLaunchPlan.ceilDiv(m, BM), 1, DGRAD_SHARED_BYTES, List.of(
-                new Ptr("dz", false), new Ptr("scratch:w2h", false), new Ptr("dgradMask", true), new Ptr("scratch:dd", false),
-                new I32("M", m), new I32("cin", s.cin()), new I32("cout", s.cout()))));
+        // dd = dz . W2h^T, unmasked (dgradMask is never bound; the wgmma GEMM has no mask)
+        if (choice.dgradOnWgmma(s, p, lim)) {
+            l.add(HopperPointwiseGemm.dgrad(p, m, s.cin(), s.cout(), lim));
+        } else {
+            l.add(new Launch("pwbwd_dgrad_" + suf, CudaLaunchPlan.ceilDiv(s.cin(), BN), CudaLaunchPlan.ceilDiv(m, BM), 1, DGRAD_SHARED_BYTES, List.of(
+                    new Ptr("dz", false), new Ptr("scratch:w2h", false), new Ptr("dgradMask", true), new Ptr("scratch:dd", false),
+                    new I32("M", m), new I32("cin", s.cin()), new I32("cout", s.cout()))));
+        }
         // dW2 = d^T . dz over M in splits
         int tiles = CudaLaunchPlan.ceilDiv(s.cin(), BM) * CudaLaunchPlan.ceilDiv(s.cout(), BN);
         String wgradOut = sp.splits() > 1 ? "scratch:partialPw" : "dw2";

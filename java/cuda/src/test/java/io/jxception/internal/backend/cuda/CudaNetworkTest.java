@@ -9,6 +9,7 @@ import io.jxception.model.XceptionGraph;
 import io.jxception.tensor.Shape;
 import io.jxception.tensor.Tensor;
 import io.jxception.weights.XceptionWeights;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -131,28 +132,48 @@ class CudaNetworkTest {
         }
     }
 
-    /** Every precision on the default kernels, and BF16/FP16 with the tensor-core pointwise backward (cuda.pwbwd=mma). */
+    /**
+     * Every precision on the default kernels, and BF16/FP16 with the tensor-core pointwise backward
+     * (cuda.pwbwd=mma, and =wgmma, which {@link #assumeRunnable} skips off compute capability 9.0).
+     */
     static Stream<Arguments> trainingStepCases() {
         List<Arguments> out = new ArrayList<>();
         for (Precision p : Precision.values()) out.add(Arguments.of(p, PointwiseBackwardPath.Choice.FFMA));
-        out.add(Arguments.of(Precision.BF16, PointwiseBackwardPath.Choice.MMA));
-        out.add(Arguments.of(Precision.FP16, PointwiseBackwardPath.Choice.MMA));
+        for (PointwiseBackwardPath.Choice c : new PointwiseBackwardPath.Choice[]{PointwiseBackwardPath.Choice.MMA, PointwiseBackwardPath.Choice.WGMMA}) {
+            out.add(Arguments.of(Precision.BF16, c));
+            out.add(Arguments.of(Precision.FP16, c));
+        }
         return out.stream();
     }
+
+    /** cuda.pwbwd=wgmma runs sm_90a kernels: its cases run on compute capability 9.0 only (other devices refuse it at open). */
+    static void assumeRunnable(PointwiseBackwardPath.Choice pwbwd) {
+        Assumptions.assumeTrue(pwbwd != PointwiseBackwardPath.Choice.WGMMA || CudaSeparableGemmTest.hopper(), "cuda.pwbwd=wgmma needs a compute capability 9.0 device");
+    }
+
+    /**
+     * Images per training step of the reduced-width network: 4, and 8 with cuda.pwbwd=wgmma, the smallest
+     * batch at which block14's separable convs (3 x 3 pixels, 64 -> 96 and 96 -> 128) have the 64 rows
+     * pwgemm_wgmma needs (HopperPointwiseGemm.covers): at 4 every layer would keep the mma.sync dgrad.
+     */
+    static int trainingBatch(PointwiseBackwardPath.Choice pwbwd) { return pwbwd == PointwiseBackwardPath.Choice.WGMMA ? 8 : 4; }
 
     /**
      * One SGD step of the reduced-width network (channels 4 to 128: block2_sepconv2, block3 and block14's
      * separable convs have cin and cout in eights and take the mma path when chosen, the others keep
      * FFMA) against the CPU reference. The mma path is held to the same bounds: it adds only W2's
      * rounding to 16 bits in dd (pwbwd_v1's header), far below the BN-amplified errors described below.
+     * So is wgmma (batch 8, {@link #trainingBatch}): its dd differs from mma's only by fp32 summation
+     * order; the bounds below were measured at batch 4.
      */
     @ParameterizedTest(name = "{0} pwbwd={1}")
     @MethodSource("trainingStepCases")
     void oneTrainingStepMatchesReference(Precision p, PointwiseBackwardPath.Choice pwbwd) {
+        assumeRunnable(pwbwd);
         XceptionGraph g = XceptionGraph.build(XceptionConfig.tiny(71, 10));
         XceptionWeights w = XceptionWeights.random(g, 21);
-        int batch = 4;
-        int[] labels = {3, 1, 4, 1};
+        int batch = trainingBatch(pwbwd);
+        int[] labels = java.util.Arrays.copyOf(new int[]{3, 1, 4, 1, 5, 9, 2, 6}, batch);
         double lossTol = switch (p) { case FP32 -> 1e-4; case TF32 -> 1e-2; default -> 3e-2; };
         // Reduced precision loses much of the gradients' relative accuracy through training-mode BN:
         // its backward removes the batch mean and the x̂-projection of dy, so rounding errors in dy
@@ -170,6 +191,7 @@ class CudaNetworkTest {
              CudaBackend cuda = (CudaBackend) new CudaBackendProvider().open(0, p, CudaBackend.Options.DEFAULT.withPwbwd(pwbwd));
              TrainingSession s = new TrainingSession(cuda, w, batch)) {
             assertEquals(pwbwd == PointwiseBackwardPath.Choice.MMA, cuda.description().contains("mma pointwise backward"), cuda.description());
+            assertEquals(pwbwd == PointwiseBackwardPath.Choice.WGMMA, cuda.description().contains("pointwise backward wgmma dgrad"), cuda.description());
             Tensor x = randomImages(Shape.of(batch, 71, 71, 3), 8);
             double lossRef = ref.forwardBackward(x, labels);
             double loss = s.forwardBackward(x, labels);
@@ -214,9 +236,10 @@ class CudaNetworkTest {
     @ParameterizedTest(name = "{0} pwbwd={1}")
     @MethodSource("trainingStepCases")
     void replayedTrainingStepsEqualEagerStepsBitwise(Precision p, PointwiseBackwardPath.Choice pwbwd) {
+        assumeRunnable(pwbwd);
         XceptionGraph g = XceptionGraph.build(XceptionConfig.tiny(71, 10));
         XceptionWeights w = XceptionWeights.random(g, 23);
-        int batch = 4, steps = 4;
+        int batch = trainingBatch(pwbwd), steps = 4;
         float scale = p == Precision.FP16 ? 0x1p10f : 1f;
         try (CudaBackend cuda = (CudaBackend) new CudaBackendProvider().open(0, p, CudaBackend.Options.DEFAULT.withPwbwd(pwbwd));
              TrainingSession eager = new TrainingSession(cuda, w, batch, java.util.Set.of(), false);
@@ -225,7 +248,7 @@ class CudaNetworkTest {
             Random r = new Random();
             for (int step = 0; step < steps; step++) {
                 Tensor x = randomImages(Shape.of(batch, 71, 71, 3), r.nextLong());
-                int[] labels = {r.nextInt(10), r.nextInt(10), r.nextInt(10), r.nextInt(10)};
+                int[] labels = r.ints(batch, 0, 10).toArray();
                 double le = eager.forwardBackward(x, labels, scale), lr = replay.forwardBackward(x, labels, scale);
                 assertEquals(le, lr, p + " step " + (step + 1) + ": loss");
                 assertEquals(-1, eager.replayedLaunches());

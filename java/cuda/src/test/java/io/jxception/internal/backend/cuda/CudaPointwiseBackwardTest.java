@@ -6,8 +6,10 @@ import io.jxception.backend.Precision;
 import io.jxception.internal.backend.cuda.CudaTwin.Pair;
 import io.jxception.internal.backend.cuda.PointwiseBackwardPath.Choice;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -19,12 +21,15 @@ import java.util.stream.Stream;
 import static io.jxception.model.ConvKind.SEPARABLE3X3_SAME;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The separable conv backward with its pointwise GEMMs on tensor cores (cuda/pwbwd.cu,
  * PointwiseBackwardPath) on backends opened with {@code cuda.pwbwd=mma}: against the float64 CPU
  * reference, against the FFMA path ({@code cuda.pwbwd=ffma}) on the same inputs, and bitwise repeated.
+ * On compute capability 9.0 the same for {@code cuda.pwbwd=wgmma} (the dgrad on pwgemm_wgmma), against
+ * the reference and the mma path; elsewhere, that the option is refused at open.
  * Outputs start as NaN; inputs are fresh random values every run (the seed is in every failure).
  *
  * <p>Bounds, relative L2 ||got - ref|| / ||ref||:
@@ -36,6 +41,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  *     the summation differs: pwbwd_v1's wgrad bound); dw1 1e-2 bf16 / 2.5e-3 fp16 (dd differs by W2's
  *     rounding and dd's own rounding in both paths, ~u = 3.9e-3 bf16 / 4.9e-4 fp16 relative: pwbwd_v1's dgrad
  *     bound); dx twice that (dx is rounded to 16 bits once more in each path).</li>
+ * <li>wgmma against mma: dw2 bitwise equal (the same dw_forward and wgrad launches on the same inputs);
+ *     dd from the same 16-bit dz and W2h, exact products, fp32 sums in another order: the fp32 sums
+ *     differ by ~K 2^-24 of sum |products|, so a 16-bit rounding of dd flips by one unit only near a
+ *     tie, and ||dd - dd'|| / ||dd|| <= u (2^-8 bf16, 2^-11 fp16) even if every element flipped; dw1
+ *     (linear in dd, fp32) within u, dx (rounded to 16 bits once more) within 2u.</li>
  * </ul>
  */
 @Tag("gpu")
@@ -55,9 +65,13 @@ class CudaPointwiseBackwardTest {
         return backends.get(p + "/" + c, k -> {
             CudaBackend b = (CudaBackend) new CudaBackendProvider().open(0, p, CudaBackend.Options.DEFAULT.withSyncEachLaunch(true).withPwbwd(c));
             assertEquals(c == Choice.MMA, b.description().contains("mma pointwise backward"), b.description());
+            assertEquals(c == Choice.WGMMA, b.description().contains("pointwise backward wgmma dgrad"), b.description());
             return b;
         });
     }
+
+    /** Whether device 0 runs the sm_90a wgmma kernels (compute capability 9.0: H100, H200). */
+    static boolean hopper() { return CudaSeparableGemmTest.hopper(); }
 
     static ConvSpec sep(int n, int hw, int cin, int cout, boolean preRelu) {
         return new ConvSpec(SEPARABLE3X3_SAME, n, hw, hw, cin, cout, 1, preRelu);
@@ -147,6 +161,76 @@ class CudaPointwiseBackwardTest {
         }
     }
 
+    /**
+     * The cases for cuda.pwbwd=wgmma: every shape of {@link #cases} with dx (dx on or off changes only the
+     * depthwise launches), plus 2,700 x 1536 -> 136: 22 x 6 tiles of 256 fill 132 SMs, so the 256-wide
+     * kernel runs (every other case is 128-wide), M and K (3 boxes of 64, the last 8 deep) end inside a tile.
+     * Layers the kernel does not cover (cin 40, M 49) run the mma dgrad: the fallback is checked too.
+     */
+    static Stream<Arguments> wgmmaCases() {
+        List<Arguments> out = new ArrayList<>();
+        cases().filter(a -> (Boolean) a.get()[2]).forEach(out::add);
+        for (Precision p : new Precision[]{Precision.BF16, Precision.FP16}) out.add(Arguments.of(p, sep(27, 10, 1536, 136, true), true));
+        return out.stream();
+    }
+
+    @ParameterizedTest(name = "{0} {1} dx={2}")
+    @MethodSource("wgmmaCases")
+    void wgmmaBackwardMatchesReference(Precision p, ConvSpec s, boolean withDx) {
+        Assumptions.assumeTrue(hopper(), "cuda.pwbwd=wgmma needs a compute capability 9.0 device");
+        try (CudaTwin t = new CudaTwin(backend(p, Choice.WGMMA))) {
+            assertTrue(Choice.WGMMA.applies(s, p, t.gpu.limits()), "the case runs on the tensor-core path");
+            Inputs in = Inputs.random(t, s);
+            Pair dx = withDx ? t.output(s.inputElements()) : null;
+            Pair dw1 = t.output(s.w1Elements()), dw2 = t.output(s.w2Elements());
+            t.cpu.convBackward(s, in.x().cpu(), in.w1().cpu(), in.w2().cpu(), in.dz().cpu(), withDx ? dx.cpu() : null, dw1.cpu(), dw2.cpu());
+            t.gpu.convBackward(s, in.x().gpu(), in.w1().gpu(), in.w2().gpu(), in.dz().gpu(), withDx ? dx.gpu() : null, dw1.gpu(), dw2.gpu());
+            if (withDx) t.assertClose("wgmma dx " + s, dx);
+            t.assertClose("wgmma dw1 " + s, dw1);
+            t.assertClose("wgmma dw2 " + s, dw2);
+        }
+    }
+
+    @ParameterizedTest(name = "{0} {1} dx={2}")
+    @MethodSource("wgmmaCases")
+    void wgmmaBackwardMatchesTheMmaPathAndRepeatsBitwise(Precision p, ConvSpec s, boolean withDx) {
+        Assumptions.assumeTrue(hopper(), "cuda.pwbwd=wgmma needs a compute capability 9.0 device");
+        CudaBackend mmaBackend = backend(p, Choice.MMA);
+        try (CudaTwin t = new CudaTwin(backend(p, Choice.WGMMA))) {
+            Inputs in = Inputs.random(t, s);
+            long before = t.gpu.launchCount();
+            float[][] wg = gpuBackward(t, s, in, withDx);
+            long wgLaunches = t.gpu.launchCount() - before;
+            float[][] again = gpuBackward(t, s, in, withDx);
+            for (int i = 0; i < 3; i++) assertArrayEquals(wg[i], again[i], "wgmma backward run twice, output " + i + " (dx, dw1, dw2), " + s);
+
+            // the same stored values on the mma backend
+            Buffer x = upload(mmaBackend, t.cpuValues(in.x())), w1 = upload(mmaBackend, t.cpuValues(in.w1())), w2 = upload(mmaBackend, t.cpuValues(in.w2()));
+            Buffer dz = upload(mmaBackend, t.cpuValues(in.dz()));
+            Buffer dx = withDx ? nan(mmaBackend, s.inputElements()) : null, dw1 = nan(mmaBackend, s.w1Elements()), dw2 = nan(mmaBackend, s.w2Elements());
+            long mmaBefore = mmaBackend.launchCount();
+            mmaBackend.convBackward(s, x, w1, w2, dz, dx, dw1, dw2);
+            long mmaLaunches = mmaBackend.launchCount() - mmaBefore;
+            float[] mdx = withDx ? download(mmaBackend, dx, s.inputElements()) : null;
+            float[] mdw1 = download(mmaBackend, dw1, s.w1Elements()), mdw2 = download(mmaBackend, dw2, s.w2Elements());
+            for (Buffer b : new Buffer[]{x, w1, w2, dz, dx, dw1, dw2}) if (b != null) b.close();
+
+            assertEquals(mmaLaunches, wgLaunches, "the wgmma plan replaces the dgrad launch, nothing else");
+            assertArrayEquals(mdw2, wg[2], "dw2: the same dw_forward and wgrad on the same inputs, " + s);
+            double u = p == Precision.BF16 ? 0x1p-8 : 0x1p-11;
+            if (withDx) assertWithin("dx vs mma", wg[0], mdx, 2 * u, t, s);
+            assertWithin("dw1 vs mma", wg[1], mdw1, u, t, s);
+        }
+    }
+
+    @Test
+    void wgmmaIsRefusedOffHopper() {
+        Assumptions.assumeFalse(hopper(), "this device runs wgmma");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> new CudaBackendProvider().open(0, Precision.BF16, CudaBackend.Options.DEFAULT.withPwbwd(Choice.WGMMA)).close());
+        assertTrue(e.getMessage().contains("9.0") && e.getMessage().contains("cuda.pwbwd=mma"), e.getMessage());
+    }
+
     static Buffer upload(CudaBackend b, float[] v) {
         Buffer buf = b.allocate(v.length);
         b.upload(v, buf);
@@ -166,7 +250,7 @@ class CudaPointwiseBackwardTest {
     }
 
     static void assertWithin(String what, float[] got, float[] ref, double bound, CudaTwin t, ConvSpec s) {
-        for (int i = 0; i < ref.length; i++) assertTrue(Float.isFinite(ref[i]), what + ": FFMA value " + ref[i] + " at " + i);
+        for (int i = 0; i < ref.length; i++) assertTrue(Float.isFinite(ref[i]), what + ": reference value " + ref[i] + " at " + i);
         double e = CudaNetworkTest.relError(got, ref);
         assertTrue(e <= bound, String.format("%s %s %s: relative difference %.3g > %.1g, seed %d", what, t.gpu.precision(), s, e, bound, t.seed));
     }

@@ -157,6 +157,31 @@ class HopperPointwiseGemmTest {
     }
 
     @Test
+    void dgradIsTheSameKernelOverDzW2hAndDdAndRefusesWhatItDoesNotCover() {
+        // dd (M, cin) = dz (M, cout) . W2h^T: the gemm of the same shape with other operand names and no epilogue terms
+        Launch d = HopperPointwiseGemm.dgrad(Precision.BF16, 92_416, 728, 728, Limits.H100);
+        Launch g = HopperPointwiseGemm.gemm(Precision.BF16, 92_416, 92_416, 0, 728, 728, false, Limits.H100);
+        assertEquals(g.kernel(), d.kernel());
+        assertEquals(List.of(g.gridX(), g.blockX(), g.sharedBytes()), List.of(d.gridX(), d.blockX(), d.sharedBytes()));
+        assertEquals(new TensorMap("tmA", "dz", TmaElement.BFLOAT16, 92_416, 728, 128, 64), arg(d, "tmA"));
+        assertEquals(new TensorMap("tmB", "scratch:w2h", TmaElement.BFLOAT16, 728, 728, 256, 64), arg(d, "tmB"));
+        assertEquals(new TensorMap("tmY", "scratch:dd", TmaElement.BFLOAT16, 92_416, 728, 64, 64), arg(d, "tmY"));
+        for (int i = 3; i < g.args().size(); i++) assertEquals(g.args().get(i), d.args().get(i), "argument " + i);
+        // nOut = cin sets the tile width, K = cout the stages
+        Launch wide = HopperPointwiseGemm.dgrad(Precision.FP16, 46_208, 1536, 64, Limits.H100);
+        assertEquals("pwgemm_wgmma_fp16_n256", wide.kernel());
+        assertEquals(1, num(wide, "kTiles"));
+        assertEquals(1536, num(wide, "cout"), "the kernel's output width");
+        assertThrows(IllegalArgumentException.class, () -> HopperPointwiseGemm.dgrad(Precision.TF32, 1000, 128, 128, Limits.H100), "16-bit only");
+        assertThrows(IllegalArgumentException.class, () -> HopperPointwiseGemm.dgrad(Precision.BF16, 1000, 32, 128, Limits.H100), "cin < 64");
+        assertThrows(IllegalArgumentException.class, () -> HopperPointwiseGemm.dgrad(Precision.BF16, 1000, 128, 56, Limits.H100), "cout < 64");
+        assertThrows(IllegalArgumentException.class, () -> HopperPointwiseGemm.dgrad(Precision.BF16, 1000, 128, 100, Limits.H100), "cout 100: rows of dz not 16-byte multiples");
+        assertThrows(IllegalArgumentException.class, () -> HopperPointwiseGemm.dgrad(Precision.BF16, 63, 128, 128, Limits.H100), "M < 64");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> HopperPointwiseGemm.dgrad(Precision.BF16, 1000, 128, 128, Limits.ADA));
+        assertTrue(e.getMessage().contains("shared memory"), e.getMessage());
+    }
+
+    @Test
     void optionsNameThePointwiseGemm() {
         assertEquals(Pointwise.MMA, Choice.DEFAULT.pointwise(), "mma until wgmma is measured on a card");
         assertEquals(Pointwise.WGMMA, Choice.parse(null, null, " WGMMA ").pointwise());

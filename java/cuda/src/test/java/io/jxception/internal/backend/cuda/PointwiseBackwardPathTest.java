@@ -9,8 +9,12 @@ import io.jxception.internal.backend.cuda.CudaLaunchPlan.Launch;
 import io.jxception.internal.backend.cuda.CudaLaunchPlan.Limits;
 import io.jxception.internal.backend.cuda.CudaLaunchPlan.OpPlan;
 import io.jxception.internal.backend.cuda.CudaLaunchPlan.Ptr;
+import io.jxception.internal.backend.cuda.CudaLaunchPlan.TensorMap;
+import io.jxception.internal.backend.cuda.CudaLaunchPlan.TmaElement;
 import io.jxception.internal.backend.cuda.PointwiseBackwardPath.Choice;
 import io.jxception.internal.backend.cuda.PointwiseBackwardPath.Splits;
+import io.jxception.model.XceptionConfig;
+import io.jxception.model.XceptionGraph;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -261,8 +265,10 @@ class PointwiseBackwardPathTest {
         assertEquals(Choice.FFMA, Choice.parse(null));
         assertEquals(Choice.MMA, Choice.parse(" MMA "));
         assertEquals(Choice.FFMA, Choice.parse("ffma"));
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Choice.parse("wgmma"));
-        assertTrue(e.getMessage().contains("cuda.pwbwd") && e.getMessage().contains("wgmma") && e.getMessage().contains("ffma or mma"), e.getMessage());
+        assertEquals(Choice.WGMMA, Choice.parse("wgmma"));
+        assertEquals(Choice.WGMMA, Choice.parse(" WGMMA"));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Choice.parse("hopper"));
+        assertTrue(e.getMessage().contains("cuda.pwbwd=hopper") && e.getMessage().contains("ffma, mma or wgmma"), e.getMessage());
 
         assertEquals(Choice.FFMA, CudaBackend.Options.DEFAULT.pwbwd());
         assertEquals(Choice.FFMA, CudaBackend.Options.parse(Map.of()).pwbwd());
@@ -273,8 +279,199 @@ class PointwiseBackwardPathTest {
                 "every withX keeps the choice");
         assertEquals(Choice.FFMA, o.withPwbwd(Choice.FFMA).pwbwd());
         assertTrue(CudaBackend.Options.KEYS.contains("cuda.pwbwd"));
+        assertEquals(Choice.WGMMA, CudaBackend.Options.parse(Map.of("cuda.pwbwd", "wgmma")).pwbwd());
         IllegalArgumentException bad = assertThrows(IllegalArgumentException.class, () -> CudaBackend.Options.parse(Map.of("cuda.pwbwd", "tensor")));
         assertTrue(bad.getMessage().contains("cuda.pwbwd"), bad.getMessage());
+    }
+
+    // ------------------------------------------------------------------ cuda.pwbwd=wgmma: the dgrad on pwgemm_wgmma
+
+    static OpPlan plan(ConvSpec s, Precision p, Choice c) { return PointwiseBackwardPath.plan(s, p, H100, OCC, true, c); }
+
+    static Arg arg(Launch l, String name) {
+        return l.args().stream().filter(a -> a.name().equals(name)).findFirst().orElseThrow(() -> new AssertionError(l.kernel() + " has no " + name));
+    }
+
+    /** Every launch of the mma plan but the dgrad (index 2), which the wgmma plan replaces in place; the same scratch. */
+    static void assertOnlyTheDgradDiffers(OpPlan mma, OpPlan wgmma, String what) {
+        assertEquals(mma.scratchBytes(), wgmma.scratchBytes(), what + ": scratch (dd and w2h are the same regions)");
+        assertEquals(mma.launches().size(), wgmma.launches().size(), what);
+        for (int i = 0; i < mma.launches().size(); i++) {
+            if (i == 2) {
+                assertTrue(mma.launches().get(i).kernel().startsWith("pwbwd_dgrad_"), what);
+                assertTrue(wgmma.launches().get(i).kernel().startsWith("pwgemm_wgmma_"), what + ": " + wgmma.launches().get(i).kernel());
+            } else {
+                assertEquals(mma.launches().get(i), wgmma.launches().get(i), what + ", launch " + i);
+            }
+        }
+    }
+
+    @Test
+    void everyXceptionSepconvAtBatch32And128TakesTheWgmmaDgradAndKeepsTheRestOfTheMmaPlan() {
+        XceptionGraph g = XceptionGraph.build(XceptionConfig.imagenet());
+        for (int n : new int[]{32, 128}) {
+            int layers = 0;
+            for (ConvSpec s : CudaLaunchPlanTest.convSpecs(g, n)) {
+                if (s.kind() != SEPARABLE3X3_SAME) continue;
+                layers++;
+                for (Precision p : new Precision[]{Precision.BF16, Precision.FP16}) {
+                    assertTrue(Choice.WGMMA.dgradOnWgmma(s, p, H100), s + " " + p);
+                    OpPlan mma = plan(s, p, Choice.MMA), wgmma = plan(s, p, Choice.WGMMA);
+                    assertOnlyTheDgradDiffers(mma, wgmma, s + " " + p);
+                    Launch d = wgmma.launches().get(2);
+                    long m = (long) s.n() * s.h() * s.w();
+                    int bn = HopperPointwiseGemm.tileWidth(m, s.cin(), H100);
+                    assertEquals("pwgemm_wgmma_" + (p == Precision.BF16 ? "bf16" : "fp16") + "_n" + bn, d.kernel(), s.toString());
+                    assertEquals(HopperPointwiseGemm.sharedBytes(bn), d.sharedBytes());
+                    assertEquals(Math.min(CudaLaunchPlan.ceilDiv(m, 128) * CudaLaunchPlan.ceilDiv(s.cin(), bn), 132), d.gridX(), s.toString());
+                    assertEquals(m, ((I32) arg(d, "rows")).value());
+                    assertEquals(new I64("row0", 0), arg(d, "row0"));
+                    assertEquals(new I32("postRelu", 0), arg(d, "postRelu"), "dd is the bare product: the mask is dw_backward_data's");
+                    assertEquals(new I32("kTiles", CudaLaunchPlan.ceilDiv(s.cout(), 64)), arg(d, "kTiles"));
+                }
+            }
+            assertEquals(34, layers);
+        }
+        // the tile width is tileWidth's over nOut = cin: 128 for cin <= 128, else 256 where those tiles give every SM one
+        assertEquals("pwgemm_wgmma_bf16_n128", plan(sep(32, 147, 64, 128, false), Precision.BF16, Choice.WGMMA).launches().get(2).kernel(), "cin 64: 128-wide");
+        assertEquals("pwgemm_wgmma_bf16_n256", plan(sep(32, 19, 728, 728, true), Precision.BF16, Choice.WGMMA).launches().get(2).kernel(), "91 x 3 tiles >= 132");
+    }
+
+    @Test
+    void middleFlowWgmmaDgradAtBatch128ReadsDzAndW2hThroughTensorMapsAndStoresDd() {
+        Launch d = plan(sep(128, 19, 728, 728, true), Precision.BF16, Choice.WGMMA).launches().get(2);
+        assertEquals("pwgemm_wgmma_bf16_n256", d.kernel(), "361 x 3 tiles of 256: more than one per SM");
+        assertEquals(384, d.blockX());
+        assertEquals(132, d.gridX(), "persistent: one CTA per SM");
+        assertEquals(1, d.gridY());
+        assertEquals(HopperPointwiseGemm.SHARED_BYTES_N256, d.sharedBytes());
+        assertEquals(List.of("tmA", "tmB", "tmY", "scale", "shift", "residual", "rows", "cout", "kTiles", "row0", "postRelu", "stageBytes", "hang", "hangNs"),
+                d.args().stream().map(Arg::name).toList());
+        // A = dz (M, K = cout), Bt = W2h (nOut = cin, K = cout): W2's own (cin, cout) layout, y = dd (M, cin)
+        assertEquals(new TensorMap("tmA", "dz", TmaElement.BFLOAT16, 46_208, 728, 128, 64), arg(d, "tmA"));
+        assertEquals(new TensorMap("tmB", "scratch:w2h", TmaElement.BFLOAT16, 728, 728, 256, 64), arg(d, "tmB"));
+        assertEquals(new TensorMap("tmY", "scratch:dd", TmaElement.BFLOAT16, 46_208, 728, 64, 64), arg(d, "tmY"));
+        for (String optional : List.of("scale", "shift", "residual", "hang")) assertEquals(new Ptr(optional, true), arg(d, optional), "unbound: null");
+        assertEquals(new I32("rows", 46_208), arg(d, "rows"));
+        assertEquals(new I32("cout", 728), arg(d, "cout"), "the kernel's output width: cin");
+        assertEquals(new I32("kTiles", 12), arg(d, "kTiles"), "K = cout 728 = 11.4 boxes of 64: the last zero-filled by TMA");
+        assertEquals(new I32("stageBytes", 128 * (128 + 256)), arg(d, "stageBytes"));
+        assertEquals(new I64("hangNs", HopperPointwiseGemm.HANG_NS), arg(d, "hangNs"));
+
+        // FP16, the exit flow's widest (K = 2048 -> 32 boxes; 1536 outputs) and block2_sepconv1 (64 outputs: one 64-row Bt box)
+        Launch exit = plan(sep(32, 10, 1536, 2048, false), Precision.FP16, Choice.WGMMA).launches().get(2);
+        assertEquals("pwgemm_wgmma_fp16_n256", exit.kernel(), "25 x 6 tiles");
+        assertEquals(new TensorMap("tmA", "dz", TmaElement.FLOAT16, 3200, 2048, 128, 64), arg(exit, "tmA"));
+        assertEquals(new TensorMap("tmB", "scratch:w2h", TmaElement.FLOAT16, 1536, 2048, 256, 64), arg(exit, "tmB"));
+        assertEquals(new TensorMap("tmY", "scratch:dd", TmaElement.FLOAT16, 3200, 1536, 64, 64), arg(exit, "tmY"));
+        assertEquals(new I32("kTiles", 32), arg(exit, "kTiles"));
+        assertEquals(132, exit.gridX());
+        Launch block2 = plan(sep(128, 147, 64, 128, false), Precision.BF16, Choice.WGMMA).launches().get(2);
+        assertEquals("pwgemm_wgmma_bf16_n128", block2.kernel());
+        assertEquals(HopperPointwiseGemm.SHARED_BYTES_N128, block2.sharedBytes());
+        assertEquals(new TensorMap("tmB", "scratch:w2h", TmaElement.BFLOAT16, 64, 128, 64, 64), arg(block2, "tmB"));
+        assertEquals(new TensorMap("tmY", "scratch:dd", TmaElement.BFLOAT16, 2_765_952, 64, 64, 64), arg(block2, "tmY"));
+        assertEquals(new I32("stageBytes", 128 * (128 + 64)), arg(block2, "stageBytes"));
+        assertEquals(new I32("kTiles", 2), arg(block2, "kTiles"));
+    }
+
+    @Test
+    void layersThePwgemmKernelDoesNotCoverKeepTheWholeMmaPlan() {
+        // cin 40 (< 64 outputs), cout 56 (K < one 64-wide box), M = 49 (< one 64-row store box)
+        for (ConvSpec s : List.of(sep(4, 19, 40, 72, true), sep(4, 19, 128, 56, true), sep(1, 7, 64, 128, false))) {
+            assertTrue(Choice.WGMMA.applies(s, Precision.BF16, H100), s.toString());
+            assertFalse(Choice.WGMMA.dgradOnWgmma(s, Precision.BF16, H100), s.toString());
+            assertEquals(plan(s, Precision.BF16, Choice.MMA), plan(s, Precision.BF16, Choice.WGMMA), s.toString());
+        }
+        assertTrue(Choice.WGMMA.dgradOnWgmma(sep(1, 8, 64, 64, false), Precision.BF16, H100), "the smallest covered: M 64, cin = cout = 64");
+        assertFalse(Choice.MMA.dgradOnWgmma(sep(2, 19, 728, 728, true), Precision.BF16, H100));
+        assertFalse(Choice.WGMMA.applies(sep(2, 19, 728, 728, true), Precision.TF32, H100), "FP32/TF32 stay FFMA");
+        assertFalse(Choice.WGMMA.dgradOnWgmma(sep(2, 19, 728, 728, true), Precision.TF32, H100));
+        // a device without 227 KiB of shared memory per block: a planning error, never a failed launch (the backend refuses it at open)
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> PointwiseBackwardPath.plan(sep(2, 19, 728, 728, true), Precision.BF16, Limits.A100, OCC, true, Choice.WGMMA));
+        assertTrue(e.getMessage().contains("shared memory"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> PointwiseBackwardPath.plan(sep(2, 19, 728, 728, true), Precision.BF16, H100, OCC, true, Choice.FFMA));
+    }
+
+    @Test
+    void theMmaPlanIsUnchangedByTheWgmmaChoice() {
+        // the five-argument plan is the mma one, with the mma.sync dgrad on every layer
+        for (ConvSpec s : List.of(sep(128, 19, 728, 728, true), sep(32, 10, 1536, 2048, false), sep(4, 19, 40, 72, true))) {
+            OpPlan mma = plan(s);
+            assertEquals(mma, PointwiseBackwardPath.plan(s, Precision.BF16, H100, OCC, true, Choice.MMA));
+            assertEquals("pwbwd_dgrad_bf16", mma.launches().get(2).kernel());
+        }
+        assertEquals(List.of("dw_forward_bf16", "pwbwd_pack_w2_bf16", "pwgemm_wgmma_bf16_n256", "pwbwd_wgrad_bf16", "pwbwd_reduce",
+                "dw_backward_weight_bf16", "reduce_partials", "dw_backward_data_bf16"), kernels(plan(sep(128, 19, 728, 728, true), Precision.BF16, Choice.WGMMA)));
+        // FFMA never reaches this plan: the backend runs CudaLaunchPlan.convBackward
+        assertFalse(Choice.FFMA.applies(sep(128, 19, 728, 728, true), Precision.BF16, H100));
+        assertFalse(Choice.FFMA.dgradOnWgmma(sep(128, 19, 728, 728, true), Precision.BF16, H100));
+    }
+
+    @Test
+    void theReducedWidthTrainingNetworkReachesTheWgmmaDgradAtBatch8Only() {
+        // CudaNetworkTest's training steps (XceptionConfig.tiny(71, 10)): block14's two sepconvs, 3 x 3 pixels
+        XceptionGraph g = XceptionGraph.build(XceptionConfig.tiny(71, 10));
+        for (int n : new int[]{4, 8}) {
+            List<String> wgmma = new ArrayList<>();
+            for (ConvSpec s : CudaLaunchPlanTest.convSpecs(g, n)) {
+                if (Choice.WGMMA.dgradOnWgmma(s, Precision.BF16, H100)) wgmma.add(s.h() + "x" + s.w() + " " + s.cin() + "->" + s.cout());
+            }
+            assertEquals(n == 8 ? List.of("3x3 64->96", "3x3 96->128") : List.of(), wgmma, "batch " + n);
+        }
+    }
+
+    @Test
+    void wgmmaIsRefusedOffComputeCapability90AtOpen() {
+        CudaBackend.Options wg = CudaBackend.Options.parse(Map.of("cuda.pwbwd", "wgmma"));
+        assertTrue(CudaBackend.needsHopperKernels(wg));
+        assertFalse(CudaBackend.needsHopperKernels(CudaBackend.Options.parse(Map.of("cuda.pwbwd", "mma"))));
+        assertEquals(null, CudaBackend.hopperRefusal(wg, 0, "NVIDIA H100 80GB HBM3", 9, 0));
+        String a100 = CudaBackend.hopperRefusal(wg, 1, "NVIDIA A100-SXM4-80GB", 8, 0);
+        assertEquals("cuda.pwbwd=wgmma needs a compute capability 9.0 device (H100/H200); cuda:1 is NVIDIA A100-SXM4-80GB (8.0): use cuda.pwbwd=mma", a100);
+        assertTrue(CudaBackend.hopperRefusal(wg, 0, "B200", 10, 0).contains("(10.0)"), "sm_90a code does not run on Blackwell");
+        // cuda.pointwise=wgmma keeps its own message
+        String fwd = CudaBackend.hopperRefusal(CudaBackend.Options.parse(Map.of("cuda.pointwise", "wgmma")), 0, "A100", 8, 0);
+        assertTrue(fwd.startsWith("cuda.pointwise=wgmma needs") && fwd.endsWith("use cuda.pointwise=mma"), fwd);
+        assertEquals(null, CudaBackend.hopperRefusal(CudaBackend.Options.DEFAULT, 0, "A100", 8, 0));
+    }
+
+    /**
+     * The C parameters of pwgemm_wgmma_<math>_n<BN> (cuda/hopper_pwgemm.cu's JX_PWGEMM_GEMM macro), as
+     * (name, kind): tmap, ptr, i32 (int, unsigned) or i64 (long long, unsigned long long).
+     */
+    static List<CParam> pwgemmSignature() throws IOException {
+        String src = Files.readString(Path.of("cuda", "hopper_pwgemm.cu")).replace("\\\n", " ");
+        Matcher m = Pattern.compile("pwgemm_wgmma_##SUF##_n##BN\\(([^)]*)\\)").matcher(src);
+        assertTrue(m.find(), "pwgemm_wgmma's entry point in cuda/hopper_pwgemm.cu");
+        List<CParam> out = new ArrayList<>();
+        for (String p : m.group(1).split(",")) {
+            String[] words = p.trim().split("\\s+");
+            String name = words[words.length - 1].replace("*", "");
+            String kind = p.contains("CUtensorMap") ? "tmap" : p.contains("*") ? "ptr" : p.contains("long long") ? "i64"
+                    : p.trim().startsWith("int ") || p.trim().startsWith("unsigned ") ? "i32" : "?";
+            out.add(new CParam(name, kind));
+        }
+        return out;
+    }
+
+    @Test
+    void wgmmaDgradArgumentsFollowTheCSignatureOfPwgemmWgmma() throws IOException {
+        List<CParam> sig = pwgemmSignature();
+        assertEquals(14, sig.size(), sig.toString());
+        for (Precision p : new Precision[]{Precision.BF16, Precision.FP16}) {
+            for (ConvSpec s : List.of(sep(128, 19, 728, 728, true), sep(2, 37, 64, 128, false))) {
+                Launch d = plan(s, p, Choice.WGMMA).launches().get(2);
+                assertEquals(sig.size(), d.args().size(), d.kernel());
+                for (int i = 0; i < sig.size(); i++) {
+                    Arg got = d.args().get(i);
+                    assertEquals(sig.get(i).name(), got.name(), d.kernel() + " argument " + i);
+                    String kind = got instanceof TensorMap ? "tmap" : got instanceof Ptr ? "ptr" : got instanceof I32 ? "i32" : got instanceof I64 ? "i64" : "?";
+                    assertEquals(sig.get(i).kind(), kind, d.kernel() + " argument " + i + " " + got);
+                }
+            }
+        }
     }
 
     // ------------------------------------------------------------------ arguments against cuda/pwbwd.cu
