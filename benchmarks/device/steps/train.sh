@@ -3,10 +3,11 @@
 #   1. CudaTrainingBenchmark: training img/s (upload + forward + backward + [fp16: device unscale/check]
 #      + SGD; synchronized wall clock, 2 warm-up steps, median of up to 10 steps within 4 s per run)
 #      for FP32, TF32, BF16, FP16 at 299x299 batch 32, full width                   (<= 20 s)
-#      (from the second step on, forward + backward replay as one CUDA graph and the optimizer is one
-#      launch each for unscale and SGD; the summary line says "graph of N launches")
-#   1a. The same at BF16 batch 32 with --no-replay (every launch enqueued from the host, as before
-#      2026-12-05): what the graph and the one-launch optimizer save per step        (<= 10 s)
+#      (from the second step on, forward + backward replay as one CUDA graph, the optimizer is one
+#      launch each for unscale and SGD, and the next batch is copied while the step computes; the
+#      summary line says "graph of N launches")
+#   1a. The same at BF16 batch 32 with --no-replay (as before 2026-12-05: every launch enqueued from the
+#      host, the batch copied before the step): what the three save per step          (<= 10 s)
 #   1b. The tensor-core pointwise backward (issue 13, cuda.pwbwd=mma, cuda/pwbwd.cu):
 #      its gpu tests (CudaPointwiseBackwardTest: against the CPU reference and the FFMA path, bitwise
 #      repeats; CudaNetworkTest's training step with either path, and replayed steps against eager ones;

@@ -255,16 +255,25 @@ public final class Trainer {
                 try (BatchLoader.Stream stream = replicas.isDistributed()
                         ? loader.training(train, plan, batchInEpoch, o.augmentation(), replicas.rank() * batch, batch)
                         : loader.training(train, plan, batchInEpoch, o.augmentation())) {
-                    while (stream.hasNext() && step < totalSteps) {
+                    Batch next = null;   // the batch staged on the device during the previous step, or null
+                    while ((next != null || stream.hasNext()) && step < totalSteps) {
                         long t0 = System.nanoTime(), wait0 = stream.waitNanos();
-                        Batch b = stream.next();
+                        Batch b = next != null ? next : stream.next();
+                        if (next == null) session.stage(b.images(), b.labels());
+                        next = null;
                         double lr = o.learningRate().rate(step, stepsPerEpoch, scheduleSteps);
                         float scale = scaler.scale();
                         String where = String.format(Locale.ROOT, "at step %d (epoch %d, batch %d)", step + 1, epoch + 1, batchInEpoch + 1);
                         double loss;
                         try {
                             // 1/N: the gradients summed over the processes are those of the mean loss over the global batch
-                            loss = session.forwardBackward(b.images(), b.labels(), scale / processes);
+                            session.enqueueStep(scale / processes);
+                            // the next batch of this epoch (waiting for the loader too) is copied while the step computes
+                            if (stream.hasNext() && step + 1 < totalSteps && stopRequest == null) {
+                                next = stream.next();
+                                session.stage(next.images(), next.labels());
+                            }
+                            loss = session.awaitLoss();
                         } catch (ArithmeticException e) {
                             if (!replicas.isDistributed()) throw diverged(step + 1, where, e.getMessage(), checkpointFile, e);
                             loss = Double.NaN; // every rank learns it from the agreement below and stops at the same step

@@ -105,4 +105,68 @@ class TrainingStepReplayTest {
             assertTrue(replayedB[3] > 0 && replayedB[4] > 0, "2^9 recorded, 2^10 replayed from its recording");
         }
     }
+
+    /**
+     * The overlapped loop (stage the next batch after enqueueStep, before awaitLoss): the copy of batch i+1
+     * runs while step i is still queued (the deferred queue runs a copy as early as its fence allows, so a
+     * fence that waited for nothing, or for the wrong slot, would overwrite step i's input and change the
+     * results), and the steps equal the plain forwardBackward loop bit for bit, replayed from their recordings.
+     */
+    @Test
+    void stagingTheNextBatchDuringAStepOverlapsTheCopyAndChangesNothing() {
+        XceptionGraph g = XceptionGraph.build(XceptionConfig.tiny(SIZE, CLASSES));
+        XceptionWeights w = KerasInit.fresh(g, 13);
+        long seed = new Random().nextLong();
+        int steps = 5;
+        Random r = new Random(seed);
+        Tensor[] xs = new Tensor[steps];
+        int[][] ys = new int[steps][];
+        for (int i = 0; i < steps; i++) {
+            xs[i] = images(r);
+            ys[i] = new int[]{r.nextInt(CLASSES), r.nextInt(CLASSES)};
+        }
+        try (DeferredQueueBackend plainBackend = new DeferredQueueBackend(); DeferredQueueBackend overlapBackend = new DeferredQueueBackend();
+             TrainingSession plain = new TrainingSession(plainBackend, w, BATCH, Set.of(), false);
+             TrainingSession overlapped = new TrainingSession(overlapBackend, w, BATCH)) {
+            double[] lp = new double[steps], lo = new double[steps];
+            for (int i = 0; i < steps; i++) {
+                lp[i] = plain.forwardBackward(xs[i], ys[i], 1f);
+                plain.sgdStep(0.05f, 0.9f, 1e-3f);
+            }
+            overlapped.stage(xs[0], ys[0]);
+            for (int i = 0; i < steps; i++) {
+                overlapped.enqueueStep(1f);
+                int early = overlapBackend.earlyCopies;
+                if (i + 1 < steps) {
+                    overlapped.stage(xs[i + 1], ys[i + 1]);
+                    assertTrue(overlapBackend.earlyCopies > early, "step " + (i + 1) + ": the next batch's copy ran before the step's queued ops");
+                }
+                lo[i] = overlapped.awaitLoss();
+                overlapped.sgdStep(0.05f, 0.9f, 1e-3f);
+            }
+            assertArrayEquals(lp, lo, "losses");
+            assertSameState(plain, overlapped);
+            assertEquals(2, overlapBackend.recordings, "one recording per input slot");
+            assertTrue(overlapped.replayedLaunches() > 0, "the last step replayed");
+        }
+    }
+
+    @Test
+    void stepsOutOfOrderAreRefused() {
+        XceptionGraph g = XceptionGraph.build(XceptionConfig.tiny(SIZE, CLASSES));
+        try (DeferredQueueBackend b = new DeferredQueueBackend(); TrainingSession s = new TrainingSession(b, KerasInit.fresh(g, 14), BATCH)) {
+            IllegalStateException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> s.enqueueStep(1f));
+            assertTrue(e.getMessage().contains("no batch staged"), e.getMessage());
+            assertTrue(org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, s::awaitLoss).getMessage().contains("no step enqueued"));
+            Random r = new Random();
+            s.stage(images(r), new int[]{0, 1});
+            s.enqueueStep(1f);
+            s.stage(images(r), new int[]{2, 3});
+            e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> s.enqueueStep(1f));
+            assertTrue(e.getMessage().contains("awaitLoss"), e.getMessage());
+            assertTrue(Double.isFinite(s.awaitLoss()));
+            s.enqueueStep(1f);
+            assertTrue(Double.isFinite(s.awaitLoss()), "the staged batch is still there after the refusal");
+        }
+    }
 }

@@ -6,6 +6,7 @@ import io.jxception.internal.backend.BatchNormSpec;
 import io.jxception.internal.backend.Buffer;
 import io.jxception.internal.backend.Epilogue;
 import io.jxception.internal.backend.LaunchRecording;
+import io.jxception.internal.backend.OverlappedTransfers;
 import io.jxception.internal.backend.WeightUpdate;
 import io.jxception.model.ConvKind;
 import io.jxception.model.Node;
@@ -36,6 +37,11 @@ import java.util.Set;
  * step costs the host a handful of calls: uploads, one replay, the loss download, unscale, SGD.
  * Data-parallel sessions ({@link #joinReplicas}) run eagerly: their backward pass talks to the other
  * processes between launches.
+ *
+ * <p>Two input slots let the copy of the next batch run while this step computes: {@link #stage} the
+ * next batch after {@link #enqueueStep} and before {@link #awaitLoss}. On a backend with a copy queue
+ * ({@link OverlappedTransfers}) the copy then overlaps the step; elsewhere it is a plain upload.
+ * {@link #forwardBackward(Tensor, int[], float)} is stage, enqueueStep and awaitLoss in one call.
  */
 public final class TrainingSession implements AutoCloseable {
     private final KernelBackend backend;
@@ -54,7 +60,14 @@ public final class TrainingSession implements AutoCloseable {
     private final Buffer[] mean, invStd; // node index -> (cout)
     private final Buffer scratch;        // (largest value) for gradient accumulation
     private final Buffer dz;             // (largest conv output)
-    private final Buffer labels, probs, loss; // (batch), (batch, classes), (batch)
+    private final Buffer probs, loss;    // (batch, classes), (batch)
+    /** Input slots: images (batch, H, W, 3) fp32 and labels (batch) as floats; [1] allocated on first use. act[0] is the slot of the step being enqueued. */
+    private final Buffer[] inputSlots = new Buffer[2], labelSlots = new Buffer[2];
+    /** [k]: the end of the last step that read slot k (the copy of a batch into slot k waits for it), or null. */
+    private final OverlappedTransfers.Fence[] slotFences = new OverlappedTransfers.Fence[2];
+    private int stagedSlot = -1;         // the slot holding the batch the next enqueueStep trains on, or -1
+    private int runningSlot = -1;        // the slot of the last enqueued step
+    private boolean lossPending;         // a step is enqueued whose loss awaitLoss has not read
     private final Buffer overflow;       // (1) set to 1 by unscaleGradient when a gradient is Inf/NaN
     private final Node.Head head;
     private boolean haveGradients, closed;
@@ -65,9 +78,9 @@ public final class TrainingSession implements AutoCloseable {
     /** The optimizer over every weight with a gradient: stepped where trainable and not frozen. */
     private final WeightUpdate update;
     private final LaunchRecording recorder;               // null: the backend cannot record, or replay is off
-    private final Set<Integer> warmedUp = new HashSet<>(); // loss scales (float bits) whose step ran eagerly once
-    private final Map<Integer, LaunchRecording.Recording> recordings = new LinkedHashMap<>(); // oldest first
-    private static final int MAX_RECORDINGS = 4;          // a dynamic loss scale moves between a few values
+    private final Set<Long> warmedUp = new HashSet<>();   // (loss scale bits, input slot) keys whose step ran eagerly once
+    private final Map<Long, LaunchRecording.Recording> recordings = new LinkedHashMap<>(); // oldest first
+    private static final int MAX_RECORDINGS = 8;          // a dynamic loss scale moves between a few values, 2 slots each
     private int lastReplayLaunches = -1;
 
     public TrainingSession(KernelBackend backend, XceptionWeights weights, int batch) {
@@ -127,7 +140,8 @@ public final class TrainingSession implements AutoCloseable {
             }
             scratch = buffers.allocActivations(largest);
             dz = buffers.allocActivations(largestConv);
-            labels = buffers.alloc(batch);
+            inputSlots[0] = act[0];
+            labelSlots[0] = buffers.alloc(batch);
             probs = buffers.alloc((long) batch * h.classes());
             loss = buffers.alloc(batch);
             overflow = buffers.alloc(1);
@@ -248,36 +262,87 @@ public final class TrainingSession implements AutoCloseable {
      * before {@link #sgdStep}. Returns the unscaled mean loss. A power-of-two scale is exact in fp32.
      */
     public double forwardBackward(Tensor input, int[] labelIndices, float lossScale) {
+        stage(input, labelIndices);
+        enqueueStep(lossScale);
+        return awaitLoss();
+    }
+
+    /**
+     * Copies a batch into an input slot that no step still in flight reads, for the next
+     * {@link #enqueueStep}. Called between enqueueStep and {@link #awaitLoss}, its copy runs while that
+     * step computes (on a backend with a copy queue; it starts after the last step that read the slot).
+     * Returns once the host arrays may be reused. Staging again before the next step replaces the batch.
+     */
+    public void stage(Tensor input, int[] labelIndices) {
         if (closed) throw new IllegalStateException("session is closed");
-        if (!(lossScale > 0) || Float.isInfinite(lossScale)) throw new IllegalArgumentException("loss scale must be positive and finite, got " + lossScale);
         checkInput(input, labelIndices);
+        // slot 0, unless a step that may still run reads it: then slot 1 (the copy overlaps that step)
+        int slot = lossPending && runningSlot == 0 ? 1 : 0;
+        if (inputSlots[slot] == null) {
+            inputSlots[slot] = buffers.alloc(input.size());
+            labelSlots[slot] = buffers.alloc(batch);
+        }
         float[] lab = new float[batch];
         for (int i = 0; i < batch; i++) lab[i] = labelIndices[i];
-        backend.upload(lab, labels);
-        backend.upload(input.data(), 0, act[0], 0, input.size());
+        if (backend instanceof OverlappedTransfers t) {
+            t.uploadAsync(input.data(), 0, inputSlots[slot], 0, input.size(), slotFences[slot]);
+            t.uploadAsync(lab, 0, labelSlots[slot], 0, batch, slotFences[slot]);
+        } else {
+            backend.upload(input.data(), 0, inputSlots[slot], 0, input.size());
+            backend.upload(lab, labelSlots[slot]);
+        }
+        stagedSlot = slot;
+    }
+
+    /**
+     * Enqueues the forward pass in training mode and the backward pass on the batch given to the last
+     * {@link #stage}, with the backward run on {@code lossScale}·loss (see {@link #forwardBackward(Tensor,
+     * int[], float)}), and returns without waiting (a data-parallel session waits for the exchange). Replays
+     * the step's recording where there is one. {@link #awaitLoss} then reads the loss.
+     */
+    public void enqueueStep(float lossScale) {
+        if (closed) throw new IllegalStateException("session is closed");
+        if (!(lossScale > 0) || Float.isInfinite(lossScale)) throw new IllegalArgumentException("loss scale must be positive and finite, got " + lossScale);
+        if (stagedSlot < 0) throw new IllegalStateException("no batch staged: call stage (or forwardBackward with a batch) first");
+        if (lossPending) throw new IllegalStateException("the previous step's loss was not read: call awaitLoss first");
+        int slot = stagedSlot;
+        stagedSlot = -1;
+        act[0] = inputSlots[slot];
         lastReplayLaunches = -1;
         if (recorder != null && exchange == null) {
-            int key = Float.floatToIntBits(lossScale);
+            long key = ((long) Float.floatToIntBits(lossScale) << 1) | slot;   // a recording reads one slot's buffers
             LaunchRecording.Recording r = recordings.get(key);
             if (r == null && warmedUp.contains(key)) {
                 if (recordings.size() == MAX_RECORDINGS) {
-                    Integer oldest = recordings.keySet().iterator().next();
+                    Long oldest = recordings.keySet().iterator().next();
                     recordings.remove(oldest).close();
                 }
-                r = recorder.record(() -> enqueueForwardBackward(lossScale));
+                r = recorder.record(() -> enqueueForwardBackward(lossScale, labelSlots[slot]));
                 recordings.put(key, r);
             }
             if (r != null) {
                 r.replay();
                 lastReplayLaunches = r.launches();
             } else {
-                enqueueForwardBackward(lossScale);
+                enqueueForwardBackward(lossScale, labelSlots[slot]);
                 warmedUp.add(key);
             }
         } else {
-            enqueueForwardBackward(lossScale);
+            enqueueForwardBackward(lossScale, labelSlots[slot]);
         }
+        if (backend instanceof OverlappedTransfers t) {
+            if (slotFences[slot] != null) slotFences[slot].close();
+            slotFences[slot] = t.fence();   // the next copy into this slot waits for this step's reads
+        }
+        runningSlot = slot;
         haveGradients = true;
+        lossPending = true;
+    }
+
+    /** Waits for the step {@link #enqueueStep} enqueued and returns its mean loss (unscaled). */
+    public double awaitLoss() {
+        if (!lossPending) throw new IllegalStateException("no step enqueued: call enqueueStep first");
+        lossPending = false;
         float[] l = new float[batch];
         backend.download(loss, l);
         double sum = 0;
@@ -296,8 +361,8 @@ public final class TrainingSession implements AutoCloseable {
     /** Whether steps are recorded and replayed (the backend can record and replay is on); data-parallel steps never are. */
     public boolean replaysLaunches() { return recorder != null; }
 
-    /** Enqueues the forward pass in training mode and the backward pass: only device ops (and the exchange's calls). */
-    private void enqueueForwardBackward(float lossScale) {
+    /** Enqueues the forward pass in training mode (input act[0]) and the backward pass: only device ops (and the exchange's calls). */
+    private void enqueueForwardBackward(float lossScale, Buffer labels) {
         List<Node> nodes = graph.nodes();
         Buffer[] grad = gradOwn.clone();
         boolean[] has = new boolean[grad.length];
@@ -569,6 +634,7 @@ public final class TrainingSession implements AutoCloseable {
         closed = true;
         for (LaunchRecording.Recording r : recordings.values()) r.close();
         recordings.clear();
+        for (OverlappedTransfers.Fence f : slotFences) if (f != null) f.close();
         update.close();
         buffers.close();
     }

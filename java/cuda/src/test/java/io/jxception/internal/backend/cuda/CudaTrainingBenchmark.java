@@ -30,8 +30,10 @@ import java.util.Random;
  * the device, one 4-byte flag read, as {@link LossScaler#forPrecision} chooses) and SGD with momentum
  * and weight decay on the fp32 master weights; then a synchronize. From the second step on, the forward
  * and backward launches replay as one CUDA graph and the optimizer is one launch each for unscale and
- * SGD (TrainingSession, CudaBackend.weightUpdate); {@code --no-replay} enqueues every launch from the host
- * instead, for the comparison. Each step is timed by the
+ * SGD (TrainingSession, CudaBackend.weightUpdate), and the next batch is copied from the host while the step
+ * computes (TrainingSession.stage between enqueueStep and awaitLoss); {@code --no-replay} runs the step as
+ * before 2026-12-05 instead, for the comparison: every launch enqueued from the host, the batch copied before
+ * the step. Each step is timed by the
  * synchronized wall clock (the forward/backward already waits for its loss download) after warm-up
  * steps that load the kernels and size the scratch; the median step gives images/s. A run stops
  * timing after {@code --reps} steps or, with at least 3 timed, after {@code --run-seconds}, so slow
@@ -142,7 +144,14 @@ public final class CudaTrainingBenchmark {
                 if (i >= 3 && System.nanoTime() > stopAfter) break;
                 long t0 = System.nanoTime();
                 float scale = scaler.scale();
-                s.forwardBackward(x, labels, scale);
+                if (replay) {
+                    if (i == -warmup) s.stage(x, labels);
+                    s.enqueueStep(scale);
+                    s.stage(x, labels);   // the next step's batch (the same images), copied while this step computes
+                    s.awaitLoss();
+                } else {
+                    s.forwardBackward(x, labels, scale);
+                }
                 long t1 = System.nanoTime();
                 boolean apply = !scaler.isDynamic() || scaler.update(s.unscaleGradients(scale));
                 long t2 = System.nanoTime();
