@@ -30,7 +30,6 @@ exit status 3.
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import time
@@ -138,17 +137,7 @@ def train_steps(model, a, precision, batch, data, device):
 
 def main():
     a = parse_args()
-    if a.device == "cuda" and not torch.cuda.is_available():
-        px.unavailable("torch %s sees no CUDA device" % torch.__version__)
-    if a.threads > 0:
-        torch.set_num_threads(a.threads)
-    torch.manual_seed(0)
-    device = torch.device(a.device)
-    if a.device == "cuda":
-        torch.backends.cudnn.benchmark = True
-        device_name = torch.cuda.get_device_name(0)
-    else:
-        device_name = platform.processor() or platform.machine()
+    device, device_name = px.open_device(a)
     fields = {"peer": "pytorch-train", "model": px.MODELS[a.model]}
     results = []
 

@@ -262,27 +262,31 @@ def compiled(model, mode):
     return torch.compile(model, mode=compile_mode, dynamic=False)
 
 
-def main():
-    a = parse_args()
+def open_device(a):
+    """(torch.device, its name) for a.device, after a.threads and seed 0; cudnn.benchmark on CUDA.
+    No CUDA device: {"unavailable"} and exit 3. Shared with pytorch_train.py."""
     if a.device == "cuda" and not torch.cuda.is_available():
         unavailable("torch %s sees no CUDA device" % torch.__version__)
     if a.threads > 0:
         torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    device = torch.device(a.device)
     if a.device == "cuda":
         torch.backends.cudnn.benchmark = True
-        device_name = torch.cuda.get_device_name(0)
-    else:
-        device_name = platform.processor() or platform.machine()
-        try:
-            with open("/proc/cpuinfo") as f:
-                names = [l.split(":", 1)[1].strip() for l in f if l.startswith("model name")]
-            if names:
-                device_name = names[0]
-        except OSError:
-            pass
+        return torch.device("cuda"), torch.cuda.get_device_name(0)
+    device_name = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            names = [l.split(":", 1)[1].strip() for l in f if l.startswith("model name")]
+        if names:
+            device_name = names[0]
+    except OSError:
+        pass
+    return torch.device("cpu"), device_name
 
+
+def main():
+    a = parse_args()
+    device, device_name = open_device(a)
     model, head = build_model(a.model, a.size)
     model = model.eval().to(device=device, memory_format=torch.channels_last)
     modes = [m for m in a.modes if m == "eager" or hasattr(torch, "compile")]
