@@ -61,6 +61,7 @@ class HostileCliTest {
                 {"prefetch", "train", data.toString(), "--out", out.toString(), "--prefetch", "0"},
                 {"loader threads", "train", data.toString(), "--out", out.toString(), "--loader-threads", "0"},
                 {"checkpoint interval", "train", data.toString(), "--out", out.toString(), "--checkpoint-every", "-1"},
+                {"loss interval", "train", data.toString(), "--out", out.toString(), "--loss-every", "0"},
                 {"validation fraction", "train", data.toString(), "--out", out.toString(), "--val-split", "1.5"},
                 {"decay factor", "train", data.toString(), "--out", out.toString(), "--lr-decay", "2"},
                 {"momentum", "train", data.toString(), "--out", out.toString(), "--momentum", "1"},

@@ -36,6 +36,12 @@ import java.util.Objects;
  * @param overlapGradientExchange with several processes: start each bucket's sum while the backward pass goes on
  *                           (true, the default), or sum every bucket with a blocking allreduce after it (faster
  *                           where the CPU itself moves MPI's data, e.g. several processes on one machine)
+ * @param lossEvery          read the steps' losses and accuracies every this many steps (default 10), so that on a
+ *                           backend with a copy queue (CUDA) the host enqueues steps without waiting for each; the
+ *                           results do not depend on it, only when progress is reported and how soon a diverged loss
+ *                           or a stop request is acted on (at most this many steps later). Read every step
+ *                           regardless with dynamic loss scaling (each step's overflow decides the next), with several
+ *                           processes (they agree on every step) and on backends whose reads wait for the device anyway
  */
 public record TrainOptions(Path trainData, Path validationData, double validationFraction, int inputSize,
                            double widthMultiplier, int middleRepeats, Path initialWeights, String freezeBelow,
@@ -43,7 +49,7 @@ public record TrainOptions(Path trainData, Path validationData, double validatio
                            double momentum, double weightDecay, Augmentation augmentation, LossScaling lossScaling,
                            int loaderThreads, int prefetchBatches, long seed, Path outputDir, int checkpointEvery,
                            boolean resume, boolean skipBadImages, boolean syncBatchNorm, long gradientBucketBytes,
-                           boolean overlapGradientExchange) {
+                           boolean overlapGradientExchange, int lossEvery) {
     /** PyTorch DDP's default bucket: 25 MiB. */
     public static final long DEFAULT_BUCKET_BYTES = 25L << 20;
 
@@ -79,6 +85,7 @@ public record TrainOptions(Path trainData, Path validationData, double validatio
         if (loaderThreads < 1) throw new IllegalArgumentException("loader threads must be at least 1, got " + loaderThreads);
         if (prefetchBatches < 1) throw new IllegalArgumentException("prefetch must be at least 1 batch, got " + prefetchBatches);
         if (checkpointEvery < 0) throw new IllegalArgumentException("checkpoint interval must be at least 0 steps, got " + checkpointEvery);
+        if (lossEvery < 1) throw new IllegalArgumentException("loss interval must be at least 1 step, got " + lossEvery);
         if (gradientBucketBytes < Float.BYTES) throw new IllegalArgumentException("gradient bucket must hold at least one float (4 bytes), got " + gradientBucketBytes);
         if (freezeBelow != null && freezeBelow.isBlank()) freezeBelow = null;
     }
@@ -113,6 +120,7 @@ public record TrainOptions(Path trainData, Path validationData, double validatio
         b.syncBatchNorm = syncBatchNorm;
         b.gradientBucketBytes = gradientBucketBytes;
         b.overlapGradientExchange = overlapGradientExchange;
+        b.lossEvery = lossEvery;
         return b;
     }
 
@@ -120,7 +128,7 @@ public record TrainOptions(Path trainData, Path validationData, double validatio
     public static final class Builder {
         private Path trainData, outputDir, validationData, initialWeights;
         private double validationFraction = 0, widthMultiplier = 1, momentum = 0.9, weightDecay = 1e-5;
-        private int inputSize = 299, middleRepeats = 8, batchSize = 32, epochs = 10, checkpointEvery = 500;
+        private int inputSize = 299, middleRepeats = 8, batchSize = 32, epochs = 10, checkpointEvery = 500, lossEvery = 10;
         private int loaderThreads = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors() / 2));
         private int prefetchBatches = 4;
         private long maxSteps = 0, seed = 1, gradientBucketBytes = DEFAULT_BUCKET_BYTES;
@@ -188,12 +196,15 @@ public record TrainOptions(Path trainData, Path validationData, double validatio
         /** With several processes: start bucket sums during the backward pass (true) or after it, blocking (false). */
         public Builder overlapGradientExchange(boolean overlap) { overlapGradientExchange = overlap; return this; }
 
+        /** Read the losses every this many steps (at least 1; speed only, see {@link TrainOptions}). */
+        public Builder lossEvery(int steps) { lossEvery = steps; return this; }
+
         /** The options; validated as {@link TrainOptions} is. */
         public TrainOptions build() {
             return new TrainOptions(trainData, validationData, validationFraction, inputSize, widthMultiplier, middleRepeats,
                     initialWeights, freezeBelow, batchSize, epochs, maxSteps, learningRate, momentum, weightDecay, augmentation,
                     lossScaling, loaderThreads, prefetchBatches, seed, outputDir, checkpointEvery, resume, skipBadImages, syncBatchNorm,
-                    gradientBucketBytes, overlapGradientExchange);
+                    gradientBucketBytes, overlapGradientExchange, lossEvery);
         }
     }
 }

@@ -15,7 +15,9 @@ import io.jxception.internal.train.TrainerState;
 import io.jxception.backend.Backend;
 import io.jxception.internal.backend.KernelBackend;
 import io.jxception.exec.InferenceSession;
+import io.jxception.internal.backend.OverlappedTransfers;
 import io.jxception.internal.exec.GradientExchange;
+import io.jxception.internal.exec.StepOutputs;
 import io.jxception.internal.exec.TrainingSession;
 import io.jxception.distributed.Communicator;
 import io.jxception.distributed.Communicators;
@@ -33,6 +35,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -247,6 +250,9 @@ public final class Trainer {
                         o.overlapGradientExchange() ? "started during the backward pass" : "summed after the backward pass"));
             }
             ProcessTimesMeter timesMeter = new ProcessTimesMeter();
+            // reading each step's loss waits for the device; with a copy queue the reads can follow the steps instead
+            boolean deferReads = o.lossEvery() > 1 && backend instanceof OverlappedTransfers && !replicas.isDistributed() && !scaler.isDynamic();
+            if (deferReads) listener.message(String.format(Locale.ROOT, "losses read every %d steps: the host enqueues steps without waiting for each", o.lossEvery()));
             String stopped = null;
             while (epoch < o.epochs() && step < totalSteps && stopped == null) {
                 EpochPlan plan = EpochPlan.draw(epoch, rngState, trainImages, globalBatch);
@@ -254,7 +260,8 @@ public final class Trainer {
                 listener.epochStarted(epoch, o.epochs(), plan.batches(), batchInEpoch);
                 try (BatchLoader.Stream stream = replicas.isDistributed()
                         ? loader.training(train, plan, batchInEpoch, o.augmentation(), replicas.rank() * batch, batch)
-                        : loader.training(train, plan, batchInEpoch, o.augmentation())) {
+                        : loader.training(train, plan, batchInEpoch, o.augmentation());
+                     PendingSteps pending = new PendingSteps()) {
                     Batch next = null;   // the batch staged on the device during the previous step, or null
                     while ((next != null || stream.hasNext()) && step < totalSteps) {
                         long t0 = System.nanoTime(), wait0 = stream.waitNanos();
@@ -264,6 +271,33 @@ public final class Trainer {
                         double lr = o.learningRate().rate(step, stepsPerEpoch, scheduleSteps);
                         float scale = scaler.scale();
                         String where = String.format(Locale.ROOT, "at step %d (epoch %d, batch %d)", step + 1, epoch + 1, batchInEpoch + 1);
+                        if (deferReads) {
+                            // no wait for the device: the loss and probabilities follow the step to the host, read every lossEvery steps
+                            session.enqueueStep(scale);
+                            if (stream.hasNext() && step + 1 < totalSteps && stopRequest == null) {
+                                next = stream.next();
+                                session.stage(next.images(), next.labels());
+                            }
+                            PendingStep p = pending.add(session.deferStep(), b, step + 1, batchInEpoch + 1, where, lr);
+                            session.sgdStep((float) lr, (float) o.momentum(), (float) o.weightDecay());
+                            step++;
+                            batchInEpoch++;
+                            p.nanos = System.nanoTime() - t0;
+                            p.waitNanos = stream.waitNanos() - wait0;
+                            if (stopRequest != null) stopped = stopRequest;
+                            boolean checkpointDue = checkpointDue(batchInEpoch < plan.batches(), step, totalSteps, stopped);
+                            if (checkpointDue || stopped != null || step == totalSteps) {
+                                pending.drain(0, meter, checkpointFile);
+                            } else if (pending.size() > o.lossEvery()) {
+                                pending.drain(1, meter, checkpointFile);   // lossEvery steps read; the newest runs on
+                            }
+                            if (checkpointDue) {
+                                checkpoint(replicas, session, checkpointFile, new TrainerState(epoch, batchInEpoch, step, plan.rngStateAtStart(),
+                                        scaler.state(), meter.totals(), history, identity));
+                            }
+                            if (stopped != null) break;
+                            continue;
+                        }
                         double loss;
                         try {
                             // 1/N: the gradients summed over the processes are those of the mean loss over the global batch
@@ -298,13 +332,13 @@ public final class Trainer {
                         if (exchange != null) timesMeter.add(stepNanos, waitNanos, agreeNanos, exchange);
                         listener.stepDone(batchInEpoch, meter.meanLoss(), meter.accuracy(), meter.imagesPerSecond());
                         if (t.stop()) stopped = stopRequest != null ? stopRequest : "stop requested on another process";
-                        boolean midEpoch = batchInEpoch < plan.batches();
-                        if (midEpoch && (step == totalSteps || stopped != null || (o.checkpointEvery() > 0 && step % o.checkpointEvery() == 0))) {
+                        if (checkpointDue(batchInEpoch < plan.batches(), step, totalSteps, stopped)) {
                             checkpoint(replicas, session, checkpointFile, new TrainerState(epoch, batchInEpoch, step, plan.rngStateAtStart(),
                                     scaler.state(), meter.totals(), history, identity));
                         }
                         if (stopped != null) break;
                     }
+                    pending.drain(0, meter, checkpointFile);   // the epoch's last steps, before its record
                 }
                 if (batchInEpoch < plan.batches()) {
                     listener.epochStopped(stopped != null
@@ -442,6 +476,79 @@ public final class Trainer {
     }
 
     /** @param step 1-based step number, as in the log's step column */
+    /** A checkpoint after this step: mid-epoch at the last step, at a stop, and every checkpointEvery steps (epoch ends write their own). */
+    private boolean checkpointDue(boolean midEpoch, long step, long totalSteps, String stopped) {
+        return midEpoch && (step == totalSteps || stopped != null || (o.checkpointEvery() > 0 && step % o.checkpointEvery() == 0));
+    }
+
+    /** A step whose loss and probabilities are on their way to the host ({@link TrainingSession#deferStep}). */
+    private static final class PendingStep {
+        final StepOutputs outputs;
+        final int[] labels;
+        final int images, batchInEpoch;   // batchInEpoch counts this step (1-based)
+        final long step;                  // 1-based
+        final String where;
+        final double learningRate;
+        long nanos, waitNanos;            // host time of the step (enqueueing, staging, waiting for data); the read's wait goes to the last of a drain
+
+        PendingStep(StepOutputs outputs, Batch b, long step, int batchInEpoch, String where, double learningRate) {
+            this.outputs = outputs;
+            this.labels = b.labels();
+            this.images = b.size();
+            this.step = step;
+            this.batchInEpoch = batchInEpoch;
+            this.where = where;
+            this.learningRate = learningRate;
+        }
+    }
+
+    /** Enqueued steps whose results the host has not read yet, oldest first; closing releases the unread ones. */
+    private final class PendingSteps implements AutoCloseable {
+        private final ArrayDeque<PendingStep> steps = new ArrayDeque<>();
+
+        PendingStep add(StepOutputs outputs, Batch b, long step, int batchInEpoch, String where, double learningRate) {
+            PendingStep p;
+            try {
+                p = new PendingStep(outputs, b, step, batchInEpoch, where, learningRate);
+            } catch (RuntimeException e) {
+                outputs.close();
+                throw e;
+            }
+            steps.addLast(p);
+            return p;
+        }
+
+        int size() { return steps.size(); }
+
+        /**
+         * Reads the pending steps in order, oldest first, until {@code keep} are left (the first read waits
+         * for the device), into the meter and the listener as the per-step path would have; a non-finite
+         * loss stops the run naming its step. Keeping the newest step in flight keeps the device busy
+         * while the host reads: its next step is enqueued before the device runs dry.
+         */
+        void drain(int keep, EpochMeter meter, Path checkpointFile) {
+            long read0 = System.nanoTime();
+            while (steps.size() > keep) {
+                PendingStep p = steps.peekFirst();
+                double loss;
+                try {
+                    loss = p.outputs.loss();
+                } catch (ArithmeticException e) {
+                    throw diverged(p.step, p.where, e.getMessage(), checkpointFile, e);
+                }
+                int correct = countCorrect(p.outputs.probabilities(), p.labels);
+                steps.removeFirst().outputs.close();
+                long nanos = p.nanos + (steps.size() == keep ? System.nanoTime() - read0 : 0);
+                meter.add(loss, correct, p.images, nanos * 1e-9, p.waitNanos * 1e-9, false, p.learningRate);
+                listener.stepDone(p.batchInEpoch, meter.meanLoss(), meter.accuracy(), meter.imagesPerSecond());
+            }
+        }
+
+        @Override public void close() {
+            while (!steps.isEmpty()) steps.removeFirst().outputs.close();
+        }
+    }
+
     private TrainingDivergedException diverged(long step, String where, String what, Path checkpointFile, Exception cause) {
         String last = Files.exists(checkpointFile) ? "the last good checkpoint " + checkpointFile + " is kept" : "no checkpoint was written yet";
         return new TrainingDivergedException(String.format(Locale.ROOT,

@@ -23,7 +23,7 @@ import java.util.List;
  * launches still read, and its results go wrong; a caller that orders correctly gets the reference's
  * results bit for bit. Records launches ({@link LaunchRecording}) as lists of deferred ops.
  */
-final class DeferredQueueBackend implements KernelBackend, LaunchRecording, OverlappedTransfers {
+public final class DeferredQueueBackend implements KernelBackend, LaunchRecording, OverlappedTransfers {
     /** A queued op; copies carry seq -1 and sit before the compute op their fence allows. */
     private record Op(long seq, Runnable run) {}
 
@@ -38,6 +38,11 @@ final class DeferredQueueBackend implements KernelBackend, LaunchRecording, Over
         if (recording != null) { recording.add(op); return; }
         queue.add(new Op(enqueued++, op));
     }
+
+    public DeferredQueueBackend() {}
+
+    /** Ops (compute and copies) enqueued and not run yet: what the host has not waited for. */
+    public int queuedOps() { return queue.size(); }
 
     /** Runs every queued op in order. */
     void flush() {

@@ -1,5 +1,6 @@
 package io.jxception.exec;
 
+import io.jxception.internal.exec.StepOutputs;
 import io.jxception.internal.exec.TrainingSession;
 import io.jxception.internal.train.KerasInit;
 import io.jxception.model.XceptionConfig;
@@ -148,6 +149,60 @@ class TrainingStepReplayTest {
             assertSameState(plain, overlapped);
             assertEquals(2, overlapBackend.recordings, "one recording per input slot");
             assertTrue(overlapped.replayedLaunches() > 0, "the last step replayed");
+        }
+    }
+
+    /**
+     * The loop that reads results every few steps (deferStep instead of awaitLoss, the Trainer's with
+     * lossEvery > 1): the host enqueues step after step (staging, SGD) without the device running any of
+     * them, then reads every step's loss and probabilities, equal bit for bit to those the per-step loop
+     * read; weights and momentum equal too.
+     */
+    @Test
+    void deferredReadsEqualPerStepReadsWithoutWaitingForTheDevice() {
+        XceptionGraph g = XceptionGraph.build(XceptionConfig.tiny(SIZE, CLASSES));
+        XceptionWeights w = KerasInit.fresh(g, 15);
+        Random r = new Random(new Random().nextLong());
+        int steps = 5;
+        Tensor[] xs = new Tensor[steps];
+        int[][] ys = new int[steps][];
+        for (int i = 0; i < steps; i++) {
+            xs[i] = images(r);
+            ys[i] = new int[]{r.nextInt(CLASSES), r.nextInt(CLASSES)};
+        }
+        try (DeferredQueueBackend plainBackend = new DeferredQueueBackend(); DeferredQueueBackend deferBackend = new DeferredQueueBackend();
+             TrainingSession plain = new TrainingSession(plainBackend, w, BATCH);
+             TrainingSession deferred = new TrainingSession(deferBackend, w, BATCH)) {
+            double[] lp = new double[steps];
+            float[][] pp = new float[steps][];
+            for (int i = 0; i < steps; i++) {
+                lp[i] = plain.forwardBackward(xs[i], ys[i], 1f);
+                pp[i] = plain.probabilities().data();
+                plain.sgdStep(0.05f, 0.9f, 1e-3f);
+            }
+            StepOutputs[] outs = new StepOutputs[steps];
+            try {
+                deferred.stage(xs[0], ys[0]);
+                for (int i = 0; i < steps; i++) {
+                    deferred.enqueueStep(1f);
+                    if (i + 1 < steps) deferred.stage(xs[i + 1], ys[i + 1]);
+                    outs[i] = deferred.deferStep();
+                    deferred.sgdStep(0.05f, 0.9f, 1e-3f);
+                }
+                assertTrue(deferBackend.queuedOps() > 1000, "five steps enqueued, none waited for: " + deferBackend.queuedOps() + " ops queued");
+                for (int i = 0; i < steps; i++) {
+                    assertEquals(lp[i], outs[i].loss(), "loss of step " + (i + 1));
+                    assertArrayEquals(pp[i], outs[i].probabilities().data(), "probabilities of step " + (i + 1));
+                    assertEquals(lp[i], outs[i].loss(), "a second read gives the same loss");
+                }
+            } finally {
+                for (StepOutputs o : outs) if (o != null) o.close();
+            }
+            assertNotEquals(lp[0], lp[steps - 1]);
+            assertSameState(plain, deferred);
+            IllegalStateException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, outs[0]::loss);
+            assertTrue(e.getMessage().contains("closed"), e.getMessage());
+            assertTrue(org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, deferred::deferStep).getMessage().contains("no step enqueued"));
         }
     }
 

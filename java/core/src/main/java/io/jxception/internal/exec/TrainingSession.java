@@ -67,7 +67,8 @@ public final class TrainingSession implements AutoCloseable {
     private final OverlappedTransfers.Fence[] slotFences = new OverlappedTransfers.Fence[2];
     private int stagedSlot = -1;         // the slot holding the batch the next enqueueStep trains on, or -1
     private int runningSlot = -1;        // the slot of the last enqueued step
-    private boolean lossPending;         // a step is enqueued whose loss awaitLoss has not read
+    private boolean lossPending;         // a step is enqueued whose loss neither awaitLoss nor deferStep has taken
+    private boolean stepInFlight;        // a step was enqueued and the host has not waited for it since (awaitLoss)
     private final Buffer overflow;       // (1) set to 1 by unscaleGradient when a gradient is Inf/NaN
     private final Node.Head head;
     private boolean haveGradients, closed;
@@ -277,7 +278,7 @@ public final class TrainingSession implements AutoCloseable {
         if (closed) throw new IllegalStateException("session is closed");
         checkInput(input, labelIndices);
         // slot 0, unless a step that may still run reads it: then slot 1 (the copy overlaps that step)
-        int slot = lossPending && runningSlot == 0 ? 1 : 0;
+        int slot = stepInFlight && runningSlot == 0 ? 1 : 0;
         if (inputSlots[slot] == null) {
             inputSlots[slot] = buffers.alloc(input.size());
             labelSlots[slot] = buffers.alloc(batch);
@@ -304,7 +305,7 @@ public final class TrainingSession implements AutoCloseable {
         if (closed) throw new IllegalStateException("session is closed");
         if (!(lossScale > 0) || Float.isInfinite(lossScale)) throw new IllegalArgumentException("loss scale must be positive and finite, got " + lossScale);
         if (stagedSlot < 0) throw new IllegalStateException("no batch staged: call stage (or forwardBackward with a batch) first");
-        if (lossPending) throw new IllegalStateException("the previous step's loss was not read: call awaitLoss first");
+        if (lossPending) throw new IllegalStateException("the previous step's loss was not read: call awaitLoss or deferStep first");
         int slot = stagedSlot;
         stagedSlot = -1;
         act[0] = inputSlots[slot];
@@ -337,6 +338,7 @@ public final class TrainingSession implements AutoCloseable {
         runningSlot = slot;
         haveGradients = true;
         lossPending = true;
+        stepInFlight = true;
     }
 
     /** Waits for the step {@link #enqueueStep} enqueued and returns its mean loss (unscaled). */
@@ -345,11 +347,34 @@ public final class TrainingSession implements AutoCloseable {
         lossPending = false;
         float[] l = new float[batch];
         backend.download(loss, l);
-        double sum = 0;
-        for (float v : l) sum += v;
-        double mean = sum / batch;
-        if (!Double.isFinite(mean)) throw new ArithmeticException("the loss is not finite (" + mean + ")");
-        return mean;
+        stepInFlight = false;
+        return StepOutputs.meanLoss(l);
+    }
+
+    /**
+     * Instead of {@link #awaitLoss}: enqueues the copy of the enqueued step's per-example loss and
+     * probabilities to the host behind the step and returns without waiting, so that the host can go
+     * on enqueueing (the optimizer step, the next batch) and read the results of several steps at
+     * once. On a backend without a copy queue ({@link OverlappedTransfers}) the values are read here.
+     * The caller closes what it gets (it holds page-locked memory on CUDA).
+     */
+    public StepOutputs deferStep() {
+        if (!lossPending) throw new IllegalStateException("no step enqueued: call enqueueStep first");
+        lossPending = false;
+        int classes = head.classes();
+        if (backend instanceof OverlappedTransfers t) {
+            OverlappedTransfers.PendingDownload l = t.downloadAsync(loss, 0, batch);
+            try {
+                return new StepOutputs(batch, classes, l, t.downloadAsync(probs, 0, batch * classes));
+            } catch (RuntimeException e) {
+                l.close();
+                throw e;
+            }
+        }
+        float[] l = new float[batch], p = new float[batch * classes];
+        backend.download(loss, l);
+        backend.download(probs, p);
+        return new StepOutputs(batch, classes, l, p);
     }
 
     /**
