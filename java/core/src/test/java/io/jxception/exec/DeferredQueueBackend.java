@@ -33,6 +33,13 @@ public final class DeferredQueueBackend implements KernelBackend, LaunchRecordin
     private long executed;    // compute ops run so far
     private List<Runnable> recording;   // non-null while recording
     int recordings, replays, earlyCopies;
+    private int idleWaits;   // times the host waited until nothing was left queued
+
+    /**
+     * Times the host has waited (download, synchronize, await) until nothing was left queued: a GPU would
+     * then idle until the host enqueued more.
+     */
+    public int idleWaits() { return idleWaits; }
 
     private void compute(Runnable op) {
         if (recording != null) { recording.add(op); return; }
@@ -46,6 +53,7 @@ public final class DeferredQueueBackend implements KernelBackend, LaunchRecordin
 
     /** Runs every queued op in order. */
     void flush() {
+        if (!queue.isEmpty()) idleWaits++;
         while (!queue.isEmpty()) {
             Op op = queue.remove(0);
             op.run().run();
@@ -55,11 +63,14 @@ public final class DeferredQueueBackend implements KernelBackend, LaunchRecordin
 
     /** Runs queued ops up to and including compute op {@code seq}, and no further (a device that is just that far). */
     private void flushThrough(long seq) {
+        boolean ran = false;
         while (executed <= seq && !queue.isEmpty()) {
             Op op = queue.remove(0);
             op.run().run();
             if (op.seq() >= 0) executed = op.seq() + 1;
+            ran = true;
         }
+        if (ran && queue.isEmpty()) idleWaits++;
     }
 
     private void notRecording(String what) {
