@@ -42,6 +42,8 @@ import java.util.Set;
  * next batch after {@link #enqueueStep} and before {@link #awaitLoss}. On a backend with a copy queue
  * ({@link OverlappedTransfers}) the copy then overlaps the step; elsewhere it is a plain upload.
  * {@link #forwardBackward(Tensor, int[], float)} is stage, enqueueStep and awaitLoss in one call.
+ * {@link #deferStep} instead of awaitLoss lets the host go on enqueueing steps and read their losses
+ * and probabilities later ({@link StepOutputs}): no wait for the device per step.
  */
 public final class TrainingSession implements AutoCloseable {
     private final KernelBackend backend;

@@ -42,7 +42,7 @@ import java.util.Random;
  *
  * <pre>java -cp ... io.jxception.internal.backend.cuda.CudaTrainingBenchmark [--csv train-bench.csv]
  *      [--precisions FP32,TF32,BF16,FP16] [--configs 299:32:1,299:32:0.25] [--warmup 3] [--reps 10] [--run-seconds 4] [--seconds 45]
- *      [--profile 2] [--no-replay]</pre>
+ *      [--profile 2] [--no-replay] [--loss-every 10]</pre>
  * A config is size:batch:widthMultiplier (all 8 middle blocks, 1000 classes). {@code --profile N} then runs N more
  * steps (after one warm-up) with every op timed alone by CUDA events ({@link OpProfile}) and prints where a step's
  * device time goes, per op and per op shape.
@@ -65,12 +65,12 @@ public final class CudaTrainingBenchmark {
      * device memory the training session holds after its steps (MiB; -1 where the backend cannot say).
      */
     record Result(double medianStepMs, double medianScalingMs, long skipped, double imagesPerSecond, int timedSteps, double sessionMiB,
-                  int replayedLaunches) {}
+                  int replayedLaunches, double pipelinedStepMs) {}
 
     public static void main(String[] args) throws IOException {
         List<Precision> precisions = List.of(Precision.FP32, Precision.TF32, Precision.BF16, Precision.FP16);
         List<Config> configs = List.of(new Config(299, 32, 1), new Config(299, 32, 0.25));
-        int warmup = 3, reps = 10, profileSteps = 0;
+        int warmup = 3, reps = 10, profileSteps = 0, lossEvery = 0;
         boolean replay = true;
         double budgetSeconds = 45, runSeconds = 4;
         Path csv = Path.of("train-bench.csv");
@@ -85,13 +85,14 @@ public final class CudaTrainingBenchmark {
                 case "--run-seconds" -> runSeconds = Double.parseDouble(args[++i]);
                 case "--profile" -> profileSteps = Integer.parseInt(args[++i]);
                 case "--no-replay" -> replay = false;
+                case "--loss-every" -> lossEvery = Integer.parseInt(args[++i]);
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
         long deadline = System.nanoTime() + (long) (budgetSeconds * 1e9);
         List<String> summary = new ArrayList<>();
         try (PrintWriter out = new PrintWriter(Files.newBufferedWriter(csv))) {
-            out.println("kind,device,precision,size,batch,width,median_step_ms,images_per_s,median_scaling_ms,skipped_steps,reps,session_mib,replayed_launches");
+            out.println("kind,device,precision,size,batch,width,median_step_ms,images_per_s,median_scaling_ms,skipped_steps,reps,session_mib,replayed_launches,pipelined_step_ms");
             for (Config c : configs) {
                 XceptionWeights w = KerasInit.fresh(XceptionGraph.build(c.xception()), 7);
                 for (Precision p : precisions) {
@@ -103,14 +104,17 @@ public final class CudaTrainingBenchmark {
                     try (CudaBackend b = (CudaBackend) new CudaBackendProvider().open(0, p, CudaTestDevice.optionsFromSystemProperties())) {
                         String dev = b.description().split(" \\(")[0].replace(',', ' ');
                         System.out.println("# " + c + " on " + b.description());
-                        Result r = run(b, w, c, warmup, reps, runSeconds, replay);
+                        Result r = run(b, w, c, warmup, reps, runSeconds, replay, lossEvery);
                         if (profileSteps > 0) System.out.println("# profile of " + c + " " + p + " (ops timed one by one)\n" + profile(b, w, c, profileSteps));
-                        out.printf(Locale.ROOT, "train,%s,%s,%d,%d,%s,%.3f,%.1f,%.3f,%d,%d,%.0f,%d%n", dev, p, c.size(), c.batch(), c.width(),
-                                r.medianStepMs(), r.imagesPerSecond(), r.medianScalingMs(), r.skipped(), r.timedSteps(), r.sessionMiB(), r.replayedLaunches());
+                        out.printf(Locale.ROOT, "train,%s,%s,%d,%d,%s,%.3f,%.1f,%.3f,%d,%d,%.0f,%d,%.3f%n", dev, p, c.size(), c.batch(), c.width(),
+                                r.medianStepMs(), r.imagesPerSecond(), r.medianScalingMs(), r.skipped(), r.timedSteps(), r.sessionMiB(), r.replayedLaunches(),
+                                r.pipelinedStepMs());
                         out.flush();
                         summary.add(String.format(Locale.ROOT, "%-18s %-5s step %8.2f ms %8.1f img/s   unscale+check %6.3f ms, %d skipped, %d timed, session %.0f MiB, %s",
                                 c, p, r.medianStepMs(), r.imagesPerSecond(), r.medianScalingMs(), r.skipped(), r.timedSteps(), r.sessionMiB(),
-                                r.replayedLaunches() > 0 ? "graph of " + r.replayedLaunches() + " launches" : "eager"));
+                                r.replayedLaunches() > 0 ? "graph of " + r.replayedLaunches() + " launches" : "eager")
+                                + (r.pipelinedStepMs() > 0 ? String.format(Locale.ROOT, "; loss read every %d steps: %.2f ms/step, %.1f img/s",
+                                        lossEvery, r.pipelinedStepMs(), c.batch() / (r.pipelinedStepMs() * 1e-3)) : ""));
                     } catch (RuntimeException | OutOfMemoryError e) {
                         System.out.println("# " + c + " " + p + " FAILED: " + e);
                         e.printStackTrace(System.out);
@@ -123,7 +127,13 @@ public final class CudaTrainingBenchmark {
         summary.forEach(System.out::println);
     }
 
-    static Result run(KernelBackend b, XceptionWeights w, Config c, int warmup, int reps, double runSeconds, boolean replay) {
+    /**
+     * With {@code lossEvery} > 1 (replay on, static loss scale), after the per-step loop the same session runs
+     * {@code 2·lossEvery} more steps the way the trainer does with {@code --loss-every}: no wait per step, the
+     * losses read every lossEvery steps with the newest step left running; their mean step time (the loop's
+     * wall clock over the steps, synchronized at its end) is {@code pipelinedStepMs}, else -1.
+     */
+    static Result run(KernelBackend b, XceptionWeights w, Config c, int warmup, int reps, double runSeconds, boolean replay, int lossEvery) {
         Random r = new Random(c.batch());
         Shape inShape = Shape.of(c.batch(), c.size(), c.size(), 3);
         float[] img = new float[inShape.size()];
@@ -135,7 +145,7 @@ public final class CudaTrainingBenchmark {
         double[] stepMs = new double[reps], scalingMs = new double[reps];
         int timed = 0;
         long before = b instanceof CudaBackend cb ? cb.deviceMemoryUsedBytes() : -1;
-        double sessionMiB = -1;
+        double sessionMiB = -1, pipelinedMs = -1;
         int replayed;
         try (TrainingSession s = new TrainingSession(b, w, c.batch(), java.util.Set.of(), replay)) {
             long stopAfter = Long.MAX_VALUE;
@@ -164,12 +174,43 @@ public final class CudaTrainingBenchmark {
                     timed++;
                 }
             }
+            if (lossEvery > 1 && replay && !scaler.isDynamic()) pipelinedMs = pipelined(s, x, labels, lossEvery);
             // after the steps: weights, gradients, momentum, activations and the grown scratch are all allocated
             if (before >= 0) sessionMiB = (((CudaBackend) b).deviceMemoryUsedBytes() - before) / (double) (1 << 20);
             replayed = s.replayedLaunches();
         }
         double median = median(Arrays.copyOf(stepMs, timed));
-        return new Result(median, median(Arrays.copyOf(scalingMs, timed)), scaler.skippedSteps(), c.batch() / (median * 1e-3), timed, sessionMiB, replayed);
+        return new Result(median, median(Arrays.copyOf(scalingMs, timed)), scaler.skippedSteps(), c.batch() / (median * 1e-3), timed, sessionMiB, replayed, pipelinedMs);
+    }
+
+    /** Mean step time (ms) of 2·k steps enqueued without a wait per step, losses read every k (the Trainer's loop). */
+    private static double pipelined(TrainingSession s, Tensor x, int[] labels, int k) {
+        java.util.ArrayDeque<io.jxception.internal.exec.StepOutputs> pending = new java.util.ArrayDeque<>();
+        int steps = 2 * k;
+        s.stage(x, labels);
+        long t0 = System.nanoTime();
+        try {
+            for (int i = 0; i < steps; i++) {
+                s.enqueueStep(1f);
+                s.stage(x, labels);
+                pending.addLast(s.deferStep());
+                s.sgdStep(1e-3f, 0.9f, 1e-5f);
+                while (pending.size() > k) {   // read k, the newest keeps running
+                    try (io.jxception.internal.exec.StepOutputs o = pending.removeFirst()) {
+                        o.loss();
+                        o.probabilities();
+                    }
+                }
+            }
+            while (!pending.isEmpty()) {
+                try (io.jxception.internal.exec.StepOutputs o = pending.removeFirst()) {
+                    o.loss();
+                }
+            }
+            return (System.nanoTime() - t0) * 1e-6 / steps;
+        } finally {
+            for (io.jxception.internal.exec.StepOutputs o : pending) o.close();
+        }
     }
 
     /** The op profile of {@code steps} training steps (after one warm-up step) on a new session over {@code b}. */

@@ -20,10 +20,12 @@ class CudaTrainingBenchmarkTest {
                 assertTrue(table.contains(op), op + " missing from\n" + table);
             }
             assertTrue(table.contains("convBackward SEPARABLE3X3_SAME"), "per-shape rows\n" + table);
-            CudaTrainingBenchmark.Result r = CudaTrainingBenchmark.run(cpu, w, c, 1, 2, 10, true);
+            CudaTrainingBenchmark.Result r = CudaTrainingBenchmark.run(cpu, w, c, 1, 2, 10, true, 3);
             assertTrue(r.timedSteps() == 2 && r.medianStepMs() > 0 && r.imagesPerSecond() > 0, r.toString());
             assertTrue(r.sessionMiB() == -1, "the CPU backend reports no device memory");
             assertTrue(r.replayedLaunches() == -1, "the CPU backend cannot record: every step eager");
+            assertTrue(r.pipelinedStepMs() > 0, "6 steps with the loss read every 3: " + r);
+            assertTrue(CudaTrainingBenchmark.run(cpu, w, c, 1, 2, 10, true, 0).pipelinedStepMs() == -1, "off by default");
         }
     }
 }
