@@ -12,6 +12,12 @@ import java.io.ByteArrayInputStream;
 import java.awt.color.ColorSpace;
 import java.awt.image.BufferedImage;
 import java.awt.image.ColorModel;
+import java.awt.image.ComponentColorModel;
+import java.awt.image.DataBufferByte;
+import java.awt.image.DataBufferInt;
+import java.awt.image.DirectColorModel;
+import java.awt.image.PixelInterleavedSampleModel;
+import java.awt.image.SinglePixelPackedSampleModel;
 import java.awt.image.IndexColorModel;
 import java.awt.image.Raster;
 import io.jxception.internal.text.Printable;
@@ -178,7 +184,8 @@ public final class ImageFiles {
                     out[o + 2] = v;
                 }
             }
-        } else {
+        } else if (!copyInterleavedSrgbBytes(image, out) && !copyPackedSrgbInts(image, out)) {
+            // anything else (palette, 16-bit, other colour spaces, premultiplied alpha): Java's own conversion to sRGB
             int[] row = new int[w];
             for (int y = 0; y < h; y++) {
                 image.getRGB(0, y, w, 1, row, 0, w);
@@ -191,6 +198,66 @@ public final class ImageFiles {
             }
         }
         return new RgbImage(h, w, out);
+    }
+
+    /**
+     * The common decoder output (JPEG's TYPE_3BYTE_BGR, PNG's interleaved RGB and RGBA): 8-bit sRGB
+     * samples interleaved in one byte array, copied as they are into {@code out} (h, w, 3), which is
+     * what getRGB returns for them without its per-pixel colour-model calls (it took longer than the
+     * JPEG decode itself). Returns false, writing nothing, for any other layout.
+     */
+    private static boolean copyInterleavedSrgbBytes(BufferedImage image, float[] out) {
+        Raster raster = image.getRaster();
+        if (!(raster.getDataBuffer() instanceof DataBufferByte db) || db.getNumBanks() != 1) return false;
+        if (!(raster.getSampleModel() instanceof PixelInterleavedSampleModel sm)) return false;
+        if (!(image.getColorModel() instanceof ComponentColorModel cm) || !cm.getColorSpace().isCS_sRGB() || cm.isAlphaPremultiplied()
+                || cm.getNumColorComponents() != 3 || sm.getNumBands() < 3) return false;
+        for (int c = 0; c < 3; c++) if (cm.getComponentSize(c) != 8) return false;
+        int h = image.getHeight(), w = image.getWidth();
+        int tx = raster.getSampleModelTranslateX(), ty = raster.getSampleModelTranslateY();   // a sub-image's raster starts inside its parent's
+        int pixelStride = sm.getPixelStride(), scanlineStride = sm.getScanlineStride();
+        int[] band = sm.getBandOffsets();
+        byte[] data = db.getData();
+        int start = db.getOffset() + (raster.getMinY() - ty) * scanlineStride + (raster.getMinX() - tx) * pixelStride;
+        int r = band[0], g = band[1], b = band[2];
+        for (int y = 0; y < h; y++) {
+            int in = start + y * scanlineStride, o = y * w * 3;
+            for (int x = 0; x < w; x++, in += pixelStride, o += 3) {
+                out[o] = data[in + r] & 0xff;
+                out[o + 1] = data[in + g] & 0xff;
+                out[o + 2] = data[in + b] & 0xff;
+            }
+        }
+        return true;
+    }
+
+    /** As {@link #copyInterleavedSrgbBytes} for 8-bit sRGB packed one pixel per int (TYPE_INT_RGB, TYPE_INT_ARGB, TYPE_INT_BGR). */
+    private static boolean copyPackedSrgbInts(BufferedImage image, float[] out) {
+        Raster raster = image.getRaster();
+        if (!(raster.getDataBuffer() instanceof DataBufferInt db) || db.getNumBanks() != 1) return false;
+        if (!(raster.getSampleModel() instanceof SinglePixelPackedSampleModel sm)) return false;
+        if (!(image.getColorModel() instanceof DirectColorModel cm) || !cm.getColorSpace().isCS_sRGB() || cm.isAlphaPremultiplied()) return false;
+        int[] shift = new int[3];
+        int[] masks = {cm.getRedMask(), cm.getGreenMask(), cm.getBlueMask()};
+        for (int c = 0; c < 3; c++) {
+            shift[c] = Integer.numberOfTrailingZeros(masks[c]);
+            if (masks[c] >>> shift[c] != 0xff) return false;   // 8 bits per channel
+        }
+        int h = image.getHeight(), w = image.getWidth();
+        int tx = raster.getSampleModelTranslateX(), ty = raster.getSampleModelTranslateY();
+        int scanlineStride = sm.getScanlineStride();
+        int[] data = db.getData();
+        int start = db.getOffset() + (raster.getMinY() - ty) * scanlineStride + (raster.getMinX() - tx);
+        for (int y = 0; y < h; y++) {
+            int in = start + y * scanlineStride, o = y * w * 3;
+            for (int x = 0; x < w; x++, o += 3) {
+                int p = data[in + x];
+                out[o] = (p >>> shift[0]) & 0xff;
+                out[o + 1] = (p >>> shift[1]) & 0xff;
+                out[o + 2] = (p >>> shift[2]) & 0xff;
+            }
+        }
+        return true;
     }
 
     /** round(a·b/255) for bytes, exactly as Pillow's MULDIV255 computes it. */
