@@ -35,6 +35,14 @@ class TrainingStepReplayTest {
         return new Tensor(Shape.of(BATCH, SIZE, SIZE, 3), img);
     }
 
+    /** Fresh images and labels for xs.length steps. */
+    private static void drawBatches(Random r, Tensor[] xs, int[][] ys) {
+        for (int i = 0; i < xs.length; i++) {
+            xs[i] = images(r);
+            ys[i] = new int[]{r.nextInt(CLASSES), r.nextInt(CLASSES)};
+        }
+    }
+
     /** Runs one training step per loss scale (unscale + SGD where the scale is not 1) and returns the losses. */
     private static double[] train(TrainingSession s, float[] scales, long seed, int[] replayed) {
         Random r = new Random(seed);
@@ -117,15 +125,11 @@ class TrainingStepReplayTest {
     void stagingTheNextBatchDuringAStepOverlapsTheCopyAndChangesNothing() {
         XceptionGraph g = XceptionGraph.build(XceptionConfig.tiny(SIZE, CLASSES));
         XceptionWeights w = KerasInit.fresh(g, 13);
-        long seed = new Random().nextLong();
         int steps = 5;
-        Random r = new Random(seed);
+        Random r = new Random(new Random().nextLong());
         Tensor[] xs = new Tensor[steps];
         int[][] ys = new int[steps][];
-        for (int i = 0; i < steps; i++) {
-            xs[i] = images(r);
-            ys[i] = new int[]{r.nextInt(CLASSES), r.nextInt(CLASSES)};
-        }
+        drawBatches(r, xs, ys);
         try (DeferredQueueBackend plainBackend = new DeferredQueueBackend(); DeferredQueueBackend overlapBackend = new DeferredQueueBackend();
              TrainingSession plain = new TrainingSession(plainBackend, w, BATCH, Set.of(), false);
              TrainingSession overlapped = new TrainingSession(overlapBackend, w, BATCH)) {
@@ -162,14 +166,11 @@ class TrainingStepReplayTest {
     void deferredReadsEqualPerStepReadsWithoutWaitingForTheDevice() {
         XceptionGraph g = XceptionGraph.build(XceptionConfig.tiny(SIZE, CLASSES));
         XceptionWeights w = KerasInit.fresh(g, 15);
-        Random r = new Random(new Random().nextLong());
         int steps = 5;
+        Random r = new Random(new Random().nextLong());
         Tensor[] xs = new Tensor[steps];
         int[][] ys = new int[steps][];
-        for (int i = 0; i < steps; i++) {
-            xs[i] = images(r);
-            ys[i] = new int[]{r.nextInt(CLASSES), r.nextInt(CLASSES)};
-        }
+        drawBatches(r, xs, ys);
         try (DeferredQueueBackend plainBackend = new DeferredQueueBackend(); DeferredQueueBackend deferBackend = new DeferredQueueBackend();
              TrainingSession plain = new TrainingSession(plainBackend, w, BATCH);
              TrainingSession deferred = new TrainingSession(deferBackend, w, BATCH)) {
