@@ -507,13 +507,7 @@ public final class Trainer {
         private final ArrayDeque<PendingStep> steps = new ArrayDeque<>();
 
         PendingStep add(StepOutputs outputs, Batch b, long step, int batchInEpoch, String where, double learningRate) {
-            PendingStep p;
-            try {
-                p = new PendingStep(outputs, b, step, batchInEpoch, where, learningRate);
-            } catch (RuntimeException e) {
-                outputs.close();
-                throw e;
-            }
+            PendingStep p = new PendingStep(outputs, b, step, batchInEpoch, where, learningRate);   // only assigns fields
             steps.addLast(p);
             return p;
         }
