@@ -31,7 +31,7 @@ public final class KerasPreprocessing {
      * @throws IOException when the file is missing, unreadable or not a decodable image (the message starts with the file name)
      */
     public static Tensor load(Path file, int h, int w, Interpolation interpolation) throws IOException {
-        return InputBatches.of(List.of(ImageFiles.read(file).resize(h, w, interpolation)));
+        return InputBatches.of(List.of(ImageFiles.read(file, h, w, interpolation)));
     }
 
     /**
@@ -41,7 +41,7 @@ public final class KerasPreprocessing {
      * @throws IOException when the bytes are not a decodable image
      */
     public static Tensor decode(byte[] encoded, String name, int h, int w, Interpolation interpolation) throws IOException {
-        return InputBatches.of(List.of(ImageFiles.decode(encoded, name).resize(h, w, interpolation)));
+        return InputBatches.of(List.of(ImageFiles.decode(encoded, name, h, w, interpolation)));
     }
 
     /**

@@ -105,7 +105,7 @@ public final class ImageBatches implements BatchSource {
 
     /** Decodes and resizes one file to (size, size, 3) bytes; RgbImage values are integers 0..255, so nothing is lost. */
     private byte[] decode(ImageList.Entry e) throws IOException {
-        RgbImage im = ImageFiles.read(e.path()).resize(size, size, interpolation);
+        RgbImage im = ImageFiles.read(e.path(), size, size, interpolation);
         float[] p = im.pixels();
         byte[] out = new byte[p.length];
         for (int i = 0; i < p.length; i++) {

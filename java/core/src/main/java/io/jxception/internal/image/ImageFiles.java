@@ -1,5 +1,6 @@
 package io.jxception.internal.image;
 
+import io.jxception.image.Interpolation;
 import io.jxception.internal.text.Printable;
 
 import javax.imageio.IIOException;
@@ -20,7 +21,6 @@ import java.awt.image.PixelInterleavedSampleModel;
 import java.awt.image.SinglePixelPackedSampleModel;
 import java.awt.image.IndexColorModel;
 import java.awt.image.Raster;
-import io.jxception.internal.text.Printable;
 
 import java.io.EOFException;
 import java.io.IOException;
@@ -30,6 +30,7 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
+import java.util.Objects;
 
 /**
  * Decodes image files (JPEG and PNG; also GIF, BMP and TIFF, which ImageIO reads) into 8-bit RGB,
@@ -55,13 +56,42 @@ public final class ImageFiles {
 
     /** The image in {@code file}, as 8-bit RGB. */
     public static RgbImage read(Path file) throws IOException {
+        return readFile(file, null);
+    }
+
+    /**
+     * {@code read(file).resize(height, width, interpolation)}, value for value, without the full-size
+     * copy where it can: NEAREST samples the decoded raster at the output's source pixels directly
+     * (for a 500x375 JPEG to 299x299 that skips converting 187,500 pixels to fill 89,401).
+     */
+    public static RgbImage read(Path file, int height, int width, Interpolation interpolation) throws IOException {
+        return readFile(file, new Target(height, width, interpolation));
+    }
+
+    private static RgbImage readFile(Path file, Target target) throws IOException {
         String shown = Printable.of(file.toString());
         if (!Files.exists(file)) throw new IOException(shown + ": no such image file");
         if (Files.isDirectory(file)) throw new IOException(shown + ": is a folder, not an image file");
         if (!Files.isRegularFile(file)) throw new IOException(shown + ": not a regular file (a device, fifo or socket), not an image file");
         // a FileImageInputStream reads the file directly: no cache file, and no JVM-wide ImageIO.setUseCache
         try (ImageInputStream in = new FileImageInputStream(file.toFile())) {
-            return decode(in, file.toString(), Files.size(file), MAX_PIXELS);
+            return decode(in, file.toString(), Files.size(file), MAX_PIXELS, target);
+        }
+    }
+
+    /** {@code decode(data, name).resize(height, width, interpolation)}, value for value, as {@link #read(Path, int, int, Interpolation)} computes it. */
+    public static RgbImage decode(byte[] data, String name, int height, int width, Interpolation interpolation) throws IOException {
+        Target target = new Target(height, width, interpolation);
+        try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(data))) {
+            return decode(in, name, data.length, MAX_PIXELS, target);
+        }
+    }
+
+    /** The size and resampling an image is decoded to; null in {@link #decode(ImageInputStream, String, long, long, Target)} for the decoded size. */
+    private record Target(int height, int width, Interpolation interpolation) {
+        Target {
+            if (height < 1 || width < 1) throw new IllegalArgumentException("image size must be at least 1x1, got " + height + "x" + width);
+            Objects.requireNonNull(interpolation, "interpolation");
         }
     }
 
@@ -78,11 +108,11 @@ public final class ImageFiles {
     public static RgbImage decode(byte[] data, String name, long maxPixels) throws IOException {
         if (maxPixels < 1 || maxPixels > MAX_PIXELS) throw new IllegalArgumentException("maxPixels must be in [1, " + MAX_PIXELS + "], got " + maxPixels);
         try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(data))) {
-            return decode(in, name, data.length, maxPixels);
+            return decode(in, name, data.length, maxPixels, null);
         }
     }
 
-    private static RgbImage decode(ImageInputStream in, String name, long bytes, long maxPixels) throws IOException {
+    private static RgbImage decode(ImageInputStream in, String name, long bytes, long maxPixels, Target target) throws IOException {
         String file = Printable.of(name); // a file name may hold terminal escapes: every message shows it printable
         Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
         if (!readers.hasNext()) throw new IOException(file + ": not an image (expected JPEG or PNG; no decoder recognises the content)");
@@ -108,7 +138,7 @@ public final class ImageFiles {
                             + Printable.of(w) + "); Keras (Pillow) refuses it too. Fetch or copy the file again");
                 }
             }
-            return toRgb(image);
+            return convert(image, target);
         } catch (IIOException e) {
             if (endsEarly(e)) throw truncated(file, format, e);
             throw new IOException(file + ": cannot decode " + format + " image: " + explain(e), e);
@@ -151,9 +181,35 @@ public final class ImageFiles {
         return m;
     }
 
+    /** The decoded image as 8-bit RGB at the target's size (the decoded size when {@code target} is null). */
+    private static RgbImage convert(BufferedImage image, Target target) {
+        int h = image.getHeight(), w = image.getWidth();
+        if (target == null || target.height() == h && target.width() == w) return toRgb(image);
+        return switch (target.interpolation()) {
+            case NEAREST -> toRgb(image, Resampling.nearestSources(h, target.height()), Resampling.nearestSources(w, target.width()));
+            case BILINEAR -> toRgb(image).resize(target.height(), target.width(), Interpolation.BILINEAR);
+        };
+    }
+
     /** 8-bit RGB of any decoded image; grayscale is scaled from its bit depth, alpha dropped, CMYK as Pillow converts it. */
     static RgbImage toRgb(BufferedImage image) {
-        int h = image.getHeight(), w = image.getWidth();
+        return toRgb(image, identity(image.getHeight()), identity(image.getWidth()));
+    }
+
+    private static int[] identity(int n) {
+        int[] index = new int[n];
+        for (int i = 0; i < n; i++) index[i] = i;
+        return index;
+    }
+
+    /**
+     * {@link #toRgb(BufferedImage)} at the pixels (rows[y], cols[x]) only: (rows.length, cols.length, 3).
+     * With Pillow's nearest source indices that is the NEAREST resize of the full conversion, value for
+     * value (each output pixel is one source pixel converted the same way), reading only the rows and
+     * columns the output samples.
+     */
+    static RgbImage toRgb(BufferedImage image, int[] rows, int[] cols) {
+        int h = rows.length, w = cols.length, srcW = image.getWidth();
         float[] out = new float[h * w * 3];
         ColorModel cm = image.getColorModel();
         int space = cm instanceof IndexColorModel ? ColorSpace.TYPE_RGB : cm.getColorSpace().getType();
@@ -164,7 +220,7 @@ public final class ImageFiles {
             int[] px = new int[raster.getNumBands()];
             for (int y = 0; y < h; y++) {
                 for (int x = 0; x < w; x++) {
-                    raster.getPixel(x, y, px);
+                    raster.getPixel(cols[x], rows[y], px);
                     int notK = 255 - px[3], o = (y * w + x) * 3;
                     for (int c = 0; c < 3; c++) out[o + c] = Math.max(0, Math.min(255, notK - mulDiv255(px[c], notK)));
                 }
@@ -173,24 +229,24 @@ public final class ImageFiles {
             // getRGB would map linear gray to sRGB and brighten it; Pillow replicates the samples as they are
             Raster raster = image.getRaster();
             double max = (1L << cm.getComponentSize(0)) - 1;
-            int[] row = new int[w];
+            int[] row = new int[srcW];
             for (int y = 0; y < h; y++) {
-                raster.getSamples(0, y, w, 1, 0, row);
+                raster.getSamples(0, rows[y], srcW, 1, 0, row);
                 for (int x = 0; x < w; x++) {
-                    float v = (float) Math.rint(row[x] * 255.0 / max);
+                    float v = (float) Math.rint(row[cols[x]] * 255.0 / max);
                     int o = (y * w + x) * 3;
                     out[o] = v;
                     out[o + 1] = v;
                     out[o + 2] = v;
                 }
             }
-        } else if (!copyInterleavedSrgbBytes(image, out) && !copyPackedSrgbInts(image, out)) {
+        } else if (!copyInterleavedSrgbBytes(image, rows, cols, out) && !copyPackedSrgbInts(image, rows, cols, out)) {
             // anything else (palette, 16-bit, other colour spaces, premultiplied alpha): Java's own conversion to sRGB
-            int[] row = new int[w];
+            int[] row = new int[srcW];
             for (int y = 0; y < h; y++) {
-                image.getRGB(0, y, w, 1, row, 0, w);
+                image.getRGB(0, rows[y], srcW, 1, row, 0, srcW);
                 for (int x = 0; x < w; x++) {
-                    int argb = row[x], o = (y * w + x) * 3;
+                    int argb = row[cols[x]], o = (y * w + x) * 3;
                     out[o] = (argb >> 16) & 0xff;
                     out[o + 1] = (argb >> 8) & 0xff;
                     out[o + 2] = argb & 0xff;
@@ -204,25 +260,28 @@ public final class ImageFiles {
      * The common decoder output (JPEG's TYPE_3BYTE_BGR, PNG's interleaved RGB and RGBA): 8-bit sRGB
      * samples interleaved in one byte array, copied as they are into {@code out} (h, w, 3), which is
      * what getRGB returns for them without its per-pixel colour-model calls (it took longer than the
-     * JPEG decode itself). Returns false, writing nothing, for any other layout.
+     * JPEG decode itself), at the pixels (rows[y], cols[x]). Returns false, writing nothing, for any other layout.
      */
-    private static boolean copyInterleavedSrgbBytes(BufferedImage image, float[] out) {
+    private static boolean copyInterleavedSrgbBytes(BufferedImage image, int[] rows, int[] cols, float[] out) {
         Raster raster = image.getRaster();
         if (!(raster.getDataBuffer() instanceof DataBufferByte db) || db.getNumBanks() != 1) return false;
         if (!(raster.getSampleModel() instanceof PixelInterleavedSampleModel sm)) return false;
         if (!(image.getColorModel() instanceof ComponentColorModel cm) || !cm.getColorSpace().isCS_sRGB() || cm.isAlphaPremultiplied()
                 || cm.getNumColorComponents() != 3 || sm.getNumBands() < 3) return false;
         for (int c = 0; c < 3; c++) if (cm.getComponentSize(c) != 8) return false;
-        int h = image.getHeight(), w = image.getWidth();
+        int h = rows.length, w = cols.length;
         int tx = raster.getSampleModelTranslateX(), ty = raster.getSampleModelTranslateY();   // a sub-image's raster starts inside its parent's
         int pixelStride = sm.getPixelStride(), scanlineStride = sm.getScanlineStride();
         int[] band = sm.getBandOffsets();
         byte[] data = db.getData();
         int start = db.getOffset() + (raster.getMinY() - ty) * scanlineStride + (raster.getMinX() - tx) * pixelStride;
         int r = band[0], g = band[1], b = band[2];
+        int[] colOffset = new int[w];
+        for (int x = 0; x < w; x++) colOffset[x] = cols[x] * pixelStride;
         for (int y = 0; y < h; y++) {
-            int in = start + y * scanlineStride, o = y * w * 3;
-            for (int x = 0; x < w; x++, in += pixelStride, o += 3) {
+            int row = start + rows[y] * scanlineStride, o = y * w * 3;
+            for (int x = 0; x < w; x++, o += 3) {
+                int in = row + colOffset[x];
                 out[o] = data[in + r] & 0xff;
                 out[o + 1] = data[in + g] & 0xff;
                 out[o + 2] = data[in + b] & 0xff;
@@ -232,7 +291,7 @@ public final class ImageFiles {
     }
 
     /** As {@link #copyInterleavedSrgbBytes} for 8-bit sRGB packed one pixel per int (TYPE_INT_RGB, TYPE_INT_ARGB, TYPE_INT_BGR). */
-    private static boolean copyPackedSrgbInts(BufferedImage image, float[] out) {
+    private static boolean copyPackedSrgbInts(BufferedImage image, int[] rows, int[] cols, float[] out) {
         Raster raster = image.getRaster();
         if (!(raster.getDataBuffer() instanceof DataBufferInt db) || db.getNumBanks() != 1) return false;
         if (!(raster.getSampleModel() instanceof SinglePixelPackedSampleModel sm)) return false;
@@ -243,15 +302,15 @@ public final class ImageFiles {
             shift[c] = Integer.numberOfTrailingZeros(masks[c]);
             if (masks[c] >>> shift[c] != 0xff) return false;   // 8 bits per channel
         }
-        int h = image.getHeight(), w = image.getWidth();
+        int h = rows.length, w = cols.length;
         int tx = raster.getSampleModelTranslateX(), ty = raster.getSampleModelTranslateY();
         int scanlineStride = sm.getScanlineStride();
         int[] data = db.getData();
         int start = db.getOffset() + (raster.getMinY() - ty) * scanlineStride + (raster.getMinX() - tx);
         for (int y = 0; y < h; y++) {
-            int in = start + y * scanlineStride, o = y * w * 3;
+            int in = start + rows[y] * scanlineStride, o = y * w * 3;
             for (int x = 0; x < w; x++, o += 3) {
-                int p = data[in + x];
+                int p = data[in + cols[x]];
                 out[o] = (p >>> shift[0]) & 0xff;
                 out[o + 1] = (p >>> shift[1]) & 0xff;
                 out[o + 2] = (p >>> shift[2]) & 0xff;

@@ -28,7 +28,7 @@ final class Resampling {
     }
 
     /** Source index of each output index: Pillow's affine nearest, x_in = (int)(0.5·a + x·a) accumulated. */
-    private static int[] nearestSources(int in, int out) {
+    static int[] nearestSources(int in, int out) {
         double step = (double) in / out;
         double coord = step * 0.5;
         int[] src = new int[out];

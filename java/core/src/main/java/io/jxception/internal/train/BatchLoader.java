@@ -103,7 +103,7 @@ public final class BatchLoader implements AutoCloseable {
             ImageFolder.Example e = examples.get(indices[i]);
             RgbImage image;
             try {
-                image = ImageFiles.read(e.file()).resize(height, width, Interpolation.BILINEAR);
+                image = ImageFiles.read(e.file(), height, width, Interpolation.BILINEAR);
             } catch (IOException ex) {
                 throw new UncheckedIOException(ex);
             }

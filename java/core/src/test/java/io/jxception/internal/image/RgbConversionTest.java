@@ -1,6 +1,8 @@
 package io.jxception.internal.image;
 
+import io.jxception.image.Interpolation;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import javax.imageio.ImageIO;
 import java.awt.Transparency;
@@ -12,9 +14,13 @@ import java.awt.image.Raster;
 import java.awt.image.WritableRaster;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -86,6 +92,60 @@ class RgbConversionTest {
             assertSameAsGetRgb(interleavedRgb(s[0], s[1], false), "interleaved RGB " + size);
             assertSameAsGetRgb(interleavedRgb(s[0], s[1], true), "interleaved RGBA " + size);
         }
+    }
+
+    /** Every layout, sampled at Pillow's nearest source pixels: the NEAREST resize of the full conversion, value for value. */
+    @Test
+    void sampledConversionIsTheNearestResizeOfTheFullConversion() {
+        int[] types = {BufferedImage.TYPE_3BYTE_BGR, BufferedImage.TYPE_4BYTE_ABGR, BufferedImage.TYPE_4BYTE_ABGR_PRE, BufferedImage.TYPE_INT_RGB,
+                BufferedImage.TYPE_INT_ARGB, BufferedImage.TYPE_INT_BGR, BufferedImage.TYPE_INT_ARGB_PRE, BufferedImage.TYPE_BYTE_INDEXED,
+                BufferedImage.TYPE_BYTE_GRAY, BufferedImage.TYPE_USHORT_GRAY};
+        int[][] targets = {{299, 299}, {71, 71}, {1, 1}, {40, 600}, {23, 37}};
+        for (int type : types) {
+            BufferedImage image = random(type, 37 + rnd.nextInt(500), 23 + rnd.nextInt(400));
+            BufferedImage sub = image.getSubimage(3, 5, image.getWidth() - 7, image.getHeight() - 9);
+            for (BufferedImage im : new BufferedImage[]{image, sub, interleavedRgb(image.getWidth(), image.getHeight(), type % 2 == 0)}) {
+                RgbImage full = ImageFiles.toRgb(im);
+                for (int[] t : targets) {
+                    int[] rows = Resampling.nearestSources(im.getHeight(), t[0]), cols = Resampling.nearestSources(im.getWidth(), t[1]);
+                    RgbImage sampled = ImageFiles.toRgb(im, rows, cols);
+                    String what = "type " + type + " " + im.getWidth() + "x" + im.getHeight() + " -> " + t[1] + "x" + t[0] + " (seed " + seed + ")";
+                    assertEquals(t[0], sampled.height(), what);
+                    assertEquals(t[1], sampled.width(), what);
+                    assertArrayEquals(Resampling.resize(full, t[0], t[1], Interpolation.NEAREST).pixels(), sampled.pixels(), what);
+                }
+            }
+        }
+    }
+
+    /** Files read straight to a size (both interpolations, JPEG, PNG, gray PNG) equal reading them whole and resizing. */
+    @Test
+    void readingToASizeEqualsReadingThenResizing(@TempDir Path dir) throws IOException {
+        int i = 0;
+        for (int type : new int[]{BufferedImage.TYPE_INT_RGB, BufferedImage.TYPE_INT_ARGB, BufferedImage.TYPE_BYTE_GRAY, BufferedImage.TYPE_BYTE_INDEXED}) {
+            for (String format : new String[]{"jpg", "png"}) {
+                if (format.equals("jpg") && type != BufferedImage.TYPE_INT_RGB && type != BufferedImage.TYPE_BYTE_GRAY) continue;
+                BufferedImage source = random(type, 120 + rnd.nextInt(400), 90 + rnd.nextInt(300));
+                Path file = dir.resolve("im" + i++ + "." + format);
+                assertTrue(ImageIO.write(source, format, file.toFile()), format);
+                byte[] bytes = Files.readAllBytes(file);
+                RgbImage whole = ImageFiles.read(file);
+                assertEquals(source.getWidth(), whole.width());
+                for (Interpolation interpolation : Interpolation.values()) {
+                    for (int[] t : new int[][]{{299, 299}, {71, 71}, {whole.height(), whole.width()}, {whole.height() * 2 + 1, 5}}) {
+                        String what = format + " type " + type + " " + interpolation + " -> " + t[1] + "x" + t[0] + " (seed " + seed + ")";
+                        float[] expected = whole.resize(t[0], t[1], interpolation).pixels();
+                        assertArrayEquals(expected, ImageFiles.read(file, t[0], t[1], interpolation).pixels(), what);
+                        assertArrayEquals(expected, ImageFiles.decode(bytes, file.toString(), t[0], t[1], interpolation).pixels(), what + ", from bytes");
+                    }
+                }
+            }
+        }
+        Path file = dir.resolve("im0.jpg");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ImageFiles.read(file, 0, 299, Interpolation.NEAREST));
+        assertTrue(e.getMessage().contains("0x299"), e.getMessage());
+        IOException missing = assertThrows(IOException.class, () -> ImageFiles.read(dir.resolve("none.jpg"), 299, 299, Interpolation.NEAREST));
+        assertTrue(missing.getMessage().contains("none.jpg: no such image file"), missing.getMessage());
     }
 
     @Test
