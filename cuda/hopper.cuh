@@ -114,6 +114,18 @@ __device__ __forceinline__ uint64_t desc_k_major_sw128(uint32_t smemAddr) {
     return (uint64_t)((smemAddr & 0x3FFFF) >> 4) | ((uint64_t)1 << 16) | ((uint64_t)(1024 >> 4) << 32) | ((uint64_t)1 << 62);
 }
 
+// wgmma shared-memory descriptor for an MN-major tile (16-bit only: the transpose bits exist for f16/bf16) with
+// 128-byte swizzle, as a TMA box of (K rows) x (64 MN elements = 128 bytes) with 128-byte swizzle lands: each
+// K row is one 128-byte row holding 64 consecutive M (or N) elements. The canonical MN-major layout
+// (CuTe's, in 16-byte units) ((8, n), (8, k)) : ((1, LBO), (8, SBO)): 64 MN elements per 128-byte row, the 8 K
+// rows of a group 128 bytes apart, K groups SBO bytes apart (1024: rows are consecutive), 64-element MN
+// atoms LBO bytes apart (where the next box along M or N starts). One wgmma K step (k16) is 16 K rows = 2048
+// bytes: step s starts at descriptor + 128 * s (16-byte units), a multiple of the 1024-byte swizzle period.
+__host__ __device__ __forceinline__ uint64_t desc_mn_major_sw128(uint32_t smemAddr, uint32_t lboBytes) {
+    return (uint64_t)((smemAddr & 0x3FFFF) >> 4) | ((uint64_t)((lboBytes & 0x3FFFF) >> 4) << 16) | ((uint64_t)(1024 >> 4) << 32) |
+           ((uint64_t)1 << 62);
+}
+
 // D (64 x N fp32, N/2 registers per thread) = (accumulate ? D : 0) + A (64 x K) * B (K x N), K = 16 for
 // 16-bit operands and 8 for tf32 (32 bytes of a row either way); A and B K-major in shared memory, scale
 // factors 1. OP is the instruction's shape-k and types ("k16.f32.bf16.bf16", "k8.f32.tf32.tf32"), TAIL the
@@ -172,6 +184,18 @@ __device__ __forceinline__ uint64_t desc_k_major_sw128(uint32_t smemAddr) {
 // One 32-byte K step of both operands (descriptors from desc_k_major_sw128): m64nBNk16 for T = bf16 / fp16,
 // m64nBNk8 tf32 for T = float (the tensor cores read the fp32 words and use only their tf32 bits: sign,
 // exponent and the top 10 mantissa bits; the low 13 bits are dropped, i.e. truncation toward zero).
+// Both operands MN-major (desc_mn_major_sw128): the 16-bit instruction with both transpose immediates set.
+template <typename T, int BN>
+__device__ __forceinline__ void wgmma_step_mn_major(float (&d)[BN / 2], uint64_t descA, uint64_t descB, int accumulate) {
+    static_assert(BN == 256 || BN == 128, "BN is 128 or 256");
+    if constexpr (std::is_same<T, __nv_bfloat16>::value) {
+        if constexpr (BN == 256) JX_WGMMA_N256("k16.f32.bf16.bf16", ", 1, 1"); else JX_WGMMA_N128("k16.f32.bf16.bf16", ", 1, 1");
+    } else {
+        static_assert(std::is_same<T, __half>::value, "MN-major operands are 16-bit (tf32 reads K-major only)");
+        if constexpr (BN == 256) JX_WGMMA_N256("k16.f32.f16.f16", ", 1, 1"); else JX_WGMMA_N128("k16.f32.f16.f16", ", 1, 1");
+    }
+}
+
 template <typename T, int BN>
 __device__ __forceinline__ void wgmma_step(float (&d)[BN / 2], uint64_t descA, uint64_t descB, int accumulate) {
     static_assert(BN == 256 || BN == 128, "BN is 128 or 256");

@@ -528,6 +528,7 @@ static void time_layer(const Layer& l, int batch, Totals& tot) {
     for (auto& b : sets) free_bwd(b);
 }
 
+#ifndef PWBWD_NO_MAIN  // cuda/dev/pwbwd_wgmma_v1.cu includes this file for its references, checks and timer
 int main(int argc, char** argv) {
     const std::string mode = argc > 1 ? argv[1] : "all";
     std::vector<int> batches;
@@ -591,3 +592,4 @@ int main(int argc, char** argv) {
     printf("RESULT pwbwd_v1 %s: %d checks, %d failed\n", g_failures ? "FAILED" : "OK", g_checks, g_failures);
     return g_failures ? 2 : 0;
 }
+#endif  // PWBWD_NO_MAIN

@@ -13,7 +13,7 @@
 #      repeats; CudaNetworkTest's training step with either path, and replayed steps against eager ones;
 #      CudaWeightUpdateTest: the one-launch SGD and unscale against the per-tensor kernels, bitwise;
 #      CudaActivationBuffersTest: 2-byte activation buffers in BF16/FP16, a session's memory halved;
-#      on CC 9.0 also cuda.pwbwd=wgmma's cases: the dgrad on pwgemm_wgmma)                      (<= 50 s)
+#      on CC 9.0 also cuda.pwbwd=wgmma's cases: dgrad and wgrad on wgmma)                    (<= 50 s)
 #      and CudaTrainingBenchmark at BF16 299x299, full width, back to back: the default
 #      (-Djxception.cuda.pwbwd=ffma) at batch 32 (<= 12 s), -Djxception.cuda.pwbwd=mma at batch 32 and
 #      128 (<= 28 s), -Djxception.cuda.pwbwd=wgmma at batch 128 (<= 16 s; CC 9.0 only, elsewhere it is

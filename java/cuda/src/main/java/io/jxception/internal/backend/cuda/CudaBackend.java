@@ -266,8 +266,8 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
                 + " is " + deviceName + " (" + major + "." + minor + "): use " + option + "=mma";
     }
 
-    /** The modules of the wgmma kernels (cuda/hopper_pwgemm.cu, cuda/hopper_sepconv.cu), loaded with cuda.pointwise=wgmma or cuda.pwbwd=wgmma. */
-    static final List<String> HOPPER_MODULES = List.of("hopper_pwgemm", "hopper_sepconv");
+    /** The modules of the wgmma kernels (cuda/hopper_pwgemm.cu, hopper_sepconv.cu, hopper_pwbwd.cu), loaded with cuda.pointwise=wgmma or cuda.pwbwd=wgmma. */
+    static final List<String> HOPPER_MODULES = List.of("hopper_pwgemm", "hopper_sepconv", "hopper_pwbwd");
 
     private void loadModule(CudaKernelImages.Image img) {
         CUmodule module = new CUmodule();
@@ -290,7 +290,7 @@ public final class CudaBackend implements KernelBackend, DeviceEvents, LaunchRec
                 + switch (pwbwd) {
                     case FFMA -> "";
                     case MMA -> ", mma pointwise backward";
-                    case WGMMA -> ", pointwise backward wgmma dgrad + mma wgrad";
+                    case WGMMA -> ", pointwise backward wgmma dgrad + wgmma wgrad";
                 };
     }
 

@@ -38,8 +38,10 @@ import java.util.Map;
  * <li>{@code dw_backward_weight_<t>}, {@code reduce_partials}, {@code dw_backward_data_<t>} (with dx).</li>
  * </ul>
  * With {@link Choice#WGMMA} the dgrad launch is {@link HopperPointwiseGemm#dgrad}'s {@code
- * pwgemm_wgmma_<math>_n<BN>} (sm_90a, TMA + wgmma) on the same operands where that kernel covers the
- * layer; every other launch, and the dgrad of layers it does not cover, are the {@link Choice#MMA} plan's.
+ * pwgemm_wgmma_<math>_n<BN>} and the wgrad launch {@link HopperWeightGradient#wgrad}'s {@code
+ * pwbwd_wgrad_wgmma_<t>_n<BN>} (sm_90a, TMA + wgmma; the wgrad with its own split rule,
+ * {@link HopperWeightGradient#splits}) on the same operands where those kernels cover the layer; every
+ * other launch, and the GEMMs they do not cover, are the {@link Choice#MMA} plan's.
  */
 public final class PointwiseBackwardPath {
     private PointwiseBackwardPath() {}
@@ -65,9 +67,10 @@ public final class PointwiseBackwardPath {
      * chosen per backend by the option {@code cuda.pwbwd=ffma|mma|wgmma}. The default is {@link #FFMA}
      * (conv_bwd.cu's FFMA tiles) until the tensor-core kernels are measured on a card: pwbwd-1 in
      * benchmarks/NOTES.md predicts 4-9x per GEMM, not yet run. FP32/TF32 always run FFMA.
-     * {@link #WGMMA} is {@link #MMA} with the dgrad on the Hopper GEMM (compute capability 9.0 only: the
-     * backend refuses other devices at open), decided per layer by {@link #dgradOnWgmma}; a layer that
-     * kernel does not cover keeps the mma.sync dgrad.
+     * {@link #WGMMA} is {@link #MMA} with the dgrad on the Hopper GEMM and the wgrad on the Hopper
+     * weight-gradient kernel (compute capability 9.0 only: the backend refuses other devices at open),
+     * decided per layer and GEMM by {@link #dgradOnWgmma} and {@link #wgradOnWgmma}; a GEMM those kernels
+     * do not cover keeps its mma.sync kernel.
      */
     public enum Choice {
         FFMA, MMA, WGMMA;
@@ -102,6 +105,15 @@ public final class PointwiseBackwardPath {
             return this == WGMMA && applies(spec, p, lim)
                     && HopperPointwiseGemm.covers((long) spec.n() * spec.h() * spec.w(), spec.cout(), spec.cin(), p);
         }
+
+        /**
+         * Whether this choice runs the layer's wgrad on the Hopper kernel: WGMMA, the tensor-core path
+         * {@link #applies}, and {@link HopperWeightGradient#covers} it (cin, cout at least 64, M at least 64).
+         */
+        public boolean wgradOnWgmma(ConvSpec spec, Precision p, Limits lim) {
+            return this == WGMMA && applies(spec, p, lim)
+                    && HopperWeightGradient.covers((long) spec.n() * spec.h() * spec.w(), spec.cin(), spec.cout(), p, lim);
+        }
     }
 
     /**
@@ -131,9 +143,19 @@ public final class PointwiseBackwardPath {
      * @param blocksPerSm resident pwbwd_wgrad blocks per SM (the driver's occupancy; 2 on H100/H200/A100)
      */
     public static Splits wgradSplits(long m, int cin, int cout, int smCount, int blocksPerSm) {
-        if (m < 1 || m > Integer.MAX_VALUE) throw new IllegalArgumentException("pointwise wgrad over " + m + " pixels: expected 1 to 2^31-1");
         long tiles = (long) CudaLaunchPlan.ceilDiv(cin, BM) * CudaLaunchPlan.ceilDiv(cout, BN);
-        long slots = (long) Math.max(1, blocksPerSm) * smCount;
+        return splitSearch(m, tiles, cin, cout, (long) Math.max(1, blocksPerSm) * smCount, BK);
+    }
+
+    /**
+     * The split search behind {@link #wgradSplits} and {@link HopperWeightGradient#splits}: the smallest
+     * split count whose {@code tiles} x splits blocks fill at least {@link #FILL_TARGET} of their last
+     * wave of {@code slots} resident blocks, else the best fill; at most M / {@link #MIN_ROWS_PER_SPLIT}
+     * and {@link #MAX_SPLITS} splits, fp32 partials of at most the 16-bit inputs' bytes; rows per split
+     * rounded up to a multiple of {@code rowMultiple} (which can leave fewer splits than chosen).
+     */
+    static Splits splitSearch(long m, long tiles, int cin, int cout, long slots, int rowMultiple) {
+        if (m < 1 || m > Integer.MAX_VALUE) throw new IllegalArgumentException("pointwise wgrad over " + m + " pixels: expected 1 to 2^31-1");
         long byBytes = m * (cin + cout) / (2L * cin * cout);
         int maxSplits = (int) Math.max(1, Math.min(Math.min(m / MIN_ROWS_PER_SPLIT, byBytes), MAX_SPLITS));
         int best = 1;
@@ -150,7 +172,7 @@ public final class PointwiseBackwardPath {
                 break;
             }
         }
-        int rowsPerSplit = (int) CudaLaunchPlan.roundUp(CudaLaunchPlan.ceilDiv(m, best), BK);
+        int rowsPerSplit = (int) CudaLaunchPlan.roundUp(CudaLaunchPlan.ceilDiv(m, best), rowMultiple);
         return new Splits(rowsPerSplit, (int) CudaLaunchPlan.ceilDiv(m, rowsPerSplit));
     }
 
@@ -166,7 +188,8 @@ public final class PointwiseBackwardPath {
      *
      * @param wgradBlocksPerSm resident pwbwd_wgrad blocks per SM on this device (for {@link #wgradSplits})
      * @param choice           MMA or WGMMA (the dgrad on {@link HopperPointwiseGemm#dgrad} where
-     *                         {@link Choice#dgradOnWgmma}; planning fails on a device without its shared memory)
+     *                         {@link Choice#dgradOnWgmma}, the wgrad on {@link HopperWeightGradient#wgrad} where
+     *                         {@link Choice#wgradOnWgmma}; planning fails on a device without the dgrad's shared memory)
      */
     public static OpPlan plan(ConvSpec s, Precision p, Limits lim, int wgradBlocksPerSm, boolean withDx, Choice choice) {
         if (choice == Choice.FFMA) throw new IllegalArgumentException("cuda.pwbwd=ffma runs CudaLaunchPlan.convBackward, not this plan");
@@ -178,7 +201,9 @@ public final class PointwiseBackwardPath {
         String suf = CudaLaunchPlan.storageSuffix(p);
         int m = (int) ((long) s.n() * s.h() * s.w());
         long weights = (long) s.cin() * s.cout();
-        Splits sp = wgradSplits(m, s.cin(), s.cout(), lim.smCount(), wgradBlocksPerSm);
+        boolean wgradWgmma = choice.wgradOnWgmma(s, p, lim);
+        Splits sp = wgradWgmma ? HopperWeightGradient.splits(m, s.cin(), s.cout(), lim.smCount())
+                : wgradSplits(m, s.cin(), s.cout(), lim.smCount(), wgradBlocksPerSm);
         Map<String, Long> scratch = new LinkedHashMap<>();
         CudaLaunchPlan.separableScratch(s, p, scratch);
         scratch.put("scratch:w2h", weights * 2);
@@ -196,11 +221,15 @@ public final class PointwiseBackwardPath {
                     new I32("M", m), new I32("cin", s.cin()), new I32("cout", s.cout()))));
         }
         // dW2 = d^T . dz over M in splits
-        int tiles = CudaLaunchPlan.ceilDiv(s.cin(), BM) * CudaLaunchPlan.ceilDiv(s.cout(), BN);
         String wgradOut = sp.splits() > 1 ? "scratch:partialPw" : "dw2";
-        l.add(new Launch("pwbwd_wgrad_" + suf, tiles, sp.splits(), 1, WGRAD_SHARED_BYTES, List.of(
-                new Ptr("scratch:d", false), new Ptr("dz", false), new Ptr(wgradOut, false),
-                new I32("M", m), new I32("cin", s.cin()), new I32("cout", s.cout()), new I32("rowsPerSplit", sp.rowsPerSplit()))));
+        if (wgradWgmma) {
+            l.add(HopperWeightGradient.wgrad(p, m, s.cin(), s.cout(), sp, wgradOut, lim));
+        } else {
+            int tiles = CudaLaunchPlan.ceilDiv(s.cin(), BM) * CudaLaunchPlan.ceilDiv(s.cout(), BN);
+            l.add(new Launch("pwbwd_wgrad_" + suf, tiles, sp.splits(), 1, WGRAD_SHARED_BYTES, List.of(
+                    new Ptr("scratch:d", false), new Ptr("dz", false), new Ptr(wgradOut, false),
+                    new I32("M", m), new I32("cin", s.cin()), new I32("cout", s.cout()), new I32("rowsPerSplit", sp.rowsPerSplit()))));
+        }
         if (sp.splits() > 1) {
             l.add(new Launch("pwbwd_reduce", CudaLaunchPlan.gridFor(weights / 4, lim), 1, 1, 0, List.of(
                     new Ptr("scratch:partialPw", false), new Ptr("dw2", false), new I32("splits", sp.splits()), new I64("count", weights))));

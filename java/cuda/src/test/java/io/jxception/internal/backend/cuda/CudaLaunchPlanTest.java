@@ -69,7 +69,7 @@ class CudaLaunchPlanTest {
                 // the fused Hopper separable conv: 256- and 128-wide tiles
                 plans.add(HopperSeparableConv.plan(new ConvSpec(ConvKind.SEPARABLE3X3_SAME, 2, 19, 19, 728, 728, 1, true), p, lim, true));
                 plans.add(HopperSeparableConv.plan(new ConvSpec(ConvKind.SEPARABLE3X3_SAME, 2, 37, 37, 64, 128, 1, false), p, lim, false));
-                // cuda.pwbwd=wgmma: the backward's dgrad on pwgemm_wgmma (dz, scratch:w2h, scratch:dd), 256- and 128-wide tiles
+                // cuda.pwbwd=wgmma: the backward's dgrad on pwgemm_wgmma (dz, scratch:w2h, scratch:dd) and wgrad on pwbwd_wgrad_wgmma, 256- and 128-wide tiles
                 plans.add(PointwiseBackwardPath.plan(new ConvSpec(ConvKind.SEPARABLE3X3_SAME, 32, 19, 19, 728, 728, 1, true), p, lim, 2, true,
                         PointwiseBackwardPath.Choice.WGMMA));
                 plans.add(PointwiseBackwardPath.plan(new ConvSpec(ConvKind.SEPARABLE3X3_SAME, 1, 37, 37, 64, 128, 1, false), p, lim, 2, false,

@@ -292,18 +292,23 @@ class PointwiseBackwardPathTest {
         return l.args().stream().filter(a -> a.name().equals(name)).findFirst().orElseThrow(() -> new AssertionError(l.kernel() + " has no " + name));
     }
 
-    /** Every launch of the mma plan but the dgrad (index 2), which the wgmma plan replaces in place; the same scratch. */
-    static void assertOnlyTheDgradDiffers(OpPlan mma, OpPlan wgmma, String what) {
-        assertEquals(mma.scratchBytes(), wgmma.scratchBytes(), what + ": scratch (dd and w2h are the same regions)");
-        assertEquals(mma.launches().size(), wgmma.launches().size(), what);
-        for (int i = 0; i < mma.launches().size(); i++) {
-            if (i == 2) {
-                assertTrue(mma.launches().get(i).kernel().startsWith("pwbwd_dgrad_"), what);
-                assertTrue(wgmma.launches().get(i).kernel().startsWith("pwgemm_wgmma_"), what + ": " + wgmma.launches().get(i).kernel());
-            } else {
-                assertEquals(mma.launches().get(i), wgmma.launches().get(i), what + ", launch " + i);
-            }
-        }
+    /**
+     * Every launch of the mma plan but its two GEMMs (dgrad at index 2, wgrad at 3), which the wgmma plan
+     * replaces in place, and the reduce, whose split count is the wgrad's; the same scratch but for the
+     * partials' size.
+     */
+    static void assertOnlyTheGemmsDiffer(OpPlan mma, OpPlan wgmma, String what) {
+        Map<String, Long> a = new LinkedHashMap<>(mma.scratchBytes()), b = new LinkedHashMap<>(wgmma.scratchBytes());
+        a.remove("scratch:partialPw");
+        b.remove("scratch:partialPw");
+        assertEquals(a, b, what + ": scratch (d, dd and w2h are the same regions)");
+        assertTrue(mma.launches().get(2).kernel().startsWith("pwbwd_dgrad_"), what);
+        assertTrue(mma.launches().get(3).kernel().startsWith("pwbwd_wgrad_"), what);
+        assertTrue(wgmma.launches().get(2).kernel().startsWith("pwgemm_wgmma_"), what + ": " + wgmma.launches().get(2).kernel());
+        assertTrue(wgmma.launches().get(3).kernel().startsWith("pwbwd_wgrad_wgmma_"), what + ": " + wgmma.launches().get(3).kernel());
+        java.util.function.Predicate<Launch> same = l -> !l.kernel().startsWith("pwbwd_dgrad_") && !l.kernel().startsWith("pwgemm_wgmma_")
+                && !l.kernel().startsWith("pwbwd_wgrad_") && !l.kernel().equals("pwbwd_reduce");
+        assertEquals(mma.launches().stream().filter(same).toList(), wgmma.launches().stream().filter(same).toList(), what);
     }
 
     @Test
@@ -317,7 +322,7 @@ class PointwiseBackwardPathTest {
                 for (Precision p : new Precision[]{Precision.BF16, Precision.FP16}) {
                     assertTrue(Choice.WGMMA.dgradOnWgmma(s, p, H100), s + " " + p);
                     OpPlan mma = plan(s, p, Choice.MMA), wgmma = plan(s, p, Choice.WGMMA);
-                    assertOnlyTheDgradDiffers(mma, wgmma, s + " " + p);
+                    assertOnlyTheGemmsDiffer(mma, wgmma, s + " " + p);
                     Launch d = wgmma.launches().get(2);
                     long m = (long) s.n() * s.h() * s.w();
                     int bn = HopperPointwiseGemm.tileWidth(m, s.cin(), H100);
@@ -381,9 +386,12 @@ class PointwiseBackwardPathTest {
         for (ConvSpec s : List.of(sep(4, 19, 40, 72, true), sep(4, 19, 128, 56, true), sep(1, 7, 64, 128, false))) {
             assertTrue(Choice.WGMMA.applies(s, Precision.BF16, H100), s.toString());
             assertFalse(Choice.WGMMA.dgradOnWgmma(s, Precision.BF16, H100), s.toString());
+            assertFalse(Choice.WGMMA.wgradOnWgmma(s, Precision.BF16, H100), s.toString());
             assertEquals(plan(s, Precision.BF16, Choice.MMA), plan(s, Precision.BF16, Choice.WGMMA), s.toString());
         }
         assertTrue(Choice.WGMMA.dgradOnWgmma(sep(1, 8, 64, 64, false), Precision.BF16, H100), "the smallest covered: M 64, cin = cout = 64");
+        assertTrue(Choice.WGMMA.wgradOnWgmma(sep(1, 8, 64, 64, false), Precision.BF16, H100), "the wgrad's smallest too");
+        assertFalse(Choice.MMA.wgradOnWgmma(sep(2, 19, 728, 728, true), Precision.BF16, H100));
         assertFalse(Choice.MMA.dgradOnWgmma(sep(2, 19, 728, 728, true), Precision.BF16, H100));
         assertFalse(Choice.WGMMA.applies(sep(2, 19, 728, 728, true), Precision.TF32, H100), "FP32/TF32 stay FFMA");
         assertFalse(Choice.WGMMA.dgradOnWgmma(sep(2, 19, 728, 728, true), Precision.TF32, H100));
@@ -402,7 +410,7 @@ class PointwiseBackwardPathTest {
             assertEquals(mma, PointwiseBackwardPath.plan(s, Precision.BF16, H100, OCC, true, Choice.MMA));
             assertEquals("pwbwd_dgrad_bf16", mma.launches().get(2).kernel());
         }
-        assertEquals(List.of("dw_forward_bf16", "pwbwd_pack_w2_bf16", "pwgemm_wgmma_bf16_n256", "pwbwd_wgrad_bf16", "pwbwd_reduce",
+        assertEquals(List.of("dw_forward_bf16", "pwbwd_pack_w2_bf16", "pwgemm_wgmma_bf16_n256", "pwbwd_wgrad_wgmma_bf16_n256", "pwbwd_reduce",
                 "dw_backward_weight_bf16", "reduce_partials", "dw_backward_data_bf16"), kernels(plan(sep(128, 19, 728, 728, true), Precision.BF16, Choice.WGMMA)));
         // FFMA never reaches this plan: the backend runs CudaLaunchPlan.convBackward
         assertFalse(Choice.FFMA.applies(sep(128, 19, 728, 728, true), Precision.BF16, H100));
@@ -417,6 +425,7 @@ class PointwiseBackwardPathTest {
             List<String> wgmma = new ArrayList<>();
             for (ConvSpec s : CudaLaunchPlanTest.convSpecs(g, n)) {
                 if (Choice.WGMMA.dgradOnWgmma(s, Precision.BF16, H100)) wgmma.add(s.h() + "x" + s.w() + " " + s.cin() + "->" + s.cout());
+                assertEquals(Choice.WGMMA.dgradOnWgmma(s, Precision.BF16, H100), Choice.WGMMA.wgradOnWgmma(s, Precision.BF16, H100), "the wgrad on the same layers " + s);
             }
             assertEquals(n == 8 ? List.of("3x3 64->96", "3x3 96->128") : List.of(), wgmma, "batch " + n);
         }
@@ -442,9 +451,14 @@ class PointwiseBackwardPathTest {
      * (name, kind): tmap, ptr, i32 (int, unsigned) or i64 (long long, unsigned long long).
      */
     static List<CParam> pwgemmSignature() throws IOException {
-        String src = Files.readString(Path.of("cuda", "hopper_pwgemm.cu")).replace("\\\n", " ");
-        Matcher m = Pattern.compile("pwgemm_wgmma_##SUF##_n##BN\\(([^)]*)\\)").matcher(src);
-        assertTrue(m.find(), "pwgemm_wgmma's entry point in cuda/hopper_pwgemm.cu");
+        return macroSignature("hopper_pwgemm.cu", "pwgemm_wgmma_##SUF##_n##BN");
+    }
+
+    /** The C parameters of the kernel {@code entry} (as spelt in the macro that defines it) in cuda/{@code file}, as (name, kind). */
+    static List<CParam> macroSignature(String file, String entry) throws IOException {
+        String src = Files.readString(Path.of("cuda", file)).replace("\\\n", " ");
+        Matcher m = Pattern.compile(Pattern.quote(entry) + "\\(([^)]*)\\)").matcher(src);
+        assertTrue(m.find(), entry + "'s entry point in cuda/" + file);
         List<CParam> out = new ArrayList<>();
         for (String p : m.group(1).split(",")) {
             String[] words = p.trim().split("\\s+");
