@@ -26,7 +26,7 @@ kernel void bn_partial_sum(global const float* z,  // (rows, C)
                            int rows)
 {
     const int vec = get_global_id(0), s = get_global_id(1);
-    if (vec * VWI >= C) return;
+    if (vec * VWI >= C || s * SLICE >= rows) return;  // padded work-items (groups are launch-sized)
     const int c = vec_start(vec, VWI, C);
     const int r0 = s * SLICE, r1 = min(rows, r0 + SLICE);
     floatI sum = (floatI)(0.0f), comp = (floatI)(0.0f);
@@ -41,7 +41,7 @@ kernel void bn_partial_sqdev(global const float* z,    // (rows, C)
                              int rows)
 {
     const int vec = get_global_id(0), s = get_global_id(1);
-    if (vec * VWI >= C) return;
+    if (vec * VWI >= C || s * SLICE >= rows) return;  // padded work-items (groups are launch-sized)
     const int c = vec_start(vec, VWI, C);
     const floatI mu = ILOAD(mean + c);
     const int r0 = s * SLICE, r1 = min(rows, r0 + SLICE);
@@ -135,7 +135,7 @@ kernel void bn_backward_partial(global const float* z,      // (rows, C) forward
                                 int rows)
 {
     const int vec = get_global_id(0), s = get_global_id(1);
-    if (vec * VWI >= C) return;
+    if (vec * VWI >= C || s * SLICE >= rows) return;  // padded work-items (groups are launch-sized)
     const int c = vec_start(vec, VWI, C);
     const floatI mu = ILOAD(mean + c), is = ILOAD(invstd + c);
     const int r0 = s * SLICE, r1 = min(rows, r0 + SLICE);

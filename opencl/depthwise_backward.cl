@@ -69,7 +69,7 @@ kernel void depthwise_filter_partial(global const float* x,  // (N, H, W, CIN)
                                      int pixels)
 {
     const int vec = get_global_id(0), s = get_global_id(1);
-    if (vec * VWI >= CIN) return;
+    if (vec * VWI >= CIN || s * SLICE >= pixels) return;  // padded work-items (groups are launch-sized)
     const int c = vec_start(vec, VWI, CIN);
     floatI acc[9];
 #pragma unroll

@@ -27,8 +27,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * for its result, submits the next) for each C of {@code --callers}, against one session per
  * backend of {@code --backend}. Prints throughput (completed requests per second of the timed
  * window), latency percentiles p50/p99 (submit to result, per request) and the mean batch size.
- * Warm-up first: every batch size 1..maxBatch runs once on every session (OpenCL builds its
- * programs per batch size, CUDA records a graph per size), then {@code --warmup-seconds} of load.
+ * Warm-up first: every batch size 1..maxBatch runs once on every session (OpenCL compiles up to four
+ * tile variants per layer on first use, CUDA records a graph per size), then {@code --warmup-seconds} of load.
  * <pre>
  * benchmarks/throughput/run.sh BatcherLoadBenchmark --backend opencl:0 --size 299 --width 1 --max-batch 8 --callers 1,8,64 --seconds 20
  * </pre>

@@ -216,7 +216,7 @@ class DynamicBatcherTest {
         }
         io.jxception.backend.Backend cl = io.jxception.backend.Backends.open("opencl:0", io.jxception.backend.Precision.FP32);
         open.add(cl);
-        // batches of at most 2: OpenCL builds its programs once per batch size it meets
+        // batches of at most 2: OpenCL compiles a layer's tile variant the first time a batch size needs it
         InferenceSession clSession = new InferenceSession(cl, weights, 2);
         open.add(clSession);
         List<InferenceSession> both = new ArrayList<>(sessions(1, 2));

@@ -38,6 +38,8 @@ final class ClContext implements AutoCloseable {
     private final List<Long> kernelOrder = new ArrayList<>();
     private final Set<ClBuffer> buffers = Collections.newSetFromMap(new IdentityHashMap<>()); // every live buffer of this backend (their shapes are the callers')
     private long allocatedBytes;
+    /** Per-kernel timing of this backend's launches, or null (LaunchProfile.PROPERTY unset at open). */
+    final LaunchProfile profile = LaunchProfile.ifRequested();
 
     ClContext(ClDevice device, OpenClBackend owner) {
         this.device = device;
@@ -94,7 +96,7 @@ final class ClContext implements AutoCloseable {
         }
     }
 
-    ClLaunch launch(long kernel, String name) { return new ClLaunch(queue, kernel, name); }
+    ClLaunch launch(long kernel, String name) { return new ClLaunch(queue, kernel, name, profile); }
 
     /** Bytes currently allocated by this context's buffers. */
     long allocatedBytes() { return allocatedBytes; }

@@ -13,12 +13,14 @@ final class ClLaunch {
     private final long queue;
     private final long kernel;
     private final String name;
+    private final LaunchProfile profile; // null: not profiling
     private int index;
 
-    ClLaunch(long queue, long kernel, String name) {
+    ClLaunch(long queue, long kernel, String name, LaunchProfile profile) {
         this.queue = queue;
         this.kernel = kernel;
         this.name = name;
+        this.profile = profile;
     }
 
     ClLaunch arg(ClBuffer b) {
@@ -53,8 +55,31 @@ final class ClLaunch {
         return this;
     }
 
-    /** Enqueues over {@code global} work-items in groups of {@code local} (null: the driver chooses). */
+    /**
+     * The work-group shape of a launch that does not need a particular one: {@code min(64, the next power
+     * of two >= global[0])} work-items along dimension 0 and, for 2-D and 3-D launches, 64 / that many
+     * along dimension 1 (groups of 64 where dimension 0 is short: pocl pays per group), 1 along
+     * dimension 2. The shape depends on the launch's first dimension only, which is channels or weights
+     * (the batch lies in the other dimensions, or makes a 1-D launch far longer than 64): leaving it to
+     * the driver made pocl pick a shape from the whole global size, so every new batch size compiled
+     * every kernel again (5 to 8 s per batch size at 71x71 without pocl's disk cache), which a dynamic
+     * batcher or a last partial batch pays at run time. Kernels guard their bounds in dimensions 0 and
+     * 1, so the padded work-items do nothing.
+     */
+    static long[] defaultLocal(long[] global) {
+        long[] local = new long[global.length];
+        java.util.Arrays.fill(local, 1);
+        local[0] = global[0] <= 1 ? 1 : Math.min(DEFAULT_GROUP, Long.highestOneBit(global[0] - 1) << 1);
+        if (global.length > 1) local[1] = DEFAULT_GROUP / local[0];
+        return local;
+    }
+
+    /** Work-items in a group of {@link #defaultLocal}: two warps of an NVIDIA GPU, a wavefront of AMD's. */
+    static final long DEFAULT_GROUP = 64;
+
+    /** Enqueues over {@code global} work-items in groups of {@code local} (null: {@link #defaultLocal}). */
     void run(long[] global, long[] local) {
+        if (local == null) local = defaultLocal(global);
         try (MemoryStack stack = MemoryStack.stackPush()) {
             int dims = global.length;
             PointerBuffer g = stack.mallocPointer(dims);
@@ -68,13 +93,13 @@ final class ClLaunch {
                 }
                 g.put(d, Math.max(gs, 1));
             }
-            long start = LaunchProfile.ENABLED ? System.nanoTime() : 0;
+            long start = profile != null ? System.nanoTime() : 0;
             ClErrors.check(clEnqueueNDRangeKernel(queue, kernel, dims, null, g, l, null, null),
                     "clEnqueueNDRangeKernel(" + name + ", global " + java.util.Arrays.toString(global)
                             + (local == null ? "" : ", local " + java.util.Arrays.toString(local)) + ")");
-            if (LaunchProfile.ENABLED) {
+            if (profile != null) {
                 ClErrors.check(clFinish(queue), "clFinish");
-                LaunchProfile.add(name, (System.nanoTime() - start) / 1e6);
+                profile.add(name, (System.nanoTime() - start) / 1e6);
             }
         }
     }

@@ -70,6 +70,12 @@ public final class OpenClBackend implements KernelBackend {
     /** The device plumbing, for the kernel-variant harness in opencl/dev. */
     synchronized ClContext context() { return ctx; }
 
+    /**
+     * This backend's per-kernel launch times, when it was opened with the system property
+     * {@code jxception.opencl.profile=true} (every launch then waits for the device); else null.
+     */
+    public LaunchProfile launchProfile() { return ctx.profile; }
+
     /** Bytes of device memory this backend holds now, scratch included. */
     public synchronized long allocatedBytes() { return ctx.allocatedBytes(); }
 
@@ -182,7 +188,7 @@ public final class OpenClBackend implements KernelBackend {
      */
     private void launchRowTiled(long kernel, ClLaunch launch, int columnVectors, int rows) {
         int rowTiles = ceilDiv(rows, RM);
-        int tmr = Math.min(8, rowTiles);
+        int tmr = Tiles.rowTilesPerGroup(rowTiles);
         int tnv = Tiles.columnVectorsPerGroup(columnVectors, tmr, Math.min(1024, ctx.maxWorkGroupSize(kernel)));
         launch.run(new long[]{(long) ceilDiv(rowTiles, tmr) * tmr, (long) ceilDiv(columnVectors, tnv) * tnv}, new long[]{tmr, tnv});
     }

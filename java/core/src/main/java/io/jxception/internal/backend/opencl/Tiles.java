@@ -49,7 +49,7 @@ final class Tiles {
     static Sepconv sepconv(int pixels, int cin, int cout, ClDevice device) {
         int groups = ceilDiv(pixels, SEPCONV_MAX_TM);
         groups = ceilDiv(groups, device.computeUnits()) * device.computeUnits();
-        int tm = Math.min(SEPCONV_MAX_TM, ceilDiv(ceilDiv(pixels, groups), RM) * RM);
+        int tm = rowTile(ceilDiv(ceilDiv(pixels, groups), RM) * RM);
         long budget = Math.min(device.localMemBytes() / 2, device.gpu() ? 32 * 1024 : 256 * 1024);
         int kcMax = (int) Math.max(16, budget / ((long) tm * Float.BYTES) / 16 * 16);
         int kc = cin;
@@ -61,6 +61,29 @@ final class Tiles {
         int vw = vectorWidth(cout);
         int tnv = columnVectorsPerGroup(ceilDiv(cout, vw), tm / RM, device.maxWorkGroupSize());
         return new Sepconv(tm, kc, vectorWidth(Math.min(kc, lastChunk)), vw, tnv);
+    }
+
+    /**
+     * The sepconv tile height for {@code pixels} rows per group: the smallest of 8, 16, 32, 64 at least
+     * that large. TM is compiled into the kernel and sets its work-group shape, so quantising it bounds
+     * the programs one layer ever needs at four, where the exact value made every new batch size build
+     * (and pocl compile) the layer's program again, seconds each, in the middle of serving.
+     */
+    static int rowTile(int pixels) {
+        int tm = RM;
+        while (tm < pixels && tm < SEPCONV_MAX_TM) tm <<= 1;
+        return tm;
+    }
+
+    /**
+     * Row tiles per work-group of the row-tiled kernels (launchRowTiled): 8 where there are 8 or more,
+     * else the next power of two, so that the group shape takes 4 values whatever the batch size
+     * (the kernels return early on rows past the end).
+     */
+    static int rowTilesPerGroup(int rowTiles) {
+        int t = 1;
+        while (t < rowTiles && t < 8) t <<= 1;
+        return t;
     }
 
     /**

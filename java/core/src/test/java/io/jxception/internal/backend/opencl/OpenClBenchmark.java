@@ -70,9 +70,9 @@ public final class OpenClBenchmark {
             if (layersBatch > 0) rows.addAll(perKernel(cl, graph, layersBatch, reps));
             for (int batch : batches) rows.add(wholeForward(cl, weights, batch, reps));
             if (trainBatch > 0) {
-                LaunchProfile.report(); // the profile below covers the timed training steps only
+                if (cl.launchProfile() != null) cl.launchProfile().report(); // the profile below covers the timed training steps only
                 rows.add(trainingStep(cl, weights, trainBatch, Math.max(2, reps / 2)));
-                String profile = LaunchProfile.report();
+                String profile = cl.launchProfile() == null ? "" : cl.launchProfile().report();
                 if (!profile.isEmpty()) System.out.println("\nper-kernel totals of the timed steps (-Djxception.opencl.profile=true):\n" + profile);
             }
         }
@@ -202,7 +202,7 @@ public final class OpenClBenchmark {
             session.forwardBackward(input, labels); // builds the programs
             session.sgdStep(0.01f, 0.9f, 1e-4f);
             cl.synchronize();
-            LaunchProfile.report(); // drop the warm-up step (first launches include pocl's compiles)
+            if (cl.launchProfile() != null) cl.launchProfile().report(); // drop the warm-up step (first launches include pocl's compiles)
             double[] ms = new double[reps];
             for (int r = 0; r < reps; r++) {
                 long t = System.nanoTime();
