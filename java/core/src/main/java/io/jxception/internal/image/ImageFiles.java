@@ -13,12 +13,6 @@ import java.io.ByteArrayInputStream;
 import java.awt.color.ColorSpace;
 import java.awt.image.BufferedImage;
 import java.awt.image.ColorModel;
-import java.awt.image.ComponentColorModel;
-import java.awt.image.DataBufferByte;
-import java.awt.image.DataBufferInt;
-import java.awt.image.DirectColorModel;
-import java.awt.image.PixelInterleavedSampleModel;
-import java.awt.image.SinglePixelPackedSampleModel;
 import java.awt.image.IndexColorModel;
 import java.awt.image.Raster;
 
@@ -185,10 +179,12 @@ public final class ImageFiles {
     private static RgbImage convert(BufferedImage image, Target target) {
         int h = image.getHeight(), w = image.getWidth();
         if (target == null || target.height() == h && target.width() == w) return toRgb(image);
-        return switch (target.interpolation()) {
-            case NEAREST -> toRgb(image, Resampling.nearestSources(h, target.height()), Resampling.nearestSources(w, target.width()));
-            case BILINEAR -> toRgb(image).resize(target.height(), target.width(), Interpolation.BILINEAR);
-        };
+        if (target.interpolation() == Interpolation.NEAREST) {
+            return toRgb(image, Resampling.nearestSources(h, target.height()), Resampling.nearestSources(w, target.width()));
+        }
+        // BILINEAR: the common layouts are read in place by the resize, the others converted whole first
+        SrgbRaster srgb = SrgbRaster.of(image);
+        return srgb != null ? Resampling.bilinear(srgb, target.height(), target.width()) : toRgb(image).resize(target.height(), target.width(), Interpolation.BILINEAR);
     }
 
     /** 8-bit RGB of any decoded image; grayscale is scaled from its bit depth, alpha dropped, CMYK as Pillow converts it. */
@@ -213,6 +209,7 @@ public final class ImageFiles {
         float[] out = new float[h * w * 3];
         ColorModel cm = image.getColorModel();
         int space = cm instanceof IndexColorModel ? ColorSpace.TYPE_RGB : cm.getColorSpace().getType();
+        SrgbRaster srgb = SrgbRaster.of(image);
         if (space == ColorSpace.TYPE_CMYK && image.getRaster().getNumBands() >= 4) {
             // Pillow's cmyk2rgb, without colour management: r = (255 − k) − c·(255 − k)/255 (ImageIO has
             // already undone the Adobe inversion, as Pillow's "CMYK;I" raw mode does)
@@ -240,7 +237,11 @@ public final class ImageFiles {
                     out[o + 2] = v;
                 }
             }
-        } else if (!copyInterleavedSrgbBytes(image, rows, cols, out) && !copyPackedSrgbInts(image, rows, cols, out)) {
+        } else if (srgb != null) {
+            // the common decoder outputs (interleaved 8-bit sRGB bytes, packed sRGB ints) read in place: what getRGB returns for
+            // them without its per-pixel colour-model calls (they took longer than the JPEG decode itself)
+            for (int y = 0; y < h; y++) srgb.sampleRow(rows[y], cols, out, y * w * 3);
+        } else {
             // anything else (palette, 16-bit, other colour spaces, premultiplied alpha): Java's own conversion to sRGB
             int[] row = new int[srcW];
             for (int y = 0; y < h; y++) {
@@ -254,69 +255,6 @@ public final class ImageFiles {
             }
         }
         return new RgbImage(h, w, out);
-    }
-
-    /**
-     * The common decoder output (JPEG's TYPE_3BYTE_BGR, PNG's interleaved RGB and RGBA): 8-bit sRGB
-     * samples interleaved in one byte array, copied as they are into {@code out} (h, w, 3), which is
-     * what getRGB returns for them without its per-pixel colour-model calls (it took longer than the
-     * JPEG decode itself), at the pixels (rows[y], cols[x]). Returns false, writing nothing, for any other layout.
-     */
-    private static boolean copyInterleavedSrgbBytes(BufferedImage image, int[] rows, int[] cols, float[] out) {
-        Raster raster = image.getRaster();
-        if (!(raster.getDataBuffer() instanceof DataBufferByte db) || db.getNumBanks() != 1) return false;
-        if (!(raster.getSampleModel() instanceof PixelInterleavedSampleModel sm)) return false;
-        if (!(image.getColorModel() instanceof ComponentColorModel cm) || !cm.getColorSpace().isCS_sRGB() || cm.isAlphaPremultiplied()
-                || cm.getNumColorComponents() != 3 || sm.getNumBands() < 3) return false;
-        for (int c = 0; c < 3; c++) if (cm.getComponentSize(c) != 8) return false;
-        int h = rows.length, w = cols.length;
-        int tx = raster.getSampleModelTranslateX(), ty = raster.getSampleModelTranslateY();   // a sub-image's raster starts inside its parent's
-        int pixelStride = sm.getPixelStride(), scanlineStride = sm.getScanlineStride();
-        int[] band = sm.getBandOffsets();
-        byte[] data = db.getData();
-        int start = db.getOffset() + (raster.getMinY() - ty) * scanlineStride + (raster.getMinX() - tx) * pixelStride;
-        int r = band[0], g = band[1], b = band[2];
-        int[] colOffset = new int[w];
-        for (int x = 0; x < w; x++) colOffset[x] = cols[x] * pixelStride;
-        for (int y = 0; y < h; y++) {
-            int row = start + rows[y] * scanlineStride, o = y * w * 3;
-            for (int x = 0; x < w; x++, o += 3) {
-                int in = row + colOffset[x];
-                out[o] = data[in + r] & 0xff;
-                out[o + 1] = data[in + g] & 0xff;
-                out[o + 2] = data[in + b] & 0xff;
-            }
-        }
-        return true;
-    }
-
-    /** As {@link #copyInterleavedSrgbBytes} for 8-bit sRGB packed one pixel per int (TYPE_INT_RGB, TYPE_INT_ARGB, TYPE_INT_BGR). */
-    private static boolean copyPackedSrgbInts(BufferedImage image, int[] rows, int[] cols, float[] out) {
-        Raster raster = image.getRaster();
-        if (!(raster.getDataBuffer() instanceof DataBufferInt db) || db.getNumBanks() != 1) return false;
-        if (!(raster.getSampleModel() instanceof SinglePixelPackedSampleModel sm)) return false;
-        if (!(image.getColorModel() instanceof DirectColorModel cm) || !cm.getColorSpace().isCS_sRGB() || cm.isAlphaPremultiplied()) return false;
-        int[] shift = new int[3];
-        int[] masks = {cm.getRedMask(), cm.getGreenMask(), cm.getBlueMask()};
-        for (int c = 0; c < 3; c++) {
-            shift[c] = Integer.numberOfTrailingZeros(masks[c]);
-            if (masks[c] >>> shift[c] != 0xff) return false;   // 8 bits per channel
-        }
-        int h = rows.length, w = cols.length;
-        int tx = raster.getSampleModelTranslateX(), ty = raster.getSampleModelTranslateY();
-        int scanlineStride = sm.getScanlineStride();
-        int[] data = db.getData();
-        int start = db.getOffset() + (raster.getMinY() - ty) * scanlineStride + (raster.getMinX() - tx);
-        for (int y = 0; y < h; y++) {
-            int in = start + rows[y] * scanlineStride, o = y * w * 3;
-            for (int x = 0; x < w; x++, o += 3) {
-                int p = data[in + cols[x]];
-                out[o] = (p >>> shift[0]) & 0xff;
-                out[o + 1] = (p >>> shift[1]) & 0xff;
-                out[o + 2] = (p >>> shift[2]) & 0xff;
-            }
-        }
-        return true;
     }
 
     /** round(a·b/255) for bytes, exactly as Pillow's MULDIV255 computes it. */

@@ -118,6 +118,34 @@ class RgbConversionTest {
         }
     }
 
+    /**
+     * The bilinear resize reading a decoder's raster in place (SrgbRaster) equals converting the image
+     * whole and resizing it, for the layouts SrgbRaster takes, sub-images, and targets that change the
+     * width only, the height only, or both.
+     */
+    @Test
+    void bilinearFromTheRasterInPlaceIsTheBilinearResizeOfTheFullConversion() {
+        int[] types = {BufferedImage.TYPE_3BYTE_BGR, BufferedImage.TYPE_4BYTE_ABGR, BufferedImage.TYPE_INT_RGB, BufferedImage.TYPE_INT_ARGB,
+                BufferedImage.TYPE_INT_BGR};
+        for (int type : types) {
+            BufferedImage image = random(type, 37 + rnd.nextInt(500), 23 + rnd.nextInt(400));
+            BufferedImage sub = image.getSubimage(3, 5, image.getWidth() - 7, image.getHeight() - 9);
+            for (BufferedImage im : new BufferedImage[]{image, sub, interleavedRgb(image.getWidth(), image.getHeight(), type % 2 == 0)}) {
+                SrgbRaster raster = SrgbRaster.of(im);
+                assertTrue(raster != null, "type " + type + " is read in place");
+                RgbImage full = ImageFiles.toRgb(im);
+                int h = im.getHeight(), w = im.getWidth();
+                for (int[] t : new int[][]{{299, 299}, {71, 71}, {h, 299}, {299, w}, {2 * h + 3, w / 2 + 1}, {1, 1}}) {
+                    String what = "type " + type + " " + w + "x" + h + " -> " + t[1] + "x" + t[0] + " (seed " + seed + ")";
+                    assertArrayEquals(Resampling.resize(full, t[0], t[1], Interpolation.BILINEAR).pixels(), Resampling.bilinear(raster, t[0], t[1]).pixels(), what);
+                }
+            }
+        }
+        assertTrue(SrgbRaster.of(random(BufferedImage.TYPE_4BYTE_ABGR_PRE, 10, 10)) == null, "premultiplied alpha: getRGB's path");
+        assertTrue(SrgbRaster.of(random(BufferedImage.TYPE_BYTE_INDEXED, 10, 10)) == null, "palette: getRGB's path");
+        assertTrue(SrgbRaster.of(random(BufferedImage.TYPE_BYTE_GRAY, 10, 10)) == null, "gray: replicated, not read as RGB");
+    }
+
     /** Files read straight to a size (both interpolations, JPEG, PNG, gray PNG) equal reading them whole and resizing. */
     @Test
     void readingToASizeEqualsReadingThenResizing(@TempDir Path dir) throws IOException {
