@@ -1,47 +1,17 @@
 package io.jxception.internal.image;
 
-import io.jxception.image.Interpolation;
-
 /**
- * The reference for {@link Resampling}: its implementation before the int-accumulating rewrite, kept
- * verbatim (only renamed) so {@code ResamplingEquivalenceTest} can check the rewrite value for value.
- * Pillow's {@code Image.resize} with NEAREST and BILINEAR.
+ * The reference for {@link Resampling}'s BILINEAR: its implementation before the int-accumulating
+ * rewrite, kept verbatim (only renamed) so {@code ResamplingEquivalenceTest} can check the rewrite value
+ * for value: Pillow's {@code Image.resize} with BILINEAR. (NEAREST was not rewritten, and a copy of it
+ * could not disagree with it: InterpolationTest checks it against Pillow's own outputs.)
  */
 final class PillowBilinearReference {
     private PillowBilinearReference() {}
 
-    static RgbImage resize(RgbImage src, int outH, int outW, Interpolation interpolation) {
-        return switch (interpolation) {
-            case NEAREST -> nearest(src, outH, outW);
-            case BILINEAR -> {
-                RgbImage horizontal = outW == src.width() ? src : PillowFilter.horizontal(src, outW);
-                yield outH == src.height() ? horizontal : PillowFilter.vertical(horizontal, outH);
-            }
-        };
-    }
-
-    private static RgbImage nearest(RgbImage src, int outH, int outW) {
-        int[] cols = nearestSources(src.width(), outW);
-        int[] rows = nearestSources(src.height(), outH);
-        float[] out = new float[outH * outW * 3];
-        for (int y = 0; y < outH; y++) {
-            for (int x = 0; x < outW; x++) {
-                System.arraycopy(src.pixels(), (rows[y] * src.width() + cols[x]) * 3, out, (y * outW + x) * 3, 3);
-            }
-        }
-        return new RgbImage(outH, outW, out);
-    }
-
-    /** Source index of each output index: Pillow's affine nearest, x_in = (int)(0.5·a + x·a) accumulated. */
-    private static int[] nearestSources(int in, int out) {
-        double step = (double) in / out;
-        double coord = step * 0.5;
-        int[] src = new int[out];
-        for (int i = 0; i < out; i++) {
-            src[i] = Math.min((int) coord, in - 1);
-            coord += step;
-        }
-        return src;
+    static RgbImage resize(RgbImage src, int outH, int outW) {
+        RgbImage horizontal = outW == src.width() ? src : PillowFilter.horizontal(src, outW);
+        return outH == src.height() ? horizontal : PillowFilter.vertical(horizontal, outH);
     }
 
     /** Pillow's separable resampling ({@code libImaging/Resample.c}) with the bilinear (triangle) filter. */

@@ -14,8 +14,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 /**
  * {@link Resampling} gives, value for value, what {@link PillowBilinearReference} (the implementation
  * before the int-accumulating, block-transposing rewrite) gives: fresh random images of many shapes,
- * each resized down, up, along one dimension only, to itself and to fixed sizes, with BILINEAR and
- * NEAREST; and images that drive the clamping to its edges (all 255, a 0/255 checkerboard).
+ * each resized down, up, along one dimension only, to itself and to fixed sizes, with BILINEAR; and
+ * images that drive the clamping to its edges (all 255, a 0/255 checkerboard). NEAREST is checked
+ * against Pillow's outputs in InterpolationTest.
  */
 class ResamplingEquivalenceTest {
     private final long seed = new Random().nextLong();
@@ -56,8 +57,9 @@ class ResamplingEquivalenceTest {
         return t;
     }
 
-    private void assertSameAsReference(RgbImage src, int outH, int outW, Interpolation interpolation, String what) {
-        RgbImage expected = PillowBilinearReference.resize(src, outH, outW, interpolation);
+    private void assertSameAsReference(RgbImage src, int outH, int outW, String what) {
+        Interpolation interpolation = Interpolation.BILINEAR;
+        RgbImage expected = PillowBilinearReference.resize(src, outH, outW);
         RgbImage actual = Resampling.resize(src, outH, outW, interpolation);
         String message = what + " " + src.height() + "x" + src.width() + " -> " + outH + "x" + outW + " " + interpolation + " (seed " + seed + ")";
         assertEquals(outH, actual.height(), message);
@@ -70,9 +72,7 @@ class ResamplingEquivalenceTest {
         for (int[] size : SIZES) {
             RgbImage src = random(size[0], size[1]);
             for (int[] target : targets(size[0], size[1])) {
-                for (Interpolation interpolation : Interpolation.values()) {
-                    assertSameAsReference(src, target[0], target[1], interpolation, "random");
-                }
+                assertSameAsReference(src, target[0], target[1], "random");
             }
         }
     }
@@ -82,7 +82,7 @@ class ResamplingEquivalenceTest {
         for (int i = 0; i < 60; i++) {
             int h = 1 + rnd.nextInt(i < 30 ? 40 : 400), w = 1 + rnd.nextInt(i < 30 ? 40 : 400);
             int outH = 1 + rnd.nextInt(2 * h + 2), outW = 1 + rnd.nextInt(2 * w + 2);
-            assertSameAsReference(random(h, w), outH, outW, Interpolation.BILINEAR, "random size");
+            assertSameAsReference(random(h, w), outH, outW, "random size");
         }
     }
 
@@ -94,7 +94,7 @@ class ResamplingEquivalenceTest {
             Arrays.fill(p, 255);
             RgbImage src = new RgbImage(size[0], size[1], p);
             for (int[] target : targets(size[0], size[1])) {
-                assertSameAsReference(src, target[0], target[1], Interpolation.BILINEAR, "all 255");
+                assertSameAsReference(src, target[0], target[1], "all 255");
             }
         }
     }
@@ -114,7 +114,7 @@ class ResamplingEquivalenceTest {
                 }
                 RgbImage src = new RgbImage(h, w, p);
                 for (int[] target : targets(h, w)) {
-                    assertSameAsReference(src, target[0], target[1], Interpolation.BILINEAR, "checkerboard " + cell);
+                    assertSameAsReference(src, target[0], target[1], "checkerboard " + cell);
                 }
             }
         }
