@@ -21,6 +21,16 @@ __device__ __forceinline__ void mbar_init(uint64_t* bar, uint32_t count) {
 }
 // Makes the initialised barriers visible to the TMA unit (async proxy) and the other threads.
 __device__ __forceinline__ void mbar_init_fence() { asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory"); }
+// A multi-stage pipeline's barriers, by thread 0 before the CTA's first __syncthreads: full[s] completes when
+// fullArrivals arrive (with their expected TMA bytes), empty[s] when emptyArrivals consumers release the stage.
+__device__ __forceinline__ void init_stage_barriers(uint64_t* full, uint64_t* empty, int stages, uint32_t fullArrivals, uint32_t emptyArrivals) {
+    if (threadIdx.x != 0) return;
+    for (int s = 0; s < stages; s++) {
+        mbar_init(&full[s], fullArrivals);
+        mbar_init(&empty[s], emptyArrivals);
+    }
+    mbar_init_fence();
+}
 __device__ __forceinline__ void mbar_arrive(uint64_t* bar) {
     asm volatile("{\n.reg .b64 st;\nmbarrier.arrive.shared::cta.b64 st, [%0];\n}" ::"r"(smem_addr(bar)) : "memory");
 }

@@ -77,12 +77,25 @@ __host__ __device__ __forceinline__ uint32_t tma_offset(int mn, int k) {
     return (uint32_t)(mn / BOX_CH) * BOX_BYTES + (uint32_t)k * 128u + ((((byte >> 4) ^ ((uint32_t)k & 7u)) << 4) | (byte & 15u));
 }
 
+// Work item w of tiles x splits: split w / tiles, tile w % tiles -> cin rows [m0, m0 + BM), cout columns
+// [n0, n0 + BN), pixels [p0, p1). The producer and the consumers decode it alike.
+struct WorkItem {
+    int split, m0, n0, p0, p1;
+};
+template <int BN>
+__device__ __forceinline__ WorkItem work_item(int w, int cin, int cout, int M, int rowsPerSplit) {
+    const int nTiles = (cout + BN - 1) / BN, tiles = ((cin + BM - 1) / BM) * nTiles;
+    const int split = w / tiles, tile = w % tiles;
+    const int p0 = split * rowsPerSplit;
+    return WorkItem{split, (tile / nTiles) * BM, (tile % nTiles) * BN, p0, min(M, p0 + rowsPerSplit)};
+}
+
 // The consumers: warpgroup wg computes D rows (cin) [64 wg, 64 wg + 64) of each work item's tile.
 template <typename T, int BN>
 __device__ __forceinline__ void consume(const unsigned char* sA, const unsigned char* sB, uint64_t* full, uint64_t* empty, float* __restrict__ partial,
                                         int M, int cin, int cout, int rowsPerSplit, int splits, HangInfo* hang, unsigned long long hangNs, int wg) {
     using C = Config<BN>;
-    const int nTiles = (cout + BN - 1) / BN, tiles = ((cin + BM - 1) / BM) * nTiles;
+    const int tiles = ((cin + BM - 1) / BM) * ((cout + BN - 1) / BN);
     const int wtid = threadIdx.x & 127, warp = wtid >> 5, lane = threadIdx.x & 31;
     const uint32_t aAddr = smem_addr(sA) + wg * BOX_BYTES, bAddr = smem_addr(sB);
     float acc[BN / 2];
@@ -91,10 +104,8 @@ __device__ __forceinline__ void consume(const unsigned char* sA, const unsigned 
     int stage = 0;
     uint32_t phase = 0;
     for (int w = blockIdx.x; w < tiles * splits; w += gridDim.x) {
-        const int split = w / tiles, tile = w % tiles;
-        const int m0 = (tile / nTiles) * BM, n0 = (tile % nTiles) * BN;
-        const int p0 = split * rowsPerSplit, p1 = min(M, p0 + rowsPerSplit);
-        const int kTiles = (p1 - p0 + BK - 1) / BK;
+        const WorkItem it = work_item<BN>(w, cin, cout, M, rowsPerSplit);
+        const int kTiles = (it.p1 - it.p0 + BK - 1) / BK;
         int prev = 0;
         for (int kb = 0; kb < kTiles; kb++) {
             wait_parity(&full[stage], phase, hang, hangNs, 1 + wg, w, kb, stage);
@@ -117,11 +128,11 @@ __device__ __forceinline__ void consume(const unsigned char* sA, const unsigned 
         if (lane == 0) mbar_arrive(&empty[prev]);
 
         // ---- epilogue: row c = m0 + 64 wg + 16 warp + lane / 4 (+ 8), columns n0 + 8 j + 2 (lane % 4) + {0, 1}
-        const int c = m0 + 64 * wg + 16 * warp + (lane >> 2);
-        float* out = partial + (size_t)split * cin * cout;
+        const int c = it.m0 + 64 * wg + 16 * warp + (lane >> 2);
+        float* out = partial + (size_t)it.split * cin * cout;
 #pragma unroll
         for (int j = 0; j < BN / 8; j++) {
-            const int k = n0 + 8 * j + 2 * (lane & 3);
+            const int k = it.n0 + 8 * j + 2 * (lane & 3);
             if (k < cout) {  // k and cout even: k + 1 < cout too
                 if (c < cin) *reinterpret_cast<float2*>(out + (size_t)c * cout + k) = make_float2(acc[4 * j], acc[4 * j + 1]);
                 if (c + 8 < cin) *reinterpret_cast<float2*>(out + (size_t)(c + 8) * cout + k) = make_float2(acc[4 * j + 2], acc[4 * j + 3]);
@@ -143,13 +154,7 @@ __device__ __forceinline__ void wgrad(const CUtensorMap* tmD, const CUtensorMap*
     uint64_t* empty = full + STAGES;                                         // [STAGES] consumers done reading
     const int warpgroup = threadIdx.x >> 7;
 
-    if (threadIdx.x == 0) {
-        for (int s = 0; s < STAGES; s++) {
-            mbar_init(&full[s], 1);   // the producer's arrive.expect_tx
-            mbar_init(&empty[s], 8);  // lane 0 of each of the 8 consumer warps
-        }
-        mbar_init_fence();
-    }
+    init_stage_barriers(full, empty, STAGES, 1, 8);  // full: the producer's arrive.expect_tx; empty: lane 0 of each of the 8 consumer warps
     __syncthreads();
 
     if (warpgroup == 0) {
@@ -157,21 +162,19 @@ __device__ __forceinline__ void wgrad(const CUtensorMap* tmD, const CUtensorMap*
         if (threadIdx.x == 0) {
             prefetch_tensormap(tmD);
             prefetch_tensormap(tmDz);
-            const int nTiles = (cout + BN - 1) / BN, tiles = ((cin + BM - 1) / BM) * nTiles;
+            const int tiles = ((cin + BM - 1) / BM) * ((cout + BN - 1) / BN);
             int stage = 0;
             uint32_t phase = 0;
             for (int w = blockIdx.x; w < tiles * splits; w += gridDim.x) {
-                const int split = w / tiles, tile = w % tiles;
-                const int m0 = (tile / nTiles) * BM, n0 = (tile % nTiles) * BN;
-                const int p0 = split * rowsPerSplit, p1 = min(M, p0 + rowsPerSplit);
-                const int aBoxes = min(BM / BOX_CH, (cin - m0 + BOX_CH - 1) / BOX_CH);
-                const int bBoxes = min(BN / BOX_CH, (cout - n0 + BOX_CH - 1) / BOX_CH);
+                const WorkItem it = work_item<BN>(w, cin, cout, M, rowsPerSplit);
+                const int aBoxes = min(BM / BOX_CH, (cin - it.m0 + BOX_CH - 1) / BOX_CH);
+                const int bBoxes = min(BN / BOX_CH, (cout - it.n0 + BOX_CH - 1) / BOX_CH);
                 const uint32_t bytes = (uint32_t)(aBoxes + bBoxes) * BOX_BYTES;
-                for (int p = p0, kb = 0; p < p1; p += BK, kb++) {
+                for (int p = it.p0, kb = 0; p < it.p1; p += BK, kb++) {
                     wait_parity(&empty[stage], phase ^ 1, hang, hangNs, 0, w, kb, stage);  // the first round passes at once
                     mbar_arrive_expect_tx(&full[stage], bytes);
-                    for (int b = 0; b < aBoxes; b++) tma_load_2d(sA + stage * C::A_BYTES + b * BOX_BYTES, tmD, m0 + b * BOX_CH, p, &full[stage]);
-                    for (int b = 0; b < bBoxes; b++) tma_load_2d(sB + stage * C::B_BYTES + b * BOX_BYTES, tmDz, n0 + b * BOX_CH, p, &full[stage]);
+                    for (int b = 0; b < aBoxes; b++) tma_load_2d(sA + stage * C::A_BYTES + b * BOX_BYTES, tmD, it.m0 + b * BOX_CH, p, &full[stage]);
+                    for (int b = 0; b < bBoxes; b++) tma_load_2d(sB + stage * C::B_BYTES + b * BOX_BYTES, tmDz, it.n0 + b * BOX_CH, p, &full[stage]);
                     if (++stage == STAGES) { stage = 0; phase ^= 1; }
                 }
             }

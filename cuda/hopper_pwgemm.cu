@@ -219,13 +219,7 @@ __device__ __forceinline__ void gemm(const CUtensorMap* tmA, const CUtensorMap* 
     const int mTiles = (rows + BM - 1) / BM, nTiles = (cout + BN - 1) / BN, tiles = mTiles * nTiles;
     const int warpgroup = threadIdx.x >> 7;
 
-    if (threadIdx.x == 0) {
-        for (int s = 0; s < STAGES; s++) {
-            mbar_init(&full[s], 1);   // the producer's arrive.expect_tx
-            mbar_init(&empty[s], 8);  // lane 0 of each of the 8 consumer warps
-        }
-        mbar_init_fence();
-    }
+    init_stage_barriers(full, empty, STAGES, 1, 8);  // full: the producer's arrive.expect_tx; empty: lane 0 of each of the 8 consumer warps
     __syncthreads();
 
     if (warpgroup == 0) {

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 #include <vector>
 
 #define CK(call)                                                                                              \
@@ -15,6 +16,17 @@
         if (e_ != cudaSuccess) { fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #call, cudaGetErrorString(e_)); exit(1); } \
     } while (0)
 #define CK_LAUNCH() do { CK(cudaGetLastError()); CK(cudaDeviceSynchronize()); } while (0)
+
+// "256,32" -> {256, 32}: the batch lists the dev programs take as their second argument.
+static std::vector<int> parse_int_list(const std::string& list) {
+    std::vector<int> out;
+    for (size_t p = 0; p < list.size();) {
+        const size_t q = list.find(',', p);
+        out.push_back(atoi(list.substr(p, q - p).c_str()));
+        p = q == std::string::npos ? list.size() : q + 1;
+    }
+    return out;
+}
 
 // One sepconv_bn problem: x (n,h,w,cin) NHWC, dw (3,3,cin), pw (cin,cout), scale/shift (cout), y (n,h,w,cout).
 struct Problem {

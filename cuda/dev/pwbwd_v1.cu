@@ -531,15 +531,7 @@ static void time_layer(const Layer& l, int batch, Totals& tot) {
 #ifndef PWBWD_NO_MAIN  // cuda/dev/pwbwd_wgmma_v1.cu includes this file for its references, checks and timer
 int main(int argc, char** argv) {
     const std::string mode = argc > 1 ? argv[1] : "all";
-    std::vector<int> batches;
-    {
-        const std::string list = argc > 2 ? argv[2] : "128,32";
-        for (size_t p = 0; p < list.size();) {
-            const size_t q = list.find(',', p);
-            batches.push_back(atoi(list.substr(p, q - p).c_str()));
-            p = q == std::string::npos ? list.size() : q + 1;
-        }
-    }
+    const std::vector<int> batches = parse_int_list(argc > 2 ? argv[2] : "128,32");
     if ((mode != "all" && mode != "check" && mode != "small" && mode != "time") || batches.empty()) {
         fprintf(stderr, "usage: pwbwd_v1 [all | check | small | time] [batches, e.g. 128,32]\n");
         return 1;

@@ -259,15 +259,7 @@ static void time_wgmma_layer(const Layer& l, int batch, WTotals& tot) {
 int main(int argc, char** argv) {
     const std::string mode = argc > 1 ? argv[1] : "all";
     if (mode == "host") return host_main();  // CPU only: no device is touched
-    std::vector<int> batches;
-    {
-        const std::string list = argc > 2 ? argv[2] : "128,32";
-        for (size_t p = 0; p < list.size();) {
-            const size_t q = list.find(',', p);
-            batches.push_back(atoi(list.substr(p, q - p).c_str()));
-            p = q == std::string::npos ? list.size() : q + 1;
-        }
-    }
+    const std::vector<int> batches = parse_int_list(argc > 2 ? argv[2] : "128,32");
     if ((mode != "all" && mode != "check" && mode != "small" && mode != "time") || batches.empty()) {
         fprintf(stderr, "usage: pwbwd_wgmma_v1 [all | check | small | time | host] [batches, e.g. 128,32]\n");
         return 1;

@@ -468,12 +468,7 @@ static void time_layer(const Layer& l, int batch, Totals& tot) {
 // device is not sm_90 (wgmma/TMA).
 static bool dev_start(int argc, char** argv, const char* seedVar, std::string& mode, std::vector<int>& batches) {
     mode = argc > 1 ? argv[1] : "all";
-    const std::string list = argc > 2 ? argv[2] : "256,32";
-    for (size_t p = 0; p < list.size();) {
-        size_t q = list.find(',', p);
-        batches.push_back(atoi(list.substr(p, q - p).c_str()));
-        p = q == std::string::npos ? list.size() : q + 1;
-    }
+    batches = parse_int_list(argc > 2 ? argv[2] : "256,32");
     if (mode != "all" && mode != "check" && mode != "small" && mode != "time") {
         fprintf(stderr, "usage: %s [all | check | small | time] [batches, e.g. 256,32]\n", g_program);
         return false;
