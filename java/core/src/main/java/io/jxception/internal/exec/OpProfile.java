@@ -33,10 +33,20 @@ import java.util.Set;
  * calls, same arguments, same order). Closing the wrapper closes the backend.
  */
 public final class OpProfile {
-    /** Calls and seconds of one op key. */
-    public record Entry(String key, long calls, double seconds) {}
+    /** Calls and seconds of one op key, and the {@link OpCost} of those calls summed (zero for host ops). */
+    public record Entry(String key, long calls, double seconds, double bytes, double flops) {}
 
-    private final Map<String, double[]> byKey = new LinkedHashMap<>();   // key -> {calls, seconds}
+    /**
+     * A card's rates for the floor columns of {@link #table(int, int, Peaks)}: bytes per second of its
+     * memory and floating-point operations per second in the precision profiled, and where they come from.
+     */
+    public record Peaks(double bytesPerSecond, double flopsPerSecond, String source) {
+        public Peaks {
+            if (!(bytesPerSecond > 0) || !(flopsPerSecond > 0)) throw new IllegalArgumentException("peaks must be positive: " + bytesPerSecond + " B/s, " + flopsPerSecond + " FLOP/s");
+        }
+    }
+
+    private final Map<String, double[]> byKey = new LinkedHashMap<>();   // key -> {calls, seconds, bytes, flops} (OpCost summed over the calls)
 
     /** Backend methods that only enqueue device work: timed by the device clock where there is one. */
     private static final Set<String> DEVICE_OPS = Set.of("conv", "convUint8", "batchNormTrain", "maxPoolAdd", "head", "headTrain",
@@ -56,7 +66,16 @@ public final class OpProfile {
         if (name.equals("weightUpdate")) return new TimedWeightUpdate(backend, (WeightUpdate) call(backend, method, args));
         boolean device = DEVICE_OPS.contains(name), host = HOST_OPS.contains(name);
         if (!device && !host) return call(backend, method, args);
-        return timed(backend, key(name, args), device, () -> call(backend, method, args));
+        OpCost cost = device ? OpCost.of(name, args, activationBytes(backend)) : null;
+        return timed(backend, key(name, args), device, cost, () -> call(backend, method, args));
+    }
+
+    /** Bytes per activation element the backend stores: 2 in BF16/FP16, 4 in FP32/TF32. */
+    private static int activationBytes(KernelBackend backend) {
+        return switch (backend.precision()) {
+            case BF16, FP16 -> 2;
+            case FP32, TF32 -> 4;
+        };
     }
 
     private interface Call {
@@ -64,7 +83,7 @@ public final class OpProfile {
     }
 
     /** Runs {@code call}, adding its time to {@code key}: by the device clock where {@code device} and the backend has one. */
-    private Object timed(KernelBackend backend, String key, boolean device, Call call) throws Throwable {
+    private Object timed(KernelBackend backend, String key, boolean device, OpCost cost, Call call) throws Throwable {
         Object[] result = new Object[1];
         double seconds;
         if (device && backend instanceof DeviceEvents events) {
@@ -83,9 +102,13 @@ public final class OpProfile {
             if (device) backend.synchronize();
             seconds = (System.nanoTime() - t0) * 1e-9;
         }
-        double[] s = byKey.computeIfAbsent(key, k -> new double[2]);
+        double[] s = byKey.computeIfAbsent(key, k -> new double[4]);
         s[0]++;
         s[1] += seconds;
+        if (cost != null) {
+            s[2] += cost.bytes();
+            s[3] += cost.flops();
+        }
         return result[0];
     }
 
@@ -103,16 +126,18 @@ public final class OpProfile {
 
         @Override public void sgd(float lr, float momentum, float weightDecay) {
             long n = inner.weights().stream().filter(Weight::stepped).count();
-            run("sgdUpdate " + n + " weights", () -> { inner.sgd(lr, momentum, weightDecay); return null; });
+            long params = inner.weights().stream().filter(Weight::stepped).mapToLong(Weight::count).sum();
+            run("sgdUpdate " + n + " weights", OpCost.sgd(params), () -> { inner.sgd(lr, momentum, weightDecay); return null; });
         }
 
         @Override public void unscale(float factor, Buffer overflow) {
-            run("unscaleGradient " + inner.weights().size() + " weights", () -> { inner.unscale(factor, overflow); return null; });
+            long params = inner.weights().stream().mapToLong(Weight::count).sum();
+            run("unscaleGradient " + inner.weights().size() + " weights", OpCost.unscale(params), () -> { inner.unscale(factor, overflow); return null; });
         }
 
-        private void run(String key, Call call) {
+        private void run(String key, OpCost cost, Call call) {
             try {
-                timed(backend, key, true, call);
+                timed(backend, key, true, cost, call);
             } catch (RuntimeException | Error e) {
                 throw e;
             } catch (Throwable t) {
@@ -145,7 +170,7 @@ public final class OpProfile {
     /** Every key in first-call order. */
     public List<Entry> entries() {
         List<Entry> out = new ArrayList<>();
-        byKey.forEach((k, v) -> out.add(new Entry(k, (long) v[0], v[1])));
+        byKey.forEach((k, v) -> out.add(new Entry(k, (long) v[0], v[1], v[2], v[3])));
         return out;
     }
 
@@ -153,12 +178,11 @@ public final class OpProfile {
     public List<Entry> byMethod() {
         Map<String, double[]> m = new LinkedHashMap<>();
         byKey.forEach((k, v) -> {
-            double[] s = m.computeIfAbsent(k.split(" ")[0], x -> new double[2]);
-            s[0] += v[0];
-            s[1] += v[1];
+            double[] s = m.computeIfAbsent(k.split(" ")[0], x -> new double[4]);
+            for (int i = 0; i < 4; i++) s[i] += v[i];
         });
         List<Entry> out = new ArrayList<>();
-        m.forEach((k, v) -> out.add(new Entry(k, (long) v[0], v[1])));
+        m.forEach((k, v) -> out.add(new Entry(k, (long) v[0], v[1], v[2], v[3])));
         return out;
     }
 
@@ -169,20 +193,57 @@ public final class OpProfile {
      * A report of the profile over {@code steps} repetitions: per method then the {@code top} most
      * expensive keys, each with calls per step, ms per step and its share of the total.
      */
-    public String table(int steps, int top) {
+    public String table(int steps, int top) { return table(steps, top, null); }
+
+    /**
+     * {@link #table(int, int)} with, where {@code peaks} is given, each line's floor: its {@link OpCost}
+     * per step in GB and GFLOP, the time those take at the card's rates (the larger of bytes / bandwidth
+     * and FLOPs / peak) and that floor as a share of the measured time. An op near 100% has nothing left
+     * to win; one at a few percent is where a step's time goes.
+     */
+    public String table(int steps, int top, Peaks peaks) {
         if (steps < 1) throw new IllegalArgumentException("steps must be >= 1");
         double total = byKey.values().stream().mapToDouble(v -> v[1]).sum();
+        // floors per key, summed per method and overall (a sum of maxima: each op is bound by its own limit)
+        Map<String, Double> floor = new LinkedHashMap<>(), methodFloor = new LinkedHashMap<>();
+        double totalFloor = 0;
+        if (peaks != null) {
+            for (Entry e : entries()) {
+                double f = new OpCost(e.bytes(), e.flops()).floorSeconds(peaks.bytesPerSecond(), peaks.flopsPerSecond());
+                floor.put(e.key(), f);
+                methodFloor.merge(e.key().split(" ")[0], f, Double::sum);
+                totalFloor += f;
+            }
+        }
         StringBuilder sb = new StringBuilder();
-        sb.append(String.format(Locale.ROOT, "%-58s %8s %10s %6s%n", "op (per step)", "calls", "ms", "share"));
-        for (Entry e : byMethod()) sb.append(line(e, steps, total));
-        sb.append(String.format(Locale.ROOT, "%-58s %8s %10.3f%n", "total", "", total * 1e3 / steps));
+        sb.append(String.format(Locale.ROOT, "%-58s %8s %10s %6s", "op (per step)", "calls", "ms", "share"));
+        if (peaks != null) sb.append(String.format(Locale.ROOT, " %9s %9s %10s %8s", "GB", "GFLOP", "floor ms", "of floor"));
+        sb.append('\n');
+        for (Entry e : byMethod()) sb.append(line(e, steps, total, peaks, methodFloor.getOrDefault(e.key(), 0.0)));
+        Entry all = new Entry("total", 0, total, byKey.values().stream().mapToDouble(v -> v[2]).sum(), byKey.values().stream().mapToDouble(v -> v[3]).sum());
+        sb.append(line(all, steps, total, peaks, totalFloor));
+        if (peaks != null) {
+            sb.append(String.format(Locale.ROOT, "-- floors at %.2f TB/s and %.0f TFLOP/s (%s): every tensor read and written once, the ops' own math%n",
+                    peaks.bytesPerSecond() / 1e12, peaks.flopsPerSecond() / 1e12, peaks.source()));
+        }
         sb.append("-- the ").append(top).append(" most expensive op shapes\n");
-        entries().stream().sorted((a, b) -> Double.compare(b.seconds(), a.seconds())).limit(top).forEach(e -> sb.append(line(e, steps, total)));
+        entries().stream().sorted((a, b) -> Double.compare(b.seconds(), a.seconds())).limit(top)
+                .forEach(e -> sb.append(line(e, steps, total, peaks, floor.getOrDefault(e.key(), 0.0))));
         return sb.toString();
     }
 
-    private static String line(Entry e, int steps, double total) {
-        return String.format(Locale.ROOT, "%-58s %8.1f %10.3f %5.1f%%%n", e.key(), (double) e.calls() / steps, e.seconds() * 1e3 / steps,
-                total > 0 ? 100 * e.seconds() / total : 0);
+    private static String line(Entry e, int steps, double total, Peaks peaks, double floorSeconds) {
+        String calls = e.calls() > 0 ? String.format(Locale.ROOT, "%8.1f", (double) e.calls() / steps) : String.format(Locale.ROOT, "%8s", "");
+        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "%-58s %s %10.3f %5.1f%%", e.key(), calls, e.seconds() * 1e3 / steps,
+                total > 0 ? 100 * e.seconds() / total : 0));
+        if (peaks != null) {
+            if (floorSeconds > 0) {
+                sb.append(String.format(Locale.ROOT, " %9.3f %9.1f %10.3f %7.1f%%", e.bytes() / steps / 1e9, e.flops() / steps / 1e9, floorSeconds * 1e3 / steps,
+                        e.seconds() > 0 ? 100 * floorSeconds / e.seconds() : 0));
+            } else {
+                sb.append(String.format(Locale.ROOT, " %9s %9s %10s %8s", "-", "-", "-", "-"));
+            }
+        }
+        return sb.append('\n').toString();
     }
 }

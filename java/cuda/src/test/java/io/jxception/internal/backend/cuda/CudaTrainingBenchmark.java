@@ -42,10 +42,12 @@ import java.util.Random;
  *
  * <pre>java -cp ... io.jxception.internal.backend.cuda.CudaTrainingBenchmark [--csv train-bench.csv]
  *      [--precisions FP32,TF32,BF16,FP16] [--configs 299:32:1,299:32:0.25] [--warmup 3] [--reps 10] [--run-seconds 4] [--seconds 45]
- *      [--profile 2] [--no-replay] [--loss-every 10]</pre>
+ *      [--profile 2] [--peaks 4.8,989] [--no-replay] [--loss-every 10]</pre>
  * A config is size:batch:widthMultiplier (all 8 middle blocks, 1000 classes). {@code --profile N} then runs N more
  * steps (after one warm-up) with every op timed alone by CUDA events ({@link OpProfile}) and prints where a step's
- * device time goes, per op and per op shape.
+ * device time goes, per op and per op shape, each beside its floor (OpCost: every tensor read and written once,
+ * the op's own math) at the card's rates: {@code --peaks TB/s,TFLOP/s}, else the datasheet's for the H100 SXM,
+ * H200 and A100 in the precision profiled ({@link #datasheetPeaks}).
  */
 public final class CudaTrainingBenchmark {
     record Config(int size, int batch, double width) {
@@ -71,6 +73,7 @@ public final class CudaTrainingBenchmark {
         List<Precision> precisions = List.of(Precision.FP32, Precision.TF32, Precision.BF16, Precision.FP16);
         List<Config> configs = List.of(new Config(299, 32, 1), new Config(299, 32, 0.25));
         int warmup = 3, reps = 10, profileSteps = 0, lossEvery = 0;
+        double[] peakOption = null;   // TB/s, TFLOP/s
         boolean replay = true;
         double budgetSeconds = 45, runSeconds = 4;
         Path csv = Path.of("train-bench.csv");
@@ -84,6 +87,7 @@ public final class CudaTrainingBenchmark {
                 case "--seconds" -> budgetSeconds = Double.parseDouble(args[++i]);
                 case "--run-seconds" -> runSeconds = Double.parseDouble(args[++i]);
                 case "--profile" -> profileSteps = Integer.parseInt(args[++i]);
+                case "--peaks" -> peakOption = Arrays.stream(args[++i].split(",")).mapToDouble(Double::parseDouble).toArray();
                 case "--no-replay" -> replay = false;
                 case "--loss-every" -> lossEvery = Integer.parseInt(args[++i]);
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
@@ -105,7 +109,12 @@ public final class CudaTrainingBenchmark {
                         String dev = b.description().split(" \\(")[0].replace(',', ' ');
                         System.out.println("# " + c + " on " + b.description());
                         Result r = run(b, w, c, warmup, reps, runSeconds, replay, lossEvery);
-                        if (profileSteps > 0) System.out.println("# profile of " + c + " " + p + " (ops timed one by one)\n" + profile(b, w, c, profileSteps));
+                        if (profileSteps > 0) {
+                            OpProfile.Peaks peaks = peakOption != null && peakOption.length == 2
+                                    ? new OpProfile.Peaks(peakOption[0] * 1e12, peakOption[1] * 1e12, "--peaks") : datasheetPeaks(b.description(), p);
+                            System.out.println("# profile of " + c + " " + p + " (ops timed one by one)\n" + profile(b, w, c, profileSteps, peaks)
+                                    + (peaks == null ? "-- no floors: the card is not in datasheetPeaks; give --peaks TB/s,TFLOP/s\n" : ""));
+                        }
                         out.printf(Locale.ROOT, "train,%s,%s,%d,%d,%s,%.3f,%.1f,%.3f,%d,%d,%.0f,%d,%.3f%n", dev, p, c.size(), c.batch(), c.width(),
                                 r.medianStepMs(), r.imagesPerSecond(), r.medianScalingMs(), r.skipped(), r.timedSteps(), r.sessionMiB(), r.replayedLaunches(),
                                 r.pipelinedStepMs());
@@ -213,8 +222,29 @@ public final class CudaTrainingBenchmark {
         }
     }
 
-    /** The op profile of {@code steps} training steps (after one warm-up step) on a new session over {@code b}. */
-    static String profile(KernelBackend b, XceptionWeights w, Config c, int steps) {
+    /**
+     * The datasheet's memory bandwidth and dense peak of the card named at the start of {@code description}
+     * in precision {@code p} (BF16/FP16 and TF32 on tensor cores, FP32 on the FMA units), or null for
+     * another card. SXM parts: H100 80GB HBM3 3.35 TB/s and 989 / 495 / 67 TFLOP/s; H200 4.8 TB/s and the
+     * same peaks; A100 (SXM 80GB) 2.04 TB/s and 312 / 156 / 19.5.
+     */
+    static OpProfile.Peaks datasheetPeaks(String description, Precision p) {
+        String d = description.toUpperCase(Locale.ROOT);
+        double tbps, bf16, tf32, fp32;
+        if (d.contains("H200")) { tbps = 4.8; bf16 = 989.4; tf32 = 494.7; fp32 = 66.9; }
+        else if (d.contains("H100") && d.contains("HBM3")) { tbps = 3.35; bf16 = 989.4; tf32 = 494.7; fp32 = 66.9; }
+        else if (d.contains("A100") && d.contains("80GB")) { tbps = 2.04; bf16 = 312; tf32 = 156; fp32 = 19.5; }
+        else return null;
+        double tflops = switch (p) {
+            case BF16, FP16 -> bf16;
+            case TF32 -> tf32;
+            case FP32 -> fp32;
+        };
+        return new OpProfile.Peaks(tbps * 1e12, tflops * 1e12, "datasheet, " + description.split(" \\(")[0] + " " + p);
+    }
+
+    /** The op profile of {@code steps} training steps (after one warm-up step) on a new session over {@code b}, with floors at {@code peaks} (or none). */
+    static String profile(KernelBackend b, XceptionWeights w, Config c, int steps, OpProfile.Peaks peaks) {
         Random r = new Random(c.batch() + 1);
         Shape inShape = Shape.of(c.batch(), c.size(), c.size(), 3);
         float[] img = new float[inShape.size()];
@@ -234,7 +264,7 @@ public final class CudaTrainingBenchmark {
                 if (!scaler.isDynamic() || scaler.update(s.unscaleGradients(scale))) s.sgdStep(1e-3f, 0.9f, 1e-5f);
             }
         }
-        return profile.table(steps, 15);
+        return profile.table(steps, 15, peaks);
     }
 
     static double median(double[] v) {
