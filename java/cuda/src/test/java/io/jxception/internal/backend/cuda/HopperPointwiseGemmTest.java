@@ -308,9 +308,10 @@ class HopperPointwiseGemmTest {
         assertTrue(fused.contains("sepwgmma::Roles<1>::THREADS"), "the library's entry points are one producer warpgroup: 384 threads");
     }
 
-    private static int constant(String source, String name) {
+    /** The value of {@code constexpr int name = N;} in a kernel source. */
+    static int constant(String source, String name) {
         Matcher m = Pattern.compile("constexpr int " + name + " = (\\d+);").matcher(source);
-        assertTrue(m.find(), name + " not found in hopper_pwgemm.cu");
+        assertTrue(m.find(), "constexpr int " + name + " not found in the kernel source");
         return Integer.parseInt(m.group(1));
     }
 }

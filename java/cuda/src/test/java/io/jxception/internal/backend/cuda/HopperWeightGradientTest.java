@@ -147,6 +147,24 @@ class HopperWeightGradientTest {
         }
     }
 
+    /** The Java constants against the kernel source, so that neither side changes alone; the module is built and loaded with the other sm_90a ones. */
+    @Test
+    void constantsMatchTheKernelSourceAndTheModuleIsLoaded() throws IOException {
+        String cu = java.nio.file.Files.readString(java.nio.file.Path.of("cuda", "hopper_pwbwd.cu"));
+        assertTrue(cu.startsWith("// jx-arch: sm_90a"), "built for sm_90a only");
+        assertEquals(HopperWeightGradient.BM, HopperPointwiseGemmTest.constant(cu, "BM"));
+        assertEquals(HopperWeightGradient.BK, HopperPointwiseGemmTest.constant(cu, "BK"));
+        assertEquals(HopperWeightGradient.BOX_CH, HopperPointwiseGemmTest.constant(cu, "BOX_CH"));
+        assertEquals(HopperWeightGradient.THREADS, HopperPointwiseGemmTest.constant(cu, "THREADS"));
+        assertTrue(cu.contains("STAGES = BN == 256 ? 4 : 6;"), "stage counts 4 (BN 256) and 6 (BN 128)");
+        assertTrue(cu.contains("SMEM = 1024 + STAGES * (A_BYTES + B_BYTES) + 2 * STAGES * 8;"), "the shared-memory formula the constants follow");
+        assertTrue(CudaBackend.HOPPER_MODULES.contains("hopper_pwbwd"), "loaded with cuda.pwbwd=wgmma");
+        java.util.Properties built = CudaKernelImages.manifest();
+        if (built != null) {
+            for (String m : CudaBackend.HOPPER_MODULES) assertEquals("sm_90a", CudaKernelImages.archModules(built).get(m), m + " in the built kernels");
+        }
+    }
+
     @Test
     void shapesTheKernelDoesNotTakeKeepTheMmaSyncWgrad() {
         assertFalse(HopperWeightGradient.covers(5_000, 40, 728, Precision.BF16, H100), "cin < one 64-channel box");
