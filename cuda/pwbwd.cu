@@ -44,6 +44,32 @@
 namespace pwbwd {
 
 constexpr int BM = 128, BN = 128, BK = 32, STAGES = 4;
+
+// Which convolution's backward the GEMMs run (conv_bwd.cu's cases, gathered by the stage loaders):
+//   SEP   the separable conv's pointwise GEMM: dd = dz . W2^T over its M pixels, dW2 = d^T . dz
+//   PW    the 1x1 stride-s conv: dx[n, iy, ix] = dz[n, iy/s, ix/s] . W^T where s divides iy and ix, else 0
+//         (rows over the input pixels, the zero rows gathered as zeros); dW = a_strided^T . dz (rows over outputs)
+//   STEM  the 3x3 valid stride-s conv: dx = col2im(dz . W^T) as a gather over K = 9 cout (tap t = ky 3 + kx,
+//         dz at ((iy - ky) / s, (ix - kx) / s) where that output exists); dW (9 cin, cout) = im2col(a)^T . dz
+// a = relu(x) when preRelu (the wgrad's A fragments are relu'd in registers; cp.async cannot), and dx is
+// masked by x > 0. A 16-byte chunk is 8 channels of one pixel and one tap: cin % 8 == 0 and cout % 8 == 0.
+enum Mode { SEP = 0, PW = 1, STEM = 2 };
+
+// Geometry of a PW or STEM convolution (SEP needs none): input (n, h, w, cin), output (n, oh, ow, cout).
+struct ConvGeo {
+    int n, h, w, cin, cout, stride, oh, ow;
+};
+template <int MODE>
+__device__ __forceinline__ ConvGeo conv_geo(int n, int h, int w, int cin, int cout, int stride) {
+    if (MODE == STEM) return ConvGeo{n, h, w, cin, cout, stride, (h - 3) / stride + 1, (w - 3) / stride + 1};
+    return ConvGeo{n, h, w, cin, cout, stride, (h + stride - 1) / stride, (w + stride - 1) / stride};
+}
+
+// relu on the two 16-bit values of a packed pair, bf16 or fp16 alike: a half with its sign bit set becomes +0.
+__device__ __forceinline__ uint32_t relu_pair(uint32_t v) {
+    const uint32_t sign = (v & 0x80008000u) >> 15;  // 1 at bit 0 and/or bit 16
+    return v & ~(sign * 0xFFFFu);
+}
 // dgrad: A [BM][BK + 8] (rows of dz), B [BN][BK + 8] (rows of W2h); 80-byte rows
 constexpr int LDK = BK + 8;
 constexpr int DGRAD_A = BM * LDK, DGRAD_B = BN * LDK;
@@ -77,23 +103,52 @@ __device__ __forceinline__ void pack_w2(const float* __restrict__ w2, T* __restr
 }
 
 // ------------------------------------------------------------------ dgrad: dd = mask * (dz . W2h^T)
-template <typename T>
+// The dz chunk at GEMM row m (an input pixel of the conv), k .. k + 7, or null for a zero chunk (PW, STEM gathers).
+template <int MODE, typename T>
+__device__ __forceinline__ const T* dgrad_a_chunk(const T* __restrict__ dz, int m, int k, int cout, const ConvGeo& g) {
+    if (MODE == SEP) return dz + (size_t)m * cout + k;
+    const int ix = m % g.w, rest = m / g.w, iy = rest % g.h, ni = rest / g.h;
+    int yy = iy, xx = ix, co = k;
+    if (MODE == STEM) {
+        const int t = k / cout, ky = t / 3, kx = t - ky * 3;
+        co = k - t * cout;
+        yy = iy - ky;
+        xx = ix - kx;
+        if (yy < 0 || xx < 0) return nullptr;
+    }
+    if (yy % g.stride != 0 || xx % g.stride != 0) return nullptr;
+    yy /= g.stride;
+    xx /= g.stride;
+    if (yy >= g.oh || xx >= g.ow) return nullptr;
+    return dz + (((size_t)ni * g.oh + yy) * g.ow + xx) * cout + co;
+}
+
+// Stage of dgrad: A (BM rows of the gathered dz) and B (BN rows of the 16-bit weights, output channels c of dx,
+// K contiguous: W2h/Wh (cin, cout) for SEP and PW; for STEM Wh (3, 3, cin, cout), element (t, c, co) at k = t cout + co).
+// K = cout (SEP, PW) or 9 cout (STEM); cout % 8 == 0, so a chunk is all in or all out of K and of one tap.
+template <int MODE, typename T>
 __device__ __forceinline__ void dgrad_load_stage(T* As, T* Bs, const T* __restrict__ dz, const T* __restrict__ w2h, int m0, int n0, int k0,
-                                                 int M, int cin, int cout) {
-    const int tid = threadIdx.x;
+                                                 int M, int cin, int cout, const ConvGeo& g) {
+    const int tid = threadIdx.x, K = MODE == STEM ? 9 * cout : cout;
 #pragma unroll
     for (int i = 0; i < 2; i++) {  // A: 128 rows of dz x 4 chunks of 8 k
         const int idx = tid + i * JX_THREADS;
         const int r = idx >> 2, c = (idx & 3) * 8;
-        const bool ok = m0 + r < M && k0 + c < cout;  // cout % 8 == 0: a chunk is all in or all out
-        cp_async16(As + r * LDK + c, ok ? dz + (size_t)(m0 + r) * cout + k0 + c : dz, ok ? 16 : 0);
+        const T* src = m0 + r < M && k0 + c < K ? dgrad_a_chunk<MODE>(dz, m0 + r, k0 + c, cout, g) : nullptr;
+        cp_async16(As + r * LDK + c, src ? src : dz, src ? 16 : 0);
     }
 #pragma unroll
     for (int i = 0; i < 2; i++) {  // B: 128 rows of W2h (output channels c) x 4 chunks of 8 k
         const int idx = tid + i * JX_THREADS;
         const int r = idx >> 2, c = (idx & 3) * 8;
-        const bool ok = n0 + r < cin && k0 + c < cout;
-        cp_async16(Bs + r * LDK + c, ok ? w2h + (size_t)(n0 + r) * cout + k0 + c : w2h, ok ? 16 : 0);
+        const int k = k0 + c;
+        const bool ok = n0 + r < cin && k < K;
+        size_t o = (size_t)(n0 + r) * cout + k;
+        if (MODE == STEM) {
+            const int t = k / cout;
+            o = ((size_t)t * cin + n0 + r) * cout + (k - t * cout);
+        }
+        cp_async16(Bs + r * LDK + c, ok ? w2h + o : w2h, ok ? 16 : 0);
     }
 }
 
@@ -133,16 +188,16 @@ __device__ __forceinline__ void dgrad_store(T* __restrict__ dd, const T* __restr
     store2(dd + o, v0, v1);
 }
 
-template <typename T>
+template <int MODE, typename T>
 __device__ __forceinline__ void dgrad(const T* __restrict__ dz, const T* __restrict__ w2h, const T* __restrict__ x, T* __restrict__ dd, int M,
-                                      int cin, int cout) {
+                                      int cin, int cout, const ConvGeo& g) {
     extern __shared__ __align__(16) unsigned char smem_raw[];
     T* As = reinterpret_cast<T*>(smem_raw);  // [STAGES][BM][LDK]
     T* Bs = As + STAGES * DGRAD_A;           // [STAGES][BN][LDK]
     const int n0 = blockIdx.x * BN, m0 = blockIdx.y * BM;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     const int wm = warp >> 2, wn = warp & 3;
-    const int numK = (cout + BK - 1) / BK;
+    const int numK = ((MODE == STEM ? 9 * cout : cout) + BK - 1) / BK;
 
     float acc[4][4][4];
 #pragma unroll
@@ -154,14 +209,14 @@ __device__ __forceinline__ void dgrad(const T* __restrict__ dz, const T* __restr
 
 #pragma unroll
     for (int s = 0; s < STAGES - 1; s++) {
-        if (s < numK) dgrad_load_stage(As + s * DGRAD_A, Bs + s * DGRAD_B, dz, w2h, m0, n0, s * BK, M, cin, cout);
+        if (s < numK) dgrad_load_stage<MODE>(As + s * DGRAD_A, Bs + s * DGRAD_B, dz, w2h, m0, n0, s * BK, M, cin, cout, g);
         cp_async_commit();  // one group per stage, empty or not, so wait_group counts stages
     }
     for (int kt = 0; kt < numK; kt++) {
         cp_async_wait<STAGES - 2>();  // stage kt has landed (for this thread) ...
         __syncthreads();              // ... for every thread, and stage kt-1 is no longer read
         const int next = kt + STAGES - 1;
-        if (next < numK) dgrad_load_stage(As + (next % STAGES) * DGRAD_A, Bs + (next % STAGES) * DGRAD_B, dz, w2h, m0, n0, next * BK, M, cin, cout);
+        if (next < numK) dgrad_load_stage<MODE>(As + (next % STAGES) * DGRAD_A, Bs + (next % STAGES) * DGRAD_B, dz, w2h, m0, n0, next * BK, M, cin, cout, g);
         cp_async_commit();
         const int s = kt % STAGES;
         dgrad_mma_stage<T>(acc, As + s * DGRAD_A, Bs + s * DGRAD_B, wm, wn, lane);
@@ -183,23 +238,39 @@ __device__ __forceinline__ void dgrad(const T* __restrict__ dz, const T* __restr
 }
 
 // ------------------------------------------------------------------ wgrad: partial[s] = d^T . dz over split s
-template <typename T>
+// The A chunk at GEMM reduction row m (a pixel of dz: an output pixel of the conv), columns p .. p + 7 of P:
+// SEP d[m, p]; PW x at the strided input pixel; STEM x at tap t = p / cin of the output pixel's window.
+template <int MODE, typename T>
+__device__ __forceinline__ const T* wgrad_a_chunk(const T* __restrict__ a, int m, int p, int cin, const ConvGeo& g) {
+    if (MODE == SEP) return a + (size_t)m * cin + p;
+    const int ox = m % g.ow, rest = m / g.ow, oy = rest % g.oh, ni = rest / g.oh;
+    int iy = oy * g.stride, ix = ox * g.stride, ci = p;
+    if (MODE == STEM) {
+        const int t = p / cin, ky = t / 3;
+        ci = p - t * cin;
+        iy += ky;
+        ix += t - ky * 3;
+    }
+    return a + (((size_t)ni * g.h + iy) * g.w + ix) * cin + ci;
+}
+
+template <int MODE, typename T>
 __device__ __forceinline__ void wgrad_load_stage(T* As, T* Bs, const T* __restrict__ d, const T* __restrict__ dz, int p0, int q0, int mk,
-                                                 int mEnd, int cin, int cout) {
-    const int tid = threadIdx.x;
+                                                 int mEnd, int cin, int cout, const ConvGeo& g) {
+    const int tid = threadIdx.x, P = MODE == STEM ? 9 * cin : cin;
 #pragma unroll
-    for (int i = 0; i < 2; i++) {  // 32 rows of M x 16 chunks of 8 channels, for A (d) and B (dz)
+    for (int i = 0; i < 2; i++) {  // 32 rows of M x 16 chunks of 8 channels, for A (d, or the gathered x) and B (dz)
         const int idx = tid + i * JX_THREADS;
         const int kk = idx >> 4, c = (idx & 15) * 8;
         const int m = mk + kk;
-        const bool okA = m < mEnd && p0 + c < cin, okB = m < mEnd && q0 + c < cout;
-        cp_async16(As + kk * LDM + c, okA ? d + (size_t)m * cin + p0 + c : d, okA ? 16 : 0);
+        const bool okA = m < mEnd && p0 + c < P, okB = m < mEnd && q0 + c < cout;
+        cp_async16(As + kk * LDM + c, okA ? wgrad_a_chunk<MODE>(d, m, p0 + c, cin, g) : d, okA ? 16 : 0);
         cp_async16(Bs + kk * LDN + c, okB ? dz + (size_t)m * cout + q0 + c : dz, okB ? 16 : 0);
     }
 }
 
 template <typename T>
-__device__ __forceinline__ void wgrad_mma_stage(float (&acc)[4][4][4], const T* As, const T* Bs, int wm, int wn, int lane) {
+__device__ __forceinline__ void wgrad_mma_stage(float (&acc)[4][4][4], const T* As, const T* Bs, int wm, int wn, int lane, bool reluA) {
 #pragma unroll
     for (int k16 = 0; k16 < BK / 16; k16++) {
         // A stored (k, m): .trans turns matrix i = lane / 8 at (k + (i / 2) * 8, m + (i % 2) * 8) into thread t's
@@ -208,6 +279,12 @@ __device__ __forceinline__ void wgrad_mma_stage(float (&acc)[4][4][4], const T* 
 #pragma unroll
         for (int mt = 0; mt < 4; mt++)
             ldmatrix_x4_trans(af[mt], As + (k16 * 16 + ((lane >> 4) << 3) + (lane & 7)) * LDM + wm * 64 + mt * 16 + ((lane >> 3) & 1) * 8);
+        if (reluA) {  // a = relu(x) of a pre-activated conv input (PW, STEM): exact on the stored 16-bit values
+#pragma unroll
+            for (int mt = 0; mt < 4; mt++)
+#pragma unroll
+                for (int r = 0; r < 4; r++) af[mt][r] = relu_pair(af[mt][r]);
+        }
         uint32_t bf[4][2];
         ldmatrix_b_k16_n32(bf, Bs, LDN, k16 * 16, wn * 32, lane);
 #pragma unroll
@@ -217,14 +294,16 @@ __device__ __forceinline__ void wgrad_mma_stage(float (&acc)[4][4][4], const T* 
     }
 }
 
-template <typename T>
+// partial[split] (P, cout) = A^T . dz over the split's rows; P = cin (SEP, PW) or 9 cin (STEM). M = the rows of dz.
+template <int MODE, typename T>
 __device__ __forceinline__ void wgrad(const T* __restrict__ d, const T* __restrict__ dz, float* __restrict__ partial, int M, int cin, int cout,
-                                      int rowsPerSplit) {
+                                      int rowsPerSplit, const ConvGeo& g, bool reluA) {
+    const int P = MODE == STEM ? 9 * cin : cin;
     extern __shared__ __align__(16) unsigned char smem_raw[];
     T* As = reinterpret_cast<T*>(smem_raw);  // [STAGES][BK][LDM]
     T* Bs = As + STAGES * WGRAD_A;           // [STAGES][BK][LDN]
     const int qTiles = (cout + BN - 1) / BN;
-    const int p0 = (blockIdx.x / qTiles) * BM, q0 = (blockIdx.x % qTiles) * BN;
+    const int p0 = (blockIdx.x / qTiles) * BM, q0 = (blockIdx.x % qTiles) * BN;  // blockIdx.x over ceil(P / BM) x qTiles
     const int mBegin = blockIdx.y * rowsPerSplit, mEnd = min(M, mBegin + rowsPerSplit);
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     const int wm = warp >> 2, wn = warp & 3;
@@ -240,7 +319,7 @@ __device__ __forceinline__ void wgrad(const T* __restrict__ d, const T* __restri
 
 #pragma unroll
     for (int s = 0; s < STAGES - 1; s++) {
-        if (s < numK) wgrad_load_stage(As + s * WGRAD_A, Bs + s * WGRAD_B, d, dz, p0, q0, mBegin + s * BK, mEnd, cin, cout);
+        if (s < numK) wgrad_load_stage<MODE>(As + s * WGRAD_A, Bs + s * WGRAD_B, d, dz, p0, q0, mBegin + s * BK, mEnd, cin, cout, g);
         cp_async_commit();
     }
     for (int kt = 0; kt < numK; kt++) {
@@ -248,15 +327,15 @@ __device__ __forceinline__ void wgrad(const T* __restrict__ d, const T* __restri
         __syncthreads();
         const int next = kt + STAGES - 1;
         if (next < numK)
-            wgrad_load_stage(As + (next % STAGES) * WGRAD_A, Bs + (next % STAGES) * WGRAD_B, d, dz, p0, q0, mBegin + next * BK, mEnd, cin, cout);
+            wgrad_load_stage<MODE>(As + (next % STAGES) * WGRAD_A, Bs + (next % STAGES) * WGRAD_B, d, dz, p0, q0, mBegin + next * BK, mEnd, cin, cout, g);
         cp_async_commit();
         const int s = kt % STAGES;
-        wgrad_mma_stage<T>(acc, As + s * WGRAD_A, Bs + s * WGRAD_B, wm, wn, lane);
+        wgrad_mma_stage<T>(acc, As + s * WGRAD_A, Bs + s * WGRAD_B, wm, wn, lane, reluA);
     }
     cp_async_wait<0>();
 
-    // rows p of the tile are input channels, columns q output channels; cout % 8 == 0 and q even: pairs
-    float* out = partial + (size_t)blockIdx.y * cin * cout;
+    // rows p of the tile are the P rows of dW, columns q output channels; cout % 8 == 0 and q even: pairs
+    float* out = partial + (size_t)blockIdx.y * P * cout;
     const int gq = lane >> 2, tq = lane & 3;
 #pragma unroll
     for (int mt = 0; mt < 4; mt++) {
@@ -265,8 +344,8 @@ __device__ __forceinline__ void wgrad(const T* __restrict__ d, const T* __restri
         for (int j = 0; j < 4; j++) {
             const int q = q0 + wn * 32 + j * 8 + 2 * tq;
             if (q >= cout) continue;
-            if (p < cin) store2(out + (size_t)p * cout + q, acc[mt][j][0], acc[mt][j][1]);
-            if (p + 8 < cin) store2(out + (size_t)(p + 8) * cout + q, acc[mt][j][2], acc[mt][j][3]);
+            if (p < P) store2(out + (size_t)p * cout + q, acc[mt][j][0], acc[mt][j][1]);
+            if (p + 8 < P) store2(out + (size_t)(p + 8) * cout + q, acc[mt][j][2], acc[mt][j][3]);
         }
     }
 }
@@ -293,6 +372,10 @@ __device__ __forceinline__ void reduce_splits(const float* __restrict__ partial,
 //   pwbwd_wgrad_<t>(d (M,cin), dz (M,cout), partial (splits,cin,cout) fp32, M, cin, cout, rowsPerSplit)
 //       grid (ceil(cin/128) * ceil(cout/128), splits = ceil(M/rowsPerSplit)), 256 threads, 69,632 bytes
 //   pwbwd_reduce(partial (splits, count) fp32, dW2 (count) fp32, splits, count)                grid-stride
+//   pwbwd_dgrad_{pw,stem}_<t>(dz (n,oh,ow,cout), wh (cin,cout) or (3,3,cin,cout) 16-bit, x (n,h,w,cin) or null,
+//       dx (n,h,w,cin), n, h, w, cin, cout, stride)     grid (ceil(cin/128), ceil(n h w/128)), dgrad's shared memory
+//   pwbwd_wgrad_{pw,stem}_<t>(x (n,h,w,cin), dz, partial (splits,P,cout) fp32, n, h, w, cin, cout, stride, preRelu,
+//       rowsPerSplit)   P = cin or 9 cin; grid (ceil(P/128) * ceil(cout/128), ceil(n oh ow / rowsPerSplit)), wgrad's
 #define JX_PWBWD_KERNELS(SUF, T)                                                                                                            \
     extern "C" __global__ void __launch_bounds__(JX_THREADS) pwbwd_pack_w2_##SUF(const float* __restrict__ w2, T* __restrict__ w2h,        \
                                                                                  long long count) {                                          \
@@ -301,12 +384,29 @@ __device__ __forceinline__ void reduce_splits(const float* __restrict__ partial,
     extern "C" __global__ void __launch_bounds__(JX_THREADS, 2) pwbwd_dgrad_##SUF(const T* __restrict__ dz, const T* __restrict__ w2h,     \
                                                                                   const T* __restrict__ x, T* __restrict__ dd, int M,        \
                                                                                   int cin, int cout) {                                       \
-        pwbwd::dgrad<T>(dz, w2h, x, dd, M, cin, cout);                                                                                      \
+        pwbwd::dgrad<pwbwd::SEP, T>(dz, w2h, x, dd, M, cin, cout, pwbwd::ConvGeo{});                                                        \
     }                                                                                                                                        \
     extern "C" __global__ void __launch_bounds__(JX_THREADS, 2) pwbwd_wgrad_##SUF(const T* __restrict__ d, const T* __restrict__ dz,       \
                                                                                   float* __restrict__ partial, int M, int cin, int cout,     \
                                                                                   int rowsPerSplit) {                                        \
-        pwbwd::wgrad<T>(d, dz, partial, M, cin, cout, rowsPerSplit);                                                                        \
+        pwbwd::wgrad<pwbwd::SEP, T>(d, dz, partial, M, cin, cout, rowsPerSplit, pwbwd::ConvGeo{}, false);                                    \
+    }                                                                                                                                        \
+    JX_PWBWD_CONV_KERNELS(SUF, T, pw, pwbwd::PW)                                                                                            \
+    JX_PWBWD_CONV_KERNELS(SUF, T, stem, pwbwd::STEM)
+// The 1x1 stride-s ("pw") and 3x3 valid ("stem") convolutions: dgrad over the n h w input pixels (x masks dx
+// when preRelu, else null), wgrad over the n oh ow output pixels in splits (A = relu?(x) gathered).
+#define JX_PWBWD_CONV_KERNELS(SUF, T, KIND, MODE)                                                                                             \
+    extern "C" __global__ void __launch_bounds__(JX_THREADS, 2) pwbwd_dgrad_##KIND##_##SUF(                                                   \
+        const T* __restrict__ dz, const T* __restrict__ wh, const T* __restrict__ x, T* __restrict__ dx, int n, int h, int w, int cin,         \
+        int cout, int stride) {                                                                                                               \
+        const pwbwd::ConvGeo g = pwbwd::conv_geo<MODE>(n, h, w, cin, cout, stride);                                                           \
+        pwbwd::dgrad<MODE, T>(dz, wh, x, dx, n * h * w, cin, cout, g);                                                                        \
+    }                                                                                                                                          \
+    extern "C" __global__ void __launch_bounds__(JX_THREADS, 2) pwbwd_wgrad_##KIND##_##SUF(                                                   \
+        const T* __restrict__ x, const T* __restrict__ dz, float* __restrict__ partial, int n, int h, int w, int cin, int cout, int stride,    \
+        int preRelu, int rowsPerSplit) {                                                                                                      \
+        const pwbwd::ConvGeo g = pwbwd::conv_geo<MODE>(n, h, w, cin, cout, stride);                                                           \
+        pwbwd::wgrad<MODE, T>(x, dz, partial, n * g.oh * g.ow, cin, cout, rowsPerSplit, g, preRelu != 0);                                     \
     }
 JX_PWBWD_KERNELS(bf16, __nv_bfloat16)
 JX_PWBWD_KERNELS(f16, __half)

@@ -63,7 +63,8 @@ public final class PointwiseBackwardPath {
     public static final double FILL_TARGET = 0.9;
 
     /**
-     * Which kernels run the pointwise GEMMs of the separable conv's backward in BF16/FP16 training,
+     * Which kernels run the GEMMs of the convolutions' backward in BF16/FP16 training (the separable
+     * conv's pointwise GEMMs, and since pwbwd-5 the 1x1 strided and stem convs' implicit GEMMs),
      * chosen per backend by the option {@code cuda.pwbwd=ffma|mma|wgmma}. The default is {@link #FFMA}
      * (conv_bwd.cu's FFMA tiles) until the tensor-core kernels are measured on a card: pwbwd-1 in
      * benchmarks/NOTES.md predicts 4-9x per GEMM, not yet run. FP32/TF32 always run FFMA.
@@ -97,32 +98,35 @@ public final class PointwiseBackwardPath {
         }
 
         /**
-         * Whether this choice runs the layer's dgrad on the Hopper GEMM: WGMMA, the tensor-core path
-         * {@link #applies}, and {@link HopperPointwiseGemm#covers} the GEMM (M rows, K = cout, cin
-         * outputs: cin and cout at least 64).
+         * Whether this choice runs the layer's dgrad on the Hopper GEMM: WGMMA, a separable conv the
+         * tensor-core path {@link #applies} to, and {@link HopperPointwiseGemm#covers} the GEMM (M rows,
+         * K = cout, cin outputs: cin and cout at least 64).
          */
         public boolean dgradOnWgmma(ConvSpec spec, Precision p, Limits lim) {
-            return this == WGMMA && applies(spec, p, lim)
+            return this == WGMMA && spec.kind() == ConvKind.SEPARABLE3X3_SAME && applies(spec, p, lim)
                     && HopperPointwiseGemm.covers((long) spec.n() * spec.h() * spec.w(), spec.cout(), spec.cin(), p);
         }
 
         /**
-         * Whether this choice runs the layer's wgrad on the Hopper kernel: WGMMA, the tensor-core path
-         * {@link #applies}, and {@link HopperWeightGradient#covers} it (cin, cout at least 64, M at least 64).
+         * Whether this choice runs the layer's wgrad on the Hopper kernel: WGMMA, a separable conv the
+         * tensor-core path {@link #applies} to, and {@link HopperWeightGradient#covers} it (cin, cout at
+         * least 64, M at least 64).
          */
         public boolean wgradOnWgmma(ConvSpec spec, Precision p, Limits lim) {
-            return this == WGMMA && applies(spec, p, lim)
+            return this == WGMMA && spec.kind() == ConvKind.SEPARABLE3X3_SAME && applies(spec, p, lim)
                     && HopperWeightGradient.covers((long) spec.n() * spec.h() * spec.w(), spec.cin(), spec.cout(), p, lim);
         }
     }
 
     /**
-     * Whether the kernels take this backward: a separable conv in BF16/FP16, cin and cout multiples of
-     * 8, at most {@link #MAX_PIXELS} pixels, and the device's shared memory per block holds dgrad's
-     * stages. Everything else keeps the FFMA kernels.
+     * Whether the kernels take this backward: a convolution of any kind in BF16/FP16 (the separable
+     * conv's pointwise GEMMs, the 1x1 strided and the 3x3 stem convs' implicit GEMMs, {@link #planConv}),
+     * cin and cout multiples of 8 (a 16-byte chunk is 8 channels of one pixel and one tap: the first stem
+     * conv, cin 3, stays FFMA), at most {@link #MAX_PIXELS} input pixels, and the device's shared memory
+     * per block holds dgrad's stages. Everything else keeps the FFMA kernels.
      */
     public static boolean covers(ConvSpec s, Precision p, Limits lim) {
-        return s.kind() == ConvKind.SEPARABLE3X3_SAME && (p == Precision.BF16 || p == Precision.FP16)
+        return (p == Precision.BF16 || p == Precision.FP16)
                 && s.cin() % CHANNEL_MULTIPLE == 0 && s.cout() % CHANNEL_MULTIPLE == 0
                 && (long) s.n() * s.h() * s.w() <= MAX_PIXELS
                 && lim.maxSharedBytesPerBlock() >= Math.max(DGRAD_SHARED_BYTES, WGRAD_SHARED_BYTES);
@@ -194,10 +198,11 @@ public final class PointwiseBackwardPath {
     public static OpPlan plan(ConvSpec s, Precision p, Limits lim, int wgradBlocksPerSm, boolean withDx, Choice choice) {
         if (choice == Choice.FFMA) throw new IllegalArgumentException("cuda.pwbwd=ffma runs CudaLaunchPlan.convBackward, not this plan");
         if (!covers(s, p, lim)) {
-            throw new IllegalArgumentException("the tensor-core pointwise backward needs a separable conv in BF16/FP16 with cin and cout multiples of "
+            throw new IllegalArgumentException("the tensor-core convolution backward needs BF16/FP16 with cin and cout multiples of "
                     + CHANNEL_MULTIPLE + ", at most " + MAX_PIXELS + " pixels and " + DGRAD_SHARED_BYTES + " bytes of shared memory per block; got "
                     + s + " in " + p + " with " + lim.maxSharedBytesPerBlock() + " bytes");
         }
+        if (s.kind() != ConvKind.SEPARABLE3X3_SAME) return planConv(s, p, lim, wgradBlocksPerSm, withDx);
         String suf = CudaLaunchPlan.storageSuffix(p);
         int m = (int) ((long) s.n() * s.h() * s.w());
         long weights = (long) s.cin() * s.cout();
@@ -235,6 +240,59 @@ public final class PointwiseBackwardPath {
                     new Ptr("scratch:partialPw", false), new Ptr("dw2", false), new I32("splits", sp.splits()), new I64("count", weights))));
         }
         CudaLaunchPlan.depthwiseBackward(s, p, lim, withDx, l, scratch);
+        return new OpPlan(l, scratch);
+    }
+
+    /**
+     * {@code Backend.convBackward} of a 1x1 strided ("pw") or 3x3 valid ("stem") convolution on the same
+     * mma.sync mainloops (cuda/pwbwd.cu's PW and STEM modes; the choice WGMMA runs them too: the Hopper
+     * kernels take the separable conv only). Operands x, w1, dz, dx (when {@code withDx}), dw1; scratch:w1h
+     * (W in 16 bits, its own layout: (cin, cout) or (3, 3, cin, cout)), scratch:partialW (more than one split).
+     * <ul>
+     * <li>{@code pwbwd_pack_w2_<t>}: w1 to scratch:w1h.</li>
+     * <li>{@code pwbwd_wgrad_<mode>_<t>}: dW (P, cout) = A^T . dz over the n oh ow output pixels in
+     *     {@link #wgradSplits} ranges, P = cin or 9 cin, A gathered from x (strided pixels, or the 3x3
+     *     window's taps; relu'd in registers when preRelu); grid (ceil(P/128) * ceil(cout/128), splits).</li>
+     * <li>{@code pwbwd_reduce} into dw1 (more than one split; else the wgrad writes dw1).</li>
+     * <li>{@code pwbwd_dgrad_<mode>_<t>} (with dx): dx over the n h w input pixels, dz gathered (zero rows
+     *     where no output reads the pixel), K = cout or 9 cout; masked by x &gt; 0 when preRelu;
+     *     grid (ceil(cin/128), ceil(n h w/128)).</li>
+     * </ul>
+     */
+    static OpPlan planConv(ConvSpec s, Precision p, Limits lim, int wgradBlocksPerSm, boolean withDx) {
+        boolean stem = s.kind() == ConvKind.CONV3X3_VALID;
+        String mode = stem ? "stem" : "pw", suf = CudaLaunchPlan.storageSuffix(p);
+        int inPixels = (int) ((long) s.n() * s.h() * s.w());
+        long outPixels = (long) s.n() * s.outH() * s.outW();
+        int pRows = stem ? 9 * s.cin() : s.cin();
+        long weights = s.w1Elements();
+        Splits sp = wgradSplits(outPixels, pRows, s.cout(), lim.smCount(), wgradBlocksPerSm);
+        Map<String, Long> scratch = new LinkedHashMap<>();
+        scratch.put("scratch:w1h", weights * 2);
+        if (sp.splits() > 1) scratch.put("scratch:partialW", 4L * sp.splits() * weights);
+        List<CudaLaunchPlan.Arg> geo = List.of(new I32("n", s.n()), new I32("h", s.h()), new I32("w", s.w()), new I32("cin", s.cin()),
+                new I32("cout", s.cout()), new I32("stride", s.stride()));
+        List<Launch> l = new ArrayList<>();
+        l.add(new Launch("pwbwd_pack_w2_" + suf, CudaLaunchPlan.gridFor(weights, lim), 1, 1, 0, List.of(
+                new Ptr("w1", false), new Ptr("scratch:w1h", false), new I64("count", weights))));
+        String wgradOut = sp.splits() > 1 ? "scratch:partialW" : "dw1";
+        List<CudaLaunchPlan.Arg> wargs = new ArrayList<>(List.of(new Ptr("x", false), new Ptr("dz", false), new Ptr(wgradOut, false)));
+        wargs.addAll(geo);
+        wargs.add(new I32("preRelu", s.preRelu() ? 1 : 0));
+        wargs.add(new I32("rowsPerSplit", sp.rowsPerSplit()));
+        l.add(new Launch("pwbwd_wgrad_" + mode + "_" + suf, CudaLaunchPlan.ceilDiv(pRows, BM) * CudaLaunchPlan.ceilDiv(s.cout(), BN), sp.splits(), 1,
+                WGRAD_SHARED_BYTES, wargs));
+        if (sp.splits() > 1) {
+            l.add(new Launch("pwbwd_reduce", CudaLaunchPlan.gridFor(weights / 4, lim), 1, 1, 0, List.of(
+                    new Ptr("scratch:partialW", false), new Ptr("dw1", false), new I32("splits", sp.splits()), new I64("count", weights))));
+        }
+        if (withDx) {
+            List<CudaLaunchPlan.Arg> dargs = new ArrayList<>(List.of(new Ptr("dz", false), new Ptr("scratch:w1h", false),
+                    s.preRelu() ? new Ptr("x", false) : new Ptr("dgradMask", true), new Ptr("dx", false)));
+            dargs.addAll(geo);
+            l.add(new Launch("pwbwd_dgrad_" + mode + "_" + suf, CudaLaunchPlan.ceilDiv(s.cin(), BN), CudaLaunchPlan.ceilDiv(inPixels, BM), 1,
+                    DGRAD_SHARED_BYTES, dargs));
+        }
         return new OpPlan(l, scratch);
     }
 }

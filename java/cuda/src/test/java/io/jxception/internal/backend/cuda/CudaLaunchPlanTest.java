@@ -61,6 +61,9 @@ class CudaLaunchPlanTest {
             // the tensor-core pointwise backward: several splits (pwbwd_reduce) and one (dW2 written directly)
             plans.add(PointwiseBackwardPath.plan(new ConvSpec(ConvKind.SEPARABLE3X3_SAME, 32, 19, 19, 728, 728, 1, true), p, lim, 2, true));
             plans.add(PointwiseBackwardPath.plan(new ConvSpec(ConvKind.SEPARABLE3X3_SAME, 1, 10, 10, 1536, 2048, 1, false), p, lim, 2, false));
+            // its 1x1 strided and stem modes (pwbwd-5)
+            plans.add(PointwiseBackwardPath.plan(new ConvSpec(ConvKind.CONV1X1_SAME, 8, 37, 37, 128, 256, 2, false), p, lim, 2, true));
+            plans.add(PointwiseBackwardPath.plan(new ConvSpec(ConvKind.CONV3X3_VALID, 8, 149, 149, 32, 64, 1, false), p, lim, 2, true));
             if (lim.maxSharedBytesPerBlock() >= HopperPointwiseGemm.SHARED_BYTES_N128) {
                 // the Hopper pointwise GEMM (devices with 227 KiB of shared memory): 256-wide tiles at batch 256, 128 at batch 3
                 SeparableGemmPath.Choice wgmma = SeparableGemmPath.Choice.parse("split", null, "wgmma");

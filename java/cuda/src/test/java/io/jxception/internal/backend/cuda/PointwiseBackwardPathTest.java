@@ -28,6 +28,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import static io.jxception.model.ConvKind.CONV1X1_SAME;
+import static io.jxception.model.ConvKind.CONV3X3_VALID;
 import static io.jxception.model.ConvKind.SEPARABLE3X3_SAME;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -239,7 +240,10 @@ class PointwiseBackwardPathTest {
         assertFalse(PointwiseBackwardPath.covers(sep(2, 19, 46, 728, true), Precision.BF16, H100), "cin 46");
         assertFalse(PointwiseBackwardPath.covers(sep(2, 19, 728, 46, true), Precision.BF16, H100), "cout 46");
         assertFalse(PointwiseBackwardPath.covers(sep(3, 7, 4, 8, false), Precision.BF16, H100), "cin 4 (the reduced-width block2)");
-        assertFalse(PointwiseBackwardPath.covers(new ConvSpec(CONV1X1_SAME, 2, 37, 37, 64, 128, 2, false), Precision.BF16, H100));
+        assertTrue(PointwiseBackwardPath.covers(new ConvSpec(CONV1X1_SAME, 2, 37, 37, 64, 128, 2, false), Precision.BF16, H100), "1x1 strided: pwbwd-5");
+        assertTrue(PointwiseBackwardPath.covers(new ConvSpec(CONV3X3_VALID, 2, 149, 149, 32, 64, 1, false), Precision.BF16, H100), "the second stem conv");
+        assertFalse(PointwiseBackwardPath.covers(new ConvSpec(CONV3X3_VALID, 2, 299, 299, 3, 32, 2, false), Precision.BF16, H100), "the first stem conv: cin 3");
+        assertFalse(PointwiseBackwardPath.covers(new ConvSpec(CONV1X1_SAME, 2, 37, 37, 64, 128, 2, false), Precision.FP32, H100));
         assertFalse(PointwiseBackwardPath.covers(sep(2, 19, 728, 728, true), Precision.BF16, new Limits(128, 64 * 1024)), "64 KiB of shared memory");
         assertTrue(PointwiseBackwardPath.covers(sep(2, 19, 728, 728, true), Precision.BF16, Limits.ADA));
         // dgrad's grid.y: 65,535 row tiles
@@ -550,5 +554,86 @@ class PointwiseBackwardPathTest {
             }
         }
         assertEquals(2 * (3 + 7 + 7) + 4, checked, "pack, dgrad, wgrad in both plans, one reduce");
+    }
+
+    // ------------------------------------------------------------------ the 1x1 strided and stem convs (pwbwd-5)
+
+    static ConvSpec pw(int n, int hw, int cin, int cout, boolean preRelu) { return new ConvSpec(CONV1X1_SAME, n, hw, hw, cin, cout, 2, preRelu); }
+
+    static ConvSpec stem(int n, int hw, int cin, int cout, int stride, boolean preRelu) {
+        return new ConvSpec(CONV3X3_VALID, n, hw, hw, cin, cout, stride, preRelu);
+    }
+
+    @Test
+    void everyXceptionConvButTheFirstRunsItsBackwardOnTensorCores() {
+        XceptionGraph g = XceptionGraph.build(XceptionConfig.imagenet());
+        for (int n : new int[]{32, 128}) {
+            List<String> ffma = new ArrayList<>(), pwStem = new ArrayList<>();
+            for (ConvSpec s : CudaLaunchPlanTest.convSpecs(g, n)) {
+                if (!Choice.MMA.applies(s, Precision.BF16, H100)) ffma.add(s.kind() + " " + s.cin() + "->" + s.cout());
+                else if (s.kind() != SEPARABLE3X3_SAME) pwStem.add(s.kind() + " " + s.cin() + "->" + s.cout());
+            }
+            assertEquals(List.of("CONV3X3_VALID 3->32"), ffma, "batch " + n + ": only the first stem conv (cin 3) stays FFMA");
+            assertEquals(List.of("CONV3X3_VALID 32->64", "CONV1X1_SAME 64->128", "CONV1X1_SAME 128->256", "CONV1X1_SAME 256->728",
+                    "CONV1X1_SAME 728->1024"), pwStem, "batch " + n);
+        }
+    }
+
+    @Test
+    void theStemAndStridedConvPlansGatherTheirOperandsInTheGemmMainloops() {
+        // the second stem conv at batch 128: 149 x 149 x 32 -> 147 x 147 x 64, K (dgrad) = 9 x 64, P (wgrad) = 9 x 32
+        ConvSpec s = stem(128, 149, 32, 64, 1, false);
+        OpPlan plan = PointwiseBackwardPath.plan(s, Precision.BF16, H100, OCC, true, Choice.MMA);
+        assertEquals(List.of("pwbwd_pack_w2_bf16", "pwbwd_wgrad_stem_bf16", "pwbwd_reduce", "pwbwd_dgrad_stem_bf16"), kernels(plan));
+        assertEquals(plan, PointwiseBackwardPath.plan(s, Precision.BF16, H100, OCC, true, Choice.WGMMA), "wgmma takes the separable conv only");
+        Launch w = launch(plan, "pwbwd_wgrad_stem_bf16");
+        long out = 128L * 147 * 147;
+        Splits sp = PointwiseBackwardPath.wgradSplits(out, 9 * 32, 64, 132, OCC);
+        assertEquals(3, w.gridX(), "ceil(288 / 128) row tiles x 1 column tile");
+        assertEquals(sp.splits(), w.gridY());
+        assertEquals(PointwiseBackwardPath.WGRAD_SHARED_BYTES, w.sharedBytes());
+        assertEquals(List.of(new Ptr("x", false), new Ptr("dz", false), new Ptr("scratch:partialW", false), new I32("n", 128), new I32("h", 149),
+                new I32("w", 149), new I32("cin", 32), new I32("cout", 64), new I32("stride", 1), new I32("preRelu", 0),
+                new I32("rowsPerSplit", sp.rowsPerSplit())), w.args());
+        assertEquals(4L * sp.splits() * 9 * 32 * 64, plan.scratchBytes().get("scratch:partialW"));
+        assertEquals(2L * 9 * 32 * 64, plan.scratchBytes().get("scratch:w1h"));
+        Launch d = launch(plan, "pwbwd_dgrad_stem_bf16");
+        assertEquals(1, d.gridX(), "32 input channels: one column tile");
+        assertEquals(CudaLaunchPlan.ceilDiv(128L * 149 * 149, 128), d.gridY(), "rows over the input pixels");
+        assertEquals(new Ptr("dgradMask", true), d.args().get(2), "no pre-activation: dx unmasked");
+        assertEquals(new Ptr("dx", false), d.args().get(3));
+        Launch r = launch(plan, "pwbwd_reduce");
+        assertEquals(new I32("splits", sp.splits()), arg(r, "splits"));
+        assertEquals(new I64("count", 9L * 32 * 64), arg(r, "count"));
+
+        // a pre-activated 1x1 stride-2 conv without dx: the mask and the relu are on; no dgrad, one split writes dw1
+        OpPlan p2 = PointwiseBackwardPath.plan(pw(1, 10, 728, 1024, true), Precision.FP16, H100, OCC, false, Choice.MMA);
+        assertEquals(List.of("pwbwd_pack_w2_f16", "pwbwd_wgrad_pw_f16"), kernels(p2), "25 output pixels: one split, dW written directly");
+        assertEquals(new Ptr("dw1", false), launch(p2, "pwbwd_wgrad_pw_f16").args().get(2));
+        assertEquals(new I32("preRelu", 1), arg(launch(p2, "pwbwd_wgrad_pw_f16"), "preRelu"));
+        OpPlan p3 = PointwiseBackwardPath.plan(pw(2, 37, 64, 128, true), Precision.BF16, H100, OCC, true, Choice.MMA);
+        assertEquals(new Ptr("x", false), launch(p3, "pwbwd_dgrad_pw_bf16").args().get(2), "pre-activated: dx masked by x > 0");
+    }
+
+    @Test
+    void stemAndStridedArgumentsFollowTheCSignaturesOfCudaPwbwdCu() throws IOException {
+        List<CParam> dg = macroSignature("pwbwd.cu", "pwbwd_dgrad_##KIND##_##SUF"), wg = macroSignature("pwbwd.cu", "pwbwd_wgrad_##KIND##_##SUF");
+        assertEquals(List.of(new CParam("dz", "ptr"), new CParam("wh", "ptr"), new CParam("x", "ptr"), new CParam("dx", "ptr"), new CParam("n", "i32"),
+                new CParam("h", "i32"), new CParam("w", "i32"), new CParam("cin", "i32"), new CParam("cout", "i32"), new CParam("stride", "i32")), dg);
+        assertEquals(11, wg.size(), wg.toString());
+        for (ConvSpec s : List.of(stem(4, 30, 32, 64, 1, false), pw(3, 19, 256, 728, true))) {
+            OpPlan plan = PointwiseBackwardPath.plan(s, Precision.BF16, H100, OCC, true, Choice.MMA);
+            for (Launch l : plan.launches()) {
+                List<CParam> sig = l.kernel().startsWith("pwbwd_dgrad_") ? dg : l.kernel().startsWith("pwbwd_wgrad_") ? wg : null;
+                if (sig == null) continue;
+                assertEquals(sig.size(), l.args().size(), l.kernel());
+                for (int i = 0; i < sig.size(); i++) {
+                    Arg a = l.args().get(i);
+                    String kind = a instanceof Ptr ? "ptr" : a instanceof I32 ? "i32" : a instanceof I64 ? "i64" : "?";
+                    assertEquals(sig.get(i).kind(), kind, l.kernel() + " argument " + i);
+                    if (!(a instanceof Ptr)) assertEquals(sig.get(i).name(), a.name(), l.kernel() + " argument " + i);
+                }
+            }
+        }
     }
 }
