@@ -96,7 +96,7 @@ final class ClContext implements AutoCloseable {
         }
     }
 
-    ClLaunch launch(long kernel, String name) { return new ClLaunch(queue, kernel, name, profile); }
+    ClLaunch launch(long kernel, String name) { return new ClLaunch(queue, kernel, name, profile, maxWorkGroupSize(kernel)); }
 
     /** Bytes currently allocated by this context's buffers. */
     long allocatedBytes() { return allocatedBytes; }

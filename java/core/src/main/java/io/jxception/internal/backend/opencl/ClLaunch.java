@@ -14,13 +14,15 @@ final class ClLaunch {
     private final long kernel;
     private final String name;
     private final LaunchProfile profile; // null: not profiling
+    private final long groupLimit;       // the kernel's CL_KERNEL_WORK_GROUP_SIZE on this device
     private int index;
 
-    ClLaunch(long queue, long kernel, String name, LaunchProfile profile) {
+    ClLaunch(long queue, long kernel, String name, LaunchProfile profile, long groupLimit) {
         this.queue = queue;
         this.kernel = kernel;
         this.name = name;
         this.profile = profile;
+        this.groupLimit = groupLimit;
     }
 
     ClLaunch arg(ClBuffer b) {
@@ -64,13 +66,15 @@ final class ClLaunch {
      * the driver made pocl pick a shape from the whole global size, so every new batch size compiled
      * every kernel again (5 to 8 s per batch size at 71x71 without pocl's disk cache), which a dynamic
      * batcher or a last partial batch pays at run time. Kernels guard their bounds in dimensions 0 and
-     * 1, so the padded work-items do nothing.
+     * 1, so the padded work-items do nothing. A kernel whose device limit is below 64 work-items gets
+     * groups of that limit's largest power of two.
      */
-    static long[] defaultLocal(long[] global) {
+    static long[] defaultLocal(long[] global, long groupLimit) {
+        long group = Math.min(DEFAULT_GROUP, Long.highestOneBit(Math.max(1, groupLimit)));
         long[] local = new long[global.length];
         java.util.Arrays.fill(local, 1);
-        local[0] = global[0] <= 1 ? 1 : Math.min(DEFAULT_GROUP, Long.highestOneBit(global[0] - 1) << 1);
-        if (global.length > 1) local[1] = DEFAULT_GROUP / local[0];
+        local[0] = global[0] <= 1 ? 1 : Math.min(group, Long.highestOneBit(global[0] - 1) << 1);
+        if (global.length > 1) local[1] = group / local[0];
         return local;
     }
 
@@ -79,7 +83,7 @@ final class ClLaunch {
 
     /** Enqueues over {@code global} work-items in groups of {@code local} (null: {@link #defaultLocal}). */
     void run(long[] global, long[] local) {
-        if (local == null) local = defaultLocal(global);
+        if (local == null) local = defaultLocal(global, groupLimit);
         try (MemoryStack stack = MemoryStack.stackPush()) {
             int dims = global.length;
             PointerBuffer g = stack.mallocPointer(dims);

@@ -23,19 +23,29 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * weights) only, and tile heights take at most four values per layer.
  */
 class WorkGroupShapeTest {
+    /** The default shape for a kernel that allows pocl's 4,096 work-items per group. */
+    private static long[] local(long[] global) { return ClLaunch.defaultLocal(global, 4096); }
+
+    @Test
+    void kernelsAllowingFewerThan64WorkItemsGetGroupsWithinTheirLimit() {
+        assertArrayEquals(new long[]{32}, ClLaunch.defaultLocal(new long[]{1000}, 48));
+        assertArrayEquals(new long[]{8, 4}, ClLaunch.defaultLocal(new long[]{8, 1000}, 32));
+        assertArrayEquals(new long[]{64, 1}, ClLaunch.defaultLocal(new long[]{1000, 1000}, 1024));
+    }
+
     @Test
     void defaultGroupsAre64WorkItemsShapedByTheFirstDimensionOnly() {
-        assertArrayEquals(new long[]{64}, ClLaunch.defaultLocal(new long[]{1_000_000}));
-        assertArrayEquals(new long[]{64}, ClLaunch.defaultLocal(new long[]{65}));
-        assertArrayEquals(new long[]{64}, ClLaunch.defaultLocal(new long[]{64}));
-        assertArrayEquals(new long[]{4}, ClLaunch.defaultLocal(new long[]{3}));
-        assertArrayEquals(new long[]{1}, ClLaunch.defaultLocal(new long[]{1}));
-        assertArrayEquals(new long[]{64, 1}, ClLaunch.defaultLocal(new long[]{182, 722}), "728 channels / 4: one row of 64");
-        assertArrayEquals(new long[]{16, 4}, ClLaunch.defaultLocal(new long[]{16, 10_952}), "64 channels / 4: 16 x 4");
-        assertArrayEquals(new long[]{1, 64}, ClLaunch.defaultLocal(new long[]{1, 5}));
-        assertArrayEquals(new long[]{8, 8, 1}, ClLaunch.defaultLocal(new long[]{8, 100, 3}), "dimension 2 (unguarded in transpose) stays 1");
+        assertArrayEquals(new long[]{64}, local(new long[]{1_000_000}));
+        assertArrayEquals(new long[]{64}, local(new long[]{65}));
+        assertArrayEquals(new long[]{64}, local(new long[]{64}));
+        assertArrayEquals(new long[]{4}, local(new long[]{3}));
+        assertArrayEquals(new long[]{1}, local(new long[]{1}));
+        assertArrayEquals(new long[]{64, 1}, local(new long[]{182, 722}), "728 channels / 4: one row of 64");
+        assertArrayEquals(new long[]{16, 4}, local(new long[]{16, 10_952}), "64 channels / 4: 16 x 4");
+        assertArrayEquals(new long[]{1, 64}, local(new long[]{1, 5}));
+        assertArrayEquals(new long[]{8, 8, 1}, local(new long[]{8, 100, 3}), "dimension 2 (unguarded in transpose) stays 1");
         for (long g0 = 1; g0 <= 4096; g0++) {
-            long[] l = ClLaunch.defaultLocal(new long[]{g0, 7});
+            long[] l = local(new long[]{g0, 7});
             assertEquals(ClLaunch.DEFAULT_GROUP, l[0] * l[1], "64 work-items for " + g0);
             assertTrue(l[0] >= Math.min(g0, 64) && l[0] < 2 * Math.max(g0, 1), "dimension 0 covers " + g0 + " with under 2x padding: " + l[0]);
         }
@@ -52,8 +62,8 @@ class WorkGroupShapeTest {
             for (int n = 1; n <= 300; n++) {
                 long pixels = (long) n * out.h() * out.w();
                 // the element-wise launches over an activation (ceil(C/VWI), pixels) and 1-D ones over it (count/16)
-                shapes.add(java.util.Arrays.toString(ClLaunch.defaultLocal(new long[]{Tiles.ceilDiv(c.cout(), vwi), pixels})));
-                shapes.add(java.util.Arrays.toString(ClLaunch.defaultLocal(new long[]{Tiles.ceilDiv(pixels * c.cout(), 16)})));
+                shapes.add(java.util.Arrays.toString(local(new long[]{Tiles.ceilDiv(c.cout(), vwi), pixels})));
+                shapes.add(java.util.Arrays.toString(local(new long[]{Tiles.ceilDiv(pixels * c.cout(), 16)})));
             }
             assertEquals(2, shapes.size(), c.name() + ": " + shapes);
         }
