@@ -47,8 +47,9 @@ constexpr int BM = 128, BN = 128, BK = 32, STAGES = 4;
 
 // Which convolution's backward the GEMMs run (conv_bwd.cu's cases, gathered by the stage loaders):
 //   SEP   the separable conv's pointwise GEMM: dd = dz . W2^T over its M pixels, dW2 = d^T . dz
-//   PW    the 1x1 stride-s conv: dx[n, iy, ix] = dz[n, iy/s, ix/s] . W^T where s divides iy and ix, else 0
-//         (rows over the input pixels, the zero rows gathered as zeros); dW = a_strided^T . dz (rows over outputs)
+//   PW    the 1x1 stride-s conv: dx[n, s oy, s ox] = dz[n, oy, ox] . W^T (GEMM rows over the output pixels,
+//         stored at their strided input pixels; pwbwd_zero_unstrided writes the other pixels' zeros);
+//         dW = a_strided^T . dz (rows over the outputs)
 //   STEM  the 3x3 valid stride-s conv: dx = col2im(dz . W^T) as a gather over K = 9 cout (tap t = ky 3 + kx,
 //         dz at ((iy - ky) / s, (ix - kx) / s) where that output exists); dW (9 cin, cout) = im2col(a)^T . dz
 // a = relu(x) when preRelu (the wgrad's A fragments are relu'd in registers; cp.async cannot), and dx is
@@ -103,10 +104,11 @@ __device__ __forceinline__ void pack_w2(const float* __restrict__ w2, T* __restr
 }
 
 // ------------------------------------------------------------------ dgrad: dd = mask * (dz . W2h^T)
-// The dz chunk at GEMM row m (an input pixel of the conv), k .. k + 7, or null for a zero chunk (PW, STEM gathers).
+// The dz chunk at GEMM row m, k .. k + 7, or null for a zero chunk (STEM's gather: row m is an input pixel of the
+// conv; for SEP and PW row m is a row of dz itself).
 template <int MODE, typename T>
 __device__ __forceinline__ const T* dgrad_a_chunk(const T* __restrict__ dz, int m, int k, int cout, const ConvGeo& g) {
-    if (MODE == SEP) return dz + (size_t)m * cout + k;
+    if (MODE == SEP || MODE == PW) return dz + (size_t)m * cout + k;   // PW: rows are the output pixels
     const int ix = m % g.w, rest = m / g.w, iy = rest % g.h, ni = rest / g.h;
     int yy = iy, xx = ix, co = k;
     if (MODE == STEM) {
@@ -175,6 +177,28 @@ __device__ __forceinline__ void dgrad_mma_stage(float (&acc)[4][4][4], const T* 
     }
 }
 
+// The row of dd (dx) that GEMM row m fills: m itself, or for PW the strided input pixel of output pixel m.
+template <int MODE>
+__device__ __forceinline__ int dgrad_row(int m, const ConvGeo& g) {
+    if (MODE != PW) return m;
+    const int ox = m % g.ow, rest = m / g.ow, oy = rest % g.oh, ni = rest / g.oh;
+    return (ni * g.h + oy * g.stride) * g.w + ox * g.stride;
+}
+
+// dx = 0 at the input pixels a 1x1 stride-s conv does not read (s does not divide iy or ix): 8 channels per
+// thread, grid-stride over (n h w) x cin / 8; the PW dgrad writes the others.
+template <typename T>
+__device__ __forceinline__ void zero_unstrided(T* __restrict__ dx, int n, int h, int w, int cin, int stride) {
+    const int groups = cin / 8;
+    const size_t total = (size_t)n * h * w * groups;
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < total; i += (size_t)gridDim.x * blockDim.x) {
+        const size_t pix = i / groups;
+        const int ix = (int)(pix % w), iy = (int)((pix / w) % h);
+        if (iy % stride == 0 && ix % stride == 0) continue;
+        *reinterpret_cast<uint4*>(dx + pix * cin + (i % groups) * 8) = make_uint4(0, 0, 0, 0);
+    }
+}
+
 // (row, col) and (row, col + 1) of dd; cin % 8 == 0 and col even, so both exist when col < cin.
 template <typename T>
 __device__ __forceinline__ void dgrad_store(T* __restrict__ dd, const T* __restrict__ x, int row, int col, int cin, float v0, float v1) {
@@ -231,8 +255,8 @@ __device__ __forceinline__ void dgrad(const T* __restrict__ dz, const T* __restr
         for (int j = 0; j < 4; j++) {
             const int col = n0 + wn * 32 + j * 8 + 2 * tq;
             if (col >= cin) continue;
-            if (r < M) dgrad_store(dd, x, r, col, cin, acc[mt][j][0], acc[mt][j][1]);
-            if (r + 8 < M) dgrad_store(dd, x, r + 8, col, cin, acc[mt][j][2], acc[mt][j][3]);
+            if (r < M) dgrad_store(dd, x, dgrad_row<MODE>(r, g), col, cin, acc[mt][j][0], acc[mt][j][1]);
+            if (r + 8 < M) dgrad_store(dd, x, dgrad_row<MODE>(r + 8, g), col, cin, acc[mt][j][2], acc[mt][j][3]);
         }
     }
 }
@@ -373,7 +397,8 @@ __device__ __forceinline__ void reduce_splits(const float* __restrict__ partial,
 //       grid (ceil(cin/128) * ceil(cout/128), splits = ceil(M/rowsPerSplit)), 256 threads, 69,632 bytes
 //   pwbwd_reduce(partial (splits, count) fp32, dW2 (count) fp32, splits, count)                grid-stride
 //   pwbwd_dgrad_{pw,stem}_<t>(dz (n,oh,ow,cout), wh (cin,cout) or (3,3,cin,cout) 16-bit, x (n,h,w,cin) or null,
-//       dx (n,h,w,cin), n, h, w, cin, cout, stride)     grid (ceil(cin/128), ceil(n h w/128)), dgrad's shared memory
+//       dx (n,h,w,cin), n, h, w, cin, cout, stride)     grid (ceil(cin/128), ceil(rows/128)), dgrad's shared memory;
+//       rows = n oh ow (pw: after pwbwd_zero_unstrided(dx, n, h, w, cin, stride), grid-stride) or n h w (stem)
 //   pwbwd_wgrad_{pw,stem}_<t>(x (n,h,w,cin), dz, partial (splits,P,cout) fp32, n, h, w, cin, cout, stride, preRelu,
 //       rowsPerSplit)   P = cin or 9 cin; grid (ceil(P/128) * ceil(cout/128), ceil(n oh ow / rowsPerSplit)), wgrad's
 #define JX_PWBWD_KERNELS(SUF, T)                                                                                                            \
@@ -400,7 +425,7 @@ __device__ __forceinline__ void reduce_splits(const float* __restrict__ partial,
         const T* __restrict__ dz, const T* __restrict__ wh, const T* __restrict__ x, T* __restrict__ dx, int n, int h, int w, int cin,         \
         int cout, int stride) {                                                                                                               \
         const pwbwd::ConvGeo g = pwbwd::conv_geo<MODE>(n, h, w, cin, cout, stride);                                                           \
-        pwbwd::dgrad<MODE, T>(dz, wh, x, dx, n * h * w, cin, cout, g);                                                                        \
+        pwbwd::dgrad<MODE, T>(dz, wh, x, dx, MODE == pwbwd::PW ? n * g.oh * g.ow : n * h * w, cin, cout, g);                                   \
     }                                                                                                                                          \
     extern "C" __global__ void __launch_bounds__(JX_THREADS, 2) pwbwd_wgrad_##KIND##_##SUF(                                                   \
         const T* __restrict__ x, const T* __restrict__ dz, float* __restrict__ partial, int n, int h, int w, int cin, int cout, int stride,    \
@@ -410,6 +435,11 @@ __device__ __forceinline__ void reduce_splits(const float* __restrict__ partial,
     }
 JX_PWBWD_KERNELS(bf16, __nv_bfloat16)
 JX_PWBWD_KERNELS(f16, __half)
+// Both 16-bit types store zeros as all-zero bits: one kernel for both.
+extern "C" __global__ void __launch_bounds__(JX_THREADS) pwbwd_zero_unstrided(unsigned short* __restrict__ dx, int n, int h, int w, int cin,
+                                                                            int stride) {
+    pwbwd::zero_unstrided(dx, n, h, w, cin, stride);
+}
 extern "C" __global__ void __launch_bounds__(JX_THREADS) pwbwd_reduce(const float* __restrict__ partial, float* __restrict__ out, int splits,
                                                                     long long count) {
     pwbwd::reduce_splits(partial, out, splits, count);

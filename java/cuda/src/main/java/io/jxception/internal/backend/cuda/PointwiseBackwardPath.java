@@ -254,9 +254,11 @@ public final class PointwiseBackwardPath {
      *     {@link #wgradSplits} ranges, P = cin or 9 cin, A gathered from x (strided pixels, or the 3x3
      *     window's taps; relu'd in registers when preRelu); grid (ceil(P/128) * ceil(cout/128), splits).</li>
      * <li>{@code pwbwd_reduce} into dw1 (more than one split; else the wgrad writes dw1).</li>
-     * <li>{@code pwbwd_dgrad_<mode>_<t>} (with dx): dx over the n h w input pixels, dz gathered (zero rows
-     *     where no output reads the pixel), K = cout or 9 cout; masked by x &gt; 0 when preRelu;
-     *     grid (ceil(cin/128), ceil(n h w/128)).</li>
+     * <li>(with dx, 1x1) {@code pwbwd_zero_unstrided}: dx = 0 at the input pixels no output reads.</li>
+     * <li>{@code pwbwd_dgrad_<mode>_<t>} (with dx): 1x1, rows over the n oh ow output pixels (dz as it is),
+     *     stored at their strided input pixels; stem, rows over the n h w input pixels with dz gathered
+     *     from the 3x3 window (zero where no output reads it), K = 9 cout; masked by x &gt; 0 when preRelu;
+     *     grid (ceil(cin/128), ceil(rows/128)).</li>
      * </ul>
      */
     static OpPlan planConv(ConvSpec s, Precision p, Limits lim, int wgradBlocksPerSm, boolean withDx) {
@@ -287,10 +289,16 @@ public final class PointwiseBackwardPath {
                     new Ptr("scratch:partialW", false), new Ptr("dw1", false), new I32("splits", sp.splits()), new I64("count", weights))));
         }
         if (withDx) {
+            if (!stem) {   // the pixels no output reads: zeros (the dgrad below writes the strided ones)
+                l.add(new Launch("pwbwd_zero_unstrided", CudaLaunchPlan.gridFor((long) inPixels * s.cin() / 8, lim), 1, 1, 0, List.of(
+                        new Ptr("dx", false), new I32("n", s.n()), new I32("h", s.h()), new I32("w", s.w()), new I32("cin", s.cin()),
+                        new I32("stride", s.stride()))));
+            }
             List<CudaLaunchPlan.Arg> dargs = new ArrayList<>(List.of(new Ptr("dz", false), new Ptr("scratch:w1h", false),
                     s.preRelu() ? new Ptr("x", false) : new Ptr("dgradMask", true), new Ptr("dx", false)));
             dargs.addAll(geo);
-            l.add(new Launch("pwbwd_dgrad_" + mode + "_" + suf, CudaLaunchPlan.ceilDiv(s.cin(), BN), CudaLaunchPlan.ceilDiv(inPixels, BM), 1,
+            long rows = stem ? inPixels : outPixels;
+            l.add(new Launch("pwbwd_dgrad_" + mode + "_" + suf, CudaLaunchPlan.ceilDiv(s.cin(), BN), (int) CudaLaunchPlan.ceilDiv(rows, BM), 1,
                     DGRAD_SHARED_BYTES, dargs));
         }
         return new OpPlan(l, scratch);

@@ -526,7 +526,8 @@ class PointwiseBackwardPathTest {
     @Test
     void argumentListsFollowTheCSignaturesOfCudaPwbwdCu() throws IOException {
         Map<String, List<CParam>> c = cSignatures();
-        assertEquals(List.of("pwbwd_pack_w2_bf16", "pwbwd_dgrad_bf16", "pwbwd_wgrad_bf16", "pwbwd_reduce"), List.copyOf(c.keySet()), "entry points found in cuda/pwbwd.cu");
+        assertEquals(List.of("pwbwd_pack_w2_bf16", "pwbwd_dgrad_bf16", "pwbwd_wgrad_bf16", "pwbwd_zero_unstrided", "pwbwd_reduce"), List.copyOf(c.keySet()),
+                "entry points found in cuda/pwbwd.cu (the pw/stem ones are in their own macro: stemAndStridedArguments...)");
         assertEquals(List.of(new CParam("dz", "ptr"), new CParam("w2h", "ptr"), new CParam("x", "ptr"), new CParam("dd", "ptr"),
                 new CParam("M", "i32"), new CParam("cin", "i32"), new CParam("cout", "i32")), c.get("pwbwd_dgrad_bf16"), "the parser reads the dgrad signature");
         List<OpPlan> plans = List.of(plan(sep(128, 19, 728, 728, true)), plan(sep(32, 10, 1536, 2048, false)));
@@ -613,6 +614,11 @@ class PointwiseBackwardPathTest {
         assertEquals(new I32("preRelu", 1), arg(launch(p2, "pwbwd_wgrad_pw_f16"), "preRelu"));
         OpPlan p3 = PointwiseBackwardPath.plan(pw(2, 37, 64, 128, true), Precision.BF16, H100, OCC, true, Choice.MMA);
         assertEquals(new Ptr("x", false), launch(p3, "pwbwd_dgrad_pw_bf16").args().get(2), "pre-activated: dx masked by x > 0");
+        // the 1x1 dgrad runs over the 2 x 19 x 19 output pixels only; the zeros at the other 3/4 of dx come first
+        assertEquals(List.of("pwbwd_pack_w2_bf16", "pwbwd_wgrad_pw_bf16", "pwbwd_zero_unstrided", "pwbwd_dgrad_pw_bf16"), kernels(p3));
+        assertEquals(CudaLaunchPlan.ceilDiv(2L * 19 * 19, 128), launch(p3, "pwbwd_dgrad_pw_bf16").gridY(), "rows over the output pixels");
+        assertEquals(List.of(new Ptr("dx", false), new I32("n", 2), new I32("h", 37), new I32("w", 37), new I32("cin", 64), new I32("stride", 2)),
+                launch(p3, "pwbwd_zero_unstrided").args());
     }
 
     @Test
@@ -621,10 +627,14 @@ class PointwiseBackwardPathTest {
         assertEquals(List.of(new CParam("dz", "ptr"), new CParam("wh", "ptr"), new CParam("x", "ptr"), new CParam("dx", "ptr"), new CParam("n", "i32"),
                 new CParam("h", "i32"), new CParam("w", "i32"), new CParam("cin", "i32"), new CParam("cout", "i32"), new CParam("stride", "i32")), dg);
         assertEquals(11, wg.size(), wg.toString());
+        List<CParam> zero = cSignatures().get("pwbwd_zero_unstrided");
+        assertEquals(List.of(new CParam("dx", "ptr"), new CParam("n", "i32"), new CParam("h", "i32"), new CParam("w", "i32"), new CParam("cin", "i32"),
+                new CParam("stride", "i32")), zero);
         for (ConvSpec s : List.of(stem(4, 30, 32, 64, 1, false), pw(3, 19, 256, 728, true))) {
             OpPlan plan = PointwiseBackwardPath.plan(s, Precision.BF16, H100, OCC, true, Choice.MMA);
             for (Launch l : plan.launches()) {
-                List<CParam> sig = l.kernel().startsWith("pwbwd_dgrad_") ? dg : l.kernel().startsWith("pwbwd_wgrad_") ? wg : null;
+                List<CParam> sig = l.kernel().startsWith("pwbwd_dgrad_") ? dg : l.kernel().startsWith("pwbwd_wgrad_") ? wg
+                        : l.kernel().equals("pwbwd_zero_unstrided") ? zero : null;
                 if (sig == null) continue;
                 assertEquals(sig.size(), l.args().size(), l.kernel());
                 for (int i = 0; i < sig.size(); i++) {
