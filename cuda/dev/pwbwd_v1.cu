@@ -528,14 +528,9 @@ static void time_layer(const Layer& l, int batch, Totals& tot) {
     for (auto& b : sets) free_bwd(b);
 }
 
-#ifndef PWBWD_NO_MAIN  // cuda/dev/pwbwd_wgmma_v1.cu includes this file for its references, checks and timer
-int main(int argc, char** argv) {
-    const std::string mode = argc > 1 ? argv[1] : "all";
-    const std::vector<int> batches = parse_int_list(argc > 2 ? argv[2] : "128,32");
-    if ((mode != "all" && mode != "check" && mode != "small" && mode != "time") || batches.empty()) {
-        fprintf(stderr, "usage: pwbwd_v1 [all | check | small | time] [batches, e.g. 128,32]\n");
-        return 1;
-    }
+// The seed (PWBWD_SEED or the clock), the device's SM count and L2 size into g_sms and g_l2, and the INFO line.
+// Returns the compute capability's major version.
+static int device_init() {
     const char* seedEnv = getenv("PWBWD_SEED");
     g_seed = seedEnv ? (unsigned)strtoul(seedEnv, nullptr, 10) : (unsigned)time(nullptr);
     int major = 0, minor = 0, l2 = 0;
@@ -547,6 +542,18 @@ int main(int argc, char** argv) {
     cudaDeviceProp prop;
     CK(cudaGetDeviceProperties(&prop, 0));
     printf("INFO   %s, sm_%d%d, %d SMs, L2 %.0f MB; seed %u (PWBWD_SEED to repeat)\n", prop.name, major, minor, g_sms, l2 / 1e6, g_seed);
+    return major;
+}
+
+#ifndef PWBWD_NO_MAIN  // cuda/dev/pwbwd_wgmma_v1.cu includes this file for its references, checks and timer
+int main(int argc, char** argv) {
+    const std::string mode = argc > 1 ? argv[1] : "all";
+    const std::vector<int> batches = parse_int_list(argc > 2 ? argv[2] : "128,32");
+    if ((mode != "all" && mode != "check" && mode != "small" && mode != "time") || batches.empty()) {
+        fprintf(stderr, "usage: pwbwd_v1 [all | check | small | time] [batches, e.g. 128,32]\n");
+        return 1;
+    }
+    device_init();
     CK(cudaFuncSetAttribute(pwbwd_dgrad_bf16, cudaFuncAttributeMaxDynamicSharedMemorySize, pwbwd::DGRAD_SMEM));
     CK(cudaFuncSetAttribute(pwbwd_dgrad_f16, cudaFuncAttributeMaxDynamicSharedMemorySize, pwbwd::DGRAD_SMEM));
     CK(cudaFuncSetAttribute(pwbwd_wgrad_bf16, cudaFuncAttributeMaxDynamicSharedMemorySize, pwbwd::WGRAD_SMEM));

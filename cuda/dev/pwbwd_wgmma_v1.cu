@@ -264,19 +264,8 @@ int main(int argc, char** argv) {
         fprintf(stderr, "usage: pwbwd_wgmma_v1 [all | check | small | time | host] [batches, e.g. 128,32]\n");
         return 1;
     }
-    const char* seedEnv = getenv("PWBWD_SEED");
-    g_seed = seedEnv ? (unsigned)strtoul(seedEnv, nullptr, 10) : (unsigned)time(nullptr);
-    int major = 0, minor = 0, l2 = 0;
-    CK(cudaDeviceGetAttribute(&g_sms, cudaDevAttrMultiProcessorCount, 0));
-    CK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, 0));
-    CK(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, 0));
-    CK(cudaDeviceGetAttribute(&l2, cudaDevAttrL2CacheSize, 0));
-    g_l2 = (size_t)l2;
-    cudaDeviceProp prop;
-    CK(cudaGetDeviceProperties(&prop, 0));
-    printf("INFO   %s, sm_%d%d, %d SMs, L2 %.0f MB; seed %u (PWBWD_SEED to repeat)\n", prop.name, major, minor, g_sms, l2 / 1e6, g_seed);
-    if (major != 9) {
-        printf("RESULT pwbwd_wgmma_v1 FAILED: wgmma needs a compute capability 9.0 device (this is %d.%d)\n", major, minor);
+    if (device_init() != 9) {
+        printf("RESULT pwbwd_wgmma_v1 FAILED: wgmma needs a compute capability 9.0 device\n");
         return 1;
     }
     CK(cudaHostAlloc(&g_hang, sizeof(hopper::HangInfo), cudaHostAllocMapped));
