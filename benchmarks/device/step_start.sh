@@ -7,6 +7,8 @@
 #             and when it does not start (no INFO line) builds cuda/dev/<name>.cu with the device's nvcc (the flags
 #             of its "// device-build:" line, at most $build_s seconds, default 45) and runs that. Sets $bin to
 #             what ran and $rc to its exit status; build messages go to $out/build.log.
+#   memcheck_small <log> <seconds>: compute-sanitizer memcheck on "$bin small" (the last run_variant's program),
+#             at most <seconds> (capped by the budget); a missing binary or sanitizer is written to <log> as skipped.
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
@@ -39,4 +41,14 @@ run_variant() {
         fi
     fi
     echo "$name: exit $rc (2 = a check failed, 1 = CUDA error, 124 = timed out)" >> "$log"
+}
+
+memcheck_small() {
+    local log="$1" seconds="$2"
+    if [[ -x "$bin" ]] && command -v compute-sanitizer > /dev/null; then
+        timeout "$(cap "$seconds")" compute-sanitizer --tool memcheck --print-limit 20 "$bin" small > "$log" 2>&1
+        echo "compute-sanitizer memcheck: exit $? (124 = timed out)" >> "$log"
+    else
+        echo "compute-sanitizer or the binary missing: skipped" > "$log"
+    fi
 }

@@ -24,23 +24,13 @@ source "$(dirname "$0")/../step_start.sh" pwbwd 208   # cd to the root; $out, t0
 run_variant pwbwd_v1 "$out/pwbwd.log" 90 90 all 128,32
 
 # ---- 2. memcheck on small shapes (cp.async and ldmatrix included: memcheck sees both)
-if [[ -x "$bin" ]] && command -v compute-sanitizer > /dev/null; then
-    timeout "$(cap 30)" compute-sanitizer --tool memcheck --print-limit 20 "$bin" small > "$out/sanitizer.log" 2>&1
-    echo "compute-sanitizer memcheck: exit $? (124 = timed out)" >> "$out/sanitizer.log"
-else
-    echo "compute-sanitizer or the binary missing: skipped" > "$out/sanitizer.log"
-fi
+memcheck_small "$out/sanitizer.log" 30
 
 # ---- 1b. the wgrad on wgmma (sm_90a): CPU emulation of its addressing, then checks and timings
 wbin=".device/bin/pwbwd_wgmma_v1"
 [[ -x "$wbin" ]] && timeout "$(cap 10)" "$wbin" host > "$out/pwbwd_wgmma_host.log" 2>&1
 run_variant pwbwd_wgmma_v1 "$out/pwbwd_wgmma.log" 60 60 all 128,32
-if [[ -x "$bin" ]] && command -v compute-sanitizer > /dev/null; then
-    timeout "$(cap 30)" compute-sanitizer --tool memcheck --print-limit 20 "$bin" small > "$out/sanitizer_wgmma.log" 2>&1
-    echo "compute-sanitizer memcheck: exit $? (124 = timed out)" >> "$out/sanitizer_wgmma.log"
-else
-    echo "compute-sanitizer or the binary missing: skipped" > "$out/sanitizer_wgmma.log"
-fi
+memcheck_small "$out/sanitizer_wgmma.log" 30
 
 # ---- 3. cuBLAS beside it
 PYTHONUNBUFFERED=1 timeout "$(cap 25)" python3 benchmarks/device/pwbwd_torch.py "$out/pwbwd.log" --csv "$out/torch.csv" > "$out/torch.log" 2>&1

@@ -21,12 +21,7 @@ build_s=90 run_variant pwgemm_v1 "$out/pwgemm.log" 120 120 all 256,32
 
 # ---- 2. memcheck on small shapes (whether it sees TMA/wgmma traffic is unverified; the epilogue's residual/scale
 #      loads, the fills and the references are ordinary accesses it does check)
-if [[ -x "$bin" ]] && command -v compute-sanitizer > /dev/null; then
-    timeout "$(cap 60)" compute-sanitizer --tool memcheck --print-limit 20 "$bin" small > "$out/sanitizer.log" 2>&1
-    echo "compute-sanitizer memcheck: exit $? (124 = timed out)" >> "$out/sanitizer.log"
-else
-    echo "compute-sanitizer or the binary missing: skipped" > "$out/sanitizer.log"
-fi
+memcheck_small "$out/sanitizer.log" 60
 
 # ---- 3. cuBLAS beside it
 PYTHONUNBUFFERED=1 timeout "$(cap 60)" python3 benchmarks/device/pwgemm_cublas.py "$out/pwgemm.log" --csv "$out/cublas.csv" > "$out/cublas.log" 2>&1
