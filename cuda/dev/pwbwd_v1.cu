@@ -174,24 +174,28 @@ static std::vector<float> download(const float* d, size_t n) {
     return f;
 }
 
-// Split rule of the pwbwd kernels (see the header; PointwiseBackwardPath.wgradSplits is the library's copy):
-// the smallest split count whose grid fills >= 90% of its last wave of resident blocks (else the best fill), with >= 512 rows per split and fp32 partials of at most the
-// input bytes (splits * cin * cout * 4 <= M * (cin + cout) * 2); returns rowsPerSplit (a multiple of BK).
-static int wgrad_rows_per_split(int M, int cin, int cout) {
-    const int tiles = ((cin + pwbwd::BM - 1) / pwbwd::BM) * ((cout + pwbwd::BN - 1) / pwbwd::BN);
-    const int slots = std::max(1, g_wgradBlocksPerSm) * g_sms;
+// The split search of the pwbwd wgrad kernels (PointwiseBackwardPath.splitSearch is the library's copy): the
+// smallest split count whose tiles x splits blocks fill >= 90% of their last wave of `slots` resident blocks
+// (else the best fill), with >= 512 rows per split and fp32 partials of at most the input bytes
+// (splits * cin * cout * 4 <= M * (cin + cout) * 2); returns rowsPerSplit, a multiple of rowMultiple.
+static int split_search(int M, long long tiles, int cin, int cout, long long slots, int rowMultiple) {
     const long long byBytes = (long long)M * (cin + cout) / (2LL * cin * cout);
     const int maxSplits = (int)std::max(1LL, std::min({(long long)M / 512, byBytes, 4096LL}));
     int best = 1;
     double bestFill = 0;
     for (int s = 1; s <= maxSplits; s++) {
-        const long long blocks = (long long)tiles * s;
+        const long long blocks = tiles * s;
         const double fill = (double)blocks / (double)(((blocks + slots - 1) / slots) * slots);
         if (fill > bestFill + 1e-9) { bestFill = fill; best = s; }
         if (fill >= 0.9) { best = s; break; }
     }
     const int rows = (M + best - 1) / best;
-    return (rows + pwbwd::BK - 1) / pwbwd::BK * pwbwd::BK;
+    return (rows + rowMultiple - 1) / rowMultiple * rowMultiple;
+}
+// The mma.sync wgrad's rule (PointwiseBackwardPath.wgradSplits): 128 x 128 tiles, the card's resident blocks, rows of BK.
+static int wgrad_rows_per_split(int M, int cin, int cout) {
+    const long long tiles = (long long)((cin + pwbwd::BM - 1) / pwbwd::BM) * ((cout + pwbwd::BN - 1) / pwbwd::BN);
+    return split_search(M, tiles, cin, cout, (long long)std::max(1, g_wgradBlocksPerSm) * g_sms, pwbwd::BK);
 }
 // CudaLaunchPlan.wgradRowsPerSplit (the FFMA kernels' rule): about two 64 x 64 blocks per SM, >= 256 rows.
 static int ffma_rows_per_split(int M, int cin, int cout) {

@@ -48,24 +48,12 @@ static const unsigned long long HANG_NS = 2000000000ull;
 // ------------------------------------------------------------------ host rules (the library's copy goes with the integration)
 static int bn_for(int cout) { return cout > 128 ? 256 : 128; }
 static bool wgmma_supported(int M, int cin, int cout) { return cin % 8 == 0 && cout % 8 == 0 && cin >= 64 && cout >= 64 && M >= 64; }
-// One CTA per SM: the smallest split count whose work items (tiles x splits) fill >= 90% of their last wave of
-// SMs (else the best fill), with >= 512 rows per split and fp32 partials of at most the GEMM's input bytes;
-// rowsPerSplit a multiple of 64 (no box crosses a split).
+// One CTA per SM, rows per split a multiple of 64 (no box crosses a split): pwbwd_v1's split_search
+// (HopperWeightGradient.splits is the library's copy).
 static int wgmma_rows_per_split(int M, int cin, int cout) {
     const int bn = bn_for(cout);
-    const int tiles = ((cin + pwbwdh::BM - 1) / pwbwdh::BM) * ((cout + bn - 1) / bn);
-    const long long byBytes = (long long)M * (cin + cout) / (2LL * cin * cout);
-    const int maxSplits = (int)std::max(1LL, std::min({(long long)M / 512, byBytes, 4096LL}));
-    int best = 1;
-    double bestFill = 0;
-    for (int s = 1; s <= maxSplits; s++) {
-        const long long items = (long long)tiles * s;
-        const double fill = (double)items / (double)(((items + g_sms - 1) / g_sms) * g_sms);
-        if (fill > bestFill + 1e-9) { bestFill = fill; best = s; }
-        if (fill >= 0.9) { best = s; break; }
-    }
-    const int rows = (M + best - 1) / best;
-    return (rows + pwbwdh::BK - 1) / pwbwdh::BK * pwbwdh::BK;
+    const long long tiles = (long long)((cin + pwbwdh::BM - 1) / pwbwdh::BM) * ((cout + bn - 1) / bn);
+    return split_search(M, tiles, cin, cout, g_sms, pwbwdh::BK);
 }
 
 // ------------------------------------------------------------------ host emulation (no GPU needed)
