@@ -174,11 +174,14 @@ public final class OpProfile {
         return out;
     }
 
+    /** The method an op key starts with: "convBackward" of "convBackward SEPARABLE3X3_SAME 19x19 728->728". */
+    private static String method(String key) { return key.split(" ")[0]; }
+
     /** Per method (conv, convBackward, batchNormTrain, ...): the keys of each summed. */
     public List<Entry> byMethod() {
         Map<String, double[]> m = new LinkedHashMap<>();
         byKey.forEach((k, v) -> {
-            double[] s = m.computeIfAbsent(k.split(" ")[0], x -> new double[4]);
+            double[] s = m.computeIfAbsent(method(k), x -> new double[4]);
             for (int i = 0; i < 4; i++) s[i] += v[i];
         });
         List<Entry> out = new ArrayList<>();
@@ -211,7 +214,7 @@ public final class OpProfile {
             for (Entry e : entries()) {
                 double f = new OpCost(e.bytes(), e.flops()).floorSeconds(peaks.bytesPerSecond(), peaks.flopsPerSecond());
                 floor.put(e.key(), f);
-                methodFloor.merge(e.key().split(" ")[0], f, Double::sum);
+                methodFloor.merge(method(e.key()), f, Double::sum);
                 totalFloor += f;
             }
         }

@@ -75,10 +75,7 @@ public final class ImageFiles {
 
     /** {@code decode(data, name).resize(height, width, interpolation)}, value for value, as {@link #read(Path, int, int, Interpolation)} computes it. */
     public static RgbImage decode(byte[] data, String name, int height, int width, Interpolation interpolation) throws IOException {
-        Target target = new Target(height, width, interpolation);
-        try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(data))) {
-            return decode(in, name, data.length, MAX_PIXELS, target);
-        }
+        return decodeBytes(data, name, MAX_PIXELS, new Target(height, width, interpolation));
     }
 
     /** The size and resampling an image is decoded to; null in {@link #decode(ImageInputStream, String, long, long, Target)} for the decoded size. */
@@ -101,8 +98,12 @@ public final class ImageFiles {
      */
     public static RgbImage decode(byte[] data, String name, long maxPixels) throws IOException {
         if (maxPixels < 1 || maxPixels > MAX_PIXELS) throw new IllegalArgumentException("maxPixels must be in [1, " + MAX_PIXELS + "], got " + maxPixels);
+        return decodeBytes(data, name, maxPixels, null);
+    }
+
+    private static RgbImage decodeBytes(byte[] data, String name, long maxPixels, Target target) throws IOException {
         try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(data))) {
-            return decode(in, name, data.length, maxPixels, null);
+            return decode(in, name, data.length, maxPixels, target);
         }
     }
 

@@ -69,21 +69,20 @@ final class Tiles {
      * the programs one layer ever needs at four, where the exact value made every new batch size build
      * (and pocl compile) the layer's program again, seconds each, in the middle of serving.
      */
-    static int rowTile(int pixels) {
-        int tm = RM;
-        while (tm < pixels && tm < SEPCONV_MAX_TM) tm <<= 1;
-        return tm;
-    }
+    static int rowTile(int pixels) { return powerOfTwoAtLeast(pixels, RM, SEPCONV_MAX_TM); }
 
     /**
      * Row tiles per work-group of the row-tiled kernels (launchRowTiled): 8 where there are 8 or more,
      * else the next power of two, so that the group shape takes 4 values whatever the batch size
      * (the kernels return early on rows past the end).
      */
-    static int rowTilesPerGroup(int rowTiles) {
-        int t = 1;
-        while (t < rowTiles && t < 8) t <<= 1;
-        return t;
+    static int rowTilesPerGroup(int rowTiles) { return powerOfTwoAtLeast(rowTiles, 1, 8); }
+
+    /** The smallest power of two {@code lo · 2^k} (lo a power of two) at least {@code n}, at most {@code hi}. */
+    private static int powerOfTwoAtLeast(int n, int lo, int hi) {
+        int v = lo;
+        while (v < n && v < hi) v <<= 1;
+        return v;
     }
 
     /**

@@ -215,8 +215,7 @@ public final class PointwiseBackwardPath {
         if (sp.splits() > 1) scratch.put("scratch:partialPw", 4L * sp.splits() * weights);
         List<Launch> l = new ArrayList<>();
         l.add(CudaLaunchPlan.depthwiseForward(s, p, lim));
-        l.add(new Launch("pwbwd_pack_w2_" + suf, CudaLaunchPlan.gridFor(weights, lim), 1, 1, 0, List.of(
-                new Ptr("w2", false), new Ptr("scratch:w2h", false), new I64("count", weights))));
+        l.add(packWeights("w2", "scratch:w2h", weights, p, lim));
         // dd = dz . W2h^T, unmasked (dgradMask is never bound; the wgmma GEMM has no mask)
         if (choice.dgradOnWgmma(s, p, lim)) {
             l.add(HopperPointwiseGemm.dgrad(p, m, s.cin(), s.cout(), lim));
@@ -235,10 +234,7 @@ public final class PointwiseBackwardPath {
                     new Ptr("scratch:d", false), new Ptr("dz", false), new Ptr(wgradOut, false),
                     new I32("M", m), new I32("cin", s.cin()), new I32("cout", s.cout()), new I32("rowsPerSplit", sp.rowsPerSplit()))));
         }
-        if (sp.splits() > 1) {
-            l.add(new Launch("pwbwd_reduce", CudaLaunchPlan.gridFor(weights / 4, lim), 1, 1, 0, List.of(
-                    new Ptr("scratch:partialPw", false), new Ptr("dw2", false), new I32("splits", sp.splits()), new I64("count", weights))));
-        }
+        if (sp.splits() > 1) l.add(reduceSplits("scratch:partialPw", "dw2", sp.splits(), weights, lim));
         CudaLaunchPlan.depthwiseBackward(s, p, lim, withDx, l, scratch);
         return new OpPlan(l, scratch);
     }
@@ -275,8 +271,7 @@ public final class PointwiseBackwardPath {
         List<CudaLaunchPlan.Arg> geo = List.of(new I32("n", s.n()), new I32("h", s.h()), new I32("w", s.w()), new I32("cin", s.cin()),
                 new I32("cout", s.cout()), new I32("stride", s.stride()));
         List<Launch> l = new ArrayList<>();
-        l.add(new Launch("pwbwd_pack_w2_" + suf, CudaLaunchPlan.gridFor(weights, lim), 1, 1, 0, List.of(
-                new Ptr("w1", false), new Ptr("scratch:w1h", false), new I64("count", weights))));
+        l.add(packWeights("w1", "scratch:w1h", weights, p, lim));
         String wgradOut = sp.splits() > 1 ? "scratch:partialW" : "dw1";
         List<CudaLaunchPlan.Arg> wargs = new ArrayList<>(List.of(new Ptr("x", false), new Ptr("dz", false), new Ptr(wgradOut, false)));
         wargs.addAll(geo);
@@ -284,10 +279,7 @@ public final class PointwiseBackwardPath {
         wargs.add(new I32("rowsPerSplit", sp.rowsPerSplit()));
         l.add(new Launch("pwbwd_wgrad_" + mode + "_" + suf, CudaLaunchPlan.ceilDiv(pRows, BM) * CudaLaunchPlan.ceilDiv(s.cout(), BN), sp.splits(), 1,
                 WGRAD_SHARED_BYTES, wargs));
-        if (sp.splits() > 1) {
-            l.add(new Launch("pwbwd_reduce", CudaLaunchPlan.gridFor(weights / 4, lim), 1, 1, 0, List.of(
-                    new Ptr("scratch:partialW", false), new Ptr("dw1", false), new I32("splits", sp.splits()), new I64("count", weights))));
-        }
+        if (sp.splits() > 1) l.add(reduceSplits("scratch:partialW", "dw1", sp.splits(), weights, lim));
         if (withDx) {
             if (!stem) {   // the pixels no output reads: zeros (the dgrad below writes the strided ones)
                 l.add(new Launch("pwbwd_zero_unstrided", CudaLaunchPlan.gridFor((long) inPixels * s.cin() / 8, lim), 1, 1, 0, List.of(
@@ -302,5 +294,17 @@ public final class PointwiseBackwardPath {
                     DGRAD_SHARED_BYTES, dargs));
         }
         return new OpPlan(l, scratch);
+    }
+
+    /** {@code pwbwd_pack_w2_<t>}: the fp32 weights {@code w} ({@code count} values) rounded once to 16 bits into {@code wh}, same layout. */
+    private static Launch packWeights(String w, String wh, long count, Precision p, Limits lim) {
+        return new Launch("pwbwd_pack_w2_" + CudaLaunchPlan.storageSuffix(p), CudaLaunchPlan.gridFor(count, lim), 1, 1, 0, List.of(
+                new Ptr(w, false), new Ptr(wh, false), new I64("count", count)));
+    }
+
+    /** {@code pwbwd_reduce}: the {@code splits} fp32 partials of a weight gradient ({@code count} values each) added in order into {@code out}. */
+    private static Launch reduceSplits(String partial, String out, int splits, long count, Limits lim) {
+        return new Launch("pwbwd_reduce", CudaLaunchPlan.gridFor(count / 4, lim), 1, 1, 0, List.of(
+                new Ptr(partial, false), new Ptr(out, false), new I32("splits", splits), new I64("count", count)));
     }
 }
