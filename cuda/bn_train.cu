@@ -133,6 +133,167 @@ __device__ void bn_backward_apply_impl(const T* __restrict__ z, const T* __restr
     }
 }
 
+// ---- the same partial sums with 8 channels per thread (c % 8 == 0; every Xception batch norm) ----
+// The scalar kernels above give each thread one channel: a warp reads 32 x 2 bytes of a row and a
+// thread has ~4 loads of 2 bytes in flight (nvcc unrolls by 4), ~8 KB per SM at full occupancy where
+// HBM3 wants ~15-20 KB in flight per SM to run at its rate. Here a thread owns 8 consecutive channels
+// (one 16-byte load per tensor for 16-bit storage) and keeps BN_ROWS_IN_FLIGHT rows of loads
+// outstanding before it adds any: a warp reads lanes x 16 contiguous bytes of a row.
+// Block = lanes channel groups x (256 / lanes) row lanes, lanes = the plan's power of two <= 32
+// (c / 8 rounded up, capped at 32) so that narrow layers (c = 32, 64) still fill the block with rows.
+// Grid (ceil(c / 8 / lanes), chunks). Output layout and chunking as the scalar kernels: partial
+// (chunks, NSUM, c) for the same final kernels. Within a chunk a thread adds its rows in increasing
+// order, then the row lanes are added in order: deterministic for a given plan.
+constexpr int BN_ROWS_IN_FLIGHT = 4;
+
+// One row's contribution: Sums::init(ch0) keeps the thread's per-channel constants in registers,
+// Sums::load(o, regs) issues the loads of the row at element offset o, Sums::add(regs, acc) adds them
+// to the NSUM x 8 accumulators. Loads of BN_ROWS_IN_FLIGHT rows are issued before the first add.
+template <typename Sums>
+__device__ void bn_chunk_sums_v8(Sums sums, float* __restrict__ partial, int rows, int c, int rowsPerChunk, int lanes) {
+    constexpr int NSUM = Sums::NSUM;
+    __shared__ float red[NSUM][JX_THREADS][8];
+    const int g = threadIdx.x % lanes, rl = threadIdx.x / lanes, rowLanes = blockDim.x / lanes;
+    const int ch0 = (blockIdx.x * lanes + g) * 8;
+    const int r0 = blockIdx.y * rowsPerChunk, r1 = min(rows, r0 + rowsPerChunk);
+    float acc[NSUM][8];
+#pragma unroll
+    for (int s = 0; s < NSUM; s++)
+#pragma unroll
+        for (int j = 0; j < 8; j++) acc[s][j] = 0.f;
+    if (ch0 < c) {
+        sums.init(ch0);
+        for (int r = r0 + rl; r < r1; r += BN_ROWS_IN_FLIGHT * rowLanes) {
+            typename Sums::Regs regs[BN_ROWS_IN_FLIGHT];
+#pragma unroll
+            for (int u = 0; u < BN_ROWS_IN_FLIGHT; u++) {
+                const int rr = r + u * rowLanes;
+                if (rr < r1) sums.load((size_t)rr * c + ch0, regs[u]);
+            }
+#pragma unroll
+            for (int u = 0; u < BN_ROWS_IN_FLIGHT; u++) {
+                if (r + u * rowLanes < r1) sums.add(regs[u], acc);
+            }
+        }
+    }
+#pragma unroll
+    for (int s = 0; s < NSUM; s++)
+#pragma unroll
+        for (int j = 0; j < 8; j++) red[s][threadIdx.x][j] = acc[s][j];
+    __syncthreads();
+    // Thread t < lanes * 8 adds channel element (t / 8, t % 8) over the row lanes in order.
+    const int t = threadIdx.x;
+    if (t < lanes * 8) {
+        const int gt = t / 8, j = t % 8, ch = (blockIdx.x * lanes + gt) * 8 + j;
+        if (ch < c) {
+#pragma unroll
+            for (int s = 0; s < NSUM; s++) {
+                float v = 0.f;
+                for (int q = 0; q < rowLanes; q++) v += red[s][q * lanes + gt][j];
+                partial[((size_t)blockIdx.y * NSUM + s) * c + ch] = v;
+            }
+        }
+    }
+}
+
+// The row's 8 values as raw storage: one uint4 for 16-bit types, two float4 for fp32.
+template <typename T> struct Row8 { uint4 u; };
+template <> struct Row8<float> { float4 a, b; };
+__device__ __forceinline__ void load_row8(const __nv_bfloat16* p, Row8<__nv_bfloat16>& r) { r.u = __ldg(reinterpret_cast<const uint4*>(p)); }
+__device__ __forceinline__ void load_row8(const __half* p, Row8<__half>& r) { r.u = __ldg(reinterpret_cast<const uint4*>(p)); }
+__device__ __forceinline__ void load_row8(const float* p, Row8<float>& r) {
+    r.a = __ldg(reinterpret_cast<const float4*>(p));
+    r.b = __ldg(reinterpret_cast<const float4*>(p) + 1);
+}
+__device__ __forceinline__ void unpack_row8(const Row8<__nv_bfloat16>& r, float (&v)[8]) { unpack8<__nv_bfloat162>(r.u, v); }
+__device__ __forceinline__ void unpack_row8(const Row8<__half>& r, float (&v)[8]) { unpack8<__half2>(r.u, v); }
+__device__ __forceinline__ void unpack_row8(const Row8<float>& r, float (&v)[8]) {
+    v[0] = r.a.x; v[1] = r.a.y; v[2] = r.a.z; v[3] = r.a.w; v[4] = r.b.x; v[5] = r.b.y; v[6] = r.b.z; v[7] = r.b.w;
+}
+
+// Forward statistics: sum of (z - z[0, ch]) and of its square (the scalar kernel's shifted sums).
+template <typename T>
+struct StatsSums {
+    static constexpr int NSUM = 2;
+    using Regs = Row8<T>;
+    const T* z;
+    float shift[8];  // z[0, ch0 .. ch0+7]
+    __device__ void init(int ch0) { load8_n(z + ch0, 8, shift); }
+    __device__ void load(size_t o, Regs& r) const { load_row8(z + o, r); }
+    __device__ void add(const Regs& r, float (&acc)[2][8]) const {
+        float v[8];
+        unpack_row8(r, v);
+#pragma unroll
+        for (int j = 0; j < 8; j++) {
+            const float d = v[j] - shift[j];
+            acc[0][j] += d;
+            acc[1][j] = fmaf(d, d, acc[1][j]);
+        }
+    }
+};
+
+// Backward sums: g = dy masked by y > 0 (when relu), sum g and sum g * xhat.
+template <typename T>
+struct BackwardSums {
+    static constexpr int NSUM = 2;
+    struct Regs { Row8<T> z, y, dy; };
+    const T *z, *y, *dy;
+    const float *mean, *invStd;
+    int relu;
+    float mu[8], is[8];  // mean, invStd of the thread's channels
+    __device__ void init(int ch0) {
+        load8_n(mean + ch0, 8, mu);  // once per thread: scalar loads, no alignment asked of the statistics
+        load8_n(invStd + ch0, 8, is);
+    }
+    __device__ void load(size_t o, Regs& r) const {
+        load_row8(z + o, r.z);
+        load_row8(dy + o, r.dy);
+        if (relu) load_row8(y + o, r.y);
+    }
+    __device__ void add(const Regs& r, float (&acc)[2][8]) const {
+        float zv[8], yv[8], g[8];
+        unpack_row8(r.z, zv);
+        unpack_row8(r.dy, g);
+        if (relu) {
+            unpack_row8(r.y, yv);
+#pragma unroll
+            for (int j = 0; j < 8; j++) if (!(yv[j] > 0.f)) g[j] = 0.f;
+        }
+#pragma unroll
+        for (int j = 0; j < 8; j++) {
+            acc[0][j] += g[j];
+            acc[1][j] = fmaf(g[j], (zv[j] - mu[j]) * is[j], acc[1][j]);
+        }
+    }
+};
+
+// Synchronised batch norm's sums: sum z (mean == nullptr) or sum (z - mean)^2.
+template <typename T>
+struct ProcessSums {
+    static constexpr int NSUM = 1;
+    using Regs = Row8<T>;
+    const T* z;
+    const float* mean;
+    float mu[8];  // the thread's channels of mean (when given)
+    __device__ void init(int ch0) {
+        if (mean != nullptr) load8_n(mean + ch0, 8, mu);
+    }
+    __device__ void load(size_t o, Regs& r) const { load_row8(z + o, r); }
+    __device__ void add(const Regs& r, float (&acc)[1][8]) const {
+        float v[8];
+        unpack_row8(r, v);
+#pragma unroll
+        for (int j = 0; j < 8; j++) {
+            if (mean == nullptr) {
+                acc[0][j] += v[j];
+            } else {
+                const float d = v[j] - mu[j];
+                acc[0][j] = fmaf(d, d, acc[0][j]);
+            }
+        }
+    }
+};
+
 }  // namespace
 
 // mean, invStd (c) from the partial sums (chunks, 2, c) of z - z[0, ch]; updates the moving stats.
@@ -260,6 +421,20 @@ extern "C" __global__ void __launch_bounds__(JX_THREADS) bn_update_moving(const 
         const T* __restrict__ z, const float* __restrict__ mean, float* __restrict__ partial, int rows, int c,              \
         int rowsPerChunk) {                                                                                               \
         bn_sums_partial_impl<T>(z, mean, partial, rows, c, rowsPerChunk);                                                 \
+    }                                                                                                                     \
+    extern "C" __global__ void __launch_bounds__(JX_THREADS) bn_stats_partial_v8_##SUF(const T* __restrict__ z, float* __restrict__ partial, \
+                                                                int rows, int c, int rowsPerChunk, int lanes) {            \
+        bn_chunk_sums_v8(StatsSums<T>{z}, partial, rows, c, rowsPerChunk, lanes);                                         \
+    }                                                                                                                     \
+    extern "C" __global__ void __launch_bounds__(JX_THREADS) bn_backward_partial_v8_##SUF(                                         \
+        const T* __restrict__ z, const T* __restrict__ y, const T* __restrict__ dy, const float* __restrict__ mean,       \
+        const float* __restrict__ invStd, float* __restrict__ partial, int rows, int c, int rowsPerChunk, int relu, int lanes) { \
+        bn_chunk_sums_v8(BackwardSums<T>{z, y, dy, mean, invStd, relu}, partial, rows, c, rowsPerChunk, lanes);           \
+    }                                                                                                                     \
+    extern "C" __global__ void __launch_bounds__(JX_THREADS) bn_sums_partial_v8_##SUF(                                            \
+        const T* __restrict__ z, const float* __restrict__ mean, float* __restrict__ partial, int rows, int c,              \
+        int rowsPerChunk, int lanes) {                                                                                    \
+        bn_chunk_sums_v8(ProcessSums<T>{z, mean}, partial, rows, c, rowsPerChunk, lanes);                                 \
     }
 
 JX_BN_KERNELS(f32, float)

@@ -341,14 +341,14 @@ public final class CudaLaunchPlan {
     public static OpPlan batchNormTrain(BatchNormSpec s, Precision p, Limits lim) {
         int rows = rowsOf(s);
         String suf = storageSuffix(p);
-        int rpc = bnRowsPerChunk(rows);
-        int chunks = ceilDiv(rows, rpc);
-        Map<String, Long> scratch = Map.of("scratch:partial", 8L * chunks * s.channels());
+        BatchNormChunks ch = BatchNormChunks.of(rows, s.channels());
+        Map<String, Long> scratch = Map.of("scratch:partial", ch.scratchBytes(2, s.channels()));
         List<Launch> l = new ArrayList<>();
-        l.add(new Launch("bn_stats_partial_" + suf, ceilDiv(s.channels(), 32), chunks, 1, 0, List.of(
-                new Ptr("z", false), new Ptr("scratch:partial", false), new I32("rows", rows), new I32("c", s.channels()), new I32("rowsPerChunk", rpc))));
+        l.add(ch.partial("bn_stats_partial", suf, s.channels(), List.of(
+                new Ptr("z", false), new Ptr("scratch:partial", false), new I32("rows", rows), new I32("c", s.channels()),
+                new I32("rowsPerChunk", ch.rowsPerChunk()))));
         l.add(new Launch("bn_stats_final_" + suf, ceilDiv(s.channels(), THREADS), 1, 1, 0, List.of(
-                new Ptr("scratch:partial", false), new Ptr("z", false), new I32("chunks", chunks), new I32("rows", rows), new I32("c", s.channels()),
+                new Ptr("scratch:partial", false), new Ptr("z", false), new I32("chunks", ch.chunks()), new I32("rows", rows), new I32("c", s.channels()),
                 new F32("eps", (float) s.epsilon()), new F32("momentum", (float) s.momentum()),
                 new Ptr("mean", false), new Ptr("invStd", false), new Ptr("movingMean", false), new Ptr("movingVar", false))));
         l.add(new Launch("bn_apply_" + suf, gridFor((long) rows * ceilDiv(s.channels(), 8), lim), 1, 1, 0, List.of(
@@ -359,24 +359,11 @@ public final class CudaLaunchPlan {
 
     /** {@code Backend.batchNormTrainBackward}: operands z, y, dy, gamma, mean, invStd, dz, dyMasked (optional), dGamma, dBeta. */
     public static OpPlan batchNormTrainBackward(BatchNormSpec s, Precision p, Limits lim) {
-        int rows = rowsOf(s);
-        String suf = storageSuffix(p);
-        int rpc = bnRowsPerChunk(rows);
-        int chunks = ceilDiv(rows, rpc);
-        Map<String, Long> scratch = Map.of("scratch:partial", 8L * chunks * s.channels());
-        List<Launch> l = new ArrayList<>();
-        l.add(new Launch("bn_backward_partial_" + suf, ceilDiv(s.channels(), 32), chunks, 1, 0, List.of(
-                new Ptr("z", false), new Ptr("y", false), new Ptr("dy", false), new Ptr("mean", false), new Ptr("invStd", false),
-                new Ptr("scratch:partial", false), new I32("rows", rows), new I32("c", s.channels()), new I32("rowsPerChunk", rpc),
-                new I32("relu", s.relu() ? 1 : 0))));
-        l.add(new Launch("bn_backward_final", ceilDiv(s.channels(), THREADS), 1, 1, 0, List.of(
-                new Ptr("scratch:partial", false), new I32("chunks", chunks), new I32("c", s.channels()),
-                new Ptr("dGamma", false), new Ptr("dBeta", false))));
-        l.add(new Launch("bn_backward_apply_" + suf, gridFor((long) rows * ceilDiv(s.channels(), 8), lim), 1, 1, 0, List.of(
-                new Ptr("z", false), new Ptr("y", false), new Ptr("dy", false), new Ptr("gamma", false), new Ptr("mean", false),
-                new Ptr("invStd", false), new Ptr("dGamma", false), new Ptr("dBeta", false), new Ptr("dz", false), new Ptr("dyMasked", true),
-                new I32("rows", rows), new I32("statRows", rows), new I32("c", s.channels()), new I32("relu", s.relu() ? 1 : 0))));
-        return new OpPlan(l, scratch);
+        // The split form's two plans with the statistics over this process's rows: the sums land in dGamma, dBeta on the device.
+        OpPlan sums = batchNormBackwardSums(s, p, lim);
+        List<Launch> l = new ArrayList<>(sums.launches());
+        l.addAll(batchNormBackwardApply(s, rowsOf(s), p, lim).launches());
+        return new OpPlan(l, sums.scratchBytes());
     }
 
     // ------------------------------------------------------------------ batch norm split for statistics over several processes
@@ -387,15 +374,14 @@ public final class CudaLaunchPlan {
      */
     public static OpPlan batchNormSums(BatchNormSpec s, boolean squaredDeviations, Precision p, Limits lim) {
         int rows = rowsOf(s);
-        int rpc = bnRowsPerChunk(rows);
-        int chunks = ceilDiv(rows, rpc);
-        Map<String, Long> scratch = Map.of("scratch:partial", 4L * chunks * s.channels());
+        BatchNormChunks ch = BatchNormChunks.of(rows, s.channels());
+        Map<String, Long> scratch = Map.of("scratch:partial", ch.scratchBytes(1, s.channels()));
         return new OpPlan(List.of(
-                new Launch("bn_sums_partial_" + storageSuffix(p), ceilDiv(s.channels(), 32), chunks, 1, 0, List.of(
+                ch.partial("bn_sums_partial", storageSuffix(p), s.channels(), List.of(
                         new Ptr("z", false), new Ptr("mean", !squaredDeviations), new Ptr("scratch:partial", false), new I32("rows", rows),
-                        new I32("c", s.channels()), new I32("rowsPerChunk", rpc))),
+                        new I32("c", s.channels()), new I32("rowsPerChunk", ch.rowsPerChunk()))),
                 new Launch("bn_sums_final", ceilDiv(s.channels(), THREADS), 1, 1, 0, List.of(
-                        new Ptr("scratch:partial", false), new I32("chunks", chunks), new I32("c", s.channels()), new Ptr("sums", false)))), scratch);
+                        new Ptr("scratch:partial", false), new I32("chunks", ch.chunks()), new I32("c", s.channels()), new Ptr("sums", false)))), scratch);
     }
 
     /**
@@ -417,16 +403,15 @@ public final class CudaLaunchPlan {
     /** {@code Backend.batchNormBackwardSums}: operands z, y, dy, mean, invStd; dGamma, dBeta (c, fp32) over the spec's rows. */
     public static OpPlan batchNormBackwardSums(BatchNormSpec s, Precision p, Limits lim) {
         int rows = rowsOf(s);
-        int rpc = bnRowsPerChunk(rows);
-        int chunks = ceilDiv(rows, rpc);
-        Map<String, Long> scratch = Map.of("scratch:partial", 8L * chunks * s.channels());
+        BatchNormChunks ch = BatchNormChunks.of(rows, s.channels());
+        Map<String, Long> scratch = Map.of("scratch:partial", ch.scratchBytes(2, s.channels()));
         return new OpPlan(List.of(
-                new Launch("bn_backward_partial_" + storageSuffix(p), ceilDiv(s.channels(), 32), chunks, 1, 0, List.of(
+                ch.partial("bn_backward_partial", storageSuffix(p), s.channels(), List.of(
                         new Ptr("z", false), new Ptr("y", false), new Ptr("dy", false), new Ptr("mean", false), new Ptr("invStd", false),
-                        new Ptr("scratch:partial", false), new I32("rows", rows), new I32("c", s.channels()), new I32("rowsPerChunk", rpc),
-                        new I32("relu", s.relu() ? 1 : 0))),
+                        new Ptr("scratch:partial", false), new I32("rows", rows), new I32("c", s.channels()),
+                        new I32("rowsPerChunk", ch.rowsPerChunk()), new I32("relu", s.relu() ? 1 : 0))),
                 new Launch("bn_backward_final", ceilDiv(s.channels(), THREADS), 1, 1, 0, List.of(
-                        new Ptr("scratch:partial", false), new I32("chunks", chunks), new I32("c", s.channels()),
+                        new Ptr("scratch:partial", false), new I32("chunks", ch.chunks()), new I32("c", s.channels()),
                         new Ptr("dGamma", false), new Ptr("dBeta", false)))), scratch);
     }
 

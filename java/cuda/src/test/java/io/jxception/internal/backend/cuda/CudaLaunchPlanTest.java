@@ -7,6 +7,7 @@ import io.jxception.internal.backend.PoolSpec;
 import io.jxception.backend.Precision;
 import io.jxception.internal.backend.cuda.CudaLaunchPlan.Arg;
 import io.jxception.internal.backend.cuda.CudaLaunchPlan.ConvTiling;
+import io.jxception.internal.backend.cuda.CudaLaunchPlan.I32;
 import io.jxception.internal.backend.cuda.CudaLaunchPlan.Launch;
 import io.jxception.internal.backend.cuda.CudaLaunchPlan.Limits;
 import io.jxception.internal.backend.cuda.CudaLaunchPlan.OpPlan;
@@ -105,6 +106,11 @@ class CudaLaunchPlanTest {
         plans.add(CudaLaunchPlan.batchNormApply(bn, p, lim));
         plans.add(CudaLaunchPlan.batchNormBackwardSums(bn, p, lim));
         plans.add(CudaLaunchPlan.batchNormBackwardApply(bn, 2 * bn.rows(), p, lim));
+        // c % 8 != 0: the channel-per-thread partial kernels (bn above runs the _v8_ ones)
+        BatchNormSpec odd = new BatchNormSpec(3L * 7 * 10, 46, 1e-3, 0.99, true, false);
+        plans.add(CudaLaunchPlan.batchNormTrain(odd, p, lim));
+        plans.add(CudaLaunchPlan.batchNormTrainBackward(odd, p, lim));
+        plans.add(CudaLaunchPlan.batchNormSums(odd, true, p, lim));
         plans.add(CudaLaunchPlan.addInPlace(1000, CudaLaunchPlan.storageSuffix(p), lim));
         plans.add(CudaLaunchPlan.sgdUpdate(1000, 0.1f, 0.9f, 1e-4f, lim));
         plans.add(CudaLaunchPlan.unscaleGradient(1000, 0x1p-16f, lim));
@@ -249,6 +255,49 @@ class CudaLaunchPlanTest {
         BatchNormSpec bn = new BatchNormSpec(1024L * 149 * 149, 32, 1e-3, 0.99, true, false);
         OpPlan p = CudaLaunchPlan.batchNormTrain(bn, Precision.FP32, H100);
         assertTrue(p.launches().get(0).gridY() <= 512);
+    }
+
+    @Test
+    void batchNormPartialsTakeEightChannelsPerThreadWhenTheChannelsAllowIt() {
+        // middle flow at batch 128: 46,208 rows x 728 channels = 91 groups of 8 -> 32 lanes, 3 blocks across;
+        // ceil(46,208 / 512) = 91 rows per chunk, rounded up to 96 -> 482 chunks
+        BatchNormSpec middle = new BatchNormSpec(128L * 19 * 19, 728, 1e-3, 0.99, true, true);
+        OpPlan fwd = CudaLaunchPlan.batchNormTrain(middle, Precision.BF16, H100);
+        Launch partial = fwd.launches().get(0);
+        assertEquals("bn_stats_partial_v8_bf16", partial.kernel());
+        assertEquals(3, partial.gridX());
+        assertEquals(482, partial.gridY());
+        assertEquals(new I32("rowsPerChunk", 96), partial.args().get(4));
+        assertEquals(new I32("lanes", 32), partial.args().get(5));
+        assertEquals(4L * 2 * 482 * 728, fwd.scratchBytes().get("scratch:partial"));
+        assertEquals(new I32("chunks", 482), fwd.launches().get(1).args().get(2), "the final kernel adds every chunk");
+        // the same cut for the backward's sums, then the apply
+        OpPlan bwd = CudaLaunchPlan.batchNormTrainBackward(middle, Precision.BF16, H100);
+        assertEquals(List.of("bn_backward_partial_v8_bf16", "bn_backward_final", "bn_backward_apply_bf16"),
+                bwd.launches().stream().map(Launch::kernel).toList());
+        assertEquals(new I32("lanes", 32), bwd.launches().get(0).args().get(10));
+        assertEquals(new I32("statRows", 46_208), bwd.launches().get(2).args().get(11), "statistics over this batch's rows");
+
+        // block1_conv1 (32 channels = 4 groups): 4 channel lanes x 64 row lanes, so the block is not 7/8 idle
+        BatchNormChunks narrow = BatchNormChunks.of(32 * 149 * 149, 32);
+        assertTrue(narrow.vector());
+        assertEquals(4, narrow.lanes());
+        assertEquals(1, CudaLaunchPlan.batchNormTrain(new BatchNormSpec(32L * 149 * 149, 32, 1e-3, 0.99, true, false), Precision.FP32, H100)
+                .launches().get(0).gridX());
+        // 1,536 channels = 192 groups -> 32 lanes, 6 blocks across; a small batch keeps 64 rows per chunk
+        BatchNormChunks exit = BatchNormChunks.of(1 * 10 * 10, 1536);
+        assertEquals(new BatchNormChunks(true, 32, 64, 2), exit);
+        assertEquals(6, exit.partial("bn_sums_partial", "f16", 1536, List.of()).gridX());
+        // 5 groups (c = 40) round up to 8 lanes
+        assertEquals(8, BatchNormChunks.of(1000, 40).lanes());
+
+        // c % 8 != 0: one channel per thread, 32 lanes, at least 256 rows per chunk
+        BatchNormChunks odd = BatchNormChunks.of(3 * 7 * 10, 46);
+        assertEquals(new BatchNormChunks(false, 32, 256, 1), odd);
+        assertEquals("bn_backward_partial_f32", CudaLaunchPlan.batchNormBackwardSums(new BatchNormSpec(210, 46, 1e-3, 0.99, false, false),
+                Precision.FP32, H100).launches().get(0).kernel());
+        assertEquals(2, odd.partial("bn_stats_partial", "f32", 46, List.of()).gridX());
+        assertThrows(IllegalArgumentException.class, () -> BatchNormChunks.of(0, 8));
     }
 
     @Test

@@ -228,7 +228,9 @@ class CudaOpsTest {
     static Stream<Arguments> bnCases() {
         List<Arguments> out = new ArrayList<>();
         BatchNormSpec[] shapes = {new BatchNormSpec(2L * 19 * 19, 728, 1e-3, 0.99, true, true), new BatchNormSpec(3L * 7 * 10, 46, 1e-3, 0.99, false, false),
-                new BatchNormSpec(2L * 147 * 147, 64, 1e-3, 0.99, true, false), new BatchNormSpec(4L * 10 * 10, 2048, 1e-3, 0.99, true, false)};
+                new BatchNormSpec(2L * 147 * 147, 64, 1e-3, 0.99, true, false), new BatchNormSpec(4L * 10 * 10, 2048, 1e-3, 0.99, true, false),
+                // 4 groups of 8 channels (the _v8_ partials' 4 lanes x 64 row lanes); 495 rows = 7 chunks of 64 and one of 47
+                new BatchNormSpec(5L * 9 * 11, 32, 1e-3, 0.99, false, true)};
         for (Precision p : Precision.values()) for (BatchNormSpec s : shapes) out.add(Arguments.of(p, s));
         return out.stream();
     }

@@ -1,0 +1,61 @@
+package io.jxception.internal.backend.cuda;
+
+import io.jxception.internal.backend.cuda.CudaLaunchPlan.Arg;
+import io.jxception.internal.backend.cuda.CudaLaunchPlan.I32;
+import io.jxception.internal.backend.cuda.CudaLaunchPlan.Launch;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * How one batch-norm reduction over z (rows, c) is cut for the partial-sum kernels of
+ * {@code cuda/bn_train.cu} ({@code bn_stats_partial}, {@code bn_backward_partial}, {@code bn_sums_partial}):
+ * chunks of {@code rowsPerChunk} rows give fp32 partials (chunks, k, c) that a final kernel adds in
+ * order in double.
+ *
+ * <p>When c % 8 == 0 (every batch norm of Xception) the {@code _v8_} kernels run: a thread owns 8
+ * consecutive channels (16-byte loads of 16-bit storage) and keeps 4 rows of loads in flight; a block
+ * is {@code lanes} channel groups x (256 / lanes) row lanes, lanes being c / 8 rounded up to a power
+ * of two and capped at 32, so that a narrow layer (c = 32: 4 groups) fills its block with rows instead
+ * of idle channel lanes. Otherwise one channel per thread, 32 channel lanes x 8 row lanes.
+ *
+ * @param vector       whether the 8-channel kernels run
+ * @param lanes        channel lanes per block (groups of 8 channels when {@code vector}, else channels)
+ * @param rowsPerChunk rows of one chunk, a multiple of 8
+ * @param chunks       ceil(rows / rowsPerChunk), at most {@link #MAX_CHUNKS}
+ */
+record BatchNormChunks(boolean vector, int lanes, int rowsPerChunk, int chunks) {
+    /** Most chunks of one reduction: the final kernels' ordered loop, and the partials' scratch, stay small. */
+    static final int MAX_CHUNKS = 512;
+    /**
+     * Fewest rows per chunk of the 8-channel kernels: 8 row lanes x 4 rows in flight x 2 trips, so that
+     * a 728-channel layer at batch 32 (11,552 rows) still makes ~540 blocks. The channel-per-thread
+     * kernels keep their 256 ({@link CudaLaunchPlan#bnRowsPerChunk}).
+     */
+    static final int MIN_VECTOR_ROWS = 64;
+
+    static BatchNormChunks of(int rows, int c) {
+        if (rows < 1 || c < 1) throw new IllegalArgumentException("batch norm over " + rows + " rows x " + c + " channels");
+        if (c % 8 != 0) {
+            int rpc = CudaLaunchPlan.bnRowsPerChunk(rows);
+            return new BatchNormChunks(false, 32, rpc, CudaLaunchPlan.ceilDiv(rows, rpc));
+        }
+        int lanes = Math.min(32, Integer.highestOneBit(c / 8 * 2 - 1));  // c/8 rounded up to a power of two
+        int rpc = CudaLaunchPlan.roundUp(Math.max(MIN_VECTOR_ROWS, CudaLaunchPlan.ceilDiv(rows, MAX_CHUNKS)), 8);
+        return new BatchNormChunks(true, lanes, rpc, CudaLaunchPlan.ceilDiv(rows, rpc));
+    }
+
+    /** Bytes of the partials scratch for {@code sums} sums per channel. */
+    long scratchBytes(int sums, int c) { return 4L * sums * chunks * c; }
+
+    /**
+     * The partial-sum launch of reduction {@code base} ("bn_stats_partial", ...) over storage {@code suffix}:
+     * {@code args} are the kernel's arguments up to its last common one; the 8-channel kernel takes {@code lanes} after them.
+     */
+    Launch partial(String base, String suffix, int c, List<Arg> args) {
+        if (!vector) return new Launch(base + "_" + suffix, CudaLaunchPlan.ceilDiv(c, lanes), chunks, 1, 0, args);
+        List<Arg> all = new ArrayList<>(args);
+        all.add(new I32("lanes", lanes));
+        return new Launch(base + "_v8_" + suffix, CudaLaunchPlan.ceilDiv(c / 8, lanes), chunks, 1, 0, all);
+    }
+}
