@@ -341,7 +341,7 @@ public final class CudaLaunchPlan {
     public static OpPlan batchNormTrain(BatchNormSpec s, Precision p, Limits lim) {
         int rows = rowsOf(s);
         String suf = storageSuffix(p);
-        BatchNormChunks ch = BatchNormChunks.of(rows, s.channels());
+        ChannelSumChunks ch = ChannelSumChunks.of(rows, s.channels());
         Map<String, Long> scratch = Map.of("scratch:partial", ch.scratchBytes(2, s.channels()));
         List<Launch> l = new ArrayList<>();
         l.add(ch.partial("bn_stats_partial", suf, s.channels(), List.of(
@@ -374,7 +374,7 @@ public final class CudaLaunchPlan {
      */
     public static OpPlan batchNormSums(BatchNormSpec s, boolean squaredDeviations, Precision p, Limits lim) {
         int rows = rowsOf(s);
-        BatchNormChunks ch = BatchNormChunks.of(rows, s.channels());
+        ChannelSumChunks ch = ChannelSumChunks.of(rows, s.channels());
         Map<String, Long> scratch = Map.of("scratch:partial", ch.scratchBytes(1, s.channels()));
         return new OpPlan(List.of(
                 ch.partial("bn_sums_partial", storageSuffix(p), s.channels(), List.of(
@@ -403,7 +403,7 @@ public final class CudaLaunchPlan {
     /** {@code Backend.batchNormBackwardSums}: operands z, y, dy, mean, invStd; dGamma, dBeta (c, fp32) over the spec's rows. */
     public static OpPlan batchNormBackwardSums(BatchNormSpec s, Precision p, Limits lim) {
         int rows = rowsOf(s);
-        BatchNormChunks ch = BatchNormChunks.of(rows, s.channels());
+        ChannelSumChunks ch = ChannelSumChunks.of(rows, s.channels());
         Map<String, Long> scratch = Map.of("scratch:partial", ch.scratchBytes(2, s.channels()));
         return new OpPlan(List.of(
                 ch.partial("bn_backward_partial", storageSuffix(p), s.channels(), List.of(
@@ -520,14 +520,13 @@ public final class CudaLaunchPlan {
     static void depthwiseBackward(ConvSpec s, Precision p, Limits lim, boolean withDx, List<Launch> l, Map<String, Long> scratch) {
         String suf = storageSuffix(p);
         long inPixels = (long) s.n() * s.h() * s.w();
-        int ppc = bnRowsPerChunk(inPixels);
-        int chunks = (int) ceilDiv(inPixels, ppc);
-        scratch.put("scratch:partialDw", 4L * chunks * 9 * s.cin());
-        l.add(new Launch("dw_backward_weight_" + suf, ceilDiv(s.cin(), 32), chunks, 1, 0, List.of(
+        ChannelSumChunks ch = ChannelSumChunks.of(inPixels, s.cin());
+        scratch.put("scratch:partialDw", ch.scratchBytes(9, s.cin()));
+        l.add(ch.partial("dw_backward_weight", suf, s.cin(), List.of(
                 new Ptr("x", false), new Ptr("scratch:dd", false), new Ptr("scratch:partialDw", false),
                 new I32("n", s.n()), new I32("h", s.h()), new I32("w", s.w()), new I32("c", s.cin()), new I32("preRelu", s.preRelu() ? 1 : 0),
-                new I32("pixelsPerChunk", ppc))));
-        l.add(reduce("scratch:partialDw", "dw1", chunks, 9L * s.cin(), lim));
+                new I32("pixelsPerChunk", ch.rowsPerChunk()))));
+        l.add(reduce("scratch:partialDw", "dw1", ch.chunks(), 9L * s.cin(), lim));
         if (withDx) {
             l.add(new Launch("dw_backward_data_" + suf, gridFor(inPixels * ceilDiv(s.cin(), 8), lim), 1, 1, 0, List.of(
                     new Ptr("scratch:dd", false), new Ptr("w1", false), new Ptr("x", false), new Ptr("dx", false),

@@ -57,6 +57,8 @@ class CudaLaunchPlanTest {
             }
         }
         plans.add(CudaLaunchPlan.conv(new ConvSpec(ConvKind.SEPARABLE3X3_SAME, 3, 7, 10, 46, 46, 1, true), p, lim, false));
+        // cin % 8 != 0: the channel-per-thread depthwise weight gradient (Xception's run dw_backward_weight_v8_*)
+        plans.add(CudaLaunchPlan.convBackward(new ConvSpec(ConvKind.SEPARABLE3X3_SAME, 3, 7, 10, 46, 46, 1, true), p, lim, true));
         if (p == Precision.BF16 || p == Precision.FP16) {
             plans.add(SeparableGemmPath.plan(new ConvSpec(ConvKind.SEPARABLE3X3_SAME, 3, 19, 19, 728, 728, 1, true), p, lim, false, SeparableGemmPath.DEFAULT_CHUNK_BYTES));
             // the tensor-core pointwise backward: several splits (pwbwd_reduce) and one (dW2 written directly)
@@ -279,25 +281,25 @@ class CudaLaunchPlanTest {
         assertEquals(new I32("statRows", 46_208), bwd.launches().get(2).args().get(11), "statistics over this batch's rows");
 
         // block1_conv1 (32 channels = 4 groups): 4 channel lanes x 64 row lanes, so the block is not 7/8 idle
-        BatchNormChunks narrow = BatchNormChunks.of(32 * 149 * 149, 32);
+        ChannelSumChunks narrow = ChannelSumChunks.of(32 * 149 * 149, 32);
         assertTrue(narrow.vector());
         assertEquals(4, narrow.lanes());
         assertEquals(1, CudaLaunchPlan.batchNormTrain(new BatchNormSpec(32L * 149 * 149, 32, 1e-3, 0.99, true, false), Precision.FP32, H100)
                 .launches().get(0).gridX());
         // 1,536 channels = 192 groups -> 32 lanes, 6 blocks across; a small batch keeps 64 rows per chunk
-        BatchNormChunks exit = BatchNormChunks.of(1 * 10 * 10, 1536);
-        assertEquals(new BatchNormChunks(true, 32, 64, 2), exit);
+        ChannelSumChunks exit = ChannelSumChunks.of(1 * 10 * 10, 1536);
+        assertEquals(new ChannelSumChunks(true, 32, 64, 2), exit);
         assertEquals(6, exit.partial("bn_sums_partial", "f16", 1536, List.of()).gridX());
         // 5 groups (c = 40) round up to 8 lanes
-        assertEquals(8, BatchNormChunks.of(1000, 40).lanes());
+        assertEquals(8, ChannelSumChunks.of(1000, 40).lanes());
 
         // c % 8 != 0: one channel per thread, 32 lanes, at least 256 rows per chunk
-        BatchNormChunks odd = BatchNormChunks.of(3 * 7 * 10, 46);
-        assertEquals(new BatchNormChunks(false, 32, 256, 1), odd);
+        ChannelSumChunks odd = ChannelSumChunks.of(3 * 7 * 10, 46);
+        assertEquals(new ChannelSumChunks(false, 32, 256, 1), odd);
         assertEquals("bn_backward_partial_f32", CudaLaunchPlan.batchNormBackwardSums(new BatchNormSpec(210, 46, 1e-3, 0.99, false, false),
                 Precision.FP32, H100).launches().get(0).kernel());
         assertEquals(2, odd.partial("bn_stats_partial", "f32", 46, List.of()).gridX());
-        assertThrows(IllegalArgumentException.class, () -> BatchNormChunks.of(0, 8));
+        assertThrows(IllegalArgumentException.class, () -> ChannelSumChunks.of(0, 8));
     }
 
     @Test
@@ -325,10 +327,17 @@ class CudaLaunchPlanTest {
         ConvSpec s = new ConvSpec(ConvKind.SEPARABLE3X3_SAME, 8, 19, 19, 728, 728, 1, true);
         OpPlan p = CudaLaunchPlan.convBackward(s, Precision.BF16, H100, true);
         assertEquals(8L * 361 * 728 * 2, p.scratchBytes().get("scratch:d"));
-        assertEquals(List.of("dw_forward_bf16", "dgrad_sep_bf16", "wgrad_sep_bf16", "reduce_partials", "dw_backward_weight_bf16", "reduce_partials", "dw_backward_data_bf16"),
+        assertEquals(List.of("dw_forward_bf16", "dgrad_sep_bf16", "wgrad_sep_bf16", "reduce_partials", "dw_backward_weight_v8_bf16", "reduce_partials", "dw_backward_data_bf16"),
                 p.launches().stream().map(Launch::kernel).toList());
         OpPlan noDx = CudaLaunchPlan.convBackward(s, Precision.BF16, H100, false);
         assertEquals(6, noDx.launches().size());
+        // dW1: 2,888 input pixels in chunks of 64 (at least 64; 2,888 / 512 is less) = 46 chunks; 91 groups of 8 channels -> 32 lanes, 3 blocks across
+        Launch dw = p.launches().get(4);
+        assertEquals(3, dw.gridX());
+        assertEquals(46, dw.gridY());
+        assertEquals(List.of(new I32("pixelsPerChunk", 64), new I32("lanes", 32)), dw.args().subList(8, 10));
+        assertEquals(4L * 46 * 9 * 728, p.scratchBytes().get("scratch:partialDw"));
+        assertEquals(new I32("chunks", 46), p.launches().get(5).args().get(2), "reduce_partials adds every chunk");
     }
 
     @Test

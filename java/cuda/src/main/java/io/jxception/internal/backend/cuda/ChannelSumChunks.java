@@ -8,23 +8,24 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * How one batch-norm reduction over z (rows, c) is cut for the partial-sum kernels of
- * {@code cuda/bn_train.cu} ({@code bn_stats_partial}, {@code bn_backward_partial}, {@code bn_sums_partial}):
- * chunks of {@code rowsPerChunk} rows give fp32 partials (chunks, k, c) that a final kernel adds in
- * order in double.
+ * How one per-channel reduction over a (rows, c) activation is cut into chunks of {@code rowsPerChunk}
+ * rows, each giving fp32 partials (chunks, k, c) that a final kernel adds in order (deterministic):
+ * the batch-norm sums of {@code cuda/bn_train.cu} ({@code bn_stats_partial}, {@code bn_backward_partial},
+ * {@code bn_sums_partial}; rows = N*H*W) and the depthwise weight gradient of {@code cuda/conv_bwd.cu}
+ * ({@code dw_backward_weight}; rows = input pixels, k = 9 taps).
  *
- * <p>When c % 8 == 0 (every batch norm of Xception) the {@code _v8_} kernels run: a thread owns 8
- * consecutive channels (16-byte loads of 16-bit storage) and keeps 4 rows of loads in flight; a block
- * is {@code lanes} channel groups x (256 / lanes) row lanes, lanes being c / 8 rounded up to a power
- * of two and capped at 32, so that a narrow layer (c = 32: 4 groups) fills its block with rows instead
- * of idle channel lanes. Otherwise one channel per thread, 32 channel lanes x 8 row lanes.
+ * <p>When c % 8 == 0 (every Xception layer) the {@code _v8_} kernels run: a thread owns 8 consecutive
+ * channels (16-byte loads of 16-bit storage) and keeps several loads in flight; a block is
+ * {@code lanes} channel groups x (256 / lanes) row lanes, lanes being c / 8 rounded up to a power of
+ * two and capped at 32, so that a narrow layer (c = 32: 4 groups) fills its block with rows instead of
+ * idle channel lanes. Otherwise one channel per thread, 32 channel lanes x 8 row lanes.
  *
  * @param vector       whether the 8-channel kernels run
  * @param lanes        channel lanes per block (groups of 8 channels when {@code vector}, else channels)
  * @param rowsPerChunk rows of one chunk, a multiple of 8
  * @param chunks       ceil(rows / rowsPerChunk), at most {@link #MAX_CHUNKS}
  */
-record BatchNormChunks(boolean vector, int lanes, int rowsPerChunk, int chunks) {
+record ChannelSumChunks(boolean vector, int lanes, int rowsPerChunk, int chunks) {
     /** Most chunks of one reduction: the final kernels' ordered loop, and the partials' scratch, stay small. */
     static final int MAX_CHUNKS = 512;
     /**
@@ -34,22 +35,24 @@ record BatchNormChunks(boolean vector, int lanes, int rowsPerChunk, int chunks) 
      */
     static final int MIN_VECTOR_ROWS = 64;
 
-    static BatchNormChunks of(int rows, int c) {
-        if (rows < 1 || c < 1) throw new IllegalArgumentException("batch norm over " + rows + " rows x " + c + " channels");
+    static ChannelSumChunks of(long rows, int c) {
+        if (rows < 1 || c < 1 || rows > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("per-channel sums over " + rows + " rows x " + c + " channels (rows must be 1 .. 2^31-1)");
+        }
         if (c % 8 != 0) {
             int rpc = CudaLaunchPlan.bnRowsPerChunk(rows);
-            return new BatchNormChunks(false, 32, rpc, CudaLaunchPlan.ceilDiv(rows, rpc));
+            return new ChannelSumChunks(false, 32, rpc, (int) CudaLaunchPlan.ceilDiv(rows, rpc));
         }
         int lanes = Math.min(32, Integer.highestOneBit(c / 8 * 2 - 1));  // c/8 rounded up to a power of two
-        int rpc = CudaLaunchPlan.roundUp(Math.max(MIN_VECTOR_ROWS, CudaLaunchPlan.ceilDiv(rows, MAX_CHUNKS)), 8);
-        return new BatchNormChunks(true, lanes, rpc, CudaLaunchPlan.ceilDiv(rows, rpc));
+        int rpc = (int) CudaLaunchPlan.roundUp(Math.max(MIN_VECTOR_ROWS, CudaLaunchPlan.ceilDiv(rows, MAX_CHUNKS)), 8);
+        return new ChannelSumChunks(true, lanes, rpc, (int) CudaLaunchPlan.ceilDiv(rows, rpc));
     }
 
-    /** Bytes of the partials scratch for {@code sums} sums per channel. */
+    /** Bytes of the partials scratch for {@code sums} sums per channel (2 for batch norm's, 9 taps for the depthwise weights). */
     long scratchBytes(int sums, int c) { return 4L * sums * chunks * c; }
 
     /**
-     * The partial-sum launch of reduction {@code base} ("bn_stats_partial", ...) over storage {@code suffix}:
+     * The partial-sum launch of reduction {@code base} ("bn_stats_partial", "dw_backward_weight", ...) over storage {@code suffix}:
      * {@code args} are the kernel's arguments up to its last common one; the 8-channel kernel takes {@code lanes} after them.
      */
     Launch partial(String base, String suffix, int c, List<Arg> args) {
