@@ -261,9 +261,13 @@ public final class CudaLaunchPlan {
                 new I32("n", s.n()), new I32("h", s.h()), new I32("w", s.w()), new I32("c", s.c()))));
     }
 
-    /** {@code Backend.maxPoolBackward}: operands x, dy, dx. */
+    /**
+     * {@code Backend.maxPoolBackward}: operands x, dy, dx. One thread per input element, or per input pixel and
+     * 8 channels ({@code maxpool_backward_v8_*}) when c % 8 == 0.
+     */
     public static OpPlan maxPoolBackward(PoolSpec s, Precision p, Limits lim) {
-        return OpPlan.of(new Launch("maxpool_backward_" + storageSuffix(p), gridFor(s.inputElements(), lim), 1, 1, 0, List.of(
+        boolean v8 = s.c() % 8 == 0;
+        return OpPlan.of(new Launch("maxpool_backward_" + (v8 ? "v8_" : "") + storageSuffix(p), gridFor(v8 ? s.inputElements() / 8 : s.inputElements(), lim), 1, 1, 0, List.of(
                 new Ptr("x", false), new Ptr("dy", false), new Ptr("dx", false),
                 new I32("n", s.n()), new I32("h", s.h()), new I32("w", s.w()), new I32("c", s.c()))));
     }

@@ -97,6 +97,7 @@ class CudaLaunchPlanTest {
         plans.addAll(StemConvPathTest.stemPlans(p, lim));
         plans.add(CudaLaunchPlan.maxPoolAdd(new PoolSpec(2, 147, 147, 128), p, lim));
         plans.add(CudaLaunchPlan.maxPoolBackward(new PoolSpec(2, 147, 147, 128), p, lim));
+        plans.add(CudaLaunchPlan.maxPoolBackward(new PoolSpec(1, 7, 10, 46), p, lim));   // c % 8 != 0: one thread per element
         plans.add(CudaLaunchPlan.head(new HeadSpec(256, 10, 10, 2048, Pooling.AVG, true, 1000), p, lim));
         plans.add(CudaLaunchPlan.head(new HeadSpec(3, 10, 10, 2048, Pooling.MAX, false, 0), p, lim));
         plans.add(CudaLaunchPlan.headTrain(new HeadSpec(32, 10, 10, 2048, Pooling.AVG, true, 1000), p, lim, 1f));
@@ -338,6 +339,18 @@ class CudaLaunchPlanTest {
         assertEquals(List.of(new I32("pixelsPerChunk", 64), new I32("lanes", 32)), dw.args().subList(8, 10));
         assertEquals(4L * 46 * 9 * 728, p.scratchBytes().get("scratch:partialDw"));
         assertEquals(new I32("chunks", 46), p.launches().get(5).args().get(2), "reduce_partials adds every chunk");
+    }
+
+    @Test
+    void maxPoolBackwardTakesEightChannelsPerThreadWhenTheChannelsAllowIt() {
+        // block2's pool at batch 128: 128 x 147 x 147 x 128 inputs = 354,041,856 elements, 44,255,232 threads of 8 channels
+        Launch v8 = CudaLaunchPlan.maxPoolBackward(new PoolSpec(128, 147, 147, 128), Precision.BF16, H100).launches().get(0);
+        assertEquals("maxpool_backward_v8_bf16", v8.kernel());
+        assertEquals(CudaLaunchPlan.gridFor(128L * 147 * 147 * 128 / 8, H100), v8.gridX());
+        Launch odd = CudaLaunchPlan.maxPoolBackward(new PoolSpec(1, 7, 10, 46), Precision.FP32, H100).launches().get(0);
+        assertEquals("maxpool_backward_f32", odd.kernel());
+        assertEquals(CudaLaunchPlan.gridFor(7L * 10 * 46, H100), odd.gridX());
+        assertTrue(CudaLaunchPlan.gridFor(7L * 10 * 46, H100) > CudaLaunchPlan.gridFor(7L * 10 * 46 / 8, H100), "the test can tell the two grids apart");
     }
 
     @Test
