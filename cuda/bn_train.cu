@@ -294,6 +294,77 @@ struct ProcessSums {
     }
 };
 
+// ---- the element-wise passes with the channel parameters in registers (c % 8 == 0) ----
+// bn_apply / bn_backward_apply above give consecutive threads consecutive groups of 8 channels and load
+// the per-channel parameters for every element: lane l reads mean[8 l + j], 32 addresses 32 bytes apart,
+// 8 L1 wavefronts per load instruction, 32 such loads per row (forward; 40 backward) against the 4
+// wavefronts of the 512 bytes of z the warp needs: the pass is bound by L1, not by HBM.
+// Here a thread owns one group of 8 channels for the whole launch (same block layout as the partials:
+// lanes channel groups x 256 / lanes row lanes; grid (ceil(c / 8 / lanes), rowBlocks)), loads its
+// parameters once and strides over rows by gridDim.y x rowLanes. Same arithmetic, element by element.
+template <typename T>
+__device__ void bn_apply_v8_impl(const T* __restrict__ z, const float* __restrict__ mean, const float* __restrict__ invStd,
+                                 const float* __restrict__ gamma, const float* __restrict__ beta, const T* __restrict__ residual,
+                                 T* __restrict__ y, int rows, int c, int reluOut, int lanes) {
+    const int g = threadIdx.x % lanes, rl = threadIdx.x / lanes, rowLanes = blockDim.x / lanes;
+    const int ch0 = (blockIdx.x * lanes + g) * 8;
+    if (ch0 >= c) return;
+    float mu[8], is[8], ga[8], be[8];
+    load8_n(mean + ch0, 8, mu);
+    load8_n(invStd + ch0, 8, is);
+    load8_n(gamma + ch0, 8, ga);
+    load8_n(beta + ch0, 8, be);
+    for (int r = blockIdx.y * rowLanes + rl; r < rows; r += gridDim.y * rowLanes) {
+        const size_t o = (size_t)r * c + ch0;
+        float v[8], res[8];
+        load8(z + o, v);
+        if (residual) load8(residual + o, res);
+#pragma unroll
+        for (int j = 0; j < 8; j++) {
+            float t = (v[j] - mu[j]) * is[j] * ga[j] + be[j];
+            if (residual) t += res[j];
+            v[j] = reluOut ? relu(t) : t;
+        }
+        store8(y + o, v);
+    }
+}
+
+template <typename T>
+__device__ void bn_backward_apply_v8_impl(const T* __restrict__ z, const T* __restrict__ y, const T* __restrict__ dy,
+                                          const float* __restrict__ gamma, const float* __restrict__ mean,
+                                          const float* __restrict__ invStd, const float* __restrict__ dGamma,
+                                          const float* __restrict__ dBeta, T* __restrict__ dz, T* __restrict__ dyMasked, int rows,
+                                          int statRows, int c, int reluOut, int lanes) {
+    const int g = threadIdx.x % lanes, rl = threadIdx.x / lanes, rowLanes = blockDim.x / lanes;
+    const int ch0 = (blockIdx.x * lanes + g) * 8;
+    if (ch0 >= c) return;
+    const float invRows = 1.f / (float)statRows;
+    float ga[8], mu[8], is[8], dga[8], dbe[8];
+    load8_n(gamma + ch0, 8, ga);
+    load8_n(mean + ch0, 8, mu);
+    load8_n(invStd + ch0, 8, is);
+    load8_n(dGamma + ch0, 8, dga);
+    load8_n(dBeta + ch0, 8, dbe);
+    for (int r = blockIdx.y * rowLanes + rl; r < rows; r += gridDim.y * rowLanes) {
+        const size_t o = (size_t)r * c + ch0;
+        float zv[8], yv[8], gv[8], out[8];
+        load8(z + o, zv);
+        load8(dy + o, gv);
+        if (reluOut) {
+            load8(y + o, yv);
+#pragma unroll
+            for (int j = 0; j < 8; j++) if (!(yv[j] > 0.f)) gv[j] = 0.f;
+        }
+#pragma unroll
+        for (int j = 0; j < 8; j++) {
+            const float xhat = (zv[j] - mu[j]) * is[j];
+            out[j] = ga[j] * is[j] * (gv[j] - (dbe[j] + xhat * dga[j]) * invRows);
+        }
+        store8(dz + o, out);
+        if (dyMasked) store8(dyMasked + o, gv);
+    }
+}
+
 }  // namespace
 
 // mean, invStd (c) from the partial sums (chunks, 2, c) of z - z[0, ch]; updates the moving stats.
@@ -435,6 +506,19 @@ extern "C" __global__ void __launch_bounds__(JX_THREADS) bn_update_moving(const 
         const T* __restrict__ z, const float* __restrict__ mean, float* __restrict__ partial, int rows, int c,              \
         int rowsPerChunk, int lanes) {                                                                                    \
         bn_chunk_sums_v8(ProcessSums<T>{z, mean}, partial, rows, c, rowsPerChunk, lanes);                                 \
+    }                                                                                                                     \
+    extern "C" __global__ void __launch_bounds__(JX_THREADS) bn_apply_v8_##SUF(                                                    \
+        const T* __restrict__ z, const float* __restrict__ mean, const float* __restrict__ invStd,                         \
+        const float* __restrict__ gamma, const float* __restrict__ beta, const T* __restrict__ residual, T* __restrict__ y, \
+        int rows, int c, int relu, int lanes) {                                                                           \
+        bn_apply_v8_impl<T>(z, mean, invStd, gamma, beta, residual, y, rows, c, relu, lanes);                             \
+    }                                                                                                                     \
+    extern "C" __global__ void __launch_bounds__(JX_THREADS) bn_backward_apply_v8_##SUF(                                           \
+        const T* __restrict__ z, const T* __restrict__ y, const T* __restrict__ dy, const float* __restrict__ gamma,      \
+        const float* __restrict__ mean, const float* __restrict__ invStd, const float* __restrict__ dGamma,                \
+        const float* __restrict__ dBeta, T* __restrict__ dz, T* __restrict__ dyMasked, int rows, int statRows, int c,       \
+        int relu, int lanes) {                                                                                            \
+        bn_backward_apply_v8_impl<T>(z, y, dy, gamma, mean, invStd, dGamma, dBeta, dz, dyMasked, rows, statRows, c, relu, lanes); \
     }
 
 JX_BN_KERNELS(f32, float)

@@ -43,9 +43,19 @@ record ChannelSumChunks(boolean vector, int lanes, int rowsPerChunk, int chunks)
             int rpc = CudaLaunchPlan.bnRowsPerChunk(rows);
             return new ChannelSumChunks(false, 32, rpc, (int) CudaLaunchPlan.ceilDiv(rows, rpc));
         }
-        int lanes = Math.min(32, Integer.highestOneBit(c / 8 * 2 - 1));  // c/8 rounded up to a power of two
+        int lanes = vectorLanes(c);
         int rpc = (int) CudaLaunchPlan.roundUp(Math.max(MIN_VECTOR_ROWS, CudaLaunchPlan.ceilDiv(rows, MAX_CHUNKS)), 8);
         return new ChannelSumChunks(true, lanes, rpc, (int) CudaLaunchPlan.ceilDiv(rows, rpc));
+    }
+
+    /**
+     * Channel groups per block of the 8-channel kernels for c channels (c % 8 == 0): c / 8 rounded up to a power
+     * of two, at most 32; the block's other dimension is 256 / lanes row lanes. The batch-norm element-wise
+     * {@code _v8_} kernels use the same layout.
+     */
+    static int vectorLanes(int c) {
+        if (c < 8 || c % 8 != 0) throw new IllegalArgumentException("8-channel kernels need c % 8 == 0, got " + c);
+        return Math.min(32, Integer.highestOneBit(c / 8 * 2 - 1));
     }
 
     /** Bytes of the partials scratch for {@code sums} sums per channel (2 for batch norm's, 9 taps for the depthwise weights). */

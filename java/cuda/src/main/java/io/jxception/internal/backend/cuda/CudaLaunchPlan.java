@@ -355,9 +355,7 @@ public final class CudaLaunchPlan {
                 new Ptr("scratch:partial", false), new Ptr("z", false), new I32("chunks", ch.chunks()), new I32("rows", rows), new I32("c", s.channels()),
                 new F32("eps", (float) s.epsilon()), new F32("momentum", (float) s.momentum()),
                 new Ptr("mean", false), new Ptr("invStd", false), new Ptr("movingMean", false), new Ptr("movingVar", false))));
-        l.add(new Launch("bn_apply_" + suf, gridFor((long) rows * ceilDiv(s.channels(), 8), lim), 1, 1, 0, List.of(
-                new Ptr("z", false), new Ptr("mean", false), new Ptr("invStd", false), new Ptr("gamma", false), new Ptr("beta", false),
-                new Ptr("residual", true), new Ptr("y", false), new I32("rows", rows), new I32("c", s.channels()), new I32("relu", s.relu() ? 1 : 0))));
+        l.add(bnApplyLaunch(s, p, lim));
         return new OpPlan(l, scratch);
     }
 
@@ -393,15 +391,11 @@ public final class CudaLaunchPlan {
      * movingMean, movingVar, z, invStd, gamma, beta, residual (optional), y.
      */
     public static OpPlan batchNormApply(BatchNormSpec s, Precision p, Limits lim) {
-        int rows = rowsOf(s);
         return new OpPlan(List.of(
                 new Launch("bn_update_moving", ceilDiv(s.channels(), THREADS), 1, 1, 0, List.of(
                         new Ptr("mean", false), new Ptr("variance", false), new Ptr("movingMean", false), new Ptr("movingVar", false),
                         new I32("c", s.channels()), new F32("momentum", (float) s.momentum()))),
-                new Launch("bn_apply_" + storageSuffix(p), gridFor((long) rows * ceilDiv(s.channels(), 8), lim), 1, 1, 0, List.of(
-                        new Ptr("z", false), new Ptr("mean", false), new Ptr("invStd", false), new Ptr("gamma", false), new Ptr("beta", false),
-                        new Ptr("residual", true), new Ptr("y", false), new I32("rows", rows), new I32("c", s.channels()),
-                        new I32("relu", s.relu() ? 1 : 0)))), Map.of());
+                bnApplyLaunch(s, p, lim)), Map.of());
     }
 
     /** {@code Backend.batchNormBackwardSums}: operands z, y, dy, mean, invStd; dGamma, dBeta (c, fp32) over the spec's rows. */
@@ -428,10 +422,35 @@ public final class CudaLaunchPlan {
         if (statisticsRows < rows || statisticsRows > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("batchNormBackwardApply: statistics over " + statisticsRows + " rows, this process has " + rows);
         }
-        return OpPlan.of(new Launch("bn_backward_apply_" + storageSuffix(p), gridFor((long) rows * ceilDiv(s.channels(), 8), lim), 1, 1, 0, List.of(
+        return OpPlan.of(bnElementwise("bn_backward_apply", storageSuffix(p), rows, s.channels(), lim, List.of(
                 new Ptr("z", false), new Ptr("y", false), new Ptr("dy", false), new Ptr("gamma", false), new Ptr("mean", false),
                 new Ptr("invStd", false), new Ptr("dGamma", false), new Ptr("dBeta", false), new Ptr("dz", false), new Ptr("dyMasked", true),
                 new I32("rows", rows), new I32("statRows", (int) statisticsRows), new I32("c", s.channels()), new I32("relu", s.relu() ? 1 : 0))));
+    }
+
+    /** bn_apply: operands z, mean, invStd, gamma, beta, residual (optional), y. */
+    private static Launch bnApplyLaunch(BatchNormSpec s, Precision p, Limits lim) {
+        return bnElementwise("bn_apply", storageSuffix(p), rowsOf(s), s.channels(), lim, List.of(
+                new Ptr("z", false), new Ptr("mean", false), new Ptr("invStd", false), new Ptr("gamma", false), new Ptr("beta", false),
+                new Ptr("residual", true), new Ptr("y", false), new I32("rows", rowsOf(s)), new I32("c", s.channels()), new I32("relu", s.relu() ? 1 : 0)));
+    }
+
+    /**
+     * A batch-norm element-wise pass ({@code base} = bn_apply or bn_backward_apply) over rows x c. With c % 8 == 0
+     * the {@code _v8_} kernel: each thread keeps one group of 8 channels' parameters in registers and strides over
+     * rows; blocks of {@link ChannelSumChunks#vectorLanes} groups x 256 / lanes row lanes, grid (ceil(c / 8 / lanes),
+     * rowBlocks), rowBlocks filling ~32 blocks per SM, and {@code lanes} after {@code args}. Otherwise the grid-stride
+     * kernel over (row, 8 channels).
+     */
+    static Launch bnElementwise(String base, String suf, int rows, int c, Limits lim, List<Arg> args) {
+        if (c % 8 != 0) return new Launch(base + "_" + suf, gridFor((long) rows * ceilDiv(c, 8), lim), 1, 1, 0, args);
+        int lanes = ChannelSumChunks.vectorLanes(c);
+        int gridX = ceilDiv(c / 8, lanes);
+        int rowLanes = THREADS / lanes;
+        int rowBlocks = Math.min(Math.min(ceilDiv(rows, rowLanes), 65_535), Math.max(1, ceilDiv(32 * lim.smCount(), gridX)));
+        List<Arg> all = new ArrayList<>(args);
+        all.add(new I32("lanes", lanes));
+        return new Launch(base + "_v8_" + suf, gridX, rowBlocks, 1, 0, all);
     }
 
     private static int rowsOf(BatchNormSpec s) {

@@ -276,10 +276,25 @@ class CudaLaunchPlanTest {
         assertEquals(new I32("chunks", 482), fwd.launches().get(1).args().get(2), "the final kernel adds every chunk");
         // the same cut for the backward's sums, then the apply
         OpPlan bwd = CudaLaunchPlan.batchNormTrainBackward(middle, Precision.BF16, H100);
-        assertEquals(List.of("bn_backward_partial_v8_bf16", "bn_backward_final", "bn_backward_apply_bf16"),
+        assertEquals(List.of("bn_backward_partial_v8_bf16", "bn_backward_final", "bn_backward_apply_v8_bf16"),
                 bwd.launches().stream().map(Launch::kernel).toList());
         assertEquals(new I32("lanes", 32), bwd.launches().get(0).args().get(10));
         assertEquals(new I32("statRows", 46_208), bwd.launches().get(2).args().get(11), "statistics over this batch's rows");
+        // the element-wise passes: one group of 8 channels per thread for the whole launch, rows strided over
+        // 3 x 1,408 blocks (32 per SM on 132 SMs: ceil(4,224 / 3)) of 8 row lanes
+        Launch apply = fwd.launches().get(2);
+        assertEquals("bn_apply_v8_bf16", apply.kernel());
+        assertEquals(List.of(3, 1408), List.of(apply.gridX(), apply.gridY()));
+        assertEquals(new I32("lanes", 32), apply.args().get(10));
+        Launch backApply = bwd.launches().get(2);
+        assertEquals(List.of(3, 1408), List.of(backApply.gridX(), backApply.gridY()));
+        assertEquals(new I32("lanes", 32), backApply.args().get(14));
+        // few rows: no more row blocks than rows need (361 rows / 8 row lanes = 46)
+        assertEquals(46, CudaLaunchPlan.batchNormTrain(new BatchNormSpec(361, 728, 1e-3, 0.99, true, false), Precision.BF16, H100)
+                .launches().get(2).gridY());
+        assertEquals("bn_apply_f32", CudaLaunchPlan.batchNormApply(new BatchNormSpec(210, 46, 1e-3, 0.99, false, false), Precision.FP32, H100)
+                .launches().get(1).kernel(), "c % 8 != 0 keeps the grid-stride kernel");
+        assertThrows(IllegalArgumentException.class, () -> ChannelSumChunks.vectorLanes(46));
 
         // block1_conv1 (32 channels = 4 groups): 4 channel lanes x 64 row lanes, so the block is not 7/8 idle
         ChannelSumChunks narrow = ChannelSumChunks.of(32 * 149 * 149, 32);
