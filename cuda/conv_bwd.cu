@@ -236,6 +236,86 @@ __device__ void dw_backward_data_impl(const T* __restrict__ dd, const float* __r
     }
 }
 
+// ---- the depthwise passes with the 3x3 weights in registers (c % 8 == 0) ----
+// dw_forward / dw_backward_data above give consecutive threads consecutive groups of 8 channels and
+// load each tap's 8 fp32 weights per pixel: 2 float4 loads of 4 L1 wavefronts each per tap, twice the
+// wavefronts of the (16-bit) activation tap itself, plus three 64-bit divisions per pixel. Here a thread
+// owns one group of 8 channels for the whole launch (the layout of ChannelSumChunks.vectorLanes: lanes
+// channel groups x 256 / lanes pixel lanes; grid (ceil(c / 8 / lanes), pixelBlocks)), keeps its 72
+// weights in registers and strides over pixels with 32-bit index arithmetic. Same taps in the same
+// (ky, kx) order with the same fmaf: the results equal the kernels above bit for bit.
+__device__ __forceinline__ void dw_weights_v8(const float* __restrict__ dw, int c, int ch0, float (&wr)[9][8]) {
+#pragma unroll
+    for (int t = 0; t < 9; t++) load8_n(dw + (size_t)t * c + ch0, 8, wr[t]);  // once per thread: no alignment asked
+}
+
+template <typename T>
+__device__ void dw_forward_v8_impl(const T* __restrict__ x, const float* __restrict__ dw, T* __restrict__ out, int n, int h, int w, int c,
+                                   int preRelu, int lanes) {
+    const int g = threadIdx.x % lanes, pl = threadIdx.x / lanes, pixelLanes = blockDim.x / lanes;
+    const int ch0 = (blockIdx.x * lanes + g) * 8;
+    if (ch0 >= c) return;
+    float wr[9][8];
+    dw_weights_v8(dw, c, ch0, wr);
+    const int M = n * h * w;
+    for (int p = blockIdx.y * pixelLanes + pl; p < M; p += gridDim.y * pixelLanes) {
+        const int ox = p % w, rest = p / w, oy = rest % h, ni = rest / h;
+        float v[8] = {};
+#pragma unroll
+        for (int ky = 0; ky < 3; ky++) {
+            const int iy = oy + ky - 1;
+            if (iy < 0 || iy >= h) continue;
+#pragma unroll
+            for (int kx = 0; kx < 3; kx++) {
+                const int ix = ox + kx - 1;
+                if (ix < 0 || ix >= w) continue;
+                float xv[8];
+                load8(x + (((size_t)ni * h + iy) * w + ix) * c + ch0, xv);
+#pragma unroll
+                for (int j = 0; j < 8; j++) v[j] = fmaf(preRelu ? relu(xv[j]) : xv[j], wr[ky * 3 + kx][j], v[j]);
+            }
+        }
+        store8(out + (size_t)p * c + ch0, v);
+    }
+}
+
+template <typename T>
+__device__ void dw_backward_data_v8_impl(const T* __restrict__ dd, const float* __restrict__ dw, const T* __restrict__ x, T* __restrict__ dx,
+                                         int n, int h, int w, int c, int preRelu, int lanes) {
+    const int g = threadIdx.x % lanes, pl = threadIdx.x / lanes, pixelLanes = blockDim.x / lanes;
+    const int ch0 = (blockIdx.x * lanes + g) * 8;
+    if (ch0 >= c) return;
+    float wr[9][8];
+    dw_weights_v8(dw, c, ch0, wr);
+    const int M = n * h * w;
+    for (int q = blockIdx.y * pixelLanes + pl; q < M; q += gridDim.y * pixelLanes) {
+        const int qx = q % w, rest = q / w, qy = rest % h, ni = rest / h;
+        float v[8] = {};
+#pragma unroll
+        for (int ky = 0; ky < 3; ky++) {
+            const int py = qy - ky + 1;
+            if (py < 0 || py >= h) continue;
+#pragma unroll
+            for (int kx = 0; kx < 3; kx++) {
+                const int px = qx - kx + 1;
+                if (px < 0 || px >= w) continue;
+                float gv[8];
+                load8(dd + (((size_t)ni * h + py) * w + px) * c + ch0, gv);
+#pragma unroll
+                for (int j = 0; j < 8; j++) v[j] = fmaf(gv[j], wr[ky * 3 + kx][j], v[j]);
+            }
+        }
+        const size_t o = (size_t)q * c + ch0;
+        if (preRelu) {
+            float xv[8];
+            load8(x + o, xv);
+#pragma unroll
+            for (int j = 0; j < 8; j++) if (!(xv[j] > 0.f)) v[j] = 0.f;
+        }
+        store8(dx + o, v);
+    }
+}
+
 // partial[chunk][t][ch] = sum over the chunk's pixels p of dd[p, ch] * a[p + off(t), ch].
 // Block = 32 channel lanes x 8 pixel lanes; grid (ceil(c/32), chunks).
 template <typename T>
@@ -395,6 +475,17 @@ __device__ void dw_backward_weight_v8_impl(const T* __restrict__ x, const T* __r
         const T* __restrict__ x, const T* __restrict__ dd, float* __restrict__ partial, int n, int h, int w, int c, int preRelu, \
         int pixelsPerChunk, int lanes) {                                                                                    \
         dw_backward_weight_v8_impl<T>(x, dd, partial, n, h, w, c, preRelu, pixelsPerChunk, lanes);                            \
+    }                                                                                                                       \
+    extern "C" __global__ void __launch_bounds__(JX_THREADS) dw_forward_v8_##SUF(const T* __restrict__ x, const float* __restrict__ dw, \
+                                                             T* __restrict__ out, int n, int h, int w, int c, int preRelu,     \
+                                                             int lanes) {                                                     \
+        dw_forward_v8_impl<T>(x, dw, out, n, h, w, c, preRelu, lanes);                                                        \
+    }                                                                                                                       \
+    extern "C" __global__ void __launch_bounds__(JX_THREADS) dw_backward_data_v8_##SUF(const T* __restrict__ dd,                        \
+                                                                   const float* __restrict__ dw, const T* __restrict__ x,     \
+                                                                   T* __restrict__ dx, int n, int h, int w, int c,            \
+                                                                   int preRelu, int lanes) {                                  \
+        dw_backward_data_v8_impl<T>(dd, dw, x, dx, n, h, w, c, preRelu, lanes);                                               \
     }
 
 JX_BWD_KERNELS(f32, float)

@@ -422,7 +422,7 @@ public final class CudaLaunchPlan {
         if (statisticsRows < rows || statisticsRows > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("batchNormBackwardApply: statistics over " + statisticsRows + " rows, this process has " + rows);
         }
-        return OpPlan.of(bnElementwise("bn_backward_apply", storageSuffix(p), rows, s.channels(), lim, List.of(
+        return OpPlan.of(channelGroupLaunch("bn_backward_apply", storageSuffix(p), rows, s.channels(), lim, List.of(
                 new Ptr("z", false), new Ptr("y", false), new Ptr("dy", false), new Ptr("gamma", false), new Ptr("mean", false),
                 new Ptr("invStd", false), new Ptr("dGamma", false), new Ptr("dBeta", false), new Ptr("dz", false), new Ptr("dyMasked", true),
                 new I32("rows", rows), new I32("statRows", (int) statisticsRows), new I32("c", s.channels()), new I32("relu", s.relu() ? 1 : 0))));
@@ -430,24 +430,26 @@ public final class CudaLaunchPlan {
 
     /** bn_apply: operands z, mean, invStd, gamma, beta, residual (optional), y. */
     private static Launch bnApplyLaunch(BatchNormSpec s, Precision p, Limits lim) {
-        return bnElementwise("bn_apply", storageSuffix(p), rowsOf(s), s.channels(), lim, List.of(
+        return channelGroupLaunch("bn_apply", storageSuffix(p), rowsOf(s), s.channels(), lim, List.of(
                 new Ptr("z", false), new Ptr("mean", false), new Ptr("invStd", false), new Ptr("gamma", false), new Ptr("beta", false),
                 new Ptr("residual", true), new Ptr("y", false), new I32("rows", rowsOf(s)), new I32("c", s.channels()), new I32("relu", s.relu() ? 1 : 0)));
     }
 
     /**
-     * A batch-norm element-wise pass ({@code base} = bn_apply or bn_backward_apply) over rows x c. With c % 8 == 0
-     * the {@code _v8_} kernel: each thread keeps one group of 8 channels' parameters in registers and strides over
-     * rows; blocks of {@link ChannelSumChunks#vectorLanes} groups x 256 / lanes row lanes, grid (ceil(c / 8 / lanes),
-     * rowBlocks), rowBlocks filling ~32 blocks per SM, and {@code lanes} after {@code args}. Otherwise the grid-stride
-     * kernel over (row, 8 channels).
+     * A pass over rows x c whose kernel comes in two forms ({@code base} = bn_apply, bn_backward_apply, dw_forward,
+     * dw_backward_data). With c % 8 == 0 the {@code _v8_} kernel: each thread keeps one group of 8 channels'
+     * parameters (batch norm's statistics, the 3x3 depthwise weights) in registers and strides over rows; blocks of
+     * {@link ChannelSumChunks#vectorLanes} groups x 256 / lanes row lanes, grid (ceil(c / 8 / lanes), rowBlocks),
+     * rowBlocks filling ~32 blocks per SM, and {@code lanes} after {@code args}. Otherwise the grid-stride kernel
+     * over (row, 8 channels).
      */
-    static Launch bnElementwise(String base, String suf, int rows, int c, Limits lim, List<Arg> args) {
-        if (c % 8 != 0) return new Launch(base + "_" + suf, gridFor((long) rows * ceilDiv(c, 8), lim), 1, 1, 0, args);
+    static Launch channelGroupLaunch(String base, String suf, long rows, int c, Limits lim, List<Arg> args) {
+        if (rows < 1 || rows > Integer.MAX_VALUE) throw new IllegalArgumentException(base + ": " + rows + " rows (1 .. 2^31-1 per launch)");
+        if (c % 8 != 0) return new Launch(base + "_" + suf, gridFor(rows * ceilDiv(c, 8), lim), 1, 1, 0, args);
         int lanes = ChannelSumChunks.vectorLanes(c);
         int gridX = ceilDiv(c / 8, lanes);
         int rowLanes = THREADS / lanes;
-        int rowBlocks = Math.min(Math.min(ceilDiv(rows, rowLanes), 65_535), Math.max(1, ceilDiv(32 * lim.smCount(), gridX)));
+        int rowBlocks = (int) Math.min(Math.min(ceilDiv(rows, rowLanes), 65_535), Math.max(1, ceilDiv(32 * lim.smCount(), gridX)));
         List<Arg> all = new ArrayList<>(args);
         all.add(new I32("lanes", lanes));
         return new Launch(base + "_v8_" + suf, gridX, rowBlocks, 1, 0, all);
@@ -528,10 +530,10 @@ public final class CudaLaunchPlan {
         scratch.put("scratch:dd", act);
     }
 
-    /** dw_forward: scratch:d (n, h, w, cin) = DW3x3_same(a), a = preRelu ? relu(x) : x. */
+    /** dw_forward: scratch:d (n, h, w, cin) = DW3x3_same(a), a = preRelu ? relu(x) : x (8 channels per thread for the whole launch when cin % 8 == 0). */
     static Launch depthwiseForward(ConvSpec s, Precision p, Limits lim) {
         long inPixels = (long) s.n() * s.h() * s.w();
-        return new Launch("dw_forward_" + storageSuffix(p), gridFor(inPixels * ceilDiv(s.cin(), 8), lim), 1, 1, 0, List.of(
+        return channelGroupLaunch("dw_forward", storageSuffix(p), inPixels, s.cin(), lim, List.of(
                 new Ptr("x", false), new Ptr("w1", false), new Ptr("scratch:d", false),
                 new I32("n", s.n()), new I32("h", s.h()), new I32("w", s.w()), new I32("c", s.cin()), new I32("preRelu", s.preRelu() ? 1 : 0)));
     }
@@ -551,7 +553,7 @@ public final class CudaLaunchPlan {
                 new I32("pixelsPerChunk", ch.rowsPerChunk()))));
         l.add(reduce("scratch:partialDw", "dw1", ch.chunks(), 9L * s.cin(), lim));
         if (withDx) {
-            l.add(new Launch("dw_backward_data_" + suf, gridFor(inPixels * ceilDiv(s.cin(), 8), lim), 1, 1, 0, List.of(
+            l.add(channelGroupLaunch("dw_backward_data", suf, inPixels, s.cin(), lim, List.of(
                     new Ptr("scratch:dd", false), new Ptr("w1", false), new Ptr("x", false), new Ptr("dx", false),
                     new I32("n", s.n()), new I32("h", s.h()), new I32("w", s.w()), new I32("c", s.cin()), new I32("preRelu", s.preRelu() ? 1 : 0))));
         }

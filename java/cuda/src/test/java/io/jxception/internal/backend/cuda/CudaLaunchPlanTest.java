@@ -343,7 +343,7 @@ class CudaLaunchPlanTest {
         ConvSpec s = new ConvSpec(ConvKind.SEPARABLE3X3_SAME, 8, 19, 19, 728, 728, 1, true);
         OpPlan p = CudaLaunchPlan.convBackward(s, Precision.BF16, H100, true);
         assertEquals(8L * 361 * 728 * 2, p.scratchBytes().get("scratch:d"));
-        assertEquals(List.of("dw_forward_bf16", "dgrad_sep_bf16", "wgrad_sep_bf16", "reduce_partials", "dw_backward_weight_v8_bf16", "reduce_partials", "dw_backward_data_bf16"),
+        assertEquals(List.of("dw_forward_v8_bf16", "dgrad_sep_bf16", "wgrad_sep_bf16", "reduce_partials", "dw_backward_weight_v8_bf16", "reduce_partials", "dw_backward_data_v8_bf16"),
                 p.launches().stream().map(Launch::kernel).toList());
         OpPlan noDx = CudaLaunchPlan.convBackward(s, Precision.BF16, H100, false);
         assertEquals(6, noDx.launches().size());
@@ -354,6 +354,11 @@ class CudaLaunchPlanTest {
         assertEquals(List.of(new I32("pixelsPerChunk", 64), new I32("lanes", 32)), dw.args().subList(8, 10));
         assertEquals(4L * 46 * 9 * 728, p.scratchBytes().get("scratch:partialDw"));
         assertEquals(new I32("chunks", 46), p.launches().get(5).args().get(2), "reduce_partials adds every chunk");
+        // the depthwise forward recompute and dx: 32 lanes of 8 channels x 8 pixel lanes, 3 x 361 blocks (2,888 pixels / 8)
+        for (Launch l : List.of(p.launches().get(0), p.launches().get(6))) {
+            assertEquals(List.of(3, 361), List.of(l.gridX(), l.gridY()), l.kernel());
+            assertEquals(new I32("lanes", 32), l.args().get(l.args().size() - 1), l.kernel());
+        }
     }
 
     @Test

@@ -152,8 +152,8 @@ class PointwiseBackwardPathTest {
     @Test
     void middleFlowPlanRecomputesDThenRunsPackDgradWgradReduceThenTheDepthwiseBackward() {
         OpPlan p = plan(sep(128, 19, 728, 728, true));
-        assertEquals(List.of("dw_forward_bf16", "pwbwd_pack_w2_bf16", "pwbwd_dgrad_bf16", "pwbwd_wgrad_bf16", "pwbwd_reduce",
-                "dw_backward_weight_v8_bf16", "reduce_partials", "dw_backward_data_bf16"), kernels(p));
+        assertEquals(List.of("dw_forward_v8_bf16", "pwbwd_pack_w2_bf16", "pwbwd_dgrad_bf16", "pwbwd_wgrad_bf16", "pwbwd_reduce",
+                "dw_backward_weight_v8_bf16", "reduce_partials", "dw_backward_data_v8_bf16"), kernels(p));
         Launch dgrad = launch(p, "pwbwd_dgrad_bf16");
         assertEquals(6, dgrad.gridX(), "ceil(728 / 128) column tiles, fastest");
         assertEquals(361, dgrad.gridY(), "ceil(46,208 / 128) row tiles");
@@ -196,7 +196,7 @@ class PointwiseBackwardPathTest {
         ConvSpec s = sep(4, 19, 40, 72, true);
         assertTrue(PointwiseBackwardPath.covers(s, Precision.FP16, H100));
         OpPlan p = PointwiseBackwardPath.plan(s, Precision.FP16, H100, OCC, false);
-        assertEquals(List.of("dw_forward_f16", "pwbwd_pack_w2_f16", "pwbwd_dgrad_f16", "pwbwd_wgrad_f16", "pwbwd_reduce",
+        assertEquals(List.of("dw_forward_v8_f16", "pwbwd_pack_w2_f16", "pwbwd_dgrad_f16", "pwbwd_wgrad_f16", "pwbwd_reduce",
                 "dw_backward_weight_v8_f16", "reduce_partials"), kernels(p), "M = 1,444: two splits; no dx wanted");
         Launch dgrad = launch(p, "pwbwd_dgrad_f16");
         assertEquals(1, dgrad.gridX());
@@ -414,8 +414,8 @@ class PointwiseBackwardPathTest {
             assertEquals(mma, PointwiseBackwardPath.plan(s, Precision.BF16, H100, OCC, true, Choice.MMA));
             assertEquals("pwbwd_dgrad_bf16", mma.launches().get(2).kernel());
         }
-        assertEquals(List.of("dw_forward_bf16", "pwbwd_pack_w2_bf16", "pwgemm_wgmma_bf16_n256", "pwbwd_wgrad_wgmma_bf16_n256", "pwbwd_reduce",
-                "dw_backward_weight_v8_bf16", "reduce_partials", "dw_backward_data_bf16"), kernels(plan(sep(128, 19, 728, 728, true), Precision.BF16, Choice.WGMMA)));
+        assertEquals(List.of("dw_forward_v8_bf16", "pwbwd_pack_w2_bf16", "pwgemm_wgmma_bf16_n256", "pwbwd_wgrad_wgmma_bf16_n256", "pwbwd_reduce",
+                "dw_backward_weight_v8_bf16", "reduce_partials", "dw_backward_data_v8_bf16"), kernels(plan(sep(128, 19, 728, 728, true), Precision.BF16, Choice.WGMMA)));
         // FFMA never reaches this plan: the backend runs CudaLaunchPlan.convBackward
         assertFalse(Choice.FFMA.applies(sep(128, 19, 728, 728, true), Precision.BF16, H100));
         assertFalse(Choice.FFMA.dgradOnWgmma(sep(128, 19, 728, 728, true), Precision.BF16, H100));
