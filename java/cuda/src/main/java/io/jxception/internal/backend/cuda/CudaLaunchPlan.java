@@ -566,9 +566,9 @@ public final class CudaLaunchPlan {
 
     // ------------------------------------------------------------------ element-wise
 
-    /** {@code Backend.addInPlace}: operands dst, src (same storage). */
+    /** {@code Backend.addInPlace}: operands dst, src (same storage); a thread per 8 elements. */
     public static OpPlan addInPlace(long count, String storage, Limits lim) {
-        return OpPlan.of(new Launch("add_in_place_" + storage, gridFor(count, lim), 1, 1, 0, List.of(
+        return OpPlan.of(new Launch("add_in_place_" + storage, gridFor(ceilDiv(count, 8), lim), 1, 1, 0, List.of(
                 new Ptr("dst", false), new Ptr("src", false), new I64("count", count))));
     }
 
