@@ -23,7 +23,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * addressing against the TMA boxes' placement, for every element of every stage) and {@code
  * sepconv_wgmma_v2 host} (the sliding-window depthwise producer against a naive depthwise, bit for bit).
  * Each program is compiled with nvcc exactly as its "// device-build:" line says (warnings are errors)
- * and run with {@code host}, which touches no device. Skipped where nvcc is absent, like cuda/build.sh.
+ * and run with {@code host}, which touches no device; the library's simple kernels run on host threads
+ * (see the last test). Skipped where nvcc is absent, like cuda/build.sh.
  */
 class CudaDevHostEmulationTest {
     @ParameterizedTest
@@ -44,6 +45,35 @@ class CudaDevHostEmulationTest {
         assertEquals(0, host.exit(), program + " host:\n" + host.output());
         assertTrue(host.output().contains("RESULT " + program + " host OK"), host.output());
         assertTrue(host.output().lines().filter(l -> l.startsWith("CHECK")).count() >= 10, "the emulation ran its checks:\n" + host.output());
+    }
+
+    /**
+     * {@code cuda/dev/channel_group_kernels_host.cpp}: the library's 8-channels-per-thread kernels (batch-norm partial
+     * sums and passes, depthwise forward / data / weight gradients, max-pool backward, add_in_place) executed on host
+     * threads ({@code cuda/dev/host_threads.h}) for fp32, bf16 and fp16, against float64 sums chunk by chunk and bit for
+     * bit against the kernels they replace. Compiled by the host C++ compiler with the CUDA toolkit's headers (the
+     * bf16/fp16 types), so it runs wherever nvcc is installed.
+     */
+    @org.junit.jupiter.api.Test
+    void channelGroupKernelsOnHostThreadsMatchFloat64AndTheKernelsTheyReplace() throws IOException, InterruptedException {
+        Assumptions.assumeTrue(CudaKernelBuild.nvccOnPath(), "no nvcc (no CUDA headers): the host emulation is not built here");
+        // where this nvcc takes its headers from (it may be a wrapper script): its own INCLUDES line
+        Result dry = run(List.of(nvcc(), "--dryrun", "-x", "cu", "-E", "/dev/null"), 60);
+        Matcher inc = Pattern.compile("INCLUDES=\"-I([^\"]+)\"").matcher(dry.output());
+        assertTrue(inc.find(), "nvcc --dryrun names its include directory:\n" + dry.output());
+        Path include = Path.of(inc.group(1).trim());
+        assertTrue(Files.isRegularFile(include.resolve("cuda_bf16.h")), "CUDA headers where nvcc takes them: " + include);
+        Path dir = Files.createDirectories(Path.of("java", "cuda", "target", "dev-host"));
+        Path bin = dir.resolve("channel_group_kernels_host");
+        List<String> compile = List.of("g++", "-std=c++20", "-O1", "-pthread", "-Wall", "-Werror", "-Wno-unknown-pragmas",
+                "-I", "cuda", "-I", include.toString(), "-o", bin.toString(), "cuda/dev/channel_group_kernels_host.cpp");
+        Result built = run(compile, 300);
+        assertEquals(0, built.exit(), String.join(" ", compile) + ":\n" + built.output());
+        Result host = run(List.of(bin.toString(), "host"), 300);
+        assertEquals(0, host.exit(), "channel_group_kernels host:\n" + host.output());
+        assertTrue(host.output().contains("RESULT channel_group_kernels host OK (0 failed)"), host.output());
+        assertTrue(host.output().lines().filter(l -> l.startsWith("CHECK") && l.endsWith(" OK")).count() >= 140,
+                "every check ran:\n" + host.output());
     }
 
     private record Result(int exit, String output) {}
