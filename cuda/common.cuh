@@ -34,11 +34,15 @@ template <typename T> __device__ __forceinline__ float keras_pixel(uint8_t v) {
 }
 
 // Rounds a float to tf32 (10-bit mantissa, round to nearest, ties away) and keeps it in a float.
+// (Under JX_HOST_THREADS, cuda/dev/host_threads.h gives this and every other inline-PTX helper below a
+// host emulation, so the kernels built on them can run on host threads in the dev checks.)
+#ifndef JX_HOST_THREADS
 __device__ __forceinline__ float round_tf32(float v) {
     uint32_t r;
     asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(v));
     return __uint_as_float(r);
 }
+#endif
 
 // ------------------------------------------------------------------ 8-wide loads and stores
 // load8/store8 move 8 consecutive elements; p must be aligned to 8 elements (16 bytes for 16-bit
@@ -125,8 +129,22 @@ __device__ __forceinline__ float warp_max(float v) {
     return v;
 }
 
+// ------------------------------------------------------------------ dynamic shared memory
+// The kernel's dynamic shared memory as `type name[]`, 16-byte aligned.
+#ifndef JX_HOST_THREADS
+#define JX_DYNAMIC_SHARED(type, name) extern __shared__ __align__(16) type name[]
+#endif
+
 // ------------------------------------------------------------------ tensor cores (sm_80+)
 __device__ __forceinline__ uint32_t smem_addr(const void* p) { return static_cast<uint32_t>(__cvta_generic_to_shared(p)); }
+
+#ifndef JX_HOST_THREADS
+// 16 bytes global -> shared, bypassing L1; srcBytes = 0 writes zeros (tails, rows beyond the range).
+__device__ __forceinline__ void cp_async16(void* dst, const void* src, int srcBytes) {
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(smem_addr(dst)), "l"(src), "r"(srcBytes));
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;"); }
+template <int N> __device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;" ::"n"(N)); }
 
 // Four 8x8 16-bit matrices; lane l gives the address of row (l % 8) of matrix (l / 8).
 __device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const void* p) {
@@ -137,6 +155,8 @@ __device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], const void* 
     asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];"
                  : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(smem_addr(p)));
 }
+
+#endif  // JX_HOST_THREADS
 
 // The B fragments of one m16n8k16 step for a warp's 32 output columns: rows [k0, k0+16) and columns
 // [col0, col0+32) of a row-major (k, n) 16-bit tile in shared memory with row stride ldb elements,
@@ -151,6 +171,7 @@ __device__ __forceinline__ void ldmatrix_b_k16_n32(uint32_t (&bf)[4][2], const T
     }
 }
 
+#ifndef JX_HOST_THREADS
 // D (16x8 fp32) += A (16x16) * B (16x8); A row-major fragment a[4], B column fragment b[2].
 __device__ __forceinline__ void mma_bf16_16816(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
     asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
@@ -168,3 +189,4 @@ __device__ __forceinline__ void mma_tf32_1688(float (&d)[4], const uint32_t (&a)
                  : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
+#endif  // JX_HOST_THREADS

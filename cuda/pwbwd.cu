@@ -83,13 +83,6 @@ constexpr int WGRAD_SMEM = STAGES * (WGRAD_A + WGRAD_B) * 2;  // 69,632 bytes
 static_assert(DGRAD_SMEM == 81920 && WGRAD_SMEM == 69632, "PointwiseBackwardPath's shared-memory sizes");
 static_assert(BM * BK / 8 == 2 * JX_THREADS && BK * BM / 8 == 2 * JX_THREADS, "two 16-byte chunks per thread and operand");
 
-// 16 bytes global -> shared, bypassing L1; srcBytes = 0 writes zeros (tails, rows beyond the range).
-__device__ __forceinline__ void cp_async16(void* dst, const void* src, int srcBytes) {
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(smem_addr(dst)), "l"(src), "r"(srcBytes));
-}
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;"); }
-template <int N> __device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;" ::"n"(N)); }
-
 template <typename T>
 __device__ __forceinline__ void mma16816(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
     if (std::is_same<T, __nv_bfloat16>::value) mma_bf16_16816(d, a, b0, b1);
@@ -215,7 +208,7 @@ __device__ __forceinline__ void dgrad_store(T* __restrict__ dd, const T* __restr
 template <int MODE, typename T>
 __device__ __forceinline__ void dgrad(const T* __restrict__ dz, const T* __restrict__ w2h, const T* __restrict__ x, T* __restrict__ dd, int M,
                                       int cin, int cout, const ConvGeo& g) {
-    extern __shared__ __align__(16) unsigned char smem_raw[];
+    JX_DYNAMIC_SHARED(unsigned char, smem_raw);
     T* As = reinterpret_cast<T*>(smem_raw);  // [STAGES][BM][LDK]
     T* Bs = As + STAGES * DGRAD_A;           // [STAGES][BN][LDK]
     const int n0 = blockIdx.x * BN, m0 = blockIdx.y * BM;
@@ -323,7 +316,7 @@ template <int MODE, typename T>
 __device__ __forceinline__ void wgrad(const T* __restrict__ d, const T* __restrict__ dz, float* __restrict__ partial, int M, int cin, int cout,
                                       int rowsPerSplit, const ConvGeo& g, bool reluA) {
     const int P = MODE == STEM ? 9 * cin : cin;
-    extern __shared__ __align__(16) unsigned char smem_raw[];
+    JX_DYNAMIC_SHARED(unsigned char, smem_raw);
     T* As = reinterpret_cast<T*>(smem_raw);  // [STAGES][BK][LDM]
     T* Bs = As + STAGES * WGRAD_A;           // [STAGES][BK][LDN]
     const int qTiles = (cout + BN - 1) / BN;

@@ -35,13 +35,6 @@ template <int MATH> struct Types;
 template <> struct Types<BF16> { using T = __nv_bfloat16; };
 template <> struct Types<FP16> { using T = __half; };
 
-// 16 bytes global -> shared, bypassing L1; srcBytes = 0 writes zeros (rows beyond M).
-__device__ __forceinline__ void cp_async16(void* dst, const void* src, int srcBytes) {
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(smem_addr(dst)), "l"(src), "r"(srcBytes));
-}
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;"); }
-template <int N> __device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;" ::"n"(N)); }
-
 // ------------------------------------------------------------------ B: W2 packed once per call
 template <typename T>
 __device__ __forceinline__ void pack_b(const float* __restrict__ w2, T* __restrict__ b, int cin, int cout, int kPad, int nPad) {
@@ -166,7 +159,7 @@ __device__ __forceinline__ void gemm(const typename Types<MATH>::T* __restrict__
                                      const typename Types<MATH>::T* __restrict__ residual, typename Types<MATH>::T* __restrict__ y, int rows,
                                      int cout, int kPad, int nPad, long long row0, int postRelu) {
     using T = typename Types<MATH>::T;
-    extern __shared__ __align__(16) unsigned char smem_raw[];
+    JX_DYNAMIC_SHARED(unsigned char, smem_raw);
     T* As = reinterpret_cast<T*>(smem_raw);   // [STAGES][BM][LDA]
     T* Bs = As + STAGES * A_STAGE;            // [STAGES][BK][LDB]
     const int n0 = blockIdx.x * BN, m0 = blockIdx.y * BM;

@@ -48,14 +48,21 @@ class CudaDevHostEmulationTest {
     }
 
     /**
-     * {@code cuda/dev/channel_group_kernels_host.cpp}: the library's 8-channels-per-thread kernels (batch-norm partial
-     * sums and passes, depthwise forward / data / weight gradients, max-pool backward, add_in_place) executed on host
-     * threads ({@code cuda/dev/host_threads.h}) for fp32, bf16 and fp16, against float64 sums chunk by chunk and bit for
-     * bit against the kernels they replace. Compiled by the host C++ compiler with the CUDA toolkit's headers (the
-     * bf16/fp16 types), so it runs wherever nvcc is installed.
+     * The library's kernels executed on host threads ({@code cuda/dev/host_threads.h}: blocks of std::threads, barriers,
+     * and mma.sync / ldmatrix / cp.async emulated by the PTX ISA's fragment layouts), compiled by the host C++ compiler
+     * with the CUDA toolkit's headers (the bf16/fp16 types), so they run wherever nvcc is installed:
+     * <ul>
+     *   <li>{@code channel_group_kernels_host}: the 8-channels-per-thread kernels (batch-norm partial sums and passes,
+     *       depthwise forward / data / weight gradients, max-pool backward, add_in_place) for fp32, bf16 and fp16 against
+     *       float64 sums chunk by chunk and bit for bit against the kernels they replace;</li>
+     *   <li>{@code pwbwd_host}: cuda/pwbwd.cu's tensor-core dgrad and wgrad in SEP, PW and STEM modes (with
+     *       pwbwd_zero_unstrided, pwbwd_reduce, pwbwd_pack_w2) for bf16 and fp16 against float64, after a control that
+     *       sepgemm_gemm, measured correct on an H100, passes through the same emulation.</li>
+     * </ul>
      */
-    @org.junit.jupiter.api.Test
-    void channelGroupKernelsOnHostThreadsMatchFloat64AndTheKernelsTheyReplace() throws IOException, InterruptedException {
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.CsvSource({"channel_group_kernels_host, 140", "pwbwd_host, 34"})
+    void libraryKernelsOnHostThreadsMatchFloat64(String program, int checks) throws IOException, InterruptedException {
         Assumptions.assumeTrue(CudaKernelBuild.nvccOnPath(), "no nvcc (no CUDA headers): the host emulation is not built here");
         // where this nvcc takes its headers from (it may be a wrapper script): its own INCLUDES line
         Result dry = run(List.of(nvcc(), "--dryrun", "-x", "cu", "-E", "/dev/null"), 60);
@@ -64,15 +71,16 @@ class CudaDevHostEmulationTest {
         Path include = Path.of(inc.group(1).trim());
         assertTrue(Files.isRegularFile(include.resolve("cuda_bf16.h")), "CUDA headers where nvcc takes them: " + include);
         Path dir = Files.createDirectories(Path.of("java", "cuda", "target", "dev-host"));
-        Path bin = dir.resolve("channel_group_kernels_host");
+        Path bin = dir.resolve(program);
         List<String> compile = List.of("g++", "-std=c++20", "-O1", "-pthread", "-Wall", "-Werror", "-Wno-unknown-pragmas",
-                "-I", "cuda", "-I", include.toString(), "-o", bin.toString(), "cuda/dev/channel_group_kernels_host.cpp");
+                "-I", "cuda", "-I", include.toString(), "-o", bin.toString(), "cuda/dev/" + program + ".cpp");
         Result built = run(compile, 300);
         assertEquals(0, built.exit(), String.join(" ", compile) + ":\n" + built.output());
         Result host = run(List.of(bin.toString(), "host"), 300);
-        assertEquals(0, host.exit(), "channel_group_kernels host:\n" + host.output());
-        assertTrue(host.output().contains("RESULT channel_group_kernels host OK (0 failed)"), host.output());
-        assertTrue(host.output().lines().filter(l -> l.startsWith("CHECK") && l.endsWith(" OK")).count() >= 140,
+        String name = program.substring(0, program.length() - "_host".length());
+        assertEquals(0, host.exit(), program + " host:\n" + host.output());
+        assertTrue(host.output().contains("RESULT " + name + " host OK (0 failed)"), host.output());
+        assertTrue(host.output().lines().filter(l -> l.startsWith("CHECK") && l.endsWith(" OK")).count() >= checks,
                 "every check ran:\n" + host.output());
     }
 
