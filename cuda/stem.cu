@@ -44,7 +44,7 @@ template <typename TX, typename T>
 __device__ __forceinline__ void stem_cin3(const TX* __restrict__ x, const float* __restrict__ w1, const float* __restrict__ scale,
                                           const float* __restrict__ shift, const T* __restrict__ residual, T* __restrict__ y, int n,
                                           int h, int w, int cout, int stride, int preRelu, int postRelu) {
-    extern __shared__ __align__(16) float wsm[];  // [27][cout] weights, then scale [cout], shift [cout] (when given)
+    JX_DYNAMIC_SHARED(float, wsm);  // [27][cout] weights, then scale [cout], shift [cout] (when given)
     const bool hasScale = scale != nullptr;
     for (int i = threadIdx.x; i < 27 * cout; i += JX_THREADS) wsm[i] = __ldg(w1 + i);
     if (hasScale) {
@@ -119,12 +119,18 @@ template <int MATH> struct MmaTypes { using T = __nv_bfloat16; static constexpr 
 template <> struct MmaTypes<MMA_FP16> { using T = __half; static constexpr int APAD = MMA_APAD; };
 template <> struct MmaTypes<MMA_TF32> { using T = float; static constexpr int APAD = MMA_APAD_TF32; };
 
+#ifndef JX_HOST_THREADS  // (host_threads.h emulates these for the dev checks)
+// cp.async through L1 (.ca: the stem re-reads neighbouring pixels), with "memory" clobbers; common.cuh's is .cg.
 __device__ __forceinline__ void cp_async16(void* smem, const void* gmem, bool valid) {
     // src-size 0 fills the 16 bytes with zeros (rows past M)
     asm volatile("cp.async.ca.shared.global [%0], [%1], 16, %2;" ::"r"(smem_addr(smem)), "l"(gmem), "r"(valid ? 16 : 0) : "memory");
 }
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
-template <int N> __device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;" ::"n"(N) : "memory"); }
+__device__ __forceinline__ void stem_cp_async_commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
+template <int N> __device__ __forceinline__ void stem_cp_async_wait() { asm volatile("cp.async.wait_group %0;" ::"n"(N) : "memory"); }
+#else
+__device__ __forceinline__ void stem_cp_async_commit() {}
+template <int N> __device__ __forceinline__ void stem_cp_async_wait() {}
+#endif
 
 // rowBase[r] = element offset in x of input pixel (ni, oy*s, ox*s) for row r of M tile `tile`, -1 past M.
 __device__ __forceinline__ void stem_mma_rows(long long* rowBase, int tile, int M, int h, int w, int cin, int stride, int ow, int ohw) {
@@ -164,7 +170,7 @@ template <int MATH, typename T = typename MmaTypes<MATH>::T>
 __device__ __forceinline__ void stem_mma(const T* __restrict__ x, const float* __restrict__ w1, const float* __restrict__ scale,
                                          const float* __restrict__ shift, const T* __restrict__ residual, T* __restrict__ y, int n, int h,
                                          int w, int cin, int cout, int stride, int postRelu) {
-    extern __shared__ __align__(16) unsigned char smem_raw[];
+    JX_DYNAMIC_SHARED(unsigned char, smem_raw);
     const int K = 9 * cin;
     const int lda = 3 * cin + MmaTypes<MATH>::APAD;
     T* Bs = reinterpret_cast<T*>(smem_raw);  // [K][MMA_LDB]
@@ -183,7 +189,7 @@ __device__ __forceinline__ void stem_mma(const T* __restrict__ x, const float* _
     stem_mma_rows(rowBase, blockIdx.x, M, h, w, cin, stride, ow, ohw);
     __syncthreads();
     stem_mma_load_a(As, lda, x, rowBase, 0, cin);
-    cp_async_commit();
+    stem_cp_async_commit();
     for (int i = threadIdx.x; i < K * (MMA_BN / 4); i += JX_THREADS) {
         const int k = i / (MMA_BN / 4), c = (i % (MMA_BN / 4)) * 4;
         float v[4];
@@ -215,10 +221,10 @@ __device__ __forceinline__ void stem_mma(const T* __restrict__ x, const float* _
                 __syncthreads();
             }
             stem_mma_load_a(As + ((st + 1) & 1) * MMA_BM * lda, lda, x, rowBase, nky * rowStep, cin);
-            cp_async_commit();
-            cp_async_wait<1>();
+            stem_cp_async_commit();
+            stem_cp_async_wait<1>();
         } else {
-            cp_async_wait<0>();
+            stem_cp_async_wait<0>();
         }
         __syncthreads();  // stage st (and, at st = 0, B) visible to every warp
         const T* A = As + (st & 1) * MMA_BM * lda;

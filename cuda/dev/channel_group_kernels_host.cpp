@@ -8,7 +8,7 @@
 //     add_in_place): bit for bit the old kernel's output, outputs poisoned with NaN first.
 // Grids follow the planner's rules (CudaLaunchPlan, ChannelSumChunks) and, for the striding kernels,
 // are cut short so that every thread walks several rows.
-// host-build (CudaDevHostEmulationTest): g++ -std=c++20 -O1 -pthread -Wall -Werror -Wno-unknown-pragmas -I cuda
+// host-build (CudaDevHostEmulationTest): g++ -std=c++20 -O1 -pthread -Wall -Werror -Wno-unknown-pragmas -Wno-sign-compare -I cuda
 //     -I <CUDA>/include -o channel_group_kernels_host cuda/dev/channel_group_kernels_host.cpp
 // Run: ./channel_group_kernels_host host     (prints CHECK lines, then RESULT ... OK or FAIL)
 #include "dev/host_threads.h"

@@ -170,6 +170,7 @@ inline void cp_async16(void* dst, const void* src, int srcBytes) {
     memcpy(tmp, src, (size_t)srcBytes);
     memcpy(dst, tmp, 16);
 }
+inline void cp_async16(void* dst, const void* src, bool valid) { cp_async16(dst, src, valid ? 16 : 0); }  // stem.cu's form
 inline void cp_async_commit() {}
 template <int N> inline void cp_async_wait() {}
 

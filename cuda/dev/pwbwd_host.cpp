@@ -5,7 +5,7 @@
 // the same emulation must match float64, so a failure below is the kernel's, not the emulation's.
 // Launch geometry as PointwiseBackwardPath plans it: 256 threads, grid and dynamic shared memory per kernel
 // (81,920 bytes dgrad, 69,632 wgrad), wgrad rowsPerSplit a multiple of 32 with several splits and a tail.
-// host-build (CudaDevHostEmulationTest): g++ -std=c++20 -O1 -pthread -Wall -Werror -Wno-unknown-pragmas -I cuda
+// host-build (CudaDevHostEmulationTest): g++ -std=c++20 -O1 -pthread -Wall -Werror -Wno-unknown-pragmas -Wno-sign-compare -I cuda
 //     -I <CUDA>/include -o pwbwd_host cuda/dev/pwbwd_host.cpp
 // Run: ./pwbwd_host host     (prints CHECK lines, then RESULT ... OK or FAIL)
 #include "dev/host_threads.h"

@@ -57,11 +57,14 @@ class CudaDevHostEmulationTest {
      *       float64 sums chunk by chunk and bit for bit against the kernels they replace;</li>
      *   <li>{@code pwbwd_host}: cuda/pwbwd.cu's tensor-core dgrad and wgrad in SEP, PW and STEM modes (with
      *       pwbwd_zero_unstrided, pwbwd_reduce, pwbwd_pack_w2) for bf16 and fp16 against float64, after a control that
-     *       sepgemm_gemm, measured correct on an H100, passes through the same emulation.</li>
+     *       sepgemm_gemm, measured correct on an H100, passes through the same emulation;</li>
+     *   <li>{@code stem_and_optimizer_host}: the uint8 stem and preprocessing bit for bit against the float path, the
+     *       one-launch SGD and unscale bit for bit against the per-tensor kernels (and the overflow flag), and stem_mma
+     *       (correct on an H100) against float64 as another control of the mma emulation, tf32 included.</li>
      * </ul>
      */
     @ParameterizedTest
-    @org.junit.jupiter.params.provider.CsvSource({"channel_group_kernels_host, 140", "pwbwd_host, 34"})
+    @org.junit.jupiter.params.provider.CsvSource({"channel_group_kernels_host, 140", "pwbwd_host, 34", "stem_and_optimizer_host, 12"})
     void libraryKernelsOnHostThreadsMatchFloat64(String program, int checks) throws IOException, InterruptedException {
         Assumptions.assumeTrue(CudaKernelBuild.nvccOnPath(), "no nvcc (no CUDA headers): the host emulation is not built here");
         // where this nvcc takes its headers from (it may be a wrapper script): its own INCLUDES line
@@ -72,7 +75,7 @@ class CudaDevHostEmulationTest {
         assertTrue(Files.isRegularFile(include.resolve("cuda_bf16.h")), "CUDA headers where nvcc takes them: " + include);
         Path dir = Files.createDirectories(Path.of("java", "cuda", "target", "dev-host"));
         Path bin = dir.resolve(program);
-        List<String> compile = List.of("g++", "-std=c++20", "-O1", "-pthread", "-Wall", "-Werror", "-Wno-unknown-pragmas",
+        List<String> compile = List.of("g++", "-std=c++20", "-O1", "-pthread", "-Wall", "-Werror", "-Wno-unknown-pragmas", "-Wno-sign-compare",
                 "-I", "cuda", "-I", include.toString(), "-o", bin.toString(), "cuda/dev/" + program + ".cpp");
         Result built = run(compile, 300);
         assertEquals(0, built.exit(), String.join(" ", compile) + ":\n" + built.output());
