@@ -15,22 +15,37 @@ struct HangInfo {
     int hung, role, block, tile, kb, stage, parity, pad;
 };
 
+// wgmma shared-memory descriptor for a K-major tile with 128-byte swizzle: rows of 128 bytes (64 16-bit or
+// 32 fp32 elements), 8-row groups 1024 bytes apart (stride byte offset), the leading byte offset unused by
+// this layout (1 by convention). Bits: 0-13 start address >> 4, 16-29 LBO >> 4, 32-45 SBO >> 4,
+// 49-51 base offset (0: the tile is 1024-byte aligned), 62-63 swizzle (1 = 128 bytes).
+// One wgmma K step (k16 of 16-bit, k8 of tf32) is 32 bytes of each row: step s of a stage starts at
+// descriptor + 2 * s (the address field counts 16-byte units), four steps per 128-byte row.
+__device__ __forceinline__ uint64_t desc_k_major_sw128(uint32_t smemAddr) {
+    return (uint64_t)((smemAddr & 0x3FFFF) >> 4) | ((uint64_t)1 << 16) | ((uint64_t)(1024 >> 4) << 32) | ((uint64_t)1 << 62);
+}
+
+// wgmma shared-memory descriptor for an MN-major tile (16-bit only: the transpose bits exist for f16/bf16) with
+// 128-byte swizzle, as a TMA box of (K rows) x (64 MN elements = 128 bytes) with 128-byte swizzle lands: each
+// K row is one 128-byte row holding 64 consecutive M (or N) elements. The canonical MN-major layout
+// (CuTe's, in 16-byte units) ((8, n), (8, k)) : ((1, LBO), (8, SBO)): 64 MN elements per 128-byte row, the 8 K
+// rows of a group 128 bytes apart, K groups SBO bytes apart (1024: rows are consecutive), 64-element MN
+// atoms LBO bytes apart (where the next box along M or N starts). One wgmma K step (k16) is 16 K rows = 2048
+// bytes: step s starts at descriptor + 128 * s (16-byte units), a multiple of the 1024-byte swizzle period.
+__host__ __device__ __forceinline__ uint64_t desc_mn_major_sw128(uint32_t smemAddr, uint32_t lboBytes) {
+    return (uint64_t)((smemAddr & 0x3FFFF) >> 4) | ((uint64_t)((lboBytes & 0x3FFFF) >> 4) << 16) | ((uint64_t)(1024 >> 4) << 32) |
+           ((uint64_t)1 << 62);
+}
+
 // ------------------------------------------------------------------ PTX wrappers (sm_90 / sm_90a)
+// (With JX_HOST_THREADS, the dev checks' host build, cuda/dev/host_hopper.h emulates every wrapper of this
+// section on host threads instead.)
+#ifndef JX_HOST_THREADS
 __device__ __forceinline__ void mbar_init(uint64_t* bar, uint32_t count) {
     asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;" ::"r"(smem_addr(bar)), "r"(count) : "memory");
 }
 // Makes the initialised barriers visible to the TMA unit (async proxy) and the other threads.
 __device__ __forceinline__ void mbar_init_fence() { asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory"); }
-// A multi-stage pipeline's barriers, by thread 0 before the CTA's first __syncthreads: full[s] completes when
-// fullArrivals arrive (with their expected TMA bytes), empty[s] when emptyArrivals consumers release the stage.
-__device__ __forceinline__ void init_stage_barriers(uint64_t* full, uint64_t* empty, int stages, uint32_t fullArrivals, uint32_t emptyArrivals) {
-    if (threadIdx.x != 0) return;
-    for (int s = 0; s < stages; s++) {
-        mbar_init(&full[s], fullArrivals);
-        mbar_init(&empty[s], emptyArrivals);
-    }
-    mbar_init_fence();
-}
 __device__ __forceinline__ void mbar_arrive(uint64_t* bar) {
     asm volatile("{\n.reg .b64 st;\nmbarrier.arrive.shared::cta.b64 st, [%0];\n}" ::"r"(smem_addr(bar)) : "memory");
 }
@@ -51,30 +66,6 @@ __device__ __forceinline__ uint64_t globaltimer_ns() {
     uint64_t t;
     asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
     return t;
-}
-
-// Waits for the phase of `bar` with the given parity. A wait longer than hangNs is a deadlock (a
-// wrong byte count, a missed arrive): record where, make it visible to the host and trap, so the
-// launch fails with an error instead of hanging the device step.
-__device__ __noinline__ void report_hang(HangInfo* hang, int role, int tile, int kb, int stage, uint32_t parity) {
-    volatile HangInfo* h = hang;
-    if (h) {
-        h->role = role; h->block = blockIdx.x; h->tile = tile; h->kb = kb; h->stage = stage; h->parity = (int)parity;
-        __threadfence_system();
-        h->hung = 1;
-        __threadfence_system();
-    }
-    asm volatile("trap;");
-}
-__device__ __forceinline__ void wait_parity(uint64_t* bar, uint32_t parity, HangInfo* hang, unsigned long long hangNs, int role, int tile,
-                                            int kb, int stage) {
-    const uint32_t a = smem_addr(bar);
-    if (mbar_try_wait(a, parity)) return;
-    const uint64_t t0 = globaltimer_ns();
-    for (uint32_t spins = 1;; spins++) {
-        if (mbar_try_wait(a, parity)) return;
-        if ((spins & 1023) == 0 && globaltimer_ns() - t0 > hangNs) report_hang(hang, role, tile, kb, stage, parity);
-    }
 }
 
 // TMA: box of the 2-D tensor map at element coordinates (c0 = column, c1 = row) -> shared memory,
@@ -114,26 +105,16 @@ template <int R> __device__ __forceinline__ void fence_accumulators(float (&d)[R
     for (int i = 0; i < R; i++) asm volatile("" : "+f"(d[i])::"memory");
 }
 
-// wgmma shared-memory descriptor for a K-major tile with 128-byte swizzle: rows of 128 bytes (64 16-bit or
-// 32 fp32 elements), 8-row groups 1024 bytes apart (stride byte offset), the leading byte offset unused by
-// this layout (1 by convention). Bits: 0-13 start address >> 4, 16-29 LBO >> 4, 32-45 SBO >> 4,
-// 49-51 base offset (0: the tile is 1024-byte aligned), 62-63 swizzle (1 = 128 bytes).
-// One wgmma K step (k16 of 16-bit, k8 of tf32) is 32 bytes of each row: step s of a stage starts at
-// descriptor + 2 * s (the address field counts 16-byte units), four steps per 128-byte row.
-__device__ __forceinline__ uint64_t desc_k_major_sw128(uint32_t smemAddr) {
-    return (uint64_t)((smemAddr & 0x3FFFF) >> 4) | ((uint64_t)1 << 16) | ((uint64_t)(1024 >> 4) << 32) | ((uint64_t)1 << 62);
-}
-
-// wgmma shared-memory descriptor for an MN-major tile (16-bit only: the transpose bits exist for f16/bf16) with
-// 128-byte swizzle, as a TMA box of (K rows) x (64 MN elements = 128 bytes) with 128-byte swizzle lands: each
-// K row is one 128-byte row holding 64 consecutive M (or N) elements. The canonical MN-major layout
-// (CuTe's, in 16-byte units) ((8, n), (8, k)) : ((1, LBO), (8, SBO)): 64 MN elements per 128-byte row, the 8 K
-// rows of a group 128 bytes apart, K groups SBO bytes apart (1024: rows are consecutive), 64-element MN
-// atoms LBO bytes apart (where the next box along M or N starts). One wgmma K step (k16) is 16 K rows = 2048
-// bytes: step s starts at descriptor + 128 * s (16-byte units), a multiple of the 1024-byte swizzle period.
-__host__ __device__ __forceinline__ uint64_t desc_mn_major_sw128(uint32_t smemAddr, uint32_t lboBytes) {
-    return (uint64_t)((smemAddr & 0x3FFFF) >> 4) | ((uint64_t)((lboBytes & 0x3FFFF) >> 4) << 16) | ((uint64_t)(1024 >> 4) << 32) |
-           ((uint64_t)1 << 62);
+// A wait that timed out: record where, make it visible to the host and trap (the launch fails).
+__device__ __noinline__ void report_hang(HangInfo* hang, int role, int tile, int kb, int stage, uint32_t parity) {
+    volatile HangInfo* h = hang;
+    if (h) {
+        h->role = role; h->block = blockIdx.x; h->tile = tile; h->kb = kb; h->stage = stage; h->parity = (int)parity;
+        __threadfence_system();
+        h->hung = 1;
+        __threadfence_system();
+    }
+    asm volatile("trap;");
 }
 
 // D (64 x N fp32, N/2 registers per thread) = (accumulate ? D : 0) + A (64 x K) * B (K x N), K = 16 for
@@ -216,6 +197,34 @@ __device__ __forceinline__ void wgmma_step(float (&d)[BN / 2], uint64_t descA, u
     } else {
         static_assert(std::is_same<T, float>::value, "operands are bf16, fp16 or fp32 read as tf32");
         if constexpr (BN == 256) JX_WGMMA_N256("k8.f32.tf32.tf32", ""); else JX_WGMMA_N128("k8.f32.tf32.tf32", "");
+    }
+}
+
+#else
+#include "dev/host_hopper.h"
+#endif  // JX_HOST_THREADS
+
+// A multi-stage pipeline's barriers, by thread 0 before the CTA's first __syncthreads: full[s] completes when
+// fullArrivals arrive (with their expected TMA bytes), empty[s] when emptyArrivals consumers release the stage.
+__device__ __forceinline__ void init_stage_barriers(uint64_t* full, uint64_t* empty, int stages, uint32_t fullArrivals, uint32_t emptyArrivals) {
+    if (threadIdx.x != 0) return;
+    for (int s = 0; s < stages; s++) {
+        mbar_init(&full[s], fullArrivals);
+        mbar_init(&empty[s], emptyArrivals);
+    }
+    mbar_init_fence();
+}
+// Waits for the phase of `bar` with the given parity. A wait longer than hangNs is a deadlock (a
+// wrong byte count, a missed arrive): record where, make it visible to the host and trap, so the
+// launch fails with an error instead of hanging the device step.
+__device__ __forceinline__ void wait_parity(uint64_t* bar, uint32_t parity, HangInfo* hang, unsigned long long hangNs, int role, int tile,
+                                            int kb, int stage) {
+    const uint32_t a = smem_addr(bar);
+    if (mbar_try_wait(a, parity)) return;
+    const uint64_t t0 = globaltimer_ns();
+    for (uint32_t spins = 1;; spins++) {
+        if (mbar_try_wait(a, parity)) return;
+        if ((spins & 1023) == 0 && globaltimer_ns() - t0 > hangNs) report_hang(hang, role, tile, kb, stage, parity);
     }
 }
 

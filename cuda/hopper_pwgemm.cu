@@ -201,14 +201,17 @@ __device__ __forceinline__ void consume_tiles(const unsigned char* sA, const uns
 // (BK = EPI = 64 for 16-bit, 32 for fp32), 128-byte swizzle. kTiles = ceil(kPad / BK), kPad >= BK.
 // stageBytes = the two boxes' bytes (what one stage's TMA loads complete on its barrier). A box clamped to a
 // tensor smaller than the tile leaves the tile's last rows stale: they feed only output rows >= rows or
-// columns >= cout, which are never stored.
+// columns >= cout. Columns >= cout are clipped by tmY; rows >= rows are clipped only at y's end (M), so a chunk
+// that is not y's last must be a whole number of 64-row store boxes, or its last box overwrites the first rows
+// of the next chunk (SeparableGemmPath's chunks before the last are whole 128-row tiles; found by the host
+// emulation, cuda/dev/hopper_host.cpp).
 template <typename T, int BN>
 __device__ __forceinline__ void gemm(const CUtensorMap* tmA, const CUtensorMap* tmB, const CUtensorMap* tmY, const float* __restrict__ scale,
                                      const float* __restrict__ shift, const T* __restrict__ residual, int rows, int cout, int kTiles, long long row0,
                                      int postRelu, uint32_t stageBytes, HangInfo* hang, unsigned long long hangNs) {
     using C = Config<BN>;
     constexpr int STAGES = C::STAGES;
-    extern __shared__ unsigned char smem_raw[];
+    JX_DYNAMIC_SHARED(unsigned char, smem_raw);
     unsigned char* smem = smem_raw + ((1024 - (smem_addr(smem_raw) & 1023)) & 1023);
     unsigned char* sA = smem;                                   // [STAGES] (128, BK) swizzled, 128-byte rows
     unsigned char* sB = sA + STAGES * C::A_BYTES;               // [STAGES] (BN, BK) swizzled

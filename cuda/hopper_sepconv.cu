@@ -272,7 +272,7 @@ __device__ __forceinline__ void sepconv(const CUtensorMap* tmB, const CUtensorMa
                                         unsigned long long hangNs) {
     using C = Config<BN>;
     constexpr int STAGES = C::STAGES;
-    extern __shared__ unsigned char smem_raw[];
+    JX_DYNAMIC_SHARED(unsigned char, smem_raw);
     unsigned char* smem = smem_raw + ((1024 - (smem_addr(smem_raw) & 1023)) & 1023);
     unsigned char* sA = smem;                                   // [STAGES] (128, 64) swizzled
     unsigned char* sB = sA + STAGES * C::A_BYTES;               // [STAGES] (BN, 64) swizzled

@@ -16,8 +16,14 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
+#include <atomic>
 #include <barrier>
+#include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <mutex>
+#include <type_traits>
+#include <unordered_map>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -69,14 +75,33 @@ inline float __expf(float a) { return expf(a); }
 inline unsigned __float_as_uint(float f) { unsigned u; memcpy(&u, &f, 4); return u; }
 inline float __uint_as_float(unsigned u) { float f; memcpy(&f, &u, 4); return f; }
 inline float __int_as_float(int u) { float f; memcpy(&f, &u, 4); return f; }
-inline size_t __cvta_generic_to_shared(const void* p) { return (size_t)p; }
+// A shared address is the byte offset into the launch's dynamic shared memory (the "window", 1024-byte aligned
+// as the Hopper kernels align their tiles), as on the device: the 128-byte swizzle sees the same address bits.
+inline std::vector<unsigned char> host_dynamic_shared_bytes;
+inline unsigned char* host_dynamic_shared_window() {
+    const uintptr_t p = reinterpret_cast<uintptr_t>(host_dynamic_shared_bytes.data());
+    return reinterpret_cast<unsigned char*>((p + 1023) & ~(uintptr_t)1023);
+}
+inline size_t host_shared_window_bytes = 0;
+inline size_t __cvta_generic_to_shared(const void* p) {
+    const unsigned char* c = static_cast<const unsigned char*>(p);
+    if (c < host_dynamic_shared_window() || c >= host_dynamic_shared_window() + host_shared_window_bytes) {
+        fprintf(stderr, "smem_addr of a pointer outside the dynamic shared memory\n");
+        abort();
+    }
+    return (size_t)(c - host_dynamic_shared_window());
+}
+#undef __grid_constant__
+#define __grid_constant__
+#undef __noinline__
+#define __noinline__
+inline void __threadfence_system() { std::atomic_thread_fence(std::memory_order_seq_cst); }
 // Warp shuffles have no host meaning here; a kernel that reaches one stops the program.
 inline float __shfl_xor_sync(unsigned, float, int) { abort(); }
 
 // ------------------------------------------------------------------ dynamic shared memory
 // One buffer for the launch: blocks run one after another, so they can share it.
-inline std::vector<unsigned char> host_dynamic_shared_bytes;
-#define JX_DYNAMIC_SHARED(type, name) type* name = reinterpret_cast<type*>(host_dynamic_shared_bytes.data())
+#define JX_DYNAMIC_SHARED(type, name) type* name = reinterpret_cast<type*>(host_dynamic_shared_window())
 
 // ------------------------------------------------------------------ warp-collective instructions
 // ldmatrix and mma.sync exchange registers between the 32 lanes of a warp: each lane publishes its
@@ -84,6 +109,23 @@ inline std::vector<unsigned char> host_dynamic_shared_bytes;
 // fragment layouts give it, and the warp meets again before the table is reused.
 inline std::vector<std::unique_ptr<std::barrier<>>> host_warp_barriers;
 inline void host_warp_sync() { host_warp_barriers[threadIdx.x / 32]->arrive_and_wait(); }
+inline void __syncwarp() { host_warp_sync(); }
+// The 128 threads of a warpgroup (4 warps): where a .sync.aligned warpgroup instruction (wgmma's wait) makes
+// the hardware's warps converge, the emulation's independently running lanes meet here.
+inline std::vector<std::unique_ptr<std::barrier<>>> host_warpgroup_barriers;
+inline void host_warpgroup_sync() { host_warpgroup_barriers[threadIdx.x / 128]->arrive_and_wait(); }
+// bar.sync id, count (ids 1..15; 0 is __syncthreads): one barrier per id, made on first use with its count.
+inline std::mutex host_named_mutex;
+inline std::unique_ptr<std::barrier<>> host_named_barriers[16];
+inline void host_named_barrier(int id, int count) {
+    std::barrier<>* b;
+    {
+        std::lock_guard<std::mutex> g(host_named_mutex);
+        if (!host_named_barriers[id]) host_named_barriers[id] = std::make_unique<std::barrier<>>(count);
+        b = host_named_barriers[id].get();
+    }
+    b->arrive_and_wait();
+}
 inline const void* host_warp_addresses[32][32];
 inline uint32_t host_warp_a[32][32][4], host_warp_b[32][32][2];
 
@@ -181,9 +223,13 @@ template <typename Kernel>
 void host_launch(unsigned gx, unsigned gy, unsigned threads, Kernel kernel, size_t sharedBytes = 0) {
     gridDim = {gx, gy, 1};
     blockDim = {threads, 1, 1};
-    host_dynamic_shared_bytes.assign(sharedBytes, 0xA5);  // not zeros: a kernel that reads before it writes shows it
+    host_dynamic_shared_bytes.assign(sharedBytes + 1024, 0xA5);  // not zeros: a kernel that reads before it writes shows it
+    host_shared_window_bytes = sharedBytes;
+    for (auto& nb : host_named_barriers) nb.reset();
     host_warp_barriers.clear();
     for (unsigned w = 0; w < (threads + 31) / 32; w++) host_warp_barriers.push_back(std::make_unique<std::barrier<>>(32));
+    host_warpgroup_barriers.clear();
+    for (unsigned g = 0; g < threads / 128; g++) host_warpgroup_barriers.push_back(std::make_unique<std::barrier<>>(128));
     std::barrier<> bar((std::ptrdiff_t)threads);
     host_block_barrier = &bar;
     std::vector<std::thread> pool;
