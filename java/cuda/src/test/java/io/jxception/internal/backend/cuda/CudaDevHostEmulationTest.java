@@ -63,11 +63,13 @@ class CudaDevHostEmulationTest {
      *       (correct on an H100) against float64 as another control of the mma emulation, tf32 included;</li>
      *   <li>{@code hopper_host}: the Hopper wgmma kernels ({@code cuda/dev/host_hopper.h} emulates mbarriers, TMA with
      *       the 128-byte swizzle, wgmma from shared-memory descriptors and named barriers): pwgemm_wgmma for bf16, fp16
-     *       and tf32 at both tile widths against float64, persistent CTAs over several tiles, partial tiles.</li>
+     *       and tf32 at both tile widths against float64, persistent CTAs over several tiles, partial tiles;
+     *       sepconv_wgmma (one and two producer warpgroups) bit for bit against the split path; pwbwd_wgrad_wgmma's
+     *       split partials against float64.</li>
      * </ul>
      */
     @ParameterizedTest
-    @org.junit.jupiter.params.provider.CsvSource({"channel_group_kernels_host, 140", "pwbwd_host, 34", "stem_and_optimizer_host, 12", "hopper_host, 7"})
+    @org.junit.jupiter.params.provider.CsvSource({"channel_group_kernels_host, 140", "pwbwd_host, 34", "stem_and_optimizer_host, 12", "hopper_host, 12"})
     void libraryKernelsOnHostThreadsMatchFloat64(String program, int checks) throws IOException, InterruptedException {
         Assumptions.assumeTrue(CudaKernelBuild.nvccOnPath(), "no nvcc (no CUDA headers): the host emulation is not built here");
         // where this nvcc takes its headers from (it may be a wrapper script): its own INCLUDES line
