@@ -153,8 +153,8 @@ template <typename Sums>
 __device__ void bn_chunk_sums_v8(Sums sums, float* __restrict__ partial, int rows, int c, int rowsPerChunk, int lanes) {
     constexpr int NSUM = Sums::NSUM;
     __shared__ float red[NSUM][JX_THREADS][8];
-    const int g = threadIdx.x % lanes, rl = threadIdx.x / lanes, rowLanes = blockDim.x / lanes;
-    const int ch0 = (blockIdx.x * lanes + g) * 8;
+    const ChannelGroupLane lane = channel_group_lane(lanes);
+    const int ch0 = lane.ch0, rl = lane.row, rowLanes = lane.rows;
     const int r0 = blockIdx.y * rowsPerChunk, r1 = min(rows, r0 + rowsPerChunk);
     float acc[NSUM][8];
 #pragma unroll
@@ -306,8 +306,8 @@ template <typename T>
 __device__ void bn_apply_v8_impl(const T* __restrict__ z, const float* __restrict__ mean, const float* __restrict__ invStd,
                                  const float* __restrict__ gamma, const float* __restrict__ beta, const T* __restrict__ residual,
                                  T* __restrict__ y, int rows, int c, int reluOut, int lanes) {
-    const int g = threadIdx.x % lanes, rl = threadIdx.x / lanes, rowLanes = blockDim.x / lanes;
-    const int ch0 = (blockIdx.x * lanes + g) * 8;
+    const ChannelGroupLane lane = channel_group_lane(lanes);
+    const int ch0 = lane.ch0, rl = lane.row, rowLanes = lane.rows;
     if (ch0 >= c) return;
     float mu[8], is[8], ga[8], be[8];
     load8_n(mean + ch0, 8, mu);
@@ -335,8 +335,8 @@ __device__ void bn_backward_apply_v8_impl(const T* __restrict__ z, const T* __re
                                           const float* __restrict__ invStd, const float* __restrict__ dGamma,
                                           const float* __restrict__ dBeta, T* __restrict__ dz, T* __restrict__ dyMasked, int rows,
                                           int statRows, int c, int reluOut, int lanes) {
-    const int g = threadIdx.x % lanes, rl = threadIdx.x / lanes, rowLanes = blockDim.x / lanes;
-    const int ch0 = (blockIdx.x * lanes + g) * 8;
+    const ChannelGroupLane lane = channel_group_lane(lanes);
+    const int ch0 = lane.ch0, rl = lane.row, rowLanes = lane.rows;
     if (ch0 >= c) return;
     const float invRows = 1.f / (float)statRows;
     float ga[8], mu[8], is[8], dga[8], dbe[8];

@@ -117,6 +117,18 @@ __device__ __forceinline__ void load2(const float* p, float& a, float& b) { floa
 __device__ __forceinline__ void load2(const __nv_bfloat16* p, float& a, float& b) { float2 f = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(p)); a = f.x; b = f.y; }
 __device__ __forceinline__ void load2(const __half* p, float& a, float& b) { float2 f = __half22float2(*reinterpret_cast<const __half2*>(p)); a = f.x; b = f.y; }
 
+// ------------------------------------------------------------------ channel-group blocks
+// The block layout of the 8-channels-per-thread ("_v8_") kernels (CudaLaunchPlan.channelGroupLaunch and
+// ChannelSumChunks on the host): `lanes` groups of 8 channels x blockDim.x / lanes row lanes; blockIdx.x
+// picks `lanes` groups. A thread's first channel ch0 (>= c for the idle lanes of the last block), its row
+// lane and the row lanes' count (its stride over rows within the block).
+struct ChannelGroupLane {
+    int ch0, row, rows;
+};
+__device__ __forceinline__ ChannelGroupLane channel_group_lane(int lanes) {
+    return ChannelGroupLane{(int)(blockIdx.x * lanes + threadIdx.x % lanes) * 8, (int)(threadIdx.x / lanes), (int)(blockDim.x / lanes)};
+}
+
 // ------------------------------------------------------------------ reductions
 __device__ __forceinline__ float warp_sum(float v) {
 #pragma unroll

@@ -252,8 +252,8 @@ __device__ __forceinline__ void dw_weights_v8(const float* __restrict__ dw, int 
 template <typename T>
 __device__ void dw_forward_v8_impl(const T* __restrict__ x, const float* __restrict__ dw, T* __restrict__ out, int n, int h, int w, int c,
                                    int preRelu, int lanes) {
-    const int g = threadIdx.x % lanes, pl = threadIdx.x / lanes, pixelLanes = blockDim.x / lanes;
-    const int ch0 = (blockIdx.x * lanes + g) * 8;
+    const ChannelGroupLane lane = channel_group_lane(lanes);
+    const int ch0 = lane.ch0, pl = lane.row, pixelLanes = lane.rows;
     if (ch0 >= c) return;
     float wr[9][8];
     dw_weights_v8(dw, c, ch0, wr);
@@ -282,8 +282,8 @@ __device__ void dw_forward_v8_impl(const T* __restrict__ x, const float* __restr
 template <typename T>
 __device__ void dw_backward_data_v8_impl(const T* __restrict__ dd, const float* __restrict__ dw, const T* __restrict__ x, T* __restrict__ dx,
                                          int n, int h, int w, int c, int preRelu, int lanes) {
-    const int g = threadIdx.x % lanes, pl = threadIdx.x / lanes, pixelLanes = blockDim.x / lanes;
-    const int ch0 = (blockIdx.x * lanes + g) * 8;
+    const ChannelGroupLane lane = channel_group_lane(lanes);
+    const int ch0 = lane.ch0, pl = lane.row, pixelLanes = lane.rows;
     if (ch0 >= c) return;
     float wr[9][8];
     dw_weights_v8(dw, c, ch0, wr);
@@ -371,8 +371,8 @@ template <typename T>
 __device__ void dw_backward_weight_v8_impl(const T* __restrict__ x, const T* __restrict__ dd, float* __restrict__ partial, int n, int h,
                                            int w, int c, int preRelu, int pixelsPerChunk, int lanes) {
     __shared__ float red[JX_THREADS][8];
-    const int g = threadIdx.x % lanes, pl = threadIdx.x / lanes, pixelLanes = blockDim.x / lanes;
-    const int ch0 = (blockIdx.x * lanes + g) * 8;
+    const ChannelGroupLane lane = channel_group_lane(lanes);
+    const int ch0 = lane.ch0, pl = lane.row, pixelLanes = lane.rows;
     const int M = n * h * w;
     const int p0 = blockIdx.y * pixelsPerChunk, p1 = min(M, p0 + pixelsPerChunk);
     float acc[9][8];

@@ -11,7 +11,7 @@
 // host-build (CudaDevHostEmulationTest): g++ -std=c++20 -O1 -pthread -Wall -Werror -Wno-unknown-pragmas -Wno-sign-compare -I cuda
 //     -I <CUDA>/include -o channel_group_kernels_host cuda/dev/channel_group_kernels_host.cpp
 // Run: ./channel_group_kernels_host host     (prints CHECK lines, then RESULT ... OK or FAIL)
-#include "dev/host_threads.h"
+#include "dev/host_checks.h"
 #include "bn_train.cu"
 #include "conv_bwd.cu"
 #include "pool_head.cu"
@@ -21,35 +21,7 @@
 #include <string>
 
 namespace {
-
-int failures = 0;
-void check(bool ok, const std::string& what) {
-    printf("CHECK %-72s %s\n", what.c_str(), ok ? "OK" : "FAIL");
-    if (!ok) failures++;
-}
-
-unsigned long long rng = 0x2545F4914F6CDD1Dull;
-double uniform() {  // xorshift64*, [0, 1)
-    rng ^= rng >> 12; rng ^= rng << 25; rng ^= rng >> 27;
-    return (double)((rng * 0x2545F4914F6CDD1Dull) >> 11) * 0x1.0p-53;
-}
-
-template <typename T> std::vector<T> random_tensor(size_t count, double lo, double hi) {
-    std::vector<T> v(count);
-    for (T& e : v) e = from_f32<T>((float)(lo + (hi - lo) * uniform()));
-    return v;
-}
-template <typename T> std::vector<T> poisoned(size_t count) { return std::vector<T>(count, from_f32<T>(NAN)); }
-template <typename T> bool same_bits(const std::vector<T>& a, const std::vector<T>& b) {
-    return a.size() == b.size() && memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0;
-}
-template <typename T> bool all_finite(const std::vector<T>& a) {
-    for (const T& e : a) if (!std::isfinite(to_f32(e))) return false;
-    return true;
-}
-std::vector<float> random_floats(size_t count, double lo, double hi) { return random_tensor<float>(count, lo, hi); }
-
-int ceil_div(long long a, long long b) { return (int)((a + b - 1) / b); }
+using namespace host_checks;
 int round_up(int a, int b) { return ceil_div(a, b) * b; }
 
 // ChannelSumChunks.of (the Java planner's rule, restated): lanes, rows per chunk, chunks.
@@ -329,13 +301,9 @@ void all_for_type() {
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc < 2 || std::string(argv[1]) != "host") {
-        fprintf(stderr, "usage: %s host\n", argv[0]);
-        return 2;
-    }
-    all_for_type<float>();
-    all_for_type<__nv_bfloat16>();
-    all_for_type<__half>();
-    printf("RESULT channel_group_kernels host %s (%d failed)\n", failures ? "FAIL" : "OK", failures);
-    return failures ? 1 : 0;
+    return host_main(argc, argv, "channel_group_kernels", [] {
+        all_for_type<float>();
+        all_for_type<__nv_bfloat16>();
+        all_for_type<__half>();
+    });
 }

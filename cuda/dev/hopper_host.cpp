@@ -14,7 +14,7 @@
 // host-build (CudaDevHostEmulationTest): g++ -std=c++20 -O1 -pthread -Wall -Werror -Wno-unknown-pragmas -Wno-sign-compare
 //     -I cuda -I <CUDA>/include -o hopper_host cuda/dev/hopper_host.cpp
 // Run: ./hopper_host host     (prints CHECK lines, then RESULT ... OK or FAIL)
-#include "dev/host_threads.h"
+#include "dev/host_checks.h"
 #include "hopper_pwgemm.cu"
 #include "hopper_sepconv.cu"
 #include "sepgemm.cu"
@@ -24,24 +24,7 @@
 #include <string>
 
 namespace {
-
-int failures = 0;
-void check(bool ok, const std::string& what) {
-    printf("CHECK %-100s %s\n", what.c_str(), ok ? "OK" : "FAIL");
-    if (!ok) failures++;
-}
-
-unsigned long long rng = 0x6A09E667F3BCC909ull;
-double uniform() {
-    rng ^= rng >> 12; rng ^= rng << 25; rng ^= rng >> 27;
-    return (double)((rng * 0x2545F4914F6CDD1Dull) >> 11) * 0x1.0p-53;
-}
-template <typename T> std::vector<T> random_tensor(size_t count, double lo, double hi) {
-    std::vector<T> v(count);
-    for (T& e : v) e = from_f32<T>((float)(lo + (hi - lo) * uniform()));
-    return v;
-}
-int ceil_div(long long a, long long b) { return (int)((a + b - 1) / b); }
+using namespace host_checks;
 
 template <typename T, int BN> struct Gemm;
 #define JX_HOST_PWGEMM(SUF, TYPE)                                                        \
@@ -249,27 +232,23 @@ void weight_gradient(int M, int cin, int cout, int rowsPerSplit, int grid) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc < 2 || std::string(argv[1]) != "host") {
-        fprintf(stderr, "usage: %s host\n", argv[0]);
-        return 2;
-    }
-    // BN 256: 2 x 2 tiles on 3 CTAs (the first walks tiles 0 and 3), cout 264 (a 8-column second tile), K 2 stages
-    pointwise_gemm<__nv_bfloat16, 256>(200, 100, 264, 0, 3, true);
-    pointwise_gemm<__half, 256>(200, 100, 264, 0, 3, true);
-    // BN 128: a chunk at row0 64 of y, 2 x 2 tiles on 2 CTAs, no epilogue; K 3 stages with a zero-padded tail
-    pointwise_gemm<__nv_bfloat16, 128>(130, 160, 136, 64, 2, false);
-    pointwise_gemm<__half, 128>(130, 160, 136, 64, 2, true);
-    pointwise_gemm<__nv_bfloat16, 128>(256, 72, 64, 128, 3, true);   // a chunk that is not y's last: 70 rows after it stay untouched
-    // tf32: 32-wide K stages (3 here) and 32-column epilogue chunks
-    pointwise_gemm<float, 256>(150, 90, 72, 0, 1, true);
-    pointwise_gemm<float, 128>(100, 40, 200, 8, 2, true);
-    // the fused separable conv: PWG 1 at both widths (the library's), PWG 2 (the dev variant)
-    fused_separable<__nv_bfloat16, 128, 1>(2, 9, 7, 72, 136, 2);    // 126 rows (one partial m tile), 2 n tiles, K 96 (a zero tail)
-    fused_separable<__half, 256, 1>(1, 12, 11, 64, 264, 2);         // 132 rows (2 m tiles), 2 n tiles of 256
-    fused_separable<__nv_bfloat16, 128, 2>(1, 10, 13, 48, 64, 1);   // 130 rows on one CTA, 512 threads
-    // the weight gradient on wgmma: partial boxes past cin / cout / M, several splits per CTA
-    weight_gradient<__nv_bfloat16, 128>(300, 136, 72, 128, 2);   // 2 cin tiles (the second 8 wide), 3 splits (the last 44 rows)
-    weight_gradient<__half, 256>(200, 64, 264, 64, 3);           // 2 cout tiles (256 + 8), 4 splits
-    printf("RESULT hopper host %s (%d failed)\n", failures ? "FAIL" : "OK", failures);
-    return failures ? 1 : 0;
+    return host_main(argc, argv, "hopper", [] {
+        // BN 256: 2 x 2 tiles on 3 CTAs (the first walks tiles 0 and 3), cout 264 (a 8-column second tile), K 2 stages
+        pointwise_gemm<__nv_bfloat16, 256>(200, 100, 264, 0, 3, true);
+        pointwise_gemm<__half, 256>(200, 100, 264, 0, 3, true);
+        // BN 128: a chunk at row0 64 of y, 2 x 2 tiles on 2 CTAs, no epilogue; K 3 stages with a zero-padded tail
+        pointwise_gemm<__nv_bfloat16, 128>(130, 160, 136, 64, 2, false);
+        pointwise_gemm<__half, 128>(130, 160, 136, 64, 2, true);
+        pointwise_gemm<__nv_bfloat16, 128>(256, 72, 64, 128, 3, true);   // a chunk that is not y's last: 70 rows after it stay untouched
+        // tf32: 32-wide K stages (3 here) and 32-column epilogue chunks
+        pointwise_gemm<float, 256>(150, 90, 72, 0, 1, true);
+        pointwise_gemm<float, 128>(100, 40, 200, 8, 2, true);
+        // the fused separable conv: PWG 1 at both widths (the library's), PWG 2 (the dev variant)
+        fused_separable<__nv_bfloat16, 128, 1>(2, 9, 7, 72, 136, 2);    // 126 rows (one partial m tile), 2 n tiles, K 96 (a zero tail)
+        fused_separable<__half, 256, 1>(1, 12, 11, 64, 264, 2);         // 132 rows (2 m tiles), 2 n tiles of 256
+        fused_separable<__nv_bfloat16, 128, 2>(1, 10, 13, 48, 64, 1);   // 130 rows on one CTA, 512 threads
+        // the weight gradient on wgmma: partial boxes past cin / cout / M, several splits per CTA
+        weight_gradient<__nv_bfloat16, 128>(300, 136, 72, 128, 2);   // 2 cin tiles (the second 8 wide), 3 splits (the last 44 rows)
+        weight_gradient<__half, 256>(200, 64, 264, 64, 3);           // 2 cout tiles (256 + 8), 4 splits
+    });
 }

@@ -8,7 +8,7 @@
 // host-build (CudaDevHostEmulationTest): g++ -std=c++20 -O1 -pthread -Wall -Werror -Wno-unknown-pragmas -Wno-sign-compare -I cuda
 //     -I <CUDA>/include -o pwbwd_host cuda/dev/pwbwd_host.cpp
 // Run: ./pwbwd_host host     (prints CHECK lines, then RESULT ... OK or FAIL)
-#include "dev/host_threads.h"
+#include "dev/host_checks.h"
 #include "sepgemm.cu"
 #include "pwbwd.cu"
 
@@ -16,37 +16,15 @@
 #include <string>
 
 namespace {
-
-int failures = 0;
+using namespace host_checks;
+// A check with its relative error and bound in the line.
 void check(bool ok, const std::string& what, double err, double bound) {
-    printf("CHECK %-78s rel err %.2e (bound %.0e) %s\n", what.c_str(), err, bound, ok ? "OK" : "FAIL");
-    if (!ok) failures++;
+    char line[200];
+    snprintf(line, sizeof line, "%s: rel err %.2e (bound %.0e)", what.c_str(), err, bound);
+    host_checks::check(ok, line);
 }
-
-unsigned long long rng = 0x9E3779B97F4A7C15ull;
-double uniform() {
-    rng ^= rng >> 12; rng ^= rng << 25; rng ^= rng >> 27;
-    return (double)((rng * 0x2545F4914F6CDD1Dull) >> 11) * 0x1.0p-53;
-}
-template <typename T> std::vector<T> random_tensor(size_t count, double lo, double hi) {
-    std::vector<T> v(count);
-    for (T& e : v) e = from_f32<T>((float)(lo + (hi - lo) * uniform()));
-    return v;
-}
-int ceil_div(long long a, long long b) { return (int)((a + b - 1) / b); }
 template <typename T> bool same_value(T a, T b) { return memcmp(&a, &b, sizeof(T)) == 0; }
 
-// ||got - ref|| / ||ref|| over all elements; NaN (an unwritten poisoned element) makes it infinite.
-template <typename G> double rel_err(const std::vector<G>& got, const std::vector<double>& ref) {
-    double num = 0, den = 0;
-    for (size_t i = 0; i < ref.size(); i++) {
-        const double g = to_f32(got[i]);
-        if (!std::isfinite(g)) return INFINITY;
-        num += (g - ref[i]) * (g - ref[i]);
-        den += ref[i] * ref[i];
-    }
-    return std::sqrt(num / std::max(den, 1e-300));
-}
 
 constexpr int DGRAD_SHARED = 81920, WGRAD_SHARED = 69632, GEMM_SHARED = 75776;
 
@@ -217,12 +195,8 @@ void all_for_type() {
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc < 2 || std::string(argv[1]) != "host") {
-        fprintf(stderr, "usage: %s host\n", argv[0]);
-        return 2;
-    }
-    all_for_type<__nv_bfloat16>();
-    all_for_type<__half>();
-    printf("RESULT pwbwd host %s (%d failed)\n", failures ? "FAIL" : "OK", failures);
-    return failures ? 1 : 0;
+    return host_main(argc, argv, "pwbwd", [] {
+        all_for_type<__nv_bfloat16>();
+        all_for_type<__half>();
+    });
 }

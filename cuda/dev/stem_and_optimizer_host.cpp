@@ -11,7 +11,7 @@
 // host-build (CudaDevHostEmulationTest): g++ -std=c++20 -O1 -pthread -Wall -Werror -Wno-unknown-pragmas -Wno-sign-compare -I cuda
 //     -I <CUDA>/include -o stem_and_optimizer_host cuda/dev/stem_and_optimizer_host.cpp
 // Run: ./stem_and_optimizer_host host     (prints CHECK lines, then RESULT ... OK or FAIL)
-#include "dev/host_threads.h"
+#include "dev/host_checks.h"
 #include "stem.cu"
 #include "elementwise.cu"
 
@@ -19,31 +19,7 @@
 #include <string>
 
 namespace {
-
-int failures = 0;
-void check(bool ok, const std::string& what) {
-    printf("CHECK %-96s %s\n", what.c_str(), ok ? "OK" : "FAIL");
-    if (!ok) failures++;
-}
-
-unsigned long long rng = 0xD1B54A32D192ED03ull;
-double uniform() {
-    rng ^= rng >> 12; rng ^= rng << 25; rng ^= rng >> 27;
-    return (double)((rng * 0x2545F4914F6CDD1Dull) >> 11) * 0x1.0p-53;
-}
-template <typename T> std::vector<T> random_tensor(size_t count, double lo, double hi) {
-    std::vector<T> v(count);
-    for (T& e : v) e = from_f32<T>((float)(lo + (hi - lo) * uniform()));
-    return v;
-}
-template <typename T> bool same_bits(const std::vector<T>& a, const std::vector<T>& b) {
-    return a.size() == b.size() && memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0;
-}
-template <typename T> bool all_finite(const std::vector<T>& a) {
-    for (const T& e : a) if (!std::isfinite(to_f32(e))) return false;
-    return true;
-}
-int ceil_div(long long a, long long b) { return (int)((a + b - 1) / b); }
+using namespace host_checks;
 
 template <typename T> struct Stem;
 #define JX_HOST_STEM(SUF, MMA_SUF, TYPE)                              \
@@ -168,17 +144,13 @@ void multi_tensor() {
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc < 2 || std::string(argv[1]) != "host") {
-        fprintf(stderr, "usage: %s host\n", argv[0]);
-        return 2;
-    }
-    uint8_stem<float>();
-    uint8_stem<__nv_bfloat16>();
-    uint8_stem<__half>();
-    stem_mma_control<__nv_bfloat16>();
-    stem_mma_control<__half>();
-    stem_mma_control<float>();
-    multi_tensor();
-    printf("RESULT stem_and_optimizer host %s (%d failed)\n", failures ? "FAIL" : "OK", failures);
-    return failures ? 1 : 0;
+    return host_main(argc, argv, "stem_and_optimizer", [] {
+        uint8_stem<float>();
+        uint8_stem<__nv_bfloat16>();
+        uint8_stem<__half>();
+        stem_mma_control<__nv_bfloat16>();
+        stem_mma_control<__half>();
+        stem_mma_control<float>();
+        multi_tensor();
+    });
 }
