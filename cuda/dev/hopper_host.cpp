@@ -247,6 +247,11 @@ int main(int argc, char** argv) {
         fused_separable<__nv_bfloat16, 128, 1>(2, 9, 7, 72, 136, 2);    // 126 rows (one partial m tile), 2 n tiles, K 96 (a zero tail)
         fused_separable<__half, 256, 1>(1, 12, 11, 64, 264, 2);         // 132 rows (2 m tiles), 2 n tiles of 256
         fused_separable<__nv_bfloat16, 128, 2>(1, 10, 13, 48, 64, 1);   // 130 rows on one CTA, 512 threads
+        // Xception's middle flow at batch 1 (19 x 19 x 728 -> 728): 12 K stages per tile, so the 3- and 4-stage rings
+        // wrap several times within a tile, 3 x 3 tiles of 256 columns (the last 216 wide) on 4 CTAs
+        pointwise_gemm<__nv_bfloat16, 256>(361, 728, 728, 0, 4, true);
+        fused_separable<__nv_bfloat16, 256, 1>(1, 19, 19, 728, 728, 4);
+        weight_gradient<__nv_bfloat16, 256>(361, 728, 728, 128, 5);
         // the weight gradient on wgmma: partial boxes past cin / cout / M, several splits per CTA
         weight_gradient<__nv_bfloat16, 128>(300, 136, 72, 128, 2);   // 2 cin tiles (the second 8 wide), 3 splits (the last 44 rows)
         weight_gradient<__half, 256>(200, 64, 264, 64, 3);           // 2 cout tiles (256 + 8), 4 splits
