@@ -87,6 +87,52 @@ __device__ __forceinline__ void depthwise_rows(const T* __restrict__ x, const fl
     }
 }
 
+// The same A with the 3x3 weights in registers (cin % 8 == 0, every Xception sepconv): depthwise_rows gives
+// consecutive threads consecutive channel groups and loads each tap's 8 fp32 weights per pixel (2 float4
+// loads of 4 L1 wavefronts each per tap, twice the wavefronts of the 16-bit x tap) and does three 64-bit
+// divisions per pixel. Here a thread owns one group of 8 columns of kPad for the whole launch (the layout of
+// channel_group_lane: `lanes` groups x 256 / lanes row lanes; grid (ceil(kPad / 8 / lanes), rowBlocks)),
+// keeps its 72 weights in registers and strides over the chunk's rows; a group at or past cin writes zeros.
+// Same taps, order and fmaf: A equals depthwise_rows' bit for bit (so the fused Hopper kernel still equals
+// the split path bit for bit).
+template <typename T>
+__device__ __forceinline__ void depthwise_rows_v8(const T* __restrict__ x, const float* __restrict__ dw, T* __restrict__ a, int h, int w,
+                                                  int cin, int kPad, long long row0, int rows, int preRelu, int lanes) {
+    const ChannelGroupLane lane = channel_group_lane(lanes);
+    const int c0 = lane.ch0;
+    if (c0 >= kPad) return;
+    const bool inside = c0 < cin;  // cin % 8 == 0: a group is all channels or all padding
+    float wr[9][8];
+#pragma unroll
+    for (int t = 0; t < 9; t++) {
+#pragma unroll
+        for (int j = 0; j < 8; j++) wr[t][j] = inside ? __ldg(dw + (size_t)t * cin + c0 + j) : 0.f;
+    }
+    for (int r = blockIdx.y * lane.rows + lane.row; r < rows; r += gridDim.y * lane.rows) {
+        float v[8] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f};
+        if (inside) {
+            const long long pix = row0 + r;
+            const int ox = (int)(pix % w), oy = (int)((pix / w) % h);
+            const long long ni = pix / ((long long)w * h);
+#pragma unroll
+            for (int ky = 0; ky < 3; ky++) {
+                const int iy = oy + ky - 1;
+                if (iy < 0 || iy >= h) continue;
+#pragma unroll
+                for (int kx = 0; kx < 3; kx++) {
+                    const int ix = ox + kx - 1;
+                    if (ix < 0 || ix >= w) continue;
+                    float xv[8];
+                    load8(x + (((size_t)ni * h + iy) * w + ix) * cin + c0, xv);
+#pragma unroll
+                    for (int j = 0; j < 8; j++) v[j] = fmaf(preRelu ? relu(xv[j]) : xv[j], wr[ky * 3 + kx][j], v[j]);
+                }
+            }
+        }
+        store8(a + (size_t)r * kPad + c0, v);
+    }
+}
+
 // ------------------------------------------------------------------ the GEMM
 template <typename T>
 __device__ __forceinline__ void load_stage(T* As, T* Bs, const T* __restrict__ a, const T* __restrict__ b, int m0, int n0, int kt,
@@ -223,6 +269,11 @@ __device__ __forceinline__ void gemm(const typename Types<MATH>::T* __restrict__
                                                                               long long row0, int rows, int preRelu) {                       \
         sepgemm::depthwise_rows<T>(x, dw, a, h, w, cin, kPad, row0, rows, preRelu);                                                         \
     }                                                                                                                                        \
+    extern "C" __global__ void __launch_bounds__(JX_THREADS) sepgemm_dw_v8_##SUF(const T* __restrict__ x, const float* __restrict__ dw,      \
+                                                                                 T* __restrict__ a, int h, int w, int cin, int kPad,         \
+                                                                                 long long row0, int rows, int preRelu, int lanes) {         \
+        sepgemm::depthwise_rows_v8<T>(x, dw, a, h, w, cin, kPad, row0, rows, preRelu, lanes);                                               \
+    }                                                                                                                                        \
     extern "C" __global__ void __launch_bounds__(JX_THREADS, 2)                                                                              \
     sepgemm_gemm_##SUF(const T* __restrict__ a, const T* __restrict__ b, const float* __restrict__ scale, const float* __restrict__ shift,    \
                        const T* __restrict__ residual, T* __restrict__ y, int rows, int cout, int kPad, int nPad, long long row0,            \
@@ -238,4 +289,9 @@ extern "C" __global__ void __launch_bounds__(JX_THREADS) sepgemm_dw_tf32(const f
                                                                          float* __restrict__ a, int h, int w, int cin, int kPad, long long row0,
                                                                          int rows, int preRelu) {
     sepgemm::depthwise_rows<float>(x, dw, a, h, w, cin, kPad, row0, rows, preRelu);
+}
+extern "C" __global__ void __launch_bounds__(JX_THREADS) sepgemm_dw_v8_tf32(const float* __restrict__ x, const float* __restrict__ dw,
+                                                                            float* __restrict__ a, int h, int w, int cin, int kPad, long long row0,
+                                                                            int rows, int preRelu, int lanes) {
+    sepgemm::depthwise_rows_v8<float>(x, dw, a, h, w, cin, kPad, row0, rows, preRelu, lanes);
 }

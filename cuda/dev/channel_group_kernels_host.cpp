@@ -16,6 +16,7 @@
 #include "conv_bwd.cu"
 #include "pool_head.cu"
 #include "elementwise.cu"
+#include "sepgemm.cu"
 
 #include <cstdio>
 #include <string>
@@ -45,7 +46,7 @@ Chunks scalar_chunks(int rows) {
 bool close(double got, double ref, double magnitude, double tol) { return std::fabs(got - ref) <= tol * magnitude + 1e-30; }
 
 template <typename T> struct Kernels;
-#define JX_HOST_KERNELS(SUF, TYPE)                                                          \
+#define JX_HOST_KERNELS(SUF, MATH, TYPE)                                                          \
     template <> struct Kernels<TYPE> {                                                       \
         static constexpr const char* name = #SUF;                                            \
         static constexpr auto stats_partial = bn_stats_partial_##SUF;                        \
@@ -68,10 +69,12 @@ template <typename T> struct Kernels;
         static constexpr auto pool_bwd = maxpool_backward_##SUF;                             \
         static constexpr auto pool_bwd_v8 = maxpool_backward_v8_##SUF;                       \
         static constexpr auto add = add_in_place_##SUF;                                      \
+        static constexpr auto split_dw = sepgemm_dw_##MATH;                                  \
+        static constexpr auto split_dw_v8 = sepgemm_dw_v8_##MATH;                            \
     };
-JX_HOST_KERNELS(f32, float)
-JX_HOST_KERNELS(bf16, __nv_bfloat16)
-JX_HOST_KERNELS(f16, __half)
+JX_HOST_KERNELS(f32, tf32, float)
+JX_HOST_KERNELS(bf16, bf16, __nv_bfloat16)
+JX_HOST_KERNELS(f16, fp16, __half)
 
 // ------------------------------------------------------------------ batch norm
 
@@ -258,6 +261,28 @@ void depthwise(int n, int h, int w, int c) {
     }
 }
 
+// ------------------------------------------------------------------ the split sepconv's depthwise (inference)
+
+// sepgemm_dw_v8 == sepgemm_dw: A (rows, kPad) of a chunk [row0, row0 + rows) of the pixels, zero padding columns.
+template <typename T>
+void split_depthwise(int n, int h, int w, int cin, long long row0, int rows) {
+    using K = Kernels<T>;
+    const int kPad = (cin + 31) / 32 * 32, lanes = chunks_for(rows, kPad).lanes;
+    const std::string tag = std::string(K::name) + " " + std::to_string(n) + "x" + std::to_string(h) + "x" + std::to_string(w) + "x" +
+                            std::to_string(cin) + " kPad " + std::to_string(kPad) + " rows " + std::to_string(row0) + ".." + std::to_string(row0 + rows);
+    std::vector<T> x = random_tensor<T>((size_t)n * h * w * cin, -1, 1);
+    std::vector<float> dw = random_floats((size_t)9 * cin, -0.5, 0.5);
+    std::vector<T> a1 = poisoned<T>((size_t)rows * kPad), a2 = poisoned<T>((size_t)rows * kPad);
+    host_launch(ceil_div((long long)rows * (kPad / 8), JX_THREADS) / 2 + 1, 1, JX_THREADS, [&] {
+        K::split_dw(x.data(), dw.data(), a1.data(), h, w, cin, kPad, row0, rows, 1);
+    });
+    const unsigned rowBlocks = (unsigned)std::max(1, std::min(ceil_div(rows, JX_THREADS / lanes), 5));
+    host_launch(ceil_div(kPad / 8, lanes), rowBlocks, JX_THREADS, [&] {
+        K::split_dw_v8(x.data(), dw.data(), a2.data(), h, w, cin, kPad, row0, rows, 1, lanes);
+    });
+    check(all_finite(a2) && same_bits(a1, a2), "sepgemm_dw_v8 == sepgemm_dw (preRelu, zero padding columns) " + tag);
+}
+
 // ------------------------------------------------------------------ max pool, add
 
 template <typename T>
@@ -296,6 +321,8 @@ void all_for_type() {
     max_pool<T>(2, 9, 9, 16);
     max_pool<T>(1, 10, 7, 24);
     add_in_place<T>(1003);
+    split_depthwise<T>(2, 7, 5, 40, 0, 70);      // kPad 64: 3 padding groups; the whole tensor
+    split_depthwise<T>(2, 9, 11, 256, 37, 150);  // a chunk starting inside an image row
 }
 
 }  // namespace

@@ -191,10 +191,14 @@ public final class SeparableGemmPath {
         for (int c = 0; c < t.chunks(); c++) {
             long row0 = (long) c * t.rowsPerChunk();
             int rows = t.rows(c);
-            l.add(new Launch("sepgemm_dw_" + math, CudaLaunchPlan.gridFor((long) rows * (t.kPad() / 8), lim), 1, 1, 0, List.<Arg>of(
+            List<Arg> dwArgs = List.of(
                     new Ptr("x", false), new Ptr("w1", false), new Ptr("scratch:a", false),
                     new I32("h", s.h()), new I32("w", s.w()), new I32("cin", s.cin()), new I32("kPad", t.kPad()),
-                    new I64("row0", row0), new I32("rows", rows), new I32("preRelu", s.preRelu() ? 1 : 0))));
+                    new I64("row0", row0), new I32("rows", rows), new I32("preRelu", s.preRelu() ? 1 : 0));
+            // cin % 8 == 0 (every Xception sepconv): sepgemm_dw_v8_*, the 3x3 weights in registers, one group of 8 of the
+            // kPad columns per thread; else the grid-stride kernel over (row, 8 columns)
+            l.add(s.cin() % 8 == 0 ? CudaLaunchPlan.channelGroupLaunch("sepgemm_dw", math, rows, t.kPad(), lim, dwArgs)
+                    : new Launch("sepgemm_dw_" + math, CudaLaunchPlan.gridFor((long) rows * (t.kPad() / 8), lim), 1, 1, 0, dwArgs));
             if (hopper) {
                 // rowsPerChunk is a multiple of BM (128), so only the last chunk has a partial tile and the
                 // kernel's stores past its rows fall beyond M, where the tensor map clips them

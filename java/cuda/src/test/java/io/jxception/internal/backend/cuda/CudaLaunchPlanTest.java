@@ -61,6 +61,8 @@ class CudaLaunchPlanTest {
         plans.add(CudaLaunchPlan.convBackward(new ConvSpec(ConvKind.SEPARABLE3X3_SAME, 3, 7, 10, 46, 46, 1, true), p, lim, true));
         if (p == Precision.BF16 || p == Precision.FP16) {
             plans.add(SeparableGemmPath.plan(new ConvSpec(ConvKind.SEPARABLE3X3_SAME, 3, 19, 19, 728, 728, 1, true), p, lim, false, SeparableGemmPath.DEFAULT_CHUNK_BYTES));
+            // cin % 8 != 0: the grid-stride depthwise (Xception's run sepgemm_dw_v8_*)
+            plans.add(SeparableGemmPath.plan(new ConvSpec(ConvKind.SEPARABLE3X3_SAME, 3, 7, 10, 46, 48, 1, true), p, lim, false, SeparableGemmPath.DEFAULT_CHUNK_BYTES));
             // the tensor-core pointwise backward: several splits (pwbwd_reduce) and one (dW2 written directly)
             plans.add(PointwiseBackwardPath.plan(new ConvSpec(ConvKind.SEPARABLE3X3_SAME, 32, 19, 19, 728, 728, 1, true), p, lim, 2, true));
             plans.add(PointwiseBackwardPath.plan(new ConvSpec(ConvKind.SEPARABLE3X3_SAME, 1, 10, 10, 1536, 2048, 1, false), p, lim, 2, false));
@@ -87,6 +89,7 @@ class CudaLaunchPlanTest {
             SeparableGemmPath.Choice wgmma = SeparableGemmPath.Choice.parse("split", null, "wgmma");
             plans.add(SeparableGemmPath.plan(new ConvSpec(ConvKind.SEPARABLE3X3_SAME, 256, 19, 19, 728, 728, 1, true), p, lim, true, wgmma));
             plans.add(SeparableGemmPath.plan(new ConvSpec(ConvKind.SEPARABLE3X3_SAME, 3, 19, 19, 728, 728, 1, false), p, lim, false, wgmma));
+            plans.add(SeparableGemmPath.plan(new ConvSpec(ConvKind.SEPARABLE3X3_SAME, 3, 19, 19, 46, 64, 1, true), p, lim, false, wgmma));   // sepgemm_dw_tf32
         }
         // small stems: 35x35 outputs (the smallest tile) and 98x98 (the middle tile)
         plans.add(CudaLaunchPlan.conv(new ConvSpec(ConvKind.CONV3X3_VALID, 1, 71, 71, 3, 32, 2, false), p, lim, true));

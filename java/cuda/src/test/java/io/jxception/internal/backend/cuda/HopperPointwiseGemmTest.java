@@ -64,7 +64,7 @@ class HopperPointwiseGemmTest {
                 long next = 0;
                 for (int i = 1; i < plan.launches().size(); i += 2) {
                     Launch dw = plan.launches().get(i), gemm = plan.launches().get(i + 1);
-                    assertEquals("sepgemm_dw_" + math, dw.kernel());
+                    assertEquals("sepgemm_dw_v8_" + math, dw.kernel());
                     assertTrue(gemm.kernel().startsWith("pwgemm_wgmma_" + math + "_n"), gemm.kernel());
                     assertEquals(next, num(dw, "row0"));
                     assertEquals(next, num(gemm, "row0"));
@@ -115,7 +115,7 @@ class HopperPointwiseGemmTest {
         assertFalse(Choice.DEFAULT.applies(s, Precision.TF32), "without wgmma TF32 keeps the fused conv");
         assertFalse(WGMMA.applies(s, Precision.FP32), "strict FP32 has no tensor-core path");
         OpPlan plan = SeparableGemmPath.plan(s, Precision.TF32, Limits.H100, true, WGMMA);
-        assertEquals(List.of("pwgemm_pack_bt_tf32", "sepgemm_dw_tf32", "pwgemm_wgmma_tf32_n256"), plan.launches().stream().map(Launch::kernel).toList());
+        assertEquals(List.of("pwgemm_pack_bt_tf32", "sepgemm_dw_v8_tf32", "pwgemm_wgmma_tf32_n256"), plan.launches().stream().map(Launch::kernel).toList());
         assertEquals(Map.of("scratch:bt", 4L * 728 * 736, "scratch:a", 4L * 92_416 * 736), plan.scratchBytes(), "fp32 A and Bt");
         Launch l = plan.launches().get(2);
         assertEquals(new TensorMap("tmA", "scratch:a", TmaElement.FLOAT32, 92_416, 736, 128, 32), arg(l, "tmA"));
@@ -144,7 +144,7 @@ class HopperPointwiseGemmTest {
         // cin 32 (kPad 32 < one 64-wide stage), cout not a multiple of 8, cout < 64, M < 64
         for (ConvSpec s : List.of(sep(4, 19, 32, 128), sep(4, 19, 128, 100), sep(4, 19, 128, 32), sep(1, 7, 128, 128))) {
             OpPlan plan = SeparableGemmPath.plan(s, Precision.BF16, Limits.H100, false, WGMMA);
-            assertEquals(List.of("sepgemm_pack_b_bf16", "sepgemm_dw_bf16", "sepgemm_gemm_bf16"), plan.launches().stream().map(Launch::kernel).toList(), s.toString());
+            assertEquals(List.of("sepgemm_pack_b_bf16", "sepgemm_dw_v8_bf16", "sepgemm_gemm_bf16"), plan.launches().stream().map(Launch::kernel).toList(), s.toString());
             assertTrue(plan.scratchBytes().containsKey("scratch:pwPacked"), s.toString());
         }
         assertTrue(HopperPointwiseGemm.covers(64, 64, 64), "the smallest covered GEMM");

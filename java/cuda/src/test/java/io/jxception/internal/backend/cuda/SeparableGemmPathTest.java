@@ -82,7 +82,7 @@ class SeparableGemmPathTest {
         long next = 0;
         for (int c = 0; c < 5; c++) {
             Launch dw = l.get(1 + 2 * c), gemm = l.get(2 + 2 * c);
-            assertEquals("sepgemm_dw_bf16", dw.kernel());
+            assertEquals("sepgemm_dw_v8_bf16", dw.kernel());
             assertEquals("sepgemm_gemm_bf16", gemm.kernel());
             assertEquals(next, arg64(dw, "row0"));
             assertEquals(next, arg64(gemm, "row0"));
