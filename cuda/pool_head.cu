@@ -1,7 +1,8 @@
 // Max pooling (3x3, stride 2, TensorFlow 'same') with the residual add, and the network head.
 //
 //   maxpool_add       y = maxpool(x) + residual                      forward of blocks 2, 3, 4, 13
-//   maxpool_backward  dx = route dy to the first maximum of each window (row-major within it); _v8_: 8 channels per thread
+//   maxpool_backward  dx = route dy to the first maximum of each window (row-major within it); c % 8 == 0: two passes,
+//                     maxpool_argmax_v8 (each window's argmax once, as bytes) then maxpool_backward_v8, 8 channels per thread
 //   global_pool       y (n, c) fp32 = avg or max over h*w of x (n, h*w, c)
 //   head_dense        logits (n, classes) = pooled (n, c) . kernel + bias (tiled over images x classes)
 //   head_softmax      softmax of each logits row in place (the dense head: global_pool, head_dense, head_softmax)
@@ -100,15 +101,57 @@ __device__ void maxpool_backward_impl(const T* __restrict__ x, const T* __restri
     }
 }
 
-// The same gather with 8 channels per thread (c % 8 == 0; every Xception pool): one thread per
-// (n, iy, ix, 8 channels). The scalar kernel above does, per element, three 64-bit divisions and up to
-// 4 windows x 9 two-byte loads; here they are done once for 8 channels with 16-byte loads. Each
-// channel's argmax is the scalar kernel's (the first valid tap, replaced only by a strictly greater
-// value), dy of a window is loaded only when the pixel wins it for some channel, and the windows are
-// added in the same (oy, ox) order: bit for bit the scalar kernel's dx.
+// The same result in two passes with 8 channels per thread (c % 8 == 0; every Xception pool). The scalar
+// kernel above does, per element, three 64-bit divisions and re-derives the argmax of each of its (up to
+// 2 x 2) windows: every window's argmax is computed by each of its 9 pixels. Here:
+//   pass 1 (maxpool_argmax_v8_<t>): thread per (output pixel, 8 channels): the window's argmax once, by the
+//          scalar kernel's rule (the first valid tap, replaced only by a strictly greater value), as 8 tap
+//          bytes (ky * 3 + kx) into argmax (n, oh, ow, c) uint8: one 8-byte store;
+//   pass 2 (maxpool_backward_v8_<t>): thread per (input pixel, 8 channels): for each window holding the pixel,
+//          in (oy, ox) order, one 8-byte load of its taps, and dy (16 bytes) only when the pixel wins the window
+//          for some channel. So dx is bit for bit the scalar kernel's; x is read once, by pass 1.
 template <typename T>
-__device__ void maxpool_backward_v8_impl(const T* __restrict__ x, const T* __restrict__ dy, T* __restrict__ dx, int n, int h, int w,
-                                         int c) {
+__device__ void maxpool_argmax_v8_impl(const T* __restrict__ x, uint8_t* __restrict__ argmax, int n, int h, int w, int c) {
+    const int oh = (h + 1) / 2, ow = (w + 1) / 2, groups = c / 8;
+    const int py = pool_pad(h), px = pool_pad(w);
+    const size_t total = (size_t)n * oh * ow * groups;
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < total; i += (size_t)gridDim.x * blockDim.x) {
+        const int c0 = (int)(i % groups) * 8;
+        const size_t opix = i / groups;
+        const int ox = (int)(opix % ow), oy = (int)((opix / ow) % oh), ni = (int)(opix / ((size_t)ow * oh));
+        float best[8];
+        int tap[8];  // -1 before the first valid tap
+#pragma unroll
+        for (int j = 0; j < 8; j++) { best[j] = -INFINITY; tap[j] = -1; }
+#pragma unroll
+        for (int ky = 0; ky < 3; ky++) {
+            const int yy = oy * 2 - py + ky;
+            if (yy < 0 || yy >= h) continue;
+#pragma unroll
+            for (int kx = 0; kx < 3; kx++) {
+                const int xx = ox * 2 - px + kx;
+                if (xx < 0 || xx >= w) continue;
+                float v[8];
+                load8(x + (((size_t)ni * h + yy) * w + xx) * c + c0, v);
+#pragma unroll
+                for (int j = 0; j < 8; j++) {
+                    if (v[j] > best[j] || tap[j] < 0) { best[j] = v[j]; tap[j] = ky * 3 + kx; }
+                }
+            }
+        }
+        uint2 packed = make_uint2(0u, 0u);
+#pragma unroll
+        for (int j = 0; j < 4; j++) {
+            packed.x |= (uint32_t)tap[j] << (8 * j);
+            packed.y |= (uint32_t)tap[j + 4] << (8 * j);
+        }
+        *reinterpret_cast<uint2*>(argmax + opix * c + c0) = packed;
+    }
+}
+
+template <typename T>
+__device__ void maxpool_backward_v8_impl(const uint8_t* __restrict__ argmax, const T* __restrict__ dy, T* __restrict__ dx, int n, int h,
+                                         int w, int c) {
     const int oh = (h + 1) / 2, ow = (w + 1) / 2, groups = c / 8;
     const int py = pool_pad(h), px = pool_pad(w);
     const size_t total = (size_t)n * h * w * groups;
@@ -123,35 +166,19 @@ __device__ void maxpool_backward_v8_impl(const T* __restrict__ x, const T* __res
         const int oxLo = max(0, (ix + px - 2 + 1) / 2), oxHi = min(ow - 1, (ix + px) / 2);
         for (int oy = oyLo; oy <= oyHi; oy++) {
             for (int ox = oxLo; ox <= oxHi; ox++) {
-                float best[8];
-                int tap[8];  // argmax tap (ky * 3 + kx) of each channel, -1 before the first valid one
-#pragma unroll
-                for (int j = 0; j < 8; j++) { best[j] = -INFINITY; tap[j] = -1; }
-#pragma unroll
-                for (int ky = 0; ky < 3; ky++) {
-                    const int yy = oy * 2 - py + ky;
-                    if (yy < 0 || yy >= h) continue;
-#pragma unroll
-                    for (int kx = 0; kx < 3; kx++) {
-                        const int xx = ox * 2 - px + kx;
-                        if (xx < 0 || xx >= w) continue;
-                        float v[8];
-                        load8(x + (((size_t)ni * h + yy) * w + xx) * c + c0, v);
-#pragma unroll
-                        for (int j = 0; j < 8; j++) {
-                            if (v[j] > best[j] || tap[j] < 0) { best[j] = v[j]; tap[j] = ky * 3 + kx; }
-                        }
-                    }
-                }
-                const int mine = (iy - (oy * 2 - py)) * 3 + (ix - (ox * 2 - px));
+                const size_t o = (((size_t)ni * oh + oy) * ow + ox) * c + c0;
+                const uint2 packed = __ldg(reinterpret_cast<const uint2*>(argmax + o));
+                const uint32_t mine = (uint32_t)((iy - (oy * 2 - py)) * 3 + (ix - (ox * 2 - px)));
                 bool wins = false;
 #pragma unroll
-                for (int j = 0; j < 8; j++) wins |= tap[j] == mine;
+                for (int j = 0; j < 8; j++) wins |= ((j < 4 ? packed.x >> (8 * j) : packed.y >> (8 * (j - 4))) & 0xFFu) == mine;
                 if (wins) {
                     float d[8];
-                    load8(dy + (((size_t)ni * oh + oy) * ow + ox) * c + c0, d);
+                    load8(dy + o, d);
 #pragma unroll
-                    for (int j = 0; j < 8; j++) if (tap[j] == mine) g[j] += d[j];
+                    for (int j = 0; j < 8; j++) {
+                        if (((j < 4 ? packed.x >> (8 * j) : packed.y >> (8 * (j - 4))) & 0xFFu) == mine) g[j] += d[j];
+                    }
                 }
             }
         }
@@ -358,9 +385,14 @@ extern "C" __global__ void __launch_bounds__(JX_THREADS) head_train_dweights(con
                                                                 T* __restrict__ dx, int n, int h, int w, int c) {             \
         maxpool_backward_impl<T>(x, dy, dx, n, h, w, c);                                                                     \
     }                                                                                                                        \
-    extern "C" __global__ void __launch_bounds__(JX_THREADS) maxpool_backward_v8_##SUF(const T* __restrict__ x, const T* __restrict__ dy, \
-                                                                   T* __restrict__ dx, int n, int h, int w, int c) {          \
-        maxpool_backward_v8_impl<T>(x, dy, dx, n, h, w, c);                                                                  \
+    extern "C" __global__ void __launch_bounds__(JX_THREADS) maxpool_argmax_v8_##SUF(const T* __restrict__ x, uint8_t* __restrict__ argmax, \
+                                                                 int n, int h, int w, int c) {                                \
+        maxpool_argmax_v8_impl<T>(x, argmax, n, h, w, c);                                                                    \
+    }                                                                                                                        \
+    extern "C" __global__ void __launch_bounds__(JX_THREADS) maxpool_backward_v8_##SUF(const uint8_t* __restrict__ argmax,             \
+                                                                   const T* __restrict__ dy, T* __restrict__ dx, int n, int h, \
+                                                                   int w, int c) {                                            \
+        maxpool_backward_v8_impl<T>(argmax, dy, dx, n, h, w, c);                                                             \
     }                                                                                                                        \
     extern "C" __global__ void __launch_bounds__(JX_THREADS) global_pool_##SUF(const T* __restrict__ x, float* __restrict__ y, int n,   \
                                                            int hw, int c, int isMax) {                                       \

@@ -262,14 +262,24 @@ public final class CudaLaunchPlan {
     }
 
     /**
-     * {@code Backend.maxPoolBackward}: operands x, dy, dx. One thread per input element, or per input pixel and
-     * 8 channels ({@code maxpool_backward_v8_*}) when c % 8 == 0.
+     * {@code Backend.maxPoolBackward}: operands x, dy, dx. One thread per input element; when c % 8 == 0 two passes of 8
+     * channels per thread: {@code maxpool_argmax_v8_*} (each window's argmax once, as tap bytes in scratch:argmax, (n, oh,
+     * ow, c) uint8), then {@code maxpool_backward_v8_*} (dx per input pixel from the bytes and dy).
      */
     public static OpPlan maxPoolBackward(PoolSpec s, Precision p, Limits lim) {
-        boolean v8 = s.c() % 8 == 0;
-        return OpPlan.of(new Launch("maxpool_backward_" + (v8 ? "v8_" : "") + storageSuffix(p), gridFor(v8 ? s.inputElements() / 8 : s.inputElements(), lim), 1, 1, 0, List.of(
-                new Ptr("x", false), new Ptr("dy", false), new Ptr("dx", false),
-                new I32("n", s.n()), new I32("h", s.h()), new I32("w", s.w()), new I32("c", s.c()))));
+        List<Arg> geo = List.of(new I32("n", s.n()), new I32("h", s.h()), new I32("w", s.w()), new I32("c", s.c()));
+        String suf = storageSuffix(p);
+        if (s.c() % 8 != 0) {
+            return OpPlan.of(new Launch("maxpool_backward_" + suf, gridFor(s.inputElements(), lim), 1, 1, 0,
+                    concat(List.of(new Ptr("x", false), new Ptr("dy", false), new Ptr("dx", false)), geo)));
+        }
+        long outputs = (long) s.n() * ((s.h() + 1) / 2) * ((s.w() + 1) / 2) * s.c();
+        return new OpPlan(List.of(
+                new Launch("maxpool_argmax_v8_" + suf, gridFor(outputs / 8, lim), 1, 1, 0,
+                        concat(List.of(new Ptr("x", false), new Ptr("scratch:argmax", false)), geo)),
+                new Launch("maxpool_backward_v8_" + suf, gridFor(s.inputElements() / 8, lim), 1, 1, 0,
+                        concat(List.of(new Ptr("scratch:argmax", false), new Ptr("dy", false), new Ptr("dx", false)), geo))),
+                Map.of("scratch:argmax", outputs));
     }
 
     /** global_pool_*: y (n, c) fp32 = avg or max over h*w of x; one thread per (image, 8 channels). */

@@ -11,6 +11,7 @@ import io.jxception.internal.backend.cuda.CudaLaunchPlan.I32;
 import io.jxception.internal.backend.cuda.CudaLaunchPlan.Launch;
 import io.jxception.internal.backend.cuda.CudaLaunchPlan.Limits;
 import io.jxception.internal.backend.cuda.CudaLaunchPlan.OpPlan;
+import io.jxception.internal.backend.cuda.CudaLaunchPlan.Ptr;
 import io.jxception.model.ConvKind;
 import io.jxception.model.Node;
 import io.jxception.model.Pooling;
@@ -365,15 +366,23 @@ class CudaLaunchPlanTest {
     }
 
     @Test
-    void maxPoolBackwardTakesEightChannelsPerThreadWhenTheChannelsAllowIt() {
-        // block2's pool at batch 128: 128 x 147 x 147 x 128 inputs = 354,041,856 elements, 44,255,232 threads of 8 channels
-        Launch v8 = CudaLaunchPlan.maxPoolBackward(new PoolSpec(128, 147, 147, 128), Precision.BF16, H100).launches().get(0);
-        assertEquals("maxpool_backward_v8_bf16", v8.kernel());
-        assertEquals(CudaLaunchPlan.gridFor(128L * 147 * 147 * 128 / 8, H100), v8.gridX());
-        Launch odd = CudaLaunchPlan.maxPoolBackward(new PoolSpec(1, 7, 10, 46), Precision.FP32, H100).launches().get(0);
-        assertEquals("maxpool_backward_f32", odd.kernel());
-        assertEquals(CudaLaunchPlan.gridFor(7L * 10 * 46, H100), odd.gridX());
-        assertTrue(CudaLaunchPlan.gridFor(7L * 10 * 46, H100) > CudaLaunchPlan.gridFor(7L * 10 * 46 / 8, H100), "the test can tell the two grids apart");
+    void maxPoolBackwardFindsEachWindowsArgmaxOnceWhenTheChannelsAllowIt() {
+        // block2's pool at batch 128: 128 x 147 x 147 x 128 inputs, 128 x 74 x 74 x 128 outputs (one tap byte each)
+        OpPlan plan = CudaLaunchPlan.maxPoolBackward(new PoolSpec(128, 147, 147, 128), Precision.BF16, H100);
+        assertEquals(List.of("maxpool_argmax_v8_bf16", "maxpool_backward_v8_bf16"), plan.launches().stream().map(Launch::kernel).toList());
+        assertEquals(Map.of("scratch:argmax", 128L * 74 * 74 * 128), plan.scratchBytes());
+        assertEquals(new Ptr("scratch:argmax", false), plan.launches().get(0).args().get(1), "pass 1 writes the taps");
+        assertEquals(new Ptr("scratch:argmax", false), plan.launches().get(1).args().get(0), "pass 2 reads them, not x");
+        // a small pool: the grids follow the 8-channel work items (outputs / 8, inputs / 8)
+        OpPlan small = CudaLaunchPlan.maxPoolBackward(new PoolSpec(1, 19, 19, 1024), Precision.FP32, H100);
+        assertEquals(CudaLaunchPlan.gridFor(10L * 10 * 1024 / 8, H100), small.launches().get(0).gridX());
+        assertEquals(CudaLaunchPlan.gridFor(19L * 19 * 1024 / 8, H100), small.launches().get(1).gridX());
+        assertTrue(small.launches().get(0).gridX() < small.launches().get(1).gridX(), "the test can tell the two grids apart");
+        // c % 8 != 0: the element-per-thread kernel, no scratch
+        OpPlan odd = CudaLaunchPlan.maxPoolBackward(new PoolSpec(1, 7, 10, 46), Precision.FP32, H100);
+        assertEquals(List.of("maxpool_backward_f32"), odd.launches().stream().map(Launch::kernel).toList());
+        assertEquals(CudaLaunchPlan.gridFor(7L * 10 * 46, H100), odd.launches().get(0).gridX());
+        assertEquals(Map.of(), odd.scratchBytes());
     }
 
     @Test
