@@ -129,6 +129,32 @@ __device__ __forceinline__ ChannelGroupLane channel_group_lane(int lanes) {
     return ChannelGroupLane{(int)(blockIdx.x * lanes + threadIdx.x % lanes) * 8, (int)(threadIdx.x / lanes), (int)(blockDim.x / lanes)};
 }
 
+// The depthwise 3x3 'same' (stride 1) of one pixel (ni, oy, ox) for the 8 channels c0 .. c0+7 of x (n, h, w, c):
+// v[j] = sum over the taps inside the image, in (ky, kx) order, of fmaf(act(x), wr[ky*3+kx][j], v) from v = 0,
+// act = relu when preRelu. x 16-byte aligned per pixel (c % 8 == 0). Shared by the channel-group kernels that
+// keep their 9 x 8 weights in registers (dw_forward_v8 in conv_bwd.cu, sepgemm_dw_v8 in sepgemm.cu), so both
+// compute the same bits as the grid-stride kernels they replace.
+template <typename T>
+__device__ __forceinline__ void depthwise3x3_v8(const T* __restrict__ x, const float (&wr)[9][8], long long ni, int oy, int ox, int h, int w,
+                                                int c, int c0, int preRelu, float (&v)[8]) {
+#pragma unroll
+    for (int j = 0; j < 8; j++) v[j] = 0.f;
+#pragma unroll
+    for (int ky = 0; ky < 3; ky++) {
+        const int iy = oy + ky - 1;
+        if (iy < 0 || iy >= h) continue;
+#pragma unroll
+        for (int kx = 0; kx < 3; kx++) {
+            const int ix = ox + kx - 1;
+            if (ix < 0 || ix >= w) continue;
+            float xv[8];
+            load8(x + (((size_t)ni * h + iy) * w + ix) * c + c0, xv);
+#pragma unroll
+            for (int j = 0; j < 8; j++) v[j] = fmaf(preRelu ? relu(xv[j]) : xv[j], wr[ky * 3 + kx][j], v[j]);
+        }
+    }
+}
+
 // ------------------------------------------------------------------ reductions
 __device__ __forceinline__ float warp_sum(float v) {
 #pragma unroll

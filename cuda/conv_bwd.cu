@@ -260,21 +260,8 @@ __device__ void dw_forward_v8_impl(const T* __restrict__ x, const float* __restr
     const int M = n * h * w;
     for (int p = blockIdx.y * pixelLanes + pl; p < M; p += gridDim.y * pixelLanes) {
         const int ox = p % w, rest = p / w, oy = rest % h, ni = rest / h;
-        float v[8] = {};
-#pragma unroll
-        for (int ky = 0; ky < 3; ky++) {
-            const int iy = oy + ky - 1;
-            if (iy < 0 || iy >= h) continue;
-#pragma unroll
-            for (int kx = 0; kx < 3; kx++) {
-                const int ix = ox + kx - 1;
-                if (ix < 0 || ix >= w) continue;
-                float xv[8];
-                load8(x + (((size_t)ni * h + iy) * w + ix) * c + ch0, xv);
-#pragma unroll
-                for (int j = 0; j < 8; j++) v[j] = fmaf(preRelu ? relu(xv[j]) : xv[j], wr[ky * 3 + kx][j], v[j]);
-            }
-        }
+        float v[8];
+        depthwise3x3_v8(x, wr, ni, oy, ox, h, w, c, ch0, preRelu, v);
         store8(out + (size_t)p * c + ch0, v);
     }
 }

@@ -112,22 +112,7 @@ __device__ __forceinline__ void depthwise_rows_v8(const T* __restrict__ x, const
         float v[8] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f};
         if (inside) {
             const long long pix = row0 + r;
-            const int ox = (int)(pix % w), oy = (int)((pix / w) % h);
-            const long long ni = pix / ((long long)w * h);
-#pragma unroll
-            for (int ky = 0; ky < 3; ky++) {
-                const int iy = oy + ky - 1;
-                if (iy < 0 || iy >= h) continue;
-#pragma unroll
-                for (int kx = 0; kx < 3; kx++) {
-                    const int ix = ox + kx - 1;
-                    if (ix < 0 || ix >= w) continue;
-                    float xv[8];
-                    load8(x + (((size_t)ni * h + iy) * w + ix) * cin + c0, xv);
-#pragma unroll
-                    for (int j = 0; j < 8; j++) v[j] = fmaf(preRelu ? relu(xv[j]) : xv[j], wr[ky * 3 + kx][j], v[j]);
-                }
-            }
+            depthwise3x3_v8(x, wr, pix / ((long long)w * h), (int)((pix / w) % h), (int)(pix % w), h, w, cin, c0, preRelu, v);
         }
         store8(a + (size_t)r * kPad + c0, v);
     }
