@@ -152,7 +152,6 @@ constexpr int BN_ROWS_IN_FLIGHT = 4;
 template <typename Sums>
 __device__ void bn_chunk_sums_v8(Sums sums, float* __restrict__ partial, int rows, int c, int rowsPerChunk, int lanes) {
     constexpr int NSUM = Sums::NSUM;
-    __shared__ float red[NSUM][JX_THREADS][8];
     const ChannelGroupLane lane = channel_group_lane(lanes);
     const int ch0 = lane.ch0, rl = lane.row, rowLanes = lane.rows;
     const int r0 = blockIdx.y * rowsPerChunk, r1 = min(rows, r0 + rowsPerChunk);
@@ -176,24 +175,7 @@ __device__ void bn_chunk_sums_v8(Sums sums, float* __restrict__ partial, int row
             }
         }
     }
-#pragma unroll
-    for (int s = 0; s < NSUM; s++)
-#pragma unroll
-        for (int j = 0; j < 8; j++) red[s][threadIdx.x][j] = acc[s][j];
-    __syncthreads();
-    // Thread t < lanes * 8 adds channel element (t / 8, t % 8) over the row lanes in order.
-    const int t = threadIdx.x;
-    if (t < lanes * 8) {
-        const int gt = t / 8, j = t % 8, ch = (blockIdx.x * lanes + gt) * 8 + j;
-        if (ch < c) {
-#pragma unroll
-            for (int s = 0; s < NSUM; s++) {
-                float v = 0.f;
-                for (int q = 0; q < rowLanes; q++) v += red[s][q * lanes + gt][j];
-                partial[((size_t)blockIdx.y * NSUM + s) * c + ch] = v;
-            }
-        }
-    }
+    channel_group_partials(acc, partial, c, lanes);
 }
 
 // The row's 8 values as raw storage: one uint4 for 16-bit types, two float4 for fp32.

@@ -129,6 +129,30 @@ __device__ __forceinline__ ChannelGroupLane channel_group_lane(int lanes) {
     return ChannelGroupLane{(int)(blockIdx.x * lanes + threadIdx.x % lanes) * 8, (int)(threadIdx.x / lanes), (int)(blockDim.x / lanes)};
 }
 
+// The end of a channel-group reduction over a chunk of rows (blockIdx.y): every thread holds NSUM x 8
+// partial sums for its 8 channels; partial[(blockIdx.y * NSUM + s) * c + ch] = the sum over the block's row
+// lanes, in row-lane order, of sum s of channel ch (deterministic for a given layout). One sum at a time
+// through 8 KiB of shared memory, so NSUM is not bounded by the static shared-memory limit (9 taps x 8
+// channels x 256 threads would be 72 KiB). Every thread of the block must call it.
+template <int NSUM>
+__device__ __forceinline__ void channel_group_partials(const float (&acc)[NSUM][8], float* __restrict__ partial, int c, int lanes) {
+    __shared__ float red[JX_THREADS][8];
+    // thread t < lanes * 8 adds channel element (t / 8, t % 8) of sum s over the row lanes
+    const int gt = threadIdx.x / 8, jt = threadIdx.x % 8, ch = (blockIdx.x * lanes + gt) * 8 + jt, rowLanes = blockDim.x / lanes;
+#pragma unroll
+    for (int s = 0; s < NSUM; s++) {
+#pragma unroll
+        for (int j = 0; j < 8; j++) red[threadIdx.x][j] = acc[s][j];
+        __syncthreads();
+        if ((int)threadIdx.x < lanes * 8 && ch < c) {
+            float v = 0.f;
+            for (int q = 0; q < rowLanes; q++) v += red[q * lanes + gt][jt];
+            partial[((size_t)blockIdx.y * NSUM + s) * c + ch] = v;
+        }
+        __syncthreads();
+    }
+}
+
 // The depthwise 3x3 'same' (stride 1) of one pixel (ni, oy, ox) for the 8 channels c0 .. c0+7 of x (n, h, w, c):
 // v[j] = sum over the taps inside the image, in (ky, kx) order, of fmaf(act(x), wr[ky*3+kx][j], v) from v = 0,
 // act = relu when preRelu. x 16-byte aligned per pixel (c % 8 == 0). Shared by the channel-group kernels that

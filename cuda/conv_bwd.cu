@@ -357,7 +357,6 @@ __device__ void dw_backward_weight_impl(const T* __restrict__ x, const T* __rest
 template <typename T>
 __device__ void dw_backward_weight_v8_impl(const T* __restrict__ x, const T* __restrict__ dd, float* __restrict__ partial, int n, int h,
                                            int w, int c, int preRelu, int pixelsPerChunk, int lanes) {
-    __shared__ float red[JX_THREADS][8];
     const ChannelGroupLane lane = channel_group_lane(lanes);
     const int ch0 = lane.ch0, pl = lane.row, pixelLanes = lane.rows;
     const int M = n * h * w;
@@ -391,20 +390,7 @@ __device__ void dw_backward_weight_v8_impl(const T* __restrict__ x, const T* __r
             }
         }
     }
-    // Thread t < lanes * 8 adds channel element (t / 8, t % 8) of one tap over the pixel lanes in order.
-    const int gt = threadIdx.x / 8, jt = threadIdx.x % 8, cht = (blockIdx.x * lanes + gt) * 8 + jt;
-#pragma unroll
-    for (int t = 0; t < 9; t++) {
-#pragma unroll
-        for (int j = 0; j < 8; j++) red[threadIdx.x][j] = acc[t][j];
-        __syncthreads();
-        if ((int)threadIdx.x < lanes * 8 && cht < c) {
-            float s = 0.f;
-            for (int q = 0; q < pixelLanes; q++) s += red[q * lanes + gt][jt];
-            partial[((size_t)blockIdx.y * 9 + t) * c + cht] = s;
-        }
-        __syncthreads();
-    }
+    channel_group_partials(acc, partial, c, lanes);
 }
 
 }  // namespace

@@ -204,6 +204,13 @@ __device__ __forceinline__ void wgmma_step(float (&d)[BN / 2], uint64_t descA, u
 #include "dev/host_hopper.h"
 #endif  // JX_HOST_THREADS
 
+// The kernel's dynamic shared memory from its first 1024-byte boundary (the 128-byte swizzle's period: TMA
+// boxes and wgmma descriptors of the tiles assume it); the kernels ask for 1 KiB more than they use.
+__device__ __forceinline__ unsigned char* dynamic_shared_1024() {
+    JX_DYNAMIC_SHARED(unsigned char, smem_raw);
+    return smem_raw + ((1024 - (smem_addr(smem_raw) & 1023)) & 1023);
+}
+
 // A multi-stage pipeline's barriers, by thread 0 before the CTA's first __syncthreads: full[s] completes when
 // fullArrivals arrive (with their expected TMA bytes), empty[s] when emptyArrivals consumers release the stage.
 __device__ __forceinline__ void init_stage_barriers(uint64_t* full, uint64_t* empty, int stages, uint32_t fullArrivals, uint32_t emptyArrivals) {

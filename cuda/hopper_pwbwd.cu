@@ -146,8 +146,7 @@ __device__ __forceinline__ void wgrad(const CUtensorMap* tmD, const CUtensorMap*
                                       int rowsPerSplit, int splits, HangInfo* hang, unsigned long long hangNs) {
     using C = Config<BN>;
     constexpr int STAGES = C::STAGES;
-    JX_DYNAMIC_SHARED(unsigned char, smem_raw);
-    unsigned char* smem = smem_raw + ((1024 - (smem_addr(smem_raw) & 1023)) & 1023);
+    unsigned char* smem = dynamic_shared_1024();
     unsigned char* sA = smem;                                            // [STAGES] 2 boxes (64 px, 64 cin)
     unsigned char* sB = sA + STAGES * C::A_BYTES;                        // [STAGES] BN/64 boxes (64 px, 64 cout)
     uint64_t* full = reinterpret_cast<uint64_t*>(sB + STAGES * C::B_BYTES);  // [STAGES] TMA landed

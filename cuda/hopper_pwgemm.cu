@@ -211,8 +211,7 @@ __device__ __forceinline__ void gemm(const CUtensorMap* tmA, const CUtensorMap* 
                                      int postRelu, uint32_t stageBytes, HangInfo* hang, unsigned long long hangNs) {
     using C = Config<BN>;
     constexpr int STAGES = C::STAGES;
-    JX_DYNAMIC_SHARED(unsigned char, smem_raw);
-    unsigned char* smem = smem_raw + ((1024 - (smem_addr(smem_raw) & 1023)) & 1023);
+    unsigned char* smem = dynamic_shared_1024();
     unsigned char* sA = smem;                                   // [STAGES] (128, BK) swizzled, 128-byte rows
     unsigned char* sB = sA + STAGES * C::A_BYTES;               // [STAGES] (BN, BK) swizzled
     unsigned char* sC = sB + STAGES * C::B_BYTES;               // [2 warpgroups][2 buffers] (64, EPI) swizzled

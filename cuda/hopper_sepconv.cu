@@ -272,6 +272,8 @@ __device__ __forceinline__ void sepconv(const CUtensorMap* tmB, const CUtensorMa
                                         unsigned long long hangNs) {
     using C = Config<BN>;
     constexpr int STAGES = C::STAGES;
+    // hopper::dynamic_shared_1024's expression written out: through the helper, ptxas 13.0 spills 4 bytes of this
+    // kernel (bf16 n128, at the 168-register entry cap); inline it does not
     JX_DYNAMIC_SHARED(unsigned char, smem_raw);
     unsigned char* smem = smem_raw + ((1024 - (smem_addr(smem_raw) & 1023)) & 1023);
     unsigned char* sA = smem;                                   // [STAGES] (128, 64) swizzled
@@ -281,13 +283,8 @@ __device__ __forceinline__ void sepconv(const CUtensorMap* tmB, const CUtensorMa
     uint64_t* empty = full + STAGES;                                    // [STAGES] consumers done reading
     const int warpgroup = threadIdx.x >> 7;
 
-    if (threadIdx.x == 0) {
-        for (int s = 0; s < STAGES; s++) {
-            pwgemm::mbar_init(&full[s], 4 * PWG + 1);  // one arrive per producer warp + thread 0's arrive.expect_tx
-            pwgemm::mbar_init(&empty[s], 8);           // lane 0 of each of the 8 consumer warps
-        }
-        pwgemm::mbar_init_fence();
-    }
+    // full: one arrive per producer warp + thread 0's arrive.expect_tx; empty: lane 0 of each of the 8 consumer warps
+    pwgemm::init_stage_barriers(full, empty, STAGES, 4 * PWG + 1, 8);
     __syncthreads();
 
     static_assert(PWG == 1 || BN == 128, "512 threads: ptxas compiles every warp under the 128-register entry cap (see the header)");
